@@ -1,0 +1,43 @@
+/*
+ * dbmap - Berkeley DB hash files as Sendmail and hostmilter read them.
+ *
+ * Promise: a writer creates a new file at a path that must not exist yet
+ * (O_EXCL through DB_CREATE|DB_EXCL, so a planted link is refused), stores
+ * bytes exactly as given, refuses duplicate keys, and on dbmap_finish leaves
+ * a complete file flushed to disk with the owner and mode asked for; the
+ * caller renames it into place.  A writer that is discarded leaves nothing.
+ * Readers open read-only and free-threaded, and hand out copies the caller
+ * frees.  Key conventions (folding, trailing NULs) are the caller's.
+ */
+#ifndef HM_DBMAP_H
+#define HM_DBMAP_H
+
+#include <stddef.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+
+struct dbmap_writer;
+struct dbmap_reader;
+
+struct dbmap_writer *dbmap_create(const char *path, size_t entries, size_t bytes,
+				  char *err, size_t errlen);
+/* 0 stored, 1 key already present (nothing stored), -1 error. */
+int dbmap_put(struct dbmap_writer *map, const void *key, size_t keylen,
+	      const void *value, size_t valuelen);
+/* Flush, set mode and owner, fsync, close.  0 or -1 with err filled in. */
+int dbmap_finish(struct dbmap_writer *map, mode_t mode, uid_t uid, gid_t gid,
+		 char *err, size_t errlen);
+void dbmap_discard(struct dbmap_writer *map);
+size_t dbmap_count(const struct dbmap_writer *map);
+
+struct dbmap_reader *dbmap_open(const char *path, char *err, size_t errlen);
+/* 0 found (*value malloc'ed, caller frees), 1 not found, -1 error. */
+int dbmap_get(struct dbmap_reader *map, const void *key, size_t keylen,
+	      char **value, size_t *valuelen);
+typedef int (*dbmap_each_fn)(const void *key, size_t keylen, const void *value,
+			     size_t valuelen, void *context);
+/* Calls fn for every record until it returns non-zero; -1 on a read error. */
+int dbmap_each(struct dbmap_reader *map, dbmap_each_fn fn, void *context);
+void dbmap_close(struct dbmap_reader *map);
+
+#endif

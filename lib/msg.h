@@ -1,0 +1,28 @@
+/*
+ * msg - diagnostics for hostmilter's programs.
+ *
+ * Promise: every message carries the program name; msg_warn never stops the
+ * program, msg_fatal always does, with the exit status the caller names.
+ * Peer input must never reach msg_fatal: it is for configuration and
+ * environment failures only.  With msg_syslog() on, messages go to syslog
+ * (facility mail) instead of stderr.
+ */
+#ifndef HM_MSG_H
+#define HM_MSG_H
+
+#include <stdarg.h>
+
+void msg_init(const char *progname);
+void msg_syslog(int enable);
+const char *msg_progname(void);
+
+void msg_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void msg_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void msg_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void msg_fatal(int status, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3), noreturn));
+
+/* How many msg_warn calls were made, for summaries. */
+unsigned long msg_warn_count(void);
+
+#endif

@@ -1,0 +1,52 @@
+/*
+ * emit - one emitter per generated file.  Each walks a validated model and
+ * adds its entries to a textmap (or, for hostmilter.db, to a record list).
+ *
+ * Naming, decided here and documented in hostmapgen(8):
+ *  - An address or catch-all with several targets becomes one alias named
+ *    "LOCAL=DOMAIN" (catch-all: "*=DOMAIN").  Export alias names and local
+ *    parts cannot contain "=" or "*", so these never collide with them.
+ *  - A rejected address maps to error:5.1.1:"550 TEXT"; a hosted domain
+ *    without catch-all maps "@DOMAIN" to error:5.1.1:"550 User unknown" so
+ *    unknown users are refused instead of reaching a system account, and
+ *    gets "postmaster@DOMAIN postmaster" unless it defines that address.
+ *  - An alias domain maps "@ALIAS" to "%1%3@DOMAIN": Sendmail looks the
+ *    result up again, so every address, +detail and the catch-all of the
+ *    real domain exist under the alias with one line per alias domain.
+ */
+#ifndef HM_EMIT_H
+#define HM_EMIT_H
+
+#include <glib.h>
+
+#include "export.h"
+#include "model.h"
+#include "textmap.h"
+
+#define EMIT_VALUE_MAX 600
+
+void emit_alias_name(const char *local, const char *domain, char *buf, size_t len);
+/* The single right-hand side of a virtmaps line for deliver. */
+const char *emit_virtuser_value(const struct mg_deliver *deliver, const char *local,
+				const char *domain, char *buf, size_t len);
+
+void emit_virtmaps(const struct mg_export *export, struct textmap *map);
+void emit_aliases(const struct mg_export *export, struct textmap *map);
+/* Returns the number of errors (an export access key that clashes with a generated one). */
+unsigned emit_access(const struct mg_export *export, struct textmap *map, struct mg_report *report);
+void emit_cw(const struct mg_export *export, struct textmap *map);
+
+/* hostmilter.db records, in write order, and their digest. */
+struct policy_records {
+	GByteArray *data;	/* [u32 keylen][key][u32 valuelen][value]... */
+	size_t count;
+	char digest[EXPORT_DIGEST_LEN];
+};
+
+void emit_policy(const struct mg_export *export, struct policy_records *records);
+void policy_records_free(struct policy_records *records);
+typedef int (*policy_record_fn)(const char *key, size_t keylen, const char *value,
+				size_t valuelen, void *context);
+int policy_records_each(const struct policy_records *records, policy_record_fn fn, void *context);
+
+#endif

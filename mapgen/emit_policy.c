@@ -1,0 +1,237 @@
+/*
+ * emit_policy - the records of hostmilter.db (layout in lib/policy.h).
+ *
+ * Records are collected in memory with their digest first, so that an
+ * unchanged policy is recognised without rewriting the database.
+ */
+#include "config.h"
+
+#include <openssl/evp.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "emit.h"
+#include "validate.h"
+#include "xtext.h"
+
+/* Sendmail gives up after 50 rewrites; no real delivery chain is deeper. */
+#define FOLLOW_DEPTH_MAX 50
+#define FOLLOW_STEPS_MAX 10000
+#define MAILBOXES_PER_ADDRESS_MAX 64
+
+struct emitter {
+	const struct mg_export *export;
+	struct policy_records *records;
+	EVP_MD_CTX *md;
+};
+
+static void
+put_bytes(GByteArray *data, const char *bytes, size_t len)
+{
+	guint32 n = (guint32)len;
+
+	g_byte_array_append(data, (const guint8 *)&n, sizeof(n));
+	g_byte_array_append(data, (const guint8 *)bytes, (guint)len);
+}
+
+static void
+put(struct emitter *e, const char *key, const char *value)
+{
+	size_t keylen = strlen(key), valuelen = strlen(value);
+
+	put_bytes(e->records->data, key, keylen);
+	put_bytes(e->records->data, value, valuelen);
+	EVP_DigestUpdate(e->md, key, keylen + 1);
+	EVP_DigestUpdate(e->md, value, valuelen + 1);
+	e->records->count++;
+}
+
+static void
+put_json(struct emitter *e, const char *key, json_t *value)
+{
+	char *text = json_dumps(value, JSON_COMPACT);
+
+	put(e, key, text);
+	free(text);
+	json_decref(value);
+}
+
+static json_t *
+string_list(const char *const *items, uint32_t count)
+{
+	json_t *array = json_array();
+
+	for (uint32_t i = 0; i < count; i++)
+		json_array_append_new(array, json_string(items[i]));
+	return array;
+}
+
+static void
+put_domain(struct emitter *e, const struct mg_domain *domain, const char *name, const char *kind)
+{
+	json_t *record = policy_rules_to_json(domain->rules);
+	char key[300];
+
+	json_object_set_new(record, "kind", json_string(kind));
+	json_object_set_new(record, "canonical", json_string(domain->name));
+	json_object_set_new(record, "allow_senders", string_list(domain->allow_senders, domain->nallow));
+	json_object_set_new(record, "block_senders", string_list(domain->block_senders, domain->nblock));
+	snprintf(key, sizeof(key), POLICY_PREFIX_DOMAIN "%s", name);
+	put_json(e, key, record);
+}
+
+static void
+collect_mailboxes(const struct mg_export *export, const struct mg_deliver *deliver, GPtrArray *found,
+		  unsigned depth, unsigned *steps)
+{
+	for (uint32_t t = 0; t < deliver->ntargets; t++) {
+		const struct mg_target *target = &deliver->targets[t];
+		const struct mg_deliver *next;
+
+		if (target->kind == MG_TARGET_MAILBOX) {
+			if (found->len < MAILBOXES_PER_ADDRESS_MAX && !g_ptr_array_find_with_equal_func(
+				    found, target->text, g_str_equal, NULL))
+				g_ptr_array_add(found, (gpointer)target->text);
+			continue;
+		}
+		next = validate_follow(export, target);
+		if (next && depth < FOLLOW_DEPTH_MAX && (*steps)++ < FOLLOW_STEPS_MAX)
+			collect_mailboxes(export, next, found, depth + 1, steps);
+	}
+}
+
+static void
+put_addresses(struct emitter *e, const struct mg_domain *domain, GPtrArray *found, GString *value)
+{
+	char key[600];
+
+	for (uint32_t a = 0; a < domain->naddresses; a++) {
+		const struct mg_address *address = &domain->addresses[a];
+		unsigned steps = 0;
+
+		g_ptr_array_set_size(found, 0);
+		collect_mailboxes(e->export, &address->deliver, found, 0, &steps);
+		if (found->len == 0)
+			continue;
+		g_string_truncate(value, 0);
+		for (guint i = 0; i < found->len; i++)
+			g_string_append_printf(value, "%s%s", i ? "," : "", (const char *)found->pdata[i]);
+		snprintf(key, sizeof(key), POLICY_PREFIX_ADDRESS "%s", address->full);
+		put(e, key, value->str);
+	}
+}
+
+static void
+put_domains(struct emitter *e)
+{
+	GPtrArray *found = g_ptr_array_new();
+	GString *value = g_string_new(NULL);
+
+	for (guint i = 0; i < e->export->domains->len; i++) {
+		const struct mg_domain *domain = model_domain(e->export, i);
+
+		if (!domain->name)
+			continue;
+		put_domain(e, domain, domain->name, domain->backup_mx ? "backup" : "local");
+		for (uint32_t a = 0; a < domain->naliases; a++)
+			put_domain(e, domain, domain->aliases[a], "alias");
+		put_addresses(e, domain, found, value);
+	}
+	g_string_free(value, TRUE);
+	g_ptr_array_free(found, TRUE);
+}
+
+static void
+put_mailboxes(struct emitter *e)
+{
+	char key[100];
+
+	for (guint i = 0; i < e->export->mailboxes->len; i++) {
+		const struct mg_mailbox *mailbox = model_mailbox(e->export, i);
+		json_t *record = policy_rules_to_json(mailbox->rules);
+
+		json_object_set_new(record, "recipients_per_hour", json_integer(mailbox->recipients_per_hour));
+		json_object_set_new(record, "send_as", string_list(mailbox->send_as, mailbox->nsend_as));
+		snprintf(key, sizeof(key), POLICY_PREFIX_MAILBOX "%s", mailbox->name);
+		put_json(e, key, record);
+	}
+}
+
+static void
+put_relay(struct emitter *e)
+{
+	GString *text = g_string_new(NULL);
+	char line[1400];
+
+	for (guint i = 0; i < e->export->networks->len; i++) {
+		cidr_format(&g_array_index(e->export->networks, struct mg_network, i).net, line, sizeof(line));
+		g_string_append_printf(text, "%s\n", line);
+	}
+	put(e, POLICY_KEY_NETWORKS, text->str);
+	g_string_truncate(text, 0);
+	for (guint i = 0; i < e->export->certs->len; i++) {
+		const struct mg_cert *cert = &g_array_index(e->export->certs, struct mg_cert, i);
+
+		if (xtext_encode(cert->issuer, line, sizeof(line)) < 0)
+			continue;
+		g_string_append_printf(text, "%s\t", line);
+		if (cert->subject && xtext_encode(cert->subject, line, sizeof(line)) == 0)
+			g_string_append(text, line);
+		g_string_append_c(text, '\n');
+	}
+	put(e, POLICY_KEY_CERTS, text->str);
+	g_string_free(text, TRUE);
+}
+
+void
+emit_policy(const struct mg_export *export, struct policy_records *records)
+{
+	struct emitter e = { export, records, EVP_MD_CTX_new() };
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned mdlen = 0;
+
+	records->data = g_byte_array_sized_new(1 << 20);
+	records->count = 0;
+	EVP_DigestInit_ex(e.md, EVP_sha256(), NULL);
+	put(&e, POLICY_KEY_FORMAT, POLICY_FORMAT);
+	put_json(&e, POLICY_KEY_SERVER, json_pack("{s:s, s:o}", "hostname", export->hostname ? export->hostname : "",
+						  "names", string_list(export->names, export->nnames)));
+	put_json(&e, POLICY_KEY_DEFAULTS, policy_rules_to_json(&export->defaults));
+	put_relay(&e);
+	put_mailboxes(&e);
+	put_domains(&e);
+	EVP_DigestFinal_ex(e.md, md, &mdlen);
+	EVP_MD_CTX_free(e.md);
+	for (unsigned i = 0; i < mdlen && i < 32; i++)
+		snprintf(records->digest + 2 * i, 3, "%02x", md[i]);
+}
+
+void
+policy_records_free(struct policy_records *records)
+{
+	if (records->data)
+		g_byte_array_free(records->data, TRUE);
+	records->data = NULL;
+}
+
+int
+policy_records_each(const struct policy_records *records, policy_record_fn fn, void *context)
+{
+	const guint8 *p = records->data->data, *limit = p + records->data->len;
+
+	while (p < limit) {
+		guint32 keylen, valuelen;
+		const char *key, *value;
+		int rc;
+
+		memcpy(&keylen, p, sizeof(keylen));
+		key = (const char *)p + sizeof(keylen);
+		p += sizeof(keylen) + keylen;
+		memcpy(&valuelen, p, sizeof(valuelen));
+		value = (const char *)p + sizeof(valuelen);
+		p += sizeof(valuelen) + valuelen;
+		if ((rc = fn(key, keylen, value, valuelen, context)) != 0)
+			return rc;
+	}
+	return 0;
+}

@@ -1,0 +1,920 @@
+/*
+ * export - panel export reader; see export.h.
+ *
+ * Values are copied out of the jansson tree as each domain is read and the
+ * domain's subtree is then cleared, so a million addresses need the tree of
+ * one JSON document at most once, not twice.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <openssl/evp.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "addr.h"
+#include "export.h"
+#include "size.h"
+#include "xtext.h"
+
+/* One report never holds more than this many errors; the rest are counted. */
+#define EXPORT_ERRORS_MAX 1000
+#define EXPORT_TEXT_MAX 400
+
+struct reader {
+	struct mg_export *export;
+	struct mg_report *report;
+	unsigned long dropped;
+	char path[1024];
+	size_t pathlen;
+};
+
+static size_t
+path_key(struct reader *r, const char *key)
+{
+	size_t saved = r->pathlen;
+	int n = snprintf(r->path + saved, sizeof(r->path) - saved, "%s%s", saved ? "." : "", key);
+
+	if (n > 0 && (size_t)n < sizeof(r->path) - saved)
+		r->pathlen += (size_t)n;
+	return saved;
+}
+
+static size_t
+path_index(struct reader *r, size_t index)
+{
+	size_t saved = r->pathlen;
+	int n = snprintf(r->path + saved, sizeof(r->path) - saved, "[%zu]", index);
+
+	if (n > 0 && (size_t)n < sizeof(r->path) - saved)
+		r->pathlen += (size_t)n;
+	return saved;
+}
+
+static void
+path_restore(struct reader *r, size_t saved)
+{
+	r->pathlen = saved;
+	r->path[saved] = '\0';
+}
+
+static void __attribute__((format(printf, 2, 3)))
+fail(struct reader *r, const char *fmt, ...)
+{
+	char text[600];
+	va_list ap;
+
+	if (r->report->errors->len >= EXPORT_ERRORS_MAX) {
+		r->dropped++;
+		return;
+	}
+	va_start(ap, fmt);
+	vsnprintf(text, sizeof(text), fmt, ap);
+	va_end(ap);
+	report_error(r->report, "%s: %s", r->pathlen ? r->path : "(top level)", text);
+}
+
+static const char *
+json_type_name(const json_t *value)
+{
+	switch (json_typeof(value)) {
+	case JSON_OBJECT: return "an object";
+	case JSON_ARRAY: return "an array";
+	case JSON_STRING: return "a string";
+	case JSON_INTEGER: return "an integer";
+	case JSON_REAL: return "a number";
+	case JSON_TRUE: case JSON_FALSE: return "a boolean";
+	default: return "null";
+	}
+}
+
+/* Reports members of obj not in allowed (a NULL-terminated list). */
+static void
+check_keys(struct reader *r, json_t *obj, const char *const *allowed)
+{
+	const char *key;
+	json_t *value;
+
+	json_object_foreach(obj, key, value) {
+		const char *const *a;
+
+		for (a = allowed; *a && strcmp(*a, key) != 0; a++)
+			;
+		if (!*a) {
+			size_t saved = path_key(r, key);
+
+			fail(r, "unknown key \"%s\"", key);
+			path_restore(r, saved);
+		}
+	}
+}
+
+static bool
+want_type(struct reader *r, json_t *value, int type, const char *what)
+{
+	if (value && (int)json_typeof(value) == type)
+		return true;
+	if (type == JSON_REAL && value && json_is_number(value))
+		return true;
+	fail(r, "expected %s, found %s", what, value ? json_type_name(value) : "nothing");
+	return false;
+}
+
+/* Member key of obj with the given type; NULL when absent (reported if required) or mistyped. */
+static json_t *
+member(struct reader *r, json_t *obj, const char *key, int type, const char *what, bool required)
+{
+	json_t *value = json_object_get(obj, key);
+	size_t saved;
+
+	if (!value) {
+		if (required)
+			fail(r, "missing key \"%s\"", key);
+		return NULL;
+	}
+	saved = path_key(r, key);
+	if (!want_type(r, value, type, what))
+		value = NULL;
+	path_restore(r, saved);
+	return value;
+}
+
+static bool
+text_printable(const char *text)
+{
+	for (const unsigned char *p = (const unsigned char *)text; *p; p++)
+		if (*p < 0x20 || *p == 0x7f)
+			return false;
+	return true;
+}
+
+/* A single-line text an admin writes into a map, such as a reject text. */
+static const char *
+read_text(struct reader *r, json_t *value, const char *what)
+{
+	const char *text = json_string_value(value);
+
+	if (!text)
+		return NULL;
+	if (strchr(text, '\n') || strchr(text, '\r')) {
+		fail(r, "%s must be a single line", what);
+		return NULL;
+	}
+	if (!text_printable(text) || json_string_length(value) != strlen(text)) {
+		fail(r, "%s contains control characters", what);
+		return NULL;
+	}
+	if (strlen(text) == 0 || strlen(text) > EXPORT_TEXT_MAX) {
+		fail(r, "%s must be 1 to %d characters", what, EXPORT_TEXT_MAX);
+		return NULL;
+	}
+	return model_intern(r->export, text, strlen(text), false);
+}
+
+typedef bool (*name_check_fn)(const char *name);
+
+/* A string checked by check and interned lower-case; NULL after reporting. */
+static const char *
+read_name(struct reader *r, json_t *value, name_check_fn check, const char *what)
+{
+	const char *text;
+	char buf[512];
+	size_t len;
+
+	if (!want_type(r, value, JSON_STRING, "a string"))
+		return NULL;
+	text = json_string_value(value);
+	len = json_string_length(value);
+	if (len >= sizeof(buf) || len != strlen(text)) {
+		fail(r, "\"%.60s\" is not a valid %s", text, what);
+		return NULL;
+	}
+	memcpy(buf, text, len + 1);
+	addr_lower(buf);
+	if (!check(buf)) {
+		fail(r, "\"%s\" is not a valid %s", text, what);
+		return NULL;
+	}
+	return model_intern(r->export, buf, len, false);
+}
+
+static const char **
+read_name_list(struct reader *r, json_t *array, name_check_fn check, const char *what, uint32_t *count)
+{
+	const char **names = g_new0(const char *, json_array_size(array) + 1);
+	size_t i;
+	json_t *value;
+
+	*count = 0;
+	json_array_foreach(array, i, value) {
+		size_t saved = path_index(r, i);
+		const char *name = read_name(r, value, check, what);
+
+		if (name)
+			names[(*count)++] = name;
+		path_restore(r, saved);
+	}
+	return names;
+}
+
+static const char **
+member_name_list(struct reader *r, json_t *obj, const char *key, name_check_fn check,
+		 const char *what, uint32_t *count)
+{
+	json_t *array = member(r, obj, key, JSON_ARRAY, "an array", false);
+	const char **names;
+	size_t saved;
+
+	*count = 0;
+	if (!array)
+		return NULL;
+	saved = path_key(r, key);
+	names = read_name_list(r, array, check, what, count);
+	path_restore(r, saved);
+	return names;
+}
+
+/* ---- policy rules ---- */
+
+static void
+read_size(struct reader *r, json_t *obj, uint64_t *size)
+{
+	json_t *value = member(r, obj, "max_message_size", JSON_STRING, "a size such as \"128M\"", false);
+	const char *why;
+	size_t saved;
+
+	if (!value)
+		return;
+	saved = path_key(r, "max_message_size");
+	if (size_parse(json_string_value(value), size, &why) < 0)
+		fail(r, "bad size \"%s\": %s", json_string_value(value), why);
+	path_restore(r, saved);
+}
+
+static void
+read_score(struct reader *r, json_t *spam, const char *key, bool nullable, bool *present, double *score)
+{
+	json_t *value = json_object_get(spam, key);
+	size_t saved;
+
+	if (!value)
+		return;
+	saved = path_key(r, key);
+	if (nullable && json_is_null(value)) {
+		*present = false;
+	} else if (want_type(r, value, JSON_REAL, nullable ? "a number or null" : "a number")) {
+		*present = true;
+		*score = json_number_value(value);
+	}
+	path_restore(r, saved);
+}
+
+static void
+read_bool(struct reader *r, json_t *obj, const char *key, bool *out)
+{
+	json_t *value = json_object_get(obj, key);
+	size_t saved;
+
+	if (!value)
+		return;
+	saved = path_key(r, key);
+	if (json_is_boolean(value))
+		*out = json_is_true(value);
+	else
+		want_type(r, value, JSON_TRUE, "a boolean");
+	path_restore(r, saved);
+}
+
+static void
+read_spam_members(struct reader *r, json_t *spam, struct policy_spam *out)
+{
+	static const char *const keys[] = { "scan", "tag_score", "subject_tag", "reject_score",
+					    "discard_score", NULL };
+	json_t *value;
+	bool present;
+
+	check_keys(r, spam, keys);
+	read_bool(r, spam, "scan", &out->scan);
+	read_score(r, spam, "tag_score", false, &present, &out->tag_score);
+	read_score(r, spam, "reject_score", true, &out->has_reject, &out->reject_score);
+	read_score(r, spam, "discard_score", true, &out->has_discard, &out->discard_score);
+	if ((value = member(r, spam, "subject_tag", JSON_STRING, "a string", false))) {
+		const char *tag = json_string_value(value);
+		size_t saved = path_key(r, "subject_tag");
+
+		if (strlen(tag) >= sizeof(out->subject_tag) || !text_printable(tag))
+			fail(r, "subject tag must be printable and shorter than %zu characters",
+			     sizeof(out->subject_tag));
+		else
+			strcpy(out->subject_tag, tag);
+		path_restore(r, saved);
+	}
+}
+
+static void
+read_spam(struct reader *r, json_t *obj, struct policy_spam *out)
+{
+	json_t *spam = json_object_get(obj, "spam");
+	size_t saved;
+
+	if (!spam)
+		return;
+	saved = path_key(r, "spam");
+	if (want_type(r, spam, JSON_OBJECT, "an object"))
+		read_spam_members(r, spam, out);
+	path_restore(r, saved);
+}
+
+static void
+read_virus(struct reader *r, json_t *obj, enum policy_virus *virus)
+{
+	json_t *value = member(r, obj, "virus", JSON_STRING, "a string", false);
+	size_t saved;
+
+	if (!value)
+		return;
+	saved = path_key(r, "virus");
+	if (policy_virus_parse(json_string_value(value), virus) < 0)
+		fail(r, "\"%s\" is not one of reject, discard, quarantine, tag", json_string_value(value));
+	path_restore(r, saved);
+}
+
+static bool
+mime_type_valid(const char *type)
+{
+	const char *slash = strchr(type, '/');
+
+	if (!slash || slash == type || !slash[1] || strchr(slash + 1, '/'))
+		return false;
+	for (const char *p = type; *p; p++)
+		if (!g_ascii_isalnum(*p) && !strchr("/.+-_", *p))
+			return false;
+	return strlen(type) < POLICY_TYPE_LEN;
+}
+
+static void
+read_blocked_types(struct reader *r, json_t *obj, struct policy_rules *rules)
+{
+	json_t *types = member(r, obj, "blocked_types", JSON_ARRAY, "an array", false);
+	const char **names;
+	uint32_t count;
+	size_t saved;
+
+	if (!types)
+		return;
+	saved = path_key(r, "blocked_types");
+	if (json_array_size(types) > POLICY_TYPES_MAX)
+		fail(r, "at most %d blocked types", POLICY_TYPES_MAX);
+	names = read_name_list(r, types, mime_type_valid, "MIME type (type/subtype)", &count);
+	rules->ntypes = 0;
+	for (uint32_t i = 0; i < count && i < POLICY_TYPES_MAX; i++)
+		strcpy(rules->blocked_types[rules->ntypes++], names[i]);
+	g_free(names);
+	path_restore(r, saved);
+}
+
+/* Rules of obj, starting from the export's defaults. */
+static const struct policy_rules *
+read_rules(struct reader *r, json_t *obj, bool with_types)
+{
+	struct policy_rules rules = r->export->defaults;
+
+	read_size(r, obj, &rules.max_size);
+	read_spam(r, obj, &rules.spam);
+	read_virus(r, obj, &rules.virus);
+	if (with_types)
+		read_blocked_types(r, obj, &rules);
+	return model_intern_rules(r->export, &rules);
+}
+
+static void
+read_defaults(struct reader *r, json_t *top)
+{
+	static const char *const keys[] = { "max_message_size", "spam", "virus", "blocked_types", NULL };
+	json_t *defaults = member(r, top, "defaults", JSON_OBJECT, "an object", false);
+	size_t saved;
+
+	if (!defaults)
+		return;
+	saved = path_key(r, "defaults");
+	check_keys(r, defaults, keys);
+	r->export->defaults = *read_rules(r, defaults, true);
+	path_restore(r, saved);
+}
+
+/* ---- deliver targets and rejects ---- */
+
+static void
+read_targets(struct reader *r, json_t *array, struct mg_deliver *deliver)
+{
+	size_t i;
+	json_t *value;
+
+	deliver->targets = g_new0(struct mg_target, json_array_size(array) ? json_array_size(array) : 1);
+	json_array_foreach(array, i, value) {
+		size_t saved = path_index(r, i);
+		const char *text = NULL;
+
+		if (want_type(r, value, JSON_STRING, "a string"))
+			text = read_text(r, value, "a deliver target");
+		if (text)
+			deliver->targets[deliver->ntargets++].text = text;
+		path_restore(r, saved);
+	}
+}
+
+/* "deliver" or "reject", exactly one of them. */
+static void
+read_deliver(struct reader *r, json_t *obj, struct mg_deliver *deliver)
+{
+	json_t *targets = json_object_get(obj, "deliver");
+	json_t *reject = json_object_get(obj, "reject");
+	size_t saved;
+
+	if ((targets != NULL) == (reject != NULL)) {
+		fail(r, "needs exactly one of \"deliver\" and \"reject\"");
+		return;
+	}
+	if (reject) {
+		saved = path_key(r, "reject");
+		if (want_type(r, reject, JSON_STRING, "a string"))
+			deliver->reject = read_text(r, reject, "a reject text");
+		/* It is written inside double quotes in virtmaps. */
+		if (deliver->reject && strpbrk(deliver->reject, "\"\\")) {
+			fail(r, "a reject text must not contain double quotes or backslashes");
+			deliver->reject = NULL;
+		}
+		path_restore(r, saved);
+		return;
+	}
+	saved = path_key(r, "deliver");
+	if (want_type(r, targets, JSON_ARRAY, "an array")) {
+		if (json_array_size(targets) == 0)
+			fail(r, "needs at least one target");
+		read_targets(r, targets, deliver);
+	}
+	path_restore(r, saved);
+}
+
+/* ---- mailboxes ---- */
+
+static void
+read_rate_limit(struct reader *r, json_t *obj, struct mg_mailbox *mailbox)
+{
+	static const char *const keys[] = { "recipients_per_hour", NULL };
+	json_t *limit = member(r, obj, "rate_limit", JSON_OBJECT, "an object", false);
+	json_t *value;
+	size_t saved;
+
+	if (!limit)
+		return;
+	saved = path_key(r, "rate_limit");
+	check_keys(r, limit, keys);
+	value = member(r, limit, "recipients_per_hour", JSON_INTEGER, "an integer", true);
+	if (value && (json_integer_value(value) < 0 || json_integer_value(value) > 10000000)) {
+		size_t inner = path_key(r, "recipients_per_hour");
+
+		fail(r, "must be between 0 and 10000000");
+		path_restore(r, inner);
+	} else if (value) {
+		mailbox->recipients_per_hour = (uint32_t)json_integer_value(value);
+	}
+	path_restore(r, saved);
+}
+
+static void
+read_mailbox(struct reader *r, json_t *obj)
+{
+	static const char *const keys[] = { "name", "send_as", "max_message_size", "spam", "virus",
+					    "rate_limit", NULL };
+	struct mg_mailbox mailbox = { 0 };
+	json_t *name;
+
+	mailbox.where = model_intern(r->export, r->path, r->pathlen, false);
+	if (!want_type(r, obj, JSON_OBJECT, "an object"))
+		return;
+	check_keys(r, obj, keys);
+	if ((name = json_object_get(obj, "name"))) {
+		size_t saved = path_key(r, "name");
+
+		mailbox.name = read_name(r, name, addr_mailbox_name_valid, "mailbox name (a safe local user name)");
+		path_restore(r, saved);
+	} else {
+		fail(r, "missing key \"name\"");
+	}
+	mailbox.send_as = member_name_list(r, obj, "send_as", addr_pattern_valid,
+					   "sender address or @domain", &mailbox.nsend_as);
+	mailbox.rules = read_rules(r, obj, false);
+	read_rate_limit(r, obj, &mailbox);
+	if (mailbox.name)
+		g_array_append_val(r->export->mailboxes, mailbox);
+	else
+		g_free(mailbox.send_as);
+}
+
+/* ---- domains ---- */
+
+static void
+read_address(struct reader *r, json_t *obj, struct mg_domain *domain, uint32_t index)
+{
+	static const char *const keys[] = { "local", "deliver", "reject", NULL };
+	struct mg_address *address = &domain->addresses[domain->naddresses];
+	json_t *local;
+
+	if (!want_type(r, obj, JSON_OBJECT, "an object"))
+		return;
+	check_keys(r, obj, keys);
+	memset(address, 0, sizeof(*address));
+	address->index = index;
+	if ((local = json_object_get(obj, "local"))) {
+		size_t saved = path_key(r, "local");
+
+		address->local = read_name(r, local, addr_local_valid, "local part");
+		path_restore(r, saved);
+	} else {
+		fail(r, "missing key \"local\"");
+	}
+	read_deliver(r, obj, &address->deliver);
+	if (address->local && domain->name) {
+		char *full = g_strconcat(address->local, "@", domain->name, NULL);
+
+		address->full = model_intern(r->export, full, strlen(full), false);
+		g_free(full);
+		domain->naddresses++;
+	} else {
+		g_free(address->deliver.targets);
+	}
+}
+
+static void
+read_addresses(struct reader *r, json_t *obj, struct mg_domain *domain)
+{
+	json_t *array = member(r, obj, "addresses", JSON_ARRAY, "an array", false);
+	size_t saved, i;
+	json_t *value;
+
+	if (!array)
+		return;
+	saved = path_key(r, "addresses");
+	domain->addresses = g_new(struct mg_address, json_array_size(array) + 1);
+	json_array_foreach(array, i, value) {
+		size_t inner = path_index(r, i);
+
+		read_address(r, value, domain, (uint32_t)i);
+		path_restore(r, inner);
+	}
+	path_restore(r, saved);
+}
+
+static void
+read_catch_all(struct reader *r, json_t *obj, struct mg_domain *domain)
+{
+	static const char *const keys[] = { "deliver", "reject", NULL };
+	json_t *catch_all = member(r, obj, "catch_all", JSON_OBJECT, "an object", false);
+	size_t saved;
+
+	if (!catch_all)
+		return;
+	saved = path_key(r, "catch_all");
+	check_keys(r, catch_all, keys);
+	read_deliver(r, catch_all, &domain->catch_all);
+	domain->has_catch_all = true;
+	path_restore(r, saved);
+}
+
+static void
+read_domain(struct reader *r, json_t *obj)
+{
+	static const char *const keys[] = { "name", "aliases", "addresses", "catch_all", "backup_mx",
+					    "max_message_size", "spam", "virus", "blocked_types",
+					    "allow_senders", "block_senders", NULL };
+	struct mg_domain domain = { 0 };
+	json_t *name;
+
+	domain.where = model_intern(r->export, r->path, r->pathlen, false);
+	if (!want_type(r, obj, JSON_OBJECT, "an object"))
+		return;
+	check_keys(r, obj, keys);
+	if ((name = json_object_get(obj, "name"))) {
+		size_t saved = path_key(r, "name");
+
+		domain.name = read_name(r, name, addr_domain_valid, "domain name");
+		path_restore(r, saved);
+	} else {
+		fail(r, "missing key \"name\"");
+	}
+	domain.aliases = member_name_list(r, obj, "aliases", addr_domain_valid, "domain name", &domain.naliases);
+	read_addresses(r, obj, &domain);
+	read_catch_all(r, obj, &domain);
+	read_bool(r, obj, "backup_mx", &domain.backup_mx);
+	domain.rules = read_rules(r, obj, true);
+	domain.allow_senders = member_name_list(r, obj, "allow_senders", addr_pattern_valid,
+						"sender address or @domain", &domain.nallow);
+	domain.block_senders = member_name_list(r, obj, "block_senders", addr_pattern_valid,
+						"sender address or @domain", &domain.nblock);
+	g_array_append_val(r->export->domains, domain);
+	/* The last domain read may lack a name; validate skips nameless ones. */
+}
+
+/* ---- aliases, relay, access, server ---- */
+
+static void
+read_alias(struct reader *r, json_t *obj)
+{
+	static const char *const keys[] = { "name", "deliver", NULL };
+	struct mg_alias alias = { 0 };
+	json_t *name, *targets;
+	size_t saved;
+
+	alias.where = model_intern(r->export, r->path, r->pathlen, false);
+	if (!want_type(r, obj, JSON_OBJECT, "an object"))
+		return;
+	check_keys(r, obj, keys);
+	if ((name = json_object_get(obj, "name"))) {
+		saved = path_key(r, "name");
+		alias.name = read_name(r, name, addr_alias_name_valid, "alias name");
+		path_restore(r, saved);
+	} else {
+		fail(r, "missing key \"name\"");
+	}
+	if ((targets = member(r, obj, "deliver", JSON_ARRAY, "an array", true))) {
+		saved = path_key(r, "deliver");
+		if (json_array_size(targets) == 0)
+			fail(r, "needs at least one target");
+		read_targets(r, targets, &alias.deliver);
+		path_restore(r, saved);
+	}
+	if (alias.name)
+		g_array_append_val(r->export->aliases, alias);
+	else
+		g_free(alias.deliver.targets);
+}
+
+static void
+read_network(struct reader *r, json_t *obj)
+{
+	static const char *const keys[] = { "network", "note", NULL };
+	struct mg_network network = { 0 };
+	json_t *value;
+	const char *why;
+
+	if (!want_type(r, obj, JSON_OBJECT, "an object"))
+		return;
+	check_keys(r, obj, keys);
+	member(r, obj, "note", JSON_STRING, "a string", false);
+	if (!(value = member(r, obj, "network", JSON_STRING, "a string", true)))
+		return;
+	size_t saved = path_key(r, "network");
+	if (cidr_parse(json_string_value(value), &network.net, &why) < 0) {
+		fail(r, "bad network \"%s\": %s", json_string_value(value), why);
+	} else {
+		network.text = model_intern(r->export, json_string_value(value), json_string_length(value), true);
+		g_array_append_val(r->export->networks, network);
+	}
+	path_restore(r, saved);
+}
+
+static const char *
+read_dn(struct reader *r, json_t *obj, const char *key, bool required)
+{
+	json_t *value = member(r, obj, key, JSON_STRING, "a string", required);
+	const char *text = NULL;
+	size_t saved;
+
+	if (!value)
+		return NULL;
+	saved = path_key(r, key);
+	text = read_text(r, value, "a distinguished name");
+	if (text && text[0] != '/') {
+		fail(r, "a distinguished name starts with '/' as in \"/C=DE/O=Example/CN=Example CA\"");
+		text = NULL;
+	}
+	path_restore(r, saved);
+	return text;
+}
+
+static void
+read_certificate(struct reader *r, json_t *obj)
+{
+	static const char *const keys[] = { "issuer", "subject", "note", NULL };
+	struct mg_cert cert = { 0 };
+
+	if (!want_type(r, obj, JSON_OBJECT, "an object"))
+		return;
+	check_keys(r, obj, keys);
+	member(r, obj, "note", JSON_STRING, "a string", false);
+	cert.issuer = read_dn(r, obj, "issuer", true);
+	cert.subject = read_dn(r, obj, "subject", false);
+	if (cert.issuer)
+		g_array_append_val(r->export->certs, cert);
+}
+
+typedef void (*item_fn)(struct reader *r, json_t *item);
+
+static void
+read_list(struct reader *r, json_t *obj, const char *key, item_fn read_item)
+{
+	json_t *array = member(r, obj, key, JSON_ARRAY, "an array", false);
+	size_t saved, i;
+	json_t *item;
+
+	if (!array)
+		return;
+	saved = path_key(r, key);
+	json_array_foreach(array, i, item) {
+		size_t inner = path_index(r, i);
+
+		read_item(r, item);
+		/* Free each item's tree as soon as it has been copied out. */
+		if (json_is_object(item))
+			json_object_clear(item);
+		path_restore(r, inner);
+	}
+	path_restore(r, saved);
+}
+
+static void
+read_relay(struct reader *r, json_t *top)
+{
+	static const char *const keys[] = { "clients", "certificates", NULL };
+	json_t *relay = member(r, top, "relay", JSON_OBJECT, "an object", false);
+	size_t saved;
+
+	if (!relay)
+		return;
+	saved = path_key(r, "relay");
+	check_keys(r, relay, keys);
+	read_list(r, relay, "clients", read_network);
+	read_list(r, relay, "certificates", read_certificate);
+	path_restore(r, saved);
+}
+
+static bool
+access_key_valid(const char *key)
+{
+	static const char *const tags[] = { "connect:", "from:", "to:", "spam:", "tls_srv:", "tls_clt:",
+					    "tls_rcpt:", "certissuer:", "certsubject:", "srv_features:",
+					    "clt_features:", "try_tls:", "greetpause:", "clientrate:",
+					    "clientconn:", "authinfo:", NULL };
+
+	if (!*key || strpbrk(key, " \t"))
+		return false;
+	for (const char *const *t = tags; *t; t++)
+		if (g_ascii_strncasecmp(key, *t, strlen(*t)) == 0)
+			return true;
+	return false;
+}
+
+static void
+read_access(struct reader *r, json_t *obj)
+{
+	static const char *const keys[] = { "key", "value", NULL };
+	struct mg_access entry = { 0 };
+	json_t *key, *value;
+	size_t saved;
+
+	if (!want_type(r, obj, JSON_OBJECT, "an object"))
+		return;
+	check_keys(r, obj, keys);
+	key = member(r, obj, "key", JSON_STRING, "a string", true);
+	value = member(r, obj, "value", JSON_STRING, "a string", true);
+	if (!key || !value)
+		return;
+	saved = path_key(r, "key");
+	entry.key = read_text(r, key, "an access key");
+	if (entry.key && !access_key_valid(entry.key)) {
+		fail(r, "\"%s\" is not a tagged access key (Connect:, From:, To:, ...) without blanks", entry.key);
+		entry.key = NULL;
+	}
+	path_restore(r, saved);
+	saved = path_key(r, "value");
+	entry.value = read_text(r, value, "an access value");
+	path_restore(r, saved);
+	if (entry.key && entry.value) {
+		g_array_append_val(r->export->access, entry);
+	}
+}
+
+static void
+read_server(struct reader *r, json_t *top)
+{
+	static const char *const keys[] = { "hostname", "names", NULL };
+	json_t *server = member(r, top, "server", JSON_OBJECT, "an object", true);
+	json_t *hostname;
+	size_t saved;
+
+	if (!server)
+		return;
+	saved = path_key(r, "server");
+	check_keys(r, server, keys);
+	if ((hostname = member(r, server, "hostname", JSON_STRING, "a string", true))) {
+		size_t inner = path_key(r, "hostname");
+
+		r->export->hostname = read_name(r, hostname, addr_domain_valid, "host name");
+		path_restore(r, inner);
+	}
+	r->export->names = member_name_list(r, server, "names", addr_domain_valid, "host name",
+					    &r->export->nnames);
+	path_restore(r, saved);
+}
+
+static void
+read_version(struct reader *r, json_t *top)
+{
+	json_t *version = member(r, top, "version", JSON_INTEGER, "an integer", true);
+	size_t saved;
+
+	if (!version)
+		return;
+	saved = path_key(r, "version");
+	if (json_integer_value(version) != EXPORT_VERSION)
+		fail(r, "unsupported export version %lld (this hostmapgen reads version %d)",
+		     (long long)json_integer_value(version), EXPORT_VERSION);
+	path_restore(r, saved);
+}
+
+static void
+read_top(struct reader *r, json_t *top)
+{
+	static const char *const keys[] = { "version", "server", "defaults", "mailboxes", "domains",
+					    "aliases", "relay", "access", NULL };
+
+	check_keys(r, top, keys);
+	read_version(r, top);
+	read_server(r, top);
+	read_defaults(r, top);
+	read_list(r, top, "mailboxes", read_mailbox);
+	read_list(r, top, "domains", read_domain);
+	read_list(r, top, "aliases", read_alias);
+	read_relay(r, top);
+	read_list(r, top, "access", read_access);
+}
+
+int
+export_parse(const char *data, size_t len, const char *name, struct mg_export *export,
+	     struct mg_report *report)
+{
+	struct reader r = { .export = export, .report = report };
+	json_error_t error;
+	json_t *top = json_loadb(data, len, JSON_REJECT_DUPLICATES, &error);
+
+	if (!top) {
+		report_error(report, "%s:%d:%d: not valid JSON: %s", name, error.line, error.column, error.text);
+		return -1;
+	}
+	if (!json_is_object(top)) {
+		report_error(report, "%s: the export must be a JSON object", name);
+		json_decref(top);
+		return -1;
+	}
+	read_top(&r, top);
+	json_decref(top);
+	if (r.dropped)
+		report_error(report, "... and %lu more errors", r.dropped);
+	return 0;
+}
+
+int
+export_slurp(const char *path, char **data, size_t *len)
+{
+	int fd = strcmp(path, "-") == 0 ? dup(STDIN_FILENO) : open(path, O_RDONLY | O_CLOEXEC);
+	GByteArray *buf;
+	unsigned char chunk[1 << 16];
+	ssize_t n;
+
+	if (fd < 0)
+		return -1;
+	buf = g_byte_array_sized_new(1 << 20);
+	while ((n = read(fd, chunk, sizeof(chunk))) != 0) {
+		if (n < 0) {
+			int saved = errno;
+
+			close(fd);
+			g_byte_array_free(buf, TRUE);
+			errno = saved;
+			return -1;
+		}
+		g_byte_array_append(buf, chunk, (guint)n);
+	}
+	close(fd);
+	*len = buf->len;
+	g_byte_array_append(buf, (const guint8 *)"", 1);
+	*data = (char *)g_byte_array_free(buf, FALSE);
+	return 0;
+}
+
+void
+export_digest(const char *data, size_t len, char digest[EXPORT_DIGEST_LEN])
+{
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned mdlen = 0;
+
+	EVP_Digest(data, len, md, &mdlen, EVP_sha256(), NULL);
+	for (unsigned i = 0; i < mdlen && i < 32; i++)
+		snprintf(digest + 2 * i, 3, "%02x", md[i]);
+}

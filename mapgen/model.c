@@ -1,0 +1,159 @@
+/*
+ * model - the export in memory; see model.h.
+ */
+#include "config.h"
+
+#include <stdarg.h>
+#include <string.h>
+
+#include "model.h"
+
+static guint
+model_rules_hash(gconstpointer key)
+{
+	const unsigned char *p = key;
+	guint hash = 2166136261u;
+
+	for (size_t i = 0; i < sizeof(struct policy_rules); i++)
+		hash = (hash ^ p[i]) * 16777619u;
+	return hash;
+}
+
+static gboolean
+model_rules_equal(gconstpointer a, gconstpointer b)
+{
+	return memcmp(a, b, sizeof(struct policy_rules)) == 0;
+}
+
+struct mg_export *
+model_new(void)
+{
+	struct mg_export *export = g_new0(struct mg_export, 1);
+
+	export->strings = g_string_chunk_new(1 << 20);
+	export->interned_rules = g_hash_table_new_full(model_rules_hash, model_rules_equal, g_free, NULL);
+	export->mailboxes = g_array_new(FALSE, TRUE, sizeof(struct mg_mailbox));
+	export->domains = g_array_new(FALSE, TRUE, sizeof(struct mg_domain));
+	export->aliases = g_array_new(FALSE, TRUE, sizeof(struct mg_alias));
+	export->networks = g_array_new(FALSE, TRUE, sizeof(struct mg_network));
+	export->certs = g_array_new(FALSE, TRUE, sizeof(struct mg_cert));
+	export->access = g_array_new(FALSE, TRUE, sizeof(struct mg_access));
+	policy_rules_default(&export->defaults);
+	return export;
+}
+
+static void
+model_free_deliver(struct mg_deliver *deliver)
+{
+	g_free(deliver->targets);
+}
+
+static void
+model_free_domains(GArray *domains)
+{
+	for (guint i = 0; i < domains->len; i++) {
+		struct mg_domain *d = &g_array_index(domains, struct mg_domain, i);
+
+		for (uint32_t a = 0; a < d->naddresses; a++)
+			model_free_deliver(&d->addresses[a].deliver);
+		model_free_deliver(&d->catch_all);
+		g_free(d->addresses);
+		g_free(d->aliases);
+		g_free(d->allow_senders);
+		g_free(d->block_senders);
+	}
+	g_array_free(domains, TRUE);
+}
+
+void
+model_free(struct mg_export *export)
+{
+	if (!export)
+		return;
+	model_free_domains(export->domains);
+	for (guint i = 0; i < export->mailboxes->len; i++)
+		g_free(model_mailbox(export, i)->send_as);
+	for (guint i = 0; i < export->aliases->len; i++)
+		model_free_deliver(&model_alias(export, i)->deliver);
+	g_array_free(export->mailboxes, TRUE);
+	g_array_free(export->aliases, TRUE);
+	g_array_free(export->networks, TRUE);
+	g_array_free(export->certs, TRUE);
+	g_array_free(export->access, TRUE);
+	g_free(export->names);
+	if (export->mailbox_index) {
+		g_hash_table_destroy(export->mailbox_index);
+		g_hash_table_destroy(export->alias_index);
+		g_hash_table_destroy(export->domain_index);
+		g_hash_table_destroy(export->address_index);
+		g_hash_table_destroy(export->address_domain);
+	}
+	g_hash_table_destroy(export->interned_rules);
+	g_string_chunk_free(export->strings);
+	g_free(export);
+}
+
+const char *
+model_intern(struct mg_export *export, const char *text, size_t len, bool lower)
+{
+	char *copy = g_string_chunk_insert_len(export->strings, text, (gssize)len);
+
+	if (lower)
+		for (char *p = copy; *p; p++)
+			if (*p >= 'A' && *p <= 'Z')
+				*p = (char)(*p + ('a' - 'A'));
+	return copy;
+}
+
+const struct policy_rules *
+model_intern_rules(struct mg_export *export, const struct policy_rules *rules)
+{
+	struct policy_rules *found = g_hash_table_lookup(export->interned_rules, rules);
+
+	if (!found) {
+		found = g_memdup2(rules, sizeof(*rules));
+		g_hash_table_add(export->interned_rules, found);
+	}
+	return found;
+}
+
+struct mg_domain *
+model_domain(const struct mg_export *export, uint32_t i)
+{
+	return &g_array_index(export->domains, struct mg_domain, i);
+}
+
+struct mg_mailbox *
+model_mailbox(const struct mg_export *export, uint32_t i)
+{
+	return &g_array_index(export->mailboxes, struct mg_mailbox, i);
+}
+
+struct mg_alias *
+model_alias(const struct mg_export *export, uint32_t i)
+{
+	return &g_array_index(export->aliases, struct mg_alias, i);
+}
+
+void
+report_init(struct mg_report *report)
+{
+	report->errors = g_ptr_array_new_with_free_func(g_free);
+	report->warnings = 0;
+}
+
+void
+report_free(struct mg_report *report)
+{
+	g_ptr_array_free(report->errors, TRUE);
+}
+
+void
+report_error(struct mg_report *report, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	g_ptr_array_add(report->errors, g_strdup_vprintf(fmt, ap));
+	va_end(ap);
+}
