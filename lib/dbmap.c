@@ -23,6 +23,13 @@ struct dbmap_reader {
 	DB *db;
 };
 
+/* Callers report failures from return codes; Berkeley DB's own chatter on
+ * stderr would only duplicate them (or reach a milter's closed stderr). */
+static void
+dbmap_quiet(const DB_ENV *env, const char *prefix, const char *message)
+{
+}
+
 /* Cache beyond the data size keeps a bulk build in memory until close;
  * Postfix found hash builds degrade badly with a small pool. */
 static u_int32_t
@@ -50,6 +57,7 @@ dbmap_create(const char *path, size_t entries, size_t bytes, char *err, size_t e
 	}
 	if ((rc = db_create(&map->db, NULL, 0)) != 0)
 		goto fail;
+	map->db->set_errcall(map->db, dbmap_quiet);
 	map->db->set_cachesize(map->db, 0, dbmap_cache_bytes(bytes), 1);
 	if (entries > 0 && entries < UINT32_MAX)
 		map->db->set_h_nelem(map->db, (u_int32_t)entries);
@@ -152,6 +160,7 @@ dbmap_open(const char *path, char *err, size_t errlen)
 		return NULL;
 	}
 	if ((rc = db_create(&map->db, NULL, 0)) == 0) {
+		map->db->set_errcall(map->db, dbmap_quiet);
 		rc = map->db->open(map->db, NULL, path, NULL, DB_HASH, DB_RDONLY | DB_THREAD, 0);
 		if (rc == 0)
 			return map;

@@ -147,15 +147,18 @@ classify_local_name(const struct mg_export *export, const char *text)
 static struct mg_deliver *
 follow_hosted(const struct mg_export *export, const char *text)
 {
-	const char *at = addr_at(text);
-	struct mg_domain *domain = validate_domain(export, at + 1);
-	char key[ADDR_LOCAL_MAX + ADDR_DOMAIN_MAX + 2];
+	char lower[ADDR_LOCAL_MAX + ADDR_DOMAIN_MAX + 2], key[sizeof(lower)];
+	const char *at;
+	struct mg_domain *domain;
 	struct mg_address *address;
 
+	g_strlcpy(lower, text, sizeof(lower));
+	addr_lower(lower);
+	at = addr_at(lower);
+	domain = at ? validate_domain(export, at + 1) : NULL;
 	if (!domain || domain->backup_mx)
 		return NULL;
-	snprintf(key, sizeof(key), "%.*s@%s", (int)(at - text), text, domain->name);
-	addr_lower(key);
+	snprintf(key, sizeof(key), "%.*s@%s", (int)(at - lower), lower, domain->name);
 	if ((address = g_hash_table_lookup(export->address_index, key)))
 		return &address->deliver;
 	return domain->has_catch_all ? &domain->catch_all : NULL;

@@ -1,2 +1,387 @@
+/*
+ * check_lib - unit tests of lib/: sizes, addresses, networks and their
+ * Sendmail access keys, xtext, Berkeley DB maps and policy records.
+ */
+#include "config.h"
+
+#include <arpa/inet.h>
 #include <check.h>
-int main(void){return 0;}
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <glib.h>
+
+#include "addr.h"
+#include "cidr.h"
+#include "dbmap.h"
+#include "policy.h"
+#include "size.h"
+#include "xtext.h"
+
+START_TEST(size_accepts_admin_forms)
+{
+	uint64_t bytes;
+	const char *why;
+
+	ck_assert_int_eq(size_parse("128M", &bytes, &why), 0);
+	ck_assert_uint_eq(bytes, 128ull << 20);
+	ck_assert_int_eq(size_parse("50m", &bytes, &why), 0);
+	ck_assert_uint_eq(bytes, 50ull << 20);
+	ck_assert_int_eq(size_parse("1G", &bytes, &why), 0);
+	ck_assert_uint_eq(bytes, 1ull << 30);
+	ck_assert_int_eq(size_parse("10KB", &bytes, &why), 0);
+	ck_assert_uint_eq(bytes, 10240);
+	ck_assert_int_eq(size_parse("52428800", &bytes, &why), 0);
+	ck_assert_uint_eq(bytes, 52428800);
+}
+END_TEST
+
+START_TEST(size_refuses_garbage)
+{
+	static const char *const bad[] = { "", "M", "-1", "12X", "1.5M", "0", "65G", "99999999999999999999",
+					   "12 M", "12MM", " 12M" };
+	uint64_t bytes;
+	const char *why = NULL;
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(*bad); i++) {
+		ck_assert_msg(size_parse(bad[i], &bytes, &why) == -1, "accepted \"%s\"", bad[i]);
+		ck_assert_ptr_nonnull(why);
+	}
+}
+END_TEST
+
+START_TEST(size_formats_shortest)
+{
+	char buf[32];
+
+	size_format(128ull << 20, buf, sizeof(buf));
+	ck_assert_str_eq(buf, "128M");
+	size_format(1536, buf, sizeof(buf));
+	ck_assert_str_eq(buf, "1536");
+	size_format(3072, buf, sizeof(buf));
+	ck_assert_str_eq(buf, "3K");
+}
+END_TEST
+
+START_TEST(domains)
+{
+	ck_assert(addr_domain_valid("example.com"));
+	ck_assert(addr_domain_valid("xn--bcher-kva.example"));
+	ck_assert(addr_domain_valid("a-b.example"));
+	ck_assert(!addr_domain_valid(""));
+	ck_assert(!addr_domain_valid("-a.example"));
+	ck_assert(!addr_domain_valid("a..example"));
+	ck_assert(!addr_domain_valid("example.com."));
+	ck_assert(!addr_domain_valid("192.0.2.1"));
+	ck_assert(!addr_domain_valid("[192.0.2.1]"));
+	ck_assert(!addr_domain_valid("exa_mple.com"));
+	ck_assert(!addr_domain_valid("a.b%c"));
+}
+END_TEST
+
+START_TEST(local_parts)
+{
+	ck_assert(addr_local_valid("info"));
+	ck_assert(addr_local_valid("first.last"));
+	ck_assert(addr_local_valid("user+tag"));
+	ck_assert(!addr_local_valid("a%b"));
+	ck_assert(!addr_local_valid("a!b"));
+	ck_assert(!addr_local_valid("a=b"));
+	ck_assert(!addr_local_valid("\"a@b\""));
+	ck_assert(!addr_local_valid(".a"));
+	ck_assert(!addr_local_valid("a."));
+	ck_assert(!addr_local_valid("a..b"));
+	ck_assert(!addr_local_valid(""));
+}
+END_TEST
+
+START_TEST(names)
+{
+	ck_assert(addr_mailbox_name_valid("xyz00-info"));
+	ck_assert(addr_mailbox_name_valid("_backup"));
+	ck_assert(!addr_mailbox_name_valid("Xyz"));
+	ck_assert(!addr_mailbox_name_valid("0day"));
+	ck_assert(!addr_mailbox_name_valid("a b"));
+	ck_assert(!addr_mailbox_name_valid("a/b"));
+	ck_assert(!addr_mailbox_name_valid("aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"));
+	ck_assert(addr_alias_name_valid("owner-list"));
+	ck_assert(!addr_alias_name_valid("a=b"));
+	ck_assert(!addr_alias_name_valid("*=b"));
+	ck_assert(addr_address_valid("a@example.com"));
+	ck_assert(!addr_address_valid("@example.com"));
+	ck_assert(!addr_address_valid("a@"));
+	ck_assert(!addr_address_valid("a@b@c.example"));
+	ck_assert(addr_pattern_valid("@example.org"));
+	ck_assert(!addr_pattern_valid("@"));
+}
+END_TEST
+
+struct keys {
+	char list[64][CIDR_KEY_MAX];
+	size_t n;
+};
+
+static void
+collect_key(const char *key, void *context)
+{
+	struct keys *keys = context;
+
+	if (keys->n < 64)
+		strcpy(keys->list[keys->n], key);
+	keys->n++;
+}
+
+static struct keys
+keys_of(const char *network)
+{
+	struct keys keys = { .n = 0 };
+	struct cidr net;
+	const char *why = NULL;
+
+	ck_assert_msg(cidr_parse(network, &net, &why) == 0, "%s: %s", network, why);
+	ck_assert_uint_eq(cidr_access_keys(&net, collect_key, &keys), keys.n);
+	return keys;
+}
+
+START_TEST(cidr_keys_v4)
+{
+	struct keys k = keys_of("192.0.2.10");
+
+	ck_assert_uint_eq(k.n, 1);
+	ck_assert_str_eq(k.list[0], "192.0.2.10");
+	k = keys_of("192.109.42.0/27");
+	ck_assert_uint_eq(k.n, 32);
+	ck_assert_str_eq(k.list[0], "192.109.42.0");
+	ck_assert_str_eq(k.list[31], "192.109.42.31");
+	k = keys_of("10.20.0.0/22");
+	ck_assert_uint_eq(k.n, 4);
+	ck_assert_str_eq(k.list[3], "10.20.3");
+	k = keys_of("10.0.0.0/8");
+	ck_assert_uint_eq(k.n, 1);
+	ck_assert_str_eq(k.list[0], "10");
+	k = keys_of("172.16.0.0/12");
+	ck_assert_uint_eq(k.n, 16);
+	ck_assert_str_eq(k.list[15], "172.31");
+	k = keys_of("198.51.100.128/25");
+	ck_assert_uint_eq(k.n, 128);
+}
+END_TEST
+
+START_TEST(cidr_keys_v6)
+{
+	struct keys k = keys_of("2001:db8:1::/48");
+
+	ck_assert_uint_eq(k.n, 1);
+	ck_assert_str_eq(k.list[0], "IPv6:2001:db8:1");
+	k = keys_of("2001:db8:10::/44");
+	ck_assert_uint_eq(k.n, 16);
+	ck_assert_str_eq(k.list[0], "IPv6:2001:db8:10");
+	ck_assert_str_eq(k.list[15], "IPv6:2001:db8:1f");
+	k = keys_of("2001:DB8::5");
+	ck_assert_uint_eq(k.n, 1);
+	ck_assert_str_eq(k.list[0], "IPv6:2001:db8:0:0:0:0:0:5");
+}
+END_TEST
+
+START_TEST(cidr_refuses_bad_networks)
+{
+	static const char *const bad[] = { "", "192.0.2.1/33", "192.0.2.0/", "192.0.2.1/24", "0.0.0.0/0",
+					   "::/0", "256.1.1.1", "example.com", "192.0.2.0/2x", "2001:db8::/129",
+					   "[192.0.2.1]", "IPv6:2001:db8::1", "192.0.2.0/0024" };
+	struct cidr net;
+	const char *why;
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(*bad); i++)
+		ck_assert_msg(cidr_parse(bad[i], &net, &why) == -1, "accepted \"%s\"", bad[i]);
+}
+END_TEST
+
+START_TEST(cidr_matches)
+{
+	struct cidr net;
+	const char *why;
+	uint8_t addr[16];
+	int family;
+
+	ck_assert_int_eq(cidr_parse("127.77.0.0/27", &net, &why), 0);
+	ck_assert_int_eq(cidr_parse_host("127.77.0.31", &family, addr), 0);
+	ck_assert(cidr_contains(&net, family, addr));
+	ck_assert_int_eq(cidr_parse_host("127.77.0.32", &family, addr), 0);
+	ck_assert(!cidr_contains(&net, family, addr));
+	ck_assert_int_eq(cidr_parse("2001:db8:1::/48", &net, &why), 0);
+	ck_assert_int_eq(cidr_parse_host("IPv6:2001:db8:1:0:0:0:0:5", &family, addr), 0);
+	ck_assert(cidr_contains(&net, family, addr));
+	ck_assert_int_eq(cidr_parse_host("[2001:db8:2::5]", &family, addr), 0);
+	ck_assert(!cidr_contains(&net, family, addr));
+}
+END_TEST
+
+START_TEST(xtext_as_sendmail)
+{
+	char out[128];
+
+	ck_assert_int_eq(xtext_encode("/C=DE/O=IN-Berlin e.V./CN=IN-Berlin CA", out, sizeof(out)), 0);
+	ck_assert_str_eq(out, "/C=DE/O=IN-Berlin+20e.V./CN=IN-Berlin+20CA");
+	ck_assert_int_eq(xtext_encode("a+b(c)<d>\"e\\", out, sizeof(out)), 0);
+	ck_assert_str_eq(out, "a+2Bb+28c+29+3Cd+3E+22e+5C");
+	ck_assert_int_eq(xtext_encode("long text", out, 5), -1);
+}
+END_TEST
+
+static char *
+temp_db_path(void)
+{
+	char dir[] = "/tmp/check_lib.XXXXXX";
+
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	return g_strdup_printf("%s/map.db", dir);
+}
+
+static void
+remove_db(char *path)
+{
+	char *dir = g_path_get_dirname(path);
+
+	unlink(path);
+	rmdir(dir);
+	g_free(dir);
+	g_free(path);
+}
+
+START_TEST(dbmap_round_trip)
+{
+	char *path = temp_db_path(), err[256], *value;
+	struct dbmap_writer *w = dbmap_create(path, 10, 100, err, sizeof(err));
+	struct dbmap_reader *r;
+	size_t len;
+
+	ck_assert_ptr_nonnull(w);
+	ck_assert_int_eq(dbmap_put(w, "a", 1, "one", 3), 0);
+	ck_assert_int_eq(dbmap_put(w, "b", 1, "two", 3), 0);
+	ck_assert_int_eq(dbmap_put(w, "a", 1, "again", 5), 1);
+	ck_assert_uint_eq(dbmap_count(w), 2);
+	ck_assert_int_eq(dbmap_finish(w, 0640, (uid_t)-1, (gid_t)-1, err, sizeof(err)), 0);
+	r = dbmap_open(path, err, sizeof(err));
+	ck_assert_ptr_nonnull(r);
+	ck_assert_int_eq(dbmap_get(r, "a", 1, &value, &len), 0);
+	ck_assert_uint_eq(len, 3);
+	ck_assert_int_eq(memcmp(value, "one", 3), 0);
+	free(value);
+	ck_assert_int_eq(dbmap_get(r, "c", 1, &value, &len), 1);
+	dbmap_close(r);
+	remove_db(path);
+}
+END_TEST
+
+START_TEST(dbmap_refuses_existing_path)
+{
+	char *path = temp_db_path(), err[256];
+	FILE *f = fopen(path, "w");
+
+	ck_assert_ptr_nonnull(f);
+	fclose(f);
+	ck_assert_ptr_null(dbmap_create(path, 1, 1, err, sizeof(err)));
+	remove_db(path);
+}
+END_TEST
+
+START_TEST(dbmap_discard_leaves_nothing)
+{
+	char *path = temp_db_path(), err[256];
+	struct dbmap_writer *w = dbmap_create(path, 1, 1, err, sizeof(err));
+
+	ck_assert_int_eq(dbmap_put(w, "k", 1, "v", 1), 0);
+	dbmap_discard(w);
+	ck_assert_int_eq(access(path, F_OK), -1);
+	remove_db(path);
+}
+END_TEST
+
+START_TEST(policy_round_trip)
+{
+	struct policy_rules in, out;
+	const char *why = NULL;
+	json_t *json;
+
+	policy_rules_default(&in);
+	in.max_size = 50u << 20;
+	in.virus = POLICY_VIRUS_QUARANTINE;
+	in.spam.has_reject = false;
+	in.spam.has_discard = true;
+	in.spam.discard_score = 30.5;
+	strcpy(in.blocked_types[in.ntypes++], "application/x-dosexec");
+	json = policy_rules_to_json(&in);
+	ck_assert_int_eq(policy_rules_from_json(json, &out, &why), 0);
+	ck_assert_uint_eq(out.max_size, in.max_size);
+	ck_assert_int_eq(out.virus, POLICY_VIRUS_QUARANTINE);
+	ck_assert(!out.spam.has_reject);
+	ck_assert(out.spam.has_discard);
+	ck_assert_double_eq(out.spam.discard_score, 30.5);
+	ck_assert_str_eq(out.spam.subject_tag, "[SPAM]");
+	ck_assert_uint_eq(out.ntypes, 1);
+	ck_assert_str_eq(out.blocked_types[0], "application/x-dosexec");
+	json_decref(json);
+}
+END_TEST
+
+START_TEST(policy_refuses_malformed)
+{
+	static const char *const bad[] = {
+		"{}", "[]", "{\"max_size\":0,\"virus\":\"reject\",\"spam\":{},\"blocked_types\":[]}",
+		"{\"max_size\":1,\"virus\":\"eat\",\"spam\":{\"scan\":true,\"tag_score\":1,\"subject_tag\":\"\","
+		"\"reject_score\":null,\"discard_score\":null},\"blocked_types\":[]}",
+		"{\"max_size\":1,\"virus\":\"tag\",\"spam\":{\"scan\":true,\"tag_score\":1,\"subject_tag\":\"\","
+		"\"reject_score\":\"x\",\"discard_score\":null},\"blocked_types\":[]}",
+	};
+	struct policy_rules out;
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(*bad); i++) {
+		json_t *json = json_loads(bad[i], 0, NULL);
+		const char *why = NULL;
+
+		ck_assert_msg(policy_rules_from_json(json, &out, &why) == -1, "accepted %s", bad[i]);
+		json_decref(json);
+	}
+}
+END_TEST
+
+static Suite *
+lib_suite(void)
+{
+	Suite *s = suite_create("lib");
+	TCase *tc = tcase_create("core");
+
+	tcase_add_test(tc, size_accepts_admin_forms);
+	tcase_add_test(tc, size_refuses_garbage);
+	tcase_add_test(tc, size_formats_shortest);
+	tcase_add_test(tc, domains);
+	tcase_add_test(tc, local_parts);
+	tcase_add_test(tc, names);
+	tcase_add_test(tc, cidr_keys_v4);
+	tcase_add_test(tc, cidr_keys_v6);
+	tcase_add_test(tc, cidr_refuses_bad_networks);
+	tcase_add_test(tc, cidr_matches);
+	tcase_add_test(tc, xtext_as_sendmail);
+	tcase_add_test(tc, dbmap_round_trip);
+	tcase_add_test(tc, dbmap_refuses_existing_path);
+	tcase_add_test(tc, dbmap_discard_leaves_nothing);
+	tcase_add_test(tc, policy_round_trip);
+	tcase_add_test(tc, policy_refuses_malformed);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int
+main(void)
+{
+	SRunner *runner = srunner_create(lib_suite());
+	int failed;
+
+	srunner_run_all(runner, CK_ENV);
+	failed = srunner_ntests_failed(runner);
+	srunner_free(runner);
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}

@@ -1,2 +1,480 @@
+/*
+ * check_mapgen - unit tests of hostmapgen's reader, checks, text maps and
+ * emitters, without touching /etc/mail.
+ */
+#include "config.h"
+
 #include <check.h>
-int main(void){return 0;}
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "emit.h"
+#include "export.h"
+#include "textmap.h"
+#include "validate.h"
+
+#define HEAD "{\"version\":1,\"server\":{\"hostname\":\"xyz00.example.net\"},"
+
+struct loaded {
+	struct mg_export *export;
+	struct mg_report report;
+};
+
+static struct loaded
+load(const char *json)
+{
+	struct loaded l = { .export = model_new() };
+
+	report_init(&l.report);
+	if (export_parse(json, strlen(json), "test", l.export, &l.report) == 0)
+		validate_export(l.export, &l.report);
+	return l;
+}
+
+static void
+unload(struct loaded *l)
+{
+	report_free(&l->report);
+	model_free(l->export);
+}
+
+static bool
+has_error(const struct loaded *l, const char *needle)
+{
+	for (guint i = 0; i < l->report.errors->len; i++)
+		if (strstr(l->report.errors->pdata[i], needle))
+			return true;
+	return false;
+}
+
+static void
+expect_error(const char *json, const char *needle)
+{
+	struct loaded l = load(json);
+	GString *all = g_string_new(NULL);
+
+	for (guint i = 0; i < l.report.errors->len; i++)
+		g_string_append_printf(all, "\n  %s", (const char *)l.report.errors->pdata[i]);
+	ck_assert_msg(has_error(&l, needle), "no error containing \"%s\" in:%s", needle, all->str);
+	g_string_free(all, TRUE);
+	unload(&l);
+}
+
+static void
+expect_valid(const char *json)
+{
+	struct loaded l = load(json);
+
+	ck_assert_msg(l.report.errors->len == 0, "unexpected error: %s",
+		      l.report.errors->len ? (const char *)l.report.errors->pdata[0] : "");
+	unload(&l);
+}
+
+START_TEST(minimal_export_is_valid)
+{
+	expect_valid(HEAD "\"domains\":[{\"name\":\"example.com\"}]}");
+}
+END_TEST
+
+START_TEST(not_json)
+{
+	expect_error("{\"version\":1,", "not valid JSON");
+	expect_error("[1]", "must be a JSON object");
+}
+END_TEST
+
+START_TEST(wrong_version)
+{
+	expect_error("{\"version\":2,\"server\":{\"hostname\":\"h.example\"}}", "version: unsupported export version 2");
+	expect_error("{\"server\":{\"hostname\":\"h.example\"}}", "missing key \"version\"");
+}
+END_TEST
+
+START_TEST(unknown_key_named_with_path)
+{
+	expect_error(HEAD "\"bogus\":1}", "bogus: unknown key \"bogus\"");
+	expect_error(HEAD "\"domains\":[{\"name\":\"a.example\",\"addresses\":[{\"local\":\"x\",\"deliver\":[\"root\"],"
+		     "\"colour\":\"red\"}]}]}", "domains[0].addresses[0].colour: unknown key");
+}
+END_TEST
+
+START_TEST(wrong_type_named_with_path)
+{
+	expect_error(HEAD "\"domains\":[{\"name\":\"a.example\",\"addresses\":[{\"local\":\"x\",\"deliver\":[\"root\"]},"
+		     "{\"local\":\"y\",\"deliver\":[5]}]}]}", "domains[0].addresses[1].deliver[0]: expected a string, found an integer");
+	expect_error(HEAD "\"domains\":{}}", "domains: expected an array, found an object");
+	expect_error(HEAD "\"domains\":[{\"name\":\"a.example\",\"backup_mx\":\"yes\"}]}", "domains[0].backup_mx: expected a boolean");
+}
+END_TEST
+
+START_TEST(duplicate_domain_any_case)
+{
+	expect_error(HEAD "\"domains\":[{\"name\":\"example.com\"},{\"name\":\"Example.COM\"}]}",
+		     "domains[1].name: duplicate domain \"example.com\"");
+}
+END_TEST
+
+START_TEST(duplicate_address_any_case)
+{
+	expect_error(HEAD "\"domains\":[{\"name\":\"a.example\",\"addresses\":[{\"local\":\"Info\",\"deliver\":[\"root\"]},"
+		     "{\"local\":\"info\",\"deliver\":[\"root\"]}]}]}",
+		     "domains[0].addresses[1].local: duplicate address info@a.example");
+}
+END_TEST
+
+START_TEST(duplicate_through_alias_domains)
+{
+	expect_error(HEAD "\"domains\":[{\"name\":\"a.example\",\"aliases\":[\"c.example\"]},"
+		     "{\"name\":\"b.example\",\"aliases\":[\"C.example\"]}]}",
+		     "domains[1].aliases[0]: duplicate domain: \"c.example\" is already an alias of a.example");
+}
+END_TEST
+
+START_TEST(alias_domain_is_also_domain)
+{
+	expect_error(HEAD "\"domains\":[{\"name\":\"a.example\",\"aliases\":[\"b.example\"]},{\"name\":\"b.example\"}]}",
+		     "domains[0].aliases[0]: alias domain \"b.example\" is also a domain (domains[1])");
+}
+END_TEST
+
+START_TEST(unknown_deliver_target)
+{
+	expect_error(HEAD "\"domains\":[{\"name\":\"a.example\",\"addresses\":[{\"local\":\"x\",\"deliver\":[\"nobody-here\"]}]}]}",
+		     "domains[0].addresses[0].deliver[0]: deliver target \"nobody-here\" is no mailbox, alias or address");
+	expect_error(HEAD "\"domains\":[{\"name\":\"a.example\",\"addresses\":[{\"local\":\"x\",\"deliver\":[\"y@a.example\"]}]}]}",
+		     "is an address of this server that does not exist");
+}
+END_TEST
+
+START_TEST(malformed_external_address)
+{
+	expect_error(HEAD "\"domains\":[{\"name\":\"a.example\",\"addresses\":[{\"local\":\"x\",\"deliver\":[\"a b@c.example\"]}]}]}",
+		     "deliver target \"a b@c.example\" is not a valid mail address");
+	expect_error(HEAD "\"domains\":[{\"name\":\"a.example\",\"addresses\":[{\"local\":\"x\",\"deliver\":[\"a@b@c.example\"]}]}]}",
+		     "is not a valid mail address");
+}
+END_TEST
+
+START_TEST(alias_loop)
+{
+	expect_error(HEAD "\"aliases\":[{\"name\":\"a\",\"deliver\":[\"b\"]},{\"name\":\"b\",\"deliver\":[\"a\"]}]}",
+		     "delivery loop: a -> b -> a");
+	expect_error(HEAD "\"domains\":[{\"name\":\"a.example\",\"addresses\":[{\"local\":\"x\",\"deliver\":[\"y@a.example\"]},"
+		     "{\"local\":\"y\",\"deliver\":[\"X@A.example\"]}]}]}", "delivery loop: x@a.example -> y@a.example -> X@A.example");
+}
+END_TEST
+
+START_TEST(bad_network)
+{
+	expect_error(HEAD "\"relay\":{\"clients\":[{\"network\":\"192.0.2.1/24\"}]}}",
+		     "relay.clients[0].network: bad network \"192.0.2.1/24\": address has bits set");
+	expect_error(HEAD "\"relay\":{\"clients\":[{\"network\":\"300.0.0.0/8\"}]}}", "bad network");
+	expect_error(HEAD "\"relay\":{\"clients\":[{\"network\":\"0.0.0.0/0\"}]}}", "open relay");
+}
+END_TEST
+
+START_TEST(bad_size)
+{
+	expect_error(HEAD "\"domains\":[{\"name\":\"a.example\",\"max_message_size\":\"12X\"}]}",
+		     "domains[0].max_message_size: bad size \"12X\"");
+	expect_error(HEAD "\"defaults\":{\"max_message_size\":128}}", "defaults.max_message_size: expected a size");
+}
+END_TEST
+
+START_TEST(multi_line_reject)
+{
+	expect_error(HEAD "\"domains\":[{\"name\":\"a.example\",\"addresses\":[{\"local\":\"x\",\"reject\":\"gone\\nRCPT TO:<a@b>\"}]}]}",
+		     "domains[0].addresses[0].reject: a reject text must be a single line");
+	expect_error(HEAD "\"domains\":[{\"name\":\"a.example\",\"catch_all\":{\"reject\":\"say \\\"no\\\"\"}}]}",
+		     "catch_all.reject: a reject text must not contain double quotes");
+}
+END_TEST
+
+START_TEST(unsafe_mailbox_name)
+{
+	expect_error(HEAD "\"mailboxes\":[{\"name\":\"../etc\"}]}", "mailboxes[0].name: \"../etc\" is not a valid mailbox name");
+	expect_error(HEAD "\"mailboxes\":[{\"name\":\"a;rm\"}]}", "is not a valid mailbox name");
+}
+END_TEST
+
+START_TEST(pipes_only_in_aliases)
+{
+	expect_error(HEAD "\"domains\":[{\"name\":\"a.example\",\"addresses\":[{\"local\":\"x\",\"deliver\":[\"|/bin/sh\"]}]}]}",
+		     "pipes, files and :include: are allowed only in aliases");
+	expect_valid(HEAD "\"aliases\":[{\"name\":\"news\",\"deliver\":[\"|/usr/bin/x -L y\",\":include:/etc/mail/l\"]}]}");
+}
+END_TEST
+
+START_TEST(backup_mx_has_no_addresses)
+{
+	expect_error(HEAD "\"domains\":[{\"name\":\"b.example\",\"backup_mx\":true,\"addresses\":[{\"local\":\"x\",\"deliver\":[\"root\"]}]}]}",
+		     "a backup-MX domain has no addresses");
+}
+END_TEST
+
+START_TEST(all_errors_reported)
+{
+	struct loaded l = load(HEAD "\"mailboxes\":[{\"name\":\"Bad Name\"}],\"domains\":[{\"name\":\"-x\"},"
+			       "{\"name\":\"ok.example\",\"max_message_size\":\"lots\"}],\"relay\":{\"clients\":[{\"network\":\"x\"}]},"
+			       "\"colour\":1}");
+
+	ck_assert_uint_ge(l.report.errors->len, 5);
+	unload(&l);
+}
+END_TEST
+
+START_TEST(sample_export_is_valid)
+{
+	char *path = g_build_filename(getenv("HM_TEST_DATA") ? getenv("HM_TEST_DATA") : "test/data",
+				      "..", "..", "sample-etc-mail", "panel-export.json", NULL);
+	char *data;
+	size_t len;
+
+	ck_assert_int_eq(export_slurp(path, &data, &len), 0);
+	expect_valid(data);
+	g_free(data);
+	g_free(path);
+}
+END_TEST
+
+/* ---- emitted values ---- */
+
+START_TEST(virtuser_values)
+{
+	struct loaded l = load(HEAD "\"mailboxes\":[{\"name\":\"m1\"}],\"domains\":[{\"name\":\"a.example\","
+			       "\"aliases\":[\"b.example\"],\"addresses\":[{\"local\":\"one\",\"deliver\":[\"m1\"]},"
+			       "{\"local\":\"two\",\"deliver\":[\"m1\",\"x@ext.example\"]},{\"local\":\"no\",\"reject\":\"gone, sorry\"}]}]}");
+	struct textmap map;
+
+	ck_assert_uint_eq(l.report.errors->len, 0);
+	textmap_init(&map, "virtmaps", TEXTMAP_MAKEMAP, false);
+	emit_virtmaps(l.export, &map);
+	ck_assert_ptr_nonnull(strstr(map.block->str, "one@a.example\tm1\n"));
+	ck_assert_ptr_nonnull(strstr(map.block->str, "two@a.example\ttwo=a.example\n"));
+	ck_assert_ptr_nonnull(strstr(map.block->str, "no@a.example\terror:5.1.1:\"550 gone, sorry\"\n"));
+	ck_assert_ptr_nonnull(strstr(map.block->str, "postmaster@a.example\tpostmaster\n"));
+	ck_assert_ptr_nonnull(strstr(map.block->str, "@a.example\terror:5.1.1:\"550 User unknown\"\n"));
+	ck_assert_ptr_nonnull(strstr(map.block->str, "@b.example\t%1%3@a.example\n"));
+	textmap_free(&map);
+	unload(&l);
+}
+END_TEST
+
+START_TEST(alias_values)
+{
+	struct loaded l = load(HEAD "\"mailboxes\":[{\"name\":\"m1\"}],\"domains\":[{\"name\":\"a.example\","
+			       "\"addresses\":[{\"local\":\"two\",\"deliver\":[\"m1\",\"x@ext.example\"]}],"
+			       "\"catch_all\":{\"deliver\":[\"m1\",\"root\"]}}],"
+			       "\"aliases\":[{\"name\":\"news\",\"deliver\":[\"|/usr/bin/list -L news\"]}]}");
+	struct textmap map;
+
+	textmap_init(&map, "aliases", TEXTMAP_ALIASES, true);
+	emit_aliases(l.export, &map);
+	ck_assert_ptr_nonnull(strstr(map.block->str, "postmaster: root\n"));
+	ck_assert_ptr_nonnull(strstr(map.block->str, "news: \"|/usr/bin/list -L news\"\n"));
+	ck_assert_ptr_nonnull(strstr(map.block->str, "two=a.example: m1, x@ext.example\n"));
+	ck_assert_ptr_nonnull(strstr(map.block->str, "*=a.example: m1, root\n"));
+	textmap_free(&map);
+	unload(&l);
+}
+END_TEST
+
+struct record_seen {
+	const char *key;
+	char *value;
+};
+
+static int
+find_record(const char *key, size_t keylen, const char *value, size_t valuelen, void *context)
+{
+	struct record_seen *seen = context;
+
+	if (keylen == strlen(seen->key) && memcmp(key, seen->key, keylen) == 0) {
+		seen->value = g_strndup(value, valuelen);
+		return 1;
+	}
+	return 0;
+}
+
+static char *
+record(const struct policy_records *records, const char *key)
+{
+	struct record_seen seen = { key, NULL };
+
+	policy_records_each(records, find_record, &seen);
+	return seen.value;
+}
+
+START_TEST(policy_records)
+{
+	struct loaded l = load(HEAD "\"mailboxes\":[{\"name\":\"m1\",\"send_as\":[\"@b.example\"]},{\"name\":\"m2\","
+			       "\"max_message_size\":\"50M\"}],\"domains\":[{\"name\":\"a.example\",\"aliases\":[\"b.example\"],"
+			       "\"addresses\":[{\"local\":\"one\",\"deliver\":[\"list\"]},{\"local\":\"ext\",\"deliver\":[\"x@y.example\"]}],"
+			       "\"virus\":\"tag\"}],\"aliases\":[{\"name\":\"list\",\"deliver\":[\"m1\",\"m2\",\"m1\"]}],"
+			       "\"relay\":{\"clients\":[{\"network\":\"2001:DB8:1::/48\"}]}}");
+	struct policy_records records = { 0 };
+	char *value;
+
+	ck_assert_uint_eq(l.report.errors->len, 0);
+	emit_policy(l.export, &records);
+	ck_assert_str_eq(value = record(&records, "A:one@a.example"), "m1,m2");
+	g_free(value);
+	ck_assert_ptr_null(record(&records, "A:ext@a.example"));
+	value = record(&records, "D:b.example");
+	ck_assert_ptr_nonnull(strstr(value, "\"kind\":\"alias\""));
+	ck_assert_ptr_nonnull(strstr(value, "\"canonical\":\"a.example\""));
+	ck_assert_ptr_nonnull(strstr(value, "\"virus\":\"tag\""));
+	g_free(value);
+	value = record(&records, "M:m2");
+	ck_assert_ptr_nonnull(strstr(value, "\"max_size\":52428800"));
+	g_free(value);
+	ck_assert_str_eq(value = record(&records, "@relay-networks"), "2001:db8:1::/48\n");
+	g_free(value);
+	ck_assert_str_eq(value = record(&records, "@format"), POLICY_FORMAT);
+	g_free(value);
+	ck_assert_uint_eq(strlen(records.digest), 64);
+	policy_records_free(&records);
+	unload(&l);
+}
+END_TEST
+
+/* ---- text maps ---- */
+
+static char *
+write_temp(const char *content)
+{
+	char path[] = "/tmp/check_mapgen.XXXXXX";
+	int fd = mkstemp(path);
+
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(write(fd, content, strlen(content)), (int)strlen(content));
+	close(fd);
+	return g_strdup(path);
+}
+
+START_TEST(admin_lines_survive_and_win)
+{
+	char *path = write_temp("# admin\nINFO@a.example\tboss\n" TEXTMAP_BEGIN ": old\nold@a.example\tx\n"
+				TEXTMAP_END "\nlate@a.example\tlater\n");
+	struct textmap map;
+	char err[256];
+	GString *out;
+
+	textmap_init(&map, "virtmaps", TEXTMAP_MAKEMAP, false);
+	ck_assert_int_eq(textmap_load(&map, path, err, sizeof(err)), 0);
+	textmap_add(&map, "info@a.example", "m1");
+	textmap_add(&map, "other@a.example", "m2");
+	textmap_add(&map, "late@a.example", "m3");
+	ck_assert_uint_eq(map.shadowed, 2);
+	out = textmap_render(&map);
+	ck_assert_ptr_nonnull(strstr(out->str, "# admin\nINFO@a.example\tboss\n" TEXTMAP_BEGIN));
+	ck_assert_ptr_nonnull(strstr(out->str, "# overridden by the admin's line: info@a.example\tm1\n"));
+	ck_assert_ptr_nonnull(strstr(out->str, "other@a.example\tm2\n"));
+	ck_assert_ptr_null(strstr(out->str, "old@a.example"));
+	ck_assert_ptr_nonnull(strstr(out->str, TEXTMAP_END "\nlate@a.example\tlater\n"));
+	g_string_free(out, TRUE);
+	textmap_free(&map);
+	unlink(path);
+	g_free(path);
+}
+END_TEST
+
+START_TEST(broken_block_refused)
+{
+	char *path = write_temp("a b\n" TEXTMAP_BEGIN "\nx y\n");
+	struct textmap map;
+	char err[256];
+
+	textmap_init(&map, "virtmaps", TEXTMAP_MAKEMAP, false);
+	ck_assert_int_eq(textmap_load(&map, path, err, sizeof(err)), -1);
+	ck_assert_ptr_nonnull(strstr(err, "no \"" TEXTMAP_END "\" line"));
+	textmap_free(&map);
+	unlink(path);
+	g_free(path);
+}
+END_TEST
+
+struct collected {
+	GString *out;
+};
+
+static int
+collect_record(const char *key, size_t keylen, const char *value, size_t valuelen, void *context)
+{
+	struct collected *c = context;
+
+	g_string_append_len(c->out, key, (gssize)keylen);
+	g_string_append_c(c->out, '|');
+	g_string_append_len(c->out, value, (gssize)valuelen);
+	g_string_append_c(c->out, ';');
+	return 0;
+}
+
+START_TEST(records_like_makemap_and_newaliases)
+{
+	const char *makemap = "# c\nKey\tvalue with  blanks \n\n  lead\tx\nnovalue\nk2  v2 # inline\n";
+	const char *aliases = "# c\nMulti:\tone,\n\ttwo\nsimple: x\n#x: y\nnocolon\n";
+	struct collected c = { g_string_new(NULL) };
+
+	textmap_records(TEXTMAP_MAKEMAP, makemap, strlen(makemap), collect_record, &c);
+	ck_assert_str_eq(c.out->str, "Key|value with  blanks ;k2|v2 # inline;");
+	g_string_truncate(c.out, 0);
+	textmap_records(TEXTMAP_ALIASES, aliases, strlen(aliases), collect_record, &c);
+	ck_assert_uint_eq(c.out->len, 28);
+	ck_assert_int_eq(memcmp(c.out->str, "multi\0|one,\ttwo\0;simple\0|x\0;", 28), 0);
+	g_string_free(c.out, TRUE);
+}
+END_TEST
+
+static Suite *
+mapgen_suite(void)
+{
+	Suite *s = suite_create("mapgen");
+	TCase *errors = tcase_create("export errors"), *emit = tcase_create("emitters"),
+	      *text = tcase_create("text maps");
+
+	tcase_add_test(errors, minimal_export_is_valid);
+	tcase_add_test(errors, not_json);
+	tcase_add_test(errors, wrong_version);
+	tcase_add_test(errors, unknown_key_named_with_path);
+	tcase_add_test(errors, wrong_type_named_with_path);
+	tcase_add_test(errors, duplicate_domain_any_case);
+	tcase_add_test(errors, duplicate_address_any_case);
+	tcase_add_test(errors, duplicate_through_alias_domains);
+	tcase_add_test(errors, alias_domain_is_also_domain);
+	tcase_add_test(errors, unknown_deliver_target);
+	tcase_add_test(errors, malformed_external_address);
+	tcase_add_test(errors, alias_loop);
+	tcase_add_test(errors, bad_network);
+	tcase_add_test(errors, bad_size);
+	tcase_add_test(errors, multi_line_reject);
+	tcase_add_test(errors, unsafe_mailbox_name);
+	tcase_add_test(errors, pipes_only_in_aliases);
+	tcase_add_test(errors, backup_mx_has_no_addresses);
+	tcase_add_test(errors, all_errors_reported);
+	tcase_add_test(errors, sample_export_is_valid);
+	tcase_add_test(emit, virtuser_values);
+	tcase_add_test(emit, alias_values);
+	tcase_add_test(emit, policy_records);
+	tcase_add_test(text, admin_lines_survive_and_win);
+	tcase_add_test(text, broken_block_refused);
+	tcase_add_test(text, records_like_makemap_and_newaliases);
+	suite_add_tcase(s, errors);
+	suite_add_tcase(s, emit);
+	suite_add_tcase(s, text);
+	return s;
+}
+
+int
+main(void)
+{
+	SRunner *runner = srunner_create(mapgen_suite());
+	int failed;
+
+	srunner_run_all(runner, CK_ENV);
+	failed = srunner_ntests_failed(runner);
+	srunner_free(runner);
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
