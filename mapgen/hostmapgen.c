@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -50,18 +51,37 @@ static const struct layout_names layouts[] = {
 };
 
 static bool show_progress;
+static bool show_timing;	/* HOSTMAPGEN_TIMING set: one line per stage, for benchmarks */
+
+static void
+timing(const char *stage)
+{
+	static gint64 start;
+	struct rusage usage;
+	gint64 now = g_get_monotonic_time();
+
+	if (!start)
+		start = now;
+	getrusage(RUSAGE_SELF, &usage);
+	fprintf(stderr, "%s: timing: %8.3f s  maxrss %6ld MB  %s\n", msg_progname(),
+		(double)(now - start) / 1e6, usage.ru_maxrss / 1024, stage);
+}
 
 static void
 progress(const char *stage)
 {
-	if (show_progress)
+	if (show_timing)
+		timing(stage);
+	else if (show_progress)
 		fprintf(stderr, "\r\033[K%s: %s...", msg_progname(), stage);
 }
 
 static void
 progress_done(void)
 {
-	if (show_progress)
+	if (show_timing)
+		timing("done");
+	else if (show_progress)
 		fprintf(stderr, "\r\033[K");
 }
 
@@ -333,6 +353,8 @@ main(int argc, char **argv)
 	msg_init(argv[0]);
 	parse_options(argc, argv, &opts);
 	show_progress = isatty(STDERR_FILENO) && !opts.quiet;
+	show_timing = getenv("HOSTMAPGEN_TIMING") != NULL;
+	progress("start");
 	if (export_slurp(opts.export_path, &data, &len) < 0)
 		msg_fatal(EXIT_IO, "cannot read %s: %m", opts.export_path);
 	if (opts.check) {

@@ -1,0 +1,56 @@
+#!/bin/bash
+# t-options: --check, --diff, --dry-run, --layout debian, -o, stdin,
+# --reload-cmd, and what hostmapgen prints on a terminal and off it.
+. "$(dirname "$0")/lib.sh"
+
+hm_rundir options
+M=$RUN/maps
+
+out=$("$HOSTMAPGEN" --check "$SAMPLE_EXPORT" 2>/dev/null)
+is "--check on a valid export exits 0" "$?" 0
+like "--check says it is valid, with counts" "$out" '^hostmapgen: export is valid: 4 domains, 9 addresses'
+is "--check writes nothing" "$(ls -A "$M")" ""
+jq '.domains[0].addresses[0].deliver = ["nobody-known"]' "$SAMPLE_EXPORT" >"$RUN/bad.json"
+err=$("$HOSTMAPGEN" --check "$RUN/bad.json" 2>&1)
+is "--check on an invalid export exits 1" "$?" 1
+like "the error names the JSON path" "$err" 'domains\[0\]\.addresses\[0\]\.deliver\[0\]: deliver target "nobody-known"'
+
+out=$("$HOSTMAPGEN" -o "$M" - <"$SAMPLE_EXPORT" 2>/dev/null)
+is "the export can come from stdin" "$?" 0
+is "off a terminal a run prints one summary line" "$(printf '%s\n' "$out" | wc -l)" 1
+like "the summary counts domains, addresses and changed files" "$out" \
+	'^hostmapgen: 4 domains, 9 addresses, 4 mailboxes, 3 aliases; 8 files changed'
+
+jq '.domains[1].addresses += [{"local": "new", "deliver": ["xyz00-office"]}]' "$SAMPLE_EXPORT" >"$RUN/more.json"
+before=$(hm_fingerprint "$M")
+diff=$("$HOSTMAPGEN" --diff -o "$M" "$RUN/more.json" 2>/dev/null)
+like "--diff shows the added line" "$diff" '^\+new@example\.org	xyz00-office$'
+like "--diff names the file" "$diff" '^--- virtmaps$'
+is "--diff writes nothing" "$(hm_fingerprint "$M")" "$before"
+out=$("$HOSTMAPGEN" --dry-run -o "$M" "$RUN/more.json" 2>/dev/null)
+like "--dry-run says which files would change" "$out" 'files would change: virtmaps virtmaps.db hostmilter.db$'
+is "--dry-run writes nothing" "$(hm_fingerprint "$M")" "$before"
+
+mkdir "$RUN/debian"
+"$HOSTMAPGEN" -q --layout debian -o "$RUN/debian" "$SAMPLE_EXPORT" 2>/dev/null
+is "--layout debian uses Debian's file names" "$(ls "$RUN/debian" | paste -sd' ')" \
+	"access access.db aliases aliases.db hostmilter.db local-host-names virtusertable virtusertable.db"
+"$HOSTMAPGEN" --layout bsd -o "$RUN/debian" "$SAMPLE_EXPORT" 2>/dev/null
+is "an unknown layout exits 2" "$?" 2
+
+# --reload-cmd runs only when sendmail.cw changed.
+rm -f "$RUN/reloaded"
+"$HOSTMAPGEN" -q -o "$M" --reload-cmd "touch $RUN/reloaded" "$RUN/more.json" 2>/dev/null
+check "no reload when only virtmaps changed" test ! -e "$RUN/reloaded"
+jq '.domains += [{"name": "brand-new.example"}]' "$RUN/more.json" >"$RUN/domain.json"
+"$HOSTMAPGEN" -q -o "$M" --reload-cmd "touch $RUN/reloaded" "$RUN/domain.json" 2>/dev/null
+check "reload after a new domain changed sendmail.cw" test -e "$RUN/reloaded"
+jq '.domains += [{"name": "another.example"}]' "$RUN/domain.json" >"$RUN/domain2.json"
+err=$("$HOSTMAPGEN" -q -o "$M" --reload-cmd "exit 7" "$RUN/domain2.json" 2>&1)
+is "a failing reload command exits 3" "$?" 3
+like "and says the new files are in place" "$err" 'reload command "exit 7" failed \(exit status 7\); the new files are in place'
+like "the new files are indeed in place" "$(cat "$M/sendmail.cw")" '^another\.example$'
+
+tty_out=$(script -qec "$HOSTMAPGEN -o $M $RUN/more.json" /dev/null 2>&1)
+like "on a terminal a run shows its stages" "$tty_out" 'reading the export\.\.\.'
+done_testing
