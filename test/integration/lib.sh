@@ -11,7 +11,7 @@ HM_SRC=${HM_SRC:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
 HM_BUILD=${HM_BUILD:-$HM_SRC}
 HOSTMAPGEN=${HOSTMAPGEN:-$HM_BUILD/mapgen/hostmapgen}
 SAMPLE_EXPORT=$HM_SRC/sample-etc-mail/panel-export.json
-HM_TEST_ROOT=/var/lib/hostmilter-test
+HM_TEST_ROOT=${HM_TEST_ROOT:-/var/lib/hostmilter-test}
 HM_TESTS=0
 HM_FAILS=0
 
