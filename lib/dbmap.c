@@ -35,13 +35,25 @@ dbmap_quiet(const DB_ENV *env, const char *prefix, const char *message)
 static u_int32_t
 dbmap_cache_bytes(size_t bytes)
 {
-	size_t cache = bytes * 3;
+	size_t cache = bytes * 5 + (32u << 20);
 
 	if (cache < (4u << 20))
 		cache = 4u << 20;
 	if (cache > (512u << 20))
 		cache = 512u << 20;
 	return (u_int32_t)cache;
+}
+
+#define DBMAP_PAGESIZE 4096
+
+/* Records per bucket, as Berkeley DB's documentation computes it. */
+static u_int32_t
+dbmap_fill_factor(size_t entries, size_t bytes)
+{
+	size_t average = bytes / entries + 8;
+	size_t factor = (DBMAP_PAGESIZE - 32) / (average ? average : 1);
+
+	return (u_int32_t)(factor < 1 ? 1 : factor);
 }
 
 struct dbmap_writer *
@@ -59,8 +71,13 @@ dbmap_create(const char *path, size_t entries, size_t bytes, char *err, size_t e
 		goto fail;
 	map->db->set_errcall(map->db, dbmap_quiet);
 	map->db->set_cachesize(map->db, 0, dbmap_cache_bytes(bytes), 1);
-	if (entries > 0 && entries < UINT32_MAX)
+	map->db->set_pagesize(map->db, DBMAP_PAGESIZE);
+	/* Berkeley DB sizes the table from h_nelem only when the fill factor is
+	 * set too; without it a bulk build grows by splitting buckets. */
+	if (entries > 0 && entries < UINT32_MAX) {
+		map->db->set_h_ffactor(map->db, dbmap_fill_factor(entries, bytes));
 		map->db->set_h_nelem(map->db, (u_int32_t)entries);
+	}
 	rc = map->db->open(map->db, NULL, path, NULL, DB_HASH, DB_CREATE | DB_EXCL, 0600);
 	if (rc == 0)
 		return map;

@@ -13,19 +13,23 @@
  *   @relay-certificates  one "ISSUER\tSUBJECT" per line, DNs xtext-encoded as
  *                        Sendmail gives {cert_issuer}; an empty SUBJECT means
  *                        any certificate of that issuer
- *   D:<domain>           JSON rules plus "kind": "local" | "backup" | "alias",
+ *   R:<id>               JSON rules (below); one record per distinct rule set,
+ *                        ids are small decimal integers
+ *   D:<domain>           JSON {"kind": "local" | "backup" | "alias",
  *                        "canonical": the real domain (itself unless an alias),
- *                        "allow_senders"/"block_senders": [pattern];
+ *                        "rules": id, "allow_senders"/"block_senders": [pattern]};
  *                        every domain a message may be addressed to has one
- *   M:<mailbox>          JSON rules plus "recipients_per_hour": int (0: none),
- *                        "send_as": [pattern]  (pattern: "a@dom" or "@dom")
+ *   M:<mailbox>          JSON {"rules": id, "recipients_per_hour": int (0: none),
+ *                        "send_as": [pattern]}  (pattern: "a@dom" or "@dom")
  *   A:<local@domain>     comma-separated mailboxes the address delivers to,
  *                        followed through aliases; canonical domains only
  *
  * JSON rules: {"max_size": bytes, "virus": "reject"|"discard"|"quarantine"|"tag",
  * "spam": {"scan": bool, "tag_score": num, "subject_tag": str,
  * "reject_score": num|null, "discard_score": num|null}, "blocked_types": [str]}
- * with defaults already merged in, so a reader needs no inheritance logic.
+ * with defaults already merged in, so a reader needs no inheritance logic;
+ * rule sets are shared by reference because a panel has few distinct ones
+ * and hundreds of thousands of domains and mailboxes.
  *
  * Promise: policy_rules_to_json and policy_rules_from_json round-trip;
  * from_json refuses a record it cannot fully read instead of guessing.
@@ -45,6 +49,7 @@
 #define POLICY_KEY_DEFAULTS	"@defaults"
 #define POLICY_KEY_NETWORKS	"@relay-networks"
 #define POLICY_KEY_CERTS	"@relay-certificates"
+#define POLICY_PREFIX_RULES	"R:"
 #define POLICY_PREFIX_DOMAIN	"D:"
 #define POLICY_PREFIX_MAILBOX	"M:"
 #define POLICY_PREFIX_ADDRESS	"A:"

@@ -23,6 +23,8 @@ struct emitter {
 	const struct mg_export *export;
 	struct policy_records *records;
 	EVP_MD_CTX *md;
+	GHashTable *rule_ids;	/* const struct policy_rules* -> id + 1 */
+	GString *value;
 };
 
 static void
@@ -66,18 +68,46 @@ string_list(const char *const *items, uint32_t count)
 	return array;
 }
 
+/* The id of a rule set, writing its R: record the first time. */
+static guint
+rules_id(struct emitter *e, const struct policy_rules *rules)
+{
+	guint id = GPOINTER_TO_UINT(g_hash_table_lookup(e->rule_ids, rules));
+	char key[32];
+
+	if (id)
+		return id - 1;
+	id = g_hash_table_size(e->rule_ids);
+	g_hash_table_insert(e->rule_ids, (gpointer)rules, GUINT_TO_POINTER(id + 1));
+	snprintf(key, sizeof(key), POLICY_PREFIX_RULES "%u", id);
+	put_json(e, key, policy_rules_to_json(rules));
+	return id;
+}
+
+/* Appends a JSON array of validated names (no quotes or backslashes to escape). */
+static void
+append_names(GString *out, const char *const *items, uint32_t count)
+{
+	g_string_append_c(out, '[');
+	for (uint32_t i = 0; i < count; i++)
+		g_string_append_printf(out, "%s\"%s\"", i ? "," : "", items[i]);
+	g_string_append_c(out, ']');
+}
+
 static void
 put_domain(struct emitter *e, const struct mg_domain *domain, const char *name, const char *kind)
 {
-	json_t *record = policy_rules_to_json(domain->rules);
+	guint id = rules_id(e, domain->rules);
 	char key[300];
 
-	json_object_set_new(record, "kind", json_string(kind));
-	json_object_set_new(record, "canonical", json_string(domain->name));
-	json_object_set_new(record, "allow_senders", string_list(domain->allow_senders, domain->nallow));
-	json_object_set_new(record, "block_senders", string_list(domain->block_senders, domain->nblock));
+	g_string_printf(e->value, "{\"kind\":\"%s\",\"canonical\":\"%s\",\"rules\":%u,\"allow_senders\":",
+			kind, domain->name, id);
+	append_names(e->value, domain->allow_senders, domain->nallow);
+	g_string_append(e->value, ",\"block_senders\":");
+	append_names(e->value, domain->block_senders, domain->nblock);
+	g_string_append_c(e->value, '}');
 	snprintf(key, sizeof(key), POLICY_PREFIX_DOMAIN "%s", name);
-	put_json(e, key, record);
+	put(e, key, e->value->str);
 }
 
 static void
@@ -114,8 +144,11 @@ put_addresses(struct emitter *e, const struct mg_domain *domain, GPtrArray *foun
 		if (found->len == 0)
 			continue;
 		g_string_truncate(value, 0);
-		for (guint i = 0; i < found->len; i++)
-			g_string_append_printf(value, "%s%s", i ? "," : "", (const char *)found->pdata[i]);
+		for (guint i = 0; i < found->len; i++) {
+			if (i)
+				g_string_append_c(value, ',');
+			g_string_append(value, found->pdata[i]);
+		}
 		snprintf(key, sizeof(key), POLICY_PREFIX_ADDRESS "%s", address->full);
 		put(e, key, value->str);
 	}
@@ -148,12 +181,14 @@ put_mailboxes(struct emitter *e)
 
 	for (guint i = 0; i < e->export->mailboxes->len; i++) {
 		const struct mg_mailbox *mailbox = model_mailbox(e->export, i);
-		json_t *record = policy_rules_to_json(mailbox->rules);
+		guint id = rules_id(e, mailbox->rules);
 
-		json_object_set_new(record, "recipients_per_hour", json_integer(mailbox->recipients_per_hour));
-		json_object_set_new(record, "send_as", string_list(mailbox->send_as, mailbox->nsend_as));
+		g_string_printf(e->value, "{\"rules\":%u,\"recipients_per_hour\":%u,\"send_as\":", id,
+				mailbox->recipients_per_hour);
+		append_names(e->value, mailbox->send_as, mailbox->nsend_as);
+		g_string_append_c(e->value, '}');
 		snprintf(key, sizeof(key), POLICY_PREFIX_MAILBOX "%s", mailbox->name);
-		put_json(e, key, record);
+		put(e, key, e->value->str);
 	}
 }
 
@@ -186,7 +221,8 @@ put_relay(struct emitter *e)
 void
 emit_policy(const struct mg_export *export, struct policy_records *records)
 {
-	struct emitter e = { export, records, EVP_MD_CTX_new() };
+	struct emitter e = { export, records, EVP_MD_CTX_new(), g_hash_table_new(g_direct_hash, g_direct_equal),
+			     g_string_new(NULL) };
 	unsigned char md[EVP_MAX_MD_SIZE];
 	unsigned mdlen = 0;
 
@@ -202,6 +238,8 @@ emit_policy(const struct mg_export *export, struct policy_records *records)
 	put_domains(&e);
 	EVP_DigestFinal_ex(e.md, md, &mdlen);
 	EVP_MD_CTX_free(e.md);
+	g_hash_table_destroy(e.rule_ids);
+	g_string_free(e.value, TRUE);
 	for (unsigned i = 0; i < mdlen && i < 32; i++)
 		snprintf(records->digest + 2 * i, 3, "%02x", md[i]);
 }

@@ -26,10 +26,19 @@
 #define EXPORT_ERRORS_MAX 1000
 #define EXPORT_TEXT_MAX 400
 
+/* Rules that override the defaults, resolved once the defaults are known. */
+struct pending_rules {
+	bool domain;		/* else a mailbox */
+	guint index;
+	json_t *overrides;
+	const char *where;
+};
+
 struct reader {
 	struct mg_export *export;
 	struct mg_report *report;
 	unsigned long dropped;
+	GArray *pending;	/* struct pending_rules */
 	char path[1024];
 	size_t pathlen;
 };
@@ -378,6 +387,37 @@ read_blocked_types(struct reader *r, json_t *obj, struct policy_rules *rules)
 	path_restore(r, saved);
 }
 
+static const char *const rule_keys[] = { "max_message_size", "spam", "virus", "blocked_types", NULL };
+
+/* The members of obj that override the defaults, or NULL when there are none. */
+static json_t *
+rule_overrides(json_t *obj)
+{
+	json_t *overrides = NULL;
+
+	for (const char *const *key = rule_keys; *key; key++) {
+		json_t *value = json_object_get(obj, *key);
+
+		if (!value)
+			continue;
+		if (!overrides)
+			overrides = json_object();
+		json_object_set(overrides, *key, value);
+	}
+	return overrides;
+}
+
+static void
+defer_rules(struct reader *r, json_t *obj, bool domain, guint index)
+{
+	struct pending_rules pending = { domain, index, rule_overrides(obj), NULL };
+
+	if (!pending.overrides)
+		return;
+	pending.where = model_intern(r->export, r->path, r->pathlen, false);
+	g_array_append_val(r->pending, pending);
+}
+
 /* Rules of obj, starting from the export's defaults. */
 static const struct policy_rules *
 read_rules(struct reader *r, json_t *obj, bool with_types)
@@ -405,6 +445,30 @@ read_defaults(struct reader *r, json_t *top)
 	check_keys(r, defaults, keys);
 	r->export->defaults = *read_rules(r, defaults, true);
 	path_restore(r, saved);
+}
+
+/* Gives every domain and mailbox its rules: the defaults, or its own overrides on them. */
+static void
+resolve_rules(struct reader *r)
+{
+	const struct policy_rules *defaults = model_intern_rules(r->export, &r->export->defaults);
+
+	for (guint i = 0; i < r->export->domains->len; i++)
+		model_domain(r->export, i)->rules = defaults;
+	for (guint i = 0; i < r->export->mailboxes->len; i++)
+		model_mailbox(r->export, i)->rules = defaults;
+	for (guint i = 0; i < r->pending->len; i++) {
+		struct pending_rules *p = &g_array_index(r->pending, struct pending_rules, i);
+
+		r->pathlen = g_strlcpy(r->path, p->where, sizeof(r->path));
+		if (p->domain)
+			model_domain(r->export, p->index)->rules = read_rules(r, p->overrides, true);
+		else
+			model_mailbox(r->export, p->index)->rules = read_rules(r, p->overrides, false);
+		json_decref(p->overrides);
+	}
+	path_restore(r, 0);
+	g_array_set_size(r->pending, 0);
 }
 
 /* ---- deliver targets and rejects ---- */
@@ -509,12 +573,13 @@ read_mailbox(struct reader *r, json_t *obj)
 	}
 	mailbox.send_as = member_name_list(r, obj, "send_as", addr_pattern_valid,
 					   "sender address or @domain", &mailbox.nsend_as);
-	mailbox.rules = read_rules(r, obj, false);
 	read_rate_limit(r, obj, &mailbox);
-	if (mailbox.name)
-		g_array_append_val(r->export->mailboxes, mailbox);
-	else
+	if (!mailbox.name) {
 		g_free(mailbox.send_as);
+		return;
+	}
+	g_array_append_val(r->export->mailboxes, mailbox);
+	defer_rules(r, obj, false, r->export->mailboxes->len - 1);
 }
 
 /* ---- domains ---- */
@@ -612,13 +677,13 @@ read_domain(struct reader *r, json_t *obj)
 	read_addresses(r, obj, &domain);
 	read_catch_all(r, obj, &domain);
 	read_bool(r, obj, "backup_mx", &domain.backup_mx);
-	domain.rules = read_rules(r, obj, true);
 	domain.allow_senders = member_name_list(r, obj, "allow_senders", addr_pattern_valid,
 						"sender address or @domain", &domain.nallow);
 	domain.block_senders = member_name_list(r, obj, "block_senders", addr_pattern_valid,
 						"sender address or @domain", &domain.nblock);
+	/* A domain without a valid name is kept so its addresses are checked; validate skips it. */
 	g_array_append_val(r->export->domains, domain);
-	/* The last domain read may lack a name; validate skips nameless ones. */
+	defer_rules(r, obj, true, r->export->domains->len - 1);
 }
 
 /* ---- aliases, relay, access, server ---- */
@@ -838,6 +903,149 @@ read_version(struct reader *r, json_t *top)
 	path_restore(r, saved);
 }
 
+/* ---- the top level, streamed ----
+ *
+ * jansson has no incremental parser, and the tree of a million addresses
+ * takes about a gigabyte.  So the top-level object and its big arrays are
+ * walked here -- only the punctuation between values -- and every value,
+ * each array element included, is decoded by jansson on its own
+ * (JSON_DISABLE_EOF_CHECK reports how many bytes it used).  One element's
+ * tree is alive at a time.
+ */
+
+struct stream {
+	const char *base, *p, *end;
+	const char *name;
+	struct reader *r;
+	bool broken;
+};
+
+static void
+stream_error(struct stream *s, const char *at, const char *text)
+{
+	int line = 1, column = 1;
+
+	for (const char *c = s->base; c < at && c < s->end; c++, column++)
+		if (*c == '\n') {
+			line++;
+			column = 0;
+		}
+	report_error(s->r->report, "%s:%d:%d: not valid JSON: %s", s->name, line, column, text);
+	s->broken = true;
+}
+
+static bool
+stream_accept(struct stream *s, char c)
+{
+	while (s->p < s->end && (*s->p == ' ' || *s->p == '\t' || *s->p == '\n' || *s->p == '\r'))
+		s->p++;
+	if (s->p < s->end && *s->p == c) {
+		s->p++;
+		return true;
+	}
+	return false;
+}
+
+static json_t *
+stream_value(struct stream *s)
+{
+	json_error_t error;
+	json_t *value;
+
+	stream_accept(s, ' ');
+	value = json_loadb(s->p, (size_t)(s->end - s->p),
+			   JSON_DISABLE_EOF_CHECK | JSON_DECODE_ANY | JSON_REJECT_DUPLICATES, &error);
+	if (!value) {
+		stream_error(s, s->p + error.position, error.text);
+		return NULL;
+	}
+	s->p += error.position;
+	return value;
+}
+
+/* Reads the next "," or the closing c; false (reported) on anything else. */
+static bool
+stream_next(struct stream *s, char close, bool *done)
+{
+	*done = stream_accept(s, close);
+	if (*done || stream_accept(s, ','))
+		return true;
+	stream_error(s, s->p, close == ']' ? "expected ',' or ']'" : "expected ',' or '}'");
+	return false;
+}
+
+static void
+stream_array(struct stream *s, const char *key, item_fn read_item)
+{
+	struct reader *r = s->r;
+	size_t saved = path_key(r, key), i = 0;
+	bool done;
+
+	if (!stream_accept(s, '[')) {
+		json_t *value = stream_value(s);
+
+		if (value)
+			want_type(r, value, JSON_ARRAY, "an array");
+		json_decref(value);
+		path_restore(r, saved);
+		return;
+	}
+	done = stream_accept(s, ']');
+	while (!done && !s->broken) {
+		json_t *item = stream_value(s);
+		size_t inner;
+
+		if (!item)
+			break;
+		inner = path_index(r, i++);
+		read_item(r, item);
+		json_decref(item);
+		path_restore(r, inner);
+		stream_next(s, ']', &done);
+	}
+	path_restore(r, saved);
+}
+
+static item_fn
+streamed_array(const char *key)
+{
+	if (strcmp(key, "mailboxes") == 0)
+		return read_mailbox;
+	if (strcmp(key, "domains") == 0)
+		return read_domain;
+	if (strcmp(key, "aliases") == 0)
+		return read_alias;
+	if (strcmp(key, "access") == 0)
+		return read_access;
+	return NULL;
+}
+
+/* One "key": value member of the top level; small values are kept in top. */
+static void
+stream_member(struct stream *s, json_t *top)
+{
+	json_t *key = stream_value(s), *value;
+	item_fn read_item;
+	const char *name;
+
+	if (!key)
+		return;
+	if (!json_is_string(key) || !stream_accept(s, ':')) {
+		stream_error(s, s->p, "expected a key and ':'");
+		json_decref(key);
+		return;
+	}
+	name = json_string_value(key);
+	if (json_object_get(top, name))
+		stream_error(s, s->p, "duplicate object key");
+	else if ((read_item = streamed_array(name)) != NULL) {
+		stream_array(s, name, read_item);
+		json_object_set_new(top, name, json_true());	/* marks it seen */
+	} else if ((value = stream_value(s)) != NULL)
+		json_object_set_new(top, name, value);
+	json_decref(key);
+}
+
 static void
 read_top(struct reader *r, json_t *top)
 {
@@ -848,11 +1056,8 @@ read_top(struct reader *r, json_t *top)
 	read_version(r, top);
 	read_server(r, top);
 	read_defaults(r, top);
-	read_list(r, top, "mailboxes", read_mailbox);
-	read_list(r, top, "domains", read_domain);
-	read_list(r, top, "aliases", read_alias);
+	resolve_rules(r);
 	read_relay(r, top);
-	read_list(r, top, "access", read_access);
 }
 
 int
@@ -860,23 +1065,32 @@ export_parse(const char *data, size_t len, const char *name, struct mg_export *e
 	     struct mg_report *report)
 {
 	struct reader r = { .export = export, .report = report };
-	json_error_t error;
-	json_t *top = json_loadb(data, len, JSON_REJECT_DUPLICATES, &error);
+	struct stream s = { data, data, data + len, name, &r, false };
+	json_t *top = json_object();
+	bool done;
 
-	if (!top) {
-		report_error(report, "%s:%d:%d: not valid JSON: %s", name, error.line, error.column, error.text);
-		return -1;
-	}
-	if (!json_is_object(top)) {
+	r.pending = g_array_new(FALSE, FALSE, sizeof(struct pending_rules));
+	if (!stream_accept(&s, '{')) {
 		report_error(report, "%s: the export must be a JSON object", name);
-		json_decref(top);
-		return -1;
+		s.broken = true;
+	} else if (!(done = stream_accept(&s, '}'))) {
+		while (!done && !s.broken) {
+			stream_member(&s, top);
+			if (!s.broken)
+				stream_next(&s, '}', &done);
+		}
 	}
-	read_top(&r, top);
+	if (!s.broken && (stream_accept(&s, ' '), s.p != s.end))
+		stream_error(&s, s.p, "end of file expected");
+	if (!s.broken)
+		read_top(&r, top);
+	for (guint i = 0; i < r.pending->len; i++)
+		json_decref(g_array_index(r.pending, struct pending_rules, i).overrides);
+	g_array_free(r.pending, TRUE);
 	json_decref(top);
 	if (r.dropped)
 		report_error(report, "... and %lu more errors", r.dropped);
-	return 0;
+	return s.broken ? -1 : 0;
 }
 
 int

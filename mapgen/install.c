@@ -302,10 +302,10 @@ install_diff(struct install_set *set)
 static char *
 tmp_path(const struct install_set *set, const struct install_file *file, const char *suffix)
 {
-	static unsigned serial;
+	static gint serial;
 
-	return g_strdup_printf("%s/.%s%s" TMP_MARK "%ld.%u", set->dir, file->name, suffix,
-			       (long)getpid(), serial++);
+	return g_strdup_printf("%s/.%s%s" TMP_MARK "%ld.%d", set->dir, file->name, suffix,
+			       (long)getpid(), g_atomic_int_add(&serial, 1));
 }
 
 /* Owner and mode of the file being replaced, or NULL when it is new. */
@@ -404,6 +404,49 @@ write_db(struct install_set *set, struct install_file *file, char *err, size_t e
 	return rc;
 }
 
+struct db_job {
+	struct install_set *set;
+	struct install_file *file;
+	char err[1024];
+	int rc;
+};
+
+static gpointer
+db_job_run(gpointer data)
+{
+	struct db_job *job = data;
+
+	job->rc = write_db(job->set, job->file, job->err, sizeof(job->err));
+	return NULL;
+}
+
+/* The .db files are independent Berkeley DB handles, each used by one
+ * thread only, so they are built side by side. */
+static int
+prepare_dbs(struct install_set *set, char *err, size_t errlen)
+{
+	struct db_job jobs[G_N_ELEMENTS(set->files)];
+	GThread *threads[G_N_ELEMENTS(set->files)];
+	unsigned n = 0;
+	int rc = 0;
+
+	for (unsigned i = 0; i < set->nfiles; i++) {
+		if (!set->files[i].db_changed)
+			continue;
+		jobs[n] = (struct db_job){ .set = set, .file = &set->files[i] };
+		threads[n] = g_thread_new(set->files[i].name, db_job_run, &jobs[n]);
+		n++;
+	}
+	for (unsigned i = 0; i < n; i++) {
+		g_thread_join(threads[i]);
+		if (jobs[i].rc < 0 && rc == 0) {
+			g_strlcpy(err, jobs[i].err, errlen);
+			rc = -1;
+		}
+	}
+	return rc;
+}
+
 static int
 prepare_all(struct install_set *set, char *err, size_t errlen)
 {
@@ -412,10 +455,8 @@ prepare_all(struct install_set *set, char *err, size_t errlen)
 
 		if (file->text_changed && write_text(set, file, err, errlen) < 0)
 			return -1;
-		if (file->db_changed && write_db(set, file, err, errlen) < 0)
-			return -1;
 	}
-	return 0;
+	return prepare_dbs(set, err, errlen);
 }
 
 static int

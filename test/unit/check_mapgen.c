@@ -323,12 +323,16 @@ START_TEST(policy_records)
 	g_free(value);
 	ck_assert_ptr_null(record(&records, "A:ext@a.example"));
 	value = record(&records, "D:b.example");
-	ck_assert_ptr_nonnull(strstr(value, "\"kind\":\"alias\""));
-	ck_assert_ptr_nonnull(strstr(value, "\"canonical\":\"a.example\""));
-	ck_assert_ptr_nonnull(strstr(value, "\"virus\":\"tag\""));
+	ck_assert_str_eq(value, "{\"kind\":\"alias\",\"canonical\":\"a.example\",\"rules\":2,"
+			 "\"allow_senders\":[],\"block_senders\":[]}");
 	g_free(value);
-	value = record(&records, "M:m2");
-	ck_assert_ptr_nonnull(strstr(value, "\"max_size\":52428800"));
+	ck_assert_ptr_nonnull(strstr(value = record(&records, "R:2"), "\"virus\":\"tag\""));
+	g_free(value);
+	ck_assert_str_eq(value = record(&records, "M:m1"), "{\"rules\":0,\"recipients_per_hour\":0,\"send_as\":[\"@b.example\"]}");
+	g_free(value);
+	ck_assert_str_eq(value = record(&records, "M:m2"), "{\"rules\":1,\"recipients_per_hour\":0,\"send_as\":[]}");
+	g_free(value);
+	ck_assert_ptr_nonnull(strstr(value = record(&records, "R:1"), "\"max_size\":52428800"));
 	g_free(value);
 	ck_assert_str_eq(value = record(&records, "@relay-networks"), "2001:db8:1::/48\n");
 	g_free(value);
