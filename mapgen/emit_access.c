@@ -12,20 +12,14 @@
 #include "msg.h"
 #include "xtext.h"
 
-struct key_sink {
-	struct textmap *map;
-	const char *network;
-};
-
 static void
 emit_connect_key(const char *key, void *context)
 {
-	struct key_sink *sink = context;
 	char line[CIDR_KEY_MAX + 16];
 
 	snprintf(line, sizeof(line), "Connect:%s", key);
 	/* Overlapping networks generate a key twice with the same value: harmless. */
-	textmap_add(sink->map, line, "RELAY");
+	textmap_add(context, line, "RELAY");
 }
 
 static void
@@ -33,9 +27,8 @@ emit_networks(const struct mg_export *export, struct textmap *map)
 {
 	for (guint i = 0; i < export->networks->len; i++) {
 		const struct mg_network *network = &g_array_index(export->networks, struct mg_network, i);
-		struct key_sink sink = { map, network->text };
 
-		cidr_access_keys(&network->net, emit_connect_key, &sink);
+		cidr_access_keys(&network->net, emit_connect_key, map);
 	}
 }
 

@@ -307,14 +307,17 @@ check_only(const struct options *opts, const char *data, size_t len)
 	return EXIT_DONE;
 }
 
+/* Takes *data: the raw export is freed as soon as it is parsed. */
 static int
-apply(const struct options *opts, struct install_set *set, const char *data, size_t len)
+apply(const struct options *opts, struct install_set *set, char **data, size_t len)
 {
-	struct mg_export *export = load_export(opts, data, len);
+	struct mg_export *export = load_export(opts, *data, len);
 	struct generated gen = { 0 };
 	char err[1024];
 	int status = EXIT_DONE;
 
+	g_free(*data);
+	*data = NULL;
 	if (load_maps(&gen, set, layout_of(opts->layout)) < 0)
 		return EXIT_IO;
 	generate(export, &gen, set);
@@ -372,7 +375,7 @@ main(int argc, char **argv)
 		summary(&opts, NULL, &set, "changed (export and files as last written)");
 		status = EXIT_DONE;
 	} else {
-		status = apply(&opts, &set, data, len);
+		status = apply(&opts, &set, &data, len);
 	}
 	g_free(data);
 	install_free(&set);

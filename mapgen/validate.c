@@ -11,12 +11,6 @@
 
 enum { MARK_NEW, MARK_ACTIVE, MARK_DONE };
 
-/* Alias domains map to their real domain; this tag marks them in the index. */
-struct alias_domain_ref {
-	struct mg_domain *domain;
-	const char *where;
-};
-
 static void
 index_mailboxes(struct mg_export *export, struct mg_report *report)
 {
