@@ -133,3 +133,88 @@ addr_lower(char *text)
 	for (; *text; text++)
 		*text = (char)tolower((unsigned char)*text);
 }
+
+static void
+addr_routed(struct addr_envelope *out, const char *why)
+{
+	out->kind = ADDR_ENV_ROUTED;
+	out->why = why;
+}
+
+/* The routing tricks a local part can hold; NULL when it is a plain atom. */
+static const char *
+addr_local_trick(const char *local, size_t len)
+{
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)local[i];
+
+		if (c == '%')
+			return "percent hack";
+		if (c == '!')
+			return "bang path";
+		if (c == '"' || c == '\\')
+			return "quoted local part";
+		if (c == ':' || c == ',' || c == '[' || c == ']' || c == '<' || c == '>' || c == '(' || c == ')'
+		    || c == ';' || c <= ' ' || c >= 0x7f)
+			return "malformed local part";
+	}
+	return NULL;
+}
+
+static const char *
+addr_domain_trick(const char *domain)
+{
+	size_t len = strlen(domain);
+
+	if (domain[0] == '[')
+		return "address literal";
+	if (len && domain[len - 1] == '.')
+		return "trailing dot";
+	if (len > ADDR_DOMAIN_MAX)
+		return "domain too long";
+	if (!addr_domain_valid(domain))
+		return "malformed domain";
+	return NULL;
+}
+
+void
+addr_envelope_parse(const char *arg, struct addr_envelope *out)
+{
+	size_t len = strlen(arg), locallen;
+	const char *at, *trick;
+
+	memset(out, 0, sizeof(*out));
+	if (len >= 2 && arg[0] == '<' && arg[len - 1] == '>') {
+		arg++;
+		len -= 2;
+	}
+	if (len == 0) {
+		out->kind = ADDR_ENV_NULL;
+		return;
+	}
+	if (arg[0] == '@')
+		return addr_routed(out, "source route");
+	at = memchr(arg, '@', len);
+	if (at && memchr(at + 1, '@', len - (size_t)(at + 1 - arg)))
+		return addr_routed(out, memchr(arg, '"', len) ? "quoted local part" : "several @");
+	locallen = at ? (size_t)(at - arg) : len;
+	if ((trick = addr_local_trick(arg, locallen)))
+		return addr_routed(out, trick);
+	if (locallen == 0 || locallen > ADDR_LOCAL_MAX)
+		return addr_routed(out, "local part empty or too long");
+	if (at) {
+		size_t domainlen = len - locallen - 1;
+
+		if (domainlen == 0 || domainlen > ADDR_DOMAIN_MAX)
+			return addr_routed(out, domainlen ? "domain too long" : "empty domain");
+		memcpy(out->domain, at + 1, domainlen);
+		if ((trick = addr_domain_trick(out->domain))) {
+			out->domain[0] = '\0';
+			return addr_routed(out, trick);
+		}
+	}
+	memcpy(out->local, arg, locallen);
+	addr_lower(out->local);
+	addr_lower(out->domain);
+	out->kind = ADDR_ENV_PLAIN;
+}

@@ -29,6 +29,26 @@ bool addr_address_valid(const char *address);
 bool addr_pattern_valid(const char *pattern);
 
 void addr_lower(char *text);
+
+/*
+ * An envelope address as the SMTP client wrote it (MAIL FROM or RCPT TO,
+ * with or without angle brackets).  PLAIN is a dot-atom local part with an
+ * optional host-name domain, both lower-cased; ROUTED is anything whose
+ * destination Sendmail could read differently from the domain we see --
+ * percent hack, bang path, source route, quoting, address literal,
+ * trailing dot, several "@" -- or that is too long to look up; "why" names
+ * which.  Such an address is refused unless the client may relay anyway.
+ */
+enum addr_envelope_kind { ADDR_ENV_NULL, ADDR_ENV_PLAIN, ADDR_ENV_ROUTED };
+
+struct addr_envelope {
+	enum addr_envelope_kind kind;
+	char local[ADDR_LOCAL_MAX + 1];
+	char domain[ADDR_DOMAIN_MAX + 1];	/* "" when unqualified */
+	const char *why;
+};
+
+void addr_envelope_parse(const char *arg, struct addr_envelope *out);
 /* Pointer to the '@' that separates local part and domain, or NULL. */
 const char *addr_at(const char *address);
 

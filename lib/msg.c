@@ -23,11 +23,11 @@ msg_init(const char *progname)
 }
 
 void
-msg_syslog(int enable)
+msg_syslog(int mode)
 {
-	if (enable && !msg_to_syslog)
-		openlog(msg_name, LOG_PID | LOG_NDELAY, LOG_MAIL);
-	msg_to_syslog = enable;
+	if (mode && !msg_to_syslog)
+		openlog(msg_name, LOG_PID | LOG_NDELAY | (mode == 2 ? LOG_PERROR : 0), LOG_MAIL);
+	msg_to_syslog = mode;
 }
 
 const char *

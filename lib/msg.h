@@ -4,8 +4,8 @@
  * Promise: every message carries the program name; msg_warn never stops the
  * program, msg_fatal always does, with the exit status the caller names.
  * Peer input must never reach msg_fatal: it is for configuration and
- * environment failures only.  With msg_syslog() on, messages go to syslog
- * (facility mail) instead of stderr.
+ * environment failures only.  msg_syslog(1) sends messages to syslog
+ * (facility mail) instead of stderr; msg_syslog(2) to both.
  */
 #ifndef HM_MSG_H
 #define HM_MSG_H
@@ -13,7 +13,7 @@
 #include <stdarg.h>
 
 void msg_init(const char *progname);
-void msg_syslog(int enable);
+void msg_syslog(int mode);
 const char *msg_progname(void);
 
 void msg_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

@@ -17,12 +17,15 @@
  *                        ids are small decimal integers
  *   D:<domain>           JSON {"kind": "local" | "backup" | "alias",
  *                        "canonical": the real domain (itself unless an alias),
- *                        "rules": id, "allow_senders"/"block_senders": [pattern]};
+ *                        "rules": id, "allow_senders"/"block_senders": [pattern],
+ *                        "catch_all": [mailbox]: where unlisted addresses go};
  *                        every domain a message may be addressed to has one
  *   M:<mailbox>          JSON {"rules": id, "recipients_per_hour": int (0: none),
  *                        "send_as": [pattern]}  (pattern: "a@dom" or "@dom")
  *   A:<local@domain>     comma-separated mailboxes the address delivers to,
- *                        followed through aliases; canonical domains only
+ *                        followed through aliases; canonical domains only;
+ *                        empty for an address that reaches no mailbox
+ *                        (external forwards, rejects)
  *
  * JSON rules: {"max_size": bytes, "virus": "reject"|"discard"|"quarantine"|"tag",
  * "spam": {"scan": bool, "tag_score": num, "subject_tag": str,

@@ -94,8 +94,12 @@ append_names(GString *out, const char *const *items, uint32_t count)
 	g_string_append_c(out, ']');
 }
 
+static void collect_mailboxes(const struct mg_export *export, const struct mg_deliver *deliver,
+			      GPtrArray *found, unsigned depth, unsigned *steps);
+
 static void
-put_domain(struct emitter *e, const struct mg_domain *domain, const char *name, const char *kind)
+put_domain(struct emitter *e, const struct mg_domain *domain, const char *name, const char *kind,
+	   GPtrArray *catch_all)
 {
 	guint id = rules_id(e, domain->rules);
 	char key[300];
@@ -105,6 +109,8 @@ put_domain(struct emitter *e, const struct mg_domain *domain, const char *name, 
 	append_names(e->value, domain->allow_senders, domain->nallow);
 	g_string_append(e->value, ",\"block_senders\":");
 	append_names(e->value, domain->block_senders, domain->nblock);
+	g_string_append(e->value, ",\"catch_all\":");
+	append_names(e->value, (const char *const *)catch_all->pdata, catch_all->len);
 	g_string_append_c(e->value, '}');
 	snprintf(key, sizeof(key), POLICY_PREFIX_DOMAIN "%s", name);
 	put(e, key, e->value->str);
@@ -139,10 +145,10 @@ put_addresses(struct emitter *e, const struct mg_domain *domain, GPtrArray *foun
 		const struct mg_address *address = &domain->addresses[a];
 		unsigned steps = 0;
 
+		/* Written even when it reaches no mailbox, so that the domain's
+		 * catch-all owner does not seem to own this address. */
 		g_ptr_array_set_size(found, 0);
 		collect_mailboxes(e->export, &address->deliver, found, 0, &steps);
-		if (found->len == 0)
-			continue;
 		g_string_truncate(value, 0);
 		for (guint i = 0; i < found->len; i++) {
 			if (i)
@@ -165,9 +171,14 @@ put_domains(struct emitter *e)
 
 		if (!domain->name)
 			continue;
-		put_domain(e, domain, domain->name, domain->backup_mx ? "backup" : "local");
+		unsigned steps = 0;
+
+		g_ptr_array_set_size(found, 0);
+		if (domain->has_catch_all)
+			collect_mailboxes(e->export, &domain->catch_all, found, 0, &steps);
+		put_domain(e, domain, domain->name, domain->backup_mx ? "backup" : "local", found);
 		for (uint32_t a = 0; a < domain->naliases; a++)
-			put_domain(e, domain, domain->aliases[a], "alias");
+			put_domain(e, domain, domain->aliases[a], "alias", found);
 		put_addresses(e, domain, found, value);
 	}
 	g_string_free(value, TRUE);

@@ -10,6 +10,8 @@ set -u
 HM_SRC=${HM_SRC:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
 HM_BUILD=${HM_BUILD:-$HM_SRC}
 HOSTMAPGEN=${HOSTMAPGEN:-$HM_BUILD/mapgen/hostmapgen}
+HOSTMILTER=${HOSTMILTER:-$HM_BUILD/milter/hostmilter}
+SMTP_PROBE=$HM_SRC/test/integration/smtp-probe.py
 SAMPLE_EXPORT=$HM_SRC/sample-etc-mail/panel-export.json
 HM_TEST_ROOT=${HM_TEST_ROOT:-/var/lib/hostmilter-test}
 HM_TESTS=0
@@ -55,6 +57,8 @@ hm_rundir() {
 
 hm_cleanup() {
 	hm_sendmail_stop
+	hm_milter_stop
+	hm_sasl_cleanup
 	[ -n "${KEEP_RUN:-}" ] || rm -rf "$RUN"
 }
 
@@ -74,10 +78,12 @@ hm_sample_users() {
 hm_sendmail_config() {
 	local port=$1 extra=${2:-}
 	printf 'hosts files\naliases files\n' >"$RUN/service.switch"
+	local cf=${HM_CF_DIR:-/usr/share/sendmail/cf}
 	cat >"$RUN/test.mc" <<MC
 divert(-1)
+define(\`_CF_DIR_', \`$cf/')
 divert(0)dnl
-include(\`/usr/share/sendmail/cf/m4/cf.m4')dnl
+include(\`$cf/m4/cf.m4')dnl
 VERSIONID(\`hostmilter integration test')dnl
 OSTYPE(\`debian')dnl
 define(\`confSERVICE_SWITCH_FILE', \`$RUN/service.switch')dnl
@@ -149,3 +155,85 @@ hm_fingerprint() {
 hm_checksums() {
 	(cd "$1" && for f in $(ls | LC_ALL=C sort); do printf '%s %s\n' "$f" "$(sha256sum <"$f" | cut -c1-16)"; done)
 }
+
+# hm_cf_dir: Sendmail's cf tree plus hostmilter's FEATURE, where `make install` puts it.
+hm_cf_dir() {
+	local d
+	mkdir -p "$RUN/cf/feature"
+	for d in /usr/share/sendmail/cf/*; do
+		[ "$(basename "$d")" = feature ] || ln -s "$d" "$RUN/cf/"
+	done
+	ln -s /usr/share/sendmail/cf/feature/* "$RUN/cf/feature/"
+	ln -sf "$HM_SRC/m4/sendmail/hostmilter.m4" "$RUN/cf/feature/hostmilter.m4"
+	HM_CF_DIR=$RUN/cf
+}
+
+# The .mc lines of a sendmail that relays anything by itself (so that only
+# hostmilter stands between it and an open relay), offers AUTH from
+# /etc/sasldb2, and has an MSA on $2 that does not demand AUTH by itself.
+hm_milter_mc() {
+	cat <<MC
+FEATURE(\`promiscuous_relay')dnl
+define(\`confAUTH_MECHANISMS', \`PLAIN LOGIN')dnl
+TRUST_AUTH_MECH(\`PLAIN LOGIN')dnl
+define(\`confAUTH_OPTIONS', \`A')dnl
+DAEMON_OPTIONS(\`Family=inet, Name=MSA, Port=$1, Addr=127.0.0.1, M=E')dnl
+FEATURE(\`hostmilter', \`unix:$RUN/milter/hostmilter.sock')dnl
+MC
+}
+
+hm_milter_user() {
+	id hostmilter >/dev/null 2>&1 || useradd --system -M -N -s /usr/sbin/nologin hostmilter
+}
+
+# hm_sasl_user USER PASS: an SMTP AUTH account in /etc/sasldb2.
+hm_sasl_user() {
+	echo -n "$2" | saslpasswd2 -p -c -u "$(hostname -f)" "$1"
+	chown root:smmsp /etc/sasldb2 2>/dev/null
+	chmod 640 /etc/sasldb2
+	HM_SASL_USERS="${HM_SASL_USERS:-} $1"
+}
+
+# hm_milter_conf [EXTRA_LINES]: $RUN/hostmilter.conf for a milter in $RUN/milter.
+hm_milter_conf() {
+	hm_milter_user
+	mkdir -p "$RUN/milter"
+	chown hostmilter "$RUN/milter"
+	chmod 755 "$RUN/milter"
+	cat >"$RUN/hostmilter.conf" <<CONF
+Socket unix:$RUN/milter/hostmilter.sock
+UserID hostmilter
+PidFile $RUN/milter/hostmilter.pid
+PolicyDB $RUN/maps/hostmilter.db
+${1:-}
+CONF
+}
+
+hm_milter_start() {
+	local i
+	rm -f "$RUN/milter/hostmilter.sock"
+	"$HOSTMILTER" -f -c "$RUN/hostmilter.conf" 2>>"$RUN/hostmilter.log" &
+	HM_MILTER_PID=$!
+	for i in $(seq 1 100); do
+		[ -S "$RUN/milter/hostmilter.sock" ] && return 0
+		sleep 0.05
+	done
+	return 1
+}
+
+hm_milter_stop() {
+	[ -n "${HM_MILTER_PID:-}" ] || return 0
+	kill "$HM_MILTER_PID" 2>/dev/null
+	wait "$HM_MILTER_PID" 2>/dev/null
+	HM_MILTER_PID=
+}
+
+hm_sasl_cleanup() {
+	local u
+	for u in ${HM_SASL_USERS:-}; do
+		saslpasswd2 -d -u "$(hostname -f)" "$u" 2>/dev/null
+	done
+}
+
+# hm_probe ARGS...: smtp-probe.py against the test sendmail's MTA port.
+hm_probe() { python3 "$SMTP_PROBE" "$SM_PORT" "$@"; }

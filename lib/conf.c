@@ -1,0 +1,276 @@
+/*
+ * conf - hostmilter.conf; see conf.h.
+ *
+ * Keys not in the table are errors rather than warnings: a misspelt
+ * "PolicyDb" silently ignored would leave the milter enforcing the wrong
+ * policy, which is worse than refusing to start.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "conf.h"
+
+enum conf_type { CONF_STRING, CONF_INT, CONF_BOOL, CONF_LIST };
+
+struct conf_key {
+	const char *name;
+	enum conf_type type;
+	const char *value;	/* the default, parsed like a line of the file */
+	long min, max;		/* CONF_INT bounds; CONF_STRING maximum length */
+	size_t offset;
+	size_t size;
+};
+
+#define KEY(name, type, value, min, max, field) \
+	{ name, type, value, min, max, offsetof(struct hm_conf, field), sizeof(((struct hm_conf *)0)->field) }
+
+static const struct conf_key conf_keys[] = {
+	KEY("Socket", CONF_STRING, "unix:/run/hostmilter/hostmilter.sock", 1, CONF_PATH_MAX - 1, socket),
+	KEY("UserID", CONF_STRING, "hostmilter", 1, CONF_NAME_MAX - 1, user),
+	KEY("PidFile", CONF_STRING, "/run/hostmilter/hostmilter.pid", 1, CONF_PATH_MAX - 1, pid_file),
+	KEY("PolicyDB", CONF_STRING, "/etc/mail/hostmilter.db", 1, CONF_PATH_MAX - 1, policy_db),
+	KEY("AuthRequiredDaemons", CONF_LIST, "MSA", 0, CONF_LIST_MAX, auth_required_daemons),
+	KEY("MaxRecipients", CONF_INT, "1000", 1, 100000, max_recipients),
+	KEY("DrainTimeout", CONF_INT, "300", 0, 3600, drain_timeout),
+	KEY("LogAccepted", CONF_BOOL, "yes", 0, 1, log_accepted),
+};
+
+#define NKEYS (sizeof(conf_keys) / sizeof(*conf_keys))
+
+static void
+conf_error(struct conf_errors *errors, const char *name, unsigned line, const char *fmt, ...)
+{
+	va_list ap;
+	int len;
+
+	if (errors->count >= CONF_ERRORS_MAX)
+		return;
+	len = line ? snprintf(errors->text[errors->count], sizeof(errors->text[0]), "%s:%u: ", name, line)
+		   : snprintf(errors->text[errors->count], sizeof(errors->text[0]), "%s: ", name);
+	if (len < 0 || (size_t)len >= sizeof(errors->text[0]))
+		len = 0;
+	va_start(ap, fmt);
+	vsnprintf(errors->text[errors->count] + len, sizeof(errors->text[0]) - (size_t)len, fmt, ap);
+	va_end(ap);
+	errors->count++;
+}
+
+static const struct conf_key *
+conf_find(const char *name)
+{
+	for (size_t i = 0; i < NKEYS; i++)
+		if (strcasecmp(conf_keys[i].name, name) == 0)
+			return &conf_keys[i];
+	return NULL;
+}
+
+static int
+conf_set_int(const struct conf_key *key, const char *value, long *out, const char **why)
+{
+	char *end;
+	long n;
+
+	errno = 0;
+	n = strtol(value, &end, 10);
+	if (errno || end == value || *end || value[0] == '+' || value[0] == ' ') {
+		*why = "is not a whole number";
+		return -1;
+	}
+	if (n < key->min || n > key->max) {
+		*why = "is out of bounds";
+		return -1;
+	}
+	*out = n;
+	return 0;
+}
+
+static int
+conf_set_bool(const char *value, bool *out, const char **why)
+{
+	static const char *const yes[] = { "yes", "true", "on", "1" }, *const no[] = { "no", "false", "off", "0" };
+
+	for (size_t i = 0; i < 4; i++) {
+		if (strcasecmp(value, yes[i]) == 0 || strcasecmp(value, no[i]) == 0) {
+			*out = strcasecmp(value, yes[i]) == 0;
+			return 0;
+		}
+	}
+	*why = "is not yes or no";
+	return -1;
+}
+
+static int
+conf_set_list(const char *value, struct conf_list *list, const char **why)
+{
+	char copy[CONF_PATH_MAX * 4], *save = NULL;
+
+	if (strlen(value) >= sizeof(copy)) {
+		*why = "is too long";
+		return -1;
+	}
+	strcpy(copy, value);
+	list->count = 0;
+	for (char *item = strtok_r(copy, ", \t", &save); item; item = strtok_r(NULL, ", \t", &save)) {
+		if (list->count >= CONF_LIST_MAX || strlen(item) >= CONF_NAME_MAX) {
+			*why = "has too many or too long items";
+			return -1;
+		}
+		strcpy(list->item[list->count++], item);
+	}
+	return 0;
+}
+
+static int
+conf_set(const struct conf_key *key, const char *value, struct hm_conf *conf, const char **why)
+{
+	void *field = (char *)conf + key->offset;
+
+	switch (key->type) {
+	case CONF_STRING:
+		if (strlen(value) > (size_t)key->max || value[0] == '\0') {
+			*why = "is empty or too long";
+			return -1;
+		}
+		memcpy(field, value, strlen(value) + 1);
+		return 0;
+	case CONF_INT:
+		return conf_set_int(key, value, field, why);
+	case CONF_BOOL:
+		return conf_set_bool(value, field, why);
+	case CONF_LIST:
+		return conf_set_list(value, field, why);
+	}
+	return -1;
+}
+
+void
+conf_defaults(struct hm_conf *conf)
+{
+	const char *why;
+
+	memset(conf, 0, sizeof(*conf));
+	for (size_t i = 0; i < NKEYS; i++)
+		if (conf_set(&conf_keys[i], conf_keys[i].value, conf, &why) < 0)
+			abort();	/* a default outside its own bounds is a bug */
+}
+
+/* Splits "Key value" in place; value is trimmed and may be empty. */
+static void
+conf_split(char *line, char **key, char **value)
+{
+	char *end;
+
+	*key = line + strspn(line, " \t");
+	end = *key + strcspn(*key, " \t");
+	*value = end + strspn(end, " \t");
+	*end = '\0';
+	end = *value + strlen(*value);
+	while (end > *value && strchr(" \t\r", end[-1]))
+		*--end = '\0';
+}
+
+static void
+conf_line(const char *name, unsigned lineno, char *line, struct hm_conf *conf, bool *seen,
+	  struct conf_errors *errors)
+{
+	const struct conf_key *key;
+	char *keyname, *value;
+	const char *why;
+
+	conf_split(line, &keyname, &value);
+	if (keyname[0] == '\0' || keyname[0] == '#')
+		return;
+	key = conf_find(keyname);
+	if (!key) {
+		conf_error(errors, name, lineno, "unknown key \"%.64s\"", keyname);
+		return;
+	}
+	if (seen[key - conf_keys]) {
+		conf_error(errors, name, lineno, "%s given twice", key->name);
+		return;
+	}
+	seen[key - conf_keys] = true;
+	if (value[0] == '\0' && key->type != CONF_LIST) {
+		conf_error(errors, name, lineno, "%s needs a value", key->name);
+		return;
+	}
+	if (conf_set(key, value, conf, &why) < 0)
+		conf_error(errors, name, lineno, "%s: \"%.100s\" %s", key->name, value, why);
+}
+
+int
+conf_parse(const char *name, const char *text, struct hm_conf *conf, struct conf_errors *errors)
+{
+	bool seen[NKEYS] = { false };
+	unsigned lineno = 0;
+
+	conf_defaults(conf);
+	errors->count = 0;
+	while (*text) {
+		size_t len = strcspn(text, "\n");
+		char line[1024];
+
+		lineno++;
+		if (len >= sizeof(line))
+			conf_error(errors, name, lineno, "line too long");
+		else if (memchr(text, '\0', len) == NULL) {
+			memcpy(line, text, len);
+			line[len] = '\0';
+			conf_line(name, lineno, line, conf, seen, errors);
+		}
+		text += len + (text[len] == '\n');
+	}
+	return errors->count ? -1 : 0;
+}
+
+int
+conf_load(const char *path, struct hm_conf *conf, struct conf_errors *errors)
+{
+	FILE *fp = fopen(path, "re");
+	char *text;
+	long size;
+	int rc;
+
+	errors->count = 0;
+	if (!fp) {
+		conf_error(errors, path, 0, "cannot open: %s", strerror(errno));
+		return -1;
+	}
+	/* A configuration file is small; 1 MB bounds a mistaken path to a huge file. */
+	if (fseek(fp, 0, SEEK_END) < 0 || (size = ftell(fp)) < 0 || size > (1 << 20) || fseek(fp, 0, SEEK_SET) < 0) {
+		fclose(fp);
+		conf_error(errors, path, 0, "cannot read, or larger than 1 MB");
+		return -1;
+	}
+	text = calloc(1, (size_t)size + 1);
+	if (!text || fread(text, 1, (size_t)size, fp) != (size_t)size) {
+		free(text);
+		fclose(fp);
+		conf_error(errors, path, 0, "cannot read");
+		return -1;
+	}
+	fclose(fp);
+	if (memchr(text, '\0', (size_t)size)) {
+		free(text);
+		conf_error(errors, path, 0, "contains NUL bytes; not a configuration file");
+		return -1;
+	}
+	rc = conf_parse(path, text, conf, errors);
+	free(text);
+	return rc;
+}
+
+bool
+conf_list_has(const struct conf_list *list, const char *item)
+{
+	for (unsigned i = 0; i < list->count; i++)
+		if (strcasecmp(list->item[i], item) == 0)
+			return true;
+	return false;
+}

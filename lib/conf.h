@@ -1,0 +1,52 @@
+/*
+ * conf - hostmilter.conf: "Key value" lines, read through one table of keys.
+ *
+ * Promise: conf_load fills a struct hm_conf from the built-in defaults and
+ * the file, or fails with one message per problem, each naming the file and
+ * line (unknown key, missing value, repeated key, value of the wrong type
+ * or outside the key's bounds).  Keys compare case-insensitively; "#"
+ * starts a comment line.  The table in conf.c is the one place a key, its
+ * type, default and bounds are defined; hostmilter.conf(5) documents it.
+ * Both hostmilter and hostscan read the file through this module.
+ */
+#ifndef HM_CONF_H
+#define HM_CONF_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#define CONF_PATH_MAX 256
+#define CONF_NAME_MAX 64
+#define CONF_LIST_MAX 16
+#define CONF_ERRORS_MAX 50
+
+struct conf_list {
+	unsigned count;
+	char item[CONF_LIST_MAX][CONF_NAME_MAX];
+};
+
+struct hm_conf {
+	char socket[CONF_PATH_MAX];
+	char user[CONF_NAME_MAX];
+	char pid_file[CONF_PATH_MAX];
+	char policy_db[CONF_PATH_MAX];
+	struct conf_list auth_required_daemons;
+	long max_recipients;
+	long drain_timeout;
+	bool log_accepted;
+};
+
+struct conf_errors {
+	unsigned count;
+	char text[CONF_ERRORS_MAX][320];
+};
+
+void conf_defaults(struct hm_conf *conf);
+/* 0 loaded; -1 with errors->count >= 1 messages "FILE:LINE: problem". */
+int conf_load(const char *path, struct hm_conf *conf, struct conf_errors *errors);
+/* Parse from memory, for tests and for conf_load; name labels the messages. */
+int conf_parse(const char *name, const char *text, struct hm_conf *conf, struct conf_errors *errors);
+
+bool conf_list_has(const struct conf_list *list, const char *item);
+
+#endif

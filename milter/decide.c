@@ -1,0 +1,166 @@
+/*
+ * decide - the provider's rules; see decide.h.
+ *
+ * Order of the recipient checks, and why:
+ *  1. lookup failures tempfail first: without the facts no answer is safe;
+ *  2. routing tricks before relaying: a "local" domain we parsed may not be
+ *     where Sendmail would send the message;
+ *  3. relaying; 4. the recipient count; 5. SIZE= against the recipient
+ *     domain; 6. the domain's blocked senders.
+ * Size over the limit while the body streams refuses the whole message
+ * (552), never a silent subset of recipients: a sender whose message is
+ * refused gets a bounce and can split it, while a removed recipient would
+ * simply never see the mail.
+ */
+#include "config.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "decide.h"
+#include "size.h"
+
+static void
+decide_continue(struct decision *d, const char *rule)
+{
+	memset(d, 0, sizeof(*d));
+	d->action = DECIDE_CONTINUE;
+	d->rule = rule;
+}
+
+static void
+decide_refuse(struct decision *d, enum decide_action action, const char *rule, const char *rcode,
+	      const char *xcode, const char *text)
+{
+	d->action = action;
+	d->rule = rule;
+	d->rcode = rcode;
+	d->xcode = xcode;
+	snprintf(d->text, sizeof(d->text), "%s", text);
+}
+
+static void
+decide_tempfail(struct decision *d)
+{
+	decide_refuse(d, DECIDE_TEMPFAIL, "policy-unavailable", "451", "4.3.0",
+		      "Policy temporarily unavailable, try again later");
+}
+
+const char *
+decide_relay_right(const struct client_facts *client)
+{
+	if (client->auth_user && client->auth_mailbox)
+		return "auth";
+	if (client->in_relay_network)
+		return "network";
+	if (client->cert_relay)
+		return "certificate";
+	return NULL;
+}
+
+static void
+decide_size_text(struct decision *d, const char *rule, uint64_t limit)
+{
+	char limit_text[32], text[120];
+
+	size_format(limit, limit_text, sizeof(limit_text));
+	snprintf(text, sizeof(text), "Message size exceeds the limit of %s", limit_text);
+	decide_refuse(d, DECIDE_REJECT, rule, "552", "5.3.4", text);
+}
+
+void
+decide_mail(const struct mail_facts *f, struct decision *d)
+{
+	const struct client_facts *client = f->client;
+
+	decide_continue(d, "mail");
+	if (f->shutting_down)
+		decide_refuse(d, DECIDE_TEMPFAIL, "shutdown", "451", "4.3.2", "Filter shutting down, try again later");
+	else if (f->lookup_failed)
+		decide_tempfail(d);
+	else if (client->auth_required && !client->auth_user)
+		decide_refuse(d, DECIDE_REJECT, "auth-required", "530", "5.7.0", "Authentication required");
+	else if (client->auth_user && !client->auth_mailbox)
+		decide_refuse(d, DECIDE_REJECT, "auth-unknown-user", "550", "5.7.1",
+			      "Authenticated user is not a mailbox of this server");
+	else if (client->auth_user && !f->sender_owned)
+		decide_refuse(d, DECIDE_REJECT, "sender-not-owned", "553", "5.7.1", "Sender address not owned");
+	else if (f->declared_size && f->sender_limit && f->declared_size > f->sender_limit)
+		decide_size_text(d, "size-sender", f->sender_limit);
+}
+
+void
+decide_rcpt(const struct rcpt_facts *f, struct decision *d)
+{
+	const char *right = decide_relay_right(f->client);
+
+	if (f->lookup_failed) {
+		decide_tempfail(d);
+		return;
+	}
+	decide_continue(d, f->destination == RCPT_LOCAL ? "local" : f->destination == RCPT_BACKUP_MX ? "backup-mx"
+													 : right);
+	if (f->rcpt->kind != ADDR_ENV_PLAIN && !right) {
+		char text[120];
+
+		snprintf(text, sizeof(text), "Recipient address not accepted: %s",
+			 f->rcpt->kind == ADDR_ENV_NULL ? "empty address" : f->rcpt->why);
+		decide_refuse(d, DECIDE_REJECT, "rcpt-routing", "550", "5.7.1", text);
+	} else if (f->rcpt->kind != ADDR_ENV_PLAIN) {
+		d->rule = right;	/* a relaying client may use any address form */
+	} else if (f->destination == RCPT_REMOTE && !right)
+		decide_refuse(d, DECIDE_REJECT, "relay", "550", "5.7.1", "Relaying denied");
+	if (d->action != DECIDE_CONTINUE)
+		return;
+	if (f->max_recipients && f->accepted >= f->max_recipients)
+		decide_refuse(d, DECIDE_TEMPFAIL, "too-many-recipients", "452", "4.5.3", "Too many recipients");
+	else if (f->declared_size && f->domain_limit && f->declared_size > f->domain_limit)
+		decide_size_text(d, "size-recipient", f->domain_limit);
+	else if (f->sender_blocked)
+		decide_refuse(d, DECIDE_REJECT, "block-senders", "550", "5.7.1",
+			      "Sender refused by the recipient's domain");
+}
+
+void
+decide_size(uint64_t counted, uint64_t limit, struct decision *d)
+{
+	decide_continue(d, "size");
+	if (limit && counted > limit)
+		decide_size_text(d, "size-counted", limit);
+}
+
+uint64_t
+decide_message_limit(uint64_t current, uint64_t more)
+{
+	if (!current)
+		return more;
+	if (!more)
+		return current;
+	return more < current ? more : current;
+}
+
+int
+decide_parse_size_param(const char *param, uint64_t *size)
+{
+	const char *digits;
+	uint64_t n = 0;
+
+	if (strncasecmp(param, "SIZE=", 5) != 0)
+		return 0;
+	digits = param + 5;
+	if (*digits == '\0' || strlen(digits) > 20)
+		return -1;
+	for (const char *p = digits; *p; p++) {
+		if (!isdigit((unsigned char)*p))
+			return -1;
+		if (n > (UINT64_MAX - 9) / 10)
+			return -1;
+		n = n * 10 + (uint64_t)(*p - '0');
+	}
+	*size = n;
+	return 1;
+}

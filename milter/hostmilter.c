@@ -1,0 +1,293 @@
+/*
+ * hostmilter - the daemon: configuration, privileges, signals, libmilter.
+ *
+ * Start-up order, each step checked: read the configuration; as root open
+ * the policy database and the milter socket; write the pid file; drop to
+ * UserID (supplementary groups, group, user, then prove root cannot come
+ * back); only then start libmilter's threads.
+ *
+ * Signals: libmilter's own signal thread treats SIGHUP like SIGTERM (it
+ * stops the filter).  hostmilter therefore runs smfi_main in a thread of
+ * its own and keeps the main thread in sigwait() for HUP, TERM and INT:
+ * Linux hands a process-directed signal to the thread-group leader
+ * first when that thread accepts it, so the main thread sees every signal
+ * and libmilter's thread none.  HUP reloads; TERM and INT refuse new
+ * connections and messages (4xx), let messages under way finish (at most
+ * DrainTimeout seconds), then exit.  smfi_stop() is not used: Debian's
+ * libmilter is built with its worker pool, whose controller stops serving
+ * the connections already open as soon as the filter is told to stop,
+ * which would strand exactly the messages we mean to finish.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <grp.h>
+#include <pthread.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <syslog.h>
+#include <unistd.h>
+
+#include <libmilter/mfapi.h>
+
+#include "conf.h"
+#include "msg.h"
+#include "session.h"
+#include "snapshot.h"
+
+#define DEFAULT_CONF "/etc/mail/hostmilter.conf"
+#define EXIT_CONFIG 78		/* EX_CONFIG */
+#define EXIT_SOFTWARE 70	/* EX_SOFTWARE */
+
+struct options {
+	const char *conf_path;
+	bool check_only;
+	bool foreground;
+};
+
+static void
+usage(void)
+{
+	fprintf(stderr, "usage: hostmilter [-c FILE] [-n] [-f] [-V]\n"
+			"  -c FILE  configuration (default " DEFAULT_CONF ")\n"
+			"  -n       check the configuration and the policy database, then exit\n"
+			"  -f       stay in the foreground, log to stderr as well\n"
+			"  -V       print the version and exit\n");
+	exit(2);
+}
+
+static void
+parse_options(int argc, char **argv, struct options *opt)
+{
+	int c;
+
+	opt->conf_path = DEFAULT_CONF;
+	while ((c = getopt(argc, argv, "c:nfV")) != -1) {
+		switch (c) {
+		case 'c':
+			opt->conf_path = optarg;
+			break;
+		case 'n':
+			opt->check_only = true;
+			break;
+		case 'f':
+			opt->foreground = true;
+			break;
+		case 'V':
+			printf("hostmilter %s (libmilter %u.%u.%u)\n", PACKAGE_VERSION, SM_LM_VRS_MAJOR(SMFI_VERSION),
+			       SM_LM_VRS_MINOR(SMFI_VERSION), SM_LM_VRS_PLVL(SMFI_VERSION));
+			exit(0);
+		default:
+			usage();
+		}
+	}
+	if (optind != argc)
+		usage();
+}
+
+static void
+load_config(const char *path, struct hm_conf *conf)
+{
+	struct conf_errors *errors = calloc(1, sizeof(*errors));
+
+	if (!errors)
+		msg_fatal(EXIT_SOFTWARE, "out of memory");
+	if (conf_load(path, conf, errors) < 0) {
+		for (unsigned i = 0; i < errors->count; i++)
+			msg_error("%s", errors->text[i]);
+		msg_fatal(EXIT_CONFIG, "%s: %u error%s, not started", path, errors->count,
+			  errors->count == 1 ? "" : "s");
+	}
+	free(errors);
+}
+
+static const struct passwd *
+lookup_user(const char *name)
+{
+	const struct passwd *pw = getpwnam(name);
+
+	if (!pw)
+		msg_fatal(EXIT_CONFIG, "UserID %s: no such user", name);
+	if (pw->pw_uid == 0)
+		msg_fatal(EXIT_CONFIG, "UserID %s is root; hostmilter refuses to run as root", name);
+	return pw;
+}
+
+static void
+drop_privileges(const struct passwd *pw)
+{
+	if (setgroups(1, &pw->pw_gid) < 0 || setgid(pw->pw_gid) < 0 || setuid(pw->pw_uid) < 0)
+		msg_fatal(EXIT_SOFTWARE, "cannot drop privileges to %s: %s", pw->pw_name, strerror(errno));
+	if (setuid(0) == 0 || seteuid(0) == 0 || getuid() == 0 || geteuid() == 0 || getegid() != pw->pw_gid)
+		msg_fatal(EXIT_SOFTWARE, "privileges not dropped to %s: root could come back", pw->pw_name);
+}
+
+/* The socket is bound by root; its owner becomes UserID so a restart as that user may replace it. */
+static void
+open_socket(const struct hm_conf *conf, const struct passwd *pw)
+{
+	const char *path = NULL;
+
+	if (strncmp(conf->socket, "unix:", 5) == 0)
+		path = conf->socket + 5;
+	else if (strncmp(conf->socket, "local:", 6) == 0)
+		path = conf->socket + 6;
+	umask(007);
+	if (smfi_setconn((char *)conf->socket) == MI_FAILURE || smfi_opensocket(1) == MI_FAILURE)
+		msg_fatal(EXIT_CONFIG, "cannot open milter socket %s", conf->socket);
+	if (path && pw && chown(path, pw->pw_uid, pw->pw_gid) < 0)
+		msg_warn("cannot hand %s to %s: %s", path, pw->pw_name, strerror(errno));
+}
+
+static void
+write_pid_file(const char *path)
+{
+	char text[32];
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644);
+	int len = snprintf(text, sizeof(text), "%ld\n", (long)getpid());
+
+	if (fd < 0 || write(fd, text, (size_t)len) != len || close(fd) < 0)
+		msg_fatal(EXIT_CONFIG, "cannot write pid file %s: %s", path, strerror(errno));
+}
+
+static void
+daemonize(void)
+{
+	pid_t pid = fork();
+	int fd;
+
+	if (pid < 0)
+		msg_fatal(EXIT_SOFTWARE, "fork: %s", strerror(errno));
+	if (pid > 0)
+		_exit(0);
+	if (setsid() < 0 || chdir("/") < 0)
+		msg_fatal(EXIT_SOFTWARE, "cannot detach: %s", strerror(errno));
+	if ((fd = open("/dev/null", O_RDWR)) >= 0) {
+		dup2(fd, 0);
+		dup2(fd, 1);
+		dup2(fd, 2);
+		if (fd > 2)
+			close(fd);
+	}
+}
+
+/* One descriptor per connection: allow as many as the hard limit, up to 65536. */
+static void
+raise_fd_limit(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max < 65536 ? rl.rlim_max : 65536;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
+}
+
+static volatile int milter_status = MI_SUCCESS;
+
+/* smfi_main returns only when libmilter gives up; the main thread then exits. */
+static void *
+milter_thread(void *arg)
+{
+	milter_status = smfi_main();
+	msg_error("libmilter stopped serving (%s)", milter_status == MI_SUCCESS ? "stopped" : "failed");
+	kill(getpid(), SIGTERM);
+	return NULL;
+}
+
+static void
+check_only(const struct options *opt, const struct hm_conf *conf)
+{
+	char err[512];
+
+	if (snapshot_init(conf, err, sizeof(err)) < 0)
+		msg_fatal(EXIT_CONFIG, "%s", err);
+	lookup_user(conf->user);
+	printf("%s: configuration and policy database OK\n", opt->conf_path);
+	snapshot_shutdown();
+	exit(milter_status == MI_SUCCESS ? 0 : 1);
+}
+
+/* Waits for signals until told to stop; returns after the drain. */
+static void
+serve_signals(const struct options *opt, const struct hm_conf *conf)
+{
+	sigset_t set;
+	int sig = 0;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGHUP);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	for (;;) {
+		if (sigwait(&set, &sig) != 0)
+			continue;
+		if (sig == SIGHUP) {
+			msg_info("SIGHUP: reloading %s", opt->conf_path);
+			snapshot_reload(opt->conf_path);
+			continue;
+		}
+		break;
+	}
+	msg_info("signal %d: no new connections or messages; waiting for messages under way", sig);
+	session_begin_shutdown();
+	if (session_drain(conf->drain_timeout) < 0)
+		msg_warn("messages still under way after %lds; exiting anyway (Sendmail tempfails them)",
+			 conf->drain_timeout);
+}
+
+int
+main(int argc, char **argv)
+{
+	struct options opt = { 0 };
+	struct hm_conf conf;
+	const struct passwd *pw = NULL;
+	char err[512];
+	pthread_t milter;
+	sigset_t set;
+
+	msg_init(argv[0]);
+	parse_options(argc, argv, &opt);
+	load_config(opt.conf_path, &conf);
+	if (opt.check_only)
+		check_only(&opt, &conf);
+	if (getuid() == 0 || geteuid() == 0)
+		pw = lookup_user(conf.user);
+	if (!opt.foreground)
+		daemonize();
+	msg_syslog(opt.foreground ? 2 : 1);
+	raise_fd_limit();
+	if (snapshot_init(&conf, err, sizeof(err)) < 0)
+		msg_fatal(EXIT_CONFIG, "%s", err);
+	if (smfi_register(session_filter) == MI_FAILURE)
+		msg_fatal(EXIT_SOFTWARE, "smfi_register failed");
+	open_socket(&conf, pw);
+	write_pid_file(conf.pid_file);
+	if (pw)
+		drop_privileges(pw);
+	else if (getuid() == 0 || geteuid() == 0)
+		msg_fatal(EXIT_CONFIG, "refusing to run as root");
+	signal(SIGPIPE, SIG_IGN);
+	sigemptyset(&set);
+	sigaddset(&set, SIGHUP);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	if (pthread_create(&milter, NULL, milter_thread, NULL) != 0)
+		msg_fatal(EXIT_SOFTWARE, "cannot start the milter thread");
+	msg_info("started on %s as %s, policy %s", conf.socket, pw ? pw->pw_name : "(unchanged user)",
+		 conf.policy_db);
+	serve_signals(&opt, &conf);
+	if (unlink(conf.pid_file) < 0 && errno != ENOENT)
+		msg_warn("cannot remove %s: %s", conf.pid_file, strerror(errno));
+	msg_info("stopped");
+	/* libmilter's threads still run: leave without tearing down what they may touch. */
+	exit(milter_status == MI_SUCCESS ? 0 : 1);
+}

@@ -1,0 +1,399 @@
+/*
+ * session - libmilter callbacks; see session.h.
+ */
+#include "config.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+
+#include "cidr.h"
+#include "decide.h"
+#include "facts.h"
+#include "msg.h"
+#include "session.h"
+#include "snapshot.h"
+
+#define SESSION_TEXT_MAX 256	/* what of a peer's string is stored or logged */
+
+struct session {
+	struct snapshot *snap;
+	char client[INET6_ADDRSTRLEN];
+	bool in_relay_network;
+	bool auth_required;
+	/* the message under way */
+	bool in_message;
+	char qid[40];
+	char auth_user[SESSION_TEXT_MAX];
+	char mailbox[ADDR_NAME_MAX + 1];
+	struct client_facts facts;
+	struct addr_envelope sender;
+	char sender_text[SESSION_TEXT_MAX];
+	uint64_t declared_size;
+	uint64_t limit;
+	uint64_t counted;
+	unsigned accepted;
+};
+
+static pthread_mutex_t session_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t session_idle = PTHREAD_COND_INITIALIZER;
+static unsigned session_busy;
+static bool session_stopping;
+
+void
+session_begin_shutdown(void)
+{
+	pthread_mutex_lock(&session_lock);
+	session_stopping = true;
+	pthread_mutex_unlock(&session_lock);
+}
+
+int
+session_drain(long timeout)
+{
+	struct timespec deadline;
+	int rc = 0;
+
+	clock_gettime(CLOCK_REALTIME, &deadline);
+	deadline.tv_sec += timeout;
+	pthread_mutex_lock(&session_lock);
+	while (session_busy > 0 && rc != ETIMEDOUT)
+		rc = pthread_cond_timedwait(&session_idle, &session_lock, &deadline);
+	rc = session_busy ? -1 : 0;
+	pthread_mutex_unlock(&session_lock);
+	return rc;
+}
+
+static bool
+session_message_start(struct session *s)
+{
+	bool stopping;
+
+	pthread_mutex_lock(&session_lock);
+	stopping = session_stopping;
+	if (!s->in_message && !stopping) {
+		s->in_message = true;
+		session_busy++;
+	}
+	pthread_mutex_unlock(&session_lock);
+	return !stopping;
+}
+
+static void
+session_message_end(struct session *s)
+{
+	pthread_mutex_lock(&session_lock);
+	if (s->in_message) {
+		s->in_message = false;
+		if (--session_busy == 0)
+			pthread_cond_broadcast(&session_idle);
+	}
+	pthread_mutex_unlock(&session_lock);
+	s->qid[0] = s->auth_user[0] = s->mailbox[0] = s->sender_text[0] = '\0';
+	memset(&s->facts, 0, sizeof(s->facts));
+	memset(&s->sender, 0, sizeof(s->sender));
+	s->declared_size = s->limit = s->counted = 0;
+	s->accepted = 0;
+}
+
+/* Peer strings go into logs and replies: printable ASCII only, bounded. */
+static void
+session_copy(char *dst, size_t dstlen, const char *src)
+{
+	size_t i = 0;
+
+	for (; src && src[i] && i + 1 < dstlen; i++)
+		dst[i] = (src[i] >= ' ' && src[i] <= '~') ? src[i] : '?';
+	dst[i] = '\0';
+}
+
+static const char *
+session_macro(SMFICTX *ctx, const char *name)
+{
+	const char *value = smfi_getsymval(ctx, (char *)name);
+
+	return value && value[0] ? value : NULL;
+}
+
+static void
+session_log(const struct session *s, const char *rcpt, const struct decision *d)
+{
+	static const char *const actions[] = { "accept", "reject", "tempfail" };
+
+	if (d->action == DECIDE_CONTINUE && !s->snap->conf.log_accepted)
+		return;
+	msg_info("%s: %s rule=%s client=%s auth=%s from=<%s>%s%s%s%s%s%s%s%s", s->qid[0] ? s->qid : "NOQUEUE",
+		 actions[d->action], d->rule ? d->rule : "-", s->client[0] ? s->client : "unknown",
+		 s->auth_user[0] ? s->auth_user : "-", s->sender_text, rcpt ? " to=<" : "", rcpt ? rcpt : "",
+		 rcpt ? ">" : "", d->rcode ? " reply=\"" : "", d->rcode ? d->rcode : "", d->rcode ? " " : "",
+		 d->rcode ? d->xcode : "", d->rcode ? "\"" : "");
+}
+
+static sfsistat
+session_apply(SMFICTX *ctx, const struct decision *d)
+{
+	if (d->action == DECIDE_CONTINUE)
+		return SMFIS_CONTINUE;
+	smfi_setreply(ctx, (char *)d->rcode, (char *)d->xcode, (char *)d->text);
+	return d->action == DECIDE_REJECT ? SMFIS_REJECT : SMFIS_TEMPFAIL;
+}
+
+static void
+session_client(struct session *s, SMFICTX *ctx, const struct sockaddr *addr)
+{
+	uint8_t bytes[16] = { 0 };
+	int family = 0;
+	const char *macro;
+
+	if (addr && addr->sa_family == AF_INET) {
+		family = AF_INET;
+		memcpy(bytes, &((const struct sockaddr_in *)addr)->sin_addr, 4);
+	} else if (addr && addr->sa_family == AF_INET6) {
+		family = AF_INET6;
+		memcpy(bytes, &((const struct sockaddr_in6 *)addr)->sin6_addr, 16);
+		if (IN6_IS_ADDR_V4MAPPED((const struct in6_addr *)bytes)) {
+			family = AF_INET;
+			memmove(bytes, bytes + 12, 4);
+		}
+	} else if ((macro = session_macro(ctx, "{client_addr}")) && cidr_parse_host(macro, &family, bytes) < 0)
+		family = 0;
+	if (family) {
+		inet_ntop(family, bytes, s->client, sizeof(s->client));
+		s->in_relay_network = policydb_relay_network(s->snap->db, family, bytes);
+	}
+}
+
+static sfsistat
+session_connect(SMFICTX *ctx, char *hostname, _SOCK_ADDR *hostaddr)
+{
+	struct session *s = calloc(1, sizeof(*s));
+	const char *daemon;
+
+	if (!s)
+		return SMFIS_TEMPFAIL;
+	pthread_mutex_lock(&session_lock);
+	if (session_stopping) {
+		pthread_mutex_unlock(&session_lock);
+		free(s);
+		return SMFIS_TEMPFAIL;
+	}
+	pthread_mutex_unlock(&session_lock);
+	s->snap = snapshot_acquire();
+	if (!s->snap) {
+		free(s);
+		return SMFIS_TEMPFAIL;
+	}
+	smfi_setpriv(ctx, s);
+	session_client(s, ctx, (const struct sockaddr *)hostaddr);
+	daemon = session_macro(ctx, "{daemon_name}");
+	s->auth_required = daemon && conf_list_has(&s->snap->conf.auth_required_daemons, daemon);
+	return SMFIS_CONTINUE;
+}
+
+/*
+ * Registered although it decides nothing: without xxfi_helo libmilter
+ * tells Sendmail to skip the HELO step, and with it the HELO macros that
+ * carry {verify}, {cert_issuer} and {cert_subject}.
+ */
+static sfsistat
+session_helo(SMFICTX *ctx, char *name)
+{
+	return smfi_getpriv(ctx) ? SMFIS_CONTINUE : SMFIS_TEMPFAIL;
+}
+
+/* The authenticated user, the certificate and the sender, at MAIL. */
+static int
+session_gather_mail(struct session *s, SMFICTX *ctx, const char *sender)
+{
+	const struct policydb *db = s->snap->db;
+	struct policy_mailbox mailbox = { 0 };
+	const char *auth = session_macro(ctx, "{auth_authen}");
+	int found = 1, owned = 1;
+
+	addr_envelope_parse(sender, &s->sender);
+	session_copy(s->sender_text, sizeof(s->sender_text), sender[0] == '<' ? sender + 1 : sender);
+	s->sender_text[strcspn(s->sender_text, ">")] = '\0';
+	s->facts.in_relay_network = s->in_relay_network;
+	s->facts.auth_required = s->auth_required;
+	s->facts.cert_relay = facts_cert_relay(db, session_macro(ctx, "{verify}"), session_macro(ctx, "{cert_issuer}"),
+					       session_macro(ctx, "{cert_subject}"));
+	s->limit = policydb_defaults(db)->max_size;
+	if (!auth)
+		return 0;
+	session_copy(s->auth_user, sizeof(s->auth_user), auth);
+	s->facts.auth_user = s->auth_user;
+	found = facts_auth_mailbox(db, auth, s->mailbox, sizeof(s->mailbox), &mailbox);
+	s->facts.auth_mailbox = found == 0;
+	if (found == 0) {
+		s->limit = mailbox.rules->max_size;
+		owned = facts_sender_owned(db, s->mailbox, &mailbox, &s->sender);
+	}
+	policy_mailbox_free(&mailbox);
+	return found < 0 || owned < 0 ? -1 : owned;
+}
+
+static sfsistat
+session_envfrom(SMFICTX *ctx, char **argv)
+{
+	struct session *s = smfi_getpriv(ctx);
+	struct mail_facts facts = { 0 };
+	struct decision d;
+	int owned;
+
+	if (!s || !argv || !argv[0])
+		return SMFIS_TEMPFAIL;
+	session_message_end(s);
+	facts.shutting_down = !session_message_start(s);
+	session_copy(s->qid, sizeof(s->qid), session_macro(ctx, "i"));
+	owned = session_gather_mail(s, ctx, argv[0]);
+	facts.client = &s->facts;
+	facts.sender = &s->sender;
+	facts.sender_owned = owned == 0;
+	facts.lookup_failed = owned < 0;
+	facts.sender_limit = s->limit;
+	for (char **arg = argv + 1; *arg; arg++) {
+		if (decide_parse_size_param(*arg, &s->declared_size) < 0)
+			s->declared_size = 0;	/* Sendmail has refused a malformed SIZE= already */
+	}
+	facts.declared_size = s->declared_size;
+	decide_mail(&facts, &d);
+	if (d.action != DECIDE_CONTINUE) {
+		session_log(s, NULL, &d);
+		session_message_end(s);	/* refused at MAIL: no message under way */
+	}
+	return session_apply(ctx, &d);
+}
+
+static sfsistat
+session_envrcpt(SMFICTX *ctx, char **argv)
+{
+	struct session *s = smfi_getpriv(ctx);
+	struct rcpt_facts facts = { 0 };
+	struct addr_envelope rcpt;
+	struct policy_domain domain;
+	char rcpt_text[SESSION_TEXT_MAX];
+	struct decision d;
+
+	if (!s || !argv || !argv[0])
+		return SMFIS_TEMPFAIL;
+	addr_envelope_parse(argv[0], &rcpt);
+	session_copy(rcpt_text, sizeof(rcpt_text), argv[0][0] == '<' ? argv[0] + 1 : argv[0]);
+	rcpt_text[strcspn(rcpt_text, ">")] = '\0';
+	facts.client = &s->facts;
+	facts.rcpt = &rcpt;
+	facts.declared_size = s->declared_size;
+	facts.accepted = s->accepted;
+	facts.max_recipients = (unsigned)s->snap->conf.max_recipients;
+	facts.lookup_failed = facts_rcpt_destination(s->snap->db, &rcpt, &facts.destination, &facts.domain_limit,
+						     &domain) < 0;
+	facts.sender_blocked = facts_pattern_match(domain.block_senders, &s->sender);
+	decide_rcpt(&facts, &d);
+	policy_domain_free(&domain);
+	session_log(s, rcpt_text, &d);
+	if (d.action == DECIDE_CONTINUE) {
+		s->accepted++;
+		s->limit = decide_message_limit(s->limit, facts.domain_limit);
+	}
+	return session_apply(ctx, &d);
+}
+
+static sfsistat
+session_count(SMFICTX *ctx, struct session *s, size_t bytes)
+{
+	struct decision d;
+
+	s->counted += bytes;
+	decide_size(s->counted, s->limit, &d);
+	if (d.action != DECIDE_CONTINUE) {
+		session_log(s, NULL, &d);
+		session_message_end(s);	/* libmilter calls nothing more for this message */
+	}
+	return session_apply(ctx, &d);
+}
+
+static sfsistat
+session_header(SMFICTX *ctx, char *name, char *value)
+{
+	struct session *s = smfi_getpriv(ctx);
+
+	if (!s)
+		return SMFIS_TEMPFAIL;
+	/* "Name: value\r\n", as the message is stored. */
+	return session_count(ctx, s, strlen(name) + strlen(value) + 4);
+}
+
+static sfsistat
+session_eoh(SMFICTX *ctx)
+{
+	struct session *s = smfi_getpriv(ctx);
+
+	return s ? session_count(ctx, s, 2) : SMFIS_TEMPFAIL;
+}
+
+static sfsistat
+session_body(SMFICTX *ctx, unsigned char *chunk, size_t len)
+{
+	struct session *s = smfi_getpriv(ctx);
+
+	return s ? session_count(ctx, s, len) : SMFIS_TEMPFAIL;
+}
+
+static sfsistat
+session_eom(SMFICTX *ctx)
+{
+	struct session *s = smfi_getpriv(ctx);
+	sfsistat rc;
+
+	if (!s)
+		return SMFIS_TEMPFAIL;
+	rc = session_count(ctx, s, 0);
+	session_message_end(s);
+	return rc;
+}
+
+static sfsistat
+session_abort(SMFICTX *ctx)
+{
+	struct session *s = smfi_getpriv(ctx);
+
+	if (s)
+		session_message_end(s);
+	return SMFIS_CONTINUE;
+}
+
+static sfsistat
+session_close(SMFICTX *ctx)
+{
+	struct session *s = smfi_getpriv(ctx);
+
+	if (!s)
+		return SMFIS_CONTINUE;
+	session_message_end(s);
+	smfi_setpriv(ctx, NULL);
+	snapshot_release(s->snap);
+	free(s);
+	return SMFIS_CONTINUE;
+}
+
+struct smfiDesc session_filter = {
+	.xxfi_name = "hostmilter",
+	.xxfi_version = SMFI_VERSION,
+	.xxfi_flags = 0,
+	.xxfi_connect = session_connect,
+	.xxfi_helo = session_helo,
+	.xxfi_envfrom = session_envfrom,
+	.xxfi_envrcpt = session_envrcpt,
+	.xxfi_header = session_header,
+	.xxfi_eoh = session_eoh,
+	.xxfi_body = session_body,
+	.xxfi_eom = session_eom,
+	.xxfi_abort = session_abort,
+	.xxfi_close = session_close,
+};

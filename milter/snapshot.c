@@ -1,0 +1,203 @@
+/*
+ * snapshot - reference-counted configuration and policy; see snapshot.h.
+ *
+ * Socket, UserID and PidFile are fixed when the daemon starts (the socket
+ * is bound and privileges are gone by the time a reload happens); a reload
+ * that changes them keeps the running values and says a restart is needed.
+ */
+#include "config.h"
+
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "msg.h"
+#include "snapshot.h"
+
+static pthread_mutex_t snapshot_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_mutex_t snapshot_reload_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct snapshot *snapshot_current;
+static struct stat snapshot_failed_stat;	/* a broken database tried already */
+static unsigned long snapshot_generations;
+
+static bool
+snapshot_same_file(const struct stat *a, const struct stat *b)
+{
+	return a->st_dev == b->st_dev && a->st_ino == b->st_ino && a->st_size == b->st_size
+	       && a->st_mtim.tv_sec == b->st_mtim.tv_sec && a->st_mtim.tv_nsec == b->st_mtim.tv_nsec;
+}
+
+static void
+snapshot_free(struct snapshot *snap)
+{
+	policydb_close(snap->db);
+	free(snap);
+}
+
+static struct snapshot *
+snapshot_build(const struct hm_conf *conf, char *err, size_t errlen)
+{
+	struct snapshot *snap = calloc(1, sizeof(*snap));
+
+	if (!snap) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	snap->refs = 1;
+	snap->conf = *conf;
+	/* stat before open: a database renamed in between is noticed next time. */
+	if (stat(conf->policy_db, &snap->db_stat) < 0)
+		memset(&snap->db_stat, 0, sizeof(snap->db_stat));
+	snap->db = policydb_open(conf->policy_db, err, errlen);
+	if (!snap->db) {
+		free(snap);
+		return NULL;
+	}
+	return snap;
+}
+
+static void
+snapshot_install(struct snapshot *snap)
+{
+	struct snapshot *old;
+
+	pthread_mutex_lock(&snapshot_lock);
+	old = snapshot_current;
+	snap->generation = ++snapshot_generations;
+	snapshot_current = snap;
+	pthread_mutex_unlock(&snapshot_lock);
+	msg_info("policy loaded: %s digest %.16s (generation %lu)", snap->conf.policy_db,
+		 policydb_digest(snap->db), snap->generation);
+	if (old)
+		snapshot_release(old);
+}
+
+int
+snapshot_init(const struct hm_conf *conf, char *err, size_t errlen)
+{
+	struct snapshot *snap = snapshot_build(conf, err, errlen);
+
+	if (!snap)
+		return -1;
+	snapshot_install(snap);
+	return 0;
+}
+
+static struct snapshot *
+snapshot_take(void)
+{
+	struct snapshot *snap;
+
+	pthread_mutex_lock(&snapshot_lock);
+	snap = snapshot_current;
+	if (snap)
+		snap->refs++;
+	pthread_mutex_unlock(&snapshot_lock);
+	return snap;
+}
+
+/* Several connections may notice the same new file; the first loads it. */
+static void
+snapshot_reload_policy(const struct stat *now)
+{
+	struct snapshot *current, *snap;
+	char err[512];
+
+	pthread_mutex_lock(&snapshot_reload_lock);
+	current = snapshot_take();
+	if (current && !snapshot_same_file(now, &current->db_stat) && !snapshot_same_file(now, &snapshot_failed_stat)) {
+		snap = snapshot_build(&current->conf, err, sizeof(err));
+		if (snap)
+			snapshot_install(snap);
+		else {
+			snapshot_failed_stat = *now;
+			msg_error("policy database changed but cannot be read, keeping the previous one: %s", err);
+		}
+	}
+	snapshot_release(current);
+	pthread_mutex_unlock(&snapshot_reload_lock);
+}
+
+struct snapshot *
+snapshot_acquire(void)
+{
+	struct snapshot *snap = snapshot_take();
+	struct stat now;
+
+	if (snap && stat(snap->conf.policy_db, &now) == 0 && !snapshot_same_file(&now, &snap->db_stat)) {
+		snapshot_reload_policy(&now);
+		snapshot_release(snap);
+		snap = snapshot_take();
+	}
+	return snap;
+}
+
+void
+snapshot_release(struct snapshot *snap)
+{
+	bool last;
+
+	if (!snap)
+		return;
+	pthread_mutex_lock(&snapshot_lock);
+	last = --snap->refs == 0;
+	pthread_mutex_unlock(&snapshot_lock);
+	if (last)
+		snapshot_free(snap);
+}
+
+static void
+snapshot_keep_fixed(struct hm_conf *conf, const struct hm_conf *running)
+{
+	if (strcmp(conf->socket, running->socket) || strcmp(conf->user, running->user)
+	    || strcmp(conf->pid_file, running->pid_file))
+		msg_warn("Socket, UserID and PidFile change only on restart; keeping the running values");
+	strcpy(conf->socket, running->socket);
+	strcpy(conf->user, running->user);
+	strcpy(conf->pid_file, running->pid_file);
+}
+
+int
+snapshot_reload(const char *conf_path)
+{
+	struct snapshot *current = snapshot_take(), *snap;
+	struct conf_errors *errors = calloc(1, sizeof(*errors));
+	struct hm_conf conf;
+	char err[512];
+	int rc = -1;
+
+	if (!current || !errors)
+		goto out;
+	if (conf_load(conf_path, &conf, errors) < 0) {
+		for (unsigned i = 0; i < errors->count; i++)
+			msg_error("%s", errors->text[i]);
+		msg_error("reload refused, keeping the running configuration");
+		goto out;
+	}
+	snapshot_keep_fixed(&conf, &current->conf);
+	pthread_mutex_lock(&snapshot_reload_lock);
+	snap = snapshot_build(&conf, err, sizeof(err));
+	if (snap) {
+		snapshot_install(snap);
+		rc = 0;
+	} else
+		msg_error("reload refused, keeping the running policy: %s", err);
+	pthread_mutex_unlock(&snapshot_reload_lock);
+out:
+	free(errors);
+	snapshot_release(current);
+	return rc;
+}
+
+void
+snapshot_shutdown(void)
+{
+	struct snapshot *old;
+
+	pthread_mutex_lock(&snapshot_lock);
+	old = snapshot_current;
+	snapshot_current = NULL;
+	pthread_mutex_unlock(&snapshot_lock);
+	snapshot_release(old);
+}

@@ -1,0 +1,36 @@
+/*
+ * snapshot - the configuration and policy database a connection works with.
+ *
+ * Promise: a connection takes a reference when it starts and keeps its
+ * snapshot, unchanged, until it closes; a reload (SIGHUP, or a new
+ * hostmilter.db noticed when a connection starts) builds a new snapshot
+ * and swaps it in without waiting for anyone; the old one is freed when
+ * its last connection lets go.  A reload that fails keeps the previous
+ * snapshot and says why in the log.
+ */
+#ifndef HM_SNAPSHOT_H
+#define HM_SNAPSHOT_H
+
+#include <sys/stat.h>
+
+#include "conf.h"
+#include "policydb.h"
+
+struct snapshot {
+	unsigned refs;
+	unsigned long generation;
+	struct hm_conf conf;
+	struct policydb *db;
+	struct stat db_stat;
+};
+
+/* At start, as root: 0, or -1 with err filled in. */
+int snapshot_init(const struct hm_conf *conf, char *err, size_t errlen);
+/* The current snapshot, reloading the policy database first if it changed. */
+struct snapshot *snapshot_acquire(void);
+void snapshot_release(struct snapshot *snap);
+/* SIGHUP: read the configuration file again and reopen the database. */
+int snapshot_reload(const char *conf_path);
+void snapshot_shutdown(void);
+
+#endif

@@ -1,0 +1,79 @@
+#!/usr/bin/python3
+"""smtp-probe - one SMTP transaction against a real server, one line per step.
+
+Prints "EHLO 250", "AUTH 235 ...", "MAIL 250 ...", "RCPT <addr> 550 5.7.1 ...",
+"DATA 250 ..." -- code, enhanced code and text of each reply -- so that the
+integration tests can compare what Sendmail (with hostmilter) answered.
+Stops after the first step that is refused, like a real client would.
+"""
+import argparse
+import smtplib
+import sys
+
+
+def first_line(msg):
+    text = msg.decode("utf-8", "replace") if isinstance(msg, bytes) else str(msg)
+    return text.splitlines()[0] if text else ""
+
+
+def body(size):
+    line = b"x" * 78 + b"\r\n"
+    count = max(1, size // len(line))
+    return line * count
+
+
+def main():
+    p = argparse.ArgumentParser()
+    p.add_argument("port", type=int)
+    p.add_argument("--source", default="127.0.0.1")
+    p.add_argument("--auth")
+    p.add_argument("--from", dest="sender", default="sender@client.example")
+    p.add_argument("--size", type=int)
+    p.add_argument("--to", action="append", default=[])
+    p.add_argument("--body-bytes", type=int, default=200)
+    p.add_argument("--quit-after", choices=["mail", "rcpt"])
+    a = p.parse_args()
+    try:
+        s = smtplib.SMTP("127.0.0.1", a.port, source_address=(a.source, 0), timeout=60,
+                         local_hostname="client.example")
+        code, msg = s.ehlo()
+        print("EHLO", code)
+        if a.auth:
+            user, password = a.auth.split(":", 1)
+            try:
+                code, msg = s.login(user, password)
+            except smtplib.SMTPAuthenticationError as e:
+                code, msg = e.smtp_code, e.smtp_error
+            print("AUTH", code, first_line(msg))
+            if code >= 400:
+                return
+        options = ["SIZE=%d" % a.size] if a.size is not None else []
+        code, msg = s.mail(a.sender, options)
+        print("MAIL", code, first_line(msg))
+        if code >= 400 or a.quit_after == "mail":
+            s.quit()
+            return
+        accepted = 0
+        for rcpt in a.to:
+            code, msg = s.rcpt(rcpt)
+            print("RCPT", "<%s>" % rcpt, code, first_line(msg))
+            accepted += code < 400
+        if not accepted or a.quit_after == "rcpt":
+            s.quit()
+            return
+        message = (b"From: <" + a.sender.encode() + b">\r\nTo: <" + a.to[0].encode() +
+                   b">\r\nSubject: probe\r\n\r\n" + body(a.body_bytes))
+        try:
+            code, msg = s.data(message)
+        except smtplib.SMTPDataError as e:
+            code, msg = e.smtp_code, e.smtp_error
+        print("DATA", code, first_line(msg))
+        s.quit()
+    except smtplib.SMTPServerDisconnected as e:
+        print("DISCONNECT", e)
+    except (OSError, smtplib.SMTPException) as e:
+        print("ERROR", e)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

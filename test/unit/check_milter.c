@@ -1,0 +1,488 @@
+/*
+ * check_milter - unit tests of hostmilter's configuration, address
+ * parsing, decisions and policy lookups, without libmilter.  The lookups
+ * run against a real hostmilter.db built from the sample export by the
+ * same code hostmapgen uses.
+ */
+#include "config.h"
+
+#include <arpa/inet.h>
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "conf.h"
+#include "dbmap.h"
+#include "decide.h"
+#include "emit.h"
+#include "export.h"
+#include "facts.h"
+#include "policydb.h"
+#include "validate.h"
+
+/* ---- configuration ---- */
+
+START_TEST(conf_reads_keys_and_defaults)
+{
+	struct hm_conf conf;
+	struct conf_errors errors;
+	const char *text = "# comment\n\nSocket inet:8899@127.0.0.1\nuserid  mailfilter\n"
+			   "AuthRequiredDaemons MSA, Submission\nMaxRecipients 50\nLogAccepted no\n";
+
+	ck_assert_int_eq(conf_parse("t.conf", text, &conf, &errors), 0);
+	ck_assert_str_eq(conf.socket, "inet:8899@127.0.0.1");
+	ck_assert_str_eq(conf.user, "mailfilter");
+	ck_assert_str_eq(conf.policy_db, "/etc/mail/hostmilter.db");
+	ck_assert_uint_eq(conf.auth_required_daemons.count, 2);
+	ck_assert(conf_list_has(&conf.auth_required_daemons, "submission"));
+	ck_assert(!conf_list_has(&conf.auth_required_daemons, "MTA"));
+	ck_assert_int_eq(conf.max_recipients, 50);
+	ck_assert(!conf.log_accepted);
+	conf_defaults(&conf);
+	ck_assert(conf_list_has(&conf.auth_required_daemons, "MSA"));
+	ck_assert(conf.log_accepted);
+}
+END_TEST
+
+START_TEST(conf_reports_every_error_with_its_line)
+{
+	struct hm_conf conf;
+	struct conf_errors errors;
+	const char *text = "Sockett unix:/x\nMaxRecipients 0\nMaxRecipients 5\nLogAccepted maybe\nPidFile\n"
+			   "DrainTimeout 12abc\n";
+
+	ck_assert_int_eq(conf_parse("t.conf", text, &conf, &errors), -1);
+	ck_assert_uint_eq(errors.count, 6);
+	ck_assert_str_eq(errors.text[0], "t.conf:1: unknown key \"Sockett\"");
+	ck_assert_ptr_nonnull(strstr(errors.text[1], "t.conf:2: MaxRecipients: \"0\" is out of bounds"));
+	ck_assert_str_eq(errors.text[2], "t.conf:3: MaxRecipients given twice");
+	ck_assert_ptr_nonnull(strstr(errors.text[3], "t.conf:4: LogAccepted"));
+	ck_assert_str_eq(errors.text[4], "t.conf:5: PidFile needs a value");
+	ck_assert_ptr_nonnull(strstr(errors.text[5], "t.conf:6: DrainTimeout"));
+}
+END_TEST
+
+START_TEST(conf_load_refuses_missing_file)
+{
+	struct hm_conf conf;
+	struct conf_errors errors;
+
+	ck_assert_int_eq(conf_load("/nonexistent/hostmilter.conf", &conf, &errors), -1);
+	ck_assert_ptr_nonnull(strstr(errors.text[0], "/nonexistent/hostmilter.conf: cannot open"));
+}
+END_TEST
+
+/* ---- envelope addresses ---- */
+
+START_TEST(envelope_plain_addresses)
+{
+	struct addr_envelope a;
+
+	addr_envelope_parse("<Info@Example.COM>", &a);
+	ck_assert_int_eq(a.kind, ADDR_ENV_PLAIN);
+	ck_assert_str_eq(a.local, "info");
+	ck_assert_str_eq(a.domain, "example.com");
+	addr_envelope_parse("postmaster", &a);
+	ck_assert_int_eq(a.kind, ADDR_ENV_PLAIN);
+	ck_assert_str_eq(a.domain, "");
+	addr_envelope_parse("<>", &a);
+	ck_assert_int_eq(a.kind, ADDR_ENV_NULL);
+	addr_envelope_parse("<first.last+tag@sub.example.org>", &a);
+	ck_assert_int_eq(a.kind, ADDR_ENV_PLAIN);
+}
+END_TEST
+
+START_TEST(envelope_routing_tricks)
+{
+	static const char *const tricks[] = {
+		"<user%evil.example@example.com>", "<evil.example!user@example.com>", "<evil.example!user>",
+		"<@example.com:user@evil.example>", "<@a.example,@b.example:user@c.example>",
+		"<\"user@evil.example\"@example.com>", "<\"user\"@example.com>", "<user@[192.0.2.1]>",
+		"<user@example.com.>", "<user@evil.example@example.com>", "<user@>", "<@>", "<user@exa mple.com>",
+		"<user@example.com:25>", "<us\ter@example.com>", "<user\\@evil.example@example.com>",
+	};
+	struct addr_envelope a;
+
+	for (size_t i = 0; i < sizeof(tricks) / sizeof(*tricks); i++) {
+		addr_envelope_parse(tricks[i], &a);
+		ck_assert_msg(a.kind == ADDR_ENV_ROUTED, "%s not seen as routed", tricks[i]);
+		ck_assert_ptr_nonnull(a.why);
+	}
+	addr_envelope_parse("<u@example.com.>", &a);
+	ck_assert_str_eq(a.why, "trailing dot");
+	addr_envelope_parse("<u%x@example.com>", &a);
+	ck_assert_str_eq(a.why, "percent hack");
+}
+END_TEST
+
+/* ---- decisions ---- */
+
+static struct addr_envelope
+envelope(const char *text)
+{
+	struct addr_envelope a;
+
+	addr_envelope_parse(text, &a);
+	return a;
+}
+
+START_TEST(decide_mail_rules)
+{
+	struct client_facts client = { 0 };
+	struct addr_envelope sender = envelope("<info@example.com>");
+	struct mail_facts f = { .client = &client, .sender = &sender, .sender_limit = 1000 };
+	struct decision d;
+
+	decide_mail(&f, &d);
+	ck_assert_int_eq(d.action, DECIDE_CONTINUE);
+	client.auth_required = true;
+	decide_mail(&f, &d);
+	ck_assert_int_eq(d.action, DECIDE_REJECT);
+	ck_assert_str_eq(d.rcode, "530");
+	ck_assert_str_eq(d.xcode, "5.7.0");
+	client.auth_user = "stranger";
+	decide_mail(&f, &d);
+	ck_assert_str_eq(d.rcode, "550");
+	ck_assert_str_eq(d.rule, "auth-unknown-user");
+	client.auth_mailbox = true;
+	decide_mail(&f, &d);
+	ck_assert_str_eq(d.rcode, "553");
+	ck_assert_str_eq(d.xcode, "5.7.1");
+	f.sender_owned = true;
+	decide_mail(&f, &d);
+	ck_assert_int_eq(d.action, DECIDE_CONTINUE);
+	f.declared_size = 1001;
+	decide_mail(&f, &d);
+	ck_assert_str_eq(d.rcode, "552");
+	ck_assert_str_eq(d.xcode, "5.3.4");
+	f.declared_size = 1000;
+	decide_mail(&f, &d);
+	ck_assert_int_eq(d.action, DECIDE_CONTINUE);
+	f.lookup_failed = true;
+	decide_mail(&f, &d);
+	ck_assert_int_eq(d.action, DECIDE_TEMPFAIL);
+	ck_assert_str_eq(d.rcode, "451");
+}
+END_TEST
+
+static struct decision
+rcpt_decision(struct client_facts *client, const char *rcpt, enum rcpt_destination dest)
+{
+	struct addr_envelope a = envelope(rcpt);
+	struct rcpt_facts f = { .client = client, .rcpt = &a, .destination = dest };
+	struct decision d;
+
+	decide_rcpt(&f, &d);
+	return d;
+}
+
+START_TEST(decide_relay_rules)
+{
+	struct client_facts outsider = { 0 }, network = { .in_relay_network = true },
+			    cert = { .cert_relay = true }, auth = { .auth_user = "u", .auth_mailbox = true };
+	struct decision d;
+
+	d = rcpt_decision(&outsider, "<a@elsewhere.example>", RCPT_REMOTE);
+	ck_assert_int_eq(d.action, DECIDE_REJECT);
+	ck_assert_str_eq(d.rcode, "550");
+	ck_assert_str_eq(d.xcode, "5.7.1");
+	ck_assert_str_eq(d.rule, "relay");
+	ck_assert_str_eq(rcpt_decision(&network, "<a@elsewhere.example>", RCPT_REMOTE).rule, "network");
+	ck_assert_str_eq(rcpt_decision(&cert, "<a@elsewhere.example>", RCPT_REMOTE).rule, "certificate");
+	ck_assert_str_eq(rcpt_decision(&auth, "<a@elsewhere.example>", RCPT_REMOTE).rule, "auth");
+	ck_assert_int_eq(rcpt_decision(&outsider, "<a@example.com>", RCPT_LOCAL).action, DECIDE_CONTINUE);
+	ck_assert_str_eq(rcpt_decision(&outsider, "<a@backup.example>", RCPT_BACKUP_MX).rule, "backup-mx");
+	/* A routed address is refused even when its last domain is ours. */
+	d = rcpt_decision(&outsider, "<a%elsewhere.example@example.com>", RCPT_LOCAL);
+	ck_assert_int_eq(d.action, DECIDE_REJECT);
+	ck_assert_str_eq(d.rule, "rcpt-routing");
+	ck_assert_str_eq(d.xcode, "5.7.1");
+	ck_assert_int_eq(rcpt_decision(&auth, "<a%elsewhere.example@example.com>", RCPT_REMOTE).action,
+			 DECIDE_CONTINUE);
+	/* An unauthenticated user who is not a mailbox has no relay right. */
+	auth.auth_mailbox = false;
+	ck_assert_int_eq(rcpt_decision(&auth, "<a@elsewhere.example>", RCPT_REMOTE).action, DECIDE_REJECT);
+}
+END_TEST
+
+START_TEST(decide_rcpt_limits)
+{
+	struct client_facts outsider = { 0 };
+	struct addr_envelope a = envelope("<a@example.com>");
+	struct rcpt_facts f = { .client = &outsider, .rcpt = &a, .destination = RCPT_LOCAL, .declared_size = 500,
+				.domain_limit = 400, .max_recipients = 3 };
+	struct decision d;
+
+	decide_rcpt(&f, &d);
+	ck_assert_str_eq(d.rcode, "552");
+	ck_assert_str_eq(d.rule, "size-recipient");
+	f.domain_limit = 0;
+	decide_rcpt(&f, &d);
+	ck_assert_int_eq(d.action, DECIDE_CONTINUE);
+	f.sender_blocked = true;
+	decide_rcpt(&f, &d);
+	ck_assert_str_eq(d.rule, "block-senders");
+	f.accepted = 3;
+	decide_rcpt(&f, &d);
+	ck_assert_int_eq(d.action, DECIDE_TEMPFAIL);
+	ck_assert_str_eq(d.rcode, "452");
+	f.lookup_failed = true;
+	decide_rcpt(&f, &d);
+	ck_assert_str_eq(d.rcode, "451");
+}
+END_TEST
+
+START_TEST(decide_size_and_params)
+{
+	struct decision d;
+	uint64_t size = 0;
+
+	decide_size(100, 100, &d);
+	ck_assert_int_eq(d.action, DECIDE_CONTINUE);
+	decide_size(101, 100, &d);
+	ck_assert_str_eq(d.rcode, "552");
+	ck_assert_str_eq(d.rule, "size-counted");
+	decide_size(1u << 30, 0, &d);
+	ck_assert_int_eq(d.action, DECIDE_CONTINUE);
+	ck_assert_uint_eq(decide_message_limit(0, 5), 5);
+	ck_assert_uint_eq(decide_message_limit(7, 5), 5);
+	ck_assert_uint_eq(decide_message_limit(7, 0), 7);
+	ck_assert_int_eq(decide_parse_size_param("SIZE=12345", &size), 1);
+	ck_assert_uint_eq(size, 12345);
+	ck_assert_int_eq(decide_parse_size_param("size=7", &size), 1);
+	ck_assert_int_eq(decide_parse_size_param("BODY=8BITMIME", &size), 0);
+	ck_assert_int_eq(decide_parse_size_param("SIZE=", &size), -1);
+	ck_assert_int_eq(decide_parse_size_param("SIZE=12a", &size), -1);
+	ck_assert_int_eq(decide_parse_size_param("SIZE=99999999999999999999999", &size), -1);
+	ck_assert_int_eq(decide_parse_size_param("SIZE=18446744073709551616", &size), -1);
+}
+END_TEST
+
+/* ---- lookups in a hostmilter.db built from the sample export ---- */
+
+static char db_dir[64];
+static char db_path[128];
+static struct policydb *db;
+
+static int
+put_record(const char *key, size_t keylen, const char *value, size_t valuelen, void *context)
+{
+	return dbmap_put(context, key, keylen, value, valuelen) < 0 ? -1 : 0;
+}
+
+static void
+build_sample_db(void)
+{
+	const char *sample = getenv("HM_SAMPLE_EXPORT");
+	struct mg_export *export = model_new();
+	struct policy_records records = { 0 };
+	struct mg_report report;
+	struct dbmap_writer *map;
+	char *data, err[256];
+	size_t len;
+
+	ck_assert_ptr_nonnull(sample);
+	ck_assert_int_eq(export_slurp(sample, &data, &len), 0);
+	report_init(&report);
+	ck_assert_int_eq(export_parse(data, len, sample, export, &report), 0);
+	ck_assert_uint_eq(validate_export(export, &report), 0);
+	emit_policy(export, &records);
+	strcpy(db_dir, "/tmp/check_milter.XXXXXX");
+	ck_assert_ptr_nonnull(mkdtemp(db_dir));
+	snprintf(db_path, sizeof(db_path), "%s/hostmilter.db", db_dir);
+	map = dbmap_create(db_path, records.count, records.data->len, err, sizeof(err));
+	ck_assert_ptr_nonnull(map);
+	ck_assert_int_eq(policy_records_each(&records, put_record, map), 0);
+	ck_assert_int_eq(dbmap_finish(map, 0644, getuid(), getgid(), err, sizeof(err)), 0);
+	policy_records_free(&records);
+	report_free(&report);
+	model_free(export);
+	free(data);
+	db = policydb_open(db_path, err, sizeof(err));
+	ck_assert_msg(db != NULL, "%s", err);
+}
+
+static void
+drop_sample_db(void)
+{
+	policydb_close(db);
+	unlink(db_path);
+	rmdir(db_dir);
+}
+
+static int
+owned(const char *name, const char *sender)
+{
+	struct policy_mailbox mailbox;
+	struct addr_envelope a = envelope(sender);
+	char found[ADDR_NAME_MAX + 1];
+	int rc;
+
+	ck_assert_int_eq(facts_auth_mailbox(db, name, found, sizeof(found), &mailbox), 0);
+	rc = facts_sender_owned(db, found, &mailbox, &a);
+	policy_mailbox_free(&mailbox);
+	return rc;
+}
+
+START_TEST(facts_auth_users)
+{
+	struct policy_mailbox mailbox;
+	char name[ADDR_NAME_MAX + 1];
+
+	ck_assert_int_eq(facts_auth_mailbox(db, "xyz00-info", name, sizeof(name), &mailbox), 0);
+	ck_assert_str_eq(name, "xyz00-info");
+	ck_assert_uint_eq(mailbox.rules->max_size, 128u << 20);
+	policy_mailbox_free(&mailbox);
+	ck_assert_int_eq(facts_auth_mailbox(db, "XYZ00-Sales@xyz00.example.net", name, sizeof(name), &mailbox), 0);
+	ck_assert_uint_eq(mailbox.rules->max_size, 50u << 20);
+	policy_mailbox_free(&mailbox);
+	ck_assert_int_eq(facts_auth_mailbox(db, "xyz00-info@elsewhere.example", name, sizeof(name), &mailbox), 1);
+	ck_assert_int_eq(facts_auth_mailbox(db, "stranger", name, sizeof(name), &mailbox), 1);
+	ck_assert_int_eq(facts_auth_mailbox(db, "news", name, sizeof(name), &mailbox), 1);
+	ck_assert_int_eq(facts_auth_mailbox(db, "", name, sizeof(name), &mailbox), 1);
+}
+END_TEST
+
+START_TEST(facts_sender_ownership)
+{
+	ck_assert_int_eq(owned("xyz00-info", "<info@example.com>"), 0);
+	ck_assert_int_eq(owned("xyz00-info", "<INFO@Example.NET>"), 0);	/* alias domain, case */
+	ck_assert_int_eq(owned("xyz00-info", "<sales@example.com>"), 0);	/* send_as */
+	ck_assert_int_eq(owned("xyz00-sales", "<sales@example.net>"), 0);	/* delivery */
+	ck_assert_int_eq(owned("xyz00-info", "<anything@example.com>"), 0);	/* catch-all */
+	ck_assert_int_eq(owned("xyz00-sales", "<anything@example.com>"), 1);
+	ck_assert_int_eq(owned("xyz00-info", "<boss@example.com>"), 1);	/* forwarded away */
+	ck_assert_int_eq(owned("xyz00-info", "<office@example.org>"), 0);	/* send_as @domain */
+	ck_assert_int_eq(owned("xyz00-office", "<office@example.org>"), 0);
+	ck_assert_int_eq(owned("xyz00-office", "<team@example.org>"), 0);
+	ck_assert_int_eq(owned("xyz00-office", "<staff@example.com>"), 0);	/* via alias xyz00-news */
+	ck_assert_int_eq(owned("xyz00-news", "<staff@example.com>"), 1);	/* the alias shadows it */
+	ck_assert_int_eq(owned("xyz00-office", "<info@example.com>"), 1);
+	ck_assert_int_eq(owned("xyz00-sales", "<orders@shop.example.net>"), 0);
+	ck_assert_int_eq(owned("xyz00-info", "<xyz00-info>"), 0);
+	ck_assert_int_eq(owned("xyz00-info", "<xyz00-info@mail.example.net>"), 0);
+	ck_assert_int_eq(owned("xyz00-info", "<root@xyz00.example.net>"), 1);
+	ck_assert_int_eq(owned("xyz00-info", "<ceo@bank.example>"), 1);
+	ck_assert_int_eq(owned("xyz00-info", "<a@backup.example>"), 1);
+	ck_assert_int_eq(owned("xyz00-info", "<>"), 0);
+	ck_assert_int_eq(owned("xyz00-info", "<info%bank.example@example.com>"), 1);
+}
+END_TEST
+
+static enum rcpt_destination
+destination(const char *rcpt, uint64_t *limit)
+{
+	struct addr_envelope a = envelope(rcpt);
+	enum rcpt_destination dest;
+	struct policy_domain domain;
+
+	ck_assert_int_eq(facts_rcpt_destination(db, &a, &dest, limit, &domain), 0);
+	policy_domain_free(&domain);
+	return dest;
+}
+
+START_TEST(facts_destinations)
+{
+	uint64_t limit;
+
+	ck_assert_int_eq(destination("<info@example.com>", &limit), RCPT_LOCAL);
+	ck_assert_uint_eq(limit, 64u << 20);
+	ck_assert_int_eq(destination("<nobody@EXAMPLE.net>", &limit), RCPT_LOCAL);
+	ck_assert_uint_eq(limit, 64u << 20);
+	ck_assert_int_eq(destination("<office@example.org>", &limit), RCPT_LOCAL);
+	ck_assert_uint_eq(limit, 128u << 20);
+	ck_assert_int_eq(destination("<x@backup.example>", &limit), RCPT_BACKUP_MX);
+	ck_assert_int_eq(destination("<x@elsewhere.example>", &limit), RCPT_REMOTE);
+	ck_assert_uint_eq(limit, 0);
+	ck_assert_int_eq(destination("<postmaster>", &limit), RCPT_LOCAL);
+	ck_assert_int_eq(destination("<root@Mail.Example.Net>", &limit), RCPT_LOCAL);
+	ck_assert_int_eq(destination("<x@sub.example.com>", &limit), RCPT_REMOTE);
+}
+END_TEST
+
+START_TEST(facts_relay_rights)
+{
+	uint8_t addr[16];
+	struct policy_domain domain;
+	struct addr_envelope spammer = envelope("<x@spam.example>"), partner = envelope("<x@partner.example>");
+
+	inet_pton(AF_INET, "127.77.0.31", addr);
+	ck_assert(policydb_relay_network(db, AF_INET, addr));
+	inet_pton(AF_INET, "127.77.0.32", addr);
+	ck_assert(!policydb_relay_network(db, AF_INET, addr));
+	inet_pton(AF_INET6, "2001:db8:1:ffff::5", addr);
+	ck_assert(policydb_relay_network(db, AF_INET6, addr));
+	inet_pton(AF_INET6, "2001:db8:2::5", addr);
+	ck_assert(!policydb_relay_network(db, AF_INET6, addr));
+	ck_assert(facts_cert_relay(db, "OK", "/C=DE/O=IN-Berlin+20e.V./CN=IN-Berlin+20CA", "/CN=site.in-berlin.de"));
+	ck_assert(!facts_cert_relay(db, "OK", "/C=DE/O=IN-Berlin+20e.V./CN=IN-Berlin+20CA", "/CN=other.example"));
+	ck_assert(!facts_cert_relay(db, "FAIL", "/C=DE/O=IN-Berlin+20e.V./CN=IN-Berlin+20CA", "/CN=site.in-berlin.de"));
+	ck_assert(!facts_cert_relay(db, "OK", "/CN=Other+20CA", "/CN=site.in-berlin.de"));
+	ck_assert(!facts_cert_relay(db, NULL, NULL, NULL));
+	ck_assert_int_eq(policydb_domain(db, "example.net", &domain), 0);
+	ck_assert_str_eq(domain.canonical, "example.com");
+	ck_assert(facts_pattern_match(domain.block_senders, &spammer));
+	ck_assert(!facts_pattern_match(domain.block_senders, &partner));
+	ck_assert(facts_pattern_match(domain.allow_senders, &partner));
+	policy_domain_free(&domain);
+}
+END_TEST
+
+START_TEST(policydb_refuses_foreign_files)
+{
+	char path[160], err[256];
+	FILE *fp;
+
+	snprintf(path, sizeof(path), "%s/not-a-db", db_dir);
+	fp = fopen(path, "w");
+	ck_assert_ptr_nonnull(fp);
+	fputs("hello\n", fp);
+	fclose(fp);
+	ck_assert_ptr_null(policydb_open(path, err, sizeof(err)));
+	unlink(path);
+	ck_assert_ptr_null(policydb_open("/nonexistent.db", err, sizeof(err)));
+	ck_assert_ptr_nonnull(strstr(err, "/nonexistent.db"));
+}
+END_TEST
+
+static Suite *
+milter_suite(void)
+{
+	Suite *s = suite_create("milter");
+	TCase *tc = tcase_create("decisions");
+	TCase *lookups = tcase_create("lookups");
+
+	tcase_add_test(tc, conf_reads_keys_and_defaults);
+	tcase_add_test(tc, conf_reports_every_error_with_its_line);
+	tcase_add_test(tc, conf_load_refuses_missing_file);
+	tcase_add_test(tc, envelope_plain_addresses);
+	tcase_add_test(tc, envelope_routing_tricks);
+	tcase_add_test(tc, decide_mail_rules);
+	tcase_add_test(tc, decide_relay_rules);
+	tcase_add_test(tc, decide_rcpt_limits);
+	tcase_add_test(tc, decide_size_and_params);
+	suite_add_tcase(s, tc);
+	tcase_add_checked_fixture(lookups, build_sample_db, drop_sample_db);
+	tcase_add_test(lookups, facts_auth_users);
+	tcase_add_test(lookups, facts_sender_ownership);
+	tcase_add_test(lookups, facts_destinations);
+	tcase_add_test(lookups, facts_relay_rights);
+	tcase_add_test(lookups, policydb_refuses_foreign_files);
+	suite_add_tcase(s, lookups);
+	return s;
+}
+
+int
+main(void)
+{
+	SRunner *runner = srunner_create(milter_suite());
+	int failed;
+
+	srunner_run_all(runner, CK_ENV);
+	failed = srunner_ntests_failed(runner);
+	srunner_free(runner);
+	return failed ? 1 : 0;
+}
