@@ -1,0 +1,425 @@
+/*
+ * milter-load - a load driver that plays Sendmail towards a milter.
+ *
+ * It speaks the milter protocol (version 6) itself: option negotiation
+ * (honouring the steps and replies the filter declines), macros,
+ * connect, helo, and per message MAIL with SIZE=, two RCPTs, five
+ * headers, end of headers, a body, and end of message, several messages
+ * per connection, many connections at once.  It reports messages per
+ * second and the latency from MAIL to the final reply of end of message.
+ *
+ * usage: milter-load -s unix:PATH -c CONNECTIONS -n MESSAGES [-m PER_CONNECTION]
+ *        milter-load -s unix:PATH --idle N --pid PID
+ *
+ * The second form opens N connections, takes each through connect and
+ * helo, and prints how much the filter process's resident memory grew per
+ * idle connection.  Output is one line of "key=value" pairs for scripts.
+ */
+#include "config.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#define TIMEOUT_MS 30000
+#define REPLY_MAX 65536
+#define BODY_BYTES 4096
+
+/* Protocol flags, as libmilter's mfdef.h numbers them. */
+#define P_NOCONNECT 0x1
+#define P_NOHELO 0x2
+#define P_NOMAIL 0x4
+#define P_NORCPT 0x8
+#define P_NOBODY 0x10
+#define P_NOHDRS 0x20
+#define P_NOEOH 0x40
+#define P_NR_HDR 0x80
+#define P_NODATA 0x200
+#define P_NR_CONN 0x1000
+#define P_NR_HELO 0x2000
+#define P_NR_MAIL 0x4000
+#define P_NR_RCPT 0x8000
+#define P_NR_DATA 0x10000
+#define P_NR_EOH 0x40000
+#define P_NR_BODY 0x80000
+#define P_ALL 0x1FFFFF
+
+struct options {
+	const char *socket;
+	int connections;
+	long messages;
+	int per_connection;
+	int idle;
+	long pid;
+};
+
+static struct options opt = { .connections = 8, .messages = 1000, .per_connection = 10 };
+static atomic_long next_message;
+static atomic_long errors;
+static double *latencies;	/* seconds, one per message */
+
+static double
+now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static int
+write_all(int fd, const struct iovec *iov, int n)
+{
+	struct iovec v[3];
+	ssize_t done;
+
+	memcpy(v, iov, sizeof(*v) * (size_t)n);
+	while (n > 0) {
+		done = writev(fd, v, n);
+		if (done < 0 && errno == EINTR)
+			continue;
+		if (done <= 0)
+			return -1;
+		while (n > 0 && (size_t)done >= v[0].iov_len) {
+			done -= (ssize_t)v[0].iov_len;
+			memmove(v, v + 1, sizeof(*v) * (size_t)--n);
+		}
+		if (n > 0) {
+			v[0].iov_base = (char *)v[0].iov_base + done;
+			v[0].iov_len -= (size_t)done;
+		}
+	}
+	return 0;
+}
+
+static int
+send_cmd(int fd, char cmd, const void *data, size_t len)
+{
+	uint32_t n = htonl((uint32_t)len + 1);
+	struct iovec iov[3] = { { &n, 4 }, { &cmd, 1 }, { (void *)data, len } };
+
+	return write_all(fd, iov, len ? 3 : 2);
+}
+
+static int
+read_full(int fd, void *buf, size_t len)
+{
+	struct pollfd p = { .fd = fd, .events = POLLIN };
+	size_t got = 0;
+
+	while (got < len) {
+		ssize_t n;
+
+		if (poll(&p, 1, TIMEOUT_MS) <= 0)
+			return -1;
+		n = read(fd, (char *)buf + got, len - got);
+		if (n <= 0)
+			return -1;
+		got += (size_t)n;
+	}
+	return 0;
+}
+
+/* One packet; data beyond the buffer is refused (a filter never sends that much here). */
+static int
+read_packet(int fd, char *cmd, char *data, size_t *len)
+{
+	uint32_t n;
+
+	if (read_full(fd, &n, 4) < 0)
+		return -1;
+	n = ntohl(n);
+	if (n == 0 || n > REPLY_MAX)
+		return -1;
+	if (read_full(fd, cmd, 1) < 0 || read_full(fd, data, n - 1) < 0)
+		return -1;
+	*len = n - 1;
+	return 0;
+}
+
+/* Reads up to the final reply of a step: 0 continue or accept, 1 refused, -1 broken. */
+static int
+final_reply(int fd)
+{
+	char cmd, data[REPLY_MAX];
+	size_t len;
+
+	for (;;) {
+		if (read_packet(fd, &cmd, data, &len) < 0)
+			return -1;
+		switch (cmd) {
+		case 'c':
+		case 'a':
+			return 0;
+		case 'r':
+		case 't':
+		case 'y':
+		case 'd':
+			return 1;
+		default:	/* progress and message changes come before the final reply */
+			continue;
+		}
+	}
+}
+
+/* Sends a step and reads its reply unless the filter said it gives none. */
+static int
+step(int fd, uint32_t pflags, uint32_t skip, uint32_t noreply, char cmd, const void *data, size_t len)
+{
+	if (pflags & skip)
+		return 0;
+	if (send_cmd(fd, cmd, data, len) < 0)
+		return -1;
+	return (pflags & noreply) ? 0 : final_reply(fd);
+}
+
+static int
+send_macros(int fd, char stage, const char *const *pairs)
+{
+	char buf[1024];
+	size_t len = 1;
+
+	buf[0] = stage;
+	for (; *pairs; pairs++) {
+		size_t n = strlen(*pairs) + 1;
+
+		memcpy(buf + len, *pairs, n);
+		len += n;
+	}
+	return send_cmd(fd, 'D', buf, len);
+}
+
+static int
+open_session(uint32_t *pflags)
+{
+	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	uint32_t neg[3] = { htonl(6), htonl(0x1FF), htonl(P_ALL) };
+	char cmd, data[REPLY_MAX], conn[64];
+	const char *conn_macros[] = { "{daemon_name}", "MTA", "{client_addr}", "127.77.0.5", "j", "mx.example",
+				      NULL };
+	const char *helo_macros[] = { "{verify}", "NONE", NULL };
+	size_t len;
+	int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+	uint16_t port = htons(40000);
+
+	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", opt.socket + strlen("unix:"));
+	if (fd < 0 || connect(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0 || send_cmd(fd, 'O', neg, 12) < 0
+	    || read_packet(fd, &cmd, data, &len) < 0 || cmd != 'O' || len < 12) {
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	memcpy(pflags, data + 8, 4);
+	*pflags = ntohl(*pflags);
+	len = (size_t)snprintf(conn, sizeof(conn), "client.example%c4", '\0');
+	memcpy(conn + len, &port, 2);
+	len += 2;
+	len += (size_t)snprintf(conn + len, sizeof(conn) - len, "127.77.0.5") + 1;
+	if (send_macros(fd, 'C', conn_macros) < 0
+	    || step(fd, *pflags, P_NOCONNECT, P_NR_CONN, 'C', conn, len) != 0 || send_macros(fd, 'H', helo_macros) < 0
+	    || step(fd, *pflags, P_NOHELO, P_NR_HELO, 'H', "client.example", 15) != 0) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+static const char *const headers[][2] = {
+	{ "From", "Info <info@example.com>" }, { "To", "friend@elsewhere.example" }, { "Subject", "load test" },
+	{ "Message-ID", "<load@example.com>" }, { "Date", "Sun, 22 Nov 2026 12:00:00 +0000" },
+};
+
+static int
+message(int fd, uint32_t pflags, long id)
+{
+	static char body[BODY_BYTES];
+	char qid[32], header[256];
+	const char *mail_macros[] = { "i", qid, "{auth_authen}", "xyz00-info", "{mail_addr}", "info@example.com",
+				      NULL };
+	static const char mail[] = "<info@example.com>\0SIZE=5000";
+	static const char rcpt1[] = "<info@example.com>", rcpt2[] = "<friend@elsewhere.example>";
+	int rc;
+
+	memset(body, 'x', sizeof(body));
+	snprintf(qid, sizeof(qid), "LOAD%08ld", id);
+	if (send_macros(fd, 'M', mail_macros) < 0)
+		return -1;
+	if ((rc = step(fd, pflags, P_NOMAIL, P_NR_MAIL, 'M', mail, sizeof(mail))) != 0
+	    || (rc = step(fd, pflags, P_NORCPT, P_NR_RCPT, 'R', rcpt1, sizeof(rcpt1))) != 0
+	    || (rc = step(fd, pflags, P_NORCPT, P_NR_RCPT, 'R', rcpt2, sizeof(rcpt2))) != 0
+	    || (rc = step(fd, pflags, P_NODATA, P_NR_DATA, 'T', NULL, 0)) != 0)
+		return rc;
+	for (size_t i = 0; i < sizeof(headers) / sizeof(*headers); i++) {
+		size_t nl = strlen(headers[i][0]) + 1, vl = strlen(headers[i][1]) + 1;
+
+		memcpy(header, headers[i][0], nl);
+		memcpy(header + nl, headers[i][1], vl);
+		if ((rc = step(fd, pflags, P_NOHDRS, P_NR_HDR, 'L', header, nl + vl)) != 0)
+			return rc;
+	}
+	if ((rc = step(fd, pflags, P_NOEOH, P_NR_EOH, 'N', NULL, 0)) != 0
+	    || (rc = step(fd, pflags, P_NOBODY, P_NR_BODY, 'B', body, sizeof(body))) != 0)
+		return rc;
+	if (send_cmd(fd, 'E', NULL, 0) < 0)
+		return -1;
+	return final_reply(fd);
+}
+
+static void *
+worker(void *arg)
+{
+	for (;;) {
+		uint32_t pflags;
+		int fd = open_session(&pflags);
+
+		if (fd < 0) {
+			atomic_fetch_add(&errors, 1);
+			if (atomic_load(&next_message) >= opt.messages)
+				return NULL;
+			usleep(10000);
+			continue;
+		}
+		for (int m = 0; m < opt.per_connection; m++) {
+			long id = atomic_fetch_add(&next_message, 1);
+			double start = now();
+
+			if (id >= opt.messages) {
+				send_cmd(fd, 'Q', NULL, 0);
+				close(fd);
+				return NULL;
+			}
+			if (message(fd, pflags, id) != 0) {
+				atomic_fetch_add(&errors, 1);
+				latencies[id] = -1;
+				break;
+			}
+			latencies[id] = now() - start;
+		}
+		send_cmd(fd, 'Q', NULL, 0);
+		close(fd);
+	}
+}
+
+static int
+by_value(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static long
+rss_kb(long pid)
+{
+	char path[64], line[256];
+	long kb = -1;
+	FILE *fp;
+
+	snprintf(path, sizeof(path), "/proc/%ld/status", pid);
+	if (!(fp = fopen(path, "r")))
+		return -1;
+	while (fgets(line, sizeof(line), fp))
+		if (sscanf(line, "VmRSS: %ld kB", &kb) == 1)
+			break;
+	fclose(fp);
+	return kb;
+}
+
+static int
+run_idle(void)
+{
+	int *fds = calloc((size_t)opt.idle, sizeof(*fds));
+	long before = rss_kb(opt.pid), after;
+	uint32_t pflags;
+	int opened = 0;
+
+	for (int i = 0; fds && i < opt.idle; i++)
+		if ((fds[opened] = open_session(&pflags)) >= 0)
+			opened++;
+	sleep(1);
+	after = rss_kb(opt.pid);
+	printf("idle_connections=%d rss_before_kb=%ld rss_after_kb=%ld per_connection_kb=%.1f\n", opened, before, after,
+	       opened ? (double)(after - before) / opened : 0.0);
+	for (int i = 0; i < opened; i++)
+		close(fds[i]);
+	free(fds);
+	return opened == opt.idle ? 0 : 1;
+}
+
+static int
+run_load(void)
+{
+	pthread_t *threads = calloc((size_t)opt.connections, sizeof(*threads));
+	pthread_attr_t attr;
+	double start, elapsed, *ok;
+	long n = 0;
+
+	latencies = calloc((size_t)opt.messages, sizeof(*latencies));
+	ok = calloc((size_t)opt.messages, sizeof(*ok));
+	if (!threads || !latencies || !ok)
+		return 1;
+	pthread_attr_init(&attr);
+	pthread_attr_setstacksize(&attr, 256 * 1024);
+	start = now();
+	for (int i = 0; i < opt.connections; i++)
+		if (pthread_create(&threads[i], &attr, worker, NULL) != 0)
+			return 1;
+	for (int i = 0; i < opt.connections; i++)
+		pthread_join(threads[i], NULL);
+	elapsed = now() - start;
+	for (long i = 0; i < opt.messages; i++)
+		if (latencies[i] > 0)
+			ok[n++] = latencies[i];
+	qsort(ok, (size_t)n, sizeof(*ok), by_value);
+	printf("connections=%d messages=%ld ok=%ld errors=%ld seconds=%.3f msgs_per_s=%.1f p50_ms=%.3f p99_ms=%.3f\n",
+	       opt.connections, opt.messages, n, atomic_load(&errors), elapsed, n / elapsed,
+	       n ? ok[n / 2] * 1000 : 0, n ? ok[(long)(n * 0.99)] * 1000 : 0);
+	free(threads);
+	free(ok);
+	free(latencies);
+	return atomic_load(&errors) ? 1 : 0;
+}
+
+int
+main(int argc, char **argv)
+{
+	for (int i = 1; i < argc; i++) {
+		const char *arg = argv[i], *value = i + 1 < argc ? argv[i + 1] : NULL;
+
+		if (!value)
+			break;
+		if (strcmp(arg, "-s") == 0)
+			opt.socket = value;
+		else if (strcmp(arg, "-c") == 0)
+			opt.connections = atoi(value);
+		else if (strcmp(arg, "-n") == 0)
+			opt.messages = atol(value);
+		else if (strcmp(arg, "-m") == 0)
+			opt.per_connection = atoi(value);
+		else if (strcmp(arg, "--idle") == 0)
+			opt.idle = atoi(value);
+		else if (strcmp(arg, "--pid") == 0)
+			opt.pid = atol(value);
+		else
+			break;
+		i++;
+	}
+	if (!opt.socket || strncmp(opt.socket, "unix:", 5) != 0 || opt.connections < 1 || opt.messages < 1
+	    || opt.per_connection < 1) {
+		fprintf(stderr, "usage: milter-load -s unix:PATH -c CONNECTIONS -n MESSAGES [-m PER_CONNECTION]\n"
+				"       milter-load -s unix:PATH --idle N --pid PID\n");
+		return 2;
+	}
+	return opt.idle ? run_idle() : run_load();
+}
