@@ -88,6 +88,14 @@ facts_owned_by_delivery(const struct policydb *db, const char *name, const struc
 	return owned;
 }
 
+/* Does the local part of "local@dom" or "@dom" (locallen bytes) admit this local part? */
+static bool
+facts_pattern_local(const char *pattern, size_t locallen, const char *local)
+{
+	return locallen == 0 || (locallen == strlen(local) && strncasecmp(pattern, local, locallen) == 0);
+}
+
+/* The pattern's domain is looked up only when it is not already the sender's. */
 static int
 facts_owned_by_send_as(const struct policydb *db, const struct policy_mailbox *mailbox,
 		       const struct addr_envelope *sender)
@@ -97,16 +105,20 @@ facts_owned_by_send_as(const struct policydb *db, const struct policy_mailbox *m
 	if (facts_canonical(db, sender->domain, sender_domain) < 0)
 		return -1;
 	for (char **p = mailbox->send_as; p && *p; p++) {
-		const char *at = strrchr(*p, '@');
-		size_t locallen;
+		const char *at = strrchr(*p, '@'), *domain;
 
-		if (!at || strlen(at + 1) > ADDR_DOMAIN_MAX || facts_canonical(db, at + 1, pattern_domain) < 0)
+		if (!at || !facts_pattern_local(*p, (size_t)(at - *p), sender->local))
 			continue;
-		locallen = (size_t)(at - *p);
-		if (strcmp(pattern_domain, sender_domain) != 0)
-			continue;
-		if (locallen == 0 || (locallen == strlen(sender->local) && strncmp(*p, sender->local, locallen) == 0))
-			return 0;
+		domain = at + 1;
+		if (strcmp(domain, sender->domain) != 0 && strcmp(domain, sender_domain) != 0) {
+			if (strlen(domain) > ADDR_DOMAIN_MAX)
+				continue;
+			if (facts_canonical(db, domain, pattern_domain) < 0)
+				return -1;
+			if (strcmp(pattern_domain, sender_domain) != 0)
+				continue;
+		}
+		return 0;
 	}
 	return 1;
 }
@@ -161,13 +173,9 @@ facts_pattern_match(char *const *patterns, const struct addr_envelope *sender)
 		return false;
 	for (; patterns && *patterns; patterns++) {
 		const char *at = strrchr(*patterns, '@');
-		size_t locallen;
 
-		if (!at || strcasecmp(at + 1, sender->domain) != 0)
-			continue;
-		locallen = (size_t)(at - *patterns);
-		if (locallen == 0
-		    || (locallen == strlen(sender->local) && strncasecmp(*patterns, sender->local, locallen) == 0))
+		if (at && strcasecmp(at + 1, sender->domain) == 0
+		    && facts_pattern_local(*patterns, (size_t)(at - *patterns), sender->local))
 			return true;
 	}
 	return false;

@@ -114,6 +114,14 @@ session_copy(char *dst, size_t dstlen, const char *src)
 	dst[i] = '\0';
 }
 
+/* An envelope address for the log: without its angle brackets. */
+static void
+session_copy_address(char *dst, size_t dstlen, const char *arg)
+{
+	session_copy(dst, dstlen, arg[0] == '<' ? arg + 1 : arg);
+	dst[strcspn(dst, ">")] = '\0';
+}
+
 static const char *
 session_macro(SMFICTX *ctx, const char *name)
 {
@@ -218,8 +226,7 @@ session_gather_mail(struct session *s, SMFICTX *ctx, const char *sender)
 	int found = 1, owned = 1;
 
 	addr_envelope_parse(sender, &s->sender);
-	session_copy(s->sender_text, sizeof(s->sender_text), sender[0] == '<' ? sender + 1 : sender);
-	s->sender_text[strcspn(s->sender_text, ">")] = '\0';
+	session_copy_address(s->sender_text, sizeof(s->sender_text), sender);
 	s->facts.in_relay_network = s->in_relay_network;
 	s->facts.auth_required = s->auth_required;
 	s->facts.cert_relay = facts_cert_relay(db, session_macro(ctx, "{verify}"), session_macro(ctx, "{cert_issuer}"),
@@ -284,8 +291,7 @@ session_envrcpt(SMFICTX *ctx, char **argv)
 	if (!s || !argv || !argv[0])
 		return SMFIS_TEMPFAIL;
 	addr_envelope_parse(argv[0], &rcpt);
-	session_copy(rcpt_text, sizeof(rcpt_text), argv[0][0] == '<' ? argv[0] + 1 : argv[0]);
-	rcpt_text[strcspn(rcpt_text, ">")] = '\0';
+	session_copy_address(rcpt_text, sizeof(rcpt_text), argv[0]);
 	facts.client = &s->facts;
 	facts.rcpt = &rcpt;
 	facts.declared_size = s->declared_size;
