@@ -8,6 +8,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <stdint.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,8 +16,9 @@
 #include <strings.h>
 
 #include "conf.h"
+#include "size.h"
 
-enum conf_type { CONF_STRING, CONF_INT, CONF_BOOL, CONF_LIST };
+enum conf_type { CONF_STRING, CONF_INT, CONF_BOOL, CONF_LIST, CONF_SCANNER, CONF_FAILURE, CONF_SIZE };
 
 struct conf_key {
 	const char *name;
@@ -39,6 +41,19 @@ static const struct conf_key conf_keys[] = {
 	KEY("MaxRecipients", CONF_INT, "1000", 1, 100000, max_recipients),
 	KEY("DrainTimeout", CONF_INT, "300", 0, 3600, drain_timeout),
 	KEY("LogAccepted", CONF_BOOL, "yes", 0, 1, log_accepted),
+	/* Repeatable; no default, so that without a Scanner line nothing is scanned. */
+	KEY("Scanner", CONF_SCANNER, NULL, 0, CONF_SCANNERS_MAX, scanners),
+	KEY("ClamAVDatabase", CONF_STRING, "/var/lib/clamav", 1, CONF_PATH_MAX - 1, clamav_database),
+	KEY("ClamAVCheckInterval", CONF_INT, "60", 1, 86400, clamav_check_interval),
+	KEY("OnScannerFailure", CONF_FAILURE, "tempfail", 0, 1, on_scanner_failure),
+	/* Below the FEATURE's E:10m milter timeout, with room for a retry. */
+	KEY("ScanTimeout", CONF_INT, "120", 1, 540, scan_timeout),
+	KEY("SpoolDirectory", CONF_STRING, "/var/tmp", 1, CONF_PATH_MAX - 1, spool_directory),
+	KEY("SpoolMemory", CONF_SIZE, "1M", 0, 64L << 20, spool_memory),
+	KEY("SpamMaxSize", CONF_SIZE, "2M", 1024, 256L << 20, spam_max_size),
+	KEY("TLSCAFile", CONF_STRING, NULL, 1, CONF_PATH_MAX - 1, tls_ca),
+	KEY("TLSCertFile", CONF_STRING, NULL, 1, CONF_PATH_MAX - 1, tls_cert),
+	KEY("TLSKeyFile", CONF_STRING, NULL, 1, CONF_PATH_MAX - 1, tls_key),
 };
 
 #define NKEYS (sizeof(conf_keys) / sizeof(*conf_keys))
@@ -127,6 +142,81 @@ conf_set_list(const char *value, struct conf_list *list, const char **why)
 }
 
 static int
+conf_set_size(const struct conf_key *key, const char *value, long *out, const char **why)
+{
+	uint64_t bytes;
+	const char *size_why;
+
+	if (size_parse(value, &bytes, &size_why) < 0) {
+		*why = "is not a size (1024, 512K, 2M, 1G)";
+		return -1;
+	}
+	if (bytes < (uint64_t)key->min || bytes > (uint64_t)key->max) {
+		*why = "is out of bounds";
+		return -1;
+	}
+	*out = (long)bytes;
+	return 0;
+}
+
+static int
+conf_set_failure(const char *value, enum conf_on_failure *out, const char **why)
+{
+	if (strcasecmp(value, "tempfail") == 0)
+		*out = CONF_FAILURE_TEMPFAIL;
+	else if (strcasecmp(value, "accept") == 0)
+		*out = CONF_FAILURE_ACCEPT;
+	else {
+		*why = "is not tempfail or accept";
+		return -1;
+	}
+	return 0;
+}
+
+/* The address forms each engine takes; see hostmilter.conf(5). */
+static bool
+conf_scanner_address_ok(const char *engine, const char *address)
+{
+	if (strcmp(engine, "clamav") == 0)
+		return address[0] == '\0';
+	if (strcmp(engine, "clamd") == 0)
+		return strncmp(address, "tcp:", 4) == 0 || strncmp(address, "unix:/", 6) == 0;
+	if (strcmp(engine, "spamd") == 0)
+		return strncmp(address, "tcp:", 4) == 0 || strncmp(address, "tls:", 4) == 0;
+	if (strcmp(engine, "rspamd") == 0)
+		return strncmp(address, "http://", 7) == 0;
+	return false;
+}
+
+static int
+conf_set_scanner(const char *value, struct hm_conf *conf, const char **why)
+{
+	struct conf_scanner *scanner;
+	size_t len = strcspn(value, " \t");
+	const char *address = value + len + strspn(value + len, " \t");
+
+	if (conf->nscanners >= CONF_SCANNERS_MAX) {
+		*why = "is one Scanner line too many";
+		return -1;
+	}
+	scanner = &conf->scanners[conf->nscanners];
+	if (len >= sizeof(scanner->engine) || strlen(address) >= sizeof(scanner->address)
+	    || strpbrk(address, " \t")) {
+		*why = "is not ENGINE [ADDRESS]";
+		return -1;
+	}
+	memcpy(scanner->engine, value, len);
+	scanner->engine[len] = '\0';
+	strcpy(scanner->address, address);
+	if (!conf_scanner_address_ok(scanner->engine, scanner->address)) {
+		*why = "is not clamav, clamd tcp:HOST:PORT|unix:PATH, spamd tcp:|tls:HOST:PORT or rspamd http://HOST:PORT";
+		return -1;
+	}
+	conf->nscanners++;
+	return 0;
+}
+
+static int
 conf_set(const struct conf_key *key, const char *value, struct hm_conf *conf, const char **why)
 {
 	void *field = (char *)conf + key->offset;
@@ -145,6 +235,12 @@ conf_set(const struct conf_key *key, const char *value, struct hm_conf *conf, co
 		return conf_set_bool(value, field, why);
 	case CONF_LIST:
 		return conf_set_list(value, field, why);
+	case CONF_SCANNER:
+		return conf_set_scanner(value, conf, why);
+	case CONF_FAILURE:
+		return conf_set_failure(value, field, why);
+	case CONF_SIZE:
+		return conf_set_size(key, value, field, why);
 	}
 	return -1;
 }
@@ -156,7 +252,7 @@ conf_defaults(struct hm_conf *conf)
 
 	memset(conf, 0, sizeof(*conf));
 	for (size_t i = 0; i < NKEYS; i++)
-		if (conf_set(&conf_keys[i], conf_keys[i].value, conf, &why) < 0)
+		if (conf_keys[i].value && conf_set(&conf_keys[i], conf_keys[i].value, conf, &why) < 0)
 			abort();	/* a default outside its own bounds is a bug */
 }
 
@@ -191,7 +287,7 @@ conf_line(const char *name, unsigned lineno, char *line, struct hm_conf *conf, b
 		conf_error(errors, name, lineno, "unknown key \"%.64s\"", keyname);
 		return;
 	}
-	if (seen[key - conf_keys]) {
+	if (seen[key - conf_keys] && key->type != CONF_SCANNER) {
 		conf_error(errors, name, lineno, "%s given twice", key->name);
 		return;
 	}

@@ -19,6 +19,16 @@
 #define CONF_NAME_MAX 64
 #define CONF_LIST_MAX 16
 #define CONF_ERRORS_MAX 50
+#define CONF_SCANNERS_MAX 16
+
+enum conf_on_failure { CONF_FAILURE_TEMPFAIL, CONF_FAILURE_ACCEPT };
+
+/* "Scanner ENGINE [ADDRESS]" lines, in file order; engine and address
+ * are checked for form here, the nodes themselves are opened by scan/. */
+struct conf_scanner {
+	char engine[16];
+	char address[CONF_PATH_MAX];
+};
 
 struct conf_list {
 	unsigned count;
@@ -34,6 +44,18 @@ struct hm_conf {
 	long max_recipients;
 	long drain_timeout;
 	bool log_accepted;
+	unsigned nscanners;
+	struct conf_scanner scanners[CONF_SCANNERS_MAX];
+	char clamav_database[CONF_PATH_MAX];
+	long clamav_check_interval;	/* seconds between looks at ClamAVDatabase */
+	enum conf_on_failure on_scanner_failure;
+	long scan_timeout;	/* seconds for all scanning of one message */
+	char spool_directory[CONF_PATH_MAX];
+	long spool_memory;	/* bytes a message may hold in memory before it goes to a file */
+	long spam_max_size;	/* larger messages are not sent to spam engines */
+	char tls_ca[CONF_PATH_MAX];	/* spamd over tls: CA file that signs the nodes' certificates */
+	char tls_cert[CONF_PATH_MAX];	/* optional client certificate and key */
+	char tls_key[CONF_PATH_MAX];
 };
 
 struct conf_errors {

@@ -188,3 +188,56 @@ facts_cert_relay(const struct policydb *db, const char *verify, const char *issu
 		return false;
 	return policydb_relay_certificate(db, issuer, subject ? subject : "");
 }
+
+/* The one mailbox in a list, or NULL when there are none or several. */
+static const char *
+facts_single(char *const *names)
+{
+	return names && names[0] && !names[1] ? names[0] : NULL;
+}
+
+/* A mailbox whose effective rules are the defaults set none of its own: its domain's apply. */
+static const struct policy_rules *
+facts_mailbox_rules(const struct policydb *db, const char *name, const struct policy_rules *rules)
+{
+	struct policy_mailbox mailbox;
+	const struct policy_rules *own = NULL;
+
+	if (policydb_mailbox(db, name, &mailbox) == 0) {
+		own = memcmp(mailbox.rules, policydb_defaults(db), sizeof(*own)) != 0 ? mailbox.rules : NULL;
+		policy_mailbox_free(&mailbox);
+	}
+	return own ? own : rules;
+}
+
+int
+facts_rcpt_policy(const struct policydb *db, const struct addr_envelope *rcpt, enum rcpt_destination destination,
+		  const struct policy_domain *domain, const struct policy_rules **rules, char *mailbox, size_t len)
+{
+	char address[ADDR_LOCAL_MAX + ADDR_DOMAIN_MAX + 2], **names = NULL;
+	const char *single = NULL;
+	int rc = 1;
+
+	*rules = domain->rules ? domain->rules : policydb_defaults(db);
+	mailbox[0] = '\0';
+	if (destination != RCPT_LOCAL)
+		return 0;
+	if (!domain->rules) {	/* unqualified, or at one of the server's names: the local part is the mailbox */
+		snprintf(address, sizeof(address), "%s", rcpt->local);
+		addr_lower(address);
+		single = address;
+	} else {
+		snprintf(address, sizeof(address), "%s@%s", rcpt->local, domain->canonical);
+		addr_lower(address);
+		rc = policydb_address(db, address, &names);
+		if (rc < 0)
+			return -1;
+		single = facts_single(rc == 0 ? names : domain->catch_all);
+	}
+	if (single && strlen(single) < len) {
+		strcpy(mailbox, single);
+		*rules = facts_mailbox_rules(db, mailbox, *rules);
+	}
+	policy_names_free(names);
+	return 0;
+}

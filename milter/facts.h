@@ -36,6 +36,15 @@ int facts_sender_owned(const struct policydb *db, const char *mailbox_name,
 int facts_rcpt_destination(const struct policydb *db, const struct addr_envelope *rcpt,
 			   enum rcpt_destination *destination, uint64_t *limit, struct policy_domain *domain);
 
+/*
+ * The rules a recipient's mail is scanned by: its mailbox's own rules when
+ * the address reaches exactly one mailbox that has rules of its own, else
+ * its domain's, else (relayed mail) the defaults.  mailbox gets that one
+ * mailbox's name, or "" (spamd's User).  0 or -1.
+ */
+int facts_rcpt_policy(const struct policydb *db, const struct addr_envelope *rcpt, enum rcpt_destination destination,
+		      const struct policy_domain *domain, const struct policy_rules **rules, char *mailbox, size_t len);
+
 /* Does a pattern list ("a@dom", "@dom") match this sender? */
 bool facts_pattern_match(char *const *patterns, const struct addr_envelope *sender);
 

@@ -2,7 +2,8 @@
  * hostmilter - the daemon: configuration, privileges, signals, libmilter.
  *
  * Start-up order, each step checked: read the configuration; as root open
- * the policy database and the milter socket; write the pid file; drop to
+ * the policy database, the scanners (libclamav's database, TLS keys) and
+ * the milter socket; write the pid file; drop to
  * UserID (supplementary groups, group, user, then prove root cannot come
  * back); only then start libmilter's threads.
  *
@@ -37,8 +38,10 @@
 
 #include <libmilter/mfapi.h>
 
+#include "attach.h"
 #include "conf.h"
 #include "msg.h"
+#include "scanners.h"
 #include "session.h"
 #include "snapshot.h"
 
@@ -207,10 +210,18 @@ check_only(const struct options *opt, const struct hm_conf *conf)
 {
 	char err[512];
 
+	struct scanners *scanners;
+
 	if (snapshot_init(conf, err, sizeof(err)) < 0)
 		msg_fatal(EXIT_CONFIG, "%s", err);
 	lookup_user(conf->user);
-	printf("%s: configuration and policy database OK\n", opt->conf_path);
+	attach_init();
+	if (!(scanners = scanners_open(conf, err, sizeof(err))))
+		msg_fatal(EXIT_CONFIG, "%s", err);
+	printf("%s: configuration, policy database and %u scanner%s OK\n", opt->conf_path,
+	       scanners_count(scanners), scanners_count(scanners) == 1 ? "" : "s");
+	scanners_close(scanners);
+	attach_shutdown();
 	snapshot_shutdown();
 	exit(milter_status == MI_SUCCESS ? 0 : 1);
 }
@@ -252,6 +263,7 @@ main(int argc, char **argv)
 	char err[512];
 	pthread_t milter;
 	sigset_t set;
+	struct scanners *scanners;
 
 	msg_init(argv[0]);
 	parse_options(argc, argv, &opt);
@@ -266,6 +278,10 @@ main(int argc, char **argv)
 	raise_fd_limit();
 	if (snapshot_init(&conf, err, sizeof(err)) < 0)
 		msg_fatal(EXIT_CONFIG, "%s", err);
+	attach_init();
+	if (!(scanners = scanners_open(&conf, err, sizeof(err))))
+		msg_fatal(EXIT_CONFIG, "%s", err);
+	session_set_scanners(scanners);
 	if (smfi_register(session_filter) == MI_FAILURE)
 		msg_fatal(EXIT_SOFTWARE, "smfi_register failed");
 	open_socket(&conf, pw);
@@ -282,8 +298,8 @@ main(int argc, char **argv)
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	if (pthread_create(&milter, NULL, milter_thread, NULL) != 0)
 		msg_fatal(EXIT_SOFTWARE, "cannot start the milter thread");
-	msg_info("started on %s as %s, policy %s", conf.socket, pw ? pw->pw_name : "(unchanged user)",
-		 conf.policy_db);
+	msg_info("started on %s as %s, policy %s, %u scanner%s", conf.socket, pw ? pw->pw_name : "(unchanged user)",
+		 conf.policy_db, scanners_count(scanners), scanners_count(scanners) == 1 ? "" : "s");
 	serve_signals(&opt, &conf);
 	if (unlink(conf.pid_file) < 0 && errno != ENOENT)
 		msg_warn("cannot remove %s: %s", conf.pid_file, strerror(errno));

@@ -14,14 +14,29 @@
 #include <sys/socket.h>
 #include <time.h>
 
+#include "attach.h"
 #include "cidr.h"
 #include "decide.h"
 #include "facts.h"
+#include "marks.h"
 #include "msg.h"
+#include "scanners.h"
 #include "session.h"
 #include "snapshot.h"
+#include "spool.h"
+#include "verdict.h"
 
 #define SESSION_TEXT_MAX 256	/* what of a peer's string is stored or logged */
+#define SESSION_SUBJECT_MAX 998	/* RFC 5322's line limit */
+
+/* An accepted recipient, with what its verdict needs. */
+struct session_rcpt {
+	char arg[SESSION_TEXT_MAX];	/* as Sendmail gave it, for smfi_delrcpt */
+	char text[SESSION_TEXT_MAX];	/* for the log and rspamd */
+	const struct policy_rules *rules;	/* in the session's snapshot */
+	bool sender_allowed;
+	char mailbox[ADDR_NAME_MAX + 1];
+};
 
 struct session {
 	struct snapshot *snap;
@@ -40,7 +55,23 @@ struct session {
 	uint64_t limit;
 	uint64_t counted;
 	unsigned accepted;
+	/* what scanning needs */
+	char helo[SESSION_TEXT_MAX];
+	struct session_rcpt *rcpts;
+	unsigned nrcpts, rcpt_cap;
+	bool scan_decided, scan;
+	struct spool *spool;
+	char subject[SESSION_SUBJECT_MAX + 1];
+	bool has_subject;
 };
+
+static struct scanners *session_scanners;
+
+void
+session_set_scanners(struct scanners *scanners)
+{
+	session_scanners = scanners;
+}
 
 static pthread_mutex_t session_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t session_idle = PTHREAD_COND_INITIALIZER;
@@ -101,6 +132,11 @@ session_message_end(struct session *s)
 	memset(&s->sender, 0, sizeof(s->sender));
 	s->declared_size = s->limit = s->counted = 0;
 	s->accepted = 0;
+	s->nrcpts = 0;
+	s->scan_decided = s->scan = s->has_subject = false;
+	s->subject[0] = '\0';
+	spool_free(s->spool);
+	s->spool = NULL;
 }
 
 /* Peer strings go into logs and replies: printable ASCII only, bounded. */
@@ -213,7 +249,12 @@ session_connect(SMFICTX *ctx, char *hostname, _SOCK_ADDR *hostaddr)
 static sfsistat
 session_helo(SMFICTX *ctx, char *name)
 {
-	return smfi_getpriv(ctx) ? SMFIS_CONTINUE : SMFIS_TEMPFAIL;
+	struct session *s = smfi_getpriv(ctx);
+
+	if (!s)
+		return SMFIS_TEMPFAIL;
+	session_copy(s->helo, sizeof(s->helo), name);	/* rspamd's Helo */
+	return SMFIS_CONTINUE;
 }
 
 /* The authenticated user, the certificate and the sender, at MAIL. */
@@ -278,6 +319,42 @@ session_envfrom(SMFICTX *ctx, char **argv)
 	return session_apply(ctx, &d);
 }
 
+static void
+session_tempfail(struct decision *d, const char *rule, const char *xcode, const char *text)
+{
+	d->action = DECIDE_TEMPFAIL;
+	d->rule = rule;
+	d->rcode = "451";
+	d->xcode = xcode;
+	snprintf(d->text, sizeof(d->text), "%s", text);
+}
+
+/* Remembers an accepted recipient and the rules its verdict will follow. */
+static int
+session_keep_rcpt(struct session *s, const char *arg, const struct addr_envelope *rcpt,
+		  enum rcpt_destination destination, const struct policy_domain *domain)
+{
+	struct session_rcpt *r;
+
+	if (s->nrcpts == s->rcpt_cap) {
+		unsigned cap = s->rcpt_cap ? s->rcpt_cap * 2 : 8;
+		struct session_rcpt *grown = realloc(s->rcpts, cap * sizeof(*grown));
+
+		if (!grown)
+			return -1;
+		s->rcpts = grown;
+		s->rcpt_cap = cap;
+	}
+	r = &s->rcpts[s->nrcpts];
+	session_copy(r->arg, sizeof(r->arg), arg);
+	session_copy_address(r->text, sizeof(r->text), arg);
+	r->sender_allowed = facts_pattern_match(domain->allow_senders, &s->sender);
+	if (facts_rcpt_policy(s->snap->db, rcpt, destination, domain, &r->rules, r->mailbox, sizeof(r->mailbox)) < 0)
+		return -1;
+	s->nrcpts++;
+	return 0;
+}
+
 static sfsistat
 session_envrcpt(SMFICTX *ctx, char **argv)
 {
@@ -301,6 +378,8 @@ session_envrcpt(SMFICTX *ctx, char **argv)
 						     &domain) < 0;
 	facts.sender_blocked = facts_pattern_match(domain.block_senders, &s->sender);
 	decide_rcpt(&facts, &d);
+	if (d.action == DECIDE_CONTINUE && session_keep_rcpt(s, argv[0], &rcpt, facts.destination, &domain) < 0)
+		session_tempfail(&d, "policy-unavailable", "4.3.0", "Recipient policy unavailable, try again later");
 	policy_domain_free(&domain);
 	session_log(s, rcpt_text, &d);
 	if (d.action == DECIDE_CONTINUE) {
@@ -324,31 +403,245 @@ session_count(SMFICTX *ctx, struct session *s, size_t bytes)
 	return session_apply(ctx, &d);
 }
 
+/* Scanning is needed when a scanner is configured or some recipient's rules block types. */
+static bool
+session_wants_scan(const struct session *s)
+{
+	if (scanners_count(session_scanners) > 0)
+		return true;
+	for (unsigned i = 0; i < s->nrcpts; i++)
+		if (s->rcpts[i].rules->ntypes > 0)
+			return true;
+	return false;
+}
+
+/* Appends to the spool, made on first use; a write failure (disk full) tempfails the message. */
+static sfsistat
+session_spool(SMFICTX *ctx, struct session *s, const void *data, size_t len)
+{
+	struct decision d;
+
+	if (!s->scan_decided) {
+		s->scan_decided = true;
+		s->scan = session_wants_scan(s);
+		if (s->scan)
+			s->spool = spool_new(s->snap->conf.spool_directory, (size_t)s->snap->conf.spool_memory);
+		if (s->scan && !s->spool)
+			msg_warn("%s: cannot make a spool: %s", s->qid[0] ? s->qid : "NOQUEUE", strerror(errno));
+	}
+	if (!s->scan || (s->spool && spool_append(s->spool, data, len) == 0))
+		return SMFIS_CONTINUE;
+	msg_warn("%s: cannot spool the message in %s: %s", s->qid[0] ? s->qid : "NOQUEUE",
+		 s->snap->conf.spool_directory, strerror(errno));
+	session_tempfail(&d, "spool", "4.3.0", "Cannot store the message for scanning, try again later");
+	session_log(s, NULL, &d);
+	session_message_end(s);
+	return session_apply(ctx, &d);
+}
+
 static sfsistat
 session_header(SMFICTX *ctx, char *name, char *value)
 {
 	struct session *s = smfi_getpriv(ctx);
+	char line[SESSION_SUBJECT_MAX * 2];
+	sfsistat rc;
+	int len;
 
 	if (!s)
 		return SMFIS_TEMPFAIL;
 	/* "Name: value\r\n", as the message is stored. */
-	return session_count(ctx, s, strlen(name) + strlen(value) + 4);
+	rc = session_count(ctx, s, strlen(name) + strlen(value) + 4);
+	if (rc != SMFIS_CONTINUE)
+		return rc;
+	if (!s->has_subject && strcasecmp(name, "Subject") == 0) {
+		s->has_subject = true;
+		snprintf(s->subject, sizeof(s->subject), "%s", value);
+	}
+	len = snprintf(line, sizeof(line), "%s: %s\r\n", name, value);
+	if (len >= 0 && (size_t)len < sizeof(line))
+		return session_spool(ctx, s, line, (size_t)len);
+	rc = session_spool(ctx, s, name, strlen(name));
+	if (rc == SMFIS_CONTINUE)
+		rc = session_spool(ctx, s, ": ", 2);
+	if (rc == SMFIS_CONTINUE)
+		rc = session_spool(ctx, s, value, strlen(value));
+	return rc == SMFIS_CONTINUE ? session_spool(ctx, s, "\r\n", 2) : rc;
 }
 
 static sfsistat
 session_eoh(SMFICTX *ctx)
 {
 	struct session *s = smfi_getpriv(ctx);
+	sfsistat rc = s ? session_count(ctx, s, 2) : SMFIS_TEMPFAIL;
 
-	return s ? session_count(ctx, s, 2) : SMFIS_TEMPFAIL;
+	return rc == SMFIS_CONTINUE ? session_spool(ctx, s, "\r\n", 2) : rc;
 }
 
 static sfsistat
 session_body(SMFICTX *ctx, unsigned char *chunk, size_t len)
 {
 	struct session *s = smfi_getpriv(ctx);
+	sfsistat rc = s ? session_count(ctx, s, len) : SMFIS_TEMPFAIL;
 
-	return s ? session_count(ctx, s, len) : SMFIS_TEMPFAIL;
+	return rc == SMFIS_CONTINUE ? session_spool(ctx, s, chunk, len) : rc;
+}
+
+/* ---- scanning at end of message ---- */
+
+static void
+session_progress(void *ctx)
+{
+	smfi_progress(ctx);	/* resets Sendmail's milter timeout while a scan runs */
+}
+
+/* The one mailbox the message reaches, or NULL (spamd's User). */
+static const char *
+session_single_mailbox(const struct session *s)
+{
+	const char *one = NULL;
+
+	for (unsigned i = 0; i < s->nrcpts; i++) {
+		if (!s->rcpts[i].mailbox[0] || (one && strcmp(one, s->rcpts[i].mailbox) != 0))
+			return NULL;
+		one = s->rcpts[i].mailbox;
+	}
+	return one;
+}
+
+static bool
+session_any_wants_spam(const struct session *s)
+{
+	for (unsigned i = 0; i < s->nrcpts; i++)
+		if (s->rcpts[i].rules->spam.scan && !s->rcpts[i].sender_allowed)
+			return true;
+	return false;
+}
+
+static bool
+session_any_blocks_types(const struct session *s)
+{
+	for (unsigned i = 0; i < s->nrcpts; i++)
+		if (s->rcpts[i].rules->ntypes > 0)
+			return true;
+	return false;
+}
+
+static void
+session_log_verdict(const struct session *s, const char *rcpt, const struct verdict *v,
+		    const struct scan_outcome *o)
+{
+	static const char *const actions[] = { "accept", "tag", "quarantine", "discard", "reject", "tempfail" };
+	char detail[400] = "";
+
+	if (v->action == VERDICT_DELIVER && !s->snap->conf.log_accepted)
+		return;
+	if (o->virus)
+		snprintf(detail, sizeof(detail), " virus=\"%s\"", o->virus_name);
+	else if (o->spam_scored)
+		snprintf(detail, sizeof(detail), " score=%.1f", o->score);
+	if (v->action == VERDICT_TEMPFAIL || strcmp(v->rule, "scanner-failure-accepted") == 0)
+		snprintf(detail + strlen(detail), sizeof(detail) - strlen(detail), " failure=\"%s\"", o->failure);
+	msg_info("%s: %s rule=%s client=%s auth=%s from=<%s>%s%s%s%s%s%s%s%s%s", s->qid[0] ? s->qid : "NOQUEUE",
+		 actions[v->action], v->rule, s->client[0] ? s->client : "unknown", s->auth_user[0] ? s->auth_user : "-",
+		 s->sender_text, rcpt ? " to=<" : "", rcpt ? rcpt : "", rcpt ? ">" : "", detail,
+		 v->rcode ? " reply=\"" : "", v->rcode ? v->rcode : "", v->rcode ? " " : "", v->rcode ? v->xcode : "",
+		 v->rcode ? "\"" : "");
+}
+
+/* Scans the spool; false when the attachment walk failed (counted as a scanner failure). */
+static void
+session_run_scan(SMFICTX *ctx, struct session *s, struct scan_outcome *o, struct attach_report *attachments,
+		 bool *attachments_read)
+{
+	const char **rcpts = calloc(s->nrcpts ? s->nrcpts : 1, sizeof(*rcpts));
+	struct scan_job job = { .spool = s->spool, .client_ip = s->client, .helo = s->helo,
+				.sender = s->sender_text, .queue_id = s->qid, .auth_user = s->auth_user,
+				.user = session_single_mailbox(s), .rcpts = rcpts, .nrcpts = rcpts ? s->nrcpts : 0,
+				.want_spam = session_any_wants_spam(s), .progress = session_progress,
+				.progress_arg = ctx };
+	char err[300];
+
+	for (unsigned i = 0; rcpts && i < s->nrcpts; i++)
+		rcpts[i] = s->rcpts[i].text;
+	scanners_scan(session_scanners, &job, net_now_ms() + (uint64_t)s->snap->conf.scan_timeout * 1000, o);
+	free(rcpts);
+	*attachments_read = false;
+	if (!session_any_blocks_types(s))
+		return;
+	if (attach_scan(s->spool, attachments, err, sizeof(err)) == 0)
+		*attachments_read = true;
+	else {
+		o->virus_failed = true;
+		snprintf(o->failure, sizeof(o->failure), "attachments: %.180s", err);
+	}
+}
+
+static void
+session_mark(SMFICTX *ctx, struct session *s, const struct scan_outcome *o, const struct message_verdict *m)
+{
+	struct marks marks;
+	char subject[SESSION_SUBJECT_MAX + 64];
+
+	marks_build(o, m, scanners_any(session_scanners, SCAN_KIND_VIRUS),
+		    scanners_any(session_scanners, SCAN_KIND_SPAM), &marks);
+	for (unsigned i = 0; i < marks.n; i++)
+		smfi_addheader(ctx, (char *)marks.mark[i].name, marks.mark[i].value);
+	if (m->spam_tag && m->subject_tag) {
+		marks_subject(s->subject, m->subject_tag, subject, sizeof(subject));
+		if (s->has_subject)
+			smfi_chgheader(ctx, "Subject", 1, subject);
+		else
+			smfi_addheader(ctx, "Subject", subject);
+	}
+}
+
+static sfsistat
+session_apply_verdict(SMFICTX *ctx, struct session *s, const struct verdict *v, const struct message_verdict *m,
+		      const struct scan_outcome *o)
+{
+	if (m->action != VERDICT_DELIVER) {
+		if (m->reply->rcode)
+			smfi_setreply(ctx, (char *)m->reply->rcode, (char *)m->reply->xcode, (char *)m->reply->text);
+		return m->action == VERDICT_TEMPFAIL ? SMFIS_TEMPFAIL
+		       : m->action == VERDICT_REJECT ? SMFIS_REJECT
+						     : SMFIS_DISCARD;
+	}
+	for (unsigned i = 0; i < s->nrcpts; i++)
+		if (verdict_refuses(&v[i]) && smfi_delrcpt(ctx, s->rcpts[i].arg) != MI_SUCCESS)
+			return SMFIS_TEMPFAIL;	/* cannot leave a refused recipient on the message */
+	session_mark(ctx, s, o, m);
+	if (m->quarantine)
+		smfi_quarantine(ctx, (char *)(o->virus ? o->virus_name : "held by hostmilter"));
+	return SMFIS_CONTINUE;
+}
+
+static sfsistat
+session_scan(SMFICTX *ctx, struct session *s)
+{
+	struct scan_outcome outcome;
+	struct attach_report *attachments = calloc(1, sizeof(*attachments));
+	struct verdict *v = calloc(s->nrcpts ? s->nrcpts : 1, sizeof(*v));
+	struct message_verdict m;
+	bool attachments_read = false;
+	sfsistat rc = SMFIS_TEMPFAIL;
+
+	if (attachments && v && s->spool) {
+		session_run_scan(ctx, s, &outcome, attachments, &attachments_read);
+		for (unsigned i = 0; i < s->nrcpts; i++) {
+			struct verdict_facts facts = { &outcome, attachments_read ? attachments : NULL, s->rcpts[i].rules,
+						       s->rcpts[i].sender_allowed,
+						       s->snap->conf.on_scanner_failure == CONF_FAILURE_ACCEPT };
+
+			verdict_for_rcpt(&facts, &v[i]);
+			session_log_verdict(s, s->rcpts[i].text, &v[i], &outcome);
+		}
+		verdict_for_message(v, s->nrcpts, &m);
+		rc = session_apply_verdict(ctx, s, v, &m, &outcome);
+	} else
+		msg_warn("%s: out of memory for the scan; tempfailing", s->qid[0] ? s->qid : "NOQUEUE");
+	free(attachments);
+	free(v);
+	return rc;
 }
 
 static sfsistat
@@ -360,6 +653,10 @@ session_eom(SMFICTX *ctx)
 	if (!s)
 		return SMFIS_TEMPFAIL;
 	rc = session_count(ctx, s, 0);
+	if (rc == SMFIS_CONTINUE && !s->scan_decided)
+		rc = session_spool(ctx, s, "", 0);	/* a message without headers or body */
+	if (rc == SMFIS_CONTINUE && s->scan)
+		rc = session_scan(ctx, s);
 	session_message_end(s);
 	return rc;
 }
@@ -384,6 +681,7 @@ session_close(SMFICTX *ctx)
 	session_message_end(s);
 	smfi_setpriv(ctx, NULL);
 	snapshot_release(s->snap);
+	free(s->rcpts);
 	free(s);
 	return SMFIS_CONTINUE;
 }
@@ -391,7 +689,7 @@ session_close(SMFICTX *ctx)
 struct smfiDesc session_filter = {
 	.xxfi_name = "hostmilter",
 	.xxfi_version = SMFI_VERSION,
-	.xxfi_flags = 0,
+	.xxfi_flags = SMFIF_ADDHDRS | SMFIF_CHGHDRS | SMFIF_DELRCPT | SMFIF_QUARANTINE,
 	.xxfi_connect = session_connect,
 	.xxfi_helo = session_helo,
 	.xxfi_envfrom = session_envfrom,

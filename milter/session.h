@@ -14,6 +14,10 @@
 
 extern struct smfiDesc session_filter;
 
+struct scanners;
+/* The scanners every message is scanned with (NULL: policy only); set before smfi_main. */
+void session_set_scanners(struct scanners *scanners);
+
 /* Stop starting new messages; messages under way may finish. */
 void session_begin_shutdown(void);
 /* Waits until no message is under way, at most timeout seconds; 0 when none is left. */

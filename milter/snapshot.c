@@ -153,9 +153,23 @@ snapshot_keep_fixed(struct hm_conf *conf, const struct hm_conf *running)
 	if (strcmp(conf->socket, running->socket) || strcmp(conf->user, running->user)
 	    || strcmp(conf->pid_file, running->pid_file))
 		msg_warn("Socket, UserID and PidFile change only on restart; keeping the running values");
+
 	strcpy(conf->socket, running->socket);
 	strcpy(conf->user, running->user);
 	strcpy(conf->pid_file, running->pid_file);
+	/* Scanner nodes, libclamav's engine and TLS keys were opened as root. */
+	if (conf->nscanners != running->nscanners
+	    || memcmp(conf->scanners, running->scanners, sizeof(conf->scanners))
+	    || strcmp(conf->clamav_database, running->clamav_database) || strcmp(conf->tls_ca, running->tls_ca)
+	    || strcmp(conf->tls_cert, running->tls_cert) || strcmp(conf->tls_key, running->tls_key))
+		msg_warn("Scanner, ClamAVDatabase and TLS files change only on restart; keeping the running values");
+	conf->nscanners = running->nscanners;
+	memcpy(conf->scanners, running->scanners, sizeof(conf->scanners));
+	strcpy(conf->clamav_database, running->clamav_database);
+	conf->clamav_check_interval = running->clamav_check_interval;
+	strcpy(conf->tls_ca, running->tls_ca);
+	strcpy(conf->tls_cert, running->tls_cert);
+	strcpy(conf->tls_key, running->tls_key);
 }
 
 int

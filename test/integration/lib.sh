@@ -58,6 +58,7 @@ hm_rundir() {
 hm_cleanup() {
 	hm_sendmail_stop
 	hm_milter_stop
+	[ -z "${HM_BG_PIDS:-}" ] || kill $HM_BG_PIDS 2>/dev/null
 	hm_sasl_cleanup
 	[ -n "${KEEP_RUN:-}" ] || rm -rf "$RUN"
 }
@@ -113,7 +114,7 @@ hm_sendmail() { sendmail -C "$RUN/test.cf" "$@"; }
 
 hm_wait_port() {
 	local i
-	for i in $(seq 1 100); do
+	for i in $(seq 1 "${2:-100}"); do
 		(exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0
 		sleep 0.1
 	done
@@ -237,3 +238,61 @@ hm_sasl_cleanup() {
 
 # hm_probe ARGS...: smtp-probe.py against the test sendmail's MTA port.
 hm_probe() { python3 "$SMTP_PROBE" "$SM_PORT" "$@"; }
+
+# ---- scanners: real clamd and spamd, and the fault-injecting fake ----
+FAKE_SCANNER=$HM_SRC/test/integration/fake-scanner.py
+MAKE_MESSAGE=$HM_SRC/test/integration/make-message.py
+EICAR='X5O!P%@AP[4\PZX54(P^)7CC)7}$EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*'
+
+# hm_clamav_db DIR: a signature database of clamav-testfiles' clam.exe and EICAR (RECIPES.md).
+hm_clamav_db() {
+	mkdir -p "$1"
+	printf '%s' "$EICAR" >"$RUN/eicar.com"
+	(cd "$RUN" && sigtool --md5 /usr/share/clamav-testfiles/clam.exe && sigtool --md5 eicar.com) >"$1/test.hdb"
+	chmod -R a+rX "$1"
+}
+hm_bg() { "$@" & HM_BG_PIDS="${HM_BG_PIDS:-} $!"; }
+# hm_clamd_start PORT [StreamMaxLength]: a real clamd on 127.0.0.1:PORT and $RUN/clamd/clamd.sock.
+hm_clamd_start() {
+	mkdir -p "$RUN/clamd"
+	chmod 755 "$RUN/clamd"
+	cat >"$RUN/clamd.conf" <<CONF
+DatabaseDirectory $RUN/clamdb
+TCPSocket $1
+TCPAddr 127.0.0.1
+LocalSocket $RUN/clamd/clamd.sock
+LocalSocketMode 666
+Foreground yes
+User root
+LogFile $RUN/clamd.log
+StreamMaxLength ${2:-100M}
+CONF
+	hm_bg clamd -c "$RUN/clamd.conf"
+	CLAMD_PID=$!
+	hm_wait_port "$1"
+}
+# hm_spamd_start PORT: a real spamd with Debian's rules plus one local rule of a known score.
+hm_spamd_start() {
+	mkdir -p "$RUN/sa"
+	cp -r /etc/spamassassin/. "$RUN/sa/"
+	cat >>"$RUN/sa/local.cf" <<'CF'
+# hostmilter tests: a phrase worth 12 points, between the sample's tag (5), example.org's reject (10)
+# and the default reject (15) scores.
+body HOSTMILTER_TEST_12 /HOSTMILTER-TWELVE-POINTS/
+score HOSTMILTER_TEST_12 12.0
+CF
+	hm_bg spamd --listen "127.0.0.1:$1" -u nobody -m 2 --syslog stderr --siteconfigpath "$RUN/sa" \
+		2>>"$RUN/spamd.log"
+	SPAMD_PID=$!
+	hm_wait_port "$1" 600	# spamd compiles its rules first: up to a minute on a slow machine
+}
+hm_fake_scanner() { hm_bg python3 "$FAKE_SCANNER" "$1" "$2"; hm_wait_port "$2"; }
+# hm_message KIND ARGS...: a test message file; prints its path.
+hm_message() {
+	local f
+	f=$(mktemp "$RUN/msg.XXXXXX")
+	python3 "$MAKE_MESSAGE" "$@" >"$f"
+	echo "$f"
+}
+# hm_qf SUBJECT: the queue file (qf, or hf when quarantined) of the message with this subject.
+hm_qf() { grep -l -- "^H??Subject: .*$1\$\|^H??Subject: $1\$" "$RUN"/queue/[qh]f* 2>/dev/null | head -1; }

@@ -32,6 +32,7 @@ def main():
     p.add_argument("--to", action="append", default=[])
     p.add_argument("--body-bytes", type=int, default=200)
     p.add_argument("--quit-after", choices=["mail", "rcpt"])
+    p.add_argument("--message", help="send this file as the message (headers and body)")
     a = p.parse_args()
     try:
         s = smtplib.SMTP("127.0.0.1", a.port, source_address=(a.source, 0), timeout=60,
@@ -61,8 +62,12 @@ def main():
         if not accepted or a.quit_after == "rcpt":
             s.quit()
             return
-        message = (b"From: <" + a.sender.encode() + b">\r\nTo: <" + a.to[0].encode() +
-                   b">\r\nSubject: probe\r\n\r\n" + body(a.body_bytes))
+        if a.message:
+            with open(a.message, "rb") as f:
+                message = f.read()
+        else:
+            message = (b"From: <" + a.sender.encode() + b">\r\nTo: <" + a.to[0].encode() +
+                       b">\r\nSubject: probe\r\n\r\n" + body(a.body_bytes))
         try:
             code, msg = s.data(message)
         except smtplib.SMTPDataError as e:

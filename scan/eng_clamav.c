@@ -1,0 +1,270 @@
+/*
+ * eng_clamav - libclamav in this process: the embedded default engine.
+ *
+ * One compiled engine serves every thread (scans take it read-only).  A
+ * reload thread watches ClamAVDatabase; when it changes, a new engine is
+ * loaded and compiled beside the old one and swapped in under a mutex, and
+ * each scan holds a reference (cl_engine_addref) for its duration, so the
+ * old engine is freed by whichever of the reloader and the last scan lets
+ * go of it -- clamd's own pattern.  Scans never wait for a reload; a
+ * database that fails to load is logged and the old engine stays.
+ *
+ * The raw message is scanned: libclamav's mail parser unpacks it (as
+ * clamd does for clamav-milter).  A message larger than the engine's
+ * MaxFileSize is SKIPPED, since libclamav would pass it unscanned anyway.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <clamav.h>
+
+#include "conf.h"
+#include "engine.h"
+#include "msg.h"
+
+struct clamav_node {
+	pthread_mutex_t lock;
+	struct cl_engine *engine;	/* the current one; scans hold their own reference */
+	unsigned signatures;
+	char dbdir[CONF_PATH_MAX];
+	char tmpdir[CONF_PATH_MAX];
+	long scan_seconds;
+	long check_seconds;
+	struct cl_stat dbstat;
+	pthread_t reloader;
+	pthread_cond_t wake;
+	bool stopping;
+	bool reloader_started;
+};
+
+static pthread_once_t clamav_once = PTHREAD_ONCE_INIT;
+static int clamav_init_rc;
+
+static void
+clamav_init(void)
+{
+	clamav_init_rc = cl_init(CL_INIT_DEFAULT);
+}
+
+/* Called by libclamav for every layer it inspects: a natural heartbeat for Sendmail. */
+static cl_error_t
+clamav_pre_scan(int fd, const char *type, void *context)
+{
+	const struct scan_job *job = context;
+	static __thread uint64_t last;
+	uint64_t now = net_now_ms();
+
+	if (job && job->progress && now - last >= NET_PROGRESS_MS) {
+		last = now;
+		job->progress(job->progress_arg);
+	}
+	return CL_CLEAN;
+}
+
+static struct cl_engine *
+clamav_load(const struct clamav_node *node, unsigned *signatures, char *err, size_t errlen)
+{
+	struct cl_engine *engine = cl_engine_new();
+	unsigned sigs = 0;
+	cl_error_t rc;
+
+	if (!engine) {
+		snprintf(err, errlen, "cannot create a ClamAV engine");
+		return NULL;
+	}
+	cl_engine_set_num(engine, CL_ENGINE_MAX_SCANTIME, node->scan_seconds * 1000);
+	cl_engine_set_str(engine, CL_ENGINE_TMPDIR, node->tmpdir);
+	cl_engine_set_clcb_pre_scan(engine, clamav_pre_scan);
+	rc = cl_load(node->dbdir, engine, &sigs, CL_DB_STDOPT);
+	if (rc == CL_SUCCESS && sigs == 0)
+		rc = CL_EMALFDB;
+	if (rc == CL_SUCCESS)
+		rc = cl_engine_compile(engine);
+	if (rc != CL_SUCCESS) {
+		snprintf(err, errlen, "ClamAV database %s: %s", node->dbdir,
+			 sigs == 0 && rc == CL_EMALFDB ? "no signatures" : cl_strerror(rc));
+		cl_engine_free(engine);
+		return NULL;
+	}
+	*signatures = sigs;
+	return engine;
+}
+
+static void
+clamav_reload(struct clamav_node *node)
+{
+	char err[300];
+	unsigned sigs;
+	struct cl_engine *fresh = clamav_load(node, &sigs, err, sizeof(err)), *old;
+
+	if (!fresh) {
+		msg_warn("%s; keeping the previous %u signatures", err, node->signatures);
+		return;
+	}
+	pthread_mutex_lock(&node->lock);
+	old = node->engine;
+	node->engine = fresh;
+	node->signatures = sigs;
+	pthread_mutex_unlock(&node->lock);
+	cl_engine_free(old);	/* freed now, or when its last scan ends */
+	msg_info("ClamAV database %s reloaded: %u signatures", node->dbdir, sigs);
+}
+
+static void *
+clamav_reloader(void *arg)
+{
+	struct clamav_node *node = arg;
+
+	pthread_mutex_lock(&node->lock);
+	while (!node->stopping) {
+		struct timespec until;
+
+		clock_gettime(CLOCK_REALTIME, &until);
+		until.tv_sec += node->check_seconds;
+		pthread_cond_timedwait(&node->wake, &node->lock, &until);
+		if (node->stopping)
+			break;
+		pthread_mutex_unlock(&node->lock);
+		if (cl_statchkdir(&node->dbstat) == 1) {
+			cl_statfree(&node->dbstat);
+			cl_statinidir(node->dbdir, &node->dbstat);
+			clamav_reload(node);
+		}
+		pthread_mutex_lock(&node->lock);
+	}
+	pthread_mutex_unlock(&node->lock);
+	return NULL;
+}
+
+static void clamav_close(void *arg);
+
+static void *
+clamav_open(const char *address, const struct scan_settings *settings, char *err, size_t errlen)
+{
+	struct clamav_node *node;
+
+	pthread_once(&clamav_once, clamav_init);
+	if (clamav_init_rc != CL_SUCCESS) {
+		snprintf(err, errlen, "libclamav: %s", cl_strerror(clamav_init_rc));
+		return NULL;
+	}
+	if (!(node = calloc(1, sizeof(*node)))) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	pthread_mutex_init(&node->lock, NULL);
+	pthread_cond_init(&node->wake, NULL);
+	snprintf(node->dbdir, sizeof(node->dbdir), "%s", settings->conf->clamav_database);
+	snprintf(node->tmpdir, sizeof(node->tmpdir), "%s", settings->conf->spool_directory);
+	node->scan_seconds = settings->conf->scan_timeout;
+	node->check_seconds = settings->conf->clamav_check_interval;
+	cl_statinidir(node->dbdir, &node->dbstat);
+	node->engine = clamav_load(node, &node->signatures, err, errlen);
+	if (!node->engine || pthread_create(&node->reloader, NULL, clamav_reloader, node) != 0) {
+		if (node->engine)
+			snprintf(err, errlen, "cannot start the ClamAV reload thread");
+		clamav_close(node);
+		return NULL;
+	}
+	node->reloader_started = true;
+	return node;
+}
+
+static void
+clamav_close(void *arg)
+{
+	struct clamav_node *node = arg;
+
+	if (node->reloader_started) {
+		pthread_mutex_lock(&node->lock);
+		node->stopping = true;
+		pthread_cond_signal(&node->wake);
+		pthread_mutex_unlock(&node->lock);
+		pthread_join(node->reloader, NULL);
+	}
+	if (node->engine)
+		cl_engine_free(node->engine);
+	cl_statfree(&node->dbstat);
+	pthread_mutex_destroy(&node->lock);
+	pthread_cond_destroy(&node->wake);
+	free(node);
+}
+
+static struct cl_engine *
+clamav_take(struct clamav_node *node)
+{
+	struct cl_engine *engine;
+
+	pthread_mutex_lock(&node->lock);
+	engine = node->engine;
+	cl_engine_addref(engine);
+	pthread_mutex_unlock(&node->lock);
+	return engine;
+}
+
+static void
+clamav_scan(void *arg, const struct scan_job *job, const struct net_wait *wait, struct scan_result *result)
+{
+	struct clamav_node *node = arg;
+	struct cl_scan_options options = { .general = CL_SCAN_GENERAL_HEURISTICS, .parse = ~0u };
+	struct cl_engine *engine = clamav_take(node);
+	const unsigned char *mem = spool_memory(job->spool);
+	const char *virname = NULL;
+	unsigned long scanned = 0;
+	int error = 0;
+	cl_error_t rc;
+
+	if (spool_size(job->spool) > (uint64_t)cl_engine_get_num(engine, CL_ENGINE_MAX_FILESIZE, &error)) {
+		result->status = SCAN_SKIPPED;
+		snprintf(result->note, sizeof(result->note), "larger than ClamAV's MaxFileSize");
+		cl_engine_free(engine);
+		return;
+	}
+	if (mem) {
+		cl_fmap_t *map = cl_fmap_open_memory(mem, (size_t)spool_size(job->spool));
+
+		rc = map ? cl_scanmap_callback(map, NULL, &virname, &scanned, engine, &options, (void *)job) : CL_EMEM;
+		if (map)
+			cl_fmap_close(map);
+	} else
+		rc = cl_scandesc_callback(spool_fd(job->spool), NULL, &virname, &scanned, engine, &options,
+					  (void *)job);
+	cl_engine_free(engine);
+	if (rc == CL_CLEAN || rc == CL_VIRUS) {
+		result->status = SCAN_DONE;
+		result->virus = rc == CL_VIRUS;
+		if (result->virus)
+			engine_header_value(result->virus_name, sizeof(result->virus_name), virname);
+	} else
+		engine_fail(result, "libclamav: %s", cl_strerror(rc));
+}
+
+/* For hostmilter -V and the statistics: signatures of the current engine. */
+unsigned clamav_signatures(void *arg);
+
+unsigned
+clamav_signatures(void *arg)
+{
+	struct clamav_node *node = arg;
+	unsigned sigs;
+
+	pthread_mutex_lock(&node->lock);
+	sigs = node->signatures;
+	pthread_mutex_unlock(&node->lock);
+	return sigs;
+}
+
+const struct scan_engine engine_clamav = {
+	.name = "clamav",
+	.kind = SCAN_KIND_VIRUS,
+	.open = clamav_open,
+	.scan = clamav_scan,
+	.close = clamav_close,
+};

@@ -1,0 +1,211 @@
+/*
+ * eng_rspamd - an rspamd node, HTTP/1.1 POST /checkv2 with the envelope
+ * in request headers; the JSON reply is read with jansson.
+ *
+ * One request per connection (Connection: close), so the reply ends at
+ * EOF or at Content-Length, whichever comes first; chunked replies are not
+ * asked for (HTTP/1.1 with a known length is what rspamd sends to its own
+ * milter proxy).  Only "score" and "required_score" decide: hostmilter
+ * applies each recipient's thresholds itself, as it does for spamd.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "conf.h"
+#include "engine.h"
+
+#define RSPAMD_REPLY_MAX (1024 * 1024)
+#define RSPAMD_CHUNK (64 * 1024)
+
+struct rspamd_node {
+	struct net_addr addr;
+	uint64_t max_size;
+};
+
+static void *
+rspamd_open(const char *address, const struct scan_settings *settings, char *err, size_t errlen)
+{
+	struct rspamd_node *node = calloc(1, sizeof(*node));
+	char hostport[CONF_PATH_MAX];
+
+	if (!node) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	/* http://HOST:PORT with an optional trailing slash; no path of its own. */
+	snprintf(hostport, sizeof(hostport), "%s", address + strlen("http://"));
+	if (hostport[0] && hostport[strlen(hostport) - 1] == '/')
+		hostport[strlen(hostport) - 1] = '\0';
+	if (strchr(hostport, '/') || net_addr_parse(hostport, &node->addr, err, errlen) < 0) {
+		if (strchr(hostport, '/'))
+			snprintf(err, errlen, "%s: give http://HOST:PORT, without a path", address);
+		free(node);
+		return NULL;
+	}
+	node->max_size = (uint64_t)settings->conf->spam_max_size;
+	return node;
+}
+
+static void
+rspamd_close(void *node)
+{
+	free(node);
+}
+
+static void
+rspamd_add_header(char *head, size_t size, const char *name, const char *value)
+{
+	char clean[300];
+	size_t len = strlen(head);
+
+	if (!value || !value[0])
+		return;
+	engine_header_value(clean, sizeof(clean), value);
+	/* Room for the whole line and the blank line after the headers, or leave it out. */
+	if (len + strlen(name) + strlen(clean) + 6 < size)
+		snprintf(head + len, size - len, "%s: %s\r\n", name, clean);
+}
+
+static size_t
+rspamd_request_head(const struct rspamd_node *node, const struct scan_job *job, char *head, size_t size)
+{
+	snprintf(head, size, "POST /checkv2 HTTP/1.1\r\nHost: %s\r\nConnection: close\r\nContent-Length: %llu\r\n",
+		 node->addr.host, (unsigned long long)spool_size(job->spool));
+	rspamd_add_header(head, size, "IP", job->client_ip);
+	rspamd_add_header(head, size, "Helo", job->helo);
+	rspamd_add_header(head, size, "From", job->sender);
+	rspamd_add_header(head, size, "Queue-Id", job->queue_id);
+	rspamd_add_header(head, size, "User", job->auth_user);
+	rspamd_add_header(head, size, "Deliver-To", job->user);
+	for (size_t i = 0; i < job->nrcpts && i < 50; i++)	/* rspamd needs a few, not a thousand */
+		rspamd_add_header(head, size, "Rcpt", job->rcpts[i]);
+	strcat(head, "\r\n");
+	return strlen(head);
+}
+
+static void
+rspamd_symbols(json_t *symbols, struct scan_result *result)
+{
+	const char *name;
+	json_t *value;
+	size_t len = 0;
+
+	json_object_foreach(symbols, name, value) {
+		size_t n = strlen(name);
+
+		if (len + n + 2 >= sizeof(result->rules))
+			break;
+		if (len)
+			result->rules[len++] = ',';
+		engine_header_value(result->rules + len, n + 1, name);
+		len += n;
+	}
+}
+
+/* The body of an HTTP reply: status 200 and a JSON object with score and required_score. */
+void rspamd_parse_reply(const char *reply, size_t len, struct scan_result *result);
+
+void
+rspamd_parse_reply(const char *reply, size_t len, struct scan_result *result)
+{
+	const char *body = strstr(reply, "\r\n\r\n");
+	json_t *json, *score, *required;
+	int status = 0;
+
+	if (sscanf(reply, "HTTP/1.%*d %d", &status) != 1 || status != 200 || !body) {
+		engine_fail(result, "rspamd answered HTTP status %d", status);
+		return;
+	}
+	body += 4;
+	json = json_loadb(body, len - (size_t)(body - reply), JSON_REJECT_DUPLICATES, NULL);
+	score = json_object_get(json, "score");
+	required = json_object_get(json, "required_score");
+	if (!json_is_number(score) || !json_is_number(required)) {
+		engine_fail(result, "rspamd's reply has no score");
+		json_decref(json);
+		return;
+	}
+	result->status = SCAN_DONE;
+	result->score = json_number_value(score);
+	result->required = json_number_value(required);
+	rspamd_symbols(json_object_get(json, "symbols"), result);
+	json_decref(json);
+}
+
+struct rspamd_stream {
+	struct net_conn *conn;
+	const struct net_wait *wait;
+};
+
+static int
+rspamd_send_chunk(const void *data, size_t len, void *arg)
+{
+	struct rspamd_stream *stream = arg;
+
+	return net_write(stream->conn, data, len, stream->wait);
+}
+
+static ssize_t
+rspamd_read(struct net_conn *conn, const struct net_wait *wait, char *buf, size_t size)
+{
+	size_t len = 0;
+	ssize_t n = 0;
+	const char *body, *cl;
+	unsigned long long want;
+
+	while (len + 1 < size && (n = net_read(conn, buf + len, size - 1 - len, wait)) > 0) {
+		len += (size_t)n;
+		buf[len] = '\0';
+		body = strstr(buf, "\r\n\r\n");
+		cl = body ? strcasestr(buf, "\r\nContent-Length:") : NULL;
+		if (cl && cl < body && sscanf(cl + 17, "%llu", &want) == 1 && len >= (size_t)(body + 4 - buf) + want)
+			return (ssize_t)len;
+	}
+	buf[len] = '\0';
+	return n < 0 ? -1 : (ssize_t)len;
+}
+
+static void
+rspamd_scan(void *arg, const struct scan_job *job, const struct net_wait *wait, struct scan_result *result)
+{
+	struct rspamd_node *node = arg;
+	struct rspamd_stream stream = { NULL, wait };
+	char head[8192], err[200], *reply = NULL;
+	size_t headlen;
+	ssize_t len;
+
+	if (spool_size(job->spool) > node->max_size) {
+		result->status = SCAN_SKIPPED;
+		snprintf(result->note, sizeof(result->note), "larger than SpamMaxSize");
+		return;
+	}
+	headlen = rspamd_request_head(node, job, head, sizeof(head));
+	stream.conn = net_connect(&node->addr, NULL, wait, err, sizeof(err));
+	if (!stream.conn || !(reply = malloc(RSPAMD_REPLY_MAX)))
+		engine_fail(result, "%s", stream.conn ? "out of memory" : err);
+	else if (net_write(stream.conn, head, headlen, wait) < 0
+		 || engine_each_chunk(job->spool, RSPAMD_CHUNK, rspamd_send_chunk, &stream) < 0)
+		engine_fail(result, "sending to rspamd %s: %s", node->addr.text,
+			    errno == ETIMEDOUT ? "timed out" : strerror(errno));
+	else if ((len = rspamd_read(stream.conn, wait, reply, RSPAMD_REPLY_MAX)) <= 0)
+		engine_fail(result, "no reply from rspamd %s: %s", node->addr.text,
+			    errno == ETIMEDOUT ? "timed out" : "connection closed");
+	else
+		rspamd_parse_reply(reply, (size_t)len, result);
+	net_close(stream.conn);
+	free(reply);
+}
+
+const struct scan_engine engine_rspamd = {
+	.name = "rspamd",
+	.kind = SCAN_KIND_SPAM,
+	.open = rspamd_open,
+	.scan = rspamd_scan,
+	.close = rspamd_close,
+};

@@ -1,0 +1,67 @@
+/*
+ * engine - the table of engines and what they share; see engine.h.
+ */
+#include "config.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "engine.h"
+
+const struct scan_engine *
+engine_find(const char *name)
+{
+	static const struct scan_engine *const engines[] = { &engine_clamav, &engine_clamd, &engine_spamd,
+							     &engine_rspamd };
+
+	for (size_t i = 0; i < sizeof(engines) / sizeof(*engines); i++)
+		if (strcmp(engines[i]->name, name) == 0)
+			return engines[i];
+	return NULL;
+}
+
+void
+engine_fail(struct scan_result *result, const char *fmt, ...)
+{
+	va_list ap;
+
+	result->status = SCAN_FAILED;
+	result->virus = false;
+	va_start(ap, fmt);
+	vsnprintf(result->note, sizeof(result->note), fmt, ap);
+	va_end(ap);
+}
+
+int
+engine_each_chunk(const struct spool *spool, size_t chunk, int (*fn)(const void *, size_t, void *), void *arg)
+{
+	const unsigned char *mem = spool_memory(spool);
+	unsigned char *buf;
+	uint64_t offset = 0;
+	ssize_t n;
+
+	if (mem) {
+		for (uint64_t size = spool_size(spool); offset < size; offset += chunk)
+			if (fn(mem + offset, size - offset < chunk ? (size_t)(size - offset) : chunk, arg) < 0)
+				return -1;
+		return 0;
+	}
+	if (!(buf = malloc(chunk)))
+		return -1;
+	while ((n = spool_read(spool, offset, buf, chunk)) > 0 && fn(buf, (size_t)n, arg) == 0)
+		offset += (uint64_t)n;
+	free(buf);
+	return n == 0 ? 0 : -1;
+}
+
+void
+engine_header_value(char *dst, size_t dstlen, const char *src)
+{
+	size_t i = 0;
+
+	for (; src && src[i] && i + 1 < dstlen; i++)
+		dst[i] = (src[i] >= ' ' && src[i] <= '~') ? src[i] : '?';
+	dst[i] = '\0';
+}

@@ -1,0 +1,74 @@
+/*
+ * engine - one scanner node of some engine, behind one interface.
+ *
+ * Promise: an engine's scan fills a scan_result whose status says what
+ * happened: DONE is a verdict (virus or not, a spam score), SKIPPED is a
+ * deliberate policy skip (the message is larger than the engine takes),
+ * FAILED is anything else -- refused connection, timeout, a reply that
+ * does not parse, an ERROR line.  A failure is never read as a verdict.
+ * Replies are read into bounded buffers; no wait outlives the deadline.
+ * Nodes are opened before privileges drop and are shared by all threads.
+ */
+#ifndef HM_ENGINE_H
+#define HM_ENGINE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "net.h"
+#include "spool.h"
+
+struct hm_conf;
+
+enum scan_kind { SCAN_KIND_VIRUS, SCAN_KIND_SPAM };
+enum scan_status { SCAN_DONE, SCAN_SKIPPED, SCAN_FAILED };
+
+/* The envelope, as rspamd wants it; strings may be NULL. */
+struct scan_job {
+	const struct spool *spool;
+	const char *client_ip, *helo, *sender, *queue_id, *auth_user;
+	const char *user;	/* the one local mailbox of the message, for spamd's User */
+	const char *const *rcpts;
+	size_t nrcpts;
+	bool want_spam;		/* some recipient's policy asks for spam scoring */
+	void (*progress)(void *arg);
+	void *progress_arg;
+};
+
+#define SCAN_NAME_MAX 128
+#define SCAN_RULES_MAX 512
+
+struct scan_result {
+	enum scan_status status;
+	bool virus;
+	char virus_name[SCAN_NAME_MAX];
+	double score, required;	/* spam engines, when DONE */
+	char rules[SCAN_RULES_MAX];	/* "RULE_A,RULE_B" */
+	char note[200];		/* why SKIPPED or FAILED */
+};
+
+struct scan_settings {
+	const struct hm_conf *conf;
+	SSL_CTX *tls;		/* for spamd tls: nodes; NULL when none is configured */
+};
+
+struct scan_engine {
+	const char *name;
+	enum scan_kind kind;
+	void *(*open)(const char *address, const struct scan_settings *settings, char *err, size_t errlen);
+	void (*scan)(void *node, const struct scan_job *job, const struct net_wait *wait, struct scan_result *result);
+	void (*close)(void *node);
+};
+
+extern const struct scan_engine engine_clamav, engine_clamd, engine_spamd, engine_rspamd;
+
+const struct scan_engine *engine_find(const char *name);
+
+/* Shared by the engines: result->status = FAILED with a note. */
+void engine_fail(struct scan_result *result, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Streams the spool to fn in chunks of at most chunk bytes; -1 when fn or a read fails. */
+int engine_each_chunk(const struct spool *spool, size_t chunk, int (*fn)(const void *, size_t, void *), void *arg);
+/* Copies a peer or envelope string into a header value: printable, bounded. */
+void engine_header_value(char *dst, size_t dstlen, const char *src);
+
+#endif

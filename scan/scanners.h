@@ -1,0 +1,47 @@
+/*
+ * scanners - every configured engine, one cluster each, as one scan.
+ *
+ * Promise: scanners_open turns the Scanner lines of hostmilter.conf into
+ * clusters (lines naming the same engine join one cluster), opening every
+ * node -- libclamav's database, TLS keys -- so that the caller can drop
+ * privileges afterwards.  scanners_scan runs the virus engines, then, when
+ * no virus was found and some recipient wants it, the spam engines, all
+ * within one deadline, and sums their answers in a scan_outcome that keeps
+ * verdicts, deliberate skips and failures apart.
+ */
+#ifndef HM_SCANNERS_H
+#define HM_SCANNERS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "cluster.h"
+#include "engine.h"
+
+struct hm_conf;
+struct scanners;
+
+struct scan_outcome {
+	bool virus;
+	char virus_name[SCAN_NAME_MAX];
+	bool virus_failed;	/* a virus engine gave neither verdict nor skip */
+	bool spam_scored;
+	double score, required;
+	char rules[SCAN_RULES_MAX];
+	bool spam_failed;
+	char failure[200];	/* the first failure, for the log */
+	char skipped[200];	/* "clamd: larger than clamd's StreamMaxLength" */
+	char virus_engines[64];	/* engines that gave a virus verdict: "clamav,clamd" */
+};
+
+struct scanners *scanners_open(const struct hm_conf *conf, char *err, size_t errlen);
+void scanners_close(struct scanners *scanners);
+
+bool scanners_any(const struct scanners *scanners, enum scan_kind kind);
+unsigned scanners_count(const struct scanners *scanners);
+struct cluster *scanners_cluster(struct scanners *scanners, unsigned i);
+
+void scanners_scan(struct scanners *scanners, const struct scan_job *job, uint64_t deadline_ms,
+		   struct scan_outcome *outcome);
+
+#endif

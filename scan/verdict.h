@@ -1,0 +1,74 @@
+/*
+ * verdict - what a scan means for each recipient, and for the message.
+ *
+ * Promise: pure functions over plain structs (no clock, no I/O, no
+ * libmilter), shared by hostmilter and hostscan and unit-tested directly.
+ * For one recipient, in this order: a scanner failure that matters to it
+ * tempfails (451 4.7.1) unless OnScannerFailure is accept; a virus is
+ * handled by the recipient's virus policy (reject 554 5.7.1, discard,
+ * quarantine, tag); a blocked true type rejects (550 5.7.1), also when
+ * the virus policy would only tag; a spam score is
+ * held against the recipient's reject, discard and tag scores, unless the
+ * sender is in the recipient domain's allow_senders or the recipient's
+ * policy does not scan.  For the message: any tempfail tempfails it all
+ * (nothing is accepted unscanned); when every recipient refuses, the
+ * message is refused (rejected if any recipient rejects, else discarded);
+ * otherwise the refusing recipients are removed and the rest delivered,
+ * held in quarantine when any of them asks for it.
+ */
+#ifndef HM_VERDICT_H
+#define HM_VERDICT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "attach.h"
+#include "policy.h"
+#include "scanners.h"
+
+enum verdict_action {
+	VERDICT_DELIVER,
+	VERDICT_TAG,		/* deliver, marked as spam or virus */
+	VERDICT_QUARANTINE,
+	VERDICT_DISCARD,
+	VERDICT_REJECT,
+	VERDICT_TEMPFAIL,
+};
+
+struct verdict {
+	enum verdict_action action;
+	const char *rule;	/* "virus", "spam", "blocked-type", "scanner-failure", "clean" */
+	const char *rcode, *xcode;
+	char text[160];
+	bool spam_tag;		/* deliver with X-Spam-Flag YES and the subject tag */
+	const char *subject_tag;
+};
+
+struct verdict_facts {
+	const struct scan_outcome *outcome;
+	const struct attach_report *attachments;	/* NULL when not examined */
+	const struct policy_rules *rules;	/* the recipient's */
+	bool sender_allowed;	/* in the recipient domain's allow_senders */
+	bool accept_on_failure;	/* OnScannerFailure accept */
+};
+
+void verdict_for_rcpt(const struct verdict_facts *facts, struct verdict *v);
+
+/* A type the rules block, among those found, or NULL. */
+const char *verdict_blocked_type(const struct attach_report *attachments, const struct policy_rules *rules);
+
+struct message_verdict {
+	enum verdict_action action;	/* DELIVER (with removals), DISCARD, REJECT or TEMPFAIL */
+	const struct verdict *reply;	/* the recipient verdict whose reply the message gets */
+	bool quarantine;
+	bool spam_tag;
+	const char *subject_tag;
+	size_t removed;		/* recipients whose verdict refuses: removed when delivering */
+};
+
+void verdict_for_message(const struct verdict *rcpts, size_t n, struct message_verdict *m);
+
+/* Whether a recipient with this verdict is removed from a delivered message. */
+bool verdict_refuses(const struct verdict *v);
+
+#endif
