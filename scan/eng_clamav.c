@@ -246,9 +246,6 @@ clamav_scan(void *arg, const struct scan_job *job, const struct net_wait *wait, 
 		engine_fail(result, "libclamav: %s", cl_strerror(rc));
 }
 
-/* For hostmilter -V and the statistics: signatures of the current engine. */
-unsigned clamav_signatures(void *arg);
-
 unsigned
 clamav_signatures(void *arg)
 {

@@ -84,9 +84,6 @@ clamd_read_reply(struct net_conn *conn, const struct net_wait *wait, char *reply
 	return len > 0 && len + 1 < size ? 0 : -1;	/* EOF after a reply without its NUL is still a reply */
 }
 
-/* "stream: OK", "stream: NAME FOUND", "... ERROR". */
-void clamd_parse_reply(const char *reply, struct scan_result *result);
-
 void
 clamd_parse_reply(const char *reply, struct scan_result *result)
 {

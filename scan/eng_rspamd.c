@@ -108,9 +108,6 @@ rspamd_symbols(json_t *symbols, struct scan_result *result)
 	}
 }
 
-/* The body of an HTTP reply: status 200 and a JSON object with score and required_score. */
-void rspamd_parse_reply(const char *reply, size_t len, struct scan_result *result);
-
 void
 rspamd_parse_reply(const char *reply, size_t len, struct scan_result *result)
 {

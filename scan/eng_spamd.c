@@ -60,9 +60,6 @@ spamd_close(void *node)
 	free(node);
 }
 
-/* "15.2", "-0.3": digits, an optional point and fraction; 0 or -1. */
-int spamd_parse_number(const char *text, const char **end, double *out);
-
 int
 spamd_parse_number(const char *text, const char **end, double *out)
 {
@@ -93,9 +90,6 @@ spamd_parse_rules(const char *body, struct scan_result *result)
 		len = sizeof(result->rules) - 1;
 	engine_header_value(result->rules, len + 1, body);
 }
-
-/* "SPAMD/1.1 0 EX_OK\r\nSpam: True ; 15.2 / 5.0\r\n...\r\n\r\nRULES" */
-void spamd_parse_reply(const char *reply, struct scan_result *result);
 
 void
 spamd_parse_reply(const char *reply, struct scan_result *result)

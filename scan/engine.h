@@ -71,4 +71,15 @@ int engine_each_chunk(const struct spool *spool, size_t chunk, int (*fn)(const v
 /* Copies a peer or envelope string into a header value: printable, bounded. */
 void engine_header_value(char *dst, size_t dstlen, const char *src);
 
+/*
+ * The reply parsers, exposed for the unit tests and fuzzers.  Each fills
+ * result->status: DONE with the verdict, SKIPPED, or FAILED with a note.
+ */
+void clamd_parse_reply(const char *reply, struct scan_result *result);	/* NUL-terminated */
+void spamd_parse_reply(const char *reply, struct scan_result *result);	/* NUL-terminated */
+int spamd_parse_number(const char *text, const char **end, double *out);	/* locale-free; 0 or -1 */
+void rspamd_parse_reply(const char *reply, size_t len, struct scan_result *result);	/* NUL at reply[len] */
+/* Signatures in the clamav node's current engine. */
+unsigned clamav_signatures(void *node);
+
 #endif

@@ -403,6 +403,48 @@ START_TEST(facts_destinations)
 }
 END_TEST
 
+/* The rules and the one mailbox a recipient's scan verdict follows. */
+static const struct policy_rules *
+rcpt_policy(const char *arg, char *mailbox)
+{
+	struct addr_envelope rcpt = envelope(arg);
+	enum rcpt_destination destination;
+	struct policy_domain domain;
+	const struct policy_rules *rules = NULL;
+	uint64_t limit;
+
+	ck_assert_int_eq(facts_rcpt_destination(db, &rcpt, &destination, &limit, &domain), 0);
+	ck_assert_int_eq(facts_rcpt_policy(db, &rcpt, destination, &domain, &rules, mailbox, ADDR_NAME_MAX + 1), 0);
+	policy_domain_free(&domain);
+	return rules;
+}
+
+START_TEST(facts_scan_policies)
+{
+	char mailbox[ADDR_NAME_MAX + 1];
+	const struct policy_rules *rules;
+
+	rules = rcpt_policy("<office@example.org>", mailbox);	/* a mailbox with rules of its own */
+	ck_assert_str_eq(mailbox, "xyz00-office");
+	ck_assert_int_eq(rules->virus, POLICY_VIRUS_TAG);
+	ck_assert(!rules->spam.has_reject);
+	rules = rcpt_policy("<team@example.org>", mailbox);	/* two mailboxes: the domain's rules */
+	ck_assert_str_eq(mailbox, "");
+	ck_assert_int_eq(rules->virus, POLICY_VIRUS_QUARANTINE);
+	ck_assert(rules->spam.has_reject && rules->spam.reject_score == 10.0);
+	rules = rcpt_policy("<Info@Example.NET>", mailbox);	/* alias domain; the mailbox has none of its own */
+	ck_assert_str_eq(mailbox, "xyz00-info");
+	ck_assert_uint_eq(rules->max_size, 64u << 20);
+	ck_assert_int_eq(rules->virus, POLICY_VIRUS_REJECT);
+	rules = rcpt_policy("<whoever@example.com>", mailbox);	/* the catch-all */
+	ck_assert_str_eq(mailbox, "xyz00-info");
+	rules = rcpt_policy("<x@elsewhere.example>", mailbox);	/* relayed: the defaults */
+	ck_assert_str_eq(mailbox, "");
+	ck_assert_ptr_eq(rules, policydb_defaults(db));
+	ck_assert_uint_eq(rules->ntypes, 1);
+}
+END_TEST
+
 START_TEST(facts_relay_rights)
 {
 	uint8_t addr[16];
@@ -470,6 +512,7 @@ milter_suite(void)
 	tcase_add_test(lookups, facts_sender_ownership);
 	tcase_add_test(lookups, facts_destinations);
 	tcase_add_test(lookups, facts_relay_rights);
+	tcase_add_test(lookups, facts_scan_policies);
 	tcase_add_test(lookups, policydb_refuses_foreign_files);
 	suite_add_tcase(s, lookups);
 	return s;

@@ -1,0 +1,460 @@
+/*
+ * check_scan - unit tests of the scanning half: spool, reply parsers,
+ * cluster breaker, attachment types, verdicts and marks.
+ *
+ * The cluster tests use "scripted", an engine defined here whose nodes
+ * answer what the test tells them: it exercises the breaker's logic, and
+ * stands in for no real scanner (those are driven in test/integration).
+ */
+#include "config.h"
+
+#include <check.h>
+#include <dirent.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "attach.h"
+#include "cluster.h"
+#include "conf.h"
+#include "engine.h"
+#include "marks.h"
+#include "spool.h"
+#include "verdict.h"
+
+/* ---- spool ---- */
+
+static unsigned
+dir_entries(const char *path)
+{
+	DIR *dir = opendir(path);
+	unsigned n = 0;
+
+	for (struct dirent *e; dir && (e = readdir(dir));)
+		n += strcmp(e->d_name, ".") && strcmp(e->d_name, "..");
+	if (dir)
+		closedir(dir);
+	return n;
+}
+
+START_TEST(spool_moves_to_a_nameless_file)
+{
+	char dir[] = "/tmp/check_scan.XXXXXX", buf[200];
+	struct spool *spool;
+
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	spool = spool_new(dir, 100);
+	ck_assert_int_eq(spool_append(spool, "0123456789", 10), 0);
+	ck_assert_ptr_nonnull(spool_memory(spool));
+	ck_assert_int_eq(spool_fd(spool), -1);
+	for (int i = 0; i < 15; i++)
+		ck_assert_int_eq(spool_append(spool, "0123456789", 10), 0);
+	ck_assert_ptr_null(spool_memory(spool));
+	ck_assert_int_ge(spool_fd(spool), 0);
+	ck_assert_uint_eq(spool_size(spool), 160);
+	ck_assert_uint_eq(dir_entries(dir), 0);	/* no name on disk, ever */
+	ck_assert_int_eq(spool_read(spool, 155, buf, sizeof(buf)), 5);
+	ck_assert(memcmp(buf, "56789", 5) == 0);
+	ck_assert_int_eq(spool_read(spool, 160, buf, sizeof(buf)), 0);
+	spool_free(spool);
+	ck_assert_int_eq(rmdir(dir), 0);
+}
+END_TEST
+
+START_TEST(spool_failure_is_sticky)
+{
+	struct spool *spool = spool_new("/nonexistent/dir", 4);
+	char buf[8];
+
+	ck_assert_int_eq(spool_append(spool, "abc", 3), 0);
+	ck_assert_int_eq(spool_append(spool, "defgh", 5), -1);
+	ck_assert_int_eq(spool_append(spool, "i", 1), -1);
+	ck_assert_int_eq(spool_read(spool, 0, buf, sizeof(buf)), -1);
+	ck_assert_ptr_null(spool_memory(spool));
+	spool_free(spool);
+}
+END_TEST
+
+/* ---- reply parsers ---- */
+
+START_TEST(clamd_replies)
+{
+	struct scan_result r;
+
+	memset(&r, 0, sizeof(r));
+	clamd_parse_reply("stream: OK", &r);
+	ck_assert_int_eq(r.status, SCAN_DONE);
+	ck_assert(!r.virus);
+	memset(&r, 0, sizeof(r));
+	clamd_parse_reply("stream: Eicar-Signature FOUND", &r);
+	ck_assert_int_eq(r.status, SCAN_DONE);
+	ck_assert(r.virus);
+	ck_assert_str_eq(r.virus_name, "Eicar-Signature");
+	memset(&r, 0, sizeof(r));
+	clamd_parse_reply("INSTREAM size limit exceeded. ERROR", &r);
+	ck_assert_int_eq(r.status, SCAN_SKIPPED);
+	for (const char *bad = "stream: Can't allocate memory ERROR\0\0UNKNOWN COMMAND\0\0 FOUND\0\0"; *bad;
+	     bad += strlen(bad) + 1) {
+		memset(&r, 0, sizeof(r));
+		clamd_parse_reply(bad, &r);
+		ck_assert_int_eq(r.status, SCAN_FAILED);
+		ck_assert(!r.virus);
+	}
+}
+END_TEST
+
+START_TEST(spamd_replies)
+{
+	struct scan_result r;
+	const char *end;
+	double n;
+
+	memset(&r, 0, sizeof(r));
+	spamd_parse_reply("SPAMD/1.1 0 EX_OK\r\nContent-length: 9\r\nSpam: True ; 15.2 / 5.0\r\n\r\nGTUBE,X_Y", &r);
+	ck_assert_int_eq(r.status, SCAN_DONE);
+	ck_assert(r.score > 15.19 && r.score < 15.21);
+	ck_assert(r.required > 4.99 && r.required < 5.01);
+	ck_assert_str_eq(r.rules, "GTUBE,X_Y");
+	memset(&r, 0, sizeof(r));
+	spamd_parse_reply("SPAMD/1.1 0 EX_OK\r\nSpam: No ; -1.5 / 5.0\r\n\r\n", &r);
+	ck_assert_int_eq(r.status, SCAN_DONE);
+	ck_assert(r.score < -1.49 && r.score > -1.51);
+	memset(&r, 0, sizeof(r));
+	spamd_parse_reply("SPAMD/1.0 76 Bad header line: x\r\n", &r);
+	ck_assert_int_eq(r.status, SCAN_FAILED);
+	memset(&r, 0, sizeof(r));
+	spamd_parse_reply("SPAMD/1.1 0 EX_OK\r\nSpam: True ; 1,5 / 5,0\r\n\r\n", &r);
+	ck_assert_int_eq(r.status, SCAN_FAILED);	/* a locale's decimal comma is not a score */
+	memset(&r, 0, sizeof(r));
+	spamd_parse_reply("HTTP/1.0 200 OK\r\n\r\n", &r);
+	ck_assert_int_eq(r.status, SCAN_FAILED);
+	ck_assert_int_eq(spamd_parse_number("12.25 /", &end, &n), 0);
+	ck_assert(n == 12.25 && *end == ' ');
+	ck_assert_int_eq(spamd_parse_number("abc", &end, &n), -1);
+	ck_assert_int_eq(spamd_parse_number("-", &end, &n), -1);
+}
+END_TEST
+
+START_TEST(rspamd_replies)
+{
+	static const char good[] = "HTTP/1.1 200 OK\r\nContent-Length: 80\r\n\r\n"
+				   "{\"action\":\"reject\",\"score\":16.5,\"required_score\":15,"
+				   "\"symbols\":{\"GTUBE\":{\"score\":0}}}";
+	static const char status[] = "HTTP/1.1 500 Internal\r\n\r\n{}";
+	static const char bad[] = "HTTP/1.1 200 OK\r\n\r\n{\"score\":\"high\"}";
+	struct scan_result r;
+
+	memset(&r, 0, sizeof(r));
+	rspamd_parse_reply(good, sizeof(good) - 1, &r);
+	ck_assert_int_eq(r.status, SCAN_DONE);
+	ck_assert(r.score == 16.5 && r.required == 15);
+	ck_assert_str_eq(r.rules, "GTUBE");
+	memset(&r, 0, sizeof(r));
+	rspamd_parse_reply(status, sizeof(status) - 1, &r);
+	ck_assert_int_eq(r.status, SCAN_FAILED);
+	memset(&r, 0, sizeof(r));
+	rspamd_parse_reply(bad, sizeof(bad) - 1, &r);
+	ck_assert_int_eq(r.status, SCAN_FAILED);
+}
+END_TEST
+
+/* ---- cluster: the breaker, with nodes that answer what they are told ---- */
+
+struct scripted {
+	enum scan_status answer;
+	unsigned calls;
+};
+
+static void *
+scripted_open(const char *address, const struct scan_settings *settings, char *err, size_t errlen)
+{
+	return calloc(1, sizeof(struct scripted));
+}
+
+static void
+scripted_scan(void *node, const struct scan_job *job, const struct net_wait *wait, struct scan_result *result)
+{
+	struct scripted *s = node;
+
+	s->calls++;
+	if (s->answer == SCAN_FAILED)
+		engine_fail(result, "scripted failure");
+	else
+		result->status = s->answer;
+}
+
+static void
+scripted_close(void *node)
+{
+	free(node);
+}
+
+static const struct scan_engine scripted_engine = { "scripted", SCAN_KIND_VIRUS, scripted_open, scripted_scan,
+						    scripted_close };
+
+START_TEST(cluster_retries_and_opens_breakers)
+{
+	struct cluster *cluster = cluster_new(&scripted_engine);
+	struct scan_job job = { 0 };
+	struct scan_result r;
+	struct cluster_node_stats stats;
+	struct scripted *a, *b;
+	char err[100];
+
+	ck_assert_int_eq(cluster_add(cluster, "a", NULL, err, sizeof(err)), 0);
+	ck_assert_int_eq(cluster_add(cluster, "b", NULL, err, sizeof(err)), 0);
+	a = cluster_node_impl(cluster, 0);
+	b = cluster_node_impl(cluster, 1);
+	a->answer = SCAN_FAILED;
+	b->answer = SCAN_DONE;
+	for (int i = 0; i < 10; i++) {
+		cluster_scan(cluster, &job, net_now_ms() + 1000, &r);
+		ck_assert_int_eq(r.status, SCAN_DONE);	/* a failing node costs a retry, never a verdict */
+	}
+	cluster_node_stats(cluster, 0, &stats);
+	ck_assert_int_eq(stats.state, NODE_OPEN);
+	ck_assert_uint_eq(a->calls, CLUSTER_FAILS_IN_A_ROW);	/* no traffic once open */
+	ck_assert_uint_eq(b->calls, 10);
+	b->answer = SCAN_FAILED;
+	cluster_scan(cluster, &job, net_now_ms() + 1000, &r);
+	ck_assert_int_eq(r.status, SCAN_FAILED);
+	b->answer = SCAN_SKIPPED;
+	cluster_scan(cluster, &job, net_now_ms() + 1000, &r);
+	ck_assert_int_eq(r.status, SCAN_SKIPPED);	/* a skip is an answer, not a failure */
+	cluster_node_stats(cluster, 1, &stats);
+	ck_assert_int_eq(stats.state, NODE_CLOSED);
+	cluster_free(cluster);
+}
+END_TEST
+
+START_TEST(cluster_all_down_fails_fast)
+{
+	struct cluster *cluster = cluster_new(&scripted_engine);
+	struct scan_job job = { 0 };
+	struct scan_result r;
+	struct scripted *a;
+	char err[100];
+
+	ck_assert_int_eq(cluster_add(cluster, "a", NULL, err, sizeof(err)), 0);
+	a = cluster_node_impl(cluster, 0);
+	a->answer = SCAN_FAILED;
+	for (int i = 0; i < 5; i++)
+		cluster_scan(cluster, &job, net_now_ms() + 1000, &r);
+	ck_assert_int_eq(r.status, SCAN_FAILED);
+	ck_assert_uint_eq(a->calls, CLUSTER_FAILS_IN_A_ROW);
+	ck_assert_ptr_nonnull(strstr(r.note, "down"));
+	cluster_free(cluster);
+}
+END_TEST
+
+/* ---- attachments ---- */
+
+static struct spool *
+spool_of(const char *text)
+{
+	struct spool *spool = spool_new("/tmp", 1 << 20);
+
+	ck_assert_int_eq(spool_append(spool, text, strlen(text)), 0);
+	return spool;
+}
+
+START_TEST(attach_names_true_types_in_nested_parts)
+{
+	/* base64 of a PNG signature and IHDR chunk, declared as a text file */
+	const char *msg = "From: a@b\r\nSubject: x\r\nMIME-Version: 1.0\r\n"
+			  "Content-Type: multipart/mixed; boundary=\"o\"\r\n\r\n"
+			  "--o\r\nContent-Type: text/plain\r\n\r\nhello\r\n"
+			  "--o\r\nContent-Type: message/rfc822\r\n\r\n"
+			  "From: c@d\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=\"i\"\r\n\r\n"
+			  "--i\r\nContent-Type: text/plain; name=\"notes.txt\"\r\nContent-Transfer-Encoding: base64\r\n\r\n"
+			  "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==\r\n"
+			  "--i--\r\n--o--\r\n";
+	struct spool *spool = spool_of(msg);
+	struct attach_report report;
+	char err[200];
+	bool png = false;
+
+	ck_assert_int_eq(attach_scan(spool, &report, err, sizeof(err)), 0);
+	for (unsigned i = 0; i < report.ntypes; i++)
+		png |= strcmp(report.types[i].type, "image/png") == 0 && strcmp(report.types[i].filename, "notes.txt") == 0;
+	ck_assert(png);
+	spool_free(spool);
+}
+END_TEST
+
+/* ---- verdicts ---- */
+
+static struct policy_rules
+rules_with(enum policy_virus virus, double tag, double reject)
+{
+	struct policy_rules rules;
+
+	policy_rules_default(&rules);
+	rules.virus = virus;
+	rules.spam.tag_score = tag;
+	rules.spam.has_reject = reject > 0;
+	rules.spam.reject_score = reject;
+	return rules;
+}
+
+static enum verdict_action
+verdict_of(const struct scan_outcome *o, const struct attach_report *a, const struct policy_rules *rules,
+	   bool allowed, bool accept_on_failure, struct verdict *v)
+{
+	struct verdict_facts facts = { o, a, rules, allowed, accept_on_failure };
+
+	verdict_for_rcpt(&facts, v);
+	return v->action;
+}
+
+START_TEST(verdict_per_recipient)
+{
+	struct policy_rules reject = rules_with(POLICY_VIRUS_REJECT, 5, 15), tag = rules_with(POLICY_VIRUS_TAG, 4, 0);
+	struct scan_outcome o = { 0 };
+	struct attach_report a = { .ntypes = 1 };
+	struct verdict v;
+
+	strcpy(a.types[0].type, "application/vnd.microsoft.portable-executable");
+	strcpy(reject.blocked_types[reject.ntypes++], "application/x-dosexec");
+	ck_assert_int_eq(verdict_of(&o, NULL, &reject, false, false, &v), VERDICT_DELIVER);
+	ck_assert_int_eq(verdict_of(&o, &a, &reject, false, false, &v), VERDICT_REJECT);
+	ck_assert_str_eq(v.rule, "blocked-type");
+	ck_assert_str_eq(v.rcode, "550");
+	o.virus = true;
+	strcpy(o.virus_name, "Eicar");
+	ck_assert_int_eq(verdict_of(&o, NULL, &reject, false, false, &v), VERDICT_REJECT);
+	ck_assert_str_eq(v.rcode, "554");
+	ck_assert_int_eq(verdict_of(&o, NULL, &tag, false, false, &v), VERDICT_TAG);
+	tag.ntypes = 1;
+	strcpy(tag.blocked_types[0], "application/x-dosexec");
+	ck_assert_int_eq(verdict_of(&o, &a, &tag, false, false, &v), VERDICT_REJECT);	/* tag never passes a blocked type */
+	o.virus = false;
+	o.spam_scored = true;
+	o.score = 12;
+	ck_assert_int_eq(verdict_of(&o, NULL, &reject, false, false, &v), VERDICT_TAG);
+	ck_assert(v.spam_tag);
+	ck_assert_int_eq(verdict_of(&o, NULL, &reject, true, false, &v), VERDICT_DELIVER);	/* allow_senders */
+	o.score = 15;
+	ck_assert_int_eq(verdict_of(&o, NULL, &reject, false, false, &v), VERDICT_REJECT);
+	ck_assert_str_eq(v.rcode, "550");
+	o.spam_failed = true;
+	o.spam_scored = false;
+	ck_assert_int_eq(verdict_of(&o, NULL, &reject, false, false, &v), VERDICT_TEMPFAIL);
+	ck_assert_str_eq(v.xcode, "4.7.1");
+	ck_assert_int_eq(verdict_of(&o, NULL, &reject, true, false, &v), VERDICT_DELIVER);	/* spam not wanted */
+	ck_assert_int_eq(verdict_of(&o, NULL, &reject, false, true, &v), VERDICT_DELIVER);	/* OnScannerFailure accept */
+	o.virus_failed = true;
+	ck_assert_int_eq(verdict_of(&o, NULL, &reject, true, false, &v), VERDICT_TEMPFAIL);
+}
+END_TEST
+
+START_TEST(verdict_per_message)
+{
+	struct verdict v[3] = { { .action = VERDICT_REJECT, .rcode = "554" },
+				{ .action = VERDICT_TAG, .spam_tag = true, .subject_tag = "[SPAM]" },
+				{ .action = VERDICT_DISCARD } };
+	struct message_verdict m;
+
+	verdict_for_message(v, 3, &m);
+	ck_assert_int_eq(m.action, VERDICT_DELIVER);
+	ck_assert_uint_eq(m.removed, 2);
+	ck_assert(m.spam_tag);
+	ck_assert_str_eq(m.subject_tag, "[SPAM]");
+	v[1].action = VERDICT_DISCARD;
+	verdict_for_message(v, 3, &m);
+	ck_assert_int_eq(m.action, VERDICT_REJECT);	/* all refuse: one rejects, so the message is rejected */
+	ck_assert_ptr_eq(m.reply, &v[0]);
+	verdict_for_message(v + 1, 2, &m);
+	ck_assert_int_eq(m.action, VERDICT_DISCARD);
+	v[1].action = VERDICT_QUARANTINE;
+	verdict_for_message(v, 3, &m);
+	ck_assert_int_eq(m.action, VERDICT_DELIVER);
+	ck_assert(m.quarantine);
+	v[2].action = VERDICT_TEMPFAIL;
+	verdict_for_message(v, 3, &m);
+	ck_assert_int_eq(m.action, VERDICT_TEMPFAIL);	/* nothing accepted unscanned */
+}
+END_TEST
+
+START_TEST(marks_for_delivery)
+{
+	struct scan_outcome o = { .spam_scored = true, .score = 7.25, .required = 5 };
+	struct message_verdict m = { .spam_tag = true };
+	struct marks marks;
+	char subject[100];
+
+	strcpy(o.virus_engines, "clamav");
+	strcpy(o.rules, "A,B");
+	marks_build(&o, &m, true, true, &marks);
+	ck_assert_uint_eq(marks.n, 5);
+	ck_assert_str_eq(marks.mark[0].name, "X-Virus-Scanned");
+	ck_assert_str_eq(marks.mark[1].value, "Clean");
+	ck_assert_str_eq(marks.mark[2].value, "Yes, score=7.2 required=5.0 tests=A,B");
+	ck_assert_str_eq(marks.mark[4].name, "X-Spam-Flag");
+	marks_subject("Hello", "[SPAM]", subject, sizeof(subject));
+	ck_assert_str_eq(subject, "[SPAM] Hello");
+	marks_subject(" [SPAM] Hello", "[SPAM]", subject, sizeof(subject));
+	ck_assert_str_eq(subject, "[SPAM] Hello");	/* not tagged twice */
+}
+END_TEST
+
+START_TEST(conf_scanner_lines)
+{
+	struct hm_conf conf;
+	struct conf_errors errors;
+
+	ck_assert_int_eq(conf_parse("t", "Scanner clamav\nScanner clamd tcp:10.0.0.1:3310\nScanner clamd unix:/run/c.sock\n"
+					 "scanner spamd tls:spam1:783\nScanner rspamd http://r1:11333\nScanTimeout 30\n"
+					 "OnScannerFailure accept\nSpoolMemory 512K\n",
+				    &conf, &errors),
+			 0);
+	ck_assert_uint_eq(conf.nscanners, 5);
+	ck_assert_str_eq(conf.scanners[1].engine, "clamd");
+	ck_assert_str_eq(conf.scanners[2].address, "unix:/run/c.sock");
+	ck_assert_int_eq(conf.on_scanner_failure, CONF_FAILURE_ACCEPT);
+	ck_assert_int_eq(conf.spool_memory, 512 * 1024);
+	ck_assert_int_eq(conf_parse("t", "Scanner clamd\nScanner avast tcp:1:2\nScanner clamav extra\n"
+					 "ScanTimeout 9999\nOnScannerFailure maybe\n",
+				    &conf, &errors),
+			 -1);
+	ck_assert_uint_eq(errors.count, 5);
+	ck_assert_ptr_nonnull(strstr(errors.text[0], "t:1:"));
+}
+END_TEST
+
+static Suite *
+scan_suite(void)
+{
+	Suite *s = suite_create("scan");
+	TCase *tc = tcase_create("scan");
+
+	tcase_add_test(tc, spool_moves_to_a_nameless_file);
+	tcase_add_test(tc, spool_failure_is_sticky);
+	tcase_add_test(tc, clamd_replies);
+	tcase_add_test(tc, spamd_replies);
+	tcase_add_test(tc, rspamd_replies);
+	tcase_add_test(tc, cluster_retries_and_opens_breakers);
+	tcase_add_test(tc, cluster_all_down_fails_fast);
+	tcase_add_test(tc, attach_names_true_types_in_nested_parts);
+	tcase_add_test(tc, verdict_per_recipient);
+	tcase_add_test(tc, verdict_per_message);
+	tcase_add_test(tc, marks_for_delivery);
+	tcase_add_test(tc, conf_scanner_lines);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int
+main(void)
+{
+	SRunner *runner = srunner_create(scan_suite());
+	int failed;
+
+	attach_init();
+	srunner_run_all(runner, CK_ENV);
+	failed = srunner_ntests_failed(runner);
+	srunner_free(runner);
+	attach_shutdown();
+	return failed ? 1 : 0;
+}
