@@ -9,7 +9,12 @@
  * second and the latency from MAIL to the final reply of end of message.
  *
  * usage: milter-load -s unix:PATH -c CONNECTIONS -n MESSAGES [-m PER_CONNECTION]
+ *                    [--message FILE | --body-bytes N]
  *        milter-load -s unix:PATH --idle N --pid PID
+ *
+ * --message sends FILE's headers and body (as Sendmail does: one header
+ * per command, the body in chunks of 65535 bytes) instead of the built-in
+ * message; --body-bytes sends the built-in headers with a body of N bytes.
  *
  * The second form opens N connections, takes each through connect and
  * helo, and prints how much the filter process's resident memory grew per
@@ -35,6 +40,7 @@
 #define TIMEOUT_MS 30000
 #define REPLY_MAX 65536
 #define BODY_BYTES 4096
+#define BODY_CHUNK 65535	/* MILTER_CHUNK_SIZE */
 
 /* Protocol flags, as libmilter's mfdef.h numbers them. */
 #define P_NOCONNECT 0x1
@@ -240,36 +246,116 @@ static const char *const headers[][2] = {
 	{ "Message-ID", "<load@example.com>" }, { "Date", "Sun, 22 Nov 2026 12:00:00 +0000" },
 };
 
+/* The message every connection sends: the built-in one, or --message FILE. */
+static struct {
+	char **names, **values;
+	size_t nheaders;
+	char *body;
+	size_t body_len;
+} load_msg;
+
+static void
+load_msg_builtin(size_t body_bytes)
+{
+	load_msg.nheaders = sizeof(headers) / sizeof(*headers);
+	load_msg.names = calloc(load_msg.nheaders, sizeof(char *));
+	load_msg.values = calloc(load_msg.nheaders, sizeof(char *));
+	for (size_t i = 0; i < load_msg.nheaders; i++) {
+		load_msg.names[i] = (char *)headers[i][0];
+		load_msg.values[i] = (char *)headers[i][1];
+	}
+	load_msg.body = malloc(body_bytes ? body_bytes : 1);
+	memset(load_msg.body, 'x', body_bytes);
+	for (size_t i = 78; i + 1 < body_bytes; i += 80)
+		load_msg.body[i] = '\r', load_msg.body[i + 1] = '\n';
+	load_msg.body_len = body_bytes;
+}
+
+/* Splits FILE into headers (unfolded, names and values) and body; 0 or -1. */
+static int
+load_msg_file(const char *path)
+{
+	FILE *fp = fopen(path, "rb");
+	char *text, *p, *end;
+	long size;
+
+	if (!fp || fseek(fp, 0, SEEK_END) < 0 || (size = ftell(fp)) < 0 || fseek(fp, 0, SEEK_SET) < 0
+	    || !(text = malloc((size_t)size + 1)) || fread(text, 1, (size_t)size, fp) != (size_t)size)
+		return -1;
+	fclose(fp);
+	text[size] = '\0';
+	end = strstr(text, "\r\n\r\n");
+	if (!end)
+		return -1;
+	load_msg.body = end + 4;
+	load_msg.body_len = (size_t)(text + size - load_msg.body);
+	*end = '\0';
+	load_msg.names = calloc(1000, sizeof(char *));
+	load_msg.values = calloc(1000, sizeof(char *));
+	for (p = text; *p && load_msg.nheaders < 1000;) {
+		char *line_end = strstr(p, "\r\n"), *colon;
+
+		while (line_end && (line_end[2] == ' ' || line_end[2] == '\t'))
+			line_end = strstr(line_end + 2, "\r\n");	/* folded: keep the continuation */
+		if (line_end)
+			*line_end = '\0';
+		if ((colon = strchr(p, ':'))) {
+			*colon = '\0';
+			load_msg.names[load_msg.nheaders] = p;
+			load_msg.values[load_msg.nheaders++] = colon + 1 + strspn(colon + 1, " ");
+		}
+		if (!line_end)
+			break;
+		p = line_end + 2;
+	}
+	return 0;
+}
+
+static int
+send_headers_and_body(int fd, uint32_t pflags)
+{
+	static __thread char header[65536];
+	int rc;
+
+	for (size_t i = 0; i < load_msg.nheaders; i++) {
+		size_t nl = strlen(load_msg.names[i]) + 1, vl = strlen(load_msg.values[i]) + 1;
+
+		if (nl + vl > sizeof(header))
+			continue;
+		memcpy(header, load_msg.names[i], nl);
+		memcpy(header + nl, load_msg.values[i], vl);
+		if ((rc = step(fd, pflags, P_NOHDRS, P_NR_HDR, 'L', header, nl + vl)) != 0)
+			return rc;
+	}
+	if ((rc = step(fd, pflags, P_NOEOH, P_NR_EOH, 'N', NULL, 0)) != 0)
+		return rc;
+	for (size_t off = 0; off < load_msg.body_len; off += BODY_CHUNK) {
+		size_t len = load_msg.body_len - off < BODY_CHUNK ? load_msg.body_len - off : BODY_CHUNK;
+
+		if ((rc = step(fd, pflags, P_NOBODY, P_NR_BODY, 'B', load_msg.body + off, len)) != 0)
+			return rc;
+	}
+	return 0;
+}
+
 static int
 message(int fd, uint32_t pflags, long id)
 {
-	static char body[BODY_BYTES];
-	char qid[32], header[256];
+	char qid[32];
 	const char *mail_macros[] = { "i", qid, "{auth_authen}", "xyz00-info", "{mail_addr}", "info@example.com",
 				      NULL };
 	static const char mail[] = "<info@example.com>\0SIZE=5000";
 	static const char rcpt1[] = "<info@example.com>", rcpt2[] = "<friend@elsewhere.example>";
 	int rc;
 
-	memset(body, 'x', sizeof(body));
 	snprintf(qid, sizeof(qid), "LOAD%08ld", id);
 	if (send_macros(fd, 'M', mail_macros) < 0)
 		return -1;
 	if ((rc = step(fd, pflags, P_NOMAIL, P_NR_MAIL, 'M', mail, sizeof(mail))) != 0
 	    || (rc = step(fd, pflags, P_NORCPT, P_NR_RCPT, 'R', rcpt1, sizeof(rcpt1))) != 0
 	    || (rc = step(fd, pflags, P_NORCPT, P_NR_RCPT, 'R', rcpt2, sizeof(rcpt2))) != 0
-	    || (rc = step(fd, pflags, P_NODATA, P_NR_DATA, 'T', NULL, 0)) != 0)
-		return rc;
-	for (size_t i = 0; i < sizeof(headers) / sizeof(*headers); i++) {
-		size_t nl = strlen(headers[i][0]) + 1, vl = strlen(headers[i][1]) + 1;
-
-		memcpy(header, headers[i][0], nl);
-		memcpy(header + nl, headers[i][1], vl);
-		if ((rc = step(fd, pflags, P_NOHDRS, P_NR_HDR, 'L', header, nl + vl)) != 0)
-			return rc;
-	}
-	if ((rc = step(fd, pflags, P_NOEOH, P_NR_EOH, 'N', NULL, 0)) != 0
-	    || (rc = step(fd, pflags, P_NOBODY, P_NR_BODY, 'B', body, sizeof(body))) != 0)
+	    || (rc = step(fd, pflags, P_NODATA, P_NR_DATA, 'T', NULL, 0)) != 0
+	    || (rc = send_headers_and_body(fd, pflags)) != 0)
 		return rc;
 	if (send_cmd(fd, 'E', NULL, 0) < 0)
 		return -1;
@@ -394,6 +480,9 @@ run_load(void)
 int
 main(int argc, char **argv)
 {
+	const char *message_file = NULL;
+	size_t body_bytes = BODY_BYTES;
+
 	for (int i = 1; i < argc; i++) {
 		const char *arg = argv[i], *value = i + 1 < argc ? argv[i + 1] : NULL;
 
@@ -411,6 +500,10 @@ main(int argc, char **argv)
 			opt.idle = atoi(value);
 		else if (strcmp(arg, "--pid") == 0)
 			opt.pid = atol(value);
+		else if (strcmp(arg, "--message") == 0)
+			message_file = value;
+		else if (strcmp(arg, "--body-bytes") == 0)
+			body_bytes = (size_t)atol(value);
 		else
 			break;
 		i++;
@@ -419,6 +512,10 @@ main(int argc, char **argv)
 	    || opt.per_connection < 1) {
 		fprintf(stderr, "usage: milter-load -s unix:PATH -c CONNECTIONS -n MESSAGES [-m PER_CONNECTION]\n"
 				"       milter-load -s unix:PATH --idle N --pid PID\n");
+		return 2;
+	}
+	if (message_file ? load_msg_file(message_file) < 0 : (load_msg_builtin(body_bytes), 0)) {
+		fprintf(stderr, "milter-load: cannot read %s as a message with CRLF line ends\n", message_file);
 		return 2;
 	}
 	return opt.idle ? run_idle() : run_load();

@@ -1,0 +1,50 @@
+#!/bin/bash
+# t-spool - a 128 MB message through hostmilter with scanning on: memory
+# stays bounded (the spool goes to a nameless file), nothing is left on
+# disk after delivery or an aborted transfer.  Driven by the project's
+# milter-protocol load driver, which plays Sendmail (no sendmail needed
+# to push 128 MB through the filter).
+. "$(dirname "$0")/lib.sh"
+
+MILTER_LOAD=${MILTER_LOAD:-$HM_BUILD/test/bench/milter-load}
+hm_rundir spool
+hm_sample_users
+jq '.defaults.max_message_size = "256M" | (.domains[] | select(.name == "example.com")).max_message_size = "256M"' \
+	"$SAMPLE_EXPORT" >"$RUN/export.json"
+"$HOSTMAPGEN" -q -o "$RUN/maps" "$RUN/export.json" || { not_ok "hostmapgen"; done_testing; exit 1; }
+hm_clamav_db "$RUN/clamdb"
+mkdir -p "$RUN/spool"
+hm_milter_conf "Scanner clamav
+ClamAVDatabase $RUN/clamdb
+SpoolDirectory $RUN/spool"
+chown hostmilter "$RUN/spool"
+check "hostmilter starts with Scanner clamav" hm_milter_start
+SOCK=unix:$RUN/milter/hostmilter.sock
+hwm() { awk '/^VmHWM/ { print $2 }' "/proc/$HM_MILTER_PID/status"; }
+spool_fds() { find "/proc/$HM_MILTER_PID/fd" -lname "$RUN/spool/*" 2>/dev/null | wc -l; }
+
+out=$("$MILTER_LOAD" -s "$SOCK" -c 4 -n 40 -m 10)
+like "warm-up: 40 ordinary messages accepted" "$out" 'messages=40 ok=40 errors=0'
+before=$(hwm)
+out=$("$MILTER_LOAD" -s "$SOCK" -c 1 -n 1 --body-bytes 134217728)
+after=$(hwm)
+like "a 128 MB message passes, scanned and accepted" "$out" 'messages=1 ok=1 errors=0'
+diag "peak RSS before ${before} kB, after ${after} kB"
+if [ $(( after - before )) -le 16384 ]; then ok "... peak memory grew $(( after - before )) kB, at most 16 MB"
+else not_ok "... peak memory grew $(( after - before )) kB, more than 16 MB"; fi
+is "... nothing left in the spool directory" "$(ls -A "$RUN/spool")" ""
+is "... no spool file held open" "$(spool_fds)" "0"
+
+"$MILTER_LOAD" -s "$SOCK" -c 1 -n 1 --body-bytes 134217728 >/dev/null &
+load=$!
+for i in $(seq 1 50); do [ "$(spool_fds)" -gt 0 ] && break; sleep 0.1; done
+is "a transfer under way holds one nameless spool file" "$(spool_fds)" "1"
+is "... which has no name in the spool directory" "$(ls -A "$RUN/spool")" ""
+kill -9 $load
+wait $load 2>/dev/null
+for i in $(seq 1 50); do [ "$(spool_fds)" -eq 0 ] && break; sleep 0.1; done
+is "the client killed mid-message: the spool file is gone" "$(spool_fds)" "0"
+out=$("$MILTER_LOAD" -s "$SOCK" -c 1 -n 5)
+like "... and hostmilter serves the next messages" "$out" 'messages=5 ok=5 errors=0'
+check "hostmilter is still running" kill -0 "$HM_MILTER_PID"
+done_testing
