@@ -296,3 +296,20 @@ hm_message() {
 }
 # hm_qf SUBJECT: the queue file (qf, or hf when quarantined) of the message with this subject.
 hm_qf() { grep -l -- "^H??Subject: .*$1\$\|^H??Subject: $1\$" "$RUN"/queue/[qh]f* 2>/dev/null | head -1; }
+# hm_rspamd_start PORT: a real rspamd (Debian's configuration) whose normal worker
+# listens on 127.0.0.1:PORT, controller and proxy on PORT+1 and PORT+2; DNS
+# pointed nowhere (these machines have none), logs in $RUN.
+hm_rspamd_start() {
+	local conf=$RUN/rspamd
+	mkdir -p "$RUN/rspamd-db" "$RUN/rspamd-run"
+	chown _rspamd "$RUN/rspamd-db" "$RUN/rspamd-run"
+	cp -r /etc/rspamd "$conf"
+	printf 'bind_socket = "127.0.0.1:%s";\ncount = 1;\n' "$1" >"$conf/local.d/worker-normal.inc"
+	printf 'bind_socket = "127.0.0.1:%s";\n' "$(($1 + 1))" >"$conf/local.d/worker-controller.inc"
+	printf 'bind_socket = "127.0.0.1:%s";\nmilter = false;\n' "$(($1 + 2))" >"$conf/local.d/worker-proxy.inc"
+	printf 'type = "file";\nfilename = "%s/rspamd.log";\nlevel = "error";\n' "$RUN" >"$conf/local.d/logging.inc"
+	printf 'dns { nameserver = ["127.0.0.1:1"]; timeout = 0.1s; retransmits = 0; }\n' >"$conf/local.d/options.inc"
+	hm_bg rspamd -f -u _rspamd -g _rspamd -c "$conf/rspamd.conf" --var=CONFDIR="$conf" --var=LOCAL_CONFDIR="$conf" \
+		--var=DBDIR="$RUN/rspamd-db" --var=RUNDIR="$RUN/rspamd-run" --var=LOGDIR="$RUN" >"$RUN/rspamd.out" 2>&1
+	hm_wait_port "$1" 600
+}

@@ -13,7 +13,7 @@ hm_milter_conf
 # -n checks configuration and policy database without starting.
 out=$("$HOSTMILTER" -n -c "$RUN/hostmilter.conf" 2>&1)
 is "-n on a good configuration: exit 0" "$?" 0
-like "-n says so" "$out" 'configuration and policy database OK'
+like "-n says so" "$out" 'configuration, policy database and 0 scanners OK'
 printf 'Socket unix:/x\nPolicyFile /x\nMaxRecipients lots\n' >"$RUN/bad.conf"
 out=$("$HOSTMILTER" -n -c "$RUN/bad.conf" 2>&1)
 is "-n on a bad configuration: exit 78" "$?" 78
