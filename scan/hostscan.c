@@ -183,8 +183,9 @@ hostscan_write_headers(const char *head, size_t len, const char *tag)
 	}
 }
 
+/* A filter passes every message on: spam the policy would refuse is still marked as spam. */
 static int
-hostscan_filter(const struct hostscan *h)
+hostscan_filter(struct hostscan *h)
 {
 	struct marks marks;
 	char buf[65536];
@@ -192,6 +193,10 @@ hostscan_filter(const struct hostscan *h)
 	ssize_t n = spool_read(h->spool, 0, buf, sizeof(buf) - 1);
 	char *end;
 
+	if (strcmp(h->verdict.rule, "spam") == 0) {
+		h->message.spam_tag = true;
+		h->message.subject_tag = h->rules.spam.subject_tag[0] ? h->rules.spam.subject_tag : NULL;
+	}
 	marks_build(&h->outcome, &h->message, scanners_any(h->scanners, SCAN_KIND_VIRUS),
 		    scanners_any(h->scanners, SCAN_KIND_SPAM), &marks);
 	for (unsigned i = 0; i < marks.n; i++)

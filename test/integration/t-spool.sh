@@ -24,11 +24,11 @@ hwm() { awk '/^VmHWM/ { print $2 }' "/proc/$HM_MILTER_PID/status"; }
 spool_fds() { find "/proc/$HM_MILTER_PID/fd" -lname "$RUN/spool/*" 2>/dev/null | wc -l; }
 
 out=$("$MILTER_LOAD" -s "$SOCK" -c 4 -n 40 -m 10)
-like "warm-up: 40 ordinary messages accepted" "$out" 'messages=40 ok=40 errors=0'
+like "warm-up: 40 ordinary messages accepted" "$out" 'messages=40 ok=40 refused=0 errors=0'
 before=$(hwm)
 out=$("$MILTER_LOAD" -s "$SOCK" -c 1 -n 1 --body-bytes 134217728)
 after=$(hwm)
-like "a 128 MB message passes, scanned and accepted" "$out" 'messages=1 ok=1 errors=0'
+like "a 128 MB message passes, scanned and accepted" "$out" 'messages=1 ok=1 refused=0 errors=0'
 diag "peak RSS before ${before} kB, after ${after} kB"
 if [ $(( after - before )) -le 16384 ]; then ok "... peak memory grew $(( after - before )) kB, at most 16 MB"
 else not_ok "... peak memory grew $(( after - before )) kB, more than 16 MB"; fi
@@ -45,6 +45,6 @@ wait $load 2>/dev/null
 for i in $(seq 1 50); do [ "$(spool_fds)" -eq 0 ] && break; sleep 0.1; done
 is "the client killed mid-message: the spool file is gone" "$(spool_fds)" "0"
 out=$("$MILTER_LOAD" -s "$SOCK" -c 1 -n 5)
-like "... and hostmilter serves the next messages" "$out" 'messages=5 ok=5 errors=0'
+like "... and hostmilter serves the next messages" "$out" 'messages=5 ok=5 refused=0 errors=0'
 check "hostmilter is still running" kill -0 "$HM_MILTER_PID"
 done_testing

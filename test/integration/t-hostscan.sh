@@ -1,0 +1,51 @@
+#!/bin/bash
+# t-hostscan - hostscan's verdicts and exit codes with real libclamav and a
+# real spamd, its --filter output, and hostmilter -n on broken scanners.
+. "$(dirname "$0")/lib.sh"
+
+HOSTSCAN=${HOSTSCAN:-$HM_BUILD/scan/hostscan}
+hm_rundir hostscan
+"$HOSTMAPGEN" -q -o "$RUN/maps" "$SAMPLE_EXPORT" 2>/dev/null || { not_ok "hostmapgen"; done_testing; exit 1; }
+hm_clamav_db "$RUN/clamdb"
+check "spamd starts" hm_spamd_start 7833
+cat >"$RUN/scan.conf" <<CONF
+PolicyDB $RUN/maps/hostmilter.db
+Scanner clamav
+ClamAVDatabase $RUN/clamdb
+Scanner spamd tcp:127.0.0.1:7833
+SpoolDirectory $RUN
+CONF
+# one_line COMMAND...: its output and exit status on one line ("... exit=N").
+one_line() { local out rc; out=$("$@" 2>&1); rc=$?; printf '%s exit=%d\n' "$(tr '\r\n' '  ' <<<"$out")" "$rc"; }
+scan() { local m=$1; shift; one_line "$HOSTSCAN" -c "$RUN/scan.conf" "$@" <"$m"; }
+cp /usr/share/clamav-testfiles/clam.exe "$RUN/changed.exe"
+printf 'x' >>"$RUN/changed.exe"
+
+like "clean message: exit 0" "$(scan "$(hm_message clean)")" '^clean: score=.*exit=0$'
+like "clam.zip attached: exit 2 with the virus name" "$(scan "$(hm_message attach /usr/share/clamav-testfiles/clam.zip)")" \
+	'^virus: clam\.exe\.UNOFFICIAL.*exit=2$'
+like "executable named invoice.pdf: exit 3" \
+	"$(scan "$(hm_message attach "$RUN/changed.exe" invoice.pdf application/pdf)")" '^blocked: application/x-dosexec.*exit=3$'
+like "GTUBE: exit 1 with spamd's score and rules" "$(scan "$(hm_message gtube)")" '^spam: score=[0-9.]+ required=5\.0 tests=.*GTUBE.*exit=1$'
+out=$("$HOSTSCAN" -c "$RUN/scan.conf" --filter <"$(HM_SUBJECT=hello hm_message gtube)"; echo "exit=$?")
+like "--filter: X-Spam-Flag YES" "$out" 'X-Spam-Flag: YES'
+like "--filter: subject tagged" "$out" 'Subject: \[SPAM\] hello'
+like "--filter: X-Virus-Scanned by clamav" "$out" 'X-Virus-Scanned: clamav by hostmilter'
+like "--filter: the body intact, exit 1" "$(tail -n 2 <<<"$out" | tr '\r\n' '  ')" 'GTUBE-STANDARD-ANTI-UBE-TEST-EMAIL.*exit=1'
+cat >"$RUN/dead.conf" <<CONF
+PolicyDB $RUN/maps/hostmilter.db
+Scanner clamd tcp:127.0.0.1:3399
+ScanTimeout 3
+CONF
+like "every clamd node down: exit 75" "$(one_line "$HOSTSCAN" -c "$RUN/dead.conf" <"$(hm_message clean)")" \
+	'tempfail: clamd: connect .*exit=75$'
+printf 'Scanner avast tcp:1:2\n' >"$RUN/bad.conf"
+like "a bad Scanner line: exit 78 with file and line" "$(one_line "$HOSTSCAN" -c "$RUN/bad.conf" </dev/null)" \
+	'bad\.conf:1: Scanner.*exit=78$'
+
+hm_milter_user
+mkdir -p "$RUN/empty"
+printf 'PolicyDB %s\nScanner clamav\nClamAVDatabase %s\n' "$RUN/maps/hostmilter.db" "$RUN/empty" >"$RUN/nosigs.conf"
+like "hostmilter -n: a ClamAV database without signatures is refused (78)" \
+	"$(one_line "$HOSTMILTER" -n -c "$RUN/nosigs.conf")" 'ClamAV database .*empty.*exit=78$'
+done_testing
