@@ -548,7 +548,7 @@ session_log_verdict(const struct session *s, const char *rcpt, const struct verd
 		 v->rcode ? "\"" : "");
 }
 
-/* Scans the spool; false when the attachment walk failed (counted as a scanner failure). */
+/* Scans the spool; an attachment walk that fails counts as a scanner failure. */
 static void
 session_run_scan(SMFICTX *ctx, struct session *s, struct scan_outcome *o, struct attach_report *attachments,
 		 bool *attachments_read)

@@ -23,46 +23,21 @@
 #define CLAMD_CHUNK (64 * 1024)
 #define CLAMD_REPLY_MAX 1024
 
-struct clamd_node {
-	struct net_addr addr;
-};
-
 static void *
 clamd_open(const char *address, const struct scan_settings *settings, char *err, size_t errlen)
 {
-	struct clamd_node *node = calloc(1, sizeof(*node));
-
-	if (!node) {
-		snprintf(err, errlen, "out of memory");
-		return NULL;
-	}
-	if (net_addr_parse(address, &node->addr, err, errlen) < 0) {
-		free(node);
-		return NULL;
-	}
-	return node;
+	return engine_node_open(address, settings, 0, err, errlen);	/* clamd's own StreamMaxLength decides */
 }
-
-static void
-clamd_close(void *node)
-{
-	free(node);
-}
-
-struct clamd_stream {
-	struct net_conn *conn;
-	const struct net_wait *wait;
-};
 
 static int
 clamd_send_chunk(const void *data, size_t len, void *arg)
 {
-	struct clamd_stream *stream = arg;
+	struct engine_stream *stream = arg;
 	uint32_t be = htonl((uint32_t)len);
 
 	if (net_write(stream->conn, &be, sizeof(be), stream->wait) < 0)
 		return -1;
-	return net_write(stream->conn, data, len, stream->wait);
+	return engine_write_chunk(data, len, stream);
 }
 
 /* Reads up to the NUL that ends clamd's reply. */
@@ -118,10 +93,10 @@ clamd_parse_reply(const char *reply, struct scan_result *result)
 static void
 clamd_scan(void *arg, const struct scan_job *job, const struct net_wait *wait, struct scan_result *result)
 {
-	struct clamd_node *node = arg;
+	struct engine_node *node = arg;
 	static const char command[] = "zINSTREAM";
 	static const uint32_t end = 0;
-	struct clamd_stream stream = { NULL, wait };
+	struct engine_stream stream = { NULL, wait };
 	char reply[CLAMD_REPLY_MAX], err[200];
 	int sent;
 
@@ -147,5 +122,5 @@ const struct scan_engine engine_clamd = {
 	.kind = SCAN_KIND_VIRUS,
 	.open = clamd_open,
 	.scan = clamd_scan,
-	.close = clamd_close,
+	.close = engine_node_close,
 };

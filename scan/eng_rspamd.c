@@ -23,39 +23,20 @@
 #define RSPAMD_REPLY_MAX (1024 * 1024)
 #define RSPAMD_CHUNK (64 * 1024)
 
-struct rspamd_node {
-	struct net_addr addr;
-	uint64_t max_size;
-};
-
+/* http://HOST:PORT with an optional trailing slash; no path of its own. */
 static void *
 rspamd_open(const char *address, const struct scan_settings *settings, char *err, size_t errlen)
 {
-	struct rspamd_node *node = calloc(1, sizeof(*node));
 	char hostport[CONF_PATH_MAX];
 
-	if (!node) {
-		snprintf(err, errlen, "out of memory");
-		return NULL;
-	}
-	/* http://HOST:PORT with an optional trailing slash; no path of its own. */
 	snprintf(hostport, sizeof(hostport), "%s", address + strlen("http://"));
 	if (hostport[0] && hostport[strlen(hostport) - 1] == '/')
 		hostport[strlen(hostport) - 1] = '\0';
-	if (strchr(hostport, '/') || net_addr_parse(hostport, &node->addr, err, errlen) < 0) {
-		if (strchr(hostport, '/'))
-			snprintf(err, errlen, "%s: give http://HOST:PORT, without a path", address);
-		free(node);
+	if (strchr(hostport, '/')) {
+		snprintf(err, errlen, "%s: give http://HOST:PORT, without a path", address);
 		return NULL;
 	}
-	node->max_size = (uint64_t)settings->conf->spam_max_size;
-	return node;
-}
-
-static void
-rspamd_close(void *node)
-{
-	free(node);
+	return engine_node_open(hostport, settings, (uint64_t)settings->conf->spam_max_size, err, errlen);
 }
 
 static void
@@ -73,7 +54,7 @@ rspamd_add_header(char *head, size_t size, const char *name, const char *value)
 }
 
 static size_t
-rspamd_request_head(const struct rspamd_node *node, const struct scan_job *job, char *head, size_t size)
+rspamd_request_head(const struct engine_node *node, const struct scan_job *job, char *head, size_t size)
 {
 	snprintf(head, size, "POST /checkv2 HTTP/1.1\r\nHost: %s\r\nConnection: close\r\nContent-Length: %llu\r\n",
 		 node->addr.host, (unsigned long long)spool_size(job->spool));
@@ -135,19 +116,6 @@ rspamd_parse_reply(const char *reply, size_t len, struct scan_result *result)
 	json_decref(json);
 }
 
-struct rspamd_stream {
-	struct net_conn *conn;
-	const struct net_wait *wait;
-};
-
-static int
-rspamd_send_chunk(const void *data, size_t len, void *arg)
-{
-	struct rspamd_stream *stream = arg;
-
-	return net_write(stream->conn, data, len, stream->wait);
-}
-
 static ssize_t
 rspamd_read(struct net_conn *conn, const struct net_wait *wait, char *buf, size_t size)
 {
@@ -171,8 +139,8 @@ rspamd_read(struct net_conn *conn, const struct net_wait *wait, char *buf, size_
 static void
 rspamd_scan(void *arg, const struct scan_job *job, const struct net_wait *wait, struct scan_result *result)
 {
-	struct rspamd_node *node = arg;
-	struct rspamd_stream stream = { NULL, wait };
+	struct engine_node *node = arg;
+	struct engine_stream stream = { NULL, wait };
 	char head[8192], err[200], *reply = NULL;
 	size_t headlen;
 	ssize_t len;
@@ -187,7 +155,7 @@ rspamd_scan(void *arg, const struct scan_job *job, const struct net_wait *wait, 
 	if (!stream.conn || !(reply = malloc(RSPAMD_REPLY_MAX)))
 		engine_fail(result, "%s", stream.conn ? "out of memory" : err);
 	else if (net_write(stream.conn, head, headlen, wait) < 0
-		 || engine_each_chunk(job->spool, RSPAMD_CHUNK, rspamd_send_chunk, &stream) < 0)
+		 || engine_each_chunk(job->spool, RSPAMD_CHUNK, engine_write_chunk, &stream) < 0)
 		engine_fail(result, "sending to rspamd %s: %s", node->addr.text,
 			    errno == ETIMEDOUT ? "timed out" : strerror(errno));
 	else if ((len = rspamd_read(stream.conn, wait, reply, RSPAMD_REPLY_MAX)) <= 0)
@@ -204,5 +172,5 @@ const struct scan_engine engine_rspamd = {
 	.kind = SCAN_KIND_SPAM,
 	.open = rspamd_open,
 	.scan = rspamd_scan,
-	.close = rspamd_close,
+	.close = engine_node_close,
 };

@@ -22,42 +22,10 @@
 #define SPAMD_REPLY_MAX (64 * 1024)
 #define SPAMD_CHUNK (64 * 1024)
 
-struct spamd_node {
-	struct net_addr addr;
-	SSL_CTX *tls;
-	uint64_t max_size;
-};
-
 static void *
 spamd_open(const char *address, const struct scan_settings *settings, char *err, size_t errlen)
 {
-	struct spamd_node *node = calloc(1, sizeof(*node));
-
-	if (!node) {
-		snprintf(err, errlen, "out of memory");
-		return NULL;
-	}
-	if (net_addr_parse(address, &node->addr, err, errlen) < 0) {
-		free(node);
-		return NULL;
-	}
-	if (strncmp(address, "tls:", 4) == 0) {
-		node->tls = settings->tls;
-		if (!node->tls) {
-			snprintf(err, errlen, "%s needs TLS, which could not be set up", address);
-			free(node);
-			return NULL;
-		}
-		snprintf(node->addr.text, sizeof(node->addr.text), "%.290s", address);
-	}
-	node->max_size = (uint64_t)settings->conf->spam_max_size;
-	return node;
-}
-
-static void
-spamd_close(void *node)
-{
-	free(node);
+	return engine_node_open(address, settings, (uint64_t)settings->conf->spam_max_size, err, errlen);
 }
 
 int
@@ -120,23 +88,10 @@ spamd_parse_reply(const char *reply, struct scan_result *result)
 		spamd_parse_rules(body + 4, result);
 }
 
-struct spamd_stream {
-	struct net_conn *conn;
-	const struct net_wait *wait;
-};
-
 static int
-spamd_send_chunk(const void *data, size_t len, void *arg)
+spamd_send(struct engine_node *node, struct net_conn *conn, const struct scan_job *job, const struct net_wait *wait)
 {
-	struct spamd_stream *stream = arg;
-
-	return net_write(stream->conn, data, len, stream->wait);
-}
-
-static int
-spamd_send(struct spamd_node *node, struct net_conn *conn, const struct scan_job *job, const struct net_wait *wait)
-{
-	struct spamd_stream stream = { conn, wait };
+	struct engine_stream stream = { conn, wait };
 	char head[512], user[128] = "";
 	int len;
 
@@ -148,7 +103,7 @@ spamd_send(struct spamd_node *node, struct net_conn *conn, const struct scan_job
 	len = snprintf(head, sizeof(head), "SYMBOLS SPAMC/1.5\r\nContent-length: %llu\r\n%s\r\n",
 		       (unsigned long long)spool_size(job->spool), user);
 	if (net_write(conn, head, (size_t)len, wait) < 0
-	    || engine_each_chunk(job->spool, SPAMD_CHUNK, spamd_send_chunk, &stream) < 0)
+	    || engine_each_chunk(job->spool, SPAMD_CHUNK, engine_write_chunk, &stream) < 0)
 		return -1;
 	net_shutdown_write(conn);
 	return 0;
@@ -169,7 +124,7 @@ spamd_read_all(struct net_conn *conn, const struct net_wait *wait, char *buf, si
 static void
 spamd_scan(void *arg, const struct scan_job *job, const struct net_wait *wait, struct scan_result *result)
 {
-	struct spamd_node *node = arg;
+	struct engine_node *node = arg;
 	struct net_conn *conn;
 	char err[200], *reply;
 
@@ -202,5 +157,5 @@ const struct scan_engine engine_spamd = {
 	.kind = SCAN_KIND_SPAM,
 	.open = spamd_open,
 	.scan = spamd_scan,
-	.close = spamd_close,
+	.close = engine_node_close,
 };

@@ -22,6 +22,46 @@ engine_find(const char *name)
 	return NULL;
 }
 
+struct engine_node *
+engine_node_open(const char *address, const struct scan_settings *settings, uint64_t max_size, char *err,
+		 size_t errlen)
+{
+	struct engine_node *node = calloc(1, sizeof(*node));
+
+	if (!node) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	if (net_addr_parse(address, &node->addr, err, errlen) < 0) {
+		free(node);
+		return NULL;
+	}
+	if (strncmp(address, "tls:", 4) == 0) {
+		if (!(node->tls = settings->tls)) {
+			snprintf(err, errlen, "%s needs TLS, which could not be set up", address);
+			free(node);
+			return NULL;
+		}
+		snprintf(node->addr.text, sizeof(node->addr.text), "%.290s", address);
+	}
+	node->max_size = max_size;
+	return node;
+}
+
+void
+engine_node_close(void *node)
+{
+	free(node);
+}
+
+int
+engine_write_chunk(const void *data, size_t len, void *arg)
+{
+	struct engine_stream *stream = arg;
+
+	return net_write(stream->conn, data, len, stream->wait);
+}
+
 void
 engine_fail(struct scan_result *result, const char *fmt, ...)
 {

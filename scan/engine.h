@@ -14,6 +14,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "net.h"
 #include "spool.h"
@@ -63,6 +64,28 @@ struct scan_engine {
 extern const struct scan_engine engine_clamav, engine_clamd, engine_spamd, engine_rspamd;
 
 const struct scan_engine *engine_find(const char *name);
+
+/* What every network node is: an address resolved once, TLS for tls:
+ * addresses, and the largest message it is sent (0: no limit here). */
+struct engine_node {
+	struct net_addr addr;
+	SSL_CTX *tls;
+	uint64_t max_size;
+};
+
+/* A node for "tcp:", "tls:", "unix:" or bare HOST:PORT addresses; NULL with err. */
+struct engine_node *engine_node_open(const char *address, const struct scan_settings *settings, uint64_t max_size,
+				     char *err, size_t errlen);
+void engine_node_close(void *node);
+
+/* A request under way, for engine_each_chunk. */
+struct engine_stream {
+	struct net_conn *conn;
+	const struct net_wait *wait;
+};
+
+/* engine_each_chunk's fn that writes the chunk as it is. */
+int engine_write_chunk(const void *data, size_t len, void *stream);
 
 /* Shared by the engines: result->status = FAILED with a note. */
 void engine_fail(struct scan_result *result, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

@@ -313,3 +313,25 @@ hm_rspamd_start() {
 		--var=DBDIR="$RUN/rspamd-db" --var=RUNDIR="$RUN/rspamd-run" --var=LOGDIR="$RUN" >"$RUN/rspamd.out" 2>&1
 	hm_wait_port "$1" 600
 }
+# hm_send SUBJECT KIND ARGS... -- RCPT...: one test message (make-message.py KIND ARGS) through
+# sendmail from 127.0.0.5, from $FROM when set; prints the probe's lines.
+hm_send() {
+	local subject=$1 kind=$2 args=() to=() msg r
+	shift 2
+	while [ $# -gt 0 ] && [ "$1" != -- ]; do args+=("$1"); shift; done
+	shift
+	for r in "$@"; do to+=(--to "$r"); done
+	msg=$(HM_SUBJECT=$subject hm_message "$kind" "${args[@]}")
+	hm_probe --source 127.0.0.5 ${FROM:+--from "$FROM"} "${to[@]}" --message "$msg"
+}
+# hm_testfiles_missed: the clamav-testfiles samples that, attached, were not refused 554 5.7.1.
+hm_testfiles_missed() {
+	local f n out missed=""
+	for f in /usr/share/clamav-testfiles/*; do
+		n=$(basename "$f")
+		[ "$n" = clam_cache_emax.tgz ] && continue	# exercises libclamav's cache limits, holds no clam.exe to find
+		out=$(hm_send "tf-$n" attach "$f" -- info@example.com)
+		grep -q '^DATA 554 5\.7\.1' <<<"$out" || missed="$missed $n"
+	done
+	echo "$missed"
+}

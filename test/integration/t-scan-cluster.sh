@@ -20,15 +20,7 @@ hm_fake_scanner garbage $GARBAGE
 check "sendmail starts" hm_sendmail_start
 
 step() { grep -E "^$1" <<<"$2" | head -1; }
-send() {	# send SUBJECT KIND ARGS... -- RCPT...
-	local subject=$1 kind=$2 args=() to=() msg
-	shift 2
-	while [ $# -gt 0 ] && [ "$1" != -- ]; do args+=("$1"); shift; done
-	shift
-	for r in "$@"; do to+=(--to "$r"); done
-	msg=$(HM_SUBJECT=$subject hm_message "$kind" "${args[@]}")
-	hm_probe --source 127.0.0.5 "${to[@]}" --message "$msg"
-}
+send() { hm_send "$@"; }
 # restart_milter SCANNER_LINES...: hostmilter again with these Scanner lines.
 restart_milter() {
 	hm_milter_stop
@@ -41,13 +33,7 @@ printf '%s' "$EICAR" >"$RUN/eicar.txt"
 # A cluster of two real nodes: clamd over TCP and over its unix socket.
 check "hostmilter starts with a clamd cluster (tcp + unix)" \
 	restart_milter "Scanner clamd tcp:127.0.0.1:$CLAMD_PORT" "Scanner clamd unix:$RUN/clamd/clamd.sock"
-missed=""
-for f in /usr/share/clamav-testfiles/*; do
-	n=$(basename "$f")
-	[ "$n" = clam_cache_emax.tgz ] && continue	# exercises libclamav's cache limits, holds no clam.exe to find
-	out=$(send "tf-$n" attach "$f" -- info@example.com)
-	grep -q '^DATA 554 5\.7\.1' <<<"$out" || missed="$missed $n"
-done
+missed=$(hm_testfiles_missed)
 is "every clamav-testfiles sample detected through clamd" "$missed" ""
 is "... with no node failure on the way" "$(grep -c 'scanner clamd' "$RUN/hostmilter.log")" "0"
 out=$(send big-1 big 5000000 -- info@example.com)

@@ -14,16 +14,15 @@ hm_milter_conf "Scanner rspamd http://127.0.0.1:$RSPAMD_PORT"
 check "hostmilter starts with Scanner rspamd" hm_milter_start
 check "sendmail starts" hm_sendmail_start
 step() { grep -E "^$1" <<<"$2" | head -1; }
-send() { local msg; msg=$(HM_SUBJECT=$1 hm_message "$2"); shift 2; hm_probe --source 127.0.0.5 "$@" --message "$msg"; }
 
-out=$(send rs-gtube gtube --to info@example.com)
+out=$(hm_send rs-gtube gtube -- info@example.com)
 like "GTUBE scored by rspamd: 550 5.7.1 for info@ (reject at 15)" "$(step DATA "$out")" '^DATA 550 5\.7\.1 '
 like "... logged with rspamd's score" "$(cat "$RUN/hostmilter.log")" 'reject rule=spam .*to=<info@example.com> score=15\.0'
-out=$(send rs-gtube-office gtube --to office@example.org)
+out=$(hm_send rs-gtube-office gtube -- office@example.org)
 like "GTUBE to office@ (no reject score): delivered" "$(step DATA "$out")" '^DATA 250 '
 qf=$(hm_qf '\[SPAM\] rs-gtube-office')
 like "... tagged with rspamd's symbols" "$(grep '^H??X-Spam-Status' "$qf")" 'Yes, score=15\.0 required=15\.0 tests=.*GTUBE'
-out=$(send rs-clean clean --to info@example.com)
+out=$(hm_send rs-clean clean -- info@example.com)
 like "clean message: delivered" "$(step DATA "$out")" '^DATA 250 '
 status=$(grep '^H??X-Spam-Status' "$(hm_qf rs-clean)")
 like "... with rspamd's score below the tag score" "$status" '^H..X-Spam-Status: No, score=-?[0-4]\.'

@@ -30,16 +30,7 @@ check "hostmilter starts with Scanner clamav and spamd" hm_milter_start
 check "sendmail starts" hm_sendmail_start
 
 step() { grep -E "^$1" <<<"$2" | head -1; }
-# send SUBJECT KIND ARGS... -- RCPT...: one message through sendmail; prints the probe's lines.
-send() {
-	local subject=$1 kind=$2 args=() to=() msg
-	shift 2
-	while [ $# -gt 0 ] && [ "$1" != -- ]; do args+=("$1"); shift; done
-	shift
-	for r in "$@"; do to+=(--to "$r"); done
-	msg=$(HM_SUBJECT=$subject hm_message "$kind" "${args[@]}")
-	hm_probe --source 127.0.0.5 ${FROM:+--from "$FROM"} "${to[@]}" --message "$msg"
-}
+send() { hm_send "$@"; }
 queued_rcpts() { grep -E '^R' "$1" | sed 's/.*://' | sort | tr '\n' ' '; }
 
 out=$(send clean-1 clean -- info@example.com)
@@ -92,13 +83,7 @@ like "GTUBE from an allowed sender: accepted" "$(step DATA "$out")" '^DATA 250 '
 is "... without a spam score" "$(grep -c '^H??X-Spam' "$(hm_qf gtube-allowed)")" "0"
 
 # Every test file of clamav-testfiles, attached, detected in-process.
-missed=""
-for f in /usr/share/clamav-testfiles/*; do
-	n=$(basename "$f")
-	[ "$n" = clam_cache_emax.tgz ] && continue	# exercises libclamav's cache limits, holds no clam.exe to find
-	out=$(send "tf-$n" attach "$f" -- info@example.com)
-	grep -q '^DATA 554 5\.7\.1' <<<"$out" || missed="$missed $n"
-done
+missed=$(hm_testfiles_missed)
 is "every clamav-testfiles sample detected by libclamav in-process" "$missed" ""
 is "... and no spool file left behind" "$(ls -A "$RUN/spool")" ""
 like "... one log line per verdict" "$(grep -c 'reject rule=virus' "$RUN/hostmilter.log")" '^[4-9][0-9]$'
