@@ -32,7 +32,8 @@ void addr_lower(char *text);
 
 /*
  * An envelope address as the SMTP client wrote it (MAIL FROM or RCPT TO,
- * with or without angle brackets).  PLAIN is a dot-atom local part with an
+ * with or without angle brackets).  PLAIN is a local part of atext and
+ * dots (no quoting, routing, blank or control characters) with an
  * optional host-name domain, both lower-cased; ROUTED is anything whose
  * destination Sendmail could read differently from the domain we see --
  * percent hack, bang path, source route, quoting, address literal,

@@ -80,6 +80,15 @@ next_line(const char *p, const char *limit)
 	return nl ? nl + 1 : limit;
 }
 
+/* Does the line at p, which ends before limit, start with marker? */
+static bool
+line_starts(const char *p, const char *limit, const char *marker)
+{
+	size_t n = strlen(marker);
+
+	return (size_t)(limit - p) >= n && memcmp(p, marker, n) == 0;
+}
+
 /* Splits the file into admin text before and after the generated block. */
 static int
 textmap_split(struct textmap *map, const char *text, size_t len, char *err, size_t errlen)
@@ -87,9 +96,9 @@ textmap_split(struct textmap *map, const char *text, size_t len, char *err, size
 	const char *begin = NULL, *end = NULL, *p = text, *limit = text + len;
 
 	for (; p < limit; p = next_line(p, limit)) {
-		if (!begin && strncmp(p, TEXTMAP_BEGIN, strlen(TEXTMAP_BEGIN)) == 0)
+		if (!begin && line_starts(p, limit, TEXTMAP_BEGIN))
 			begin = p;
-		else if (begin && strncmp(p, TEXTMAP_END, strlen(TEXTMAP_END)) == 0) {
+		else if (begin && line_starts(p, limit, TEXTMAP_END)) {
 			end = p;
 			break;
 		}
@@ -128,8 +137,16 @@ textmap_load(struct textmap *map, const char *path, char *err, size_t errlen)
 		g_error_free(error);
 		return -1;
 	}
-	rc = textmap_split(map, text, len, err, errlen);
+	rc = textmap_load_text(map, text, len, err, errlen);
 	g_free(text);
+	return rc;
+}
+
+int
+textmap_load_text(struct textmap *map, const char *text, size_t len, char *err, size_t errlen)
+{
+	int rc = textmap_split(map, text, len, err, errlen);
+
 	if (rc == 0)
 		textmap_collect_admin_keys(map);
 	return rc;
@@ -201,12 +218,12 @@ textmap_render(const struct textmap *map)
 static int
 textmap_makemap_line(const char *line, size_t len, textmap_record_fn fn, void *context)
 {
-	size_t keylen = strcspn(line, " \t"), start;
+	size_t keylen = 0, start;
 
-	if (len == 0 || line[0] == '#' || line[0] == ' ' || line[0] == '\t')
+	while (keylen < len && line[keylen] != ' ' && line[keylen] != '\t' && line[keylen] != '\0')
+		keylen++;
+	if (keylen == 0 || line[0] == '#')
 		return 0;
-	if (keylen > len)
-		keylen = len;
 	for (start = keylen; start < len && (line[start] == ' ' || line[start] == '\t'); start++)
 		;
 	if (start == len)

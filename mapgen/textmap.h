@@ -47,6 +47,8 @@ void textmap_init(struct textmap *map, const char *name, enum textmap_style styl
 void textmap_free(struct textmap *map);
 /* Loads the current file (missing is empty).  -1 with err on I/O trouble or a broken block. */
 int textmap_load(struct textmap *map, const char *path, char *err, size_t errlen);
+/* The same from memory (text need not end in a NUL). */
+int textmap_load_text(struct textmap *map, const char *text, size_t len, char *err, size_t errlen);
 /* Adds a generated entry; returns false when the key was generated before with another value. */
 bool textmap_add(struct textmap *map, const char *key, const char *value);
 void textmap_note(struct textmap *map, const char *comment);

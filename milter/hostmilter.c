@@ -28,6 +28,7 @@
 #include <pthread.h>
 #include <pwd.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -227,7 +228,8 @@ check_only(const struct options *opt, const struct hm_conf *conf)
 }
 
 /* Waits for signals until told to stop; returns after the drain. */
-static void
+/* Returns once no message is under way any more (0), or the drain timed out (-1). */
+static int
 serve_signals(const struct options *opt, const struct hm_conf *conf)
 {
 	sigset_t set;
@@ -249,9 +251,10 @@ serve_signals(const struct options *opt, const struct hm_conf *conf)
 	}
 	msg_info("signal %d: no new connections or messages; waiting for messages under way", sig);
 	session_begin_shutdown();
-	if (session_drain(conf->drain_timeout) < 0)
-		msg_warn("messages still under way after %lds; exiting anyway (Sendmail tempfails them)",
-			 conf->drain_timeout);
+	if (session_drain(conf->drain_timeout) == 0)
+		return 0;
+	msg_warn("messages still under way after %lds; exiting anyway (Sendmail tempfails them)", conf->drain_timeout);
+	return -1;
 }
 
 int
@@ -264,6 +267,7 @@ main(int argc, char **argv)
 	pthread_t milter;
 	sigset_t set;
 	struct scanners *scanners;
+	bool drained;
 
 	msg_init(argv[0]);
 	parse_options(argc, argv, &opt);
@@ -300,7 +304,17 @@ main(int argc, char **argv)
 		msg_fatal(EXIT_SOFTWARE, "cannot start the milter thread");
 	msg_info("started on %s as %s, policy %s, %u scanner%s", conf.socket, pw ? pw->pw_name : "(unchanged user)",
 		 conf.policy_db, scanners_count(scanners), scanners_count(scanners) == 1 ? "" : "s");
-	serve_signals(&opt, &conf);
+	drained = serve_signals(&opt, &conf) == 0;
+	if (drained) {
+		/*
+		 * No message is under way and none can start, so nothing reads the
+		 * scanners or the current snapshot any more; an idle connection
+		 * keeps its own reference to the snapshot it holds.  Closing them
+		 * shows a leak checker that nothing else is left behind.
+		 */
+		snapshot_shutdown();
+		scanners_close(scanners);
+	}
 	if (unlink(conf.pid_file) < 0 && errno != ENOENT)
 		msg_warn("cannot remove %s: %s", conf.pid_file, strerror(errno));
 	msg_info("stopped");

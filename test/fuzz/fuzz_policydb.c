@@ -1,0 +1,56 @@
+/*
+ * fuzz_policydb - a hostmilter.db that is damaged or was not written by
+ * hostmapgen: the input is "KEY\tVALUE" lines, stored as a real Berkeley
+ * DB file, opened as hostmilter opens its database and looked up the way
+ * a message would.  A record that cannot be read must be refused (-1)
+ * or the database not opened at all, never trusted half-way.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "facts.h"
+#include "fuzz.h"
+#include "fuzz_db.h"
+
+static const char *const lookups[] = {
+	"example.com", "example.net", "alias.example", "info@example.com", "customer1",
+};
+
+static void
+look_up(const struct policydb *db, const char *name)
+{
+	struct policy_domain domain;
+	struct policy_mailbox mailbox;
+	char **names;
+	uint8_t host[4] = { 192, 0, 2, 1 };
+
+	if (policydb_domain(db, name, &domain) == 0 && (!domain.rules || !domain.allow_senders))
+		abort();
+	policy_domain_free(&domain);
+	if (policydb_mailbox(db, name, &mailbox) == 0 && !mailbox.rules)
+		abort();
+	policy_mailbox_free(&mailbox);
+	if (policydb_address(db, name, &names) == 0)
+		policy_names_free(names);
+	policydb_server_name(db, name);
+	policydb_relay_network(db, 2 /* AF_INET */, host);
+	policydb_relay_certificate(db, name, "");
+}
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	char err[512] = "";
+	struct policydb *db = fuzz_db_from_lines((const char *)data, size, err, sizeof(err));
+
+	if (db) {
+		if (!policydb_defaults(db) || !policydb_digest(db))
+			abort();
+		for (size_t i = 0; i < sizeof(lookups) / sizeof(lookups[0]); i++)
+			look_up(db, lookups[i]);
+	} else if (!err[0]) {
+		abort();	/* a refusal says why */
+	}
+	fuzz_db_drop(db);
+	return 0;
+}

@@ -1,0 +1,45 @@
+#!/bin/bash
+# t-hostile-milter - garbage on hostmilter's socket: random bytes, lying
+# length fields, truncated packets, commands out of order, macros without
+# terminators, a 64 KB HELO name, 5000 recipients.  hostmilter must answer
+# every well-behaved conversation in between, keep one that stays open
+# across all of it, and neither crash nor leak.  Runs the AddressSanitizer
+# build of hostmilter when there is one (HM_ASAN_BUILD), so that a memory
+# error is a crash, and its leak report is read at exit.
+. "$(dirname "$0")/lib.sh"
+
+hm_rundir hostile
+hm_cf_dir
+"$HOSTMAPGEN" -q -o "$RUN/maps" "$SAMPLE_EXPORT" 2>/dev/null
+hm_milter_conf "MaxRecipients 100"
+if [ -x "${HM_ASAN_BUILD:-}/milter/hostmilter" ]; then
+	HOSTMILTER=$HM_ASAN_BUILD/milter/hostmilter
+	export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:log_path=$RUN/asan
+	export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1:log_path=$RUN/ubsan
+	chmod 777 "$RUN"	# the sanitizers write their reports as the hostmilter user
+	diag "hostmilter built with AddressSanitizer and UndefinedBehaviorSanitizer"
+fi
+check "hostmilter starts" hm_milter_start
+pid=$HM_MILTER_PID
+fds_before=$(ls "/proc/$pid/fd" | wc -l)
+
+out=$(timeout 600 python3 "$HM_SRC/test/integration/milter-hostile.py" "$RUN/milter/hostmilter.sock" 2>&1)
+status=$?
+while read -r line; do
+	case $line in
+	ok\ *) ok "${line#ok }: hostmilter still answers as its policy says" ;;
+	FAIL\ *) not_ok "${line#FAIL }" ;;
+	*) diag "$line" ;;
+	esac
+done <<<"$out"
+is "the driver finished" "$status" 0
+check "hostmilter is the same process, still running" kill -0 "$pid"
+sleep 1
+fds_after=$(ls "/proc/$pid/fd" | wc -l)
+check "descriptors back to where they were ($fds_before -> $fds_after)" test "$fds_after" -le "$((fds_before + 2))"
+like "the log names the refused relay attempts" "$(cat "$RUN/hostmilter.log")" 'rule=relay'
+
+hm_milter_stop
+reports=$(cat "$RUN"/asan* "$RUN"/ubsan* 2>/dev/null)
+is "no sanitizer report (memory error, undefined behaviour or leak)" "$reports" ""
+done_testing
