@@ -7,6 +7,7 @@
  */
 #include "config.h"
 
+#include <errno.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,6 +21,7 @@ static pthread_mutex_t snapshot_reload_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct snapshot *snapshot_current;
 static struct stat snapshot_failed_stat;	/* a broken database tried already */
 static unsigned long snapshot_generations;
+static bool snapshot_missing_told;	/* the database's absence was logged */
 
 static bool
 snapshot_same_file(const struct stat *a, const struct stat *b)
@@ -66,6 +68,7 @@ snapshot_install(struct snapshot *snap)
 	old = snapshot_current;
 	snap->generation = ++snapshot_generations;
 	snapshot_current = snap;
+	snapshot_missing_told = false;
 	pthread_mutex_unlock(&snapshot_lock);
 	msg_info("policy loaded: %s digest %.16s (generation %lu)", snap->conf.policy_db,
 		 policydb_digest(snap->db), snap->generation);
@@ -119,13 +122,35 @@ snapshot_reload_policy(const struct stat *now)
 	pthread_mutex_unlock(&snapshot_reload_lock);
 }
 
+/*
+ * A database that vanished (an admin's rm, a half-done deployment) is no
+ * reason to stop: the loaded snapshot goes on serving.  Said once until a
+ * database is loaded again, not once per connection.
+ */
+static void
+snapshot_tell_missing(const char *path, int error)
+{
+	bool tell;
+
+	pthread_mutex_lock(&snapshot_reload_lock);
+	tell = !snapshot_missing_told;
+	snapshot_missing_told = true;
+	pthread_mutex_unlock(&snapshot_reload_lock);
+	if (tell)
+		msg_error("policy database %s: %s; keeping the one loaded", path, strerror(error));
+}
+
 struct snapshot *
 snapshot_acquire(void)
 {
 	struct snapshot *snap = snapshot_take();
 	struct stat now;
 
-	if (snap && stat(snap->conf.policy_db, &now) == 0 && !snapshot_same_file(&now, &snap->db_stat)) {
+	if (!snap)
+		return NULL;
+	if (stat(snap->conf.policy_db, &now) < 0)
+		snapshot_tell_missing(snap->conf.policy_db, errno);
+	else if (!snapshot_same_file(&now, &snap->db_stat)) {
 		snapshot_reload_policy(&now);
 		snapshot_release(snap);
 		snap = snapshot_take();

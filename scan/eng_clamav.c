@@ -47,9 +47,42 @@ struct clamav_node {
 static pthread_once_t clamav_once = PTHREAD_ONCE_INIT;
 static int clamav_init_rc;
 
+/* One scan, as libclamav's callbacks see it (their context). */
+struct clamav_call {
+	const struct scan_job *job;
+	bool error;		/* libclamav reported an error while scanning */
+	char first_error[160];
+};
+
+/*
+ * libclamav's messages go to hostmilter's log.  An error during a scan
+ * fails the scan: libclamav answers CL_CLEAN when, for one, it cannot make
+ * its temporary directory (spool disk full, wrong owner) and so never
+ * looks inside the archives and attachments it would have unpacked there.
+ */
+/* libclamav does not always hand the scan's context to the message callback
+ * (not for the temporary directory, for one), but scans on the caller's thread. */
+static __thread struct clamav_call *clamav_current;
+
+static void
+clamav_message(enum cl_msg severity, const char *fullmsg, const char *text, void *context)
+{
+	struct clamav_call *call = context ? context : clamav_current;
+	size_t len = strcspn(text, "\n");
+
+	if (severity < CL_MSG_WARN)
+		return;
+	if (severity >= CL_MSG_ERROR && call && !call->error) {
+		call->error = true;
+		snprintf(call->first_error, sizeof(call->first_error), "%.*s", (int)len, text);
+	}
+	msg_warn("libclamav: %.*s", (int)len, text);
+}
+
 static void
 clamav_init(void)
 {
+	cl_set_clcb_msg(clamav_message);
 	clamav_init_rc = cl_init(CL_INIT_DEFAULT);
 }
 
@@ -57,7 +90,8 @@ clamav_init(void)
 static cl_error_t
 clamav_pre_scan(int fd, const char *type, void *context)
 {
-	const struct scan_job *job = context;
+	const struct clamav_call *call = context;
+	const struct scan_job *job = call ? call->job : NULL;
 	static __thread uint64_t last;
 	uint64_t now = net_now_ms();
 
@@ -216,6 +250,7 @@ clamav_scan(void *arg, const struct scan_job *job, const struct net_wait *wait, 
 	struct cl_scan_options options = { .general = CL_SCAN_GENERAL_HEURISTICS, .parse = ~0u };
 	struct cl_engine *engine = clamav_take(node);
 	const unsigned char *mem = spool_memory(job->spool);
+	struct clamav_call call = { .job = job };
 	const char *virname = NULL;
 	unsigned long scanned = 0;
 	int error = 0;
@@ -227,17 +262,20 @@ clamav_scan(void *arg, const struct scan_job *job, const struct net_wait *wait, 
 		cl_engine_free(engine);
 		return;
 	}
+	clamav_current = &call;
 	if (mem) {
 		cl_fmap_t *map = cl_fmap_open_memory(mem, (size_t)spool_size(job->spool));
 
-		rc = map ? cl_scanmap_callback(map, NULL, &virname, &scanned, engine, &options, (void *)job) : CL_EMEM;
+		rc = map ? cl_scanmap_callback(map, NULL, &virname, &scanned, engine, &options, &call) : CL_EMEM;
 		if (map)
 			cl_fmap_close(map);
 	} else
-		rc = cl_scandesc_callback(spool_fd(job->spool), NULL, &virname, &scanned, engine, &options,
-					  (void *)job);
+		rc = cl_scandesc_callback(spool_fd(job->spool), NULL, &virname, &scanned, engine, &options, &call);
+	clamav_current = NULL;
 	cl_engine_free(engine);
-	if (rc == CL_CLEAN || rc == CL_VIRUS) {
+	if (rc == CL_CLEAN && call.error)
+		engine_fail(result, "libclamav: %s", call.first_error);	/* a part may have gone unscanned */
+	else if (rc == CL_CLEAN || rc == CL_VIRUS) {
 		result->status = SCAN_DONE;
 		result->virus = rc == CL_VIRUS;
 		if (result->virus)
