@@ -32,6 +32,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <syslog.h>
@@ -124,13 +125,51 @@ lookup_user(const char *name)
 	return pw;
 }
 
+/*
+ * The order is fixed: supplementary groups, then the group, then the user
+ * (after setuid nothing else could be changed), then no_new_privs so that
+ * nothing this process runs could gain privileges.  Then it checks that
+ * neither root's user nor its group can be had back.
+ */
 static void
 drop_privileges(const struct passwd *pw)
 {
+	gid_t groups[2];
+
 	if (setgroups(1, &pw->pw_gid) < 0 || setgid(pw->pw_gid) < 0 || setuid(pw->pw_uid) < 0)
 		msg_fatal(EXIT_SOFTWARE, "cannot drop privileges to %s: %s", pw->pw_name, strerror(errno));
-	if (setuid(0) == 0 || seteuid(0) == 0 || getuid() == 0 || geteuid() == 0 || getegid() != pw->pw_gid)
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+		msg_fatal(EXIT_SOFTWARE, "cannot set no_new_privs: %s", strerror(errno));
+	if (setuid(0) == 0 || seteuid(0) == 0 || setgid(0) == 0 || setegid(0) == 0 || getuid() == 0
+	    || geteuid() == 0 || getgid() != pw->pw_gid || getegid() != pw->pw_gid
+	    || getgroups(2, groups) != 1 || groups[0] != pw->pw_gid)
 		msg_fatal(EXIT_SOFTWARE, "privileges not dropped to %s: root could come back", pw->pw_name);
+}
+
+/*
+ * The spool directory, checked as the user that will write it: a spool
+ * that others may write to without the sticky bit could have libclamav's
+ * temporary directories planted or removed under it; one the daemon
+ * cannot write to would fail every message that needs scanning.
+ */
+static void
+check_spool_directory(const char *dir, const char *user)
+{
+	struct stat st;
+	int fd;
+
+	if (stat(dir, &st) < 0)
+		msg_fatal(EXIT_CONFIG, "SpoolDirectory %s: %s", dir, strerror(errno));
+	if (!S_ISDIR(st.st_mode))
+		msg_fatal(EXIT_CONFIG, "SpoolDirectory %s: not a directory", dir);
+	if ((st.st_mode & (S_IWGRP | S_IWOTH)) && !(st.st_mode & S_ISVTX))
+		msg_fatal(EXIT_CONFIG, "SpoolDirectory %s is writable by others without the sticky bit", dir);
+	fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+	if (fd < 0 && (errno == EOPNOTSUPP || errno == EISDIR || errno == EINVAL))
+		fd = access(dir, W_OK | X_OK) == 0 ? dup(0) : -1;	/* no O_TMPFILE here: spool.c falls back */
+	if (fd < 0)
+		msg_fatal(EXIT_CONFIG, "SpoolDirectory %s: cannot write there as %s: %s", dir, user, strerror(errno));
+	close(fd);
 }
 
 /* The socket is bound by root; its owner becomes UserID so a restart as that user may replace it. */
@@ -143,9 +182,11 @@ open_socket(const struct hm_conf *conf, const struct passwd *pw)
 		path = conf->socket + 5;
 	else if (strncmp(conf->socket, "local:", 6) == 0)
 		path = conf->socket + 6;
-	umask(007);
+	umask(077);	/* 0600: Sendmail connects as root, and nobody else has business there */
 	if (smfi_setconn((char *)conf->socket) == MI_FAILURE || smfi_opensocket(1) == MI_FAILURE)
 		msg_fatal(EXIT_CONFIG, "cannot open milter socket %s", conf->socket);
+	if (path && chmod(path, 0600) < 0)
+		msg_fatal(EXIT_CONFIG, "cannot set the mode of %s: %s", path, strerror(errno));
 	if (path && pw && chown(path, pw->pw_uid, pw->pw_gid) < 0)
 		msg_warn("cannot hand %s to %s: %s", path, pw->pw_name, strerror(errno));
 }
@@ -154,8 +195,16 @@ static void
 write_pid_file(const char *path)
 {
 	char text[32];
-	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644);
-	int len = snprintf(text, sizeof(text), "%ld\n", (long)getpid());
+	int len = snprintf(text, sizeof(text), "%ld\n", (long)getpid()), fd;
+
+	/*
+	 * Written as root, maybe in a directory the daemon's user may write:
+	 * an old file is removed and a new one made with O_EXCL, so neither a
+	 * symbolic nor a hard link planted there makes root write elsewhere.
+	 */
+	if (unlink(path) < 0 && errno != ENOENT)
+		msg_fatal(EXIT_CONFIG, "cannot replace pid file %s: %s", path, strerror(errno));
+	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
 
 	if (fd < 0 || write(fd, text, (size_t)len) != len || close(fd) < 0)
 		msg_fatal(EXIT_CONFIG, "cannot write pid file %s: %s", path, strerror(errno));
@@ -294,6 +343,7 @@ main(int argc, char **argv)
 		drop_privileges(pw);
 	else if (getuid() == 0 || geteuid() == 0)
 		msg_fatal(EXIT_CONFIG, "refusing to run as root");
+	check_spool_directory(conf.spool_directory, pw ? pw->pw_name : "this user");
 	signal(SIGPIPE, SIG_IGN);
 	sigemptyset(&set);
 	sigaddset(&set, SIGHUP);
