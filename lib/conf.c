@@ -223,7 +223,8 @@ conf_set(const struct conf_key *key, const char *value, struct hm_conf *conf, co
 
 	switch (key->type) {
 	case CONF_STRING:
-		if (strlen(value) > (size_t)key->max || value[0] == '\0') {
+		/* The field's size bounds the copy even if a table entry's max were wrong. */
+		if (strlen(value) > (size_t)key->max || strlen(value) >= key->size || value[0] == '\0') {
 			*why = "is empty or too long";
 			return -1;
 		}

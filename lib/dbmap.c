@@ -37,8 +37,6 @@ dbmap_cache_bytes(size_t bytes)
 {
 	size_t cache = bytes * 5 + (32u << 20);
 
-	if (cache < (4u << 20))
-		cache = 4u << 20;
 	if (cache > (512u << 20))
 		cache = 512u << 20;
 	return (u_int32_t)cache;
@@ -51,7 +49,7 @@ static u_int32_t
 dbmap_fill_factor(size_t entries, size_t bytes)
 {
 	size_t average = bytes / entries + 8;
-	size_t factor = (DBMAP_PAGESIZE - 32) / (average ? average : 1);
+	size_t factor = (DBMAP_PAGESIZE - 32) / average;
 
 	return (u_int32_t)(factor < 1 ? 1 : factor);
 }

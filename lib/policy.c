@@ -33,6 +33,26 @@ policy_virus_parse(const char *name, enum policy_virus *virus)
 	return -1;
 }
 
+static bool
+policy_spam_equal(const struct policy_spam *a, const struct policy_spam *b)
+{
+	return a->scan == b->scan && a->tag_score == b->tag_score && strcmp(a->subject_tag, b->subject_tag) == 0
+	       && a->has_reject == b->has_reject && (!a->has_reject || a->reject_score == b->reject_score)
+	       && a->has_discard == b->has_discard && (!a->has_discard || a->discard_score == b->discard_score);
+}
+
+bool
+policy_rules_equal(const struct policy_rules *a, const struct policy_rules *b)
+{
+	if (a->max_size != b->max_size || a->virus != b->virus || !policy_spam_equal(&a->spam, &b->spam)
+	    || a->ntypes != b->ntypes)
+		return false;
+	for (unsigned i = 0; i < a->ntypes; i++)
+		if (strcmp(a->blocked_types[i], b->blocked_types[i]) != 0)
+			return false;
+	return true;
+}
+
 void
 policy_rules_default(struct policy_rules *rules)
 {

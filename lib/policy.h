@@ -88,6 +88,8 @@ struct policy_rules {
 const char *policy_virus_name(enum policy_virus virus);
 int policy_virus_parse(const char *name, enum policy_virus *virus);
 void policy_rules_default(struct policy_rules *rules);
+/* Member by member: a struct's padding bytes need not be equal. */
+bool policy_rules_equal(const struct policy_rules *a, const struct policy_rules *b);
 
 /* New reference; the caller may add further members. */
 json_t *policy_rules_to_json(const struct policy_rules *rules);

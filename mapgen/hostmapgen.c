@@ -42,12 +42,12 @@ struct options {
 };
 
 struct layout_names {
-	const char *layout, *virtuser, *aliases, *access, *cw;
+	const char *virtuser, *aliases, *access, *cw;
 };
 
 static const struct layout_names layouts[] = {
-	{ "hostnet", "virtmaps", "aliases", "access", "sendmail.cw" },
-	{ "debian", "virtusertable", "aliases", "access", "local-host-names" },
+	{ "virtmaps", "aliases", "access", "sendmail.cw" },			/* hostnet */
+	{ "virtusertable", "aliases", "access", "local-host-names" },	/* debian */
 };
 
 static bool show_progress;

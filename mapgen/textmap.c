@@ -282,6 +282,8 @@ textmap_aliases_records(const char *text, size_t len, textmap_record_fn fn, void
 		const char *nl = memchr(p, '\n', (size_t)(limit - p));
 		size_t linelen = nl ? (size_t)(nl - p) : (size_t)(limit - p);
 
+		/* An empty line has linelen 0; cppcheck 2.10 believes otherwise. */
+		/* cppcheck-suppress knownConditionTrueFalse */
 		if (linelen && (p[0] == ' ' || p[0] == '\t')) {
 			if (logical->len)
 				g_string_append_len(logical, p, (gssize)linelen);
@@ -289,6 +291,7 @@ textmap_aliases_records(const char *text, size_t len, textmap_record_fn fn, void
 			if (logical->len)
 				rc = textmap_alias_entry(logical, fn, context);
 			g_string_truncate(logical, 0);
+			/* cppcheck-suppress knownConditionTrueFalse */
 			if (linelen && p[0] != '#')
 				g_string_append_len(logical, p, (gssize)linelen);
 		}
@@ -315,7 +318,6 @@ struct db_build {
 	struct dbmap_writer *writer;
 	const char *name;
 	size_t count, bytes;
-	bool fold;
 	int failed;
 };
 

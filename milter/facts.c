@@ -204,7 +204,7 @@ facts_mailbox_rules(const struct policydb *db, const char *name, const struct po
 	const struct policy_rules *own = NULL;
 
 	if (policydb_mailbox(db, name, &mailbox) == 0) {
-		own = memcmp(mailbox.rules, policydb_defaults(db), sizeof(*own)) != 0 ? mailbox.rules : NULL;
+		own = policy_rules_equal(mailbox.rules, policydb_defaults(db)) ? NULL : mailbox.rules;
 		policy_mailbox_free(&mailbox);
 	}
 	return own ? own : rules;
@@ -216,7 +216,7 @@ facts_rcpt_policy(const struct policydb *db, const struct addr_envelope *rcpt, e
 {
 	char address[ADDR_LOCAL_MAX + ADDR_DOMAIN_MAX + 2], **names = NULL;
 	const char *single = NULL;
-	int rc = 1;
+	int rc;
 
 	*rules = domain->rules ? domain->rules : policydb_defaults(db);
 	mailbox[0] = '\0';

@@ -152,7 +152,8 @@ snapshot_acquire(void)
 		snapshot_tell_missing(snap->conf.policy_db, errno);
 	else if (!snapshot_same_file(&now, &snap->db_stat)) {
 		snapshot_reload_policy(&now);
-		snapshot_release(snap);
+		/* Our own reference: the reload dropped only the current one's. */
+		snapshot_release(snap);	/* NOLINT(clang-analyzer-unix.Malloc): refcounted */
 		snap = snapshot_take();
 	}
 	return snap;
@@ -175,8 +176,8 @@ snapshot_release(struct snapshot *snap)
 static void
 snapshot_keep_fixed(struct hm_conf *conf, const struct hm_conf *running)
 {
-	if (strcmp(conf->socket, running->socket) || strcmp(conf->user, running->user)
-	    || strcmp(conf->pid_file, running->pid_file))
+	if (strcmp(conf->socket, running->socket) != 0 || strcmp(conf->user, running->user) != 0
+	    || strcmp(conf->pid_file, running->pid_file) != 0)
 		msg_warn("Socket, UserID and PidFile change only on restart; keeping the running values");
 
 	strcpy(conf->socket, running->socket);
@@ -184,9 +185,10 @@ snapshot_keep_fixed(struct hm_conf *conf, const struct hm_conf *running)
 	strcpy(conf->pid_file, running->pid_file);
 	/* Scanner nodes, libclamav's engine and TLS keys were opened as root. */
 	if (conf->nscanners != running->nscanners
-	    || memcmp(conf->scanners, running->scanners, sizeof(conf->scanners))
-	    || strcmp(conf->clamav_database, running->clamav_database) || strcmp(conf->tls_ca, running->tls_ca)
-	    || strcmp(conf->tls_cert, running->tls_cert) || strcmp(conf->tls_key, running->tls_key))
+	    || memcmp(conf->scanners, running->scanners, sizeof(conf->scanners)) != 0
+	    || strcmp(conf->clamav_database, running->clamav_database) != 0
+	    || strcmp(conf->tls_ca, running->tls_ca) != 0 || strcmp(conf->tls_cert, running->tls_cert) != 0
+	    || strcmp(conf->tls_key, running->tls_key) != 0)
 		msg_warn("Scanner, ClamAVDatabase and TLS files change only on restart; keeping the running values");
 	conf->nscanners = running->nscanners;
 	memcpy(conf->scanners, running->scanners, sizeof(conf->scanners));

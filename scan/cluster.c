@@ -190,7 +190,7 @@ cluster_record(struct cluster *cluster, unsigned i, bool ok, uint64_t took_ms, c
 
 	pthread_mutex_lock(&cluster->lock);
 	node->scans++;
-	node->window = ((node->window << 1) | !ok) & ((1u << CLUSTER_WINDOW) - 1);
+	node->window = ((node->window << 1) | (ok ? 0u : 1u)) & ((1u << CLUSTER_WINDOW) - 1);
 	if (node->window_len < CLUSTER_WINDOW)
 		node->window_len++;
 	if (ok) {

@@ -16,7 +16,7 @@ engine_find(const char *name)
 	static const struct scan_engine *const engines[] = { &engine_clamav, &engine_clamd, &engine_spamd,
 							     &engine_rspamd };
 
-	for (size_t i = 0; i < sizeof(engines) / sizeof(*engines); i++)
+	for (size_t i = 0; i < sizeof(engines) / sizeof(engines[0]); i++)	/* NOLINT(bugprone-sizeof-expression) */
 		if (strcmp(engines[i]->name, name) == 0)
 			return engines[i];
 	return NULL;

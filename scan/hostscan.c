@@ -189,7 +189,7 @@ hostscan_filter(struct hostscan *h)
 {
 	struct marks marks;
 	char buf[65536];
-	uint64_t offset = 0, head_len = 0;
+	uint64_t offset = 0, head_len;
 	ssize_t n = spool_read(h->spool, 0, buf, sizeof(buf) - 1);
 	char *end;
 
@@ -236,6 +236,7 @@ main(int argc, char **argv)
 			filter = true;
 		else if (opt == 'V') {
 			printf("hostscan %s\n", PACKAGE_VERSION);
+			free(h);
 			return 0;
 		} else
 			usage();
