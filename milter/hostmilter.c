@@ -46,6 +46,7 @@
 #include "scanners.h"
 #include "session.h"
 #include "snapshot.h"
+#include "versions.h"
 
 #define DEFAULT_CONF "/etc/mail/hostmilter.conf"
 #define EXIT_CONFIG 78		/* EX_CONFIG */
@@ -55,6 +56,7 @@ struct options {
 	const char *conf_path;
 	bool check_only;
 	bool foreground;
+	bool versions;
 };
 
 static void
@@ -64,7 +66,8 @@ usage(void)
 			"  -c FILE  configuration (default " DEFAULT_CONF ")\n"
 			"  -n       check the configuration and the policy database, then exit\n"
 			"  -f       stay in the foreground, log to stderr as well\n"
-			"  -V       print the version and exit\n");
+			"  -V       print the versions of hostmilter and its libraries, and the\n"
+			"           ClamAV database's signature count and date, then exit\n");
 	exit(2);
 }
 
@@ -86,9 +89,8 @@ parse_options(int argc, char **argv, struct options *opt)
 			opt->foreground = true;
 			break;
 		case 'V':
-			printf("hostmilter %s (libmilter %u.%u.%u)\n", PACKAGE_VERSION, SM_LM_VRS_MAJOR(SMFI_VERSION),
-			       SM_LM_VRS_MINOR(SMFI_VERSION), SM_LM_VRS_PLVL(SMFI_VERSION));
-			exit(0);
+			opt->versions = true;
+			break;
 		default:
 			usage();
 		}
@@ -111,6 +113,20 @@ load_config(const char *path, struct hm_conf *conf)
 			  errors->count == 1 ? "" : "s");
 	}
 	free(errors);
+}
+
+/* -V: the ClamAV database of the configuration when it can be read, else the default one. */
+static void
+print_versions(const char *conf_path)
+{
+	struct conf_errors *errors = calloc(1, sizeof(*errors));
+	struct hm_conf conf;
+
+	if (!errors || conf_load(conf_path, &conf, errors) < 0)
+		conf_defaults(&conf);
+	free(errors);
+	versions_print(stdout, conf.clamav_database);
+	exit(0);
 }
 
 static const struct passwd *
@@ -320,6 +336,8 @@ main(int argc, char **argv)
 
 	msg_init(argv[0]);
 	parse_options(argc, argv, &opt);
+	if (opt.versions)
+		print_versions(opt.conf_path);
 	load_config(opt.conf_path, &conf);
 	if (opt.check_only)
 		check_only(&opt, &conf);

@@ -26,6 +26,11 @@ SpoolDirectory $RUN/spool"
 mkdir -p "$RUN/spool"
 chown hostmilter "$RUN/spool"
 chmod 700 "$RUN/spool"
+out=$("$HOSTMILTER" -V -c "$RUN/hostmilter.conf" 2>&1)
+like "-V names libmilter, libclamav, libmagic, OpenSSL, GMime and Berkeley DB" \
+	"$(grep -oE '^(libmilter|libclamav|libmagic|OpenSSL|GMime|Berkeley DB): [0-9A-Za-z]' <<<"$out" | cut -d: -f1 | tr '\n' ,)" \
+	'^libmilter,libclamav,libmagic,OpenSSL,GMime,Berkeley DB,$'
+like "... and the signatures of the configured ClamAV database" "$out" "ClamAV database: $RUN/clamdb, 2 signatures"
 check "hostmilter starts with Scanner clamav and spamd" hm_milter_start
 check "sendmail starts" hm_sendmail_start
 
