@@ -1,0 +1,71 @@
+#!/bin/bash
+# t-deb - the Debian package: dpkg-buildpackage builds it from a copy of
+# the source tree, dpkg installs it, and what an admin gets is checked: the
+# programs, man pages and FEATURE where Debian's sendmail-cf finds it, the
+# hostmilter user and its spool, a sandboxed systemd unit that waits for
+# the policy database, nothing started, and hostmilter -n passing on the
+# sample configuration.  Purged at the end.
+. "$(dirname "$0")/lib.sh"
+
+hm_rundir deb
+command -v dpkg-buildpackage >/dev/null && dpkg-query -W debhelper >/dev/null 2>&1 ||
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -q dpkg-dev debhelper fakeroot >"$RUN/apt.log" 2>&1
+mkdir -p "$RUN/build/hostmilter"
+tar -C "$HM_SRC" --exclude=./_build --exclude=./.git --exclude=./autom4te.cache --exclude=./fuzz-build -cf - . |
+	tar -C "$RUN/build/hostmilter" -xf -
+(cd "$RUN/build/hostmilter" && { [ ! -f Makefile ] || make distclean; } >/dev/null 2>&1 &&
+	DEB_BUILD_OPTIONS=nocheck dpkg-buildpackage -us -uc -b) >"$RUN/build.log" 2>&1
+is "dpkg-buildpackage -us -uc -b builds" "$?" 0
+deb=$(ls "$RUN"/build/hostmilter_*_*.deb 2>/dev/null | head -1)
+check "... a hostmilter .deb" test -n "$deb"
+[ -n "$deb" ] || { tail -30 "$RUN/build.log" | sed 's/^/# /'; done_testing; exit 1; }
+
+dpkg --purge hostmilter >/dev/null 2>&1
+printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d.hostmilter-test
+[ -e /usr/sbin/policy-rc.d ] || { cp /usr/sbin/policy-rc.d.hostmilter-test /usr/sbin/policy-rc.d; chmod +x /usr/sbin/policy-rc.d; made_policy=1; }
+rm -f /usr/sbin/policy-rc.d.hostmilter-test
+pgrep -x hostmilter >"$RUN/before.pids"
+dpkg -i "$deb" >"$RUN/install.log" 2>&1
+is "dpkg -i installs it" "$?" 0
+[ -n "${made_policy:-}" ] && rm -f /usr/sbin/policy-rc.d
+purge() { dpkg --purge hostmilter >/dev/null 2>&1; }
+trap 'purge; hm_cleanup' EXIT
+
+for f in /usr/sbin/hostmilter /usr/sbin/hostmapgen /usr/bin/hostscan /usr/share/man/man8/hostmilter.8.gz \
+	/usr/share/man/man8/hostmapgen.8.gz /usr/share/man/man5/hostmilter.conf.5.gz \
+	/usr/share/man/man5/hostmapgen-export.5.gz /usr/share/man/man1/hostscan.1.gz \
+	/usr/share/sendmail/cf/feature/hostmilter.m4 /etc/mail/hostmilter.conf; do
+	check "installs $f" test -e "$f"
+done
+like "hostmilter.conf is a conffile" "$(dpkg-query -W -f='${Conffiles}' hostmilter)" '/etc/mail/hostmilter\.conf'
+check "the hostmilter user exists" getent passwd hostmilter >/dev/null
+is "its spool: /var/spool/hostmilter, 0700, hostmilter's" "$(stat -c '%a %U' /var/spool/hostmilter)" "700 hostmilter"
+unit=/lib/systemd/system/hostmilter.service
+for d in ProtectSystem=strict PrivateTmp=yes RestrictAddressFamilies= NoNewPrivileges=yes CapabilityBoundingSet= \
+	ConditionPathExists=/etc/mail/hostmilter.db; do
+	like "the unit has $d" "$(cat "$unit")" "^$d"
+done
+if command -v systemd-analyze >/dev/null; then
+	out=$(systemd-analyze verify "$unit" 2>&1 | grep -v 'sendmail.service\|network.target')
+	is "systemd-analyze verify finds nothing wrong" "$out" ""
+fi
+is "installing started nothing" "$(pgrep -x hostmilter)" "$(cat "$RUN/before.pids")"
+
+# The FEATURE as sendmail-cf finds it, from the example sendmail.mc.
+m4 /usr/share/doc/hostmilter/examples/sendmail.mc >"$RUN/sendmail.cf" 2>"$RUN/m4.err"
+like "the example sendmail.mc builds with the installed FEATURE" "$(grep '^Xhostmilter' "$RUN/sendmail.cf")" \
+	'S=unix:/run/hostmilter/hostmilter.sock'
+
+# hostmilter -n on the sample configuration, with a policy database from the example export.
+/usr/sbin/hostmapgen -q -o "$RUN/maps" /usr/share/doc/hostmilter/examples/panel-export.json 2>/dev/null
+hm_clamav_db "$RUN/clamdb"
+sed -e "s|^PolicyDB .*|PolicyDB $RUN/maps/hostmilter.db|" -e "s|^ClamAVDatabase .*|ClamAVDatabase $RUN/clamdb|" \
+	/etc/mail/hostmilter.conf >"$RUN/hostmilter.conf"
+out=$(/usr/sbin/hostmilter -n -c "$RUN/hostmilter.conf" 2>&1)
+is "the installed hostmilter -n on the sample configuration: exit 0" "$?" 0
+like "... says so" "$out" 'configuration, policy database and 1 scanners? OK'
+
+purge
+check "purged: the spool is gone" test ! -e /var/spool/hostmilter
+check "... and the configuration" test ! -e /etc/mail/hostmilter.conf
+done_testing
