@@ -79,10 +79,13 @@ for i in 1 2 3; do
 done
 like "... after three failures in a row the node is marked down" "$(cat "$RUN/hostmilter.log")" \
 	"scanner clamd tcp:127.0.0.1:$CLAMD_PORT: down \(failures in a row"
-start=$(date +%s%N)
+lines=$(wc -l <"$RUN/hostmilter.log")
 out=$(send while-down clean -- info@example.com)
-like "... and the next message tempfails at once, without waiting on the dead node" \
-	"$(step DATA "$out") $(( ($(date +%s%N) - start) / 1000000 )) ms" '^DATA 451 4\.7\.1 .* [0-9]{1,3} ms$'
+like "... the next message tempfails" "$(step DATA "$out")" '^DATA 451 4\.7\.1 '
+# Judged by what hostmilter did, not by the clock: a killed node refuses at
+# once anyway, and a loaded machine makes any time limit a coin toss.
+like "... without trying the dead node: every node is down" \
+	"$(tail -n +"$((lines + 1))" "$RUN/hostmilter.log" | grep 'tempfail')" 'failure="clamd: every clamd node is down"'
 hm_clamd_start $CLAMD_PORT 4M
 ok_after=""
 for i in $(seq 1 20); do	# the breaker's revive time is 5 s +-40%, doubling per failed probe
