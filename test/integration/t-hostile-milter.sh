@@ -14,9 +14,9 @@ hm_cf_dir
 hm_milter_conf "MaxRecipients 100"
 if [ -x "${HM_ASAN_BUILD:-}/milter/hostmilter" ]; then
 	HOSTMILTER=$HM_ASAN_BUILD/milter/hostmilter
-	export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:log_path=$RUN/asan
-	export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1:log_path=$RUN/ubsan
-	chmod 777 "$RUN"	# the sanitizers write their reports as the hostmilter user
+	mkdir -p "$RUN/sanitizer" && chown hostmilter "$RUN/sanitizer"	# reports are written as hostmilter
+	export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:log_path=$RUN/sanitizer/asan
+	export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1:log_path=$RUN/sanitizer/ubsan
 	diag "hostmilter built with AddressSanitizer and UndefinedBehaviorSanitizer"
 fi
 check "hostmilter starts" hm_milter_start
@@ -40,6 +40,6 @@ check "descriptors back to where they were ($fds_before -> $fds_after)" test "$f
 like "the log names the refused relay attempts" "$(cat "$RUN/hostmilter.log")" 'rule=relay'
 
 hm_milter_stop
-reports=$(cat "$RUN"/asan* "$RUN"/ubsan* 2>/dev/null)
+reports=$(cat "$RUN"/sanitizer/* 2>/dev/null)
 is "no sanitizer report (memory error, undefined behaviour or leak)" "$reports" ""
 done_testing
