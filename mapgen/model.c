@@ -19,6 +19,9 @@ model_rules_hash(gconstpointer key)
 	return hash;
 }
 
+/* Byte-wise, like the hash: every rule set here starts from
+ * policy_rules_default's memset, so padding is zero (policy_rules_equal
+ * compares member by member where that is not known). */
 static gboolean
 model_rules_equal(gconstpointer a, gconstpointer b)
 {

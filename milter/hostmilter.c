@@ -181,11 +181,14 @@ check_spool_directory(const char *dir, const char *user)
 	if ((st.st_mode & (S_IWGRP | S_IWOTH)) && !(st.st_mode & S_ISVTX))
 		msg_fatal(EXIT_CONFIG, "SpoolDirectory %s is writable by others without the sticky bit", dir);
 	fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
-	if (fd < 0 && (errno == EOPNOTSUPP || errno == EISDIR || errno == EINVAL))
-		fd = access(dir, W_OK | X_OK) == 0 ? dup(0) : -1;	/* no O_TMPFILE here: spool.c falls back */
-	if (fd < 0)
-		msg_fatal(EXIT_CONFIG, "SpoolDirectory %s: cannot write there as %s: %s", dir, user, strerror(errno));
-	close(fd);
+	if (fd >= 0) {
+		close(fd);
+		return;
+	}
+	/* A file system without O_TMPFILE: spool.c falls back to mkostemp there. */
+	if ((errno == EOPNOTSUPP || errno == EISDIR) && access(dir, W_OK | X_OK) == 0)
+		return;
+	msg_fatal(EXIT_CONFIG, "SpoolDirectory %s: cannot write there as %s: %s", dir, user, strerror(errno));
 }
 
 /* The socket is bound by root; its owner becomes UserID so a restart as that user may replace it. */

@@ -132,10 +132,10 @@ snapshot_tell_missing(const char *path, int error)
 {
 	bool tell;
 
-	pthread_mutex_lock(&snapshot_reload_lock);
+	pthread_mutex_lock(&snapshot_lock);	/* snapshot_install clears the flag under it */
 	tell = !snapshot_missing_told;
 	snapshot_missing_told = true;
-	pthread_mutex_unlock(&snapshot_reload_lock);
+	pthread_mutex_unlock(&snapshot_lock);
 	if (tell)
 		msg_error("policy database %s: %s; keeping the one loaded", path, strerror(error));
 }
