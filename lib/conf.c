@@ -14,11 +14,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
 
 #include "conf.h"
 #include "size.h"
 
-enum conf_type { CONF_STRING, CONF_INT, CONF_BOOL, CONF_LIST, CONF_SCANNER, CONF_FAILURE, CONF_SIZE };
+enum conf_type { CONF_STRING, CONF_INT, CONF_BOOL, CONF_LIST, CONF_SCANNER, CONF_FAILURE, CONF_SIZE, CONF_LISTEN };
 
 struct conf_key {
 	const char *name;
@@ -54,6 +56,8 @@ static const struct conf_key conf_keys[] = {
 	KEY("TLSCAFile", CONF_STRING, NULL, 1, CONF_PATH_MAX - 1, tls_ca),
 	KEY("TLSCertFile", CONF_STRING, NULL, 1, CONF_PATH_MAX - 1, tls_cert),
 	KEY("TLSKeyFile", CONF_STRING, NULL, 1, CONF_PATH_MAX - 1, tls_key),
+	/* No default: the statistics endpoint listens only when asked to. */
+	KEY("StatsListen", CONF_LISTEN, NULL, 0, 0, stats_listen),
 };
 
 #define NKEYS (sizeof(conf_keys) / sizeof(*conf_keys))
@@ -216,6 +220,45 @@ conf_set_scanner(const char *value, struct hm_conf *conf, const char **why)
 	return 0;
 }
 
+/*
+ * Loopback only: the figures name customers' scanner nodes and say how
+ * much mail was refused, which is nobody's business off this host; a
+ * scraper elsewhere reaches them through an SSH tunnel or a local proxy.
+ */
+int
+conf_listen_parse(const char *value, struct conf_listen *listen)
+{
+	const char *colon = strrchr(value, ':');
+	char host[64], *end;
+	size_t hostlen;
+	long port;
+
+	if (!colon || colon == value)
+		return -1;
+	hostlen = (size_t)(colon - value);
+	if (value[0] == '[' && colon[-1] == ']') {
+		value++;
+		hostlen -= 2;
+	}
+	if (hostlen == 0 || hostlen >= sizeof(host))
+		return -1;
+	memcpy(host, value, hostlen);
+	host[hostlen] = '\0';
+	errno = 0;
+	port = strtol(colon + 1, &end, 10);
+	if (errno || end == colon + 1 || *end || colon[1] == '+' || colon[1] == '-' || port < 1 || port > 65535)
+		return -1;
+	listen->port = (unsigned)port;
+	if (inet_pton(AF_INET, host, listen->address) == 1 && listen->address[0] == 127)
+		listen->family = AF_INET;
+	else if (inet_pton(AF_INET6, host, listen->address) == 1
+		 && memcmp(listen->address, in6addr_loopback.s6_addr, 16) == 0)
+		listen->family = AF_INET6;
+	else
+		return -1;
+	return 0;
+}
+
 static int
 conf_set(const struct conf_key *key, const char *value, struct hm_conf *conf, const char **why)
 {
@@ -242,6 +285,16 @@ conf_set(const struct conf_key *key, const char *value, struct hm_conf *conf, co
 		return conf_set_failure(value, field, why);
 	case CONF_SIZE:
 		return conf_set_size(key, value, field, why);
+	case CONF_LISTEN: {
+		struct conf_listen listen;
+
+		if (strlen(value) >= key->size || conf_listen_parse(value, &listen) < 0) {
+			*why = "is not a loopback ADDRESS:PORT (127.0.0.1:9899, [::1]:9899)";
+			return -1;
+		}
+		memcpy(field, value, strlen(value) + 1);
+		return 0;
+	}
 	}
 	return -1;
 }

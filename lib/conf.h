@@ -56,6 +56,14 @@ struct hm_conf {
 	char tls_ca[CONF_PATH_MAX];	/* spamd over tls: CA file that signs the nodes' certificates */
 	char tls_cert[CONF_PATH_MAX];	/* optional client certificate and key */
 	char tls_key[CONF_PATH_MAX];
+	char stats_listen[64];	/* "" or a loopback ADDRESS:PORT for the Prometheus endpoint */
+};
+
+/* A StatsListen value, parsed. */
+struct conf_listen {
+	int family;	/* AF_INET or AF_INET6 */
+	unsigned char address[16];
+	unsigned port;
 };
 
 struct conf_errors {
@@ -68,6 +76,9 @@ void conf_defaults(struct hm_conf *conf);
 int conf_load(const char *path, struct hm_conf *conf, struct conf_errors *errors);
 /* Parse from memory, for tests and for conf_load; name labels the messages. */
 int conf_parse(const char *name, const char *text, struct hm_conf *conf, struct conf_errors *errors);
+
+/* 0 when value is a loopback "ADDRESS:PORT" or "[IPv6]:PORT", else -1. */
+int conf_listen_parse(const char *value, struct conf_listen *listen);
 
 bool conf_list_has(const struct conf_list *list, const char *item);
 

@@ -2,17 +2,18 @@
  * hostmilter - the daemon: configuration, privileges, signals, libmilter.
  *
  * Start-up order, each step checked: read the configuration; as root open
- * the policy database, the scanners (libclamav's database, TLS keys) and
- * the milter socket; write the pid file; drop to
+ * the policy database, the scanners (libclamav's database, TLS keys), the
+ * milter socket and the statistics port; write the pid file; drop to
  * UserID (supplementary groups, group, user, then prove root cannot come
- * back); only then start libmilter's threads.
+ * back); only then start the statistics endpoint and libmilter's threads.
  *
  * Signals: libmilter's own signal thread treats SIGHUP like SIGTERM (it
  * stops the filter).  hostmilter therefore runs smfi_main in a thread of
- * its own and keeps the main thread in sigwait() for HUP, TERM and INT:
+ * its own and keeps the main thread in sigwait() for HUP, TERM, INT and USR1:
  * Linux hands a process-directed signal to the thread-group leader
  * first when that thread accepts it, so the main thread sees every signal
- * and libmilter's thread none.  HUP reloads; TERM and INT refuse new
+ * and libmilter's thread none.  HUP reloads; USR1 writes the statistics
+ * to syslog (stats.h; metrics.h serves them over HTTP); TERM and INT refuse new
  * connections and messages (4xx), let messages under way finish (at most
  * DrainTimeout seconds), then exit.  smfi_stop() is not used: Debian's
  * libmilter is built with its worker pool, whose controller stops serving
@@ -45,7 +46,9 @@
 #include "msg.h"
 #include "scanners.h"
 #include "session.h"
+#include "metrics.h"
 #include "snapshot.h"
+#include "stats.h"
 #include "versions.h"
 
 #define DEFAULT_CONF "/etc/mail/hostmilter.conf"
@@ -295,6 +298,31 @@ check_only(const struct options *opt, const struct hm_conf *conf)
 	exit(milter_status == MI_SUCCESS ? 0 : 1);
 }
 
+static void
+handled_signals(sigset_t *set)
+{
+	sigemptyset(set);
+	sigaddset(set, SIGHUP);
+	sigaddset(set, SIGTERM);
+	sigaddset(set, SIGINT);
+	sigaddset(set, SIGUSR1);
+}
+
+/*
+ * Blocked in every thread before any is started (libclamav's, libmilter's,
+ * libmicrohttpd's inherit the mask), so that only serve_signals sees them:
+ * a SIGHUP delivered to another thread would kill the process.
+ */
+static void
+block_signals(void)
+{
+	sigset_t set;
+
+	handled_signals(&set);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	signal(SIGPIPE, SIG_IGN);
+}
+
 /* Waits for signals until told to stop; returns after the drain. */
 /* Returns once no message is under way any more (0), or the drain timed out (-1). */
 static int
@@ -303,16 +331,17 @@ serve_signals(const struct options *opt, const struct hm_conf *conf)
 	sigset_t set;
 	int sig = 0;
 
-	sigemptyset(&set);
-	sigaddset(&set, SIGHUP);
-	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGINT);
+	handled_signals(&set);
 	for (;;) {
 		if (sigwait(&set, &sig) != 0)
 			continue;
 		if (sig == SIGHUP) {
 			msg_info("SIGHUP: reloading %s", opt->conf_path);
 			snapshot_reload(opt->conf_path);
+			continue;
+		}
+		if (sig == SIGUSR1) {
+			stats_log();
 			continue;
 		}
 		break;
@@ -333,8 +362,8 @@ main(int argc, char **argv)
 	const struct passwd *pw = NULL;
 	char err[512];
 	pthread_t milter;
-	sigset_t set;
 	struct scanners *scanners;
+	int metrics_fd = -1;
 	bool drained;
 
 	msg_init(argv[0]);
@@ -349,6 +378,7 @@ main(int argc, char **argv)
 	if (!opt.foreground)
 		daemonize();
 	msg_syslog(opt.foreground ? 2 : 1);
+	block_signals();
 	raise_fd_limit();
 	if (snapshot_init(&conf, err, sizeof(err)) < 0)
 		msg_fatal(EXIT_CONFIG, "%s", err);
@@ -356,6 +386,9 @@ main(int argc, char **argv)
 	if (!(scanners = scanners_open(&conf, err, sizeof(err))))
 		msg_fatal(EXIT_CONFIG, "%s", err);
 	session_set_scanners(scanners);
+	stats_init(scanners);
+	if (conf.stats_listen[0] && (metrics_fd = metrics_open(conf.stats_listen, err, sizeof(err))) < 0)
+		msg_fatal(EXIT_CONFIG, "%s", err);
 	if (smfi_register(session_filter) == MI_FAILURE)
 		msg_fatal(EXIT_SOFTWARE, "smfi_register failed");
 	open_socket(&conf, pw);
@@ -365,17 +398,15 @@ main(int argc, char **argv)
 	else if (getuid() == 0 || geteuid() == 0)
 		msg_fatal(EXIT_CONFIG, "refusing to run as root");
 	check_spool_directory(conf.spool_directory, pw ? pw->pw_name : "this user");
-	signal(SIGPIPE, SIG_IGN);
-	sigemptyset(&set);
-	sigaddset(&set, SIGHUP);
-	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGINT);
-	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	if (metrics_fd >= 0 && metrics_start(metrics_fd, err, sizeof(err)) < 0)
+		msg_fatal(EXIT_SOFTWARE, "%s", err);
 	if (pthread_create(&milter, NULL, milter_thread, NULL) != 0)
 		msg_fatal(EXIT_SOFTWARE, "cannot start the milter thread");
 	msg_info("started on %s as %s, policy %s, %u scanner%s", conf.socket, pw ? pw->pw_name : "(unchanged user)",
 		 conf.policy_db, scanners_count(scanners), scanners_count(scanners) == 1 ? "" : "s");
 	drained = serve_signals(&opt, &conf) == 0;
+	metrics_stop();	/* it reads the scanners' clusters */
+	stats_log();
 	if (drained) {
 		/*
 		 * No message is under way and none can start, so nothing reads the

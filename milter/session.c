@@ -24,6 +24,7 @@
 #include "session.h"
 #include "snapshot.h"
 #include "spool.h"
+#include "stats.h"
 #include "verdict.h"
 
 #define SESSION_TEXT_MAX 256	/* what of a peer's string is stored or logged */
@@ -45,6 +46,7 @@ struct session {
 	bool auth_required;
 	/* the message under way */
 	bool in_message;
+	bool outcome_counted;	/* the message's outcome is in the statistics */
 	char qid[40];
 	char auth_user[SESSION_TEXT_MAX];
 	char mailbox[ADDR_NAME_MAX + 1];
@@ -60,6 +62,7 @@ struct session {
 	struct session_rcpt *rcpts;
 	unsigned nrcpts, rcpt_cap;
 	bool scan_decided, scan;
+	bool quarantined;
 	struct spool *spool;
 	char subject[SESSION_SUBJECT_MAX + 1];
 	bool has_subject;
@@ -117,9 +120,21 @@ session_message_start(struct session *s)
 	return !stopping;
 }
 
+/* How a message ended, once: a message that ends otherwise was abandoned. */
+static void
+session_outcome(struct session *s, enum stats_outcome outcome)
+{
+	if (!s->outcome_counted)
+		stats_message(outcome);
+	s->outcome_counted = true;
+}
+
 static void
 session_message_end(struct session *s)
 {
+	if (s->in_message)
+		session_outcome(s, s->accepted ? STATS_ABORTED : STATS_NO_RECIPIENTS);
+	s->outcome_counted = false;
 	pthread_mutex_lock(&session_lock);
 	if (s->in_message) {
 		s->in_message = false;
@@ -133,7 +148,7 @@ session_message_end(struct session *s)
 	s->declared_size = s->limit = s->counted = 0;
 	s->accepted = 0;
 	s->nrcpts = 0;
-	s->scan_decided = s->scan = s->has_subject = false;
+	s->scan_decided = s->scan = s->has_subject = s->quarantined = false;
 	s->subject[0] = '\0';
 	spool_free(s->spool);
 	s->spool = NULL;
@@ -166,11 +181,15 @@ session_macro(SMFICTX *ctx, const char *name)
 	return value && value[0] ? value : NULL;
 }
 
+/* Logs a decision of the dialogue and counts it; a refusal at MAIL or DATA ends the message. */
 static void
-session_log(const struct session *s, const char *rcpt, const struct decision *d)
+session_log(struct session *s, const char *stage, const char *rcpt, const struct decision *d)
 {
 	static const char *const actions[] = { "accept", "reject", "tempfail" };
 
+	stats_decision(stage, d->rule, actions[d->action]);
+	if (d->action != DECIDE_CONTINUE && !rcpt)
+		session_outcome(s, d->action == DECIDE_REJECT ? STATS_REJECTED : STATS_TEMPFAILED);
 	if (d->action == DECIDE_CONTINUE && !s->snap->conf.log_accepted)
 		return;
 	msg_info("%s: %s rule=%s client=%s auth=%s from=<%s>%s%s%s%s%s%s%s%s", s->qid[0] ? s->qid : "NOQUEUE",
@@ -313,7 +332,7 @@ session_envfrom(SMFICTX *ctx, char **argv)
 	facts.declared_size = s->declared_size;
 	decide_mail(&facts, &d);
 	if (d.action != DECIDE_CONTINUE) {
-		session_log(s, NULL, &d);
+		session_log(s, "mail", NULL, &d);
 		session_message_end(s);	/* refused at MAIL: no message under way */
 	}
 	return session_apply(ctx, &d);
@@ -381,7 +400,7 @@ session_envrcpt(SMFICTX *ctx, char **argv)
 	if (d.action == DECIDE_CONTINUE && session_keep_rcpt(s, argv[0], &rcpt, facts.destination, &domain) < 0)
 		session_tempfail(&d, "policy-unavailable", "4.3.0", "Recipient policy unavailable, try again later");
 	policy_domain_free(&domain);
-	session_log(s, rcpt_text, &d);
+	session_log(s, "rcpt", rcpt_text, &d);
 	if (d.action == DECIDE_CONTINUE) {
 		s->accepted++;
 		s->limit = decide_message_limit(s->limit, facts.domain_limit);
@@ -397,7 +416,7 @@ session_count(SMFICTX *ctx, struct session *s, size_t bytes)
 	s->counted += bytes;
 	decide_size(s->counted, s->limit, &d);
 	if (d.action != DECIDE_CONTINUE) {
-		session_log(s, NULL, &d);
+		session_log(s, "data", NULL, &d);
 		session_message_end(s);	/* libmilter calls nothing more for this message */
 	}
 	return session_apply(ctx, &d);
@@ -434,7 +453,7 @@ session_spool(SMFICTX *ctx, struct session *s, const void *data, size_t len)
 	msg_warn("%s: cannot spool the message in %s: %s", s->qid[0] ? s->qid : "NOQUEUE",
 		 s->snap->conf.spool_directory, strerror(errno));
 	session_tempfail(&d, "spool", "4.3.0", "Cannot store the message for scanning, try again later");
-	session_log(s, NULL, &d);
+	session_log(s, "data", NULL, &d);
 	session_message_end(s);
 	return session_apply(ctx, &d);
 }
@@ -533,6 +552,7 @@ session_log_verdict(const struct session *s, const char *rcpt, const struct verd
 	static const char *const actions[] = { "accept", "tag", "quarantine", "discard", "reject", "tempfail" };
 	char detail[400] = "";
 
+	stats_decision("scan", v->rule, actions[v->action]);
 	if (v->action == VERDICT_DELIVER && !s->snap->conf.log_accepted)
 		return;
 	if (o->virus)
@@ -610,6 +630,7 @@ session_apply_verdict(SMFICTX *ctx, struct session *s, const struct verdict *v, 
 		if (verdict_refuses(&v[i]) && smfi_delrcpt(ctx, s->rcpts[i].arg) != MI_SUCCESS)
 			return SMFIS_TEMPFAIL;	/* cannot leave a refused recipient on the message */
 	session_mark(ctx, s, o, m);
+	s->quarantined = m->quarantine;
 	if (m->quarantine)
 		smfi_quarantine(ctx, (char *)(o->virus ? o->virus_name : "held by hostmilter"));
 	return SMFIS_CONTINUE;
@@ -657,6 +678,11 @@ session_eom(SMFICTX *ctx)
 		rc = session_spool(ctx, s, "", 0);	/* a message without headers or body */
 	if (rc == SMFIS_CONTINUE && s->scan)
 		rc = session_scan(ctx, s);
+	if (s->in_message)	/* a refusal in session_count or session_spool has ended and counted it */
+		session_outcome(s, rc == SMFIS_CONTINUE ? (s->quarantined ? STATS_QUARANTINED : STATS_ACCEPTED)
+				   : rc == SMFIS_REJECT	  ? STATS_REJECTED
+				   : rc == SMFIS_DISCARD  ? STATS_DISCARDED
+							  : STATS_TEMPFAILED);
 	session_message_end(s);
 	return rc;
 }

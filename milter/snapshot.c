@@ -1,7 +1,7 @@
 /*
  * snapshot - reference-counted configuration and policy; see snapshot.h.
  *
- * Socket, UserID and PidFile are fixed when the daemon starts (the socket
+ * Socket, UserID, PidFile and StatsListen are fixed when the daemon starts (the socket
  * is bound and privileges are gone by the time a reload happens); a reload
  * that changes them keeps the running values and says a restart is needed.
  */
@@ -177,12 +177,13 @@ static void
 snapshot_keep_fixed(struct hm_conf *conf, const struct hm_conf *running)
 {
 	if (strcmp(conf->socket, running->socket) != 0 || strcmp(conf->user, running->user) != 0
-	    || strcmp(conf->pid_file, running->pid_file) != 0)
-		msg_warn("Socket, UserID and PidFile change only on restart; keeping the running values");
+	    || strcmp(conf->pid_file, running->pid_file) != 0 || strcmp(conf->stats_listen, running->stats_listen) != 0)
+		msg_warn("Socket, UserID, PidFile and StatsListen change only on restart; keeping the running values");
 
 	strcpy(conf->socket, running->socket);
 	strcpy(conf->user, running->user);
 	strcpy(conf->pid_file, running->pid_file);
+	strcpy(conf->stats_listen, running->stats_listen);
 	/* Scanner nodes, libclamav's engine and TLS keys were opened as root. */
 	if (conf->nscanners != running->nscanners
 	    || memcmp(conf->scanners, running->scanners, sizeof(conf->scanners)) != 0

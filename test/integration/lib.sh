@@ -252,22 +252,24 @@ hm_clamav_db() {
 	chmod -R a+rX "$1"
 }
 hm_bg() { "$@" & HM_BG_PIDS="${HM_BG_PIDS:-} $!"; }
-# hm_clamd_start PORT [StreamMaxLength]: a real clamd on 127.0.0.1:PORT and $RUN/clamd/clamd.sock.
+# hm_clamd_start PORT [StreamMaxLength [NAME]]: a real clamd on 127.0.0.1:PORT and
+# $RUN/NAME/clamd.sock (NAME: clamd unless given, for a second node).
 hm_clamd_start() {
-	mkdir -p "$RUN/clamd"
-	chmod 755 "$RUN/clamd"
-	cat >"$RUN/clamd.conf" <<CONF
+	local name=${3:-clamd}
+	mkdir -p "$RUN/$name"
+	chmod 755 "$RUN/$name"
+	cat >"$RUN/$name.conf" <<CONF
 DatabaseDirectory $RUN/clamdb
 TCPSocket $1
 TCPAddr 127.0.0.1
-LocalSocket $RUN/clamd/clamd.sock
+LocalSocket $RUN/$name/clamd.sock
 LocalSocketMode 666
 Foreground yes
 User root
-LogFile $RUN/clamd.log
+LogFile $RUN/$name.log
 StreamMaxLength ${2:-100M}
 CONF
-	hm_bg clamd -c "$RUN/clamd.conf"
+	hm_bg clamd -c "$RUN/$name.conf"
 	CLAMD_PID=$!
 	hm_wait_port "$1"
 }

@@ -48,6 +48,10 @@ done
 if command -v systemd-analyze >/dev/null; then
 	out=$(systemd-analyze verify "$unit" 2>&1 | grep -v 'sendmail.service\|network.target')
 	is "systemd-analyze verify finds nothing wrong" "$out" ""
+	# The example's hook units, as an admin would copy them.
+	cp /usr/share/doc/hostmilter/examples/hostmapgen.path /usr/share/doc/hostmilter/examples/hostmapgen.service "$RUN/"
+	out=$(systemd-analyze verify "$RUN/hostmapgen.path" "$RUN/hostmapgen.service" 2>&1)
+	is "systemd-analyze verify: the example's hostmapgen.path and .service" "$out" ""
 fi
 is "installing started nothing" "$(pgrep -x hostmilter)" "$(cat "$RUN/before.pids")"
 
@@ -62,8 +66,16 @@ hm_clamav_db "$RUN/clamdb"
 sed -e "s|^PolicyDB .*|PolicyDB $RUN/maps/hostmilter.db|" -e "s|^ClamAVDatabase .*|ClamAVDatabase $RUN/clamdb|" \
 	/etc/mail/hostmilter.conf >"$RUN/hostmilter.conf"
 out=$(/usr/sbin/hostmilter -n -c "$RUN/hostmilter.conf" 2>&1)
+is "the installed hostmilter -n on the installed configuration: exit 0" "$?" 0
+like "... says so (libclamav in process)" "$out" 'configuration, policy database and 1 scanner OK'
+# ... and on the hostNET example (a clamd cluster and a spamd node; -n opens no connection).
+sed -e "s|^PolicyDB .*|PolicyDB $RUN/maps/hostmilter.db|" /usr/share/doc/hostmilter/examples/hostmilter.conf \
+	>"$RUN/example.conf"
+out=$(/usr/sbin/hostmilter -n -c "$RUN/example.conf" 2>&1)
 is "the installed hostmilter -n on the sample configuration: exit 0" "$?" 0
-like "... says so" "$out" 'configuration, policy database and 1 scanners? OK'
+like "... says so (clamd and spamd clusters)" "$out" 'configuration, policy database and 2 scanners OK'
+check "the example's generated files are installed" test -s /usr/share/doc/hostmilter/examples/generated/virtmaps
+check "... and its README" test -s /usr/share/doc/hostmilter/examples/README.md
 
 purge
 check "purged: the spool is gone" test ! -e /var/spool/hostmilter

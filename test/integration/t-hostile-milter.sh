@@ -3,7 +3,8 @@
 # length fields, truncated packets, commands out of order, macros without
 # terminators, a 64 KB HELO name, 5000 recipients.  hostmilter must answer
 # every well-behaved conversation in between, keep one that stays open
-# across all of it, and neither crash nor leak.  Runs the AddressSanitizer
+# across all of it, and neither crash nor leak.  Garbage at the statistics
+# endpoint too (http-hostile.py), while the milter socket is under attack.  Runs the AddressSanitizer
 # build of hostmilter when there is one (HM_ASAN_BUILD), so that a memory
 # error is a crash, and its leak report is read at exit.
 . "$(dirname "$0")/lib.sh"
@@ -11,7 +12,9 @@
 hm_rundir hostile
 hm_cf_dir
 "$HOSTMAPGEN" -q -o "$RUN/maps" "$SAMPLE_EXPORT" 2>/dev/null
-hm_milter_conf "MaxRecipients 100"
+STATS=9898
+hm_milter_conf "MaxRecipients 100
+StatsListen 127.0.0.1:$STATS"
 if [ -x "${HM_ASAN_BUILD:-}/milter/hostmilter" ]; then
 	HOSTMILTER=$HM_ASAN_BUILD/milter/hostmilter
 	mkdir -p "$RUN/sanitizer" && chown hostmilter "$RUN/sanitizer"	# reports are written as hostmilter
@@ -23,8 +26,20 @@ check "hostmilter starts" hm_milter_start
 pid=$HM_MILTER_PID
 fds_before=$(ls "/proc/$pid/fd" | wc -l)
 
+timeout 300 python3 "$HM_SRC/test/integration/http-hostile.py" $STATS >"$RUN/http-hostile.out" 2>&1 &
+http_pid=$!
 out=$(timeout 600 python3 "$HM_SRC/test/integration/milter-hostile.py" "$RUN/milter/hostmilter.sock" 2>&1)
 status=$?
+wait $http_pid
+http_status=$?
+while read -r line; do
+	case $line in
+	ok\ *) ok "statistics endpoint: ${line#ok }" ;;
+	FAIL\ *) not_ok "statistics endpoint: ${line#FAIL }" ;;
+	*) diag "$line" ;;
+	esac
+done <"$RUN/http-hostile.out"
+is "the HTTP driver finished" "$http_status" 0
 while read -r line; do
 	case $line in
 	ok\ *) ok "${line#ok }: hostmilter still answers as its policy says" ;;
@@ -38,6 +53,8 @@ sleep 1
 fds_after=$(ls "/proc/$pid/fd" | wc -l)
 check "descriptors back to where they were ($fds_before -> $fds_after)" test "$fds_after" -le "$((fds_before + 2))"
 like "the log names the refused relay attempts" "$(cat "$RUN/hostmilter.log")" 'rule=relay'
+like "... and the statistics count them" "$(curl -sS --max-time 5 "http://127.0.0.1:$STATS/metrics")" \
+	'hostmilter_decisions_total\{stage="rcpt",rule="relay",action="reject"\} [1-9]'
 
 hm_milter_stop
 reports=$(cat "$RUN"/sanitizer/* 2>/dev/null)

@@ -21,6 +21,8 @@
 #include "export.h"
 #include "facts.h"
 #include "policydb.h"
+#include "scanners.h"
+#include "stats.h"
 #include "validate.h"
 
 /* ---- configuration ---- */
@@ -72,6 +74,129 @@ START_TEST(conf_load_refuses_missing_file)
 
 	ck_assert_int_eq(conf_load("/nonexistent/hostmilter.conf", &conf, &errors), -1);
 	ck_assert_ptr_nonnull(strstr(errors.text[0], "/nonexistent/hostmilter.conf: cannot open"));
+}
+END_TEST
+
+START_TEST(conf_stats_listen_is_loopback_only)
+{
+	static const char *const good[] = { "127.0.0.1:9899", "127.5.5.5:1", "[::1]:65535", "::1:9899" };
+	static const char *const bad[] = { "0.0.0.0:9899", "192.0.2.1:9899", "[::]:9899", "localhost:9899",
+					   "127.0.0.1", "127.0.0.1:0", "127.0.0.1:65536", "127.0.0.1:+80",
+					   "127.0.0.1:80x", ":9899", "[::ffff:127.0.0.1]:9899" };
+	struct conf_listen listen;
+	struct hm_conf conf;
+	struct conf_errors errors;
+
+	for (size_t i = 0; i < sizeof(good) / sizeof(*good); i++)
+		ck_assert_msg(conf_listen_parse(good[i], &listen) == 0, "%s refused", good[i]);
+	ck_assert_int_eq(conf_listen_parse("[::1]:9899", &listen), 0);
+	ck_assert_int_eq(listen.family, AF_INET6);
+	ck_assert_uint_eq(listen.port, 9899);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(*bad); i++)
+		ck_assert_msg(conf_listen_parse(bad[i], &listen) < 0, "%s accepted", bad[i]);
+	ck_assert_int_eq(conf_parse("t.conf", "", &conf, &errors), 0);
+	ck_assert_str_eq(conf.stats_listen, "");	/* off unless asked for */
+	ck_assert_int_eq(conf_parse("t.conf", "StatsListen 0.0.0.0:9899\n", &conf, &errors), -1);
+	ck_assert_ptr_nonnull(strstr(errors.text[0], "t.conf:1: StatsListen: \"0.0.0.0:9899\" is not a loopback"));
+	ck_assert_int_eq(conf_parse("t.conf", "StatsListen 127.0.0.1:9899\n", &conf, &errors), 0);
+	ck_assert_str_eq(conf.stats_listen, "127.0.0.1:9899");
+}
+END_TEST
+
+/* ---- statistics ---- */
+
+static char *
+stats_text(int (*write)(FILE *))
+{
+	char *text = NULL;
+	size_t len = 0;
+	FILE *out = open_memstream(&text, &len);
+
+	ck_assert_ptr_nonnull(out);
+	ck_assert_int_eq(write(out), 0);
+	fclose(out);
+	return text;
+}
+
+START_TEST(stats_counts_and_reports)
+{
+	char *report, *prom;
+
+	stats_reset();
+	stats_init(NULL);
+	stats_message(STATS_ACCEPTED);
+	stats_message(STATS_ACCEPTED);
+	stats_message(STATS_REJECTED);
+	stats_message(STATS_OUTCOMES);	/* out of range: ignored */
+	stats_decision("rcpt", "relay", "reject");
+	stats_decision("rcpt", "relay", "reject");
+	stats_decision("scan", "virus", "reject");
+	stats_decision("rcpt", "relay", "accept");
+	stats_decision("rcpt", NULL, "accept");	/* no rule: ignored */
+	report = stats_text(stats_report);
+	ck_assert_ptr_nonnull(strstr(report, " messages accepted=2 quarantined=0 discarded=0 rejected=1 tempfailed=0 "));
+	ck_assert_ptr_nonnull(strstr(report, "stats: decisions rcpt/relay/reject=2 scan/virus/reject=1 rcpt/relay/accept=1\n"));
+	prom = stats_text(stats_prometheus);
+	ck_assert_ptr_nonnull(strstr(prom, "# TYPE hostmilter_messages_total counter\n"));
+	ck_assert_ptr_nonnull(strstr(prom, "\nhostmilter_messages_total{outcome=\"accepted\"} 2\n"));
+	ck_assert_ptr_nonnull(strstr(prom, "\nhostmilter_messages_total{outcome=\"no-recipients\"} 0\n"));
+	ck_assert_ptr_nonnull(
+		strstr(prom, "\nhostmilter_decisions_total{stage=\"rcpt\",rule=\"relay\",action=\"reject\"} 2\n"));
+	ck_assert_ptr_nonnull(strstr(prom, "\nhostmilter_decisions_uncounted_total 0\n"));
+	free(report);
+	free(prom);
+}
+END_TEST
+
+START_TEST(stats_table_overflows_into_uncounted)
+{
+	char rule[32], *prom;
+
+	stats_reset();
+	for (int i = 0; i < STATS_DECISIONS_MAX + 5; i++) {
+		snprintf(rule, sizeof(rule), "rule-%d", i);
+		stats_decision("rcpt", rule, "reject");
+	}
+	stats_decision("rcpt", "rule-0", "reject");	/* still counted in its own entry */
+	stats_decision("rcpt", "a-rule-name-much-longer-than-the-table-keeps", "reject");
+	prom = stats_text(stats_prometheus);
+	ck_assert_ptr_nonnull(strstr(prom, "rule=\"rule-0\",action=\"reject\"} 2\n"));
+	ck_assert_ptr_null(strstr(prom, "rule=\"rule-96\""));
+	ck_assert_ptr_nonnull(strstr(prom, "\nhostmilter_decisions_uncounted_total 6\n"));
+	free(prom);
+	stats_reset();
+}
+END_TEST
+
+/* Node figures come from the clusters; a node's address is escaped as a label value. */
+START_TEST(stats_report_scanner_nodes)
+{
+	struct hm_conf conf;
+	struct conf_errors errors;
+	struct scanners *scanners;
+	char err[300], *report, *prom;
+
+	ck_assert_int_eq(conf_parse("t.conf",
+				    "Scanner clamd tcp:127.0.0.1:1\nScanner clamd unix:/run/a\"b\\c.sock\n",
+				    &conf, &errors), 0);
+	scanners = scanners_open(&conf, err, sizeof(err));
+	ck_assert_msg(scanners != NULL, "%s", err);
+	stats_reset();
+	stats_init(scanners);
+	report = stats_text(stats_report);
+	ck_assert_ptr_nonnull(
+		strstr(report, "stats: scanner clamd tcp:127.0.0.1:1 state=up scans=0 failures=0 latency=0.0ms\n"));
+	prom = stats_text(stats_prometheus);
+	ck_assert_ptr_nonnull(strstr(
+		prom, "hostmilter_scanner_node_state{engine=\"clamd\",node=\"tcp:127.0.0.1:1\",state=\"up\"} 1\n"));
+	ck_assert_ptr_nonnull(strstr(
+		prom, "hostmilter_scanner_node_state{engine=\"clamd\",node=\"tcp:127.0.0.1:1\",state=\"down\"} 0\n"));
+	ck_assert_ptr_nonnull(strstr(prom, "node=\"unix:/run/a\\\"b\\\\c.sock\"} 0\n"));
+	ck_assert_ptr_nonnull(strstr(prom, "# TYPE hostmilter_scanner_node_latency_seconds gauge\n"));
+	stats_init(NULL);
+	scanners_close(scanners);
+	free(report);
+	free(prom);
 }
 END_TEST
 
@@ -500,6 +625,10 @@ milter_suite(void)
 	tcase_add_test(tc, conf_reads_keys_and_defaults);
 	tcase_add_test(tc, conf_reports_every_error_with_its_line);
 	tcase_add_test(tc, conf_load_refuses_missing_file);
+	tcase_add_test(tc, conf_stats_listen_is_loopback_only);
+	tcase_add_test(tc, stats_counts_and_reports);
+	tcase_add_test(tc, stats_table_overflows_into_uncounted);
+	tcase_add_test(tc, stats_report_scanner_nodes);
 	tcase_add_test(tc, envelope_plain_addresses);
 	tcase_add_test(tc, envelope_routing_tricks);
 	tcase_add_test(tc, decide_mail_rules);
