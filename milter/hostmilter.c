@@ -43,10 +43,10 @@
 
 #include "attach.h"
 #include "conf.h"
+#include "metrics.h"
 #include "msg.h"
 #include "scanners.h"
 #include "session.h"
-#include "metrics.h"
 #include "snapshot.h"
 #include "stats.h"
 #include "versions.h"
