@@ -203,12 +203,23 @@ load_maps(struct generated *gen, struct install_set *set, const struct layout_na
 	return 0;
 }
 
+/*
+ * hostmilter.db first: its build is the longest, so when the files are to
+ * be written it starts in a thread of its own while the text maps are
+ * generated on this one (on two cores a full run of 1,000,000 addresses
+ * spends about half its time in Berkeley DB's puts).
+ */
 static void
-generate(const struct mg_export *export, struct generated *gen, struct install_set *set)
+generate(const struct mg_export *export, struct generated *gen, struct install_set *set, bool writing)
 {
 	struct mg_report report;
 	struct textmap *maps[] = { &gen->virtuser, &gen->aliases, &gen->access, &gen->cw };
 
+	progress("generating the policy database");
+	emit_policy(export, &gen->records);
+	set->files[4].records = &gen->records;
+	if (writing)
+		install_start_policy(set, &gen->records);
 	report_init(&report);
 	progress("generating virtmaps");
 	emit_virtmaps(export, &gen->virtuser);
@@ -218,17 +229,15 @@ generate(const struct mg_export *export, struct generated *gen, struct install_s
 	emit_access(export, &gen->access, &report);
 	emit_cw(export, &gen->cw);
 	if (report.errors->len) {
+		install_abandon(set);
 		print_errors(&report);
 		exit(EXIT_INVALID);
 	}
 	report_free(&report);
-	progress("generating the policy database");
-	emit_policy(export, &gen->records);
 	for (unsigned i = 0; i < 4; i++) {
 		set->files[i].text = textmap_render(maps[i]);
 		textmap_free(maps[i]);
 	}
-	set->files[4].records = &gen->records;
 }
 
 static void
@@ -320,7 +329,7 @@ apply(const struct options *opts, struct install_set *set, char **data, size_t l
 	*data = NULL;
 	if (load_maps(&gen, set, layout_of(opts->layout)) < 0)
 		return EXIT_IO;
-	generate(export, &gen, set);
+	generate(export, &gen, set, !opts->diff && !opts->dry_run);
 	progress("comparing with the installed files");
 	install_compare(set);
 	if (opts->diff) {

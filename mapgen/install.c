@@ -45,6 +45,7 @@ install_unlink_tmp(struct install_file *file)
 void
 install_free(struct install_set *set)
 {
+	install_abandon(set);
 	for (unsigned i = 0; i < set->nfiles; i++) {
 		install_unlink_tmp(&set->files[i]);
 		g_free(set->files[i].path);
@@ -255,7 +256,8 @@ install_compare(struct install_set *set)
 		struct install_file *file = &set->files[i];
 
 		if (file->policy) {
-			file->db_changed = policy_differs(file);
+			if (!set->early)
+				file->db_changed = policy_differs(file);
 			continue;
 		}
 		file->text_changed = text_differs(file);
@@ -420,18 +422,87 @@ db_job_run(gpointer data)
 	return NULL;
 }
 
+struct install_early {
+	struct db_job job;
+	GThread *thread;
+	bool joined;
+};
+
+static struct install_file *
+policy_file(struct install_set *set)
+{
+	for (unsigned i = 0; i < set->nfiles; i++)
+		if (set->files[i].policy)
+			return &set->files[i];
+	return NULL;
+}
+
+void
+install_start_policy(struct install_set *set, const struct policy_records *records)
+{
+	struct install_file *file = policy_file(set);
+
+	if (!file || set->early)
+		return;
+	file->records = records;
+	file->db_changed = policy_differs(file);
+	set->early = g_new0(struct install_early, 1);
+	if (!file->db_changed) {
+		set->early->joined = true;	/* nothing to build */
+		return;
+	}
+	set->early->job = (struct db_job){ .set = set, .file = file };
+	set->early->thread = g_thread_new(file->name, db_job_run, &set->early->job);
+}
+
+/* 0 when the early build is done (or there was none); -1 with err when it failed. */
+static int
+install_join_early(struct install_set *set, char *err, size_t errlen)
+{
+	struct install_early *early = set->early;
+
+	if (!early)
+		return 0;
+	if (!early->joined) {
+		g_thread_join(early->thread);
+		early->joined = true;
+	}
+	if (early->thread && early->job.rc < 0) {
+		g_strlcpy(err, early->job.err, errlen);
+		return -1;
+	}
+	return 0;
+}
+
+void
+install_abandon(struct install_set *set)
+{
+	char err[16];
+	struct install_file *file = policy_file(set);
+
+	if (!set->early)
+		return;
+	install_join_early(set, err, sizeof(err));
+	if (file)
+		install_unlink_tmp(file);
+	g_free(set->early);
+	set->early = NULL;
+}
+
 /* The .db files are independent Berkeley DB handles, each used by one
- * thread only, so they are built side by side. */
+ * thread only, so they are built side by side (hostmilter.db perhaps
+ * already under way: install_start_policy). */
 static int
 prepare_dbs(struct install_set *set, char *err, size_t errlen)
 {
 	struct db_job jobs[G_N_ELEMENTS(set->files)];
 	GThread *threads[G_N_ELEMENTS(set->files)];
+	char spare[1024];
 	unsigned n = 0;
 	int rc = 0;
 
 	for (unsigned i = 0; i < set->nfiles; i++) {
-		if (!set->files[i].db_changed)
+		if (!set->files[i].db_changed || (set->files[i].policy && set->early))
 			continue;
 		jobs[n] = (struct db_job){ .set = set, .file = &set->files[i] };
 		threads[n] = g_thread_new(set->files[i].name, db_job_run, &jobs[n]);
@@ -444,6 +515,9 @@ prepare_dbs(struct install_set *set, char *err, size_t errlen)
 			rc = -1;
 		}
 	}
+	if (rc == 0)
+		return install_join_early(set, err, errlen);
+	install_join_early(set, spare, sizeof(spare));	/* the first error is the one reported */
 	return rc;
 }
 
@@ -521,6 +595,7 @@ int
 install_commit(struct install_set *set, char *err, size_t errlen)
 {
 	if (prepare_all(set, err, errlen) < 0) {
+		install_abandon(set);	/* waits for hostmilter.db's build before removing its file */
 		for (unsigned i = 0; i < set->nfiles; i++)
 			install_unlink_tmp(&set->files[i]);
 		return -1;

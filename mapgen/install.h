@@ -39,6 +39,8 @@ struct install_file {
 	char *tmp_text, *tmp_db;
 };
 
+struct install_early;
+
 struct install_set {
 	char *dir;
 	const char *digest;		/* the export's */
@@ -46,6 +48,7 @@ struct install_set {
 	struct install_file files[5];
 	unsigned nfiles;
 	int lock_fd;
+	struct install_early *early;	/* hostmilter.db, being built ahead */
 };
 
 void install_init(struct install_set *set, const char *dir, const char *layout, const char *digest);
@@ -58,6 +61,15 @@ void install_clean_stale(struct install_set *set);
 bool install_unchanged(struct install_set *set);
 struct install_file *install_add(struct install_set *set, const char *name, enum textmap_style style,
 				 bool has_db);
+/*
+ * Starts building hostmilter.db's temporary file from records in a thread
+ * of its own, when it differs from the installed one, so that the largest
+ * build overlaps the generation of the text maps.  Nothing is renamed
+ * before install_commit, which waits for it; install_abandon (or
+ * install_free) waits and removes what it wrote.
+ */
+void install_start_policy(struct install_set *set, const struct policy_records *records);
+void install_abandon(struct install_set *set);
 /* Decides which files change. */
 void install_compare(struct install_set *set);
 /* Prints a unified diff of each changed text file to stdout. */
