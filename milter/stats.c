@@ -105,20 +105,29 @@ stats_decision(const char *stage, const char *rule, const char *action)
 	pthread_mutex_unlock(&stats_lock);
 }
 
-/* A consistent copy, so that no report holds the lock while it writes. */
-static unsigned
-stats_copy(uint64_t outcomes[STATS_OUTCOMES], struct stats_entry *entries, uint64_t *overflow)
-{
+/* The counters at one moment, copied so that no report holds the lock while it writes. */
+struct stats_counts {
+	uint64_t outcomes[STATS_OUTCOMES];
+	struct stats_entry entries[STATS_DECISIONS_MAX];
 	unsigned n;
+	uint64_t overflow;
+};
 
+static struct stats_counts *
+stats_counts_now(void)
+{
+	struct stats_counts *c = malloc(sizeof(*c));
+
+	if (!c)
+		return NULL;
 	for (unsigned i = 0; i < STATS_OUTCOMES; i++)
-		outcomes[i] = __atomic_load_n(&stats_outcomes[i], __ATOMIC_RELAXED);
+		c->outcomes[i] = __atomic_load_n(&stats_outcomes[i], __ATOMIC_RELAXED);
 	pthread_mutex_lock(&stats_lock);
-	n = stats_nentries;
-	memcpy(entries, stats_entries, n * sizeof(*entries));
-	*overflow = stats_overflow;
+	c->n = stats_nentries;
+	memcpy(c->entries, stats_entries, c->n * sizeof(*c->entries));
+	c->overflow = stats_overflow;
 	pthread_mutex_unlock(&stats_lock);
-	return n;
+	return c;
 }
 
 static long
@@ -177,27 +186,23 @@ static void
 stats_write_node_line(FILE *out, const char *engine, const struct cluster_node_stats *node)
 {
 	fprintf(out, "stats: scanner %s %s state=%s scans=%" PRIu64 " failures=%" PRIu64 " latency=%.1fms\n", engine,
-		node->address, cluster_state_name(node->state), node->scans,
-		node->failures, node->latency_ms);
+		node->address, cluster_state_name(node->state), node->scans, node->failures, node->latency_ms);
 }
 
 int
 stats_report(FILE *out)
 {
-	uint64_t outcomes[STATS_OUTCOMES], overflow;
-	struct stats_entry *entries = malloc(sizeof(stats_entries));
-	unsigned n;
+	struct stats_counts *c = stats_counts_now();
 
-	if (!entries)
+	if (!c)
 		return -1;
-	n = stats_copy(outcomes, entries, &overflow);
 	fprintf(out, "stats: uptime %lds, messages", stats_uptime());
 	for (unsigned i = 0; i < STATS_OUTCOMES; i++)
-		fprintf(out, " %s=%" PRIu64, stats_outcome_names[i], outcomes[i]);
+		fprintf(out, " %s=%" PRIu64, stats_outcome_names[i], c->outcomes[i]);
 	fputc('\n', out);
-	stats_report_decisions(out, entries, n, overflow);
+	stats_report_decisions(out, c->entries, c->n, c->overflow);
 	stats_each_node(out, stats_write_node_line);
-	free(entries);
+	free(c);
 	return ferror(out) ? -1 : 0;
 }
 
@@ -317,23 +322,20 @@ stats_prometheus_nodes(FILE *out)
 int
 stats_prometheus(FILE *out)
 {
-	uint64_t outcomes[STATS_OUTCOMES], overflow;
-	struct stats_entry *entries = malloc(sizeof(stats_entries));
-	unsigned n;
+	struct stats_counts *c = stats_counts_now();
 
-	if (!entries)
+	if (!c)
 		return -1;
-	n = stats_copy(outcomes, entries, &overflow);
 	stats_metric_head(out, "hostmilter_info", "gauge", "The running hostmilter's version.");
 	fputs("hostmilter_info{", out);
 	stats_label(out, "version", PACKAGE_VERSION, true);
 	fputs(" 1\n", out);
 	stats_metric_head(out, "hostmilter_uptime_seconds", "gauge", "Seconds since hostmilter started.");
 	fprintf(out, "hostmilter_uptime_seconds %ld\n", stats_uptime());
-	stats_prometheus_messages(out, outcomes);
-	stats_prometheus_decisions(out, entries, n, overflow);
+	stats_prometheus_messages(out, c->outcomes);
+	stats_prometheus_decisions(out, c->entries, c->n, c->overflow);
 	stats_prometheus_nodes(out);
-	free(entries);
+	free(c);
 	return ferror(out) ? -1 : 0;
 }
 
