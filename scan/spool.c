@@ -122,6 +122,31 @@ spool_grow(struct spool *spool, size_t need)
 	return 0;
 }
 
+#define SPOOL_HEADROOM 4096	/* for the Received: and other headers Sendmail adds to the declared size */
+
+int
+spool_expect(struct spool *spool, uint64_t size)
+{
+	int rc = 0;
+
+	if (spool->failed || spool->size > 0 || spool->fd >= 0 || size == 0)
+		return spool->failed ? -1 : 0;
+	if (size >= spool->mem_max || spool->mem_max - size < SPOOL_HEADROOM)
+		rc = spool_to_file(spool);
+	else if (size + SPOOL_HEADROOM > spool->mem_cap) {
+		unsigned char *mem = realloc(spool->mem, (size_t)size + SPOOL_HEADROOM);
+
+		rc = mem ? 0 : -1;
+		if (mem) {
+			spool->mem = mem;
+			spool->mem_cap = (size_t)size + SPOOL_HEADROOM;
+		}
+	}
+	if (rc < 0)
+		spool->failed = true;
+	return rc;
+}
+
 int
 spool_append(struct spool *spool, const void *data, size_t len)
 {

@@ -21,6 +21,12 @@ struct spool;
 struct spool *spool_new(const char *dir, size_t mem_max);
 void spool_free(struct spool *spool);
 
+/* The size the sender declared (ESMTP SIZE=), before the first append: a
+ * hint that saves copies.  Memory for it (and what Sendmail adds) is taken
+ * at once, or a message declared larger than mem_max starts in its file.
+ * A wrong hint costs at most mem_max of memory and never changes what is
+ * stored.  0, or -1 with errno as spool_append. */
+int spool_expect(struct spool *spool, uint64_t size);
 /* 0, or -1 with errno; after a failure every later append fails too. */
 int spool_append(struct spool *spool, const void *data, size_t len);
 uint64_t spool_size(const struct spool *spool);

@@ -3,10 +3,11 @@
  *
  * It speaks the milter protocol (version 6) itself: option negotiation
  * (honouring the steps and replies the filter declines), macros,
- * connect, helo, and per message MAIL with SIZE=, two RCPTs, five
+ * connect, helo, and per message MAIL with SIZE= (the message's), two RCPTs, five
  * headers, end of headers, a body, and end of message, several messages
  * per connection, many connections at once.  It reports messages per
- * second and the latency from MAIL to the final reply of end of message.
+ * second, the latency from MAIL to the final reply of end of message, and
+ * how many replies a message waited for (the filter's round trips).
  *
  * usage: milter-load -s unix:PATH -c CONNECTIONS -n MESSAGES [-m PER_CONNECTION]
  *                    [--message FILE | --body-bytes N]
@@ -74,6 +75,8 @@ static struct options opt = { .connections = 8, .messages = 1000, .per_connectio
 static atomic_long next_message;
 static atomic_long errors;
 static atomic_long refused;	/* messages the filter refused at end of message: answered, not failed */
+static atomic_long replies;	/* replies waited for during messages: the filter's round trips */
+static __thread long waits;	/* replies this thread waited for, sessions included */
 static double *latencies;	/* seconds, one per message */
 
 static double
@@ -188,7 +191,10 @@ step(int fd, uint32_t pflags, uint32_t skip, uint32_t noreply, char cmd, const v
 		return 0;
 	if (send_cmd(fd, cmd, data, len) < 0)
 		return -1;
-	return (pflags & noreply) ? 0 : final_reply(fd);
+	if (pflags & noreply)
+		return 0;
+	waits++;
+	return final_reply(fd);
 }
 
 static int
@@ -253,7 +259,16 @@ static struct {
 	size_t nheaders;
 	char *body;
 	size_t body_len;
+	size_t size;	/* as SIZE= declares it: the headers as lines, the blank line, the body */
 } load_msg;
+
+static void
+load_msg_measure(void)
+{
+	load_msg.size = load_msg.body_len + 2;
+	for (size_t i = 0; i < load_msg.nheaders; i++)
+		load_msg.size += strlen(load_msg.names[i]) + strlen(load_msg.values[i]) + 4;
+}
 
 static void
 load_msg_builtin(size_t body_bytes)
@@ -345,14 +360,16 @@ message(int fd, uint32_t pflags, long id)
 	char qid[32];
 	const char *mail_macros[] = { "i", qid, "{auth_authen}", "xyz00-info", "{mail_addr}", "info@example.com",
 				      NULL };
-	static const char mail[] = "<info@example.com>\0SIZE=5000";
+	char mail[64];
+	size_t mail_len = (size_t)snprintf(mail, sizeof(mail), "<info@example.com>%cSIZE=%zu", '\0', load_msg.size) + 1;
 	static const char rcpt1[] = "<info@example.com>", rcpt2[] = "<friend@elsewhere.example>";
+	long before = waits;
 	int rc;
 
 	snprintf(qid, sizeof(qid), "LOAD%08ld", id);
 	if (send_macros(fd, 'M', mail_macros) < 0)
 		return -1;
-	if ((rc = step(fd, pflags, P_NOMAIL, P_NR_MAIL, 'M', mail, sizeof(mail))) != 0
+	if ((rc = step(fd, pflags, P_NOMAIL, P_NR_MAIL, 'M', mail, mail_len)) != 0
 	    || (rc = step(fd, pflags, P_NORCPT, P_NR_RCPT, 'R', rcpt1, sizeof(rcpt1))) != 0
 	    || (rc = step(fd, pflags, P_NORCPT, P_NR_RCPT, 'R', rcpt2, sizeof(rcpt2))) != 0
 	    || (rc = step(fd, pflags, P_NODATA, P_NR_DATA, 'T', NULL, 0)) != 0
@@ -360,6 +377,7 @@ message(int fd, uint32_t pflags, long id)
 		return rc;
 	if (send_cmd(fd, 'E', NULL, 0) < 0)
 		return -1;
+	atomic_fetch_add(&replies, waits - before + 1);
 	rc = final_reply(fd);
 	return rc == 1 ? 2 : rc;	/* 2: refused at end of message, the session goes on */
 }
@@ -475,10 +493,11 @@ run_load(void)
 			ok[n++] = latencies[i];
 	qsort(ok, (size_t)n, sizeof(*ok), by_value);
 	printf("connections=%d messages=%ld ok=%ld refused=%ld errors=%ld seconds=%.3f msgs_per_s=%.1f p50_ms=%.3f "
-	       "p99_ms=%.3f\n",
+	       "p99_ms=%.3f replies_per_msg=%.1f\n",
 	       opt.connections, opt.messages, n - atomic_load(&refused), atomic_load(&refused), atomic_load(&errors),
 	       elapsed, n / elapsed,
-	       n ? ok[n / 2] * 1000 : 0, n ? ok[(long)(n * 0.99)] * 1000 : 0);
+	       n ? ok[n / 2] * 1000 : 0, n ? ok[(long)(n * 0.99)] * 1000 : 0,
+	       n ? (double)atomic_load(&replies) / (double)n : 0);
 	free(threads);
 	free(ok);
 	free(latencies);
@@ -526,5 +545,6 @@ main(int argc, char **argv)
 		fprintf(stderr, "milter-load: cannot read %s as a message with CRLF line ends\n", message_file);
 		return 2;
 	}
+	load_msg_measure();
 	return opt.idle ? run_idle() : run_load();
 }

@@ -25,6 +25,9 @@ spool_fds() { find "/proc/$HM_MILTER_PID/fd" -lname "$RUN/spool/*" 2>/dev/null |
 
 out=$("$MILTER_LOAD" -s "$SOCK" -c 4 -n 40 -m 10)
 like "warm-up: 40 ordinary messages accepted" "$out" 'messages=40 ok=40 refused=0 errors=0'
+# Sendmail waits only for the replies that decide (MAIL, each RCPT, end of
+# message), not for each header and body chunk: SMFIP_NR_* negotiated.
+like "... each waiting for 4 replies: MAIL, two RCPT, end of message" "$out" ' replies_per_msg=4\.0'
 before=$(hwm)
 out=$("$MILTER_LOAD" -s "$SOCK" -c 1 -n 1 --body-bytes 134217728)
 after=$(hwm)

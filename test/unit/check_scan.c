@@ -62,6 +62,42 @@ START_TEST(spool_moves_to_a_nameless_file)
 }
 END_TEST
 
+/* A declared size is a hint: a lie in either direction changes nothing stored. */
+START_TEST(spool_expect_is_only_a_hint)
+{
+	char dir[] = "/tmp/check_scan.XXXXXX", buf[16];
+	struct spool *small, *large, *huge;
+
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	small = spool_new(dir, 1 << 20);
+	ck_assert_int_eq(spool_expect(small, 3), 0);
+	for (int i = 0; i < 2000; i++)	/* far more than declared: it grows */
+		ck_assert_int_eq(spool_append(small, "0123456789", 10), 0);
+	ck_assert_ptr_nonnull(spool_memory(small));
+	ck_assert_uint_eq(spool_size(small), 20000);
+	large = spool_new(dir, 1 << 20);
+	ck_assert_int_eq(spool_expect(large, 5u << 20), 0);	/* declared past memory: a file at once */
+	ck_assert_int_ge(spool_fd(large), 0);
+	ck_assert_int_eq(spool_append(large, "abc", 3), 0);
+	ck_assert_int_eq(spool_read(large, 0, buf, sizeof(buf)), 3);
+	ck_assert(memcmp(buf, "abc", 3) == 0);
+	huge = spool_new(dir, 1 << 20);
+	ck_assert_int_eq(spool_expect(huge, UINT64_MAX), 0);	/* no overflow into a small buffer */
+	ck_assert_int_ge(spool_fd(huge), 0);
+	ck_assert_int_eq(spool_expect(huge, 10), 0);	/* only before the first append, once */
+	ck_assert_int_ge(spool_fd(huge), 0);
+	ck_assert_uint_eq(dir_entries(dir), 0);
+	spool_free(small);
+	spool_free(large);
+	spool_free(huge);
+	huge = spool_new("/nonexistent/dir", 4);
+	ck_assert_int_eq(spool_expect(huge, 100), -1);	/* the file cannot be made: as a failed append */
+	ck_assert_int_eq(spool_append(huge, "a", 1), -1);
+	spool_free(huge);
+	ck_assert_int_eq(rmdir(dir), 0);
+}
+END_TEST
+
 START_TEST(spool_failure_is_sticky)
 {
 	struct spool *spool = spool_new("/nonexistent/dir", 4);
@@ -431,6 +467,7 @@ scan_suite(void)
 
 	tcase_add_test(tc, spool_moves_to_a_nameless_file);
 	tcase_add_test(tc, spool_failure_is_sticky);
+	tcase_add_test(tc, spool_expect_is_only_a_hint);
 	tcase_add_test(tc, clamd_replies);
 	tcase_add_test(tc, spamd_replies);
 	tcase_add_test(tc, rspamd_replies);
