@@ -3,7 +3,8 @@
  *
  * It speaks the milter protocol (version 6) itself: option negotiation
  * (honouring the steps and replies the filter declines), macros,
- * connect, helo, and per message MAIL with SIZE= (the message's), two RCPTs, five
+ * connect, helo, and per message MAIL with SIZE= (the message's), two RCPTs,
+ * Sendmail's Received: header with the message's own queue id, five
  * headers, end of headers, a body, and end of message, several messages
  * per connection, many connections at once.  It reports messages per
  * second, the latency from MAIL to the final reply of end of message, and
@@ -327,12 +328,28 @@ load_msg_file(const char *path)
 	return 0;
 }
 
+/* Sendmail's own trace header, first of every message a milter sees: it makes
+ * each message unique, as on a real server, whatever the driver repeats;
+ * the driver's process id keeps it unique from one run to the next. */
 static int
-send_headers_and_body(int fd, uint32_t pflags)
+send_received(int fd, uint32_t pflags, const char *qid)
+{
+	char header[256];
+	int len = snprintf(header, sizeof(header),
+			   "Received%cfrom client.example ([127.77.0.5]) by mx.example with ESMTPSA id %s.%ld;"
+			   " Sun, 22 Nov 2026 12:00:00 +0000", '\0', qid, (long)getpid());
+
+	return step(fd, pflags, P_NOHDRS, P_NR_HDR, 'L', header, (size_t)len + 1);
+}
+
+static int
+send_headers_and_body(int fd, uint32_t pflags, const char *qid)
 {
 	static __thread char header[65536];
 	int rc;
 
+	if ((rc = send_received(fd, pflags, qid)) != 0)
+		return rc;
 	for (size_t i = 0; i < load_msg.nheaders; i++) {
 		size_t nl = strlen(load_msg.names[i]) + 1, vl = strlen(load_msg.values[i]) + 1;
 
@@ -373,7 +390,7 @@ message(int fd, uint32_t pflags, long id)
 	    || (rc = step(fd, pflags, P_NORCPT, P_NR_RCPT, 'R', rcpt1, sizeof(rcpt1))) != 0
 	    || (rc = step(fd, pflags, P_NORCPT, P_NR_RCPT, 'R', rcpt2, sizeof(rcpt2))) != 0
 	    || (rc = step(fd, pflags, P_NODATA, P_NR_DATA, 'T', NULL, 0)) != 0
-	    || (rc = send_headers_and_body(fd, pflags)) != 0)
+	    || (rc = send_headers_and_body(fd, pflags, qid)) != 0)
 		return rc;
 	if (send_cmd(fd, 'E', NULL, 0) < 0)
 		return -1;
