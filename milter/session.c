@@ -464,8 +464,11 @@ session_spool(struct session *s, const void *data, size_t len)
 		if (s->scan && !s->spool)
 			msg_warn("%s: cannot make a spool: %s", s->qid[0] ? s->qid : "NOQUEUE", strerror(errno));
 		if (s->spool && spool_expect(s->spool, s->declared_size) < 0) {
+			int saved = errno;	/* for the warning below */
+
 			spool_free(s->spool);
 			s->spool = NULL;
+			errno = saved;
 		}
 	}
 	if (!s->scan || (s->spool && spool_append(s->spool, data, len) == 0))
@@ -736,7 +739,8 @@ session_close(SMFICTX *ctx)
 /*
  * Asks Sendmail not to wait for a reply to HELO, the headers, the end of the
  * headers and the body chunks: nothing is decided there (session_refuse), and
- * each wait costs a round trip, 13 of the 17 per message for a short one.
+ * each wait costs a round trip: a short message with two recipients waited
+ * for 12 replies, and now for 4 (milter-load's replies_per_msg).
  * libmilter offers these steps even to an MTA without them and then replies
  * CONTINUE itself, so the callbacks can always answer SMFIS_NOREPLY.
  */
