@@ -1,11 +1,22 @@
 /*
  * dbmap - Berkeley DB hash files; see dbmap.h.
+ *
+ * A writer queues its records and stores them at dbmap_finish in the order
+ * of the hash buckets they land in.  Stored in arrival order, a million
+ * records touch the pages of a 100 MB file at random, so every put pays for
+ * a cache miss in the buffer pool, and the pool must hold the whole file.
+ * In bucket order each page is filled once and then left alone: the pool
+ * can be small, and its evictions write the file front to back.  Measured
+ * on hostmapgen's 1,000,000-address bench: hostmilter.db's build takes
+ * about half the CPU time it took in arrival order (mapgen-bench).
  */
 #include "config.h"
 
 #include <db.h>
 #include <errno.h>
+#include <stdbool.h>
 #include <fcntl.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,10 +24,23 @@
 
 #include "dbmap.h"
 
+/* A queued record: its bytes (key, then value) and where it goes. */
+struct dbmap_pending {
+	uint32_t bucket_order;
+	uint32_t keylen;
+	uint32_t valuelen;
+	size_t offset;
+};
+
 struct dbmap_writer {
 	DB *db;
 	char *path;
-	size_t count;
+	char *bytes;
+	size_t bytes_len, bytes_cap;
+	struct dbmap_pending *pending;
+	size_t npending, pending_cap;
+	dbmap_duplicate_fn on_duplicate;
+	void *context;
 };
 
 struct dbmap_reader {
@@ -30,19 +54,14 @@ dbmap_quiet(const DB_ENV *env, const char *prefix, const char *message)
 {
 }
 
-/* Cache beyond the data size keeps a bulk build in memory until close;
- * Postfix found hash builds degrade badly with a small pool. */
-static u_int32_t
-dbmap_cache_bytes(size_t bytes)
-{
-	size_t cache = bytes * 5 + (32u << 20);
-
-	if (cache > (512u << 20))
-		cache = 512u << 20;
-	return (u_int32_t)cache;
-}
-
+/* Records arrive in bucket order (dbmap_finish), so the pool only needs
+ * the pages being filled; a larger one spends its time faulting in memory
+ * that each page visits once.  Of 1 to 512 MB, 4 to 16 MB were fastest
+ * on mapgen-bench; 512 MB took half as long again in hostmilter.db. */
+#define DBMAP_CACHE_BYTES (8u << 20)
 #define DBMAP_PAGESIZE 4096
+/* What a writer reserves up front from its caller's estimate, at most. */
+#define DBMAP_RESERVE_MAX ((size_t)1 << 30)
 
 /* Records per bucket, as Berkeley DB's documentation computes it. */
 static u_int32_t
@@ -54,60 +73,197 @@ dbmap_fill_factor(size_t entries, size_t bytes)
 	return (u_int32_t)(factor < 1 ? 1 : factor);
 }
 
+/* Room for `need` more items of `size` bytes; false when memory runs out. */
+static bool
+dbmap_reserve(void **array, size_t *cap, size_t used, size_t need, size_t size)
+{
+	size_t want = *cap ? *cap : 1024;
+	void *grown;
+
+	if (used + need <= *cap)
+		return true;
+	while (want < used + need) {
+		if (want > SIZE_MAX / 2 / size)
+			return false;
+		want *= 2;
+	}
+	if (!(grown = realloc(*array, want * size)))
+		return false;
+	*array = grown;
+	*cap = want;
+	return true;
+}
+
+static size_t
+dbmap_estimate(size_t estimate, size_t size)
+{
+	return estimate > DBMAP_RESERVE_MAX / size ? DBMAP_RESERVE_MAX / size : estimate;
+}
+
+static DB *
+dbmap_open_new(const char *path, size_t entries, size_t bytes, int *rc)
+{
+	DB *db;
+
+	if ((*rc = db_create(&db, NULL, 0)) != 0)
+		return NULL;
+	db->set_errcall(db, dbmap_quiet);
+	db->set_cachesize(db, 0, DBMAP_CACHE_BYTES, 1);
+	db->set_pagesize(db, DBMAP_PAGESIZE);
+	/* Berkeley DB sizes the table from h_nelem only when the fill factor is
+	 * set too; without it a bulk build grows by splitting buckets. */
+	if (entries > 0 && entries < UINT32_MAX) {
+		db->set_h_ffactor(db, dbmap_fill_factor(entries, bytes));
+		db->set_h_nelem(db, (u_int32_t)entries);
+	}
+	if ((*rc = db->open(db, NULL, path, NULL, DB_HASH, DB_CREATE | DB_EXCL, 0600)) == 0)
+		return db;
+	db->close(db, 0);
+	return NULL;
+}
+
 struct dbmap_writer *
 dbmap_create(const char *path, size_t entries, size_t bytes, char *err, size_t errlen)
 {
 	struct dbmap_writer *map = calloc(1, sizeof(*map));
-	int rc;
+	int rc = ENOMEM;
 
-	if (!map || !(map->path = strdup(path))) {
-		snprintf(err, errlen, "out of memory");
-		free(map);
-		return NULL;
-	}
-	if ((rc = db_create(&map->db, NULL, 0)) != 0)
+	if (!map || !(map->path = strdup(path))
+	    || !dbmap_reserve((void **)&map->pending, &map->pending_cap, 0,
+			      dbmap_estimate(entries, sizeof(*map->pending)), sizeof(*map->pending))
+	    || !dbmap_reserve((void **)&map->bytes, &map->bytes_cap, 0, dbmap_estimate(bytes, 1), 1)) {
+		snprintf(err, errlen, "%s: out of memory", path);
 		goto fail;
-	map->db->set_errcall(map->db, dbmap_quiet);
-	map->db->set_cachesize(map->db, 0, dbmap_cache_bytes(bytes), 1);
-	map->db->set_pagesize(map->db, DBMAP_PAGESIZE);
-	/* Berkeley DB sizes the table from h_nelem only when the fill factor is
-	 * set too; without it a bulk build grows by splitting buckets. */
-	if (entries > 0 && entries < UINT32_MAX) {
-		map->db->set_h_ffactor(map->db, dbmap_fill_factor(entries, bytes));
-		map->db->set_h_nelem(map->db, (u_int32_t)entries);
 	}
-	rc = map->db->open(map->db, NULL, path, NULL, DB_HASH, DB_CREATE | DB_EXCL, 0600);
-	if (rc == 0)
+	if ((map->db = dbmap_open_new(path, entries, bytes, &rc)) != NULL)
 		return map;
-	map->db->close(map->db, 0);
-	map->db = NULL;
-fail:
 	snprintf(err, errlen, "%s: %s", path, db_strerror(rc));
-	free(map->path);
+fail:
+	if (map) {
+		free(map->pending);
+		free(map->bytes);
+		free(map->path);
+	}
 	free(map);
 	return NULL;
+}
+
+void
+dbmap_on_duplicate(struct dbmap_writer *map, dbmap_duplicate_fn fn, void *context)
+{
+	map->on_duplicate = fn;
+	map->context = context;
+}
+
+/*
+ * Berkeley DB 5.3's default hash (__ham_func5 in hash_func.c: FNV-1 from
+ * zero).  A record's bucket is this hash's low bits, as many as the table
+ * needs, so records sorted by the hash with its bits reversed come out
+ * grouped by bucket for any table size.  Should a Berkeley DB hash
+ * differently, the order only loses its speed, never a record.
+ */
+static uint32_t
+dbmap_bucket_order(const unsigned char *key, size_t len)
+{
+	uint32_t h = 0;
+
+	for (size_t i = 0; i < len; i++) {
+		h *= 16777619;
+		h ^= key[i];
+	}
+	h = ((h >> 1) & 0x55555555u) | ((h & 0x55555555u) << 1);
+	h = ((h >> 2) & 0x33333333u) | ((h & 0x33333333u) << 2);
+	h = ((h >> 4) & 0x0F0F0F0Fu) | ((h & 0x0F0F0F0Fu) << 4);
+	h = ((h >> 8) & 0x00FF00FFu) | ((h & 0x00FF00FFu) << 8);
+	return (h >> 16) | (h << 16);
 }
 
 int
 dbmap_put(struct dbmap_writer *map, const void *key, size_t keylen,
 	  const void *value, size_t valuelen)
 {
-	DBT k = { .data = (void *)key, .size = (u_int32_t)keylen };
-	DBT v = { .data = (void *)value, .size = (u_int32_t)valuelen };
-	int rc = map->db->put(map->db, NULL, &k, &v, DB_NOOVERWRITE);
+	struct dbmap_pending *record;
 
-	if (rc == DB_KEYEXIST)
-		return 1;
-	if (rc != 0)
+	if (keylen > UINT32_MAX || valuelen > UINT32_MAX) {
+		errno = EFBIG;
 		return -1;
-	map->count++;
+	}
+	if (!dbmap_reserve((void **)&map->pending, &map->pending_cap, map->npending, 1, sizeof(*record))
+	    || !dbmap_reserve((void **)&map->bytes, &map->bytes_cap, map->bytes_len, keylen + valuelen, 1)) {
+		errno = ENOMEM;
+		return -1;
+	}
+	record = &map->pending[map->npending++];
+	*record = (struct dbmap_pending){ .bucket_order = dbmap_bucket_order(key, keylen),
+		.keylen = (uint32_t)keylen, .valuelen = (uint32_t)valuelen, .offset = map->bytes_len };
+	memcpy(map->bytes + map->bytes_len, key, keylen);
+	memcpy(map->bytes + map->bytes_len + keylen, value, valuelen);
+	map->bytes_len += keylen + valuelen;
 	return 0;
 }
 
-size_t
-dbmap_count(const struct dbmap_writer *map)
+/* Least significant digit first radix sort: stable, so of two records with
+ * one key the first queued is stored first and wins, as when put directly. */
+static bool
+dbmap_sort_pending(struct dbmap_writer *map)
 {
-	return map->count;
+	struct dbmap_pending *from = map->pending, *to = malloc(map->npending * sizeof(*to)), *swap;
+
+	if (!to && map->npending)
+		return false;
+	for (unsigned shift = 0; shift < 32; shift += 8) {
+		size_t start[257] = { 0 };
+
+		for (size_t i = 0; i < map->npending; i++)
+			start[((from[i].bucket_order >> shift) & 0xff) + 1]++;
+		for (unsigned digit = 0; digit < 256; digit++)
+			start[digit + 1] += start[digit];
+		for (size_t i = 0; i < map->npending; i++)
+			to[start[(from[i].bucket_order >> shift) & 0xff]++] = from[i];
+		swap = from, from = to, to = swap;
+	}
+	free(to);	/* four passes: the sorted records are back in map->pending */
+	return true;
+}
+
+/* How far ahead of the store the next records' bytes are fetched: the
+ * sorted order reads them at random, and a miss costs more than a put. */
+#define DBMAP_PREFETCH_AHEAD 16
+
+static int
+dbmap_store_pending(struct dbmap_writer *map, char *err, size_t errlen)
+{
+	for (size_t i = 0; i < map->npending; i++) {
+		const struct dbmap_pending *record = &map->pending[i];
+		DBT k = { .data = map->bytes + record->offset, .size = record->keylen };
+		DBT v = { .data = map->bytes + record->offset + record->keylen, .size = record->valuelen };
+		int rc;
+
+#if defined(__GNUC__)
+		if (i + DBMAP_PREFETCH_AHEAD < map->npending)
+			__builtin_prefetch(map->bytes + map->pending[i + DBMAP_PREFETCH_AHEAD].offset);
+#endif
+		rc = map->db->put(map->db, NULL, &k, &v, DB_NOOVERWRITE);
+		if (rc == DB_KEYEXIST && map->on_duplicate) {
+			map->on_duplicate(k.data, k.size, map->context);
+			continue;
+		}
+		if (rc != 0) {
+			snprintf(err, errlen, "%s: %s", map->path,
+				 rc == DB_KEYEXIST ? "duplicate key" : db_strerror(rc));
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static void
+dbmap_free(struct dbmap_writer *map)
+{
+	free(map->pending);
+	free(map->bytes);
+	free(map->path);
+	free(map);
 }
 
 static int
@@ -134,8 +290,18 @@ int
 dbmap_finish(struct dbmap_writer *map, mode_t mode, uid_t uid, gid_t gid,
 	     char *err, size_t errlen)
 {
-	int rc = map->db->close(map->db, 0);
+	int rc;
 
+	if (!dbmap_sort_pending(map)) {
+		snprintf(err, errlen, "%s: out of memory", map->path);
+		dbmap_discard(map);
+		return -1;
+	}
+	if (dbmap_store_pending(map, err, errlen) < 0) {
+		dbmap_discard(map);
+		return -1;
+	}
+	rc = map->db->close(map->db, 0);
 	map->db = NULL;
 	if (rc != 0) {
 		snprintf(err, errlen, "%s: %s", map->path, db_strerror(rc));
@@ -147,8 +313,7 @@ dbmap_finish(struct dbmap_writer *map, mode_t mode, uid_t uid, gid_t gid,
 		dbmap_discard(map);
 		return -1;
 	}
-	free(map->path);
-	free(map);
+	dbmap_free(map);
 	return 0;
 }
 
@@ -160,8 +325,7 @@ dbmap_discard(struct dbmap_writer *map)
 	if (map->db)
 		map->db->close(map->db, DB_NOSYNC);
 	unlink(map->path);
-	free(map->path);
-	free(map);
+	dbmap_free(map);
 }
 
 struct dbmap_reader *

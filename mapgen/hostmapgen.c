@@ -206,8 +206,8 @@ load_maps(struct generated *gen, struct install_set *set, const struct layout_na
 /*
  * hostmilter.db first: its build is the longest, so when the files are to
  * be written it starts in a thread of its own while the text maps are
- * generated on this one (on two cores a full run of 1,000,000 addresses
- * spends about half its time in Berkeley DB's puts).
+ * generated on this one (on two cores, 1,000,000 addresses make 1,310,000
+ * records, over a third of a full run's CPU time).
  */
 static void
 generate(const struct mg_export *export, struct generated *gen, struct install_set *set, bool writing)
@@ -353,6 +353,40 @@ apply(const struct options *opts, struct install_set *set, char **data, size_t l
 	return status;
 }
 
+/*
+ * glibc backs malloc with transparent huge pages only when the tunable
+ * glibc.malloc.hugetlb is set at startup, so hostmapgen sets it and runs
+ * itself again, once, before it reads anything.  On the 1,000,000-address
+ * bench that saves 72% of the page faults and about a tenth of the time
+ * (mapgen-bench).  An admin's own GLIBC_TUNABLES is left alone, children
+ * (--reload-cmd) get the environment as it was, and where the exec fails
+ * the run goes on with ordinary pages.  AddressSanitizer has its own
+ * allocator, which the tunable does not reach.
+ */
+#define HUGE_PAGES_TUNABLE "glibc.malloc.hugetlb=1"
+#define HUGE_PAGES_MARK "HOSTMAPGEN_HUGE_PAGES"
+
+static void
+exec_with_huge_pages(char **argv)
+{
+#if defined(__GLIBC__) && !defined(__SANITIZE_ADDRESS__)
+	const char *tunables = getenv("GLIBC_TUNABLES");
+
+	if (getenv(HUGE_PAGES_MARK)) {
+		unsetenv(HUGE_PAGES_MARK);
+		if (tunables && strcmp(tunables, HUGE_PAGES_TUNABLE) == 0)
+			unsetenv("GLIBC_TUNABLES");
+		return;
+	}
+	if (tunables)
+		return;
+	if (setenv("GLIBC_TUNABLES", HUGE_PAGES_TUNABLE, 1) == 0 && setenv(HUGE_PAGES_MARK, "1", 1) == 0)
+		execv("/proc/self/exe", argv);
+	unsetenv(HUGE_PAGES_MARK);
+	unsetenv("GLIBC_TUNABLES");
+#endif
+}
+
 int
 main(int argc, char **argv)
 {
@@ -362,6 +396,7 @@ main(int argc, char **argv)
 	size_t len;
 	int status;
 
+	exec_with_huge_pages(argv);
 	msg_init(argv[0]);
 	parse_options(argc, argv, &opts);
 	show_progress = isatty(STDERR_FILENO) && !opts.quiet;

@@ -346,11 +346,18 @@ textmap_store(const char *key, size_t keylen, const char *value, size_t valuelen
 	for (size_t i = 0; i < keylen; i++)
 		buf[i] = g_ascii_tolower(key[i]);
 	rc = dbmap_put(build->writer, buf, keylen, value, valuelen);
-	if (rc == 1)
-		msg_warn("%s: duplicate key \"%.*s\"; the first one counts", build->name, (int)keylen, buf);
 	if (rc < 0)
 		build->failed = errno ? errno : EIO;
 	return rc < 0 ? -1 : 0;
+}
+
+static void
+textmap_duplicate(const void *key, size_t keylen, void *context)
+{
+	const struct db_build *build = context;
+
+	msg_warn("%s: duplicate key \"%.*s\"; the first one counts", build->name, (int)keylen,
+		 (const char *)key);
 }
 
 int
@@ -363,12 +370,14 @@ textmap_write_db(enum textmap_style style, const char *name, const char *text, s
 	build.writer = dbmap_create(path, build.count + 1, build.bytes, err, errlen);
 	if (!build.writer)
 		return -1;
+	dbmap_on_duplicate(build.writer, textmap_duplicate, &build);
 	if (textmap_records(style, text, len, textmap_store, &build) != 0) {
 		snprintf(err, errlen, "%s: cannot store a record: %s", path, strerror(build.failed));
 		dbmap_discard(build.writer);
 		return -1;
 	}
-	/* newaliases writes the "@" sentinel last; readers wait for it. */
+	/* Readers wait for newaliases' "@" sentinel; the file appears complete
+	 * (renamed into place), so it need not be stored last as newaliases does. */
 	if (style == TEXTMAP_ALIASES && dbmap_put(build.writer, "@", 2, "@", 2) < 0) {
 		snprintf(err, errlen, "%s: cannot store the @ sentinel", path);
 		dbmap_discard(build.writer);

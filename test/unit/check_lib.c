@@ -251,19 +251,35 @@ remove_db(char *path)
 	g_free(path);
 }
 
+static void
+count_dbmap_duplicates(const void *key, size_t keylen, void *context)
+{
+	(*(int *)context)++;
+}
+
+static void
+count_duplicate(const void *key, size_t keylen, void *context)
+{
+	ck_assert_uint_eq(keylen, 1);
+	ck_assert_int_eq(*(const char *)key, 'a');
+	(*(int *)context)++;
+}
+
 START_TEST(dbmap_round_trip)
 {
 	char *path = temp_db_path(), err[256], *value;
 	struct dbmap_writer *w = dbmap_create(path, 10, 100, err, sizeof(err));
 	struct dbmap_reader *r;
 	size_t len;
+	int duplicates = 0;
 
 	ck_assert_ptr_nonnull(w);
+	dbmap_on_duplicate(w, count_duplicate, &duplicates);
 	ck_assert_int_eq(dbmap_put(w, "a", 1, "one", 3), 0);
 	ck_assert_int_eq(dbmap_put(w, "b", 1, "two", 3), 0);
-	ck_assert_int_eq(dbmap_put(w, "a", 1, "again", 5), 1);
-	ck_assert_uint_eq(dbmap_count(w), 2);
+	ck_assert_int_eq(dbmap_put(w, "a", 1, "again", 5), 0);
 	ck_assert_int_eq(dbmap_finish(w, 0640, (uid_t)-1, (gid_t)-1, err, sizeof(err)), 0);
+	ck_assert_int_eq(duplicates, 1);
 	r = dbmap_open(path, err, sizeof(err));
 	ck_assert_ptr_nonnull(r);
 	ck_assert_int_eq(dbmap_get(r, "a", 1, &value, &len), 0);
@@ -271,6 +287,61 @@ START_TEST(dbmap_round_trip)
 	ck_assert_int_eq(memcmp(value, "one", 3), 0);
 	free(value);
 	ck_assert_int_eq(dbmap_get(r, "c", 1, &value, &len), 1);
+	dbmap_close(r);
+	remove_db(path);
+}
+END_TEST
+
+/* Without a duplicate callback a repeated key fails the build and leaves no file. */
+START_TEST(dbmap_duplicate_without_callback_fails)
+{
+	char *path = temp_db_path(), err[256];
+	struct dbmap_writer *w = dbmap_create(path, 2, 2, err, sizeof(err));
+
+	ck_assert_ptr_nonnull(w);
+	ck_assert_int_eq(dbmap_put(w, "k", 1, "1", 1), 0);
+	ck_assert_int_eq(dbmap_put(w, "k", 1, "2", 1), 0);
+	ck_assert_int_eq(dbmap_finish(w, 0640, (uid_t)-1, (gid_t)-1, err, sizeof(err)), -1);
+	ck_assert_ptr_nonnull(strstr(err, "duplicate key"));
+	ck_assert_int_eq(access(path, F_OK), -1);
+	remove_db(path);
+}
+END_TEST
+
+/* Many records, estimates far too small, keys that share hash buckets:
+ * every record is found again with its own value, and the first of each
+ * repeated key wins, whatever order the writer stored them in. */
+START_TEST(dbmap_many_records_first_wins)
+{
+	char *path = temp_db_path(), err[256], key[32], want[32], *value;
+	struct dbmap_writer *w = dbmap_create(path, 1, 1, err, sizeof(err));
+	struct dbmap_reader *r;
+	size_t len;
+	int duplicates = 0;
+	const int n = 20000;
+
+	ck_assert_ptr_nonnull(w);
+	dbmap_on_duplicate(w, count_dbmap_duplicates, &duplicates);
+	for (int i = 0; i < n; i++) {
+		snprintf(key, sizeof(key), "user%d@example.org", i);
+		snprintf(want, sizeof(want), "first%d", i);
+		ck_assert_int_eq(dbmap_put(w, key, strlen(key), want, strlen(want)), 0);
+	}
+	for (int i = 0; i < n; i += 7) {
+		snprintf(key, sizeof(key), "user%d@example.org", i);
+		ck_assert_int_eq(dbmap_put(w, key, strlen(key), "later", 5), 0);
+	}
+	ck_assert_int_eq(dbmap_finish(w, 0640, (uid_t)-1, (gid_t)-1, err, sizeof(err)), 0);
+	ck_assert_int_eq(duplicates, (n + 6) / 7);
+	ck_assert_ptr_nonnull(r = dbmap_open(path, err, sizeof(err)));
+	for (int i = 0; i < n; i++) {
+		snprintf(key, sizeof(key), "user%d@example.org", i);
+		snprintf(want, sizeof(want), "first%d", i);
+		ck_assert_int_eq(dbmap_get(r, key, strlen(key), &value, &len), 0);
+		ck_assert_uint_eq(len, strlen(want));
+		ck_assert_int_eq(memcmp(value, want, len), 0);
+		free(value);
+	}
 	dbmap_close(r);
 	remove_db(path);
 }
@@ -368,6 +439,8 @@ lib_suite(void)
 	tcase_add_test(tc, dbmap_round_trip);
 	tcase_add_test(tc, dbmap_refuses_existing_path);
 	tcase_add_test(tc, dbmap_discard_leaves_nothing);
+	tcase_add_test(tc, dbmap_duplicate_without_callback_fails);
+	tcase_add_test(tc, dbmap_many_records_first_wins);
 	tcase_add_test(tc, policy_round_trip);
 	tcase_add_test(tc, policy_refuses_malformed);
 	suite_add_tcase(s, tc);
