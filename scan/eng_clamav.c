@@ -52,6 +52,7 @@ struct clamav_call {
 	const struct scan_job *job;
 	bool error;		/* libclamav reported an error while scanning */
 	char first_error[160];
+	uint64_t progress_at;	/* when Sendmail last heard of this scan */
 };
 
 /*
@@ -86,17 +87,21 @@ clamav_init(void)
 	clamav_init_rc = cl_init(CL_INIT_DEFAULT);
 }
 
-/* Called by libclamav for every layer it inspects: a natural heartbeat for Sendmail. */
+/* Called by libclamav for every layer it inspects: a natural heartbeat for
+ * Sendmail, sent once a scan has run NET_PROGRESS_MS (a scan of a few
+ * milliseconds sends none). */
 static cl_error_t
 clamav_pre_scan(int fd, const char *type, void *context)
 {
-	const struct clamav_call *call = context;
+	struct clamav_call *call = context;
 	const struct scan_job *job = call ? call->job : NULL;
-	static __thread uint64_t last;
-	uint64_t now = net_now_ms();
+	uint64_t now;
 
-	if (job && job->progress && now - last >= NET_PROGRESS_MS) {
-		last = now;
+	if (!job || !job->progress)
+		return CL_CLEAN;
+	now = net_now_ms();
+	if (now - call->progress_at >= NET_PROGRESS_MS) {
+		call->progress_at = now;
 		job->progress(job->progress_arg);
 	}
 	return CL_CLEAN;
@@ -250,7 +255,7 @@ clamav_scan(void *arg, const struct scan_job *job, const struct net_wait *wait, 
 	struct cl_scan_options options = { .general = CL_SCAN_GENERAL_HEURISTICS, .parse = ~0u };
 	struct cl_engine *engine = clamav_take(node);
 	const unsigned char *mem = spool_memory(job->spool);
-	struct clamav_call call = { .job = job };
+	struct clamav_call call = { .job = job, .progress_at = net_now_ms() };
 	const char *virname = NULL;
 	unsigned long scanned = 0;
 	int error = 0;

@@ -10,6 +10,8 @@
 
 #include <check.h>
 #include <dirent.h>
+#include <limits.h>
+#include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -435,6 +437,63 @@ START_TEST(marks_for_delivery)
 }
 END_TEST
 
+/* ---- in-process libclamav ---- */
+
+static unsigned progress_calls;
+
+static void
+count_progress(void *arg)
+{
+	progress_calls++;
+}
+
+/* A real engine on a signature of one whole message: that message is a
+ * virus and another is clean, and a scan of milliseconds sends Sendmail no
+ * progress (it is a heartbeat for long scans only, even on a new thread). */
+START_TEST(clamav_scans_in_process)
+{
+	const char *infected = "Subject: unit\r\n\r\nhostmilter unit-test signature\r\n";
+	char dir[] = "/tmp/check-clamav.XXXXXX", path[PATH_MAX], md5[EVP_MAX_MD_SIZE * 2 + 1], err[200];
+	unsigned char digest[EVP_MAX_MD_SIZE];
+	unsigned int digest_len = 0;
+	struct hm_conf conf;
+	struct scan_settings settings = { .conf = &conf };
+	struct scan_result r;
+	struct spool *spool;
+	void *node;
+	FILE *f;
+
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	EVP_Digest(infected, strlen(infected), digest, &digest_len, EVP_md5(), NULL);
+	for (unsigned i = 0; i < digest_len; i++)
+		snprintf(md5 + 2 * i, 3, "%02x", digest[i]);
+	snprintf(path, sizeof(path), "%s/unit.hdb", dir);
+	ck_assert_ptr_nonnull(f = fopen(path, "w"));
+	fprintf(f, "%s:%zu:Hostmilter.Unit.Test\n", md5, strlen(infected));
+	fclose(f);
+	conf_defaults(&conf);
+	snprintf(conf.clamav_database, sizeof(conf.clamav_database), "%s", dir);
+	snprintf(conf.spool_directory, sizeof(conf.spool_directory), "%s", dir);
+	node = engine_clamav.open("", &settings, err, sizeof(err));
+	ck_assert_msg(node != NULL, "%s", err);
+	spool = spool_of(infected);
+	engine_clamav.scan(node, &(struct scan_job){ .spool = spool, .progress = count_progress }, NULL, &r);
+	ck_assert_int_eq(r.status, SCAN_DONE);
+	ck_assert(r.virus);
+	ck_assert_ptr_nonnull(strstr(r.virus_name, "Hostmilter.Unit.Test"));
+	spool_free(spool);
+	spool = spool_of("Subject: unit\r\n\r\nnothing to see\r\n");
+	engine_clamav.scan(node, &(struct scan_job){ .spool = spool, .progress = count_progress }, NULL, &r);
+	ck_assert_int_eq(r.status, SCAN_DONE);
+	ck_assert(!r.virus);
+	ck_assert_uint_eq(progress_calls, 0);
+	spool_free(spool);
+	engine_clamav.close(node);
+	unlink(path);
+	ck_assert_int_eq(rmdir(dir), 0);	/* libclamav left no temporary file behind */
+}
+END_TEST
+
 START_TEST(conf_scanner_lines)
 {
 	struct hm_conf conf;
@@ -478,6 +537,7 @@ scan_suite(void)
 	tcase_add_test(tc, verdict_per_message);
 	tcase_add_test(tc, marks_for_delivery);
 	tcase_add_test(tc, conf_scanner_lines);
+	tcase_add_test(tc, clamav_scans_in_process);
 	suite_add_tcase(s, tc);
 	return s;
 }
