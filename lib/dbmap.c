@@ -14,8 +14,8 @@
 
 #include <db.h>
 #include <errno.h>
-#include <stdbool.h>
 #include <fcntl.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -227,7 +227,8 @@ dbmap_sort_pending(struct dbmap_writer *map)
 }
 
 /* How far ahead of the store the next records' bytes are fetched: the
- * sorted order reads them at random, and a miss costs more than a put. */
+ * sorted order reads them at random, and fetching ahead lets those cache
+ * misses overlap the puts. */
 #define DBMAP_PREFETCH_AHEAD 16
 
 static int
