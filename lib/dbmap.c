@@ -80,7 +80,7 @@ dbmap_reserve(void **array, size_t *cap, size_t used, size_t need, size_t size)
 	size_t want = *cap ? *cap : 1024;
 	void *grown;
 
-	if (used + need <= *cap)
+	if (used + need <= *cap && *array)	/* never memcpy to NULL, even 0 bytes */
 		return true;
 	while (want < used + need) {
 		if (want > SIZE_MAX / 2 / size)

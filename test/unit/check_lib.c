@@ -347,6 +347,26 @@ START_TEST(dbmap_many_records_first_wins)
 }
 END_TEST
 
+/* An empty key and value, into a writer told to expect nothing. */
+START_TEST(dbmap_empty_record)
+{
+	char *path = temp_db_path(), err[256], *value = NULL;
+	struct dbmap_writer *w = dbmap_create(path, 0, 0, err, sizeof(err));
+	struct dbmap_reader *r;
+	size_t len = 1;
+
+	ck_assert_ptr_nonnull(w);
+	ck_assert_int_eq(dbmap_put(w, "", 0, "", 0), 0);
+	ck_assert_int_eq(dbmap_finish(w, 0640, (uid_t)-1, (gid_t)-1, err, sizeof(err)), 0);
+	ck_assert_ptr_nonnull(r = dbmap_open(path, err, sizeof(err)));
+	ck_assert_int_eq(dbmap_get(r, "", 0, &value, &len), 0);
+	ck_assert_uint_eq(len, 0);
+	free(value);
+	dbmap_close(r);
+	remove_db(path);
+}
+END_TEST
+
 START_TEST(dbmap_refuses_existing_path)
 {
 	char *path = temp_db_path(), err[256];
@@ -441,6 +461,7 @@ lib_suite(void)
 	tcase_add_test(tc, dbmap_discard_leaves_nothing);
 	tcase_add_test(tc, dbmap_duplicate_without_callback_fails);
 	tcase_add_test(tc, dbmap_many_records_first_wins);
+	tcase_add_test(tc, dbmap_empty_record);
 	tcase_add_test(tc, policy_round_trip);
 	tcase_add_test(tc, policy_refuses_malformed);
 	suite_add_tcase(s, tc);
