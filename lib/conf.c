@@ -16,11 +16,15 @@
 #include <strings.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 
 #include "conf.h"
 #include "size.h"
 
-enum conf_type { CONF_STRING, CONF_INT, CONF_BOOL, CONF_LIST, CONF_SCANNER, CONF_FAILURE, CONF_SIZE, CONF_LISTEN };
+enum conf_type {
+	CONF_STRING, CONF_INT, CONF_BOOL, CONF_LIST, CONF_SCANNER, CONF_FAILURE, CONF_SIZE, CONF_LISTEN, CONF_SOCKET
+};
 
 struct conf_key {
 	const char *name;
@@ -35,7 +39,7 @@ struct conf_key {
 	{ name, type, value, min, max, offsetof(struct hm_conf, field), sizeof(((struct hm_conf *)0)->field) }
 
 static const struct conf_key conf_keys[] = {
-	KEY("Socket", CONF_STRING, "unix:/run/hostmilter/hostmilter.sock", 1, CONF_PATH_MAX - 1, socket),
+	KEY("Socket", CONF_SOCKET, "unix:/run/hostmilter/hostmilter.sock", 1, CONF_PATH_MAX - 1, socket),
 	KEY("UserID", CONF_STRING, "hostmilter", 1, CONF_NAME_MAX - 1, user),
 	KEY("PidFile", CONF_STRING, "/run/hostmilter/hostmilter.pid", 1, CONF_PATH_MAX - 1, pid_file),
 	KEY("PolicyDB", CONF_STRING, "/etc/mail/hostmilter.db", 1, CONF_PATH_MAX - 1, policy_db),
@@ -43,7 +47,7 @@ static const struct conf_key conf_keys[] = {
 	KEY("MaxRecipients", CONF_INT, "1000", 1, 100000, max_recipients),
 	KEY("DrainTimeout", CONF_INT, "300", 0, 3600, drain_timeout),
 	KEY("LogAccepted", CONF_BOOL, "yes", 0, 1, log_accepted),
-	/* Repeatable; no default, so that without a Scanner line nothing is scanned. */
+	/* Repeatable; no default: a file without a Scanner line is refused (conf_check). */
 	KEY("Scanner", CONF_SCANNER, NULL, 0, CONF_SCANNERS_MAX, scanners),
 	KEY("ClamAVDatabase", CONF_STRING, "/var/lib/clamav", 1, CONF_PATH_MAX - 1, clamav_database),
 	KEY("ClamAVCheckInterval", CONF_INT, "60", 1, 86400, clamav_check_interval),
@@ -58,6 +62,8 @@ static const struct conf_key conf_keys[] = {
 	KEY("TLSKeyFile", CONF_STRING, NULL, 1, CONF_PATH_MAX - 1, tls_key),
 	/* No default: the statistics endpoint listens only when asked to. */
 	KEY("StatsListen", CONF_LISTEN, NULL, 0, 0, stats_listen),
+	/* The milter protocol has no authentication: off loopback only when asked for. */
+	KEY("AllowRemoteSocket", CONF_BOOL, "no", 0, 1, allow_remote_socket),
 };
 
 #define NKEYS (sizeof(conf_keys) / sizeof(*conf_keys))
@@ -199,6 +205,14 @@ conf_set_scanner(const char *value, struct hm_conf *conf, const char **why)
 	size_t len = strcspn(value, " \t");
 	const char *address = value + len + strspn(value + len, " \t");
 
+	if (strcmp(value, "none") == 0 || conf->scanner_none) {
+		if (conf->nscanners > 0 || conf->scanner_none) {
+			*why = "cannot stand beside another Scanner line: \"Scanner none\" means no scanning at all";
+			return -1;
+		}
+		conf->scanner_none = true;
+		return 0;
+	}
 	if (conf->nscanners >= CONF_SCANNERS_MAX) {
 		*why = "is one Scanner line too many";
 		return -1;
@@ -259,12 +273,102 @@ conf_listen_parse(const char *value, struct conf_listen *listen)
 	return 0;
 }
 
+/* An inet socket's HOST: literal addresses and "localhost" are judged; a name libmilter would resolve is not loopback. */
+static bool
+conf_socket_host_loopback(int family, const char *host)
+{
+	unsigned char addr[16];
+	char copy[64];
+	size_t len = strlen(host);
+
+	if (strcmp(host, "localhost") == 0)
+		return true;
+	if (host[0] == '[' && len > 2 && host[len - 1] == ']' && len - 2 < sizeof(copy)) {
+		memcpy(copy, host + 1, len - 2);
+		copy[len - 2] = '\0';
+		host = copy;
+	}
+	if (family == AF_INET)
+		return inet_pton(AF_INET, host, addr) == 1 && addr[0] == 127;
+	return inet_pton(AF_INET6, host, addr) == 1 && memcmp(addr, in6addr_loopback.s6_addr, 16) == 0;
+}
+
+static int
+conf_socket_inet(const char *spec, struct conf_socket *sock, const char **why)
+{
+	const char *at = strchr(spec, '@');
+	char *end;
+	long port;
+
+	errno = 0;
+	port = strtol(spec, &end, 10);
+	if (errno || end == spec || (*end && *end != '@') || spec[0] == '+' || spec[0] == '-' || port < 1
+	    || port > 65535) {
+		*why = "has no port from 1 to 65535 (inet:PORT@HOST)";
+		return -1;
+	}
+	sock->port = (unsigned)port;
+	/* No HOST: libmilter listens on every interface. */
+	sock->loopback = at && at[1] && conf_socket_host_loopback(sock->family, at + 1);
+	return 0;
+}
+
+int
+conf_socket_parse(const char *value, struct conf_socket *sock, const char **why)
+{
+	const char *path = NULL;
+
+	memset(sock, 0, sizeof(*sock));
+	if (strncmp(value, "unix:", 5) == 0)
+		path = value + 5;
+	else if (strncmp(value, "local:", 6) == 0)
+		path = value + 6;
+	if (path) {
+		if (path[0] != '/' || strlen(path) >= sizeof(((struct sockaddr_un *)0)->sun_path)) {
+			*why = "is not unix:/PATH with a path of at most 107 bytes (sun_path)";
+			return -1;
+		}
+		sock->family = AF_UNIX;
+		strcpy(sock->path, path);
+		sock->loopback = true;
+		return 0;
+	}
+	if (strncmp(value, "inet:", 5) == 0) {
+		sock->family = AF_INET;
+		return conf_socket_inet(value + 5, sock, why);
+	}
+	if (strncmp(value, "inet6:", 6) == 0) {
+		sock->family = AF_INET6;
+		return conf_socket_inet(value + 6, sock, why);
+	}
+	*why = "is not unix:/PATH, inet:PORT@HOST or inet6:PORT@HOST";
+	return -1;
+}
+
+/* Checked here, stored as the text libmilter takes. */
+static int
+conf_set_socket(const struct conf_key *key, const char *value, char *field, const char **why)
+{
+	struct conf_socket sock;
+
+	if (strlen(value) >= key->size) {
+		*why = "is too long";
+		return -1;
+	}
+	if (conf_socket_parse(value, &sock, why) < 0)
+		return -1;
+	memcpy(field, value, strlen(value) + 1);
+	return 0;
+}
+
 static int
 conf_set(const struct conf_key *key, const char *value, struct hm_conf *conf, const char **why)
 {
 	void *field = (char *)conf + key->offset;
 
 	switch (key->type) {
+	case CONF_SOCKET:
+		return conf_set_socket(key, value, field, why);
 	case CONF_STRING:
 		/* The field's size bounds the copy even if a table entry's max were wrong. */
 		if (strlen(value) > (size_t)key->max || strlen(value) >= key->size || value[0] == '\0') {
@@ -326,7 +430,7 @@ conf_split(char *line, char **key, char **value)
 }
 
 static void
-conf_line(const char *name, unsigned lineno, char *line, struct hm_conf *conf, bool *seen,
+conf_line(const char *name, unsigned lineno, char *line, struct hm_conf *conf, unsigned *seen,
 	  struct conf_errors *errors)
 {
 	const struct conf_key *key;
@@ -345,7 +449,7 @@ conf_line(const char *name, unsigned lineno, char *line, struct hm_conf *conf, b
 		conf_error(errors, name, lineno, "%s given twice", key->name);
 		return;
 	}
-	seen[key - conf_keys] = true;
+	seen[key - conf_keys] = lineno;
 	if (value[0] == '\0' && key->type != CONF_LIST) {
 		conf_error(errors, name, lineno, "%s needs a value", key->name);
 		return;
@@ -354,10 +458,42 @@ conf_line(const char *name, unsigned lineno, char *line, struct hm_conf *conf, b
 		conf_error(errors, name, lineno, "%s: \"%.100s\" %s", key->name, value, why);
 }
 
+static unsigned
+conf_line_of(const unsigned *seen, const char *keyname)
+{
+	return seen[conf_find(keyname) - conf_keys];
+}
+
+/*
+ * What no single line shows: a file that names no scanner (an empty or
+ * cut-off file must not mean "scan nothing"), and a Socket off loopback
+ * that AllowRemoteSocket did not allow.
+ */
+static void
+conf_check(const char *name, const struct hm_conf *conf, const unsigned *seen, struct conf_errors *errors)
+{
+	struct conf_socket sock;
+	const char *why;
+	bool any = false;
+
+	for (size_t i = 0; i < NKEYS; i++)
+		any |= seen[i] != 0;
+	if (!any)
+		conf_error(errors, name, 0, "no settings at all: an empty file is no configuration "
+					    "(\"Scanner none\" says to scan nothing)");
+	else if (conf_line_of(seen, "Scanner") == 0)
+		conf_error(errors, name, 0, "no Scanner line: name the scanners, or say \"Scanner none\" "
+					    "to enforce the policy without scanning");
+	if (conf_socket_parse(conf->socket, &sock, &why) == 0 && !sock.loopback && !conf->allow_remote_socket)
+		conf_error(errors, name, conf_line_of(seen, "Socket"),
+			   "Socket %s listens beyond loopback, and the milter protocol has no authentication: "
+			   "use a unix socket or a loopback address, or say \"AllowRemoteSocket yes\"", conf->socket);
+}
+
 int
 conf_parse(const char *name, const char *text, struct hm_conf *conf, struct conf_errors *errors)
 {
-	bool seen[NKEYS] = { false };
+	unsigned seen[NKEYS] = { 0 };
 	unsigned lineno = 0;
 
 	conf_defaults(conf);
@@ -376,6 +512,7 @@ conf_parse(const char *name, const char *text, struct hm_conf *conf, struct conf
 		}
 		text += len + (text[len] == '\n');
 	}
+	conf_check(name, conf, seen, errors);
 	return errors->count ? -1 : 0;
 }
 

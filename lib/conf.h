@@ -5,7 +5,11 @@
  * the file, or fails with one message per problem, each naming the file and
  * line (unknown key, missing value, repeated key, value of the wrong type
  * or outside the key's bounds).  Keys compare case-insensitively; "#"
- * starts a comment line.  The table in conf.c is the one place a key, its
+ * starts a comment line.  A file must say what it scans with: no Scanner
+ * line at all is an error ("Scanner none" enforces policy only), so that
+ * an empty or truncated file never means "scan nothing".  A Socket must be
+ * one libmilter can open (a unix path that fits sun_path, a numeric port)
+ * and on loopback unless AllowRemoteSocket says otherwise.  The table in conf.c is the one place a key, its
  * type, default and bounds are defined; hostmilter.conf(5) documents it.
  * Both hostmilter and hostscan read the file through this module.
  */
@@ -57,6 +61,16 @@ struct hm_conf {
 	char tls_cert[CONF_PATH_MAX];	/* optional client certificate and key */
 	char tls_key[CONF_PATH_MAX];
 	char stats_listen[64];	/* "" or a loopback ADDRESS:PORT for the Prometheus endpoint */
+	bool scanner_none;	/* "Scanner none": policy only, said explicitly */
+	bool allow_remote_socket;	/* an inet Socket may listen beyond loopback */
+};
+
+/* A Socket value, parsed: where libmilter will listen. */
+struct conf_socket {
+	int family;	/* AF_UNIX, AF_INET or AF_INET6 */
+	char path[CONF_PATH_MAX];	/* AF_UNIX: the socket's path */
+	unsigned port;	/* AF_INET, AF_INET6 */
+	bool loopback;	/* AF_UNIX, or an inet socket bound to a loopback address only */
 };
 
 /* A StatsListen value, parsed. */
@@ -76,6 +90,14 @@ void conf_defaults(struct hm_conf *conf);
 int conf_load(const char *path, struct hm_conf *conf, struct conf_errors *errors);
 /* Parse from memory, for tests and for conf_load; name labels the messages. */
 int conf_parse(const char *name, const char *text, struct hm_conf *conf, struct conf_errors *errors);
+
+/*
+ * 0 with *sock filled when value is "unix:/PATH" (or "local:/PATH") short
+ * enough for sun_path, "inet:PORT[@HOST]" or "inet6:PORT[@HOST]"; else -1
+ * with *why.  HOST is a literal address or "localhost"; no HOST, 0.0.0.0
+ * and :: mean every interface, which is not loopback.
+ */
+int conf_socket_parse(const char *value, struct conf_socket *sock, const char **why);
 
 /* 0 when value is a loopback "ADDRESS:PORT" or "[IPv6]:PORT", else -1. */
 int conf_listen_parse(const char *value, struct conf_listen *listen);

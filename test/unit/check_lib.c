@@ -1,6 +1,7 @@
 /*
  * check_lib - unit tests of lib/: sizes, addresses, networks and their
- * Sendmail access keys, xtext, Berkeley DB maps and policy records.
+ * Sendmail access keys, xtext, Berkeley DB maps and policy records, the
+ * safety of paths root trusts, and rate-limited log lines.
  */
 #include "config.h"
 
@@ -10,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <glib.h>
@@ -17,7 +19,9 @@
 #include "addr.h"
 #include "cidr.h"
 #include "dbmap.h"
+#include "pathsafe.h"
 #include "policy.h"
+#include "ratelog.h"
 #include "size.h"
 #include "xtext.h"
 
@@ -439,6 +443,158 @@ START_TEST(policy_refuses_malformed)
 }
 END_TEST
 
+/* ---- paths root trusts ---- */
+
+static struct stat
+fake_stat(mode_t type, mode_t perm, uid_t uid, gid_t gid)
+{
+	struct stat st;
+
+	memset(&st, 0, sizeof(st));
+	st.st_mode = type | perm;
+	st.st_uid = uid;
+	st.st_gid = gid;
+	return st;
+}
+
+START_TEST(pathsafe_socket_directories)
+{
+	struct pathsafe_user hm = { .uid = 109, .ngroups = 2, .groups = { 112, 8 } };
+	struct stat st;
+
+	st = fake_stat(S_IFDIR, 0755, 0, 0);
+	ck_assert_ptr_null(pathsafe_judge_socket_dir(&st, &hm));
+	st = fake_stat(S_IFDIR, 0700, 109, 112);	/* UserID's own */
+	ck_assert_ptr_null(pathsafe_judge_socket_dir(&st, &hm));
+	st = fake_stat(S_IFDIR, 0775, 0, 0);	/* root's group */
+	ck_assert_ptr_null(pathsafe_judge_socket_dir(&st, &hm));
+	st = fake_stat(S_IFDIR, 0755, 1000, 1000);	/* another user's */
+	ck_assert_str_eq(pathsafe_judge_socket_dir(&st, &hm), "belongs to neither root nor UserID");
+	st = fake_stat(S_IFDIR, 01777, 0, 0);	/* /tmp: the name could be taken first */
+	ck_assert_str_eq(pathsafe_judge_socket_dir(&st, &hm), "is writable by every user");
+	st = fake_stat(S_IFDIR, 0775, 0, 1000);
+	ck_assert_str_eq(pathsafe_judge_socket_dir(&st, &hm), "is writable by its group");
+	st = fake_stat(S_IFREG, 0755, 0, 0);
+	ck_assert_str_eq(pathsafe_judge_socket_dir(&st, &hm), "is not a directory");
+	/* Ancestors: others may add names under the sticky bit, not rename ours. */
+	st = fake_stat(S_IFDIR, 01777, 0, 0);
+	ck_assert_ptr_null(pathsafe_judge_ancestor(&st, &hm));
+	st = fake_stat(S_IFDIR, 0777, 0, 0);
+	ck_assert_ptr_nonnull(pathsafe_judge_ancestor(&st, &hm));
+	st = fake_stat(S_IFDIR, 0775, 0, 1000);
+	ck_assert_ptr_nonnull(pathsafe_judge_ancestor(&st, &hm));
+	st = fake_stat(S_IFDIR, 0755, 1000, 0);
+	ck_assert_ptr_nonnull(pathsafe_judge_ancestor(&st, &hm));
+}
+END_TEST
+
+START_TEST(pathsafe_policy_files)
+{
+	struct pathsafe_user hm = { .uid = 109, .ngroups = 2, .groups = { 112, 8 } };
+	struct stat st;
+
+	st = fake_stat(S_IFREG, 0644, 0, 0);
+	ck_assert_ptr_null(pathsafe_judge_policy(&st, &hm));
+	st = fake_stat(S_IFREG, 0664, 1001, 1001);	/* the panel's user and group may write it */
+	ck_assert_ptr_null(pathsafe_judge_policy(&st, &hm));
+	st = fake_stat(S_IFREG, 0444, 109, 0);	/* UserID's: it may chmod it */
+	ck_assert_ptr_nonnull(strstr(pathsafe_judge_policy(&st, &hm), "belongs to UserID"));
+	st = fake_stat(S_IFREG, 0646, 0, 0);
+	ck_assert_str_eq(pathsafe_judge_policy(&st, &hm), "is writable by every user");
+	st = fake_stat(S_IFREG, 0664, 0, 8);	/* a supplementary group of UserID's */
+	ck_assert_ptr_nonnull(strstr(pathsafe_judge_policy(&st, &hm), "group UserID is in"));
+	st = fake_stat(S_IFDIR, 02755, 0, 8);	/* /etc/mail as Debian has it, group not writing */
+	ck_assert_ptr_null(pathsafe_judge_policy(&st, &hm));
+}
+END_TEST
+
+/* The checks on a real tree: a temporary directory of this test's user, standing for UserID. */
+START_TEST(pathsafe_checks_real_paths)
+{
+	char dir[] = "/tmp/pathsafe.XXXXXX", path[300], link[300], err[512];
+	struct pathsafe_user me, other;
+	FILE *fp;
+
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	pathsafe_user_self(&me);
+	other = me;
+	other.uid = me.uid + 1;
+	other.ngroups = 0;
+	snprintf(path, sizeof(path), "%s/hostmilter.sock", dir);
+	ck_assert_msg(pathsafe_socket_dir(path, &me, err, sizeof(err)) == 0, "%s", err);
+	chmod(dir, 0777);
+	ck_assert_int_eq(pathsafe_socket_dir(path, &me, err, sizeof(err)), -1);
+	ck_assert_ptr_nonnull(strstr(err, "is writable by every user"));
+	ck_assert_ptr_nonnull(strstr(err, dir));
+	chmod(dir, 0700);
+	snprintf(link, sizeof(link), "%s.link", dir);
+	ck_assert_int_eq(symlink(dir, link), 0);
+	snprintf(path, sizeof(path), "%s/hostmilter.sock", link);
+	ck_assert_int_eq(pathsafe_socket_dir(path, &me, err, sizeof(err)), -1);
+	ck_assert_ptr_nonnull(strstr(err, "is a symbolic link"));
+	unlink(link);
+
+	snprintf(path, sizeof(path), "%s/hostmilter.db", dir);
+	ck_assert_int_eq(pathsafe_policy(path, &other, err, sizeof(err)), -1);	/* missing */
+	ck_assert_ptr_nonnull(strstr(err, path));
+	fp = fopen(path, "w");
+	ck_assert_ptr_nonnull(fp);
+	fclose(fp);
+	chmod(path, 0644);
+	ck_assert_msg(pathsafe_policy(path, &other, err, sizeof(err)) == 0, "%s", err);
+	ck_assert_int_eq(pathsafe_policy(path, &me, err, sizeof(err)), -1);
+	ck_assert_ptr_nonnull(strstr(err, "belongs to UserID"));
+	chmod(path, 0666);
+	ck_assert_int_eq(pathsafe_policy(path, &other, err, sizeof(err)), -1);
+	chmod(path, 0644);
+	chmod(dir, 0777);
+	ck_assert_int_eq(pathsafe_policy(path, &other, err, sizeof(err)), -1);
+	ck_assert_ptr_nonnull(strstr(err, "PolicyDB's directory"));
+	chmod(dir, 0700);
+	snprintf(link, sizeof(link), "%s/policy.link", dir);
+	ck_assert_int_eq(symlink(path, link), 0);
+	ck_assert_int_eq(pathsafe_policy(link, &other, err, sizeof(err)), -1);
+	ck_assert_ptr_nonnull(strstr(err, "symbolic link"));
+	unlink(link);
+	unlink(path);
+	rmdir(dir);
+}
+END_TEST
+
+START_TEST(pathsafe_user_lookup)
+{
+	struct pathsafe_user user;
+	char err[300];
+
+	ck_assert_int_eq(pathsafe_user_named("root", &user, err, sizeof(err)), 0);
+	ck_assert_uint_eq(user.uid, 0);
+	ck_assert_uint_ge(user.ngroups, 1);
+	ck_assert_uint_eq(user.groups[0], 0);
+	ck_assert_int_eq(pathsafe_user_named("no-such-user-here", &user, err, sizeof(err)), -1);
+	ck_assert_ptr_nonnull(strstr(err, "no such user"));
+}
+END_TEST
+
+/* ---- rate-limited log lines ---- */
+
+START_TEST(ratelog_one_line_per_interval)
+{
+	struct ratelog r = RATELOG_INIT(60);
+	unsigned long held = 99;
+
+	ck_assert(ratelog_allow(&r, 1000, &held));
+	ck_assert_uint_eq(held, 0);
+	for (int i = 0; i < 500; i++)
+		ck_assert(!ratelog_allow(&r, 1000 + i % 60, &held));
+	ck_assert(ratelog_allow(&r, 1060, &held));
+	ck_assert_uint_eq(held, 500);
+	ck_assert(!ratelog_allow(&r, 1061, &held));
+	ck_assert(ratelog_allow(&r, 5000, &held));	/* a quiet hour later */
+	ck_assert_uint_eq(held, 1);
+	ck_assert_int_gt(ratelog_now(), 0);
+}
+END_TEST
+
 static Suite *
 lib_suite(void)
 {
@@ -464,6 +620,11 @@ lib_suite(void)
 	tcase_add_test(tc, dbmap_empty_record);
 	tcase_add_test(tc, policy_round_trip);
 	tcase_add_test(tc, policy_refuses_malformed);
+	tcase_add_test(tc, pathsafe_socket_directories);
+	tcase_add_test(tc, pathsafe_policy_files);
+	tcase_add_test(tc, pathsafe_checks_real_paths);
+	tcase_add_test(tc, pathsafe_user_lookup);
+	tcase_add_test(tc, ratelog_one_line_per_interval);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -20,6 +20,7 @@
 #include "emit.h"
 #include "export.h"
 #include "facts.h"
+#include "fdlimit.h"
 #include "policydb.h"
 #include "scanners.h"
 #include "stats.h"
@@ -32,7 +33,7 @@ START_TEST(conf_reads_keys_and_defaults)
 	struct hm_conf conf;
 	struct conf_errors errors;
 	const char *text = "# comment\n\nSocket inet:8899@127.0.0.1\nuserid  mailfilter\n"
-			   "AuthRequiredDaemons MSA, Submission\nMaxRecipients 50\nLogAccepted no\n";
+			   "AuthRequiredDaemons MSA, Submission\nMaxRecipients 50\nLogAccepted no\nScanner none\n";
 
 	ck_assert_int_eq(conf_parse("t.conf", text, &conf, &errors), 0);
 	ck_assert_str_eq(conf.socket, "inet:8899@127.0.0.1");
@@ -54,7 +55,7 @@ START_TEST(conf_reports_every_error_with_its_line)
 	struct hm_conf conf;
 	struct conf_errors errors;
 	const char *text = "Sockett unix:/x\nMaxRecipients 0\nMaxRecipients 5\nLogAccepted maybe\nPidFile\n"
-			   "DrainTimeout 12abc\n";
+			   "DrainTimeout 12abc\nScanner none\n";
 
 	ck_assert_int_eq(conf_parse("t.conf", text, &conf, &errors), -1);
 	ck_assert_uint_eq(errors.count, 6);
@@ -94,12 +95,139 @@ START_TEST(conf_stats_listen_is_loopback_only)
 	ck_assert_uint_eq(listen.port, 9899);
 	for (size_t i = 0; i < sizeof(bad) / sizeof(*bad); i++)
 		ck_assert_msg(conf_listen_parse(bad[i], &listen) < 0, "%s accepted", bad[i]);
-	ck_assert_int_eq(conf_parse("t.conf", "", &conf, &errors), 0);
+	ck_assert_int_eq(conf_parse("t.conf", "Scanner none\n", &conf, &errors), 0);
 	ck_assert_str_eq(conf.stats_listen, "");	/* off unless asked for */
-	ck_assert_int_eq(conf_parse("t.conf", "StatsListen 0.0.0.0:9899\n", &conf, &errors), -1);
+	ck_assert_int_eq(conf_parse("t.conf", "StatsListen 0.0.0.0:9899\nScanner none\n", &conf, &errors), -1);
 	ck_assert_ptr_nonnull(strstr(errors.text[0], "t.conf:1: StatsListen: \"0.0.0.0:9899\" is not a loopback"));
-	ck_assert_int_eq(conf_parse("t.conf", "StatsListen 127.0.0.1:9899\n", &conf, &errors), 0);
+	ck_assert_int_eq(conf_parse("t.conf", "StatsListen 127.0.0.1:9899\nScanner none\n", &conf, &errors), 0);
 	ck_assert_str_eq(conf.stats_listen, "127.0.0.1:9899");
+}
+END_TEST
+
+/* An empty or cut-off file must never mean "scan nothing": that takes "Scanner none". */
+START_TEST(conf_scanner_must_be_named)
+{
+	struct hm_conf conf;
+	struct conf_errors errors;
+
+	ck_assert_int_eq(conf_parse("t.conf", "", &conf, &errors), -1);
+	ck_assert_uint_eq(errors.count, 1);
+	ck_assert_ptr_nonnull(strstr(errors.text[0], "t.conf: no settings at all"));
+	ck_assert_int_eq(conf_parse("t.conf", "# only a comment\n\n", &conf, &errors), -1);
+	ck_assert_ptr_nonnull(strstr(errors.text[0], "no settings at all"));
+	ck_assert_int_eq(conf_parse("t.conf", "Socket unix:/run/h.sock\nUserID hostmilter\n", &conf, &errors), -1);
+	ck_assert_uint_eq(errors.count, 1);
+	ck_assert_ptr_nonnull(strstr(errors.text[0], "t.conf: no Scanner line"));
+	ck_assert_int_eq(conf_parse("t.conf", "Scanner none\n", &conf, &errors), 0);
+	ck_assert(conf.scanner_none);
+	ck_assert_uint_eq(conf.nscanners, 0);
+	ck_assert_int_eq(conf_parse("t.conf", "Scanner clamav\nScanner none\n", &conf, &errors), -1);
+	ck_assert_uint_eq(errors.count, 1);
+	ck_assert_ptr_nonnull(strstr(errors.text[0], "t.conf:2: Scanner: \"none\" cannot stand beside"));
+	ck_assert_int_eq(conf_parse("t.conf", "Scanner none\nScanner clamd tcp:127.0.0.1:3310\n", &conf, &errors), -1);
+	ck_assert_ptr_nonnull(strstr(errors.text[0], "t.conf:2: Scanner:"));
+	ck_assert_int_eq(conf_parse("t.conf", "Scanner none\nScanner none\n", &conf, &errors), -1);
+	/* A Scanner line with an error is reported as such, not as a missing line too. */
+	ck_assert_int_eq(conf_parse("t.conf", "Scanner avast\n", &conf, &errors), -1);
+	ck_assert_uint_eq(errors.count, 1);
+	ck_assert_ptr_nonnull(strstr(errors.text[0], "t.conf:1: Scanner:"));
+}
+END_TEST
+
+START_TEST(conf_socket_forms)
+{
+	static const struct {
+		const char *value;
+		int family;
+		bool loopback;
+	} good[] = {
+		{ "unix:/run/hostmilter/hostmilter.sock", AF_UNIX, true },
+		{ "local:/run/h.sock", AF_UNIX, true },
+		{ "inet:8899@127.0.0.1", AF_INET, true },
+		{ "inet:8899@127.9.9.9", AF_INET, true },
+		{ "inet:8899@[127.0.0.1]", AF_INET, true },
+		{ "inet:8899@localhost", AF_INET, true },
+		{ "inet6:8899@::1", AF_INET6, true },
+		{ "inet6:8899@[::1]", AF_INET6, true },
+		{ "inet:8899", AF_INET, false },
+		{ "inet:8899@", AF_INET, false },
+		{ "inet:8899@0.0.0.0", AF_INET, false },
+		{ "inet:8899@192.0.2.1", AF_INET, false },
+		{ "inet:8899@mx.example", AF_INET, false },
+		{ "inet6:8899@::", AF_INET6, false },
+		{ "inet6:8899@[::]", AF_INET6, false },
+	};
+	static const char *const bad[] = { "/run/h.sock", "unix:run/h.sock", "unix:", "inet:@127.0.0.1", "inet:0@127.0.0.1",
+					   "inet:65536@127.0.0.1", "inet:+25@127.0.0.1", "inet:smtp@127.0.0.1",
+					   "tcp:8899@127.0.0.1" };
+	struct conf_socket sock;
+	char path[200];
+	const char *why;
+
+	for (size_t i = 0; i < sizeof(good) / sizeof(*good); i++) {
+		ck_assert_msg(conf_socket_parse(good[i].value, &sock, &why) == 0, "%s refused", good[i].value);
+		ck_assert_int_eq(sock.family, good[i].family);
+		ck_assert_msg(sock.loopback == good[i].loopback, "%s: loopback is %d", good[i].value, sock.loopback);
+	}
+	ck_assert_int_eq(conf_socket_parse("inet6:8899@[::1]", &sock, &why), 0);
+	ck_assert_uint_eq(sock.port, 8899);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(*bad); i++)
+		ck_assert_msg(conf_socket_parse(bad[i], &sock, &why) < 0, "%s accepted", bad[i]);
+	/* sun_path holds 107 bytes and the NUL: one more and bind would cut the name. */
+	snprintf(path, sizeof(path), "unix:/%0106d", 0);
+	ck_assert_int_eq(conf_socket_parse(path, &sock, &why), 0);
+	ck_assert_uint_eq(strlen(sock.path), 107);
+	snprintf(path, sizeof(path), "unix:/%0107d", 0);
+	ck_assert_int_eq(conf_socket_parse(path, &sock, &why), -1);
+	ck_assert_ptr_nonnull(strstr(why, "sun_path"));
+}
+END_TEST
+
+START_TEST(conf_socket_off_loopback_must_be_allowed)
+{
+	struct hm_conf conf;
+	struct conf_errors errors;
+	char text[300];
+
+	ck_assert_int_eq(conf_parse("t.conf", "Scanner none\nSocket inet:8899\n", &conf, &errors), -1);
+	ck_assert_uint_eq(errors.count, 1);
+	ck_assert_ptr_nonnull(strstr(errors.text[0], "t.conf:2: Socket inet:8899 listens beyond loopback"));
+	ck_assert_int_eq(conf_parse("t.conf", "Socket inet6:8899@[::]\nScanner none\n", &conf, &errors), -1);
+	ck_assert_int_eq(conf_parse("t.conf", "Socket inet:8899@0.0.0.0\nAllowRemoteSocket yes\nScanner none\n", &conf,
+				    &errors),
+			 0);
+	ck_assert(conf.allow_remote_socket);
+	ck_assert_int_eq(conf_parse("t.conf", "Socket inet:8899@127.0.0.1\nScanner none\n", &conf, &errors), 0);
+	ck_assert(!conf.allow_remote_socket);
+	snprintf(text, sizeof(text), "Socket unix:/%0120d\nScanner none\n", 0);
+	ck_assert_int_eq(conf_parse("t.conf", text, &conf, &errors), -1);
+	ck_assert_ptr_nonnull(strstr(errors.text[0], "t.conf:1: Socket:"));
+}
+END_TEST
+
+/* ---- descriptors ---- */
+
+START_TEST(fdlimit_leaves_room_per_connection)
+{
+	ck_assert_uint_eq(fdlimit_connections(65536), (65536 - FDLIMIT_RESERVE) / FDLIMIT_PER_CONNECTION);
+	ck_assert_uint_eq(fdlimit_connections(1024), 120);
+	ck_assert_uint_eq(fdlimit_connections(128), 8);
+	ck_assert_uint_eq(fdlimit_connections(10), 1);
+	ck_assert_uint_eq(fdlimit_connections(0), 1);
+	/* Every connection that fits leaves its share and the reserve free. */
+	for (unsigned long nofile = 73; nofile < 5000; nofile += 7)
+		ck_assert_uint_le(fdlimit_connections(nofile) * FDLIMIT_PER_CONNECTION + FDLIMIT_RESERVE, nofile);
+	ck_assert_uint_eq(fdlimit_init(128), 8);
+	for (int i = 0; i < 8; i++)
+		ck_assert(fdlimit_enter());
+	ck_assert(!fdlimit_enter());
+	ck_assert_uint_eq(fdlimit_open(), 8);
+	fdlimit_leave();
+	ck_assert(fdlimit_enter());
+	for (int i = 0; i < 8; i++)
+		fdlimit_leave();
+	fdlimit_leave();	/* one too many: stays at zero */
+	ck_assert_uint_eq(fdlimit_open(), 0);
 }
 END_TEST
 
@@ -626,6 +754,10 @@ milter_suite(void)
 	tcase_add_test(tc, conf_reports_every_error_with_its_line);
 	tcase_add_test(tc, conf_load_refuses_missing_file);
 	tcase_add_test(tc, conf_stats_listen_is_loopback_only);
+	tcase_add_test(tc, conf_scanner_must_be_named);
+	tcase_add_test(tc, conf_socket_forms);
+	tcase_add_test(tc, conf_socket_off_loopback_must_be_allowed);
+	tcase_add_test(tc, fdlimit_leaves_room_per_connection);
 	tcase_add_test(tc, stats_counts_and_reports);
 	tcase_add_test(tc, stats_table_overflows_into_uncounted);
 	tcase_add_test(tc, stats_report_scanner_nodes);
