@@ -1,11 +1,20 @@
 /*
  * hostmilter - the daemon: configuration, privileges, signals, libmilter.
  *
- * Start-up order, each step checked: read the configuration; as root open
- * the policy database, the scanners (libclamav's database, TLS keys), the
- * milter socket and the statistics port; write the pid file; drop to
- * UserID (supplementary groups, group, user, then prove root cannot come
- * back); only then start the statistics endpoint and libmilter's threads.
+ * Start-up order, each step checked: read the configuration; check what
+ * root is about to touch (UserID, the socket's directory, the PidFile's
+ * directory); as root open the policy database (after pathsafe has found
+ * it safe from UserID), the scanners (libclamav's database, TLS keys), the
+ * milter socket (mode 0600 from its creation: no operation on its name
+ * afterwards) and the statistics port; write the pid file; drop to UserID
+ * (supplementary groups, group, user, then prove root cannot come back);
+ * check the spool and the policy database as that user; only then start
+ * the statistics endpoint and libmilter's threads.  Without -f the process
+ * forks first, and the parent exits only when the child says it is
+ * serving, or with the child's own exit status (78, 70) when a step failed,
+ * so that what the documentation promises is what the caller sees.
+ * -n runs the same checks without serving and without loading libclamav's
+ * database (it counts its signatures instead).
  *
  * Signals: libmilter's own signal thread treats SIGHUP like SIGTERM (it
  * stops the filter).  hostmilter therefore runs smfi_main in a thread of
@@ -15,7 +24,8 @@
  * and libmilter's thread none.  HUP reloads; USR1 writes the statistics
  * to syslog (stats.h; metrics.h serves them over HTTP); TERM and INT refuse new
  * connections and messages (4xx), let messages under way finish (at most
- * DrainTimeout seconds), then exit.  smfi_stop() is not used: Debian's
+ * DrainTimeout seconds; a message is under way until its connection's next
+ * command, so that its reply has been written), then exit.  smfi_stop() is not used: Debian's
  * libmilter is built with its worker pool, whose controller stops serving
  * the connections already open as soon as the filter is told to stop,
  * which would strand exactly the messages we mean to finish.
@@ -26,25 +36,32 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <grp.h>
+#include <poll.h>
 #include <pthread.h>
 #include <pwd.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <syslog.h>
 #include <unistd.h>
 
+#include <clamav.h>
 #include <libmilter/mfapi.h>
 
 #include "attach.h"
 #include "conf.h"
+#include "fdlimit.h"
 #include "metrics.h"
 #include "msg.h"
+#include "pathsafe.h"
 #include "scanners.h"
 #include "session.h"
 #include "snapshot.h"
@@ -54,6 +71,7 @@
 #define DEFAULT_CONF "/etc/mail/hostmilter.conf"
 #define EXIT_CONFIG 78		/* EX_CONFIG */
 #define EXIT_SOFTWARE 70	/* EX_SOFTWARE */
+#define READY_TIMEOUT 600	/* seconds the parent waits for the daemon (libclamav's database loads first) */
 
 struct options {
 	const char *conf_path;
@@ -132,15 +150,51 @@ print_versions(const char *conf_path)
 	exit(0);
 }
 
+/* -n collects every problem before it exits; a start stops at the first. */
+static bool check_mode;
+static unsigned check_failures;
+
+static void __attribute__((format(printf, 2, 3)))
+refuse(int status, const char *fmt, ...)
+{
+	char text[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(text, sizeof(text), fmt, ap);
+	va_end(ap);
+	if (!check_mode)
+		msg_fatal(status, "%s", text);
+	msg_error("%s", text);
+	check_failures++;
+}
+
 static const struct passwd *
 lookup_user(const char *name)
 {
 	const struct passwd *pw = getpwnam(name);
 
 	if (!pw)
-		msg_fatal(EXIT_CONFIG, "UserID %s: no such user", name);
-	if (pw->pw_uid == 0)
-		msg_fatal(EXIT_CONFIG, "UserID %s is root; hostmilter refuses to run as root", name);
+		refuse(EXIT_CONFIG, "UserID %s: no such user", name);
+	else if (pw->pw_uid == 0)
+		refuse(EXIT_CONFIG, "UserID %s is root; hostmilter refuses to run as root", name);
+	else
+		return pw;
+	return NULL;
+}
+
+/* Whom the daemon will run as: UserID when started as root, else itself. */
+static const struct passwd *
+daemon_user(const struct hm_conf *conf, struct pathsafe_user *user)
+{
+	const struct passwd *pw = NULL;
+	char err[512];
+
+	pathsafe_user_self(user);
+	if (getuid() != 0 && geteuid() != 0)
+		return NULL;
+	if ((pw = lookup_user(conf->user)) && pathsafe_user_named(conf->user, user, err, sizeof(err)) < 0)
+		refuse(EXIT_CONFIG, "%s", err);
 	return pw;
 }
 
@@ -169,55 +223,127 @@ drop_privileges(const struct passwd *pw)
  * The spool directory, checked as the user that will write it: a spool
  * that others may write to without the sticky bit could have libclamav's
  * temporary directories planted or removed under it; one the daemon
- * cannot write to would fail every message that needs scanning.
+ * cannot write to would fail every message that needs scanning.  At start
+ * and when SIGHUP names another one.
  */
-static void
-check_spool_directory(const char *dir, const char *user)
+static int
+spool_directory_problem(const char *dir, char *err, size_t errlen)
 {
+	const struct passwd *me;
+	const char *why;
 	struct stat st;
 	int fd;
 
-	if (stat(dir, &st) < 0)
-		msg_fatal(EXIT_CONFIG, "SpoolDirectory %s: %s", dir, strerror(errno));
-	if (!S_ISDIR(st.st_mode))
-		msg_fatal(EXIT_CONFIG, "SpoolDirectory %s: not a directory", dir);
-	if ((st.st_mode & (S_IWGRP | S_IWOTH)) && !(st.st_mode & S_ISVTX))
-		msg_fatal(EXIT_CONFIG, "SpoolDirectory %s is writable by others without the sticky bit", dir);
+	if (stat(dir, &st) < 0) {
+		snprintf(err, errlen, "SpoolDirectory %s: %s", dir, strerror(errno));
+		return -1;
+	}
+	if (!S_ISDIR(st.st_mode)) {
+		snprintf(err, errlen, "SpoolDirectory %s: not a directory", dir);
+		return -1;
+	}
+	if ((st.st_mode & (S_IWGRP | S_IWOTH)) && !(st.st_mode & S_ISVTX)) {
+		snprintf(err, errlen, "SpoolDirectory %s is writable by others without the sticky bit", dir);
+		return -1;
+	}
 	fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
 	if (fd >= 0) {
 		close(fd);
-		return;
+		return 0;
 	}
 	/* A file system without O_TMPFILE: spool.c falls back to mkostemp there. */
 	if ((errno == EOPNOTSUPP || errno == EISDIR) && access(dir, W_OK | X_OK) == 0)
-		return;
-	msg_fatal(EXIT_CONFIG, "SpoolDirectory %s: cannot write there as %s: %s", dir, user, strerror(errno));
+		return 0;
+	why = strerror(errno);
+	me = getpwuid(geteuid());
+	snprintf(err, errlen, "SpoolDirectory %s: cannot write there as %s: %s", dir, me ? me->pw_name : "this user",
+		 why);
+	return -1;
 }
 
-/* The socket is bound by root; its owner becomes UserID so a restart as that user may replace it. */
+/* As UserID, after the drop: what the daemon will need to reach by itself. */
 static void
-open_socket(const struct hm_conf *conf, const struct passwd *pw)
+check_as_user(const struct hm_conf *conf)
 {
-	const char *path = NULL;
+	char err[512];
 
-	if (strncmp(conf->socket, "unix:", 5) == 0)
-		path = conf->socket + 5;
-	else if (strncmp(conf->socket, "local:", 6) == 0)
-		path = conf->socket + 6;
-	umask(077);	/* 0600: Sendmail connects as root, and nobody else has business there */
+	if (spool_directory_problem(conf->spool_directory, err, sizeof(err)) < 0)
+		refuse(EXIT_CONFIG, "%s", err);
+	/* hostmapgen's next database is opened by this user. */
+	if (access(conf->policy_db, R_OK) < 0)
+		refuse(EXIT_CONFIG, "PolicyDB %s: UserID cannot read it: %s", conf->policy_db, strerror(errno));
+}
+
+/* SIGHUP: a new SpoolDirectory is checked as at start (we run as UserID by now). */
+static int
+reload_check(const struct hm_conf *conf, const struct hm_conf *running, char *err, size_t errlen)
+{
+	if (strcmp(conf->spool_directory, running->spool_directory) == 0)
+		return 0;
+	return spool_directory_problem(conf->spool_directory, err, errlen);
+}
+
+/*
+ * Before root binds anything: a unix socket's directory must be one nobody
+ * but root and UserID can write to (pathsafe.h), so that the name cannot be
+ * swapped between bind and Sendmail's connect; an inet socket must be on
+ * loopback unless the configuration allows more (conf.h), and is warned of.
+ */
+static void
+check_socket(const struct hm_conf *conf, const struct pathsafe_user *user)
+{
+	struct conf_socket sock;
+	const char *why;
+	char err[512];
+
+	if (conf_socket_parse(conf->socket, &sock, &why) < 0) {
+		refuse(EXIT_CONFIG, "Socket %s %s", conf->socket, why);
+		return;
+	}
+	if (sock.family == AF_UNIX && pathsafe_socket_dir(sock.path, user, err, sizeof(err)) < 0)
+		refuse(EXIT_CONFIG, "Socket %s: %s", conf->socket, err);
+	if (!sock.loopback)
+		msg_warn("Socket %s listens beyond loopback (AllowRemoteSocket yes): the milter protocol has no "
+			 "authentication, so let nothing but the MTA's hosts reach that port", conf->socket);
+}
+
+static void
+check_pid_directory(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+	char dir[CONF_PATH_MAX];
+	struct stat st;
+
+	if (path[0] != '/' || !slash) {
+		refuse(EXIT_CONFIG, "PidFile %s is not an absolute path", path);
+		return;
+	}
+	snprintf(dir, sizeof(dir), "%.*s", slash == path ? 1 : (int)(slash - path), path);
+	if (stat(dir, &st) < 0)
+		refuse(EXIT_CONFIG, "PidFile %s: its directory %s: %s", path, dir, strerror(errno));
+	else if (!S_ISDIR(st.st_mode))
+		refuse(EXIT_CONFIG, "PidFile %s: %s is not a directory", path, dir);
+}
+
+/* Socket mode 0600 from its creation (umask), never a chmod or chown by name afterwards. */
+static void
+open_socket(const struct hm_conf *conf)
+{
+	mode_t old = umask(0177);
+
 	if (smfi_setconn((char *)conf->socket) == MI_FAILURE || smfi_opensocket(1) == MI_FAILURE)
 		msg_fatal(EXIT_CONFIG, "cannot open milter socket %s", conf->socket);
-	if (path && chmod(path, 0600) < 0)
-		msg_fatal(EXIT_CONFIG, "cannot set the mode of %s: %s", path, strerror(errno));
-	if (path && pw && chown(path, pw->pw_uid, pw->pw_gid) < 0)
-		msg_warn("cannot hand %s to %s: %s", path, pw->pw_name, strerror(errno));
+	umask(old);
 }
+
+static int pid_fd = -1;	/* kept: see remove_pid_file */
+static const char *pid_path;	/* written and not yet removed */
 
 static void
 write_pid_file(const char *path)
 {
 	char text[32];
-	int len = snprintf(text, sizeof(text), "%ld\n", (long)getpid()), fd;
+	int len = snprintf(text, sizeof(text), "%ld\n", (long)getpid());
 
 	/*
 	 * Written as root, maybe in a directory the daemon's user may write:
@@ -226,24 +352,88 @@ write_pid_file(const char *path)
 	 */
 	if (unlink(path) < 0 && errno != ENOENT)
 		msg_fatal(EXIT_CONFIG, "cannot replace pid file %s: %s", path, strerror(errno));
-	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
-
-	if (fd < 0 || write(fd, text, (size_t)len) != len || close(fd) < 0)
+	pid_fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+	if (pid_fd >= 0)
+		pid_path = path;	/* a start that fails from here on leaves no stale pid behind */
+	if (pid_fd < 0 || fchmod(pid_fd, 0644) < 0 || write(pid_fd, text, (size_t)len) != len)
 		msg_fatal(EXIT_CONFIG, "cannot write pid file %s: %s", path, strerror(errno));
 }
 
+/*
+ * At exit we run as UserID: in a directory only root may write (a root
+ * runtime directory) the name cannot be removed, so the file is emptied
+ * through the descriptor root opened, and no stale pid is left to kill.
+ */
 static void
-daemonize(void)
+remove_pid_file(void)
 {
-	pid_t pid = fork();
-	int fd;
+	const char *path = pid_path;
 
-	if (pid < 0)
-		msg_fatal(EXIT_SOFTWARE, "fork: %s", strerror(errno));
-	if (pid > 0)
-		_exit(0);
+	pid_path = NULL;
+	if (!path || unlink(path) == 0 || errno == ENOENT)
+		return;
+	if ((errno == EACCES || errno == EPERM) && pid_fd >= 0 && ftruncate(pid_fd, 0) == 0) {
+		msg_info("pid file %s emptied: its directory is not UserID's, so only root can remove it", path);
+		return;
+	}
+	msg_warn("cannot remove %s: %s", path, strerror(errno));
+}
+
+/* ---- detaching: the parent waits for the daemon's word ---- */
+
+static int ready_fd = -1;	/* the child's end of the pipe, until it serves */
+
+/* In the parent: 0 once the child serves, else its exit status (70 if it died otherwise). */
+static int
+wait_for_daemon(pid_t pid, int fd)
+{
+	struct pollfd p = { .fd = fd, .events = POLLIN };
+	char c;
+	int status, rc;
+
+	while ((rc = poll(&p, 1, READY_TIMEOUT * 1000)) < 0 && errno == EINTR)
+		;
+	if (rc == 0) {
+		fprintf(stderr, "hostmilter: not serving after %d s; stopped\n", READY_TIMEOUT);
+		kill(pid, SIGKILL);
+	} else if (read(fd, &c, 1) == 1)
+		return 0;
+	while (waitpid(pid, &status, 0) < 0)
+		if (errno != EINTR)
+			return EXIT_SOFTWARE;
+	return WIFEXITED(status) && WEXITSTATUS(status) ? WEXITSTATUS(status) : EXIT_SOFTWARE;
+}
+
+static void
+detach(void)
+{
+	int fds[2];
+	pid_t pid;
+
+	if (pipe2(fds, O_CLOEXEC) < 0 || (pid = fork()) < 0)
+		msg_fatal(EXIT_SOFTWARE, "cannot detach: %s", strerror(errno));
+	if (pid > 0) {
+		close(fds[1]);
+		_exit(wait_for_daemon(pid, fds[0]));
+	}
+	close(fds[0]);
+	ready_fd = fds[1];
 	if (setsid() < 0 || chdir("/") < 0)
 		msg_fatal(EXIT_SOFTWARE, "cannot detach: %s", strerror(errno));
+}
+
+/* Serving: the parent may exit 0; standard error was the caller's until now. */
+static void
+tell_ready(void)
+{
+	int fd;
+
+	if (ready_fd < 0)
+		return;
+	if (write(ready_fd, "", 1) != 1)
+		msg_warn("cannot tell the parent process: %s", strerror(errno));
+	close(ready_fd);
+	ready_fd = -1;
 	if ((fd = open("/dev/null", O_RDWR)) >= 0) {
 		dup2(fd, 0);
 		dup2(fd, 1);
@@ -253,16 +443,36 @@ daemonize(void)
 	}
 }
 
-/* One descriptor per connection: allow as many as the hard limit, up to 65536. */
+/* systemd connects standard error to the journal and says so in JOURNAL_STREAM ("DEV:INODE"). */
+static bool
+stderr_is_journal(void)
+{
+	const char *stream = getenv("JOURNAL_STREAM");
+	unsigned long long dev, ino;
+	struct stat st;
+
+	return stream && sscanf(stream, "%llu:%llu", &dev, &ino) == 2 && fstat(2, &st) == 0
+	       && (unsigned long long)st.st_dev == dev && (unsigned long long)st.st_ino == ino;
+}
+
+/* One descriptor per connection and more per message: as many as the hard limit allows, up to 65536. */
 static void
 raise_fd_limit(void)
 {
 	struct rlimit rl;
+	unsigned long cap;
 
-	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
+		msg_fatal(EXIT_SOFTWARE, "getrlimit: %s", strerror(errno));
+	if (rl.rlim_cur < rl.rlim_max) {
 		rl.rlim_cur = rl.rlim_max < 65536 ? rl.rlim_max : 65536;
-		setrlimit(RLIMIT_NOFILE, &rl);
+		if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
+			getrlimit(RLIMIT_NOFILE, &rl);
 	}
+	cap = fdlimit_init((unsigned long)rl.rlim_cur);
+	if (cap < FDLIMIT_LOW)
+		msg_warn("descriptor limit %lu leaves room for %lu connections at once (more are tempfailed); "
+			 "raise it (LimitNOFILE=65536)", (unsigned long)rl.rlim_cur, cap);
 }
 
 static volatile int milter_status = MI_SUCCESS;
@@ -277,25 +487,79 @@ milter_thread(void *arg)
 	return NULL;
 }
 
+/* -n: libclamav's database is counted, not loaded, so that a check costs no second load. */
+static void
+check_clamav_database(const char *dir)
+{
+	unsigned sigs = 0;
+	cl_error_t rc;
+
+	if ((rc = cl_init(CL_INIT_DEFAULT)) != CL_SUCCESS)
+		refuse(EXIT_CONFIG, "libclamav: %s", cl_strerror(rc));
+	else if ((rc = cl_countsigs(dir, CL_COUNTSIGS_ALL, &sigs)) != CL_SUCCESS)
+		refuse(EXIT_CONFIG, "ClamAV database %s: %s", dir, cl_strerror(rc));
+	else if (sigs == 0)
+		refuse(EXIT_CONFIG, "ClamAV database %s is empty: no signatures", dir);
+}
+
+/* The scanners as a start opens them, but libclamav's database only counted; the number of engines. */
+static unsigned
+check_scanners(const struct hm_conf *conf)
+{
+	struct hm_conf *others = malloc(sizeof(*others));
+	struct scanners *scanners;
+	bool clamav = false;
+	unsigned n = 0;
+	char err[512];
+
+	if (!others)
+		msg_fatal(EXIT_SOFTWARE, "out of memory");
+	*others = *conf;
+	others->nscanners = 0;
+	for (unsigned i = 0; i < conf->nscanners; i++) {
+		if (strcmp(conf->scanners[i].engine, "clamav") == 0)
+			clamav = true;
+		else
+			others->scanners[others->nscanners++] = conf->scanners[i];
+	}
+	if (clamav)
+		check_clamav_database(conf->clamav_database);
+	if (!(scanners = scanners_open(others, err, sizeof(err))))
+		refuse(EXIT_CONFIG, "%s", err);
+	n = scanners_count(scanners) + clamav;
+	scanners_close(scanners);
+	free(others);
+	return n;
+}
+
+/* -n: everything a start checks, as root and then as UserID, without serving. */
 static void
 check_only(const struct options *opt, const struct hm_conf *conf)
 {
+	struct pathsafe_user user;
+	const struct passwd *pw;
 	char err[512];
+	unsigned n;
 
-	struct scanners *scanners;
-
+	check_mode = true;
+	pw = daemon_user(conf, &user);
+	check_socket(conf, &user);
+	check_pid_directory(conf->pid_file);
+	snapshot_set_guard(&user, NULL);
 	if (snapshot_init(conf, err, sizeof(err)) < 0)
-		msg_fatal(EXIT_CONFIG, "%s", err);
-	lookup_user(conf->user);
+		refuse(EXIT_CONFIG, "%s", err);
 	attach_init();
-	if (!(scanners = scanners_open(conf, err, sizeof(err))))
-		msg_fatal(EXIT_CONFIG, "%s", err);
-	printf("%s: configuration, policy database and %u scanner%s OK\n", opt->conf_path,
-	       scanners_count(scanners), scanners_count(scanners) == 1 ? "" : "s");
-	scanners_close(scanners);
+	n = check_scanners(conf);
 	attach_shutdown();
 	snapshot_shutdown();
-	exit(milter_status == MI_SUCCESS ? 0 : 1);
+	if (pw)
+		drop_privileges(pw);
+	check_as_user(conf);
+	if (check_failures)
+		msg_fatal(EXIT_CONFIG, "%s: %u problem%s, would not start", opt->conf_path, check_failures,
+			  check_failures == 1 ? "" : "s");
+	printf("%s: configuration, policy database and %u scanner%s OK\n", opt->conf_path, n, n == 1 ? "" : "s");
+	exit(0);
 }
 
 static void
@@ -354,12 +618,37 @@ serve_signals(const struct options *opt, const struct hm_conf *conf)
 	return -1;
 }
 
+/* As root: everything that needs root, in the order of the header comment; returns the scanners. */
+static struct scanners *
+start_as_root(const struct hm_conf *conf, int *metrics_fd)
+{
+	struct scanners *scanners;
+	char err[512];
+
+	if (snapshot_init(conf, err, sizeof(err)) < 0)
+		msg_fatal(EXIT_CONFIG, "%s", err);
+	attach_init();
+	if (!(scanners = scanners_open(conf, err, sizeof(err))))
+		msg_fatal(EXIT_CONFIG, "%s", err);
+	session_set_scanners(scanners);
+	stats_init(scanners);
+	if (conf->stats_listen[0] && (*metrics_fd = metrics_open(conf->stats_listen, err, sizeof(err))) < 0)
+		msg_fatal(EXIT_CONFIG, "%s", err);
+	if (smfi_register(session_filter) == MI_FAILURE)
+		msg_fatal(EXIT_SOFTWARE, "smfi_register failed");
+	open_socket(conf);
+	atexit(remove_pid_file);
+	write_pid_file(conf->pid_file);
+	return scanners;
+}
+
 int
 main(int argc, char **argv)
 {
 	struct options opt = { 0 };
 	struct hm_conf conf;
-	const struct passwd *pw = NULL;
+	struct pathsafe_user user;
+	const struct passwd *pw;
 	char err[512];
 	pthread_t milter;
 	struct scanners *scanners;
@@ -367,43 +656,36 @@ main(int argc, char **argv)
 	bool drained;
 
 	msg_init(argv[0]);
+	umask(077);
 	parse_options(argc, argv, &opt);
 	if (opt.versions)
 		print_versions(opt.conf_path);
 	load_config(opt.conf_path, &conf);
 	if (opt.check_only)
 		check_only(&opt, &conf);
-	if (getuid() == 0 || geteuid() == 0)
-		pw = lookup_user(conf.user);
+	pw = daemon_user(&conf, &user);
+	check_socket(&conf, &user);
+	check_pid_directory(conf.pid_file);
 	if (!opt.foreground)
-		daemonize();
-	msg_syslog(opt.foreground ? 2 : 1);
+		detach();
+	/* Until it serves, a daemon's errors reach the caller's terminal and syslog; under systemd, syslog alone. */
+	msg_syslog(stderr_is_journal() ? 1 : 2);
 	block_signals();
 	raise_fd_limit();
-	if (snapshot_init(&conf, err, sizeof(err)) < 0)
-		msg_fatal(EXIT_CONFIG, "%s", err);
-	attach_init();
-	if (!(scanners = scanners_open(&conf, err, sizeof(err))))
-		msg_fatal(EXIT_CONFIG, "%s", err);
-	session_set_scanners(scanners);
-	stats_init(scanners);
-	if (conf.stats_listen[0] && (metrics_fd = metrics_open(conf.stats_listen, err, sizeof(err))) < 0)
-		msg_fatal(EXIT_CONFIG, "%s", err);
-	if (smfi_register(session_filter) == MI_FAILURE)
-		msg_fatal(EXIT_SOFTWARE, "smfi_register failed");
-	open_socket(&conf, pw);
-	write_pid_file(conf.pid_file);
+	snapshot_set_guard(&user, reload_check);
+	scanners = start_as_root(&conf, &metrics_fd);
 	if (pw)
 		drop_privileges(pw);
 	else if (getuid() == 0 || geteuid() == 0)
 		msg_fatal(EXIT_CONFIG, "refusing to run as root");
-	check_spool_directory(conf.spool_directory, pw ? pw->pw_name : "this user");
+	check_as_user(&conf);
 	if (metrics_fd >= 0 && metrics_start(metrics_fd, err, sizeof(err)) < 0)
 		msg_fatal(EXIT_SOFTWARE, "%s", err);
 	if (pthread_create(&milter, NULL, milter_thread, NULL) != 0)
 		msg_fatal(EXIT_SOFTWARE, "cannot start the milter thread");
 	msg_info("started on %s as %s, policy %s, %u scanner%s", conf.socket, pw ? pw->pw_name : "(unchanged user)",
 		 conf.policy_db, scanners_count(scanners), scanners_count(scanners) == 1 ? "" : "s");
+	tell_ready();
 	drained = serve_signals(&opt, &conf) == 0;
 	metrics_stop();	/* it reads the scanners' clusters */
 	stats_log();
@@ -417,8 +699,7 @@ main(int argc, char **argv)
 		snapshot_shutdown();
 		scanners_close(scanners);
 	}
-	if (unlink(conf.pid_file) < 0 && errno != ENOENT)
-		msg_warn("cannot remove %s: %s", conf.pid_file, strerror(errno));
+	remove_pid_file();
 	msg_info("stopped");
 	/* libmilter's threads still run: leave without tearing down what they may touch. */
 	exit(milter_status == MI_SUCCESS ? 0 : 1);

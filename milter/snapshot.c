@@ -22,6 +22,15 @@ static struct snapshot *snapshot_current;
 static struct stat snapshot_failed_stat;	/* a broken database tried already */
 static unsigned long snapshot_generations;
 static bool snapshot_missing_told;	/* the database's absence was logged */
+static struct pathsafe_user snapshot_user;	/* whom the policy database must be safe from */
+static snapshot_check_fn *snapshot_reload_check;
+
+void
+snapshot_set_guard(const struct pathsafe_user *user, snapshot_check_fn *reload_check)
+{
+	snapshot_user = *user;
+	snapshot_reload_check = reload_check;
+}
 
 static bool
 snapshot_same_file(const struct stat *a, const struct stat *b)
@@ -51,7 +60,8 @@ snapshot_build(const struct hm_conf *conf, char *err, size_t errlen)
 	/* stat before open: a database renamed in between is noticed next time. */
 	if (stat(conf->policy_db, &snap->db_stat) < 0)
 		memset(&snap->db_stat, 0, sizeof(snap->db_stat));
-	snap->db = policydb_open(conf->policy_db, err, errlen);
+	if (pathsafe_policy(conf->policy_db, &snapshot_user, err, errlen) == 0)
+		snap->db = policydb_open(conf->policy_db, err, errlen);
 	if (!snap->db) {
 		free(snap);
 		return NULL;
@@ -218,6 +228,10 @@ snapshot_reload(const char *conf_path)
 		goto out;
 	}
 	snapshot_keep_fixed(&conf, &current->conf);
+	if (snapshot_reload_check && snapshot_reload_check(&conf, &current->conf, err, sizeof(err)) < 0) {
+		msg_error("reload refused, keeping the running configuration: %s", err);
+		goto out;
+	}
 	pthread_mutex_lock(&snapshot_reload_lock);
 	snap = snapshot_build(&conf, err, sizeof(err));
 	if (snap) {

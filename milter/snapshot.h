@@ -6,7 +6,8 @@
  * hostmilter.db noticed when a connection starts) builds a new snapshot
  * and swaps it in without waiting for anyone; the old one is freed when
  * its last connection lets go.  A reload that fails keeps the previous
- * snapshot and says why in the log.
+ * snapshot and says why in the log.  Every snapshot's policy database has
+ * passed pathsafe_policy for the daemon's user, at start and at each reload.
  */
 #ifndef HM_SNAPSHOT_H
 #define HM_SNAPSHOT_H
@@ -14,6 +15,7 @@
 #include <sys/stat.h>
 
 #include "conf.h"
+#include "pathsafe.h"
 #include "policydb.h"
 
 struct snapshot {
@@ -24,6 +26,13 @@ struct snapshot {
 	struct stat db_stat;
 };
 
+/*
+ * Before snapshot_init: whom the daemon runs as (the policy database must
+ * be safe from that user), and a check a reloaded configuration must pass
+ * before it is used (NULL: none), given the running one for comparison.
+ */
+typedef int snapshot_check_fn(const struct hm_conf *conf, const struct hm_conf *running, char *err, size_t errlen);
+void snapshot_set_guard(const struct pathsafe_user *user, snapshot_check_fn *reload_check);
 /* At start, as root: 0, or -1 with err filled in. */
 int snapshot_init(const struct hm_conf *conf, char *err, size_t errlen);
 /* The current snapshot, reloading the policy database first if it changed. */
