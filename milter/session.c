@@ -18,8 +18,10 @@
 #include "cidr.h"
 #include "decide.h"
 #include "facts.h"
+#include "fdlimit.h"
 #include "marks.h"
 #include "msg.h"
+#include "ratelog.h"
 #include "scanners.h"
 #include "session.h"
 #include "snapshot.h"
@@ -46,6 +48,7 @@ struct session {
 	bool auth_required;
 	/* the message under way */
 	bool in_message;
+	bool busy;		/* counted in session_busy: see session_message_start */
 	bool outcome_counted;	/* the message's outcome is in the statistics */
 	char qid[40];
 	char auth_user[SESSION_TEXT_MAX];
@@ -107,6 +110,13 @@ session_drain(long timeout)
 	return rc;
 }
 
+/*
+ * A message is under way from MAIL until its connection's next event
+ * (the next MAIL, an abort or the close), not merely until its end-of-message
+ * callback returns: libmilter writes the reply after that, and a daemon
+ * that exited in between would have Sendmail tempfail a message the log
+ * calls accepted.  session_next_event ends the count.
+ */
 static bool
 session_message_start(struct session *s)
 {
@@ -116,10 +126,25 @@ session_message_start(struct session *s)
 	stopping = session_stopping;
 	if (!s->in_message && !stopping) {
 		s->in_message = true;
-		session_busy++;
+		if (!s->busy)
+			session_busy++;
+		s->busy = true;
 	}
 	pthread_mutex_unlock(&session_lock);
 	return !stopping;
+}
+
+/* Sendmail sent the connection's next command: any reply of ours was written. */
+static void
+session_next_event(struct session *s)
+{
+	pthread_mutex_lock(&session_lock);
+	if (s->busy && !s->in_message) {
+		s->busy = false;
+		if (--session_busy == 0)
+			pthread_cond_broadcast(&session_idle);
+	}
+	pthread_mutex_unlock(&session_lock);
 }
 
 /* How a message ended, once: a message that ends otherwise was abandoned. */
@@ -138,11 +163,7 @@ session_message_end(struct session *s)
 		session_outcome(s, s->accepted ? STATS_ABORTED : STATS_NO_RECIPIENTS);
 	s->outcome_counted = false;
 	pthread_mutex_lock(&session_lock);
-	if (s->in_message) {
-		s->in_message = false;
-		if (--session_busy == 0)
-			pthread_cond_broadcast(&session_idle);
-	}
+	s->in_message = false;	/* still busy until session_next_event */
 	pthread_mutex_unlock(&session_lock);
 	s->qid[0] = s->auth_user[0] = s->mailbox[0] = s->sender_text[0] = '\0';
 	memset(&s->facts, 0, sizeof(s->facts));
@@ -235,24 +256,44 @@ session_client(struct session *s, SMFICTX *ctx, const struct sockaddr *addr)
 	}
 }
 
+/* Over the descriptor budget (fdlimit.h): said once a minute, however many are refused. */
+static void
+session_refuse_connection(void)
+{
+	static struct ratelog said = RATELOG_INIT(60);
+	unsigned long held;
+
+	if (ratelog_allow(&said, ratelog_now(), &held))
+		msg_warn("connection refused (4xx): %lu connections open, as many as the descriptor limit allows; "
+			 "%lu more refused in the last minute", fdlimit_open(), held);
+}
+
 static sfsistat
 session_connect(SMFICTX *ctx, char *hostname, _SOCK_ADDR *hostaddr)
 {
-	struct session *s = calloc(1, sizeof(*s));
+	struct session *s;
 	const char *daemon;
 
-	if (!s)
+	if (!fdlimit_enter()) {
+		session_refuse_connection();
 		return SMFIS_TEMPFAIL;
+	}
+	if (!(s = calloc(1, sizeof(*s)))) {
+		fdlimit_leave();
+		return SMFIS_TEMPFAIL;
+	}
 	pthread_mutex_lock(&session_lock);
 	if (session_stopping) {
 		pthread_mutex_unlock(&session_lock);
 		free(s);
+		fdlimit_leave();
 		return SMFIS_TEMPFAIL;
 	}
 	pthread_mutex_unlock(&session_lock);
 	s->snap = snapshot_acquire();
 	if (!s->snap) {
 		free(s);
+		fdlimit_leave();
 		return SMFIS_TEMPFAIL;
 	}
 	smfi_setpriv(ctx, s);
@@ -318,6 +359,7 @@ session_envfrom(SMFICTX *ctx, char **argv)
 	if (!s || !argv || !argv[0])
 		return SMFIS_TEMPFAIL;
 	session_message_end(s);
+	session_next_event(s);
 	facts.shutting_down = !session_message_start(s);
 	session_copy(s->qid, sizeof(s->qid), session_macro(ctx, "i"));
 	owned = session_gather_mail(s, ctx, argv[0]);
@@ -716,8 +758,10 @@ session_abort(SMFICTX *ctx)
 {
 	struct session *s = smfi_getpriv(ctx);
 
-	if (s)
+	if (s) {
 		session_message_end(s);
+		session_next_event(s);
+	}
 	return SMFIS_CONTINUE;
 }
 
@@ -729,6 +773,8 @@ session_close(SMFICTX *ctx)
 	if (!s)
 		return SMFIS_CONTINUE;
 	session_message_end(s);
+	session_next_event(s);
+	fdlimit_leave();
 	smfi_setpriv(ctx, NULL);
 	snapshot_release(s->snap);
 	free(s->rcpts);
