@@ -7,8 +7,13 @@
  * afterwards: GET or HEAD of /metrics answers stats_prometheus's text,
  * any other path 404, any other method 405.  At most
  * METRICS_CONNECTIONS clients are served at once, each for at most
- * METRICS_TIMEOUT seconds, so a scraper that stalls holds nothing of the
- * milter's.  HTTP is parsed by libmicrohttpd, never by hand here.
+ * METRICS_TIMEOUT seconds in all (not only of silence: a client that
+ * trickles a header line at a time is cut off as well), so a scraper
+ * that stalls holds nothing of the milter's and the endpoint is free again
+ * within that time.  What libmicrohttpd reports about broken clients is
+ * logged at most once a minute, with the count of lines held back, so
+ * that a local user cannot flood the log.  HTTP is parsed by
+ * libmicrohttpd, never by hand here.
  */
 #ifndef HM_METRICS_H
 #define HM_METRICS_H
