@@ -11,12 +11,16 @@
  * how many replies a message waited for (the filter's round trips).
  *
  * usage: milter-load -s unix:PATH -c CONNECTIONS -n MESSAGES [-m PER_CONNECTION]
- *                    [--message FILE | --body-bytes N]
+ *                    [--message FILE | --body-bytes N] [--pause-at N]
  *        milter-load -s unix:PATH --idle N --pid PID
  *
  * --message sends FILE's headers and body (as Sendmail does: one header
  * per command, the body in chunks of 65535 bytes) instead of the built-in
  * message; --body-bytes sends the built-in headers with a body of N bytes.
+ * --pause-at N stops the first message once N bytes of its body are sent,
+ * prints "paused" on standard output and goes on at SIGUSR1 (or after
+ * PAUSE_MAX seconds), so that a test can look at the filter mid-body
+ * instead of guessing when the transfer is under way.
  *
  * The second form opens N connections, takes each through connect and
  * helo, and prints how much the filter process's resident memory grew per
@@ -28,6 +32,7 @@
 #include <errno.h>
 #include <poll.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -43,6 +48,7 @@
 #define REPLY_MAX 65536
 #define BODY_BYTES 4096
 #define BODY_CHUNK 65535	/* MILTER_CHUNK_SIZE */
+#define PAUSE_MAX 120	/* seconds a --pause-at pause lasts without SIGUSR1 */
 
 /* Protocol flags, as libmilter's mfdef.h numbers them. */
 #define P_NOCONNECT 0x1
@@ -70,6 +76,7 @@ struct options {
 	int per_connection;
 	int idle;
 	long pid;
+	long pause_at;	/* body bytes before the pause; 0: none */
 };
 
 static struct options opt = { .connections = 8, .messages = 1000, .per_connection = 10 };
@@ -342,6 +349,23 @@ send_received(int fd, uint32_t pflags, const char *qid)
 	return step(fd, pflags, P_NOHDRS, P_NR_HDR, 'L', header, (size_t)len + 1);
 }
 
+/* --pause-at: once per run, the first message to reach it waits for SIGUSR1 (blocked in every thread). */
+static void
+pause_once(size_t sent)
+{
+	static atomic_int paused;
+	struct timespec limit = { PAUSE_MAX, 0 };
+	sigset_t set;
+
+	if (opt.pause_at <= 0 || sent < (size_t)opt.pause_at || atomic_exchange(&paused, 1))
+		return;
+	printf("paused\n");
+	fflush(stdout);
+	sigemptyset(&set);
+	sigaddset(&set, SIGUSR1);
+	sigtimedwait(&set, NULL, &limit);
+}
+
 static int
 send_headers_and_body(int fd, uint32_t pflags, const char *qid)
 {
@@ -367,6 +391,7 @@ send_headers_and_body(int fd, uint32_t pflags, const char *qid)
 
 		if ((rc = step(fd, pflags, P_NOBODY, P_NR_BODY, 'B', load_msg.body + off, len)) != 0)
 			return rc;
+		pause_once(off + len);
 	}
 	return 0;
 }
@@ -548,6 +573,8 @@ main(int argc, char **argv)
 			message_file = value;
 		else if (strcmp(arg, "--body-bytes") == 0)
 			body_bytes = (size_t)atol(value);
+		else if (strcmp(arg, "--pause-at") == 0)
+			opt.pause_at = atol(value);
 		else
 			break;
 		i++;
@@ -563,5 +590,12 @@ main(int argc, char **argv)
 		return 2;
 	}
 	load_msg_measure();
+	if (opt.pause_at > 0) {
+		sigset_t set;
+
+		sigemptyset(&set);
+		sigaddset(&set, SIGUSR1);
+		pthread_sigmask(SIG_BLOCK, &set, NULL);	/* before the workers, which inherit it */
+	}
 	return opt.idle ? run_idle() : run_load();
 }
