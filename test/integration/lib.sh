@@ -121,6 +121,28 @@ hm_wait_port() {
 	return 1
 }
 
+# hm_until SECONDS COMMAND...: waits until COMMAND succeeds, at most SECONDS;
+# the status of its last run.  Tests wait for a condition, never for a time.
+hm_until() {
+	local deadline=$((SECONDS + $1))
+	shift
+	until "$@"; do
+		[ "$SECONDS" -lt "$deadline" ] || return 1
+		sleep 0.1
+	done
+}
+
+# hm_log_count PATTERN [FILE]: how many lines of hostmilter's log match (grep -E).
+hm_log_count() {
+	local n
+	n=$(grep -cE -- "$1" "${2:-$RUN/hostmilter.log}" 2>/dev/null)
+	echo "${n:-0}"
+}
+
+# hm_wait_log PATTERN BEFORE [SECONDS [FILE]]: waits until more than BEFORE lines match.
+hm_log_more() { [ "$(hm_log_count "$1" "$3")" -gt "$2" ]; }
+hm_wait_log() { hm_until "${3:-30}" hm_log_more "$1" "$2" "${4:-}"; }
+
 hm_sendmail_start() {
 	hm_sendmail -bd -q30m
 	hm_wait_port "$SM_PORT"
@@ -195,31 +217,40 @@ hm_sasl_user() {
 	HM_SASL_USERS="${HM_SASL_USERS:-} $1"
 }
 
-# hm_milter_conf [EXTRA_LINES]: $RUN/hostmilter.conf for a milter in $RUN/milter.
+# hm_milter_conf [EXTRA_LINES]: $RUN/hostmilter.conf for a milter in $RUN/milter;
+# "Scanner none" unless the extra lines name a scanner (a file must say which).
 hm_milter_conf() {
+	local scan="Scanner none"
 	hm_milter_user
 	mkdir -p "$RUN/milter"
 	chown hostmilter "$RUN/milter"
 	chmod 755 "$RUN/milter"
+	grep -qi '^Scanner ' <<<"${1:-}" && scan=
 	cat >"$RUN/hostmilter.conf" <<CONF
 Socket unix:$RUN/milter/hostmilter.sock
 UserID hostmilter
 PidFile $RUN/milter/hostmilter.pid
 PolicyDB $RUN/maps/hostmilter.db
 ${1:-}
+$scan
 CONF
 }
 
+# hm_milter_started PID BEFORE: 0 once hostmilter logged its start (more than BEFORE
+# "started on" lines), 1 as soon as PID is gone or after 120 s (libclamav's database).
+hm_milter_up_or_gone() { hm_log_more "started on" "$2" "" || ! kill -0 "$1" 2>/dev/null; }
+hm_milter_started() {
+	hm_until 120 hm_milter_up_or_gone "$1" "$2"
+	hm_log_more "started on" "$2" "" && kill -0 "$1" 2>/dev/null
+}
+
 hm_milter_start() {
-	local i
+	local before
+	before=$(hm_log_count "started on")
 	rm -f "$RUN/milter/hostmilter.sock"
-	"$HOSTMILTER" -f -c "$RUN/hostmilter.conf" 2>>"$RUN/hostmilter.log" &
+	"$HOSTMILTER" -f -c "${1:-$RUN/hostmilter.conf}" 2>>"$RUN/hostmilter.log" &
 	HM_MILTER_PID=$!
-	for i in $(seq 1 100); do
-		[ -S "$RUN/milter/hostmilter.sock" ] && return 0
-		sleep 0.05
-	done
-	return 1
+	hm_milter_started "$HM_MILTER_PID" "$before"
 }
 
 hm_milter_stop() {
@@ -244,7 +275,7 @@ FAKE_SCANNER=$HM_SRC/test/integration/fake-scanner.py
 MAKE_MESSAGE=$HM_SRC/test/integration/make-message.py
 EICAR='X5O!P%@AP[4\PZX54(P^)7CC)7}$EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*'
 
-# hm_clamav_db DIR: a signature database of clamav-testfiles' clam.exe and EICAR (RECIPES.md).
+# hm_clamav_db DIR: a signature database of clamav-testfiles' clam.exe and EICAR (made with sigtool).
 hm_clamav_db() {
 	mkdir -p "$1"
 	printf '%s' "$EICAR" >"$RUN/eicar.com"

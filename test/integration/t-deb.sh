@@ -42,9 +42,17 @@ check "the hostmilter user exists" getent passwd hostmilter >/dev/null
 is "its spool: /var/spool/hostmilter, 0700, hostmilter's" "$(stat -c '%a %U' /var/spool/hostmilter)" "700 hostmilter"
 unit=/lib/systemd/system/hostmilter.service
 for d in ProtectSystem=strict PrivateTmp=yes RestrictAddressFamilies= NoNewPrivileges=yes CapabilityBoundingSet= \
-	ConditionPathExists=/etc/mail/hostmilter.db; do
+	ConditionPathExists=/etc/mail/hostmilter.db Type=forking PIDFile=/run/hostmilter/hostmilter.pid \
+	LimitNOFILE=65536; do
 	like "the unit has $d" "$(cat "$unit")" "^$d"
 done
+# Stopping must wait longer than the configuration's DrainTimeout, or messages under way are cut off.
+stop=$(sed -n 's/^TimeoutStopSec=//p' "$unit")
+drain=$(awk '$1 == "DrainTimeout" { print $2 }' /etc/mail/hostmilter.conf)
+check "the unit waits longer for a stop (${stop:-none} s) than DrainTimeout (${drain:-?} s)" \
+	test "${stop:-0}" -gt "${drain:-300}"
+unlike_cap() { ! grep -q "^CapabilityBoundingSet=.*$1" "$unit"; }
+check "... and no longer grants CAP_CHOWN (the socket is never chowned)" unlike_cap CAP_CHOWN
 if command -v systemd-analyze >/dev/null; then
 	out=$(systemd-analyze verify "$unit" 2>&1 | grep -v 'sendmail.service\|network.target')
 	is "systemd-analyze verify finds nothing wrong" "$out" ""
@@ -61,6 +69,11 @@ like "the example sendmail.mc builds with the installed FEATURE" "$(grep '^Xhost
 	'S=unix:/run/hostmilter/hostmilter.sock'
 
 # hostmilter -n on the sample configuration, with a policy database from the example export.
+# -n checks the socket's directory as a start would: the unit's RuntimeDirectory, made here as systemd would.
+if [ ! -d /run/hostmilter ]; then
+	install -d -m 0755 /run/hostmilter
+	trap 'purge; rmdir /run/hostmilter 2>/dev/null; hm_cleanup' EXIT
+fi
 /usr/sbin/hostmapgen -q -o "$RUN/maps" /usr/share/doc/hostmilter/examples/panel-export.json 2>/dev/null
 hm_clamav_db "$RUN/clamdb"
 sed -e "s|^PolicyDB .*|PolicyDB $RUN/maps/hostmilter.db|" -e "s|^ClamAVDatabase .*|ClamAVDatabase $RUN/clamdb|" \

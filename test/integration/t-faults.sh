@@ -54,26 +54,29 @@ hm_probe --source 127.0.0.5 --to info@example.com >/dev/null	# the first scan lo
 relay_answer() { hm_probe --source 127.0.0.5 --to friend@elsewhere.example --quit-after rcpt | grep '^RCPT'; }
 local_answer() { hm_probe --source 127.0.0.5 --to info@example.com | grep '^DATA'; }
 rm "$RUN/maps/hostmilter.db"
+before=$(hm_log_count 'reload refused')
 kill -HUP "$HM_MILTER_PID"
-sleep 1
+check "database removed, SIGHUP: the reload is refused" hm_wait_log 'reload refused' "$before"
 like "database removed, SIGHUP: local mail still accepted" "$(local_answer)" '^DATA 250 '
 like "... relaying still refused" "$(relay_answer)" '550 5\.7\.1'
 like "... the log says the reload was refused" "$(cat "$RUN/hostmilter.log")" 'reload refused, keeping the running policy'
 like "... and that the database is missing" "$(cat "$RUN/hostmilter.log")" 'hostmilter\.db: No such file or directory; keeping the one loaded'
 head -c 20000 /dev/urandom >"$RUN/maps/hostmilter.db"
+before=$(hm_log_count 'reload refused')
 kill -HUP "$HM_MILTER_PID"
-sleep 1
+check "database corrupt, SIGHUP: the reload is refused" hm_wait_log 'reload refused' "$before"
 like "database corrupt, SIGHUP: local mail still accepted" "$(local_answer)" '^DATA 250 '
 check "... the same process" kill -0 "$HM_MILTER_PID"
 cp "$RUN/good.db" "$RUN/maps/hostmilter.db.new" && mv "$RUN/maps/hostmilter.db.new" "$RUN/maps/hostmilter.db"
+before=$(hm_log_count 'policy loaded')
 kill -HUP "$HM_MILTER_PID"
-sleep 1
-like "good database back: loaded again" "$(tail -3 "$RUN/hostmilter.log")" 'policy loaded'
+check "good database back: loaded again" hm_wait_log 'policy loaded' "$before"
 
 # ---- hostmilter killed in the middle of a message ----
 before=$(queued)
 out=$(python3 "$HM_SRC/test/integration/session.py" 2550 127.0.0.5 SIGKILL "$HM_MILTER_PID" mid-body)
 wait "$HM_MILTER_PID" 2>/dev/null
+like "hostmilter killed mid-message: gone before the message ends" "$out" '^WAITED'
 like "hostmilter killed mid-message: sendmail answers 4xx" "$out" '^DATA 4[0-9][0-9] '
 is "... and queues nothing" "$(queued)" "$before"
 check "hostmilter restarts" hm_milter_start
@@ -108,10 +111,12 @@ like "... writable again: the virus inside the zip is found" "$(grep '^DATA' <<<
 
 # ---- the ClamAV database replaced during traffic ----
 printf 'hostmilter test signature %s\n' "$RUN" >"$RUN/newvirus.txt"
+reloads=$(hm_log_count 'ClamAV database .* reloaded')
 (for i in $(seq 1 30); do hm_send "during-$i" clean -- info@example.com | grep '^DATA'; done) >"$RUN/during.out" &
 traffic=$!
+during() { [ "$(wc -l <"$RUN/during.out")" -ge "$1" ]; }
 for i in 1 2 3; do
-	sleep 1
+	hm_until 300 during $((i * 7))	# each replacement while messages are under way
 	mkdir -p "$RUN/clamdb.new"
 	cp "$RUN/clamdb/test.hdb" "$RUN/clamdb.new/test.hdb"
 	(cd "$RUN" && sigtool --md5 newvirus.txt) >>"$RUN/clamdb.new/test.hdb"
@@ -121,8 +126,7 @@ for i in 1 2 3; do
 done
 wait "$traffic"
 is "30 messages during the replacements: all accepted" "$(grep -c '^DATA 250 ' "$RUN/during.out")" 30
-sleep 3
-like "... the database was reloaded" "$(cat "$RUN/hostmilter.log")" 'ClamAV database .* reloaded'
+check "... the database was reloaded" hm_wait_log 'ClamAV database .* reloaded' "$reloads" 60
 out=$(hm_send new-sig attach "$RUN/newvirus.txt" -- info@example.com)
 like "the new signature holds" "$(grep '^DATA' <<<"$out")" '^DATA 554 5\.7\.1'
 

@@ -1,8 +1,11 @@
 #!/bin/bash
 # t-privileges - what hostmilter leaves an attacker on the same machine:
-# the socket only root (Sendmail) and UserID may use, no way back to root,
-# no capabilities, no_new_privs, a pid file that planted links cannot
-# redirect, and a spool directory it checks before taking any mail.
+# the socket only root (Sendmail) may use, made 0600 at its creation in a
+# directory nobody else may write, no inet socket off loopback unless
+# allowed, a policy database its own user cannot rewrite (at start and at
+# every reload), no way back to root, no capabilities, no_new_privs, a pid
+# file that planted links cannot redirect, and a spool directory it
+# checks before taking any mail.
 . "$(dirname "$0")/lib.sh"
 
 hm_rundir privileges
@@ -30,7 +33,8 @@ is "no capability, not even a permitted one" "$(awk '/^Cap(Inh|Prm|Eff|Amb):/ { 
 is "no_new_privs is set" "$(awk '/^NoNewPrivs:/ { print $2 }' "$status")" 1
 
 sock=$RUN/milter/hostmilter.sock
-is "socket mode 0600, owned by UserID" "$(stat -c '%a %U' "$sock")" "600 hostmilter"
+is "socket mode 0600 from its creation, root's (no chmod or chown by name after bind)" \
+	"$(stat -c '%a %U' "$sock")" "600 root"
 connect_as() {
 	runuser -u "$1" -- python3 -c 'import socket, sys
 s = socket.socket(socket.AF_UNIX)
@@ -63,6 +67,88 @@ is "spool directory writable by all without the sticky bit: not started (78)" "$
 like "... and it says so" "$out" 'writable by others without the sticky bit'
 chmod 1777 "$RUN/spool"
 check "with the sticky bit (as /var/tmp) it starts" hm_milter_start
+hm_milter_stop
+
+# ---- the socket's directory: nobody but root and UserID may write it ----
+# Whoever may write there could swap the socket's name between bind and use.
+chmod 1777 "$RUN/milter"
+out=$(start_fails)
+is "socket directory writable by every user (even sticky): not started (78)" "$?" 78
+like "... and it says so" "$out" "socket directory $RUN/milter is writable by every user"
+chmod 755 "$RUN/milter"
+chown nobody "$RUN/milter"
+out=$(start_fails)
+is "socket directory of another user: not started (78)" "$?" 78
+like "... and it says so" "$out" 'belongs to neither root nor UserID'
+chown hostmilter "$RUN/milter"
+mkdir -m 755 "$RUN/real-milter"
+ln -s "$RUN/real-milter" "$RUN/milter-link"
+sed "s|^Socket .*|Socket unix:$RUN/milter-link/hostmilter.sock|" "$RUN/hostmilter.conf" >"$RUN/link.conf"
+out=$(timeout 30 "$HOSTMILTER" -f -c "$RUN/link.conf" 2>&1)
+is "socket directory named through a symbolic link: not started (78)" "$?" 78
+like "... and it says so" "$out" 'is a symbolic link'
+mkdir -m 777 "$RUN/open"
+mkdir -m 755 "$RUN/open/milter"
+sed "s|^Socket .*|Socket unix:$RUN/open/milter/hostmilter.sock|" "$RUN/hostmilter.conf" >"$RUN/open.conf"
+out=$(timeout 30 "$HOSTMILTER" -n -c "$RUN/open.conf" 2>&1)
+is "a parent anyone may rename it in: -n refuses it too (78)" "$?" 78
+like "... and says which" "$out" "parent $RUN/open is writable by every user, without the sticky bit"
+
+# ---- an inet socket: loopback unless the configuration allows more ----
+sed "s|^Socket .*|Socket inet:2570|" "$RUN/hostmilter.conf" >"$RUN/inet.conf"
+out=$(timeout 30 "$HOSTMILTER" -n -c "$RUN/inet.conf" 2>&1)
+is "Socket inet:PORT (every interface): refused (78)" "$?" 78
+like "... the milter protocol has no authentication" "$out" 'listens beyond loopback.*AllowRemoteSocket yes'
+sed "s|^Socket .*|Socket inet6:2570@[::]|" "$RUN/hostmilter.conf" >"$RUN/inet.conf"
+out=$(timeout 30 "$HOSTMILTER" -n -c "$RUN/inet.conf" 2>&1)
+is "Socket inet6:PORT@[::]: refused (78)" "$?" 78
+sed "s|^Socket .*|Socket inet:2570@127.0.0.1|" "$RUN/hostmilter.conf" >"$RUN/inet.conf"
+check "Socket inet:PORT@127.0.0.1 starts" hm_milter_start "$RUN/inet.conf"
+is "... listening on loopback only" "$(ss -Hltn 'sport = :2570' | awk '{ print $4 }')" "127.0.0.1:2570"
+hm_milter_stop
+sed "s|^Socket .*|Socket inet:2570@0.0.0.0\nAllowRemoteSocket yes|" "$RUN/hostmilter.conf" >"$RUN/inet.conf"
+before=$(hm_log_count 'listens beyond loopback')
+check "Socket inet:PORT@0.0.0.0 with AllowRemoteSocket yes starts" hm_milter_start "$RUN/inet.conf"
+is "... on every interface" "$(ss -Hltn 'sport = :2570' | awk '{ print $4 }')" "0.0.0.0:2570"
+check "... and warns of it" hm_log_more 'warning: Socket inet:2570@0\.0\.0\.0 listens beyond loopback' "$before" ""
+hm_milter_stop
+
+# ---- the policy database: never writable by UserID ----
+db=$RUN/maps/hostmilter.db
+chown hostmilter "$db"
+out=$(start_fails)
+is "policy database owned by UserID: not started (78)" "$?" 78
+like "... and it says why" "$out" "PolicyDB $db belongs to UserID"
+chown root "$db"
+chmod 666 "$db"
+out=$(start_fails)
+is "policy database writable by every user: not started (78)" "$?" 78
+chmod 644 "$db"
+chmod 777 "$RUN/maps"
+out=$(start_fails)
+is "its directory writable by every user: not started (78)" "$?" 78
+like "... and it says so" "$out" "PolicyDB's directory $RUN/maps is writable by every user"
+chmod 755 "$RUN/maps"
+chown hostmilter "$RUN/maps"
+out=$(start_fails)
+is "its directory owned by UserID: not started (78)" "$?" 78
+chown root "$RUN/maps"
+
+# At reload: a new database UserID could have written is refused, the old policy kept.
+check "hostmilter starts on a safe database" hm_milter_start
+before=$(hm_log_count 'keeping the previous one')
+chown hostmilter "$db"	# the next connection sees the change (ctime) and checks again
+out=$("$HM_BUILD/test/bench/milter-load" -s "unix:$sock" -c 1 -n 1 -m 1)
+like "a database chowned to UserID under a running daemon: mail still decided" "$out" 'messages=1 ok=1'
+check "... by the previous policy, and the log says why" \
+	hm_wait_log 'cannot be read, keeping the previous one: PolicyDB .* belongs to UserID' "$before"
+before=$(hm_log_count 'reload refused')
+kill -HUP "$HM_MILTER_PID"
+check "SIGHUP with that database: the reload is refused" hm_wait_log 'reload refused, keeping the running policy: PolicyDB' "$before"
+chown root "$db"
+before=$(hm_log_count 'policy loaded')
+kill -HUP "$HM_MILTER_PID"
+check "... made root's again, SIGHUP loads it" hm_wait_log 'policy loaded' "$before"
 hm_milter_stop
 
 sed -i "s|^UserID .*|UserID root|" "$RUN/hostmilter.conf"

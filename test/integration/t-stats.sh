@@ -37,18 +37,18 @@ stats_cleanup() {
 }
 trap stats_cleanup EXIT
 hm_bg python3 "$HM_SRC/test/integration/syslog-catcher.py" "$RUN/syslog.sock" "$SYSLOG"
-for i in $(seq 1 50); do [ -S "$RUN/syslog.sock" ] && break; sleep 0.1; done
+hm_until 30 test -S "$RUN/syslog.sock"
 
 hm_milter_conf "Scanner clamd tcp:127.0.0.1:$CLAMD_PORT
 Scanner clamd tcp:127.0.0.1:$DEAD
 ScanTimeout 6
 StatsListen 127.0.0.1:$STATS"
 rm -f "$RUN/milter/hostmilter.sock"
+before=$(hm_log_count 'started on')
 unshare --mount sh -c 'mount --bind "$1" /dev/log && shift && exec "$@"' sh "$RUN/syslog.sock" \
 	"$HOSTMILTER" -f -c "$RUN/hostmilter.conf" 2>>"$RUN/hostmilter.log" &
 HM_MILTER_PID=$!
-for i in $(seq 1 100); do [ -S "$RUN/milter/hostmilter.sock" ] && break; sleep 0.05; done
-check "hostmilter starts with StatsListen" test -S "$RUN/milter/hostmilter.sock"
+check "hostmilter starts with StatsListen" hm_milter_started "$HM_MILTER_PID" "$before"
 hm_wait_port $STATS
 like "the endpoint listens on loopback only" "$(ss -Hltn "sport = :$STATS" | awk '{print $4}')" "^127\.0\.0\.1:$STATS\$"
 is "... served by the daemon's user, not root" "$(awk '/^Uid:/ {print $2}' "/proc/$HM_MILTER_PID/status")" \
@@ -106,7 +106,7 @@ exec 7>&- 8>&-
 
 # SIGUSR1: the same figures in syslog.
 kill -USR1 "$HM_MILTER_PID"
-for i in $(seq 1 50); do grep -q 'stats: scanner' "$SYSLOG" 2>/dev/null && break; sleep 0.1; done
+hm_until 30 grep -q 'stats: scanner' "$SYSLOG"
 log=$(grep "hostmilter\[$HM_MILTER_PID\]: stats:" "$SYSLOG")
 like "syslog: the lines come from hostmilter, facility mail (priority <22>)" "$log" '^<22>'
 like "syslog: messages by outcome" "$log" \
@@ -120,8 +120,9 @@ like "syslog: the dead node" "$log" "stats: scanner clamd tcp:127\.0\.0\.1:$DEAD
 is "SIGUSR1 leaves hostmilter running" "$(kill -0 "$HM_MILTER_PID" 2>&1 && echo running)" running
 
 # The counters outlive a reload.
+before=$(hm_log_count 'policy loaded')
 kill -HUP "$HM_MILTER_PID"
-for i in $(seq 1 50); do grep -q 'SIGHUP' "$RUN/hostmilter.log" && break; sleep 0.1; done
+hm_wait_log 'policy loaded' "$before"
 PROM=$(metrics)
 is "after SIGHUP the counters are kept" "$(metric 'hostmilter_messages_total{outcome="accepted"}')" 5
 
