@@ -4,8 +4,9 @@
  * Promise: nothing here reads a socket, a macro, a clock or a database;
  * the libmilter callbacks gather facts (facts.c) and apply the decision.
  * Every refusal names its rule (for the log line) and carries the SMTP
- * reply of DESIGN.md's table.  When a fact could not be gathered
- * (lookup_failed) the answer is a temporary failure, never an acceptance.
+ * reply of the table in hostmilter(8), SMTP REPLIES.  When a fact could
+ * not be gathered (lookup_failed) the answer is a temporary failure,
+ * never an acceptance.
  */
 #ifndef HM_DECIDE_H
 #define HM_DECIDE_H
