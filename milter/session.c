@@ -264,8 +264,8 @@ session_refuse_connection(void)
 	unsigned long held;
 
 	if (ratelog_allow(&said, ratelog_now(), &held))
-		msg_warn("connection refused (4xx): %lu connections open, as many as the descriptor limit allows; "
-			 "%lu more refused in the last minute", fdlimit_open(), held);
+		msg_warn("connection refused (4xx): %lu connections open, as many as the descriptor limit allows "
+			 "(said at most once a minute; %lu refused since the last time)", fdlimit_open(), held);
 }
 
 static sfsistat

@@ -32,11 +32,13 @@ snapshot_set_guard(const struct pathsafe_user *user, snapshot_check_fn *reload_c
 	snapshot_reload_check = reload_check;
 }
 
+/* ctime too: a chown or chmod is a change, whose safety is checked again (pathsafe). */
 static bool
 snapshot_same_file(const struct stat *a, const struct stat *b)
 {
 	return a->st_dev == b->st_dev && a->st_ino == b->st_ino && a->st_size == b->st_size
-	       && a->st_mtim.tv_sec == b->st_mtim.tv_sec && a->st_mtim.tv_nsec == b->st_mtim.tv_nsec;
+	       && a->st_mtim.tv_sec == b->st_mtim.tv_sec && a->st_mtim.tv_nsec == b->st_mtim.tv_nsec
+	       && a->st_ctim.tv_sec == b->st_ctim.tv_sec && a->st_ctim.tv_nsec == b->st_ctim.tv_nsec;
 }
 
 static void
