@@ -183,19 +183,26 @@ lookup_user(const char *name)
 	return NULL;
 }
 
-/* Whom the daemon will run as: UserID when started as root, else itself. */
+/*
+ * Whom the daemon will run as: UserID when started as root, else itself.
+ * A copy, not getpwnam's static record, which any later lookup overwrites.
+ */
 static const struct passwd *
 daemon_user(const struct hm_conf *conf, struct pathsafe_user *user)
 {
-	const struct passwd *pw = NULL;
+	static struct passwd copy;
+	static char name[CONF_NAME_MAX];
+	const struct passwd *pw;
 	char err[512];
 
 	pathsafe_user_self(user);
-	if (getuid() != 0 && geteuid() != 0)
+	if ((getuid() != 0 && geteuid() != 0) || !(pw = lookup_user(conf->user)))
 		return NULL;
-	if ((pw = lookup_user(conf->user)) && pathsafe_user_named(conf->user, user, err, sizeof(err)) < 0)
+	snprintf(name, sizeof(name), "%s", pw->pw_name);
+	copy = (struct passwd){ .pw_name = name, .pw_uid = pw->pw_uid, .pw_gid = pw->pw_gid };
+	if (pathsafe_user_named(conf->user, user, err, sizeof(err)) < 0)
 		refuse(EXIT_CONFIG, "%s", err);
-	return pw;
+	return &copy;
 }
 
 /*
@@ -642,6 +649,29 @@ start_as_root(const struct hm_conf *conf, int *metrics_fd)
 	return scanners;
 }
 
+/* Serves until SIGTERM or SIGINT, then stops; the exit status. */
+static int
+serve_then_stop(const struct options *opt, const struct hm_conf *conf, struct scanners *scanners)
+{
+	bool drained = serve_signals(opt, conf) == 0;
+
+	metrics_stop();	/* it reads the scanners' clusters */
+	stats_log();
+	if (drained) {
+		/*
+		 * No message is under way and none can start, so nothing reads the
+		 * scanners or the current snapshot any more; an idle connection
+		 * keeps its own reference to the snapshot it holds.  Closing them
+		 * shows a leak checker that nothing else is left behind.
+		 */
+		snapshot_shutdown();
+		scanners_close(scanners);
+	}
+	remove_pid_file();
+	msg_info("stopped");
+	return milter_status == MI_SUCCESS ? 0 : 1;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -653,7 +683,6 @@ main(int argc, char **argv)
 	pthread_t milter;
 	struct scanners *scanners;
 	int metrics_fd = -1;
-	bool drained;
 
 	msg_init(argv[0]);
 	umask(077);
@@ -686,21 +715,6 @@ main(int argc, char **argv)
 	msg_info("started on %s as %s, policy %s, %u scanner%s", conf.socket, pw ? pw->pw_name : "(unchanged user)",
 		 conf.policy_db, scanners_count(scanners), scanners_count(scanners) == 1 ? "" : "s");
 	tell_ready();
-	drained = serve_signals(&opt, &conf) == 0;
-	metrics_stop();	/* it reads the scanners' clusters */
-	stats_log();
-	if (drained) {
-		/*
-		 * No message is under way and none can start, so nothing reads the
-		 * scanners or the current snapshot any more; an idle connection
-		 * keeps its own reference to the snapshot it holds.  Closing them
-		 * shows a leak checker that nothing else is left behind.
-		 */
-		snapshot_shutdown();
-		scanners_close(scanners);
-	}
-	remove_pid_file();
-	msg_info("stopped");
 	/* libmilter's threads still run: leave without tearing down what they may touch. */
-	exit(milter_status == MI_SUCCESS ? 0 : 1);
+	exit(serve_then_stop(&opt, &conf, scanners));
 }
