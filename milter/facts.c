@@ -56,7 +56,7 @@ facts_canonical(const struct policydb *db, const char *domain, char *out)
 
 	if (rc < 0)
 		return -1;
-	strcpy(out, rc == 0 ? record.canonical : domain);
+	snprintf(out, ADDR_DOMAIN_MAX + 1, "%s", rc == 0 ? record.canonical : domain);
 	policy_domain_free(&record);
 	return 0;
 }
@@ -66,24 +66,25 @@ static int
 facts_owned_by_delivery(const struct policydb *db, const char *name, const struct addr_envelope *sender)
 {
 	struct policy_domain record;
-	char address[ADDR_LOCAL_MAX + ADDR_DOMAIN_MAX + 2], **mailboxes;
+	struct policy_address found;
+	char address[ADDR_LOCAL_MAX + ADDR_DOMAIN_MAX + 2];
 	int rc = policydb_domain(db, sender->domain, &record), owned;
 
 	if (rc != 0)
 		return rc;
-	if (record.kind == POLICY_DOMAIN_BACKUP) {
+	if (record.kind == POLICY_DOMAIN_BACKUP || record.kind == POLICY_DOMAIN_ROUTED) {
 		policy_domain_free(&record);
-		return 1;
+		return 1;	/* its addresses live on another server */
 	}
 	snprintf(address, sizeof(address), "%s@%s", sender->local, record.canonical);
-	rc = policydb_address(db, address, &mailboxes);
+	rc = policydb_address(db, address, &found);
 	if (rc == 0)
-		owned = facts_names_have(mailboxes, name) ? 0 : 1;
+		owned = facts_names_have(found.mailboxes, name) ? 0 : 1;
 	else if (rc == 1)
 		owned = facts_names_have(record.catch_all, name) ? 0 : 1;
 	else
 		owned = -1;
-	policy_names_free(mailboxes);
+	policy_address_free(&found);
 	policy_domain_free(&record);
 	return owned;
 }
@@ -104,7 +105,7 @@ facts_owned_by_send_as(const struct policydb *db, const struct policy_mailbox *m
 
 	if (facts_canonical(db, sender->domain, sender_domain) < 0)
 		return -1;
-	for (char **p = mailbox->send_as; p && *p; p++) {
+	for (char *const *p = mailbox->send_as; p && *p; p++) {
 		const char *at = strrchr(*p, '@'), *domain;
 
 		if (!at || !facts_pattern_local(*p, (size_t)(at - *p), sender->local))
@@ -141,31 +142,6 @@ facts_sender_owned(const struct policydb *db, const char *name, const struct pol
 	return facts_owned_by_send_as(db, mailbox, sender);
 }
 
-int
-facts_rcpt_destination(const struct policydb *db, const struct addr_envelope *rcpt,
-		       enum rcpt_destination *destination, uint64_t *limit, struct policy_domain *domain)
-{
-	int rc;
-
-	memset(domain, 0, sizeof(*domain));
-	*limit = 0;
-	*destination = RCPT_REMOTE;
-	if (rcpt->kind != ADDR_ENV_PLAIN)
-		return 0;
-	if (rcpt->domain[0] == '\0' || policydb_server_name(db, rcpt->domain)) {
-		*destination = RCPT_LOCAL;
-		return 0;
-	}
-	rc = policydb_domain(db, rcpt->domain, domain);
-	if (rc < 0)
-		return -1;
-	if (rc == 0) {
-		*destination = domain->kind == POLICY_DOMAIN_BACKUP ? RCPT_BACKUP_MX : RCPT_LOCAL;
-		*limit = domain->rules->max_size;
-	}
-	return 0;
-}
-
 bool
 facts_pattern_match(char *const *patterns, const struct addr_envelope *sender)
 {
@@ -186,7 +162,14 @@ facts_cert_relay(const struct policydb *db, const char *verify, const char *issu
 {
 	if (!verify || strcmp(verify, "OK") != 0 || !issuer || !issuer[0])
 		return false;
-	return policydb_relay_certificate(db, issuer, subject ? subject : "");
+	return policydb_relay_certificate(db, issuer, subject ? subject : "") != NULL;
+}
+
+uint64_t
+facts_sender_limit(const struct policydb *db, const struct policy_mailbox *mailbox)
+{
+	return mailbox->rules && (mailbox->rules->set & POLICY_SET_MAX_SIZE) ? mailbox->rules->max_size
+									      : policydb_defaults(db)->max_size;
 }
 
 /* The one mailbox in a list, or NULL when there are none or several. */
@@ -196,48 +179,111 @@ facts_single(char *const *names)
 	return names && names[0] && !names[1] ? names[0] : NULL;
 }
 
-/* A mailbox whose effective rules are the defaults set none of its own: its domain's apply. */
-static const struct policy_rules *
-facts_mailbox_rules(const struct policydb *db, const char *name, const struct policy_rules *rules)
+/* The rules of a local recipient: its one mailbox's over its domain's (NULL: a server name's). */
+static int
+facts_local_rules(const struct policydb *db, const char *single, const struct policy_rules *domain_rules,
+		  struct rcpt_lookup *out)
 {
 	struct policy_mailbox mailbox;
-	const struct policy_rules *own = NULL;
+	int rc = single ? policydb_mailbox(db, single, &mailbox) : 1;
 
-	if (policydb_mailbox(db, name, &mailbox) == 0) {
-		own = policy_rules_equal(mailbox.rules, policydb_defaults(db)) ? NULL : mailbox.rules;
+	if (rc < 0)
+		return -1;	/* an unreadable mailbox record is not "no rules of its own" */
+	policydb_resolve(db, domain_rules, rc == 0 ? mailbox.rules : NULL, &out->rules);
+	if (single && strlen(single) < sizeof(out->mailbox))
+		strcpy(out->mailbox, single);
+	if (rc == 0)
 		policy_mailbox_free(&mailbox);
+	return 0;
+}
+
+/* A recipient at one of the server's names, or unqualified: the local part is the mailbox. */
+static int
+facts_lookup_server_name(const struct policydb *db, const struct addr_envelope *rcpt, struct rcpt_lookup *out)
+{
+	char name[ADDR_LOCAL_MAX + 1];
+
+	out->destination = RCPT_LOCAL;
+	snprintf(name, sizeof(name), "%s", rcpt->local);
+	addr_lower(name);
+	return facts_local_rules(db, addr_mailbox_name_valid(name) ? name : NULL, NULL, out);
+}
+
+/*
+ * The address record of local@canonical, else of the local part before a
+ * "+detail", as Sendmail's virtusertable and access lookups fall back.
+ */
+static int
+facts_address(const struct policydb *db, const char *local, const char *canonical, struct policy_address *found)
+{
+	char address[ADDR_LOCAL_MAX + ADDR_DOMAIN_MAX + 2];
+	const char *plus = strchr(local, '+');
+	int rc;
+
+	snprintf(address, sizeof(address), "%s@%s", local, canonical);
+	addr_lower(address);
+	rc = policydb_address(db, address, found);
+	if (rc != 1 || !plus || plus == local)
+		return rc;
+	snprintf(address, sizeof(address), "%.*s@%s", (int)(plus - local), local, canonical);
+	addr_lower(address);
+	return policydb_address(db, address, found);
+}
+
+/* A recipient in a domain of ours: its address record says where it goes and whether it exists. */
+static int
+facts_lookup_domain(const struct policydb *db, const struct addr_envelope *rcpt, struct rcpt_lookup *out)
+{
+	const struct policy_domain *domain = &out->domain;
+	struct policy_address found;
+	int rc;
+
+	if ((rc = facts_address(db, rcpt->local, domain->canonical, &found)) < 0)
+		return -1;
+	if (domain->kind == POLICY_DOMAIN_BACKUP || domain->kind == POLICY_DOMAIN_ROUTED) {
+		out->destination = domain->kind == POLICY_DOMAIN_BACKUP ? RCPT_BACKUP_MX : RCPT_ROUTED;
+		out->unknown_recipient = domain->listed && rc == 1 && strcasecmp(rcpt->local, "postmaster") != 0;
+		policydb_resolve(db, domain->rules, NULL, &out->rules);
+		policy_address_free(&found);
+		return 0;
 	}
-	return own ? own : rules;
+	out->destination = RCPT_LOCAL;
+	rc = facts_local_rules(db, facts_single(rc == 0 ? found.mailboxes : domain->catch_all), domain->rules, out);
+	policy_address_free(&found);
+	return rc;
 }
 
 int
-facts_rcpt_policy(const struct policydb *db, const struct addr_envelope *rcpt, enum rcpt_destination destination,
-		  const struct policy_domain *domain, const struct policy_rules **rules, char *mailbox, size_t len)
+facts_rcpt_lookup(const struct policydb *db, const struct addr_envelope *rcpt, const struct addr_envelope *sender,
+		  struct rcpt_lookup *out)
 {
-	char address[ADDR_LOCAL_MAX + ADDR_DOMAIN_MAX + 2], **names = NULL;
-	const char *single = NULL;
 	int rc;
 
-	*rules = domain->rules ? domain->rules : policydb_defaults(db);
-	mailbox[0] = '\0';
-	if (destination != RCPT_LOCAL)
+	memset(out, 0, sizeof(*out));
+	out->destination = RCPT_REMOTE;
+	out->rules = *policydb_defaults(db);
+	if (rcpt->kind != ADDR_ENV_PLAIN)
 		return 0;
-	if (!domain->rules) {	/* unqualified, or at one of the server's names: the local part is the mailbox */
-		snprintf(address, sizeof(address), "%s", rcpt->local);
-		addr_lower(address);
-		single = address;
-	} else {
-		snprintf(address, sizeof(address), "%s@%s", rcpt->local, domain->canonical);
-		addr_lower(address);
-		rc = policydb_address(db, address, &names);
-		if (rc < 0)
-			return -1;
-		single = facts_single(rc == 0 ? names : domain->catch_all);
-	}
-	if (single && strlen(single) < len) {
-		strcpy(mailbox, single);
-		*rules = facts_mailbox_rules(db, mailbox, *rules);
-	}
-	policy_names_free(names);
-	return 0;
+	if (rcpt->domain[0] == '\0' || policydb_server_name(db, rcpt->domain))
+		return facts_lookup_server_name(db, rcpt, out);
+	if ((rc = policydb_domain(db, rcpt->domain, &out->domain)) != 0)
+		return rc < 0 ? -1 : 0;
+	out->sender_blocked = facts_pattern_match(out->domain.block_senders, sender);
+	out->sender_allowed = facts_pattern_match(out->domain.allow_senders, sender);
+	return facts_lookup_domain(db, rcpt, out);
+}
+
+void
+facts_rcpt_lookup_free(struct rcpt_lookup *lookup)
+{
+	policy_domain_free(&lookup->domain);
+}
+
+void
+facts_rcpt_apply(const struct rcpt_lookup *lookup, struct rcpt_facts *facts)
+{
+	facts->destination = lookup->destination;
+	facts->rcpt_limit = lookup->rules.max_size;
+	facts->unknown_recipient = lookup->unknown_recipient;
+	facts->sender_blocked = lookup->sender_blocked;
 }

@@ -29,21 +29,30 @@ int facts_sender_owned(const struct policydb *db, const char *mailbox_name,
 		       const struct policy_mailbox *mailbox, const struct addr_envelope *sender);
 
 /*
- * Where a recipient goes and the limit its domain sets (0: the default's,
- * which the sender limit already covers).  Fills *domain when the domain
- * is one of ours (free it with policy_domain_free).  0 or -1.
+ * Everything hostmilter needs of a recipient, looked up once at RCPT: where
+ * it goes, the domain record when the domain is one of ours, the rules its
+ * verdict follows (its mailbox's own setting, key by key, else its
+ * domain's, else the defaults; the mailbox counts when the address reaches
+ * exactly one), and what its domain says of the sender.
  */
-int facts_rcpt_destination(const struct policydb *db, const struct addr_envelope *rcpt,
-			   enum rcpt_destination *destination, uint64_t *limit, struct policy_domain *domain);
+struct rcpt_lookup {
+	enum rcpt_destination destination;
+	struct policy_domain domain;	/* zero unless the domain is ours */
+	bool unknown_recipient;	/* its routed or backup domain lists addresses, not this one */
+	struct policy_rules rules;
+	char mailbox[ADDR_NAME_MAX + 1];	/* the one mailbox it reaches, "" else (spamd's User) */
+	bool sender_blocked, sender_allowed;
+};
 
-/*
- * The rules a recipient's mail is scanned by: its mailbox's own rules when
- * the address reaches exactly one mailbox that has rules of its own, else
- * its domain's, else (relayed mail) the defaults.  mailbox gets that one
- * mailbox's name, or "" (spamd's User).  0 or -1.
- */
-int facts_rcpt_policy(const struct policydb *db, const struct addr_envelope *rcpt, enum rcpt_destination destination,
-		      const struct policy_domain *domain, const struct policy_rules **rules, char *mailbox, size_t len);
+/* 0, or -1 when a record could not be read; free with facts_rcpt_lookup_free either way. */
+int facts_rcpt_lookup(const struct policydb *db, const struct addr_envelope *rcpt, const struct addr_envelope *sender,
+		      struct rcpt_lookup *out);
+void facts_rcpt_lookup_free(struct rcpt_lookup *lookup);
+/* What decide_rcpt needs of a lookup. */
+void facts_rcpt_apply(const struct rcpt_lookup *lookup, struct rcpt_facts *facts);
+
+/* The limit an authenticated mailbox's messages are held to: its own, else the default. */
+uint64_t facts_sender_limit(const struct policydb *db, const struct policy_mailbox *mailbox);
 
 /* Does a pattern list ("a@dom", "@dom") match this sender? */
 bool facts_pattern_match(char *const *patterns, const struct addr_envelope *sender);
