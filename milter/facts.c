@@ -12,6 +12,7 @@
  */
 #include "config.h"
 
+#include <arpa/inet.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -286,4 +287,65 @@ facts_rcpt_apply(const struct rcpt_lookup *lookup, struct rcpt_facts *facts)
 	facts->rcpt_limit = lookup->rules.max_size;
 	facts->unknown_recipient = lookup->unknown_recipient;
 	facts->sender_blocked = lookup->sender_blocked;
+}
+
+/* Member by member: the payer's own, else the default's; a burst of 0 is an hour's allowance. */
+static void
+facts_rate_resolve(const struct policy_rate *own, const struct policy_rate *defaults, bool bulk,
+		   struct rate_charge *charge)
+{
+	static const struct policy_rate none;
+	uint32_t own_rate, own_burst, default_rate, default_burst;
+
+	own = own ? own : &none;
+	own_rate = bulk ? own->bulk_per_hour : own->per_hour;
+	own_burst = bulk ? own->bulk_burst : own->burst;
+	default_rate = bulk ? defaults->bulk_per_hour : defaults->per_hour;
+	default_burst = bulk ? defaults->bulk_burst : defaults->burst;
+	charge->per_hour = own_rate ? own_rate : default_rate;
+	charge->burst = own_burst ? own_burst : default_burst ? default_burst : charge->per_hour;
+}
+
+/* "client:192.0.2.10", or "client:2001:db8:1:2::/64": one customer's IPv6 clients share a /64. */
+static void
+facts_client_key(int family, const uint8_t *addr, char *key, size_t len)
+{
+	char text[INET6_ADDRSTRLEN];
+	uint8_t net[16] = { 0 };
+
+	if (family == AF_INET6) {
+		memcpy(net, addr, 8);
+		inet_ntop(AF_INET6, net, text, sizeof(text));
+		snprintf(key, len, "client:%s/64", text);
+	} else {
+		inet_ntop(AF_INET, addr, text, sizeof(text));
+		snprintf(key, len, "client:%s", text);
+	}
+}
+
+int
+facts_rate_charge(const struct policydb *db, const struct rate_payer *payer, struct rate_charge *charge)
+{
+	const struct policy_rate *defaults = policydb_default_rate(db);
+	const struct policy_rate *own = NULL;
+	char key[FACTS_RATE_KEY_MAX - 5];	/* room for "bulk:" */
+	bool bulk_apart;
+
+	memset(charge, 0, sizeof(*charge));
+	if (payer->auth_mailbox) {
+		own = payer->mailbox ? &payer->mailbox->rate : NULL;
+		snprintf(key, sizeof(key), "mailbox:%s", payer->auth_mailbox);
+	} else if (payer->network && payer->addr) {
+		own = &payer->network->rate;
+		facts_client_key(payer->family, payer->addr, key, sizeof(key));
+	} else if (payer->certificate) {
+		own = &payer->certificate->rate;
+		snprintf(key, sizeof(key), "cert:%s|%s", payer->cert_issuer ? payer->cert_issuer : "",
+			 payer->cert_subject ? payer->cert_subject : "");
+	} else
+		return 0;
+	bulk_apart = payer->bulk && ((own && own->bulk_per_hour) || defaults->bulk_per_hour);
+	facts_rate_resolve(own, defaults, bulk_apart, charge);
+	snprintf(charge->key, sizeof(charge->key), "%s%s", bulk_apart ? "bulk:" : "", key);
+	return charge->per_hour ? 1 : 0;
 }

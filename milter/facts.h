@@ -54,6 +54,38 @@ void facts_rcpt_apply(const struct rcpt_lookup *lookup, struct rcpt_facts *facts
 /* The limit an authenticated mailbox's messages are held to: its own, else the default. */
 uint64_t facts_sender_limit(const struct policydb *db, const struct policy_mailbox *mailbox);
 
+/*
+ * Who pays for an accepted recipient, and at what rate (DESIGN: rate
+ * limits): the authenticated mailbox, else the relay network's client (an
+ * IPv6 client by its /64), else the relaying certificate; nobody for other
+ * mail (to local or routed domains from outside).  Rate and burst are
+ * resolved member by member from the payer's own rate_limit and the
+ * defaults; a burst of 0 is one hour's allowance.  On a bulk daemon the
+ * bulk allowance applies, counted apart ("bulk:" keys), when the mailbox or
+ * the defaults set one; else the ordinary allowance and counter.
+ */
+struct rate_payer {
+	const char *auth_mailbox;	/* the mailbox name, or NULL */
+	const struct policy_mailbox *mailbox;
+	const struct policy_relay_right *network;	/* the client's relay network, or NULL */
+	int family;			/* the client's address */
+	const uint8_t *addr;
+	const struct policy_relay_right *certificate;	/* the relaying certificate, or NULL */
+	const char *cert_issuer, *cert_subject;
+	bool bulk;			/* {daemon_name} is in BulkDaemons */
+};
+
+#define FACTS_RATE_KEY_MAX 600
+
+struct rate_charge {
+	char key[FACTS_RATE_KEY_MAX];	/* "mailbox:NAME", "client:ADDR", "cert:ISSUER|SUBJECT", with "bulk:" */
+	uint32_t per_hour;		/* 0: unlimited */
+	uint32_t burst;
+};
+
+/* 1 when someone pays (*charge filled), 0 when nobody does or the rate is unlimited. */
+int facts_rate_charge(const struct policydb *db, const struct rate_payer *payer, struct rate_charge *charge);
+
 /* Does a pattern list ("a@dom", "@dom") match this sender? */
 bool facts_pattern_match(char *const *patterns, const struct addr_envelope *sender);
 

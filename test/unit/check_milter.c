@@ -836,6 +836,82 @@ START_TEST(gateway_relay_rates)
 }
 END_TEST
 
+/* Who pays for a recipient, and at what rate. */
+START_TEST(gateway_rate_payers)
+{
+	uint8_t v4[16], v6[16];
+	struct rate_payer payer = { 0 };
+	struct rate_charge charge;
+	struct policy_mailbox mailbox;
+
+	inet_pton(AF_INET, "192.0.2.5", v4);
+	payer.family = AF_INET;
+	payer.addr = v4;
+	ck_assert_int_eq(facts_rate_charge(db, &payer, &charge), 0);	/* from outside: nobody */
+	payer.network = policydb_relay_network(db, AF_INET, v4);
+	ck_assert_int_eq(facts_rate_charge(db, &payer, &charge), 1);
+	ck_assert_str_eq(charge.key, "client:192.0.2.5");
+	ck_assert_uint_eq(charge.per_hour, 50);
+	ck_assert_uint_eq(charge.burst, 5);
+	inet_pton(AF_INET, "192.0.2.200", v4);
+	payer.network = policydb_relay_network(db, AF_INET, v4);	/* its network sets nothing: the defaults */
+	ck_assert_int_eq(facts_rate_charge(db, &payer, &charge), 1);
+	ck_assert_uint_eq(charge.per_hour, 200);
+	ck_assert_uint_eq(charge.burst, 200);
+	inet_pton(AF_INET6, "2001:db8:1:2:aaaa::1", v6);	/* an IPv6 client pays for its /64 */
+	payer.family = AF_INET6;
+	payer.addr = v6;
+	ck_assert_int_eq(facts_rate_charge(db, &payer, &charge), 1);
+	ck_assert_str_eq(charge.key, "client:2001:db8:1:2::/64");
+	ck_assert_int_eq(policydb_mailbox(db, "gw-admin", &mailbox), 0);
+	payer.auth_mailbox = "gw-admin";	/* AUTH first, whatever the network */
+	payer.mailbox = &mailbox;
+	ck_assert_int_eq(facts_rate_charge(db, &payer, &charge), 1);
+	ck_assert_str_eq(charge.key, "mailbox:gw-admin");
+	ck_assert_uint_eq(charge.per_hour, 200);
+	payer.bulk = true;	/* no bulk allowance set anywhere: the ordinary one, same counter */
+	ck_assert_int_eq(facts_rate_charge(db, &payer, &charge), 1);
+	ck_assert_str_eq(charge.key, "mailbox:gw-admin");
+	policy_mailbox_free(&mailbox);
+	ck_assert_int_eq(policydb_mailbox(db, "gw-bulk", &mailbox), 0);	/* a bulk allowance: counted apart */
+	payer.auth_mailbox = "gw-bulk";
+	ck_assert_int_eq(facts_rate_charge(db, &payer, &charge), 1);
+	ck_assert_str_eq(charge.key, "bulk:mailbox:gw-bulk");
+	ck_assert_uint_eq(charge.per_hour, 3000);
+	ck_assert_uint_eq(charge.burst, 100);
+	payer.bulk = false;
+	ck_assert_int_eq(facts_rate_charge(db, &payer, &charge), 1);
+	ck_assert_str_eq(charge.key, "mailbox:gw-bulk");
+	ck_assert_uint_eq(charge.per_hour, 200);
+	policy_mailbox_free(&mailbox);
+	payer = (struct rate_payer){ .certificate = &(struct policy_relay_right){ "/CN=a", { 7, 0, 0, 0 } },
+				     .cert_issuer = "/CN=CA", .cert_subject = "/CN=a" };
+	ck_assert_int_eq(facts_rate_charge(db, &payer, &charge), 1);
+	ck_assert_str_eq(charge.key, "cert:/CN=CA|/CN=a");
+	ck_assert_uint_eq(charge.per_hour, 7);
+	ck_assert_uint_eq(charge.burst, 7);
+}
+END_TEST
+
+/* The sample: xyz00-sales sets 1000 an hour; no default, so others are unlimited. */
+START_TEST(sample_rate_payers)
+{
+	struct policy_mailbox mailbox;
+	struct rate_payer payer = { .auth_mailbox = "xyz00-sales", .mailbox = &mailbox };
+	struct rate_charge charge;
+
+	ck_assert_int_eq(policydb_mailbox(db, "xyz00-sales", &mailbox), 0);
+	ck_assert_int_eq(facts_rate_charge(db, &payer, &charge), 1);
+	ck_assert_uint_eq(charge.per_hour, 1000);
+	ck_assert_uint_eq(charge.burst, 1000);
+	policy_mailbox_free(&mailbox);
+	ck_assert_int_eq(policydb_mailbox(db, "xyz00-info", &mailbox), 0);
+	payer.auth_mailbox = "xyz00-info";
+	ck_assert_int_eq(facts_rate_charge(db, &payer, &charge), 0);
+	policy_mailbox_free(&mailbox);
+}
+END_TEST
+
 START_TEST(policydb_refuses_foreign_files)
 {
 	char path[160], err[256];
@@ -894,6 +970,8 @@ milter_suite(void)
 	tcase_add_checked_fixture(gateway, build_gateway_db, drop_sample_db);
 	tcase_add_test(gateway, gateway_recipients);
 	tcase_add_test(gateway, gateway_relay_rates);
+	tcase_add_test(gateway, gateway_rate_payers);
+	tcase_add_test(lookups, sample_rate_payers);
 	suite_add_tcase(s, gateway);
 	suite_add_tcase(s, precedence);
 	return s;
