@@ -754,3 +754,110 @@ policy_address_free(struct policy_address *address)
 	policydb_record_free(address->owned);
 	memset(address, 0, sizeof(*address));
 }
+
+/* ---- recipients: where they go and the rules they get ---- */
+
+/* The one mailbox in a list, or NULL when there are none or several. */
+static const char *
+policydb_single(char *const *names)
+{
+	return names && names[0] && !names[1] ? names[0] : NULL;
+}
+
+/* The rules of a local recipient: its one mailbox's over its domain's (NULL: a server name's). */
+static int
+policydb_local_rules(const struct policydb *db, const char *single, const struct policy_rules *domain_rules,
+		  struct policy_recipient *out)
+{
+	struct policy_mailbox mailbox;
+	int rc = single ? policydb_mailbox(db, single, &mailbox) : 1;
+
+	if (rc < 0)
+		return -1;	/* an unreadable mailbox record is not "no rules of its own" */
+	policydb_resolve(db, domain_rules, rc == 0 ? mailbox.rules : NULL, &out->rules);
+	if (single && strlen(single) < sizeof(out->mailbox))
+		strcpy(out->mailbox, single);
+	if (rc == 0)
+		policy_mailbox_free(&mailbox);
+	return 0;
+}
+
+/* A recipient at one of the server's names, or unqualified: the local part is the mailbox. */
+static int
+policydb_at_server_name(const struct policydb *db, const char *local, struct policy_recipient *out)
+{
+	char name[ADDR_LOCAL_MAX + 1];
+
+	out->place = POLICY_RCPT_HERE;
+	snprintf(name, sizeof(name), "%s", local);
+	addr_lower(name);
+	return policydb_local_rules(db, addr_mailbox_name_valid(name) ? name : NULL, NULL, out);
+}
+
+/*
+ * The address record of local@canonical, else of the local part before a
+ * "+detail", as Sendmail's virtusertable and access lookups fall back.
+ */
+static int
+policydb_address_or_detail(const struct policydb *db, const char *local, const char *canonical, struct policy_address *found)
+{
+	char address[ADDR_LOCAL_MAX + ADDR_DOMAIN_MAX + 2];
+	const char *plus = strchr(local, '+');
+	int rc;
+
+	snprintf(address, sizeof(address), "%s@%s", local, canonical);
+	addr_lower(address);
+	rc = policydb_address(db, address, found);
+	if (rc != 1 || !plus || plus == local)
+		return rc;
+	snprintf(address, sizeof(address), "%.*s@%s", (int)(plus - local), local, canonical);
+	addr_lower(address);
+	return policydb_address(db, address, found);
+}
+
+/* A recipient in a domain of ours: its address record says where it goes and whether it exists. */
+static int
+policydb_in_domain(const struct policydb *db, const char *local, struct policy_recipient *out)
+{
+	const struct policy_domain *domain = &out->domain;
+	struct policy_address found;
+	int rc;
+
+	if ((rc = policydb_address_or_detail(db, local, domain->canonical, &found)) < 0)
+		return -1;
+	if (domain->kind == POLICY_DOMAIN_BACKUP || domain->kind == POLICY_DOMAIN_ROUTED) {
+		out->place = domain->kind == POLICY_DOMAIN_BACKUP ? POLICY_RCPT_BACKUP : POLICY_RCPT_ROUTED;
+		out->unknown = domain->listed && rc == 1 && strcasecmp(local, "postmaster") != 0;
+		policydb_resolve(db, domain->rules, NULL, &out->rules);
+		policy_address_free(&found);
+		return 0;
+	}
+	out->place = POLICY_RCPT_HERE;
+	rc = policydb_local_rules(db, policydb_single(rc == 0 ? found.mailboxes : domain->catch_all), domain->rules, out);
+	policy_address_free(&found);
+	return rc;
+}
+
+int
+policydb_recipient(const struct policydb *db, const char *local, const char *domain, struct policy_recipient *out)
+{
+	char name[ADDR_DOMAIN_MAX + 1];
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	out->place = POLICY_RCPT_ELSEWHERE;
+	out->rules = db->defaults;
+	if (domain[0] == '\0' || policydb_server_name(db, domain))
+		return policydb_at_server_name(db, local, out);
+	snprintf(name, sizeof(name), "%s", domain);
+	addr_lower(name);
+	if ((rc = policydb_domain(db, name, &out->domain)) != 0)
+		return rc < 0 ? -1 : 0;
+	return policydb_in_domain(db, local, out);
+}
+
+void
+policy_recipient_free(struct policy_recipient *recipient)
+{
+	policy_domain_free(&recipient->domain);
+}

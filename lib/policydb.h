@@ -96,4 +96,29 @@ void policy_address_free(struct policy_address *address);
 void policydb_resolve(const struct policydb *db, const struct policy_rules *domain,
 		      const struct policy_rules *mailbox, struct policy_rules *out);
 
+/*
+ * A recipient address: where it goes, whether its domain knows it, and the
+ * rules it gets -- its mailbox's own setting, key by key, else its
+ * domain's, else the defaults, the mailbox counting when the address
+ * reaches exactly one (directly, through aliases or the catch-all); a
+ * routed or backup-MX domain's own rules; the defaults elsewhere.  An
+ * unqualified address, or one at a server name, names the mailbox itself.
+ * A local part with "+detail" falls back to the address without it, as
+ * Sendmail does.  0, or -1 when a record could not be read (then the rules
+ * are not to be used); free with policy_recipient_free either way.
+ */
+enum policy_rcpt_place { POLICY_RCPT_ELSEWHERE, POLICY_RCPT_HERE, POLICY_RCPT_BACKUP, POLICY_RCPT_ROUTED };
+
+struct policy_recipient {
+	enum policy_rcpt_place place;
+	struct policy_domain domain;	/* zero unless the domain is ours */
+	bool unknown;			/* its routed or backup domain lists addresses, not this one */
+	struct policy_rules rules;
+	char mailbox[ADDR_NAME_MAX + 1];	/* the one mailbox it reaches, "" else */
+};
+
+int policydb_recipient(const struct policydb *db, const char *local, const char *domain,
+		       struct policy_recipient *out);
+void policy_recipient_free(struct policy_recipient *recipient);
+
 #endif

@@ -173,119 +173,41 @@ facts_sender_limit(const struct policydb *db, const struct policy_mailbox *mailb
 									      : policydb_defaults(db)->max_size;
 }
 
-/* The one mailbox in a list, or NULL when there are none or several. */
-static const char *
-facts_single(char *const *names)
-{
-	return names && names[0] && !names[1] ? names[0] : NULL;
-}
-
-/* The rules of a local recipient: its one mailbox's over its domain's (NULL: a server name's). */
-static int
-facts_local_rules(const struct policydb *db, const char *single, const struct policy_rules *domain_rules,
-		  struct rcpt_lookup *out)
-{
-	struct policy_mailbox mailbox;
-	int rc = single ? policydb_mailbox(db, single, &mailbox) : 1;
-
-	if (rc < 0)
-		return -1;	/* an unreadable mailbox record is not "no rules of its own" */
-	policydb_resolve(db, domain_rules, rc == 0 ? mailbox.rules : NULL, &out->rules);
-	if (single && strlen(single) < sizeof(out->mailbox))
-		strcpy(out->mailbox, single);
-	if (rc == 0)
-		policy_mailbox_free(&mailbox);
-	return 0;
-}
-
-/* A recipient at one of the server's names, or unqualified: the local part is the mailbox. */
-static int
-facts_lookup_server_name(const struct policydb *db, const struct addr_envelope *rcpt, struct rcpt_lookup *out)
-{
-	char name[ADDR_LOCAL_MAX + 1];
-
-	out->destination = RCPT_LOCAL;
-	snprintf(name, sizeof(name), "%s", rcpt->local);
-	addr_lower(name);
-	return facts_local_rules(db, addr_mailbox_name_valid(name) ? name : NULL, NULL, out);
-}
-
-/*
- * The address record of local@canonical, else of the local part before a
- * "+detail", as Sendmail's virtusertable and access lookups fall back.
- */
-static int
-facts_address(const struct policydb *db, const char *local, const char *canonical, struct policy_address *found)
-{
-	char address[ADDR_LOCAL_MAX + ADDR_DOMAIN_MAX + 2];
-	const char *plus = strchr(local, '+');
-	int rc;
-
-	snprintf(address, sizeof(address), "%s@%s", local, canonical);
-	addr_lower(address);
-	rc = policydb_address(db, address, found);
-	if (rc != 1 || !plus || plus == local)
-		return rc;
-	snprintf(address, sizeof(address), "%.*s@%s", (int)(plus - local), local, canonical);
-	addr_lower(address);
-	return policydb_address(db, address, found);
-}
-
-/* A recipient in a domain of ours: its address record says where it goes and whether it exists. */
-static int
-facts_lookup_domain(const struct policydb *db, const struct addr_envelope *rcpt, struct rcpt_lookup *out)
-{
-	const struct policy_domain *domain = &out->domain;
-	struct policy_address found;
-	int rc;
-
-	if ((rc = facts_address(db, rcpt->local, domain->canonical, &found)) < 0)
-		return -1;
-	if (domain->kind == POLICY_DOMAIN_BACKUP || domain->kind == POLICY_DOMAIN_ROUTED) {
-		out->destination = domain->kind == POLICY_DOMAIN_BACKUP ? RCPT_BACKUP_MX : RCPT_ROUTED;
-		out->unknown_recipient = domain->listed && rc == 1 && strcasecmp(rcpt->local, "postmaster") != 0;
-		policydb_resolve(db, domain->rules, NULL, &out->rules);
-		policy_address_free(&found);
-		return 0;
-	}
-	out->destination = RCPT_LOCAL;
-	rc = facts_local_rules(db, facts_single(rc == 0 ? found.mailboxes : domain->catch_all), domain->rules, out);
-	policy_address_free(&found);
-	return rc;
-}
-
 int
 facts_rcpt_lookup(const struct policydb *db, const struct addr_envelope *rcpt, const struct addr_envelope *sender,
 		  struct rcpt_lookup *out)
 {
+	static const enum rcpt_destination destinations[] = {
+		[POLICY_RCPT_ELSEWHERE] = RCPT_REMOTE, [POLICY_RCPT_HERE] = RCPT_LOCAL,
+		[POLICY_RCPT_BACKUP] = RCPT_BACKUP_MX, [POLICY_RCPT_ROUTED] = RCPT_ROUTED,
+	};
 	int rc;
 
 	memset(out, 0, sizeof(*out));
-	out->destination = RCPT_REMOTE;
-	out->rules = *policydb_defaults(db);
-	if (rcpt->kind != ADDR_ENV_PLAIN)
+	if (rcpt->kind != ADDR_ENV_PLAIN) {
+		out->destination = RCPT_REMOTE;
+		out->recipient.rules = *policydb_defaults(db);
 		return 0;
-	if (rcpt->domain[0] == '\0' || policydb_server_name(db, rcpt->domain))
-		return facts_lookup_server_name(db, rcpt, out);
-	if ((rc = policydb_domain(db, rcpt->domain, &out->domain)) != 0)
-		return rc < 0 ? -1 : 0;
-	out->sender_blocked = facts_pattern_match(out->domain.block_senders, sender);
-	out->sender_allowed = facts_pattern_match(out->domain.allow_senders, sender);
-	return facts_lookup_domain(db, rcpt, out);
+	}
+	rc = policydb_recipient(db, rcpt->local, rcpt->domain, &out->recipient);
+	out->destination = destinations[out->recipient.place];
+	out->sender_blocked = facts_pattern_match(out->recipient.domain.block_senders, sender);
+	out->sender_allowed = facts_pattern_match(out->recipient.domain.allow_senders, sender);
+	return rc;
 }
 
 void
 facts_rcpt_lookup_free(struct rcpt_lookup *lookup)
 {
-	policy_domain_free(&lookup->domain);
+	policy_recipient_free(&lookup->recipient);
 }
 
 void
 facts_rcpt_apply(const struct rcpt_lookup *lookup, struct rcpt_facts *facts)
 {
 	facts->destination = lookup->destination;
-	facts->rcpt_limit = lookup->rules.max_size;
-	facts->unknown_recipient = lookup->unknown_recipient;
+	facts->rcpt_limit = lookup->recipient.rules.max_size;
+	facts->unknown_recipient = lookup->recipient.unknown;
 	facts->sender_blocked = lookup->sender_blocked;
 }
 

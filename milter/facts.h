@@ -29,18 +29,13 @@ int facts_sender_owned(const struct policydb *db, const char *mailbox_name,
 		       const struct policy_mailbox *mailbox, const struct addr_envelope *sender);
 
 /*
- * Everything hostmilter needs of a recipient, looked up once at RCPT: where
- * it goes, the domain record when the domain is one of ours, the rules its
- * verdict follows (its mailbox's own setting, key by key, else its
- * domain's, else the defaults; the mailbox counts when the address reaches
- * exactly one), and what its domain says of the sender.
+ * Everything hostmilter needs of a recipient, looked up once at RCPT:
+ * where it goes and the rules it gets (policydb_recipient), and what its
+ * domain says of the sender.
  */
 struct rcpt_lookup {
 	enum rcpt_destination destination;
-	struct policy_domain domain;	/* zero unless the domain is ours */
-	bool unknown_recipient;	/* its routed or backup domain lists addresses, not this one */
-	struct policy_rules rules;
-	char mailbox[ADDR_NAME_MAX + 1];	/* the one mailbox it reaches, "" else (spamd's User) */
+	struct policy_recipient recipient;
 	bool sender_blocked, sender_allowed;
 };
 

@@ -384,8 +384,8 @@ session_keep_rcpt(struct session *s, const char *arg, const struct rcpt_lookup *
 		return -1;
 	session_copy_address(r->text, sizeof(r->text), arg);
 	r->sender_allowed = lookup->sender_allowed;
-	r->rules = lookup->rules;
-	memcpy(r->mailbox, lookup->mailbox, sizeof(r->mailbox));
+	r->rules = lookup->recipient.rules;
+	memcpy(r->mailbox, lookup->recipient.mailbox, sizeof(r->mailbox));
 	s->nrcpts++;
 	return 0;
 }

@@ -37,7 +37,7 @@ fuzz_rcpt(const struct policydb *db, const char *arg, const struct client_facts 
 	facts.lookup_failed = rc < 0;
 	facts_rcpt_apply(&lookup, &facts);
 	decide_rcpt(&facts, &d);
-	if (rc == 0 && (lookup.rules.set != POLICY_SET_ALL || memchr(lookup.mailbox, '\0', sizeof(lookup.mailbox)) == NULL))
+	if (rc == 0 && (lookup.recipient.rules.set != POLICY_SET_ALL || memchr(lookup.recipient.mailbox, '\0', sizeof(lookup.recipient.mailbox)) == NULL))
 		abort();
 	if (d.action != DECIDE_CONTINUE && (!d.rcode || !d.rule))
 		abort();

@@ -551,16 +551,16 @@ lookup(const char *arg)
 START_TEST(facts_destinations)
 {
 	ck_assert_int_eq(lookup("<info@example.com>").destination, RCPT_LOCAL);
-	ck_assert_uint_eq(lookup("<info@example.com>").rules.max_size, 64u << 20);
+	ck_assert_uint_eq(lookup("<info@example.com>").recipient.rules.max_size, 64u << 20);
 	ck_assert_int_eq(lookup("<nobody@EXAMPLE.net>").destination, RCPT_LOCAL);
-	ck_assert_uint_eq(lookup("<nobody@EXAMPLE.net>").rules.max_size, 64u << 20);
+	ck_assert_uint_eq(lookup("<nobody@EXAMPLE.net>").recipient.rules.max_size, 64u << 20);
 	ck_assert_int_eq(lookup("<office@example.org>").destination, RCPT_LOCAL);
-	ck_assert_uint_eq(lookup("<office@example.org>").rules.max_size, 128u << 20);
-	ck_assert_uint_eq(lookup("<orders@shop.example>").rules.max_size, 50u << 20);	/* xyz00-sales's own */
+	ck_assert_uint_eq(lookup("<office@example.org>").recipient.rules.max_size, 128u << 20);
+	ck_assert_uint_eq(lookup("<orders@shop.example>").recipient.rules.max_size, 50u << 20);	/* xyz00-sales's own */
 	ck_assert_int_eq(lookup("<x@backup.example>").destination, RCPT_BACKUP_MX);
-	ck_assert(!lookup("<x@backup.example>").unknown_recipient);	/* lists no addresses */
+	ck_assert(!lookup("<x@backup.example>").recipient.unknown);	/* lists no addresses */
 	ck_assert_int_eq(lookup("<x@elsewhere.example>").destination, RCPT_REMOTE);
-	ck_assert_uint_eq(lookup("<x@elsewhere.example>").rules.max_size, 128u << 20);
+	ck_assert_uint_eq(lookup("<x@elsewhere.example>").recipient.rules.max_size, 128u << 20);
 	ck_assert_int_eq(lookup("<postmaster>").destination, RCPT_LOCAL);
 	ck_assert_int_eq(lookup("<root@Mail.Example.Net>").destination, RCPT_LOCAL);
 	ck_assert_int_eq(lookup("<x@sub.example.com>").destination, RCPT_REMOTE);
@@ -574,24 +574,24 @@ START_TEST(facts_scan_policies)
 	struct rcpt_lookup l;
 
 	l = lookup("<office@example.org>");	/* a mailbox with rules of its own */
-	ck_assert_str_eq(l.mailbox, "xyz00-office");
-	ck_assert_int_eq(l.rules.virus, POLICY_VIRUS_TAG);
-	ck_assert(!l.rules.spam.has_reject);
-	ck_assert(l.rules.spam.tag_score == 4.0);
+	ck_assert_str_eq(l.recipient.mailbox, "xyz00-office");
+	ck_assert_int_eq(l.recipient.rules.virus, POLICY_VIRUS_TAG);
+	ck_assert(!l.recipient.rules.spam.has_reject);
+	ck_assert(l.recipient.rules.spam.tag_score == 4.0);
 	l = lookup("<team@example.org>");	/* two mailboxes: the domain's rules */
-	ck_assert_str_eq(l.mailbox, "");
-	ck_assert_int_eq(l.rules.virus, POLICY_VIRUS_QUARANTINE);
-	ck_assert(l.rules.spam.has_reject && l.rules.spam.reject_score == 10.0);
+	ck_assert_str_eq(l.recipient.mailbox, "");
+	ck_assert_int_eq(l.recipient.rules.virus, POLICY_VIRUS_QUARANTINE);
+	ck_assert(l.recipient.rules.spam.has_reject && l.recipient.rules.spam.reject_score == 10.0);
 	l = lookup("<Info@Example.NET>");	/* alias domain; the mailbox has none of its own */
-	ck_assert_str_eq(l.mailbox, "xyz00-info");
-	ck_assert_uint_eq(l.rules.max_size, 64u << 20);
-	ck_assert_int_eq(l.rules.virus, POLICY_VIRUS_REJECT);
+	ck_assert_str_eq(l.recipient.mailbox, "xyz00-info");
+	ck_assert_uint_eq(l.recipient.rules.max_size, 64u << 20);
+	ck_assert_int_eq(l.recipient.rules.virus, POLICY_VIRUS_REJECT);
 	l = lookup("<whoever@example.com>");	/* the catch-all */
-	ck_assert_str_eq(l.mailbox, "xyz00-info");
+	ck_assert_str_eq(l.recipient.mailbox, "xyz00-info");
 	l = lookup("<x@elsewhere.example>");	/* relayed: the defaults */
-	ck_assert_str_eq(l.mailbox, "");
-	ck_assert(policy_rules_equal(&l.rules, policydb_defaults(db)));
-	ck_assert_uint_eq(l.rules.ntypes, 1);
+	ck_assert_str_eq(l.recipient.mailbox, "");
+	ck_assert(policy_rules_equal(&l.recipient.rules, policydb_defaults(db)));
+	ck_assert_uint_eq(l.recipient.rules.ntypes, 1);
 }
 END_TEST
 
@@ -601,9 +601,9 @@ rules_of(const char *arg, const char *mailbox)
 {
 	struct rcpt_lookup l = lookup(arg);
 
-	ck_assert_msg(strcmp(l.mailbox, mailbox) == 0, "%s: mailbox %s, not %s", arg, l.mailbox, mailbox);
-	ck_assert_uint_eq(l.rules.set, POLICY_SET_ALL);
-	return l.rules;
+	ck_assert_msg(strcmp(l.recipient.mailbox, mailbox) == 0, "%s: mailbox %s, not %s", arg, l.recipient.mailbox, mailbox);
+	ck_assert_uint_eq(l.recipient.rules.set, POLICY_SET_ALL);
+	return l.recipient.rules;
 }
 
 static void
@@ -757,8 +757,8 @@ START_TEST(record_cache_limit)
 			struct rcpt_lookup l;
 
 			ck_assert_int_eq(facts_rcpt_lookup(db, &rcpt, &sender, &l), 0);
-			ck_assert_uint_eq(l.rules.set, POLICY_SET_ALL);
-			ck_assert_uint_eq(l.rules.max_size, i == 3 ? 10u << 20 : i == 2 ? 20u << 20 : i == 4 ? 100u << 20
+			ck_assert_uint_eq(l.recipient.rules.set, POLICY_SET_ALL);
+			ck_assert_uint_eq(l.recipient.rules.max_size, i == 3 ? 10u << 20 : i == 2 ? 20u << 20 : i == 4 ? 100u << 20
 											  : 64u << 20);
 			facts_rcpt_lookup_free(&l);
 		}
@@ -796,21 +796,21 @@ START_TEST(gateway_recipients)
 	struct rcpt_lookup l = lookup("<info@hive.example>");
 
 	ck_assert_int_eq(l.destination, RCPT_ROUTED);
-	ck_assert(!l.unknown_recipient);
-	ck_assert_uint_eq(l.rules.max_size, 20u << 20);	/* the routed domain's own limit applies */
-	ck_assert_str_eq(l.mailbox, "");
-	ck_assert(lookup("<nobody@hive.example>").unknown_recipient);
-	ck_assert(!lookup("<SALES@Hive.Example.NET>").unknown_recipient);	/* alias name, any case */
+	ck_assert(!l.recipient.unknown);
+	ck_assert_uint_eq(l.recipient.rules.max_size, 20u << 20);	/* the routed domain's own limit applies */
+	ck_assert_str_eq(l.recipient.mailbox, "");
+	ck_assert(lookup("<nobody@hive.example>").recipient.unknown);
+	ck_assert(!lookup("<SALES@Hive.Example.NET>").recipient.unknown);	/* alias name, any case */
 	ck_assert_int_eq(lookup("<sales@hive.example.net>").destination, RCPT_ROUTED);
-	ck_assert(lookup("<nobody@hive.example.net>").unknown_recipient);
-	ck_assert(!lookup("<info+lists@hive.example>").unknown_recipient);	/* +detail, as Sendmail strips it */
-	ck_assert(lookup("<nobody+info@hive.example>").unknown_recipient);
-	ck_assert(!lookup("<postmaster@hive.example>").unknown_recipient);	/* always valid */
-	ck_assert(!lookup("<anyone@open.example>").unknown_recipient);	/* catch_all relay */
-	ck_assert(!lookup("<anyone@unlisted.example>").unknown_recipient);	/* lists none: relays all */
+	ck_assert(lookup("<nobody@hive.example.net>").recipient.unknown);
+	ck_assert(!lookup("<info+lists@hive.example>").recipient.unknown);	/* +detail, as Sendmail strips it */
+	ck_assert(lookup("<nobody+info@hive.example>").recipient.unknown);
+	ck_assert(!lookup("<postmaster@hive.example>").recipient.unknown);	/* always valid */
+	ck_assert(!lookup("<anyone@open.example>").recipient.unknown);	/* catch_all relay */
+	ck_assert(!lookup("<anyone@unlisted.example>").recipient.unknown);	/* lists none: relays all */
 	ck_assert_int_eq(lookup("<a@backup.example>").destination, RCPT_BACKUP_MX);
-	ck_assert(lookup("<b@backup.example>").unknown_recipient);
-	ck_assert(!lookup("<b@dns-backup.example>").unknown_recipient);
+	ck_assert(lookup("<b@backup.example>").recipient.unknown);
+	ck_assert(!lookup("<b@dns-backup.example>").recipient.unknown);
 	ck_assert_int_eq(lookup("<admin@local.example>").destination, RCPT_LOCAL);
 	ck_assert_int_eq(lookup("<x@sub.hive.example>").destination, RCPT_REMOTE);
 }
