@@ -305,7 +305,7 @@ register_files(struct install_set *set, const struct layout_names *names)
 	install_add(set, names->virtuser, TEXTMAP_MAKEMAP, true);
 	install_add(set, names->aliases, TEXTMAP_ALIASES, true);
 	install_add(set, names->access, TEXTMAP_MAKEMAP, true);
-	install_add(set, names->cw, TEXTMAP_CLASS, false);
+	install_add(set, names->cw, TEXTMAP_CLASS, false)->reload = true;	/* Sendmail rereads it only when reloaded */
 	install_add(set, "hostmilter.db", TEXTMAP_CLASS, true)->policy = true;
 }
 

@@ -139,7 +139,6 @@ install_add(struct install_set *set, const char *name, enum textmap_style style,
 	file->path = g_build_filename(set->dir, name, NULL);
 	file->style = style;
 	file->has_db = has_db;
-	file->reload = style == TEXTMAP_CLASS && !has_db;
 	return file;
 }
 
