@@ -1,18 +1,29 @@
 /*
- * check_mapgen - unit tests of hostmapgen's reader, checks, text maps and
- * emitters, without touching /etc/mail.
+ * check_mapgen - unit tests of hostmapgen's reader, checks, text maps,
+ * emitters and the safety of its installation (links, FIFOs, caps, the
+ * lock, the state file's decisions, the reload command's deadline), in
+ * temporary directories, without touching /etc/mail.
  */
 #include "config.h"
 
 #include <check.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "emit.h"
 #include "export.h"
 #include "policydb.h"
+#include "install.h"
+#include "maplock.h"
+#include "reload.h"
+#include "safefile.h"
+#include "state.h"
 #include "textmap.h"
 #include "validate.h"
 
@@ -699,12 +710,262 @@ START_TEST(routes_in_policy)
 }
 END_TEST
 
+/* ---- installing safely ---- */
+
+/* A fresh private directory; the caller removes it with rm_tree. */
+static char *
+temp_dir(void)
+{
+	char *dir = g_dir_make_tmp("check_mapgen.XXXXXX", NULL);
+
+	ck_assert_ptr_nonnull(dir);
+	return dir;
+}
+
+static void
+rm_tree(char *dir)
+{
+	char *cmd = g_strdup_printf("rm -rf '%s'", dir);
+
+	ck_assert_int_eq(system(cmd), 0);
+	g_free(cmd);
+	g_free(dir);
+}
+
+static char *
+put_file(const char *dir, const char *name, const char *content)
+{
+	char *path = g_build_filename(dir, name, NULL);
+
+	ck_assert(g_file_set_contents(path, content, -1, NULL));
+	return path;
+}
+
+START_TEST(maps_are_read_only_from_regular_files)
+{
+	char *dir = temp_dir(), *secret = put_file(dir, "secret", "root:x:0:0\n");
+	char *link = g_build_filename(dir, "virtmaps", NULL), *fifo = g_build_filename(dir, "aliases", NULL);
+	char *missing = g_build_filename(dir, "access", NULL), *data = NULL, err[512];
+	size_t len;
+
+	ck_assert_int_eq(symlink(secret, link), 0);
+	ck_assert_int_eq(mkfifo(fifo, 0644), 0);
+	ck_assert_int_eq(safefile_read(link, SAFEFILE_NO_CAP, &data, &len, err, sizeof(err)), SAFEFILE_ERROR);
+	ck_assert_ptr_nonnull(strstr(err, "is a symbolic link, not a regular file"));
+	/* A FIFO without a writer: refused at once, never opened (Check's timeout would catch a hang). */
+	ck_assert_int_eq(safefile_read(fifo, SAFEFILE_NO_CAP, &data, &len, err, sizeof(err)), SAFEFILE_ERROR);
+	ck_assert_ptr_nonnull(strstr(err, "is a FIFO"));
+	ck_assert_int_eq(safefile_read(dir, SAFEFILE_NO_CAP, &data, &len, err, sizeof(err)), SAFEFILE_ERROR);
+	ck_assert_int_eq(safefile_read(missing, SAFEFILE_NO_CAP, &data, &len, err, sizeof(err)), SAFEFILE_MISSING);
+	ck_assert_ptr_null(data);
+	ck_assert_int_eq(safefile_read(secret, 10, &data, &len, err, sizeof(err)), SAFEFILE_TOO_LARGE);
+	ck_assert_int_eq(safefile_read(secret, 11, &data, &len, err, sizeof(err)), SAFEFILE_OK);
+	ck_assert_uint_eq(len, 11);
+	ck_assert_str_eq(data, "root:x:0:0\n");
+	g_free(data);
+	ck_assert_int_eq(safefile_check_target(link, false, err, sizeof(err)), -1);
+	ck_assert_int_eq(safefile_check_target(fifo, false, err, sizeof(err)), -1);
+	ck_assert_int_eq(safefile_check_target(missing, true, err, sizeof(err)), 0);
+	ck_assert_int_eq(safefile_check_target(secret, true, err, sizeof(err)), 0);
+	g_free(secret);
+	g_free(link);
+	g_free(fifo);
+	g_free(missing);
+	rm_tree(dir);
+}
+END_TEST
+
+START_TEST(the_export_is_a_regular_file_within_its_cap)
+{
+	char *dir = temp_dir(), *export = put_file(dir, "export.json", "{\"version\": 1}");
+	char *link = g_build_filename(dir, "current.json", NULL), *fifo = g_build_filename(dir, "fifo", NULL);
+	char *data = NULL, err[512];
+	size_t len;
+
+	ck_assert_int_eq(symlink(export, link), 0);
+	ck_assert_int_eq(mkfifo(fifo, 0644), 0);
+	ck_assert_int_eq(safefile_read_export(link, 100, &data, &len, err, sizeof(err)), SAFEFILE_OK);
+	ck_assert_uint_eq(len, 14);
+	g_free(data);
+	ck_assert_int_eq(safefile_read_export(export, 13, &data, &len, err, sizeof(err)), SAFEFILE_TOO_LARGE);
+	ck_assert_ptr_nonnull(strstr(err, "is larger than 13 bytes"));
+	ck_assert_int_eq(safefile_read_export(fifo, 100, &data, &len, err, sizeof(err)), SAFEFILE_ERROR);
+	ck_assert_ptr_nonnull(strstr(err, "is a FIFO, not a regular file"));
+	ck_assert_int_eq(safefile_read_export("/dev/zero", 100, &data, &len, err, sizeof(err)), SAFEFILE_ERROR);
+	ck_assert_ptr_nonnull(strstr(err, "is a character device"));
+	g_free(export);
+	g_free(link);
+	g_free(fifo);
+	rm_tree(dir);
+}
+END_TEST
+
+START_TEST(a_directory_others_can_write_is_refused)
+{
+	char *dir = temp_dir(), err[512];
+
+	ck_assert_int_eq(chmod(dir, 0755), 0);
+	ck_assert_int_eq(safefile_check_dir(dir, err, sizeof(err)), 0);
+	ck_assert_int_eq(chmod(dir, 01777), 0);
+	ck_assert_int_eq(safefile_check_dir(dir, err, sizeof(err)), -1);
+	ck_assert_ptr_nonnull(strstr(err, "writable by every user"));
+	rm_tree(dir);
+}
+END_TEST
+
+START_TEST(state_round_trip_and_decisions)
+{
+	const char *text = "hostmapgen-state 2 0.1.0\nexport abc hostnet\nfile virtmaps 1 2 3 4.5\n"
+			   "file virtmaps.db 1 7 8 9.5\nreloaded sendmail.cw 1 3 3 3.3\ngarbage line\n";
+	struct state old, now;
+	GString *out;
+
+	state_init(&old);
+	state_parse(&old, text);
+	out = state_format(&old);
+	ck_assert_str_eq(out->str, "hostmapgen-state 2 0.1.0\nexport abc hostnet\nfile virtmaps 1 2 3 4.5\n"
+			 "file virtmaps.db 1 7 8 9.5\nreloaded sendmail.cw 1 3 3 3.3\n");
+	g_string_free(out, TRUE);
+	ck_assert(state_vouches(&old, "virtmaps", "1 2 3 4.5", "virtmaps.db", "1 7 8 9.5"));
+	ck_assert(!state_vouches(&old, "virtmaps", "1 2 3 4.6", "virtmaps.db", "1 7 8 9.5"));
+	ck_assert(!state_vouches(&old, "access", "1 2 3 4.5", "access.db", "1 7 8 9.5"));
+	/* A reload is due until one covered the file as it is now; never for an absent file. */
+	ck_assert(!state_reload_due(&old, "sendmail.cw", "1 3 3 3.3"));
+	ck_assert(state_reload_due(&old, "sendmail.cw", "1 4 3 3.3"));
+	ck_assert(state_reload_due(&old, "sendmail.cf", "1 5 3 3.3"));
+	ck_assert(!state_reload_due(&old, "sendmail.cf", NULL));
+	state_init(&now);
+	state_parse(&now, text);
+	ck_assert(state_unchanged(&old, &now));
+	g_hash_table_remove(now.files, "virtmaps.db");
+	ck_assert(!state_unchanged(&old, &now));
+	state_free(&now);
+	/* A run that installed only part of its files is never taken as complete. */
+	state_init(&now);
+	state_parse(&now, text);
+	g_free(old.digest);
+	old.digest = g_strdup(STATE_INCOMPLETE);
+	g_free(now.digest);
+	now.digest = g_strdup(STATE_INCOMPLETE);
+	ck_assert(!state_unchanged(&old, &now));
+	state_free(&now);
+	state_free(&old);
+	state_init(&old);
+	state_parse(&old, NULL);
+	ck_assert(state_reload_due(&old, "sendmail.cw", "1 3 3 3.3"));
+	state_free(&old);
+}
+END_TEST
+
+START_TEST(lock_holder_from_proc_locks)
+{
+	const char *locks = "1: POSIX  ADVISORY  WRITE 11 fe:00:77 0 EOF\n"
+			    "2: FLOCK  ADVISORY  WRITE 4242 fe:00:77 0 EOF\n"
+			    "2: -> FLOCK  ADVISORY  WRITE 4343 fe:00:77 0 EOF\n"
+			    "3: FLOCK  ADVISORY  WRITE 99 fe:01:77 0 EOF\n";
+
+	ck_assert_int_eq(maplock_holder_pid(locks, 0xfe, 0, 77), 4242);
+	ck_assert_int_eq(maplock_holder_pid(locks, 0xfe, 1, 77), 99);
+	ck_assert_int_eq(maplock_holder_pid(locks, 0xfe, 0, 78), -1);
+	ck_assert_int_eq(maplock_holder_pid("", 0xfe, 0, 77), -1);
+}
+END_TEST
+
+START_TEST(a_held_lock_is_waited_for_only_so_long)
+{
+	char *dir = temp_dir(), *path = g_build_filename(dir, INSTALL_LOCK, NULL), err[512], pid[32];
+	gint64 start;
+	int held, fd;
+
+	held = maplock_acquire(path, 0, err, sizeof(err));
+	ck_assert_int_ge(held, 0);
+	start = g_get_monotonic_time();
+	/* flock conflicts between two open files even in one process. */
+	ck_assert_int_eq(maplock_acquire(path, 1, err, sizeof(err)), -1);
+	ck_assert_int_ge(g_get_monotonic_time() - start, 900000);
+	ck_assert_int_lt(g_get_monotonic_time() - start, 3000000);
+	snprintf(pid, sizeof(pid), "held by pid %ld", (long)getpid());
+	ck_assert_msg(strstr(err, pid) != NULL, "\"%s\" lacks \"%s\"", err, pid);
+	close(held);
+	fd = maplock_acquire(path, 0, err, sizeof(err));
+	ck_assert_int_ge(fd, 0);
+	close(fd);
+	ck_assert_int_eq(unlink(path), 0);
+	ck_assert_int_eq(mkfifo(path, 0600), 0);
+	ck_assert_int_eq(maplock_acquire(path, 0, err, sizeof(err)), -1);
+	ck_assert_ptr_nonnull(strstr(err, "is a FIFO"));
+	g_free(path);
+	rm_tree(dir);
+}
+END_TEST
+
+START_TEST(reload_command_status_and_deadline)
+{
+	char why[256];
+	gint64 start;
+
+	ck_assert_int_eq(reload_run("true", 5, why, sizeof(why)), 0);
+	ck_assert_int_eq(reload_run("exit 3", 5, why, sizeof(why)), -1);
+	ck_assert_str_eq(why, "exit status 3");
+	ck_assert_int_eq(reload_run("kill -9 $$", 5, why, sizeof(why)), -1);
+	ck_assert_str_eq(why, "killed by signal 9");
+	start = g_get_monotonic_time();
+	ck_assert_int_eq(reload_run("sleep 60", 1, why, sizeof(why)), -1);
+	ck_assert_int_lt(g_get_monotonic_time() - start, 3000000);
+	ck_assert_str_eq(why, "still running after 1 s; killed");
+}
+END_TEST
+
+START_TEST(stale_temporary_files_are_removed)
+{
+	const char *stale[] = { ".virtmaps.hostmapgen-tmp.1.0", "__db..virtmaps.db.hostmapgen-tmp.1.5",
+				".hostmapgen.state.AbC123", ".hostmapgen.state.hostmapgen-tmp.0123456789abcdef" };
+	const char *kept[] = { "virtmaps", "__db.001", ".hostmapgen.state", "__db.virtmaps.hostmapgen-tmp" };
+	char *dir = temp_dir();
+	struct install_set set;
+
+	for (unsigned i = 0; i < G_N_ELEMENTS(stale); i++)
+		g_free(put_file(dir, stale[i], "x"));
+	for (unsigned i = 0; i < G_N_ELEMENTS(kept); i++)
+		g_free(put_file(dir, kept[i], "x"));
+	install_init(&set, dir, "hostnet", "digest");
+	install_clean_stale(&set);
+	install_free(&set);
+	for (unsigned i = 0; i < G_N_ELEMENTS(stale); i++) {
+		char *path = g_build_filename(dir, stale[i], NULL);
+
+		ck_assert_msg(access(path, F_OK) < 0, "%s is still there", stale[i]);
+		g_free(path);
+	}
+	for (unsigned i = 0; i < G_N_ELEMENTS(kept); i++) {
+		char *path = g_build_filename(dir, kept[i], NULL);
+
+		ck_assert_msg(access(path, F_OK) == 0, "%s was removed", kept[i]);
+		g_free(path);
+	}
+	rm_tree(dir);
+}
+END_TEST
+
+START_TEST(install_has_room_for_more_maps)
+{
+	struct install_set set;
+
+	install_init(&set, "/nonexistent", "hostnet", "digest");
+	for (unsigned i = 0; i < 8; i++)
+		install_add(&set, "map", TEXTMAP_MAKEMAP, true);
+	ck_assert_uint_eq(set.nfiles, 8);
+	ck_assert_uint_ge(G_N_ELEMENTS(set.files), 8);
+	install_free(&set);
+}
+END_TEST
+
 static Suite *
 mapgen_suite(void)
 {
 	Suite *s = suite_create("mapgen");
 	TCase *errors = tcase_create("export errors"), *emit = tcase_create("emitters"),
-	      *text = tcase_create("text maps");
+	      *text = tcase_create("text maps"), *safety = tcase_create("installing safely");
 
 	tcase_add_test(errors, minimal_export_is_valid);
 	tcase_add_test(errors, not_json);
@@ -739,9 +1000,19 @@ mapgen_suite(void)
 	tcase_add_test(text, admin_lines_survive_and_win);
 	tcase_add_test(text, broken_block_refused);
 	tcase_add_test(text, records_like_makemap_and_newaliases);
+	tcase_add_test(safety, maps_are_read_only_from_regular_files);
+	tcase_add_test(safety, the_export_is_a_regular_file_within_its_cap);
+	tcase_add_test(safety, a_directory_others_can_write_is_refused);
+	tcase_add_test(safety, state_round_trip_and_decisions);
+	tcase_add_test(safety, lock_holder_from_proc_locks);
+	tcase_add_test(safety, a_held_lock_is_waited_for_only_so_long);
+	tcase_add_test(safety, reload_command_status_and_deadline);
+	tcase_add_test(safety, stale_temporary_files_are_removed);
+	tcase_add_test(safety, install_has_room_for_more_maps);
 	suite_add_tcase(s, errors);
 	suite_add_tcase(s, emit);
 	suite_add_tcase(s, text);
+	suite_add_tcase(s, safety);
 	return s;
 }
 
