@@ -287,7 +287,7 @@ static const char *const policy_rate_keys[] = { "recipients_per_hour", "burst", 
 static uint32_t *
 policy_rate_member(struct policy_rate *rate, size_t i)
 {
-	uint32_t *members[] = { &rate->per_hour, &rate->burst, &rate->bulk_per_hour, &rate->bulk_burst };
+	uint32_t *const members[] = { &rate->per_hour, &rate->burst, &rate->bulk_per_hour, &rate->bulk_burst };
 
 	return members[i];
 }

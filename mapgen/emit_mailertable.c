@@ -20,6 +20,12 @@
  * change of mailertable.db is seen on the next message.  Their flags are
  * Debian's esmtp's (F=mDFMuXa) so that relayed mail is handled as esmtp
  * would handle it.
+ *
+ * Until the running Sendmail has a mailer, a route naming it would be
+ * refused for good (554 5.3.5 buildaddr: unknown mailer): such a route is
+ * written as error:4.3.5 instead, so senders retry, and hostmapgen writes
+ * the real route once the reload command has rebuilt sendmail.cf
+ * (hostmapgen(8), Routes).
  */
 #include "config.h"
 
@@ -51,21 +57,49 @@ emit_route_value(const struct mg_route *route, char *buf, size_t len)
 		snprintf(buf, len, "%s:[%s%s]", mailer, route->family == AF_INET6 ? "IPv6:" : "", route->host);
 }
 
-void
-emit_mailertable(const struct mg_export *export, struct textmap *map)
+/* A route whose mailer the running Sendmail lacks: tempfail, so the mail comes back. */
+static void
+emit_route_deferred(const struct mg_domain *domain, char *buf, size_t len)
 {
-	char value[EMIT_VALUE_MAX];
+	snprintf(buf, len, "error:4.3.5:\"451 Route to %s not active until sendmail.cf is rebuilt\"", domain->name);
+}
+
+unsigned
+emit_mailertable(const struct mg_export *export, GHashTable *active, struct textmap *map)
+{
+	char value[EMIT_VALUE_MAX], mailer[16];
+	unsigned deferred = 0;
 
 	for (guint i = 0; i < export->domains->len; i++) {
 		const struct mg_domain *domain = model_domain(export, i);
 
 		if (!domain->name || !domain->has_route)
 			continue;
-		emit_route_value(&domain->route, value, sizeof(value));
+		emit_route_mailer(&domain->route, mailer, sizeof(mailer));
+		if (active && strcmp(mailer, "esmtp") != 0 && !g_hash_table_contains(active, mailer)) {
+			emit_route_deferred(domain, value, sizeof(value));
+			deferred++;
+		} else
+			emit_route_value(&domain->route, value, sizeof(value));
 		textmap_add(map, domain->name, value);
 		for (uint32_t a = 0; a < domain->naliases; a++)
 			textmap_add(map, domain->aliases[a], value);
 	}
+	return deferred;
+}
+
+GHashTable *
+emit_mailers_named(const char *text)
+{
+	GHashTable *names = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+
+	for (const char *line = text; line && *line; line = strchr(line, '\n') ? strchr(line, '\n') + 1 : NULL) {
+		size_t len = strspn(line + 1, "abcdefghijklmnopqrstuvwxyz0123456789");
+
+		if (line[0] == 'M' && len && line[1 + len] == ',')
+			g_hash_table_add(names, g_strndup(line + 1, len));
+	}
+	return names;
 }
 
 static gint
@@ -90,10 +124,12 @@ append_mailer(GString *out, const struct mg_route *route)
 GString *
 emit_mailers(const struct mg_export *export)
 {
+	/* m4 reads this with comments off (cf.m4): dnl lines, and no word that is an m4 or cf macro. */
 	GString *out = g_string_new("divert(-1)\n"
-				    "# hostmilter-mailers.m4 - written by hostmapgen from the panel export: do not edit.\n"
-				    "# The mailers mailertable names for routed domains on other ports, or held for ETRN;\n"
-				    "# FEATURE(hostmilter) includes this file.  After a change: m4 and restart sendmail.\n");
+				    "dnl hostmilter-mailers.m4, written by hostmapgen from the panel export: do not edit.\n"
+				    "dnl The mailer definitions that mailertable names for routes on other ports, or held\n"
+				    "dnl for ETRN; the hostmilter feature of sendmail.mc reads this file.  After a change:\n"
+				    "dnl m4 sendmail.mc, and restart sendmail.\n");
 	GHashTable *seen = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
 	GPtrArray *lines = g_ptr_array_new_with_free_func(g_free);
 

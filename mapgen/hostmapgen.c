@@ -65,6 +65,12 @@ static const struct layout_names layouts[] = {
 	{ "virtusertable", "aliases", "access", "local-host-names" },	/* debian */
 };
 
+#define MAILERTABLE "mailertable"
+#define MAILERS_FILE "hostmilter-mailers.m4"
+
+/* The files, in install_add order: texts before hostmilter.db and the mailers. */
+enum { FILE_VIRTUSER, FILE_ALIASES, FILE_ACCESS, FILE_CW, FILE_MAILERTABLE, FILE_POLICY, FILE_MAILERS };
+
 static bool show_progress;
 static bool show_timing;	/* HOSTMAPGEN_TIMING set: one line per stage, for benchmarks */
 
@@ -236,21 +242,23 @@ load_export(const struct options *opts, const char *data, size_t len)
 }
 
 struct generated {
-	struct textmap virtuser, aliases, access, cw;
+	struct textmap virtuser, aliases, access, cw, mailertable;
 	struct policy_records records;
+	unsigned deferred_routes;	/* written as tempfail: their mailer waits for sendmail.cf */
 };
 
 static int
 load_maps(struct generated *gen, struct install_set *set, const struct layout_names *names)
 {
-	struct textmap *maps[] = { &gen->virtuser, &gen->aliases, &gen->access, &gen->cw };
+	struct textmap *maps[] = { &gen->virtuser, &gen->aliases, &gen->access, &gen->cw, &gen->mailertable };
 	char err[512];
 
 	textmap_init(&gen->virtuser, names->virtuser, TEXTMAP_MAKEMAP, false);
 	textmap_init(&gen->aliases, names->aliases, TEXTMAP_ALIASES, true);
 	textmap_init(&gen->access, names->access, TEXTMAP_MAKEMAP, true);
 	textmap_init(&gen->cw, names->cw, TEXTMAP_CLASS, true);
-	for (unsigned i = 0; i < 4; i++) {
+	textmap_init(&gen->mailertable, MAILERTABLE, TEXTMAP_MAKEMAP, true);
+	for (unsigned i = 0; i < 5; i++) {
 		if (textmap_load(maps[i], set->files[i].path, err, sizeof(err)) < 0) {
 			msg_error("%s; nothing changed", err);
 			return -1;
@@ -265,11 +273,36 @@ load_maps(struct generated *gen, struct install_set *set, const struct layout_na
  * generated on this one (on two cores, 1,000,000 addresses make 1,310,000
  * records, over a third of a full run's CPU time).
  */
+/*
+ * The mailers the running Sendmail has: those of the installed
+ * hostmilter-mailers.m4, once a reload has covered it (or the admin was
+ * told to reload, without --reload-cmd).  A mailer this run adds is not
+ * among them until the reload command has rebuilt sendmail.cf.
+ */
+static GHashTable *
+active_mailers(struct install_set *set)
+{
+	const struct install_file *file = &set->files[FILE_MAILERS];
+	char *text = NULL, *now = state_identity(file->path);
+	size_t len;
+	GHashTable *active;
+
+	if (!now || state_reload_due(&set->old, file->name, now)
+	    || safefile_read(file->path, 1 << 20, &text, &len, NULL, 0) != SAFEFILE_OK)
+		active = g_hash_table_new(g_str_hash, g_str_equal);
+	else
+		active = emit_mailers_named(text);
+	g_free(text);
+	g_free(now);
+	return active;
+}
+
 static void
 generate(const struct mg_export *export, struct generated *gen, struct install_set *set, bool writing)
 {
 	struct mg_report report;
-	struct textmap *maps[] = { &gen->virtuser, &gen->aliases, &gen->access, &gen->cw };
+	struct textmap *maps[] = { &gen->virtuser, &gen->aliases, &gen->access, &gen->cw, &gen->mailertable };
+	GHashTable *active;
 
 	report_init(&report);
 	progress("generating the policy database");
@@ -277,7 +310,7 @@ generate(const struct mg_export *export, struct generated *gen, struct install_s
 		print_errors(&report);
 		exit(EXIT_INVALID);
 	}
-	set->files[4].records = &gen->records;
+	set->files[FILE_POLICY].records = &gen->records;
 	if (writing)
 		install_start_policy(set, &gen->records);
 	progress("generating virtmaps");
@@ -287,13 +320,18 @@ generate(const struct mg_export *export, struct generated *gen, struct install_s
 	progress("generating access");
 	emit_access(export, &gen->access, &report);
 	emit_cw(export, &gen->cw);
+	progress("generating mailertable");
+	active = active_mailers(set);
+	gen->deferred_routes = emit_mailertable(export, active, &gen->mailertable);
+	g_hash_table_destroy(active);
+	set->files[FILE_MAILERS].text = emit_mailers(export);
 	if (report.errors->len) {
 		install_abandon(set);
 		print_errors(&report);
 		exit(EXIT_INVALID);
 	}
 	report_free(&report);
-	for (unsigned i = 0; i < 4; i++) {
+	for (unsigned i = 0; i < 5; i++) {
 		set->files[i].text = textmap_render(maps[i]);
 		textmap_free(maps[i]);
 	}
@@ -306,7 +344,10 @@ register_files(struct install_set *set, const struct layout_names *names)
 	install_add(set, names->aliases, TEXTMAP_ALIASES, true);
 	install_add(set, names->access, TEXTMAP_MAKEMAP, true);
 	install_add(set, names->cw, TEXTMAP_CLASS, false)->reload = true;	/* Sendmail rereads it only when reloaded */
+	install_add(set, MAILERTABLE, TEXTMAP_MAKEMAP, true);
 	install_add(set, "hostmilter.db", TEXTMAP_CLASS, true)->policy = true;
+	/* Whole, no admin lines; a change needs sendmail.cf rebuilt, which the reload command does. */
+	install_add(set, MAILERS_FILE, TEXTMAP_CLASS, false)->reload = true;
 }
 
 static void
@@ -342,7 +383,10 @@ run_reload(const struct options *opts, struct install_set *set)
 		return EXIT_DONE;
 	}
 	if (!opts->reload_cmd) {
-		msg_info("%s changed: Sendmail reads it only at start; restart sendmail or send it SIGHUP", due->str);
+		if (strstr(due->str, MAILERS_FILE))
+			msg_info("%s changed: rebuild sendmail.cf (m4 sendmail.mc) and restart sendmail", due->str);
+		else
+			msg_info("%s changed: Sendmail reads it only at start; restart sendmail or send it SIGHUP", due->str);
 		install_reload_covered(set);
 	} else {
 		install_pause("reloading", NULL);
@@ -425,20 +469,15 @@ check_only(const struct options *opts, const char *data, size_t len)
 	return EXIT_DONE;
 }
 
-/* Takes *data: the raw export is freed as soon as it is parsed. */
+/* Generates, compares and installs; *deferred gets the routes written as tempfail. */
 static int
-apply(const struct options *opts, struct install_set *set, char **data, size_t len)
+apply(const struct options *opts, struct install_set *set, const struct mg_export *export, unsigned *deferred)
 {
-	struct mg_export *export = load_export(opts, *data, len);
 	struct generated gen = { 0 };
 	int status = EXIT_DONE;
 
-	g_free(*data);
-	*data = NULL;
-	if (load_maps(&gen, set, layout_of(opts->layout)) < 0) {
-		model_free(export);
+	if (load_maps(&gen, set, layout_of(opts->layout)) < 0)
 		return EXIT_IO;
-	}
 	generate(export, &gen, set, !opts->diff && !opts->dry_run);
 	progress("comparing with the installed files");
 	install_compare(set);
@@ -449,10 +488,12 @@ apply(const struct options *opts, struct install_set *set, char **data, size_t l
 		summary(opts, export, set, "would change");
 	} else {
 		progress("writing");
+		/* Deferred routes are not final: the next run, whatever its export, writes them again. */
+		set->partial = gen.deferred_routes > 0;
 		status = install_and_reload(opts, export, set);
 	}
+	*deferred = gen.deferred_routes;
 	policy_records_free(&gen.records);
-	model_free(export);
 	return status;
 }
 
@@ -522,15 +563,63 @@ unchanged(const struct options *opts, struct install_set *set, bool writing)
 	return status;
 }
 
+/*
+ * One run under the lock.  A route on a new port names a mailer the
+ * running Sendmail lacks until the reload command rebuilds sendmail.cf, so
+ * the first pass writes such routes as tempfail (emit_mailertable); when
+ * its reload covered hostmilter-mailers.m4, a second pass writes them for
+ * real.  *data (the raw export) is freed once it is parsed.
+ */
+static int
+run(const struct options *opts, const char *digest, char **data, size_t len, struct mg_export **export, bool second)
+{
+	struct install_set set;
+	bool writing = !opts->diff && !opts->dry_run, again;
+	unsigned deferred = 0;
+	char err[1024];
+	int status;
+
+	install_init(&set, opts->dir, opts->layout, digest);
+	if (install_lock(&set, opts->lock_timeout, err, sizeof(err)) < 0)
+		msg_fatal(EXIT_IO, "%s; nothing changed", err);
+	install_pause(second ? "relocked" : "locked", NULL);
+	install_clean_stale(&set);
+	register_files(&set, layout_of(opts->layout));
+	if (install_survey(&set, writing, err, sizeof(err)) < 0)
+		msg_fatal(EXIT_IO, "%s; nothing changed", err);
+	if (!second && install_unchanged(&set)) {
+		status = unchanged(opts, &set, writing);
+		deferred = 1;	/* not known without generating: a second pass finds out */
+	} else {
+		if (!*export) {
+			*export = load_export(opts, *data, len);
+			g_free(*data);
+			*data = NULL;
+		}
+		status = apply(opts, &set, *export, &deferred);
+	}
+	/* Without --reload-cmd nobody has rebuilt sendmail.cf yet: the admin reruns hostmapgen after it. */
+	again = !second && status == EXIT_DONE && writing && deferred && opts->reload_cmd
+		&& g_hash_table_contains(set.reload_covered, MAILERS_FILE);
+	install_free(&set);
+	if (again) {
+		progress("the reload covered " MAILERS_FILE ": writing the routes it activates");
+		status = run(opts, digest, data, len, export, true);
+	} else if (deferred && writing && status != EXIT_IO && status != EXIT_PARTIAL && *export)
+		msg_warn("%u route%s wait%s for sendmail.cf to be rebuilt (their mailers are new in %s): Sendmail "
+			 "tempfails their mail until %s", deferred, deferred == 1 ? "" : "s", deferred == 1 ? "s" : "",
+			 MAILERS_FILE, opts->reload_cmd ? "the reload command succeeds" : "it is rebuilt and hostmapgen run again");
+	return status;
+}
+
 int
 main(int argc, char **argv)
 {
 	struct options opts;
-	struct install_set set;
-	char *data, digest[EXPORT_DIGEST_LEN], err[1024];
+	struct mg_export *export = NULL;
+	char *data, digest[EXPORT_DIGEST_LEN];
 	size_t len;
 	int status;
-	bool writing;
 
 	exec_with_huge_pages(argv);
 	msg_init(argv[0]);
@@ -544,21 +633,9 @@ main(int argc, char **argv)
 		g_free(data);
 		return status;
 	}
-	writing = !opts.diff && !opts.dry_run;
 	export_digest(data, len, digest);
-	install_init(&set, opts.dir, opts.layout, digest);
-	if (install_lock(&set, opts.lock_timeout, err, sizeof(err)) < 0)
-		msg_fatal(EXIT_IO, "%s; nothing changed", err);
-	install_pause("locked", NULL);
-	install_clean_stale(&set);
-	register_files(&set, layout_of(opts.layout));
-	if (install_survey(&set, writing, err, sizeof(err)) < 0)
-		msg_fatal(EXIT_IO, "%s; nothing changed", err);
-	if (install_unchanged(&set))
-		status = unchanged(&opts, &set, writing);
-	else
-		status = apply(&opts, &set, &data, len);
+	status = run(&opts, digest, &data, len, &export, false);
+	model_free(export);
 	g_free(data);
-	install_free(&set);
 	return status;
 }

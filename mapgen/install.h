@@ -80,7 +80,7 @@ struct install_set {
 	struct state old;		/* the state file as this run found it */
 	GHashTable *reload_now;		/* name -> identity of the files due for a reload */
 	GHashTable *reload_covered;	/* the same, once a reload covered them */
-	bool partial;
+	bool partial;			/* recorded as incomplete: the next run does everything again */
 };
 
 void install_init(struct install_set *set, const char *dir, const char *layout, const char *digest);

@@ -629,6 +629,12 @@ emitted(const struct loaded *l, void (*emit)(const struct mg_export *, struct te
 }
 
 static void
+emit_all_routes(const struct mg_export *export, struct textmap *map)
+{
+	ck_assert_uint_eq(emit_mailertable(export, NULL, map), 0);
+}
+
+static void
 emit_access_only(const struct mg_export *export, struct textmap *map)
 {
 	struct mg_report report;
@@ -645,7 +651,7 @@ START_TEST(routes_emitted)
 	GString *mailers;
 
 	ck_assert_uint_eq(l.report.errors->len, 0);
-	mt = emitted(&l, emit_mailertable, "mailertable");
+	mt = emitted(&l, emit_all_routes, "mailertable");
 	ck_assert_ptr_nonnull(strstr(mt.block->str, "hive.example\tesmtp:[hive1.provider.example]\n"));
 	ck_assert_ptr_nonnull(strstr(mt.block->str, "hive.example.net\tesmtp:[hive1.provider.example]\n"));
 	ck_assert_ptr_nonnull(strstr(mt.block->str, "member.example\thm2526h:[192.0.2.7]\n"));
@@ -674,6 +680,24 @@ START_TEST(routes_emitted)
 	ck_assert_ptr_nonnull(strstr(mailers->str, "Mhm2526h,\tP=[IPC], F=mDFMuXa%,"));
 	ck_assert_ptr_nonnull(strstr(mailers->str, "A=TCP $h 2526\n"));
 	ck_assert_ptr_null(strstr(mailers->str, "Mesmtp"));
+	{
+		GHashTable *named = emit_mailers_named(mailers->str);
+		struct textmap partial;
+		unsigned deferred;
+
+		ck_assert_uint_eq(g_hash_table_size(named), 2);
+		ck_assert(g_hash_table_contains(named, "hm2526h"));
+		g_hash_table_remove(named, "hm2526h");	/* a Sendmail that has hm2526 only */
+		textmap_init(&partial, "mailertable", TEXTMAP_MAKEMAP, true);
+		deferred = emit_mailertable(l.export, named, &partial);
+		ck_assert_uint_eq(deferred, 1);
+		ck_assert_ptr_nonnull(strstr(partial.block->str, "member.example\terror:4.3.5:\"451 Route to member.example "
+							  "not active until sendmail.cf is rebuilt\"\n"));
+		ck_assert_ptr_nonnull(strstr(partial.block->str, "dyn.example\thm2526:dyn.member.example\n"));
+		ck_assert_ptr_nonnull(strstr(partial.block->str, "hive.example\tesmtp:[hive1.provider.example]\n"));
+		textmap_free(&partial);
+		g_hash_table_destroy(named);
+	}
 	g_string_free(mailers, TRUE);
 	textmap_free(&mt);
 	textmap_free(&access);
