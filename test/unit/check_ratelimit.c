@@ -286,22 +286,26 @@ END_TEST
 /*
  * The table (128 senders) holds 40 limited senders and 88 that are not;
  * 500 new senders come.  No limited sender may be dropped, since there is
- * always one that is not to drop instead.
+ * always one that is not to drop instead.  The limited ones have the
+ * smaller TAT (10 minutes ahead, burst 1) and the others the larger (50 of
+ * a burst of 100 at one a minute: 50 minutes ahead), so an eviction by TAT
+ * alone would drop the wrong ones.
  */
 START_TEST(local_eviction_keeps_limited)
 {
 	struct rlocal *t = rlocal_new(128);
 	struct collected c = { 0 };
 	char key[32];
-	uint64_t retry, now = HOUR;
+	uint64_t retry, now = HOUR, minute = 60000000;
 
 	for (int i = 0; i < 40; i++) {
 		snprintf(key, sizeof(key), "limited:%d", i);
-		rlocal_step(t, key, now, HOUR, HOUR, &retry);	/* 1 an hour, burst 1: used up */
+		rlocal_step(t, key, now, 10 * minute, 10 * minute, &retry);	/* burst 1: used up */
 	}
 	for (int i = 0; i < 88; i++) {
 		snprintf(key, sizeof(key), "partly:%d", i);
-		rlocal_step(t, key, now, 1000000, 50000000, &retry);	/* 1 of a burst of 50 used */
+		for (int k = 0; k < 50; k++)
+			ck_assert_int_eq(rlocal_step(t, key, now, minute, 100 * minute, &retry), 1);
 	}
 	for (int i = 0; i < 500; i++) {
 		snprintf(key, sizeof(key), "new:%d", i);
@@ -312,7 +316,7 @@ START_TEST(local_eviction_keeps_limited)
 	for (int i = 0; i < 40; i++) {
 		snprintf(key, sizeof(key), "limited:%d", i);
 		ck_assert_msg(collected_has(&c, key), "%s was dropped", key);
-		ck_assert_int_eq(rlocal_step(t, key, now + 3000, HOUR, HOUR, &retry), 0);
+		ck_assert_int_eq(rlocal_step(t, key, now + 3000, 10 * minute, 10 * minute, &retry), 0);
 	}
 	rlocal_free(t);
 }
