@@ -18,6 +18,11 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <arpa/inet.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+
 #include <hiredis/hiredis.h>
 #include <openssl/evp.h>
 
@@ -65,6 +70,7 @@ struct rredis_conn {
 
 struct rredis {
 	struct conf_store where;
+	char address[INET6_ADDRSTRLEN];	/* tcp: the host, resolved once at start */
 	char name[CONF_PATH_MAX + 16];
 	unsigned timeout_ms;
 	char sha[41];
@@ -107,6 +113,31 @@ rredis_sha1(const char *text, char *hex)
 	return 0;
 }
 
+/*
+ * A host name is resolved here, at start, and never again: a DNS lookup
+ * inside a charge could outlast every deadline, since getaddrinfo has
+ * none of its own.
+ */
+static int
+rredis_resolve(struct rredis *r, char *err, size_t errlen)
+{
+	struct addrinfo hints = { .ai_socktype = SOCK_STREAM }, *res = NULL;
+	int rc = getaddrinfo(r->where.host, NULL, &hints, &res);
+	const void *addr;
+
+	if (rc != 0 || !res) {
+		snprintf(err, errlen, "%s: cannot resolve %s: %s", r->name, r->where.host, gai_strerror(rc));
+		return -1;
+	}
+	addr = res->ai_family == AF_INET6 ? (const void *)&((struct sockaddr_in6 *)res->ai_addr)->sin6_addr
+					  : (const void *)&((struct sockaddr_in *)res->ai_addr)->sin_addr;
+	rc = inet_ntop(res->ai_family, addr, r->address, sizeof(r->address)) ? 0 : -1;
+	freeaddrinfo(res);
+	if (rc < 0)
+		snprintf(err, errlen, "%s: cannot use the address of %s", r->name, r->where.host);
+	return rc;
+}
+
 struct rredis *
 rredis_new(const struct conf_store *where, unsigned timeout_ms, char *err, size_t errlen)
 {
@@ -129,6 +160,10 @@ rredis_new(const struct conf_store *where, unsigned timeout_ms, char *err, size_
 		snprintf(r->name, sizeof(r->name), "redis tcp:%s:%u", where->host, where->port);
 	if (rredis_sha1(rredis_script, r->sha) < 0) {
 		snprintf(err, errlen, "%s: cannot compute the script's SHA-1", r->name);
+		free(r);
+		return NULL;
+	}
+	if (where->kind == CONF_STORE_REDIS_TCP && rredis_resolve(r, err, errlen) < 0) {
 		free(r);
 		return NULL;
 	}
@@ -190,8 +225,7 @@ rredis_connect(struct rredis *r, uint64_t deadline_ms, char *why, size_t whylen)
 		return NULL;
 	}
 	ctx = r->where.kind == CONF_STORE_REDIS_UNIX ? redisConnectUnixWithTimeout(r->where.path, rredis_tv(left))
-						      : redisConnectWithTimeout(r->where.host, (int)r->where.port,
-										rredis_tv(left));
+						      : redisConnectWithTimeout(r->address, (int)r->where.port, rredis_tv(left));
 	if (!ctx || ctx->err) {
 		snprintf(why, whylen, "cannot connect: %s", ctx ? ctx->errstr : "out of memory");
 		redisFree(ctx);

@@ -24,6 +24,8 @@
  * - A circuit breaker (breaker.h) stands before the store: while it is
  *   open a charge costs nothing and returns RREDIS_SKIPPED; its state
  *   changes are logged.
+ * - A TCP host name is resolved once, by rredis_new, so no charge waits
+ *   for DNS.
  * - hiredis 0.14 (Debian 12) has no TLS: a Redis reached over TCP must be
  *   on a private network or behind stunnel or spiped; prefer its unix
  *   socket.

@@ -514,6 +514,10 @@ START_TEST(engine_refuses_bad_store)
 	strcpy(conf.rate_limit_store, "memcached tcp:x:1");
 	ck_assert_ptr_null(ratelimit_open(&conf, err, sizeof(err)));
 	ck_assert_ptr_nonnull(strstr(err, "RateLimitStore"));
+	/* A host resolved at start or never: no charge may wait for DNS. */
+	strcpy(conf.rate_limit_store, "redis tcp:no-such-host.invalid:6379");
+	ck_assert_ptr_null(ratelimit_open(&conf, err, sizeof(err)));
+	ck_assert_ptr_nonnull(strstr(err, "cannot resolve no-such-host.invalid"));
 }
 END_TEST
 
