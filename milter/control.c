@@ -253,6 +253,30 @@ control_peer_ok(int fd)
 	return getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0 && (cred.uid == 0 || cred.uid == geteuid());
 }
 
+/*
+ * The answer is sent; the client may still be sending (a line too long).
+ * Closing with its bytes unread would reset the connection and lose the
+ * answer, so the rest is read and dropped until it closes, at most 64 KB
+ * and until the deadline.
+ */
+static void
+control_finish(int fd, uint64_t deadline)
+{
+	char sink[4096];
+	size_t total = 0;
+
+	shutdown(fd, SHUT_WR);
+	while (total < 65536 && control_wait(fd, POLLIN, deadline)) {
+		ssize_t n = read(fd, sink, sizeof(sink));
+
+		if (n < 0 && (errno == EAGAIN || errno == EINTR))
+			continue;
+		if (n <= 0)
+			return;
+		total += (size_t)n;
+	}
+}
+
 static void
 control_session(int fd)
 {
@@ -267,6 +291,7 @@ control_session(int fd)
 	}
 	if (!control_read_line(fd, line, sizeof(line), deadline)) {
 		control_write_all(fd, "error no request line in time, or one too long\n", 47, deadline);
+		control_finish(fd, deadline);
 		return;
 	}
 	if (!(out = open_memstream(&text, &len)))
@@ -275,6 +300,7 @@ control_session(int fd)
 	if (fclose(out) == 0)
 		control_write_all(fd, text, len, deadline);
 	free(text);
+	control_finish(fd, deadline);
 }
 
 static void *

@@ -227,6 +227,11 @@ check "a client connects to the control socket and stalls" wait_for 10 test -s "
 out=$(timeout 20 "$HOSTMILTER" -c "$CONF" -L)
 like "a stalled client does not keep the admin out" "$out" '^ok [0-9]+ limited$'
 kill "$stall" 2>/dev/null
+# A request line past 1024 bytes is refused, not read on and on.
+out=$(timeout 20 python3 -c 'import socket, sys
+s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[1]); s.sendall(b"ratelimit release " + b"x" * 5000)
+s.shutdown(socket.SHUT_WR); print(s.makefile().read(), end="")' "$CTL")
+like "a request line too long is refused" "$out" '^error .*too long'
 hm_milter_stop
 
 # The socket's directory and name are checked before root binds there.
