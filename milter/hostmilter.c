@@ -3,9 +3,11 @@
  *
  * Start-up order, each step checked: read the configuration; as root open
  * the policy database, the scanners (libclamav's database, TLS keys), the
- * milter socket and the statistics port; write the pid file; drop to
- * UserID (supplementary groups, group, user, then prove root cannot come
- * back); only then start the statistics endpoint and libmilter's threads.
+ * statistics port, the rate-limit engine with its control socket, and the
+ * milter socket; write the pid file; drop to UserID (supplementary groups,
+ * group, user, then prove root cannot come back); only then start the
+ * statistics endpoint, the control socket's thread and libmilter's threads.
+ * -L and -R only talk to a running daemon's control socket (control.h).
  *
  * Signals: libmilter's own signal thread treats SIGHUP like SIGTERM (it
  * stops the filter).  hostmilter therefore runs smfi_main in a thread of
