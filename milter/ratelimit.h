@@ -60,7 +60,7 @@
 
 #include "conf.h"
 
-#define RATELIMIT_KEY_MAX 255
+#define RATELIMIT_KEY_MAX 600	/* as long as the session's keys (certificate issuer and subject) */
 #define RATELIMIT_BURST_MAX 1000000
 #define RATELIMIT_HOUR_US 3600000000ULL
 /* Senders listed at most by one ratelimit_list; the rest are counted. */

@@ -143,7 +143,7 @@ END_TEST
 
 START_TEST(keys_printable_and_bounded)
 {
-	char out[RATELIMIT_KEY_MAX + 1], longkey[400];
+	char out[RATELIMIT_KEY_MAX + 1], longkey[RATELIMIT_KEY_MAX + 200];
 
 	ratelimit_key("mailbox:xyz00-info", out);
 	ck_assert_str_eq(out, "mailbox:xyz00-info");
