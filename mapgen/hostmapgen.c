@@ -215,12 +215,15 @@ generate(const struct mg_export *export, struct generated *gen, struct install_s
 	struct mg_report report;
 	struct textmap *maps[] = { &gen->virtuser, &gen->aliases, &gen->access, &gen->cw };
 
+	report_init(&report);
 	progress("generating the policy database");
-	emit_policy(export, &gen->records);
+	if (emit_policy(export, &gen->records, &report)) {
+		print_errors(&report);
+		exit(EXIT_INVALID);
+	}
 	set->files[4].records = &gen->records;
 	if (writing)
 		install_start_policy(set, &gen->records);
-	report_init(&report);
 	progress("generating virtmaps");
 	emit_virtmaps(export, &gen->virtuser);
 	progress("generating aliases");

@@ -39,19 +39,21 @@ struct mail_facts {
 	const struct addr_envelope *sender;
 	bool sender_owned;	/* by auth_user; read only when authenticated */
 	uint64_t declared_size;	/* ESMTP SIZE=, 0 when not given */
-	uint64_t sender_limit;	/* the mailbox's limit, else the default */
+	uint64_t sender_limit;	/* an authenticated mailbox's limit; 0: none (recipients' apply) */
 	bool lookup_failed;
 	bool shutting_down;
 };
 
-enum rcpt_destination { RCPT_LOCAL, RCPT_BACKUP_MX, RCPT_REMOTE };
+/* Local: delivered here; backup MX and routed: relayed for a domain of ours; remote: anywhere else. */
+enum rcpt_destination { RCPT_LOCAL, RCPT_BACKUP_MX, RCPT_ROUTED, RCPT_REMOTE };
 
 struct rcpt_facts {
 	const struct client_facts *client;
 	const struct addr_envelope *rcpt;
 	enum rcpt_destination destination;
 	uint64_t declared_size;
-	uint64_t domain_limit;	/* the recipient domain's limit; 0: none of its own */
+	uint64_t rcpt_limit;	/* the recipient's size limit (its rules'); 0: none */
+	bool unknown_recipient;	/* not a valid recipient of its routed or backup domain */
 	bool sender_blocked;	/* the sender is in the domain's block_senders */
 	unsigned accepted;	/* recipients accepted so far in this message */
 	unsigned max_recipients;

@@ -30,11 +30,16 @@
 #define SESSION_TEXT_MAX 256	/* what of a peer's string is stored or logged */
 #define SESSION_SUBJECT_MAX 998	/* RFC 5322's line limit */
 
-/* An accepted recipient, with what its verdict needs. */
+/*
+ * An accepted recipient, with what its verdict needs.  arg is kept byte for
+ * byte as Sendmail gave it, whatever its length or bytes: smfi_delrcpt must
+ * name the recipient exactly, and Sendmail ignores a delete that matches
+ * nothing, which would deliver to a recipient whose policy refused.
+ */
 struct session_rcpt {
-	char arg[SESSION_TEXT_MAX];	/* as Sendmail gave it, for smfi_delrcpt */
-	char text[SESSION_TEXT_MAX];	/* for the log and rspamd */
-	const struct policy_rules *rules;	/* in the session's snapshot */
+	char *arg;
+	char text[SESSION_TEXT_MAX];	/* printable, for the log and rspamd */
+	struct policy_rules rules;	/* resolved: mailbox, else domain, else defaults */
 	bool sender_allowed;
 	char mailbox[ADDR_NAME_MAX + 1];
 };
@@ -43,6 +48,7 @@ struct session {
 	struct snapshot *snap;
 	char client[INET6_ADDRSTRLEN];
 	bool in_relay_network;
+	const struct policy_relay_right *relay_network;	/* in snap's database */
 	bool auth_required;
 	/* the message under way */
 	bool in_message;
@@ -132,6 +138,14 @@ session_outcome(struct session *s, enum stats_outcome outcome)
 }
 
 static void
+session_forget_rcpts(struct session *s)
+{
+	for (unsigned i = 0; i < s->nrcpts; i++)
+		free(s->rcpts[i].arg);
+	s->nrcpts = 0;
+}
+
+static void
 session_message_end(struct session *s)
 {
 	if (s->in_message)
@@ -149,7 +163,7 @@ session_message_end(struct session *s)
 	memset(&s->sender, 0, sizeof(s->sender));
 	s->declared_size = s->limit = s->counted = 0;
 	s->accepted = 0;
-	s->nrcpts = 0;
+	session_forget_rcpts(s);
 	s->scan_decided = s->scan = s->has_subject = s->quarantined = s->refused = false;
 	s->subject[0] = '\0';
 	spool_free(s->spool);
@@ -231,7 +245,8 @@ session_client(struct session *s, SMFICTX *ctx, const struct sockaddr *addr)
 		family = 0;
 	if (family) {
 		inet_ntop(family, bytes, s->client, sizeof(s->client));
-		s->in_relay_network = policydb_relay_network(s->snap->db, family, bytes);
+		s->relay_network = policydb_relay_network(s->snap->db, family, bytes);
+		s->in_relay_network = s->relay_network != NULL;
 	}
 }
 
@@ -292,7 +307,7 @@ session_gather_mail(struct session *s, SMFICTX *ctx, const char *sender)
 	s->facts.auth_required = s->auth_required;
 	s->facts.cert_relay = facts_cert_relay(db, session_macro(ctx, "{verify}"), session_macro(ctx, "{cert_issuer}"),
 					       session_macro(ctx, "{cert_subject}"));
-	s->limit = policydb_defaults(db)->max_size;
+	s->limit = 0;	/* without AUTH, each recipient's limit applies (session_envrcpt) */
 	if (!auth)
 		return 0;
 	session_copy(s->auth_user, sizeof(s->auth_user), auth);
@@ -300,7 +315,7 @@ session_gather_mail(struct session *s, SMFICTX *ctx, const char *sender)
 	found = facts_auth_mailbox(db, auth, s->mailbox, sizeof(s->mailbox), &mailbox);
 	s->facts.auth_mailbox = found == 0;
 	if (found == 0) {
-		s->limit = mailbox.rules->max_size;
+		s->limit = facts_sender_limit(db, &mailbox);
 		owned = facts_sender_owned(db, s->mailbox, &mailbox, &s->sender);
 	}
 	policy_mailbox_free(&mailbox);
@@ -351,8 +366,7 @@ session_tempfail(struct decision *d, const char *rule, const char *xcode, const 
 
 /* Remembers an accepted recipient and the rules its verdict will follow. */
 static int
-session_keep_rcpt(struct session *s, const char *arg, const struct addr_envelope *rcpt,
-		  enum rcpt_destination destination, const struct policy_domain *domain)
+session_keep_rcpt(struct session *s, const char *arg, const struct rcpt_lookup *lookup)
 {
 	struct session_rcpt *r;
 
@@ -366,11 +380,12 @@ session_keep_rcpt(struct session *s, const char *arg, const struct addr_envelope
 		s->rcpt_cap = cap;
 	}
 	r = &s->rcpts[s->nrcpts];
-	session_copy(r->arg, sizeof(r->arg), arg);
-	session_copy_address(r->text, sizeof(r->text), arg);
-	r->sender_allowed = facts_pattern_match(domain->allow_senders, &s->sender);
-	if (facts_rcpt_policy(s->snap->db, rcpt, destination, domain, &r->rules, r->mailbox, sizeof(r->mailbox)) < 0)
+	if (!(r->arg = strdup(arg)))
 		return -1;
+	session_copy_address(r->text, sizeof(r->text), arg);
+	r->sender_allowed = lookup->sender_allowed;
+	r->rules = lookup->recipient.rules;
+	memcpy(r->mailbox, lookup->recipient.mailbox, sizeof(r->mailbox));
 	s->nrcpts++;
 	return 0;
 }
@@ -381,7 +396,7 @@ session_envrcpt(SMFICTX *ctx, char **argv)
 	struct session *s = smfi_getpriv(ctx);
 	struct rcpt_facts facts = { 0 };
 	struct addr_envelope rcpt;
-	struct policy_domain domain;
+	struct rcpt_lookup lookup;
 	char rcpt_text[SESSION_TEXT_MAX];
 	struct decision d;
 
@@ -394,17 +409,16 @@ session_envrcpt(SMFICTX *ctx, char **argv)
 	facts.declared_size = s->declared_size;
 	facts.accepted = s->accepted;
 	facts.max_recipients = (unsigned)s->snap->conf.max_recipients;
-	facts.lookup_failed = facts_rcpt_destination(s->snap->db, &rcpt, &facts.destination, &facts.domain_limit,
-						     &domain) < 0;
-	facts.sender_blocked = facts_pattern_match(domain.block_senders, &s->sender);
+	facts.lookup_failed = facts_rcpt_lookup(s->snap->db, &rcpt, &s->sender, &lookup) < 0;
+	facts_rcpt_apply(&lookup, &facts);
 	decide_rcpt(&facts, &d);
-	if (d.action == DECIDE_CONTINUE && session_keep_rcpt(s, argv[0], &rcpt, facts.destination, &domain) < 0)
+	if (d.action == DECIDE_CONTINUE && session_keep_rcpt(s, argv[0], &lookup) < 0)
 		session_tempfail(&d, "policy-unavailable", "4.3.0", "Recipient policy unavailable, try again later");
-	policy_domain_free(&domain);
+	facts_rcpt_lookup_free(&lookup);
 	session_log(s, "rcpt", rcpt_text, &d);
 	if (d.action == DECIDE_CONTINUE) {
 		s->accepted++;
-		s->limit = decide_message_limit(s->limit, facts.domain_limit);
+		s->limit = decide_message_limit(s->limit, facts.rcpt_limit);
 	}
 	return session_apply(ctx, &d);
 }
@@ -445,7 +459,7 @@ session_wants_scan(const struct session *s)
 	if (scanners_count(session_scanners) > 0)
 		return true;
 	for (unsigned i = 0; i < s->nrcpts; i++)
-		if (s->rcpts[i].rules->ntypes > 0)
+		if (s->rcpts[i].rules.ntypes > 0)
 			return true;
 	return false;
 }
@@ -555,7 +569,7 @@ static bool
 session_any_wants_spam(const struct session *s)
 {
 	for (unsigned i = 0; i < s->nrcpts; i++)
-		if (s->rcpts[i].rules->spam.scan && !s->rcpts[i].sender_allowed)
+		if (s->rcpts[i].rules.spam.scan && !s->rcpts[i].sender_allowed)
 			return true;
 	return false;
 }
@@ -564,7 +578,7 @@ static bool
 session_any_blocks_types(const struct session *s)
 {
 	for (unsigned i = 0; i < s->nrcpts; i++)
-		if (s->rcpts[i].rules->ntypes > 0)
+		if (s->rcpts[i].rules.ntypes > 0)
 			return true;
 	return false;
 }
@@ -673,7 +687,7 @@ session_scan(SMFICTX *ctx, struct session *s)
 	if (attachments && v && s->spool) {
 		session_run_scan(ctx, s, &outcome, attachments, &attachments_read);
 		for (unsigned i = 0; i < s->nrcpts; i++) {
-			struct verdict_facts facts = { &outcome, attachments_read ? attachments : NULL, s->rcpts[i].rules,
+			struct verdict_facts facts = { &outcome, attachments_read ? attachments : NULL, &s->rcpts[i].rules,
 						       s->rcpts[i].sender_allowed,
 						       s->snap->conf.on_scanner_failure == CONF_FAILURE_ACCEPT };
 

@@ -283,6 +283,9 @@ hm_spamd_start() {
 # and the default reject (15) scores.
 body HOSTMILTER_TEST_12 /HOSTMILTER-TWELVE-POINTS/
 score HOSTMILTER_TEST_12 12.0
+# ... and one worth 6, between a tag score of 5 and a reject score of 10.
+body HOSTMILTER_TEST_6 /HOSTMILTER-SIX-POINTS/
+score HOSTMILTER_TEST_6 6.0
 CF
 	hm_bg spamd --listen "127.0.0.1:$1" -u nobody -m 2 --syslog stderr --siteconfigpath "$RUN/sa" \
 		2>>"$RUN/spamd.log"

@@ -395,7 +395,7 @@ END_TEST
 
 START_TEST(policy_round_trip)
 {
-	struct policy_rules in, out;
+	struct policy_rules in, out, partial;
 	const char *why = NULL;
 	json_t *json;
 
@@ -408,26 +408,55 @@ START_TEST(policy_round_trip)
 	strcpy(in.blocked_types[in.ntypes++], "application/x-dosexec");
 	json = policy_rules_to_json(&in);
 	ck_assert_int_eq(policy_rules_from_json(json, &out, &why), 0);
-	ck_assert_uint_eq(out.max_size, in.max_size);
-	ck_assert_int_eq(out.virus, POLICY_VIRUS_QUARANTINE);
-	ck_assert(!out.spam.has_reject);
-	ck_assert(out.spam.has_discard);
-	ck_assert_double_eq(out.spam.discard_score, 30.5);
-	ck_assert_str_eq(out.spam.subject_tag, "[SPAM]");
-	ck_assert_uint_eq(out.ntypes, 1);
-	ck_assert_str_eq(out.blocked_types[0], "application/x-dosexec");
+	ck_assert(policy_rules_equal(&in, &out));
+	ck_assert_uint_eq(out.set, POLICY_SET_ALL);
 	json_decref(json);
+	/* A rule set that sets only some members reads back with only those set. */
+	memset(&partial, 0, sizeof(partial));
+	partial.set = POLICY_SET_TAG_SCORE | POLICY_SET_REJECT_SCORE | POLICY_SET_TYPES;
+	partial.spam.tag_score = 2.5;	/* reject_score set to null: "never reject" */
+	json = policy_rules_to_json(&partial);
+	ck_assert_int_eq(policy_rules_from_json(json, &out, &why), 0);
+	ck_assert(policy_rules_equal(&partial, &out));
+	ck_assert_uint_eq(out.ntypes, 0);
+	json_decref(json);
+	json = policy_rules_to_json(&(struct policy_rules){ 0 });
+	ck_assert_uint_eq(json_object_size(json), 0);
+	json_decref(json);
+}
+END_TEST
+
+START_TEST(policy_overlay_key_by_key)
+{
+	struct policy_rules rules, domain = { 0 }, mailbox = { 0 };
+
+	policy_rules_default(&rules);
+	domain.set = POLICY_SET_VIRUS | POLICY_SET_REJECT_SCORE | POLICY_SET_MAX_SIZE;
+	domain.virus = POLICY_VIRUS_QUARANTINE;
+	domain.spam.has_reject = true;
+	domain.spam.reject_score = 10;
+	domain.max_size = 1000;
+	mailbox.set = POLICY_SET_TAG_SCORE | POLICY_SET_REJECT_SCORE | POLICY_SET_TYPES;
+	mailbox.spam.tag_score = 2;	/* and reject_score null, no blocked types */
+	policy_rules_overlay(&rules, &domain);
+	policy_rules_overlay(&rules, &mailbox);
+	ck_assert_int_eq(rules.virus, POLICY_VIRUS_QUARANTINE);
+	ck_assert_uint_eq(rules.max_size, 1000);
+	ck_assert(rules.spam.tag_score == 2);
+	ck_assert(!rules.spam.has_reject);
+	ck_assert(rules.spam.scan);
+	ck_assert_str_eq(rules.spam.subject_tag, "[SPAM]");
+	ck_assert_uint_eq(rules.ntypes, 0);
+	ck_assert_uint_eq(rules.set, POLICY_SET_ALL);
 }
 END_TEST
 
 START_TEST(policy_refuses_malformed)
 {
 	static const char *const bad[] = {
-		"{}", "[]", "{\"max_size\":0,\"virus\":\"reject\",\"spam\":{},\"blocked_types\":[]}",
-		"{\"max_size\":1,\"virus\":\"eat\",\"spam\":{\"scan\":true,\"tag_score\":1,\"subject_tag\":\"\","
-		"\"reject_score\":null,\"discard_score\":null},\"blocked_types\":[]}",
-		"{\"max_size\":1,\"virus\":\"tag\",\"spam\":{\"scan\":true,\"tag_score\":1,\"subject_tag\":\"\","
-		"\"reject_score\":\"x\",\"discard_score\":null},\"blocked_types\":[]}",
+		"[]", "{\"max_size\":0}", "{\"max_size\":\"5\"}", "{\"virus\":\"eat\"}", "{\"virus\":1}",
+		"{\"spam\":{\"reject_score\":\"x\"}}", "{\"spam\":{\"tag_score\":null}}", "{\"spam\":{\"scan\":1}}",
+		"{\"spam\":{\"bogus\":1}}", "{\"spam\":[]}", "{\"blocked_types\":[1]}", "{\"mystery\":true}",
 	};
 	struct policy_rules out;
 
@@ -438,6 +467,31 @@ START_TEST(policy_refuses_malformed)
 		ck_assert_msg(policy_rules_from_json(json, &out, &why) == -1, "accepted %s", bad[i]);
 		json_decref(json);
 	}
+}
+END_TEST
+
+START_TEST(policy_rates)
+{
+	struct policy_rate rate = { 20, 5, 0, 0 }, out;
+	const char *why;
+	json_t *json = policy_rate_to_json(&rate);
+
+	ck_assert_uint_eq(json_object_size(json), 2);	/* zeros are left out */
+	ck_assert_int_eq(policy_rate_from_json(json, &out, &why), 0);
+	ck_assert_uint_eq(out.per_hour, 20);
+	ck_assert_uint_eq(out.burst, 5);
+	json_decref(json);
+	ck_assert_int_eq(policy_rate_from_json(NULL, &out, &why), 0);
+	ck_assert_uint_eq(out.per_hour, 0);
+	json = json_loads("{\"recipients_per_hour\":-1}", 0, NULL);
+	ck_assert_int_eq(policy_rate_from_json(json, &out, &why), -1);
+	json_decref(json);
+	json = json_loads("{\"recipients_per_hour\":10000001}", 0, NULL);
+	ck_assert_int_eq(policy_rate_from_json(json, &out, &why), -1);
+	json_decref(json);
+	json = json_loads("{\"per_day\":1}", 0, NULL);
+	ck_assert_int_eq(policy_rate_from_json(json, &out, &why), -1);
+	json_decref(json);
 }
 END_TEST
 
@@ -564,6 +618,8 @@ lib_suite(void)
 	tcase_add_test(tc, dbmap_empty_record);
 	tcase_add_test(tc, policy_round_trip);
 	tcase_add_test(tc, policy_refuses_malformed);
+	tcase_add_test(tc, policy_overlay_key_by_key);
+	tcase_add_test(tc, policy_rates);
 	tcase_add_test(tc, conf_ratelimit_defaults);
 	tcase_add_test(tc, conf_ratelimit_good_values);
 	tcase_add_test(tc, conf_ratelimit_bad_values);

@@ -12,6 +12,7 @@
 
 #include "emit.h"
 #include "export.h"
+#include "policydb.h"
 #include "textmap.h"
 #include "validate.h"
 
@@ -210,7 +211,9 @@ END_TEST
 START_TEST(backup_mx_has_no_addresses)
 {
 	expect_error(HEAD "\"domains\":[{\"name\":\"b.example\",\"backup_mx\":true,\"addresses\":[{\"local\":\"x\",\"deliver\":[\"root\"]}]}]}",
-		     "a backup-MX domain has no addresses");
+		     "domains[0].addresses[0]: the addresses of a routed or backup-MX domain are its valid recipients");
+	expect_error(HEAD "\"domains\":[{\"name\":\"b.example\",\"backup_mx\":true,\"catch_all\":{\"reject\":\"no\"}}]}",
+		     "domains[0].catch_all: a routed or backup-MX domain relays its mail");
 }
 END_TEST
 
@@ -318,7 +321,7 @@ START_TEST(policy_records)
 	char *value;
 
 	ck_assert_uint_eq(l.report.errors->len, 0);
-	emit_policy(l.export, &records);
+	ck_assert_uint_eq(emit_policy(l.export, &records, &l.report), 0);
 	ck_assert_str_eq(value = record(&records, "A:one@a.example"), "m1,m2");
 	g_free(value);
 	/* present but empty: the address exists and reaches no mailbox */
@@ -328,15 +331,18 @@ START_TEST(policy_records)
 	ck_assert_str_eq(value, "{\"kind\":\"alias\",\"canonical\":\"a.example\",\"rules\":2,"
 			 "\"allow_senders\":[],\"block_senders\":[],\"catch_all\":[]}");
 	g_free(value);
-	ck_assert_ptr_nonnull(strstr(value = record(&records, "R:2"), "\"virus\":\"tag\""));
+	/* Rule sets hold what their owner sets, nothing inherited. */
+	ck_assert_str_eq(value = record(&records, "R:2"), "{\"virus\":\"tag\"}");
 	g_free(value);
-	ck_assert_str_eq(value = record(&records, "M:m1"), "{\"rules\":0,\"recipients_per_hour\":0,\"send_as\":[\"@b.example\"]}");
+	ck_assert_str_eq(value = record(&records, "M:m1"), "{\"rules\":0,\"send_as\":[\"@b.example\"]}");
 	g_free(value);
-	ck_assert_str_eq(value = record(&records, "M:m2"), "{\"rules\":1,\"recipients_per_hour\":0,\"send_as\":[]}");
+	ck_assert_str_eq(value = record(&records, "R:0"), "{}");
 	g_free(value);
-	ck_assert_ptr_nonnull(strstr(value = record(&records, "R:1"), "\"max_size\":52428800"));
+	ck_assert_str_eq(value = record(&records, "M:m2"), "{\"rules\":1,\"send_as\":[]}");
 	g_free(value);
-	ck_assert_str_eq(value = record(&records, "@relay-networks"), "2001:db8:1::/48\n");
+	ck_assert_str_eq(value = record(&records, "R:1"), "{\"max_size\":52428800}");
+	g_free(value);
+	ck_assert_str_eq(value = record(&records, "@relay-networks"), "2001:db8:1::/48\t0\t0\n");
 	g_free(value);
 	ck_assert_str_eq(value = record(&records, "@format"), POLICY_FORMAT);
 	g_free(value);
@@ -434,6 +440,265 @@ START_TEST(records_like_makemap_and_newaliases)
 }
 END_TEST
 
+START_TEST(rate_limits_validated)
+{
+	expect_valid(HEAD "\"defaults\":{\"rate_limit\":{\"recipients_per_hour\":100,\"burst\":10,"
+		     "\"bulk_recipients_per_hour\":5000}},\"mailboxes\":[{\"name\":\"m\",\"rate_limit\":{\"recipients_per_hour\":0}}],"
+		     "\"relay\":{\"clients\":[{\"network\":\"192.0.2.1\",\"rate_limit\":{\"recipients_per_hour\":20,\"burst\":5}}],"
+		     "\"certificates\":[{\"issuer\":\"/CN=CA\",\"rate_limit\":{\"burst\":3}}]}}");
+	expect_error(HEAD "\"mailboxes\":[{\"name\":\"m\",\"rate_limit\":{\"recipients_per_hour\":-1}}]}",
+		     "mailboxes[0].rate_limit.recipients_per_hour: must be between 0");
+	expect_error(HEAD "\"mailboxes\":[{\"name\":\"m\",\"rate_limit\":{\"burst\":10000001}}]}",
+		     "mailboxes[0].rate_limit.burst: must be between 0");
+	expect_error(HEAD "\"mailboxes\":[{\"name\":\"m\",\"rate_limit\":{\"recipients_per_hour\":\"100\"}}]}",
+		     "mailboxes[0].rate_limit.recipients_per_hour: expected an integer");
+	expect_error(HEAD "\"mailboxes\":[{\"name\":\"m\",\"rate_limit\":{\"recipients_per_hour\":1.5}}]}",
+		     "mailboxes[0].rate_limit.recipients_per_hour: expected an integer");
+	expect_error(HEAD "\"relay\":{\"clients\":[{\"network\":\"192.0.2.1\",\"rate_limit\":{\"bulk_recipients_per_hour\":1}}]}}",
+		     "relay.clients[0].rate_limit.bulk_recipients_per_hour: unknown key");
+	expect_error(HEAD "\"defaults\":{\"rate_limit\":{\"per_day\":1}}}", "defaults.rate_limit.per_day: unknown key");
+}
+END_TEST
+
+/* A chain of n aliases, a0 -> a1 -> ... -> m. */
+static GString *
+alias_chain(unsigned n)
+{
+	GString *json = g_string_new(HEAD "\"mailboxes\":[{\"name\":\"m\"}],\"aliases\":[");
+
+	for (unsigned i = 0; i < n; i++) {
+		g_string_append_printf(json, "%s{\"name\":\"a%u\",\"deliver\":[\"", i ? "," : "", i);
+		if (i + 1 < n)
+			g_string_append_printf(json, "a%u\"]}", i + 1);
+		else
+			g_string_append(json, "m\"]}");
+	}
+	g_string_append(json, "]}");
+	return json;
+}
+
+START_TEST(delivery_chain_depth)
+{
+	GString *json = alias_chain(50);
+
+	expect_valid(json->str);
+	g_string_free(json, TRUE);
+	json = alias_chain(51);
+	expect_error(json->str, "deeper than 50");
+	g_string_free(json, TRUE);
+}
+END_TEST
+
+/* An alias reaching n mailboxes; the address a@x.example delivers to it. */
+static struct loaded
+many_mailboxes(unsigned n)
+{
+	GString *json = g_string_new(HEAD "\"mailboxes\":[");
+	struct loaded l;
+
+	for (unsigned i = 0; i < n; i++)
+		g_string_append_printf(json, "%s{\"name\":\"m%u\"}", i ? "," : "", i);
+	g_string_append(json, "],\"aliases\":[{\"name\":\"all\",\"deliver\":[");
+	for (unsigned i = 0; i < n; i++)
+		g_string_append_printf(json, "%s\"m%u\"", i ? "," : "", i);
+	g_string_append(json, "]}],\"domains\":[{\"name\":\"x.example\",\"addresses\":[{\"local\":\"a\",\"deliver\":[\"all\"]}]}]}");
+	l = load(json->str);
+	g_string_free(json, TRUE);
+	ck_assert_uint_eq(l.report.errors->len, 0);
+	return l;
+}
+
+/* Every owner is listed (64 was once a silent cap); past what hostmilter reads, an error. */
+START_TEST(owner_lists_complete)
+{
+	struct loaded l = many_mailboxes(100);
+	struct policy_records records = { 0 };
+	char *value;
+	unsigned commas = 0;
+
+	ck_assert_uint_eq(emit_policy(l.export, &records, &l.report), 0);
+	value = record(&records, "A:a@x.example");
+	for (char *p = value; *p; p++)
+		commas += *p == ',';
+	ck_assert_uint_eq(commas, 99);
+	g_free(value);
+	policy_records_free(&records);
+	unload(&l);
+	l = many_mailboxes(POLICYDB_LIST_MAX + 1);
+	ck_assert_uint_eq(emit_policy(l.export, &records, &l.report), 1);
+	ck_assert(has_error(&l, "reaches 10001 mailboxes"));
+	policy_records_free(&records);
+	unload(&l);
+}
+END_TEST
+
+/* A certificate whose DN cannot be encoded is left out, never widened to "any subject". */
+START_TEST(unencodable_certificate_grants_nothing)
+{
+	struct loaded l = load(HEAD "\"relay\":{\"certificates\":[{\"issuer\":\"/CN=Good CA\",\"subject\":\"/CN=a\"}]}}");
+	struct policy_records records = { 0 };
+	struct mg_cert long_subject = { "/CN=Good CA", NULL, { 0 } };
+	char *subject = g_malloc(601), *value;
+
+	memset(subject, '+', 600);	/* each '+' becomes "+2B": too long for Sendmail's macro */
+	subject[600] = '\0';
+	long_subject.subject = subject;
+	g_array_append_val(l.export->certs, long_subject);
+	ck_assert_uint_eq(emit_policy(l.export, &records, &l.report), 0);
+	ck_assert_str_eq(value = record(&records, "@relay-certificates"), "/CN=Good+20CA\t/CN=a\t0\t0\n");
+	g_free(value);
+	g_free(subject);
+	policy_records_free(&records);
+	unload(&l);
+}
+END_TEST
+
+#define GATEWAY HEAD "\"domains\":[{\"name\":\"hive.example\",\"aliases\":[\"hive.example.net\"]," \
+	"\"addresses\":[{\"local\":\"info\"},{\"local\":\"sales\"}],\"route\":{\"host\":\"hive1.provider.example\"}}," \
+	"{\"name\":\"member.example\",\"addresses\":[{\"local\":\"info\"}],\"route\":{\"host\":\"192.0.2.7\",\"port\":2526," \
+	"\"tls\":{\"verify\":true,\"name\":\"site.member.example\",\"issuer\":\"/O=Member CA/CN=Member CA\"}," \
+	"\"hold\":true,\"etrn_clients\":[\"192.0.2.7\",\"2001:db8:5::/48\"]}}," \
+	"{\"name\":\"six.example\",\"catch_all\":{\"relay\":true},\"route\":{\"host\":\"[2001:db8::25]\"}}," \
+	"{\"name\":\"dyn.example\",\"route\":{\"host\":\"dyn.member.example\",\"mx\":true,\"port\":2526}}," \
+	"{\"name\":\"backup.example\",\"backup_mx\":true,\"addresses\":[{\"local\":\"a\"}]}," \
+	"{\"name\":\"backup2.example\",\"backup_mx\":true,\"route\":{\"host\":\"primary.backup2.example\"}}," \
+	"{\"name\":\"local.example\",\"addresses\":[{\"local\":\"x\",\"deliver\":[\"root\"]},{\"local\":\"fw\"," \
+	"\"deliver\":[\"info@hive.example\"]}]}]}"
+
+START_TEST(routes_validated)
+{
+	expect_valid(GATEWAY);
+	expect_error(HEAD "\"domains\":[{\"name\":\"a.example\",\"route\":{\"host\":\"mx.a.example:2526\"}}]}",
+		     "domains[0].route.host: \"mx.a.example:2526\": a colon or comma outside brackets");
+	expect_error(HEAD "\"domains\":[{\"name\":\"a.example\",\"route\":{\"host\":\"a.example,b.example\"}}]}",
+		     "domains[0].route.host: \"a.example,b.example\": a colon or comma");
+	expect_error(HEAD "\"domains\":[{\"name\":\"a.example\",\"route\":{\"host\":\"2001:db8::1\"}}]}",
+		     "domains[0].route.host: \"2001:db8::1\": a colon or comma outside brackets");
+	expect_error(HEAD "\"domains\":[{\"name\":\"a.example\",\"route\":{\"host\":\"[not an ip]\"}}]}",
+		     "domains[0].route.host: \"[not an ip]\" is not an IP address in brackets");
+	expect_error(HEAD "\"domains\":[{\"name\":\"a.example\",\"route\":{\"host\":\"h.a.example\",\"port\":0}}]}",
+		     "domains[0].route.port: a port is between 1 and 65535");
+	expect_error(HEAD "\"domains\":[{\"name\":\"a.example\",\"route\":{\"host\":\"h.a.example\",\"port\":65536}}]}",
+		     "domains[0].route.port: a port is between 1 and 65535");
+	expect_error(HEAD "\"domains\":[{\"name\":\"a.example\",\"route\":{\"port\":25}}]}",
+		     "domains[0].route: missing key \"host\"");
+	expect_error(HEAD "\"domains\":[{\"name\":\"a.example\",\"route\":{\"host\":\"h.a.example\",\"tls\":{\"verify\":true}}}]}",
+		     "domains[0].route.tls: \"verify\": true needs the \"name\"");
+	expect_error(HEAD "\"domains\":[{\"name\":\"a.example\",\"route\":{\"host\":\"192.0.2.1\",\"mx\":true}}]}",
+		     "domains[0].route.mx: an IP address has no MX records");
+	expect_error(HEAD "\"domains\":[{\"name\":\"a.example\",\"route\":{\"host\":\"h.a.example\",\"etrn_clients\":[\"x\"]}}]}",
+		     "domains[0].route.etrn_clients[0]: bad network");
+	expect_error(HEAD "\"domains\":[{\"name\":\"a.example\",\"route\":{\"host\":\"h.a.example\",\"via\":1}}]}",
+		     "domains[0].route.via: unknown key");
+	/* a routed domain is not also local */
+	expect_error(HEAD "\"domains\":[{\"name\":\"a.example\",\"addresses\":[{\"local\":\"x\",\"deliver\":[\"root\"]}],"
+		     "\"route\":{\"host\":\"h.a.example\"}}]}",
+		     "domains[0].addresses[0]: the addresses of a routed or backup-MX domain are its valid recipients");
+	expect_error(HEAD "\"domains\":[{\"name\":\"a.example\",\"catch_all\":{\"deliver\":[\"root\"]},"
+		     "\"route\":{\"host\":\"h.a.example\"}}]}",
+		     "domains[0].catch_all: a routed or backup-MX domain relays its mail");
+	expect_error(HEAD "\"domains\":[{\"name\":\"xyz00.example.net\",\"route\":{\"host\":\"h.a.example\"}}]}",
+		     "domains[0].route: \"xyz00.example.net\" is a name of this server");
+	expect_error(HEAD "\"domains\":[{\"name\":\"a.example\",\"catch_all\":{\"relay\":true}}]}",
+		     "domains[0].catch_all: \"relay\": true needs a route or backup_mx");
+	expect_error(HEAD "\"domains\":[{\"name\":\"a.example\",\"catch_all\":{\"relay\":true,\"reject\":\"x\"},"
+		     "\"route\":{\"host\":\"h.a.example\"}}]}",
+		     "domains[0].catch_all: \"relay\" cannot be combined");
+}
+END_TEST
+
+static struct textmap
+emitted(const struct loaded *l, void (*emit)(const struct mg_export *, struct textmap *), const char *name)
+{
+	struct textmap map;
+
+	textmap_init(&map, name, TEXTMAP_MAKEMAP, true);
+	emit(l->export, &map);
+	return map;
+}
+
+static void
+emit_access_only(const struct mg_export *export, struct textmap *map)
+{
+	struct mg_report report;
+
+	report_init(&report);
+	ck_assert_uint_eq(emit_access(export, map, &report), 0);
+	report_free(&report);
+}
+
+START_TEST(routes_emitted)
+{
+	struct loaded l = load(GATEWAY);
+	struct textmap mt, access, virt, cw;
+	GString *mailers;
+
+	ck_assert_uint_eq(l.report.errors->len, 0);
+	mt = emitted(&l, emit_mailertable, "mailertable");
+	ck_assert_ptr_nonnull(strstr(mt.block->str, "hive.example\tesmtp:[hive1.provider.example]\n"));
+	ck_assert_ptr_nonnull(strstr(mt.block->str, "hive.example.net\tesmtp:[hive1.provider.example]\n"));
+	ck_assert_ptr_nonnull(strstr(mt.block->str, "member.example\thm2526h:[192.0.2.7]\n"));
+	ck_assert_ptr_nonnull(strstr(mt.block->str, "six.example\tesmtp:[IPv6:2001:db8::25]\n"));
+	ck_assert_ptr_nonnull(strstr(mt.block->str, "dyn.example\thm2526:dyn.member.example\n"));
+	ck_assert_ptr_nonnull(strstr(mt.block->str, "backup2.example\tesmtp:[primary.backup2.example]\n"));
+	ck_assert_ptr_null(strstr(mt.block->str, "\nbackup.example"));	/* no route: its MX records */
+	access = emitted(&l, emit_access_only, "access");
+	ck_assert_ptr_nonnull(strstr(access.block->str, "To:hive.example\tRELAY\n"));
+	ck_assert_ptr_nonnull(strstr(access.block->str, "To:hive.example.net\tRELAY\n"));
+	ck_assert_ptr_nonnull(strstr(access.block->str, "To:backup.example\tRELAY\n"));
+	ck_assert_ptr_nonnull(strstr(access.block->str,
+				     "TLS_Rcpt:member.example\tVERIFY+CN:site.member.example++CI:/O=Member+20CA/CN=Member+20CA\n"));
+	ck_assert_ptr_nonnull(strstr(access.block->str, "Srv_Features:192.0.2.7\te\n"));
+	ck_assert_ptr_nonnull(strstr(access.block->str, "Srv_Features:IPv6:2001:db8:5\te\n"));
+	ck_assert_ptr_nonnull(strstr(access.block->str, "Srv_Features:\tE\n"));
+	virt = emitted(&l, emit_virtmaps, "virtmaps");
+	ck_assert_ptr_null(strstr(virt.block->str, "@hive.example\t"));
+	ck_assert_ptr_null(strstr(virt.block->str, "member.example"));
+	ck_assert_ptr_nonnull(strstr(virt.block->str, "fw@local.example\tinfo@hive.example\n"));
+	cw = emitted(&l, emit_cw, "sendmail.cw");
+	ck_assert_ptr_nonnull(strstr(cw.block->str, "local.example"));
+	ck_assert_ptr_null(strstr(cw.block->str, "hive.example"));
+	mailers = emit_mailers(l.export);
+	ck_assert_ptr_nonnull(strstr(mailers->str, "MAILER_DEFINITIONS\nMhm2526,"));
+	ck_assert_ptr_nonnull(strstr(mailers->str, "Mhm2526h,\tP=[IPC], F=mDFMuXa%,"));
+	ck_assert_ptr_nonnull(strstr(mailers->str, "A=TCP $h 2526\n"));
+	ck_assert_ptr_null(strstr(mailers->str, "Mesmtp"));
+	g_string_free(mailers, TRUE);
+	textmap_free(&mt);
+	textmap_free(&access);
+	textmap_free(&virt);
+	textmap_free(&cw);
+	unload(&l);
+}
+END_TEST
+
+START_TEST(routes_in_policy)
+{
+	struct loaded l = load(GATEWAY);
+	struct policy_records records = { 0 };
+	char *value;
+
+	ck_assert_uint_eq(emit_policy(l.export, &records, &l.report), 0);
+	ck_assert_ptr_nonnull(strstr(value = record(&records, "D:hive.example"), "\"kind\":\"routed\""));
+	ck_assert_ptr_nonnull(strstr(value, "\"listed\":true"));
+	g_free(value);
+	ck_assert_ptr_nonnull(strstr(value = record(&records, "D:hive.example.net"), "\"kind\":\"routed\""));
+	ck_assert_ptr_nonnull(strstr(value, "\"canonical\":\"hive.example\""));
+	g_free(value);
+	ck_assert_ptr_null(strstr(value = record(&records, "D:six.example"), "listed"));	/* catch_all relay */
+	g_free(value);
+	ck_assert_ptr_nonnull(strstr(value = record(&records, "D:backup.example"), "\"kind\":\"backup\""));
+	ck_assert_ptr_nonnull(strstr(value, "\"listed\":true"));
+	g_free(value);
+	ck_assert_str_eq(value = record(&records, "A:sales@hive.example"), "");
+	g_free(value);
+	ck_assert_str_eq(value = record(&records, "A:a@backup.example"), "");
+	g_free(value);
+	policy_records_free(&records);
+	unload(&l);
+}
+END_TEST
+
 static Suite *
 mapgen_suite(void)
 {
@@ -464,6 +729,13 @@ mapgen_suite(void)
 	tcase_add_test(emit, virtuser_values);
 	tcase_add_test(emit, alias_values);
 	tcase_add_test(emit, policy_records);
+	tcase_add_test(emit, owner_lists_complete);
+	tcase_add_test(emit, unencodable_certificate_grants_nothing);
+	tcase_add_test(errors, rate_limits_validated);
+	tcase_add_test(errors, routes_validated);
+	tcase_add_test(emit, routes_emitted);
+	tcase_add_test(emit, routes_in_policy);
+	tcase_add_test(errors, delivery_chain_depth);
 	tcase_add_test(text, admin_lines_survive_and_win);
 	tcase_add_test(text, broken_block_refused);
 	tcase_add_test(text, records_like_makemap_and_newaliases);
