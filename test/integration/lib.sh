@@ -238,6 +238,7 @@ Socket unix:$RUN/milter/hostmilter.sock
 UserID hostmilter
 PidFile $RUN/milter/hostmilter.pid
 PolicyDB $RUN/maps/hostmilter.db
+ControlSocket unix:$RUN/milter/control.sock
 ${1:-}
 CONF
 }

@@ -1,6 +1,7 @@
 /*
  * check_lib - unit tests of lib/: sizes, addresses, networks and their
- * Sendmail access keys, xtext, Berkeley DB maps and policy records.
+ * Sendmail access keys, xtext, Berkeley DB maps and policy records, and
+ * the rate-limit keys of hostmilter.conf.
  */
 #include "config.h"
 
@@ -16,6 +17,7 @@
 
 #include "addr.h"
 #include "cidr.h"
+#include "conf.h"
 #include "dbmap.h"
 #include "policy.h"
 #include "size.h"
@@ -493,6 +495,104 @@ START_TEST(policy_rates)
 }
 END_TEST
 
+/* ---- hostmilter.conf: the rate-limit keys ---- */
+
+static int
+conf_one(const char *text, struct hm_conf *conf)
+{
+	struct conf_errors errors;
+
+	return conf_parse("t.conf", text, conf, &errors);
+}
+
+START_TEST(conf_ratelimit_defaults)
+{
+	struct hm_conf conf;
+
+	ck_assert_int_eq(conf_one("", &conf), 0);
+	ck_assert_int_eq(conf.rate_limit, CONF_RATE_LIMIT_ENFORCE);
+	ck_assert_str_eq(conf.rate_limit_store, "local");
+	ck_assert_int_eq(conf.on_store_failure, CONF_STORE_FAILURE_LOCAL);
+	ck_assert_int_eq(conf.rate_limit_store_timeout, 200);
+	ck_assert_int_eq(conf.rate_limit_local_size, 100000);
+	ck_assert_uint_eq(conf.bulk_daemons.count, 0);
+	ck_assert_str_eq(conf.control_socket, "unix:/run/hostmilter/control.sock");
+}
+END_TEST
+
+START_TEST(conf_ratelimit_good_values)
+{
+	struct hm_conf conf;
+	struct conf_store store;
+
+	ck_assert_int_eq(conf_one("RateLimit warn\nOnRateLimitStoreFailure tempfail\nRateLimitStoreTimeout 10\n"
+				  "RateLimitLocalSize 100\nBulkDaemons MTA-bulk, bulk2\nControlSocket none\n"
+				  "RateLimitStore redis   unix:/run/redis/redis-server.sock\n", &conf), 0);
+	ck_assert_int_eq(conf.rate_limit, CONF_RATE_LIMIT_WARN);
+	ck_assert_int_eq(conf.on_store_failure, CONF_STORE_FAILURE_TEMPFAIL);
+	ck_assert_int_eq(conf.rate_limit_store_timeout, 10);
+	ck_assert_int_eq(conf.rate_limit_local_size, 100);
+	ck_assert(conf_list_has(&conf.bulk_daemons, "MTA-bulk"));
+	ck_assert(conf_list_has(&conf.bulk_daemons, "bulk2"));
+	ck_assert(!conf_list_has(&conf.bulk_daemons, "MTA"));
+	ck_assert_str_eq(conf.control_socket, "none");
+	ck_assert_int_eq(conf_store_parse(conf.rate_limit_store, &store), 0);
+	ck_assert_int_eq(store.kind, CONF_STORE_REDIS_UNIX);
+	ck_assert_str_eq(store.path, "/run/redis/redis-server.sock");
+	ck_assert_int_eq(conf_one("RateLimit OFF\nOnRateLimitStoreFailure accept\nRateLimitStoreTimeout 2000\n"
+				  "RateLimitLocalSize 10000000\nControlSocket unix:/var/run/hm/ctl\n", &conf), 0);
+	ck_assert_int_eq(conf.rate_limit, CONF_RATE_LIMIT_OFF);
+	ck_assert_int_eq(conf.on_store_failure, CONF_STORE_FAILURE_ACCEPT);
+	ck_assert_int_eq(conf_store_parse("redis tcp:10.0.0.5:6379", &store), 0);
+	ck_assert_int_eq(store.kind, CONF_STORE_REDIS_TCP);
+	ck_assert_str_eq(store.host, "10.0.0.5");
+	ck_assert_uint_eq(store.port, 6379);
+	ck_assert_int_eq(conf_store_parse("redis tcp:[2001:db8::1]:65535", &store), 0);
+	ck_assert_str_eq(store.host, "2001:db8::1");
+	ck_assert_uint_eq(store.port, 65535);
+	ck_assert_int_eq(conf_store_parse("Redis\ttcp:redis.example:1", &store), 0);
+	ck_assert_str_eq(store.host, "redis.example");
+	ck_assert_int_eq(conf_store_parse("LOCAL", &store), 0);
+	ck_assert_int_eq(store.kind, CONF_STORE_LOCAL);
+}
+END_TEST
+
+START_TEST(conf_ratelimit_bad_values)
+{
+	static const char *const bad[] = {
+		"RateLimit maybe", "RateLimit enforce warn", "RateLimitStore redis", "RateLimitStore redis unix:relative",
+		"RateLimitStore redis unix:", "RateLimitStore redis tcp:host", "RateLimitStore redis tcp:host:0",
+		"RateLimitStore redis tcp:host:65536", "RateLimitStore redis tcp:host:+1", "RateLimitStore redis tcp::6379",
+		"RateLimitStore redis tcp:2001:db8::1:6379", "RateLimitStore redis tcp:[::1]:x",
+		"RateLimitStore redis tcp:[]:1", "RateLimitStore memcached tcp:host:1", "RateLimitStore redisunix:/x",
+		"RateLimitStore redis unix:/x extra", "RateLimitStore local redis", "OnRateLimitStoreFailure reject",
+		"RateLimitStoreTimeout 9", "RateLimitStoreTimeout 2001", "RateLimitStoreTimeout 1s",
+		"RateLimitLocalSize 99", "RateLimitLocalSize 10000001", "RateLimitLocalSize -5",
+		"BulkDaemons a b c d e f g h i j k l m n o p q", "ControlSocket tcp:127.0.0.1:5",
+		"ControlSocket unix:relative", "ControlSocket /run/x.sock", "RateLimit", "RateLimitStore",
+	};
+	char line[400];
+	struct hm_conf conf;
+	struct conf_errors errors;
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(*bad); i++) {
+		snprintf(line, sizeof(line), "%s\n", bad[i]);
+		ck_assert_msg(conf_parse("t.conf", line, &conf, &errors) == -1, "accepted \"%s\"", bad[i]);
+		ck_assert_ptr_nonnull(strstr(errors.text[0], "t.conf:1: "));
+	}
+	/* A socket path must fit sockaddr_un: 107 bytes do, 108 do not. */
+	snprintf(line, sizeof(line), "RateLimitStore redis unix:/%0106d\n", 0);
+	ck_assert_int_eq(conf_parse("t.conf", line, &conf, &errors), 0);
+	snprintf(line, sizeof(line), "RateLimitStore redis unix:/%0107d\n", 0);
+	ck_assert_int_eq(conf_parse("t.conf", line, &conf, &errors), -1);
+	snprintf(line, sizeof(line), "ControlSocket unix:/%0107d\n", 0);
+	ck_assert_int_eq(conf_parse("t.conf", line, &conf, &errors), -1);
+	ck_assert_int_eq(conf_parse("t.conf", "RateLimitStore redis tcp:h:1\nRateLimitStore local\n", &conf, &errors),
+			 -1);
+	ck_assert_str_eq(errors.text[0], "t.conf:2: RateLimitStore given twice");
+}
+END_TEST
+
 static Suite *
 lib_suite(void)
 {
@@ -520,6 +620,9 @@ lib_suite(void)
 	tcase_add_test(tc, policy_refuses_malformed);
 	tcase_add_test(tc, policy_overlay_key_by_key);
 	tcase_add_test(tc, policy_rates);
+	tcase_add_test(tc, conf_ratelimit_defaults);
+	tcase_add_test(tc, conf_ratelimit_good_values);
+	tcase_add_test(tc, conf_ratelimit_bad_values);
 	suite_add_tcase(s, tc);
 	return s;
 }
