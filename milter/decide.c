@@ -41,6 +41,7 @@ decide_refuse(struct decision *d, enum decide_action action, const char *rule, c
 	d->rcode = rcode;
 	d->xcode = xcode;
 	snprintf(d->text, sizeof(d->text), "%s", text);
+	d->note[0] = '\0';
 }
 
 static void
@@ -126,6 +127,26 @@ decide_rcpt(const struct rcpt_facts *f, struct decision *d)
 	else if (f->sender_blocked)
 		decide_refuse(d, DECIDE_REJECT, "block-senders", "550", "5.7.1",
 			      "Sender refused by the recipient's domain");
+}
+
+void
+decide_rate(enum decide_rate_outcome outcome, bool warn_only, const char *who, uint32_t per_hour, uint64_t retry_after,
+	    struct decision *d)
+{
+	char text[160];
+
+	if (outcome == DECIDE_RATE_ALLOWED)
+		return;	/* the recipient's own decision stands */
+	if (outcome == DECIDE_RATE_LIMITED && warn_only)
+		d->rule = "rate-limit-warn";	/* accepted, and logged */
+	else if (outcome == DECIDE_RATE_STORE_FAILED)
+		decide_refuse(d, DECIDE_TEMPFAIL, "rate-limit-store", "451", "4.3.0",
+			      "Rate limit store unavailable, try again later");
+	else if (outcome == DECIDE_RATE_LIMITED && !warn_only) {
+		snprintf(text, sizeof(text), "Rate limit of %u recipients per hour for %.60s exceeded, retry in %llu seconds",
+			 per_hour, who, (unsigned long long)retry_after);
+		decide_refuse(d, DECIDE_TEMPFAIL, "rate-limit", "451", "4.7.1", text);
+	}
 }
 
 void

@@ -158,12 +158,12 @@ facts_pattern_match(char *const *patterns, const struct addr_envelope *sender)
 	return false;
 }
 
-bool
+const struct policy_relay_right *
 facts_cert_relay(const struct policydb *db, const char *verify, const char *issuer, const char *subject)
 {
 	if (!verify || strcmp(verify, "OK") != 0 || !issuer || !issuer[0])
-		return false;
-	return policydb_relay_certificate(db, issuer, subject ? subject : "") != NULL;
+		return NULL;
+	return policydb_relay_certificate(db, issuer, subject ? subject : "");
 }
 
 uint64_t

@@ -84,7 +84,8 @@ int facts_rate_charge(const struct policydb *db, const struct rate_payer *payer,
 /* Does a pattern list ("a@dom", "@dom") match this sender? */
 bool facts_pattern_match(char *const *patterns, const struct addr_envelope *sender);
 
-/* The client's certificate relay right from {verify}, {cert_issuer}, {cert_subject}. */
-bool facts_cert_relay(const struct policydb *db, const char *verify, const char *issuer, const char *subject);
+/* The client's certificate relay right from {verify}, {cert_issuer}, {cert_subject}, or NULL. */
+const struct policy_relay_right *facts_cert_relay(const struct policydb *db, const char *verify, const char *issuer,
+						  const char *subject);
 
 #endif

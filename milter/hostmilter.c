@@ -408,6 +408,7 @@ main(int argc, char **argv)
 		msg_fatal(EXIT_CONFIG, "%s", err);
 	if (!(ratelimit = control_open(&conf, pw ? pw->pw_uid : geteuid(), err, sizeof(err))))
 		msg_fatal(EXIT_CONFIG, "%s", err);
+	session_set_ratelimit(ratelimit);
 	if (smfi_register(session_filter) == MI_FAILURE)
 		msg_fatal(EXIT_SOFTWARE, "smfi_register failed");
 	open_socket(&conf, pw);

@@ -62,7 +62,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct decision d;
 	int family, owned = 1;
 
-	client.cert_relay = facts_cert_relay(db, verify, issuer, subject);
+	client.cert_relay = facts_cert_relay(db, verify, issuer, subject) != NULL;
 	if (client_addr && cidr_parse_host(client_addr, &family, host) == 0)
 		client.in_relay_network = policydb_relay_network(db, family, host) != NULL;
 	addr_envelope_parse(from ? from : "", &sender);

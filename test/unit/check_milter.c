@@ -293,6 +293,17 @@ START_TEST(decide_mail_rules)
 }
 END_TEST
 
+/* A recipient accepted for an authenticated user, as decide_rcpt leaves it. */
+static void
+decide_continue_for_test(struct decision *d)
+{
+	struct client_facts auth = { .auth_user = "u", .auth_mailbox = true };
+	struct addr_envelope a = envelope("<a@elsewhere.example>");
+	struct rcpt_facts f = { .client = &auth, .rcpt = &a, .destination = RCPT_REMOTE };
+
+	decide_rcpt(&f, d);
+}
+
 static struct decision
 rcpt_decision(struct client_facts *client, const char *rcpt, enum rcpt_destination dest)
 {
@@ -363,6 +374,35 @@ START_TEST(decide_rcpt_limits)
 	f.lookup_failed = true;
 	decide_rcpt(&f, &d);
 	ck_assert_str_eq(d.rcode, "451");
+}
+END_TEST
+
+START_TEST(decide_rate_limits)
+{
+	struct decision d;
+
+	decide_continue_for_test(&d);
+	decide_rate(DECIDE_RATE_ALLOWED, false, "u", 20, 0, &d);
+	ck_assert_int_eq(d.action, DECIDE_CONTINUE);
+	ck_assert_str_eq(d.rule, "auth");	/* the recipient's own decision stands */
+	decide_rate(DECIDE_RATE_LIMITED, false, "xyz00-info", 20, 180, &d);
+	ck_assert_int_eq(d.action, DECIDE_TEMPFAIL);
+	ck_assert_str_eq(d.rcode, "451");
+	ck_assert_str_eq(d.xcode, "4.7.1");
+	ck_assert_str_eq(d.rule, "rate-limit");
+	ck_assert_ptr_nonnull(strstr(d.text, "retry in 180 seconds"));
+	ck_assert_ptr_nonnull(strstr(d.text, "xyz00-info"));
+	decide_continue_for_test(&d);
+	decide_rate(DECIDE_RATE_LIMITED, true, "u", 20, 180, &d);	/* warn: accepted, and said so */
+	ck_assert_int_eq(d.action, DECIDE_CONTINUE);
+	ck_assert_str_eq(d.rule, "rate-limit-warn");
+	decide_continue_for_test(&d);
+	decide_rate(DECIDE_RATE_STORE_FAILED, false, "u", 20, 0, &d);
+	ck_assert_int_eq(d.action, DECIDE_TEMPFAIL);
+	ck_assert_str_eq(d.xcode, "4.3.0");
+	decide_continue_for_test(&d);
+	decide_rate(DECIDE_RATE_STORE_FAILED, true, "u", 20, 0, &d);	/* warn does not accept a failed store */
+	ck_assert_int_eq(d.action, DECIDE_TEMPFAIL);
 }
 END_TEST
 
@@ -951,6 +991,7 @@ milter_suite(void)
 	tcase_add_test(tc, decide_relay_rules);
 	tcase_add_test(tc, decide_rcpt_limits);
 	tcase_add_test(tc, decide_size_and_params);
+	tcase_add_test(tc, decide_rate_limits);
 	suite_add_tcase(s, tc);
 	tcase_add_checked_fixture(lookups, build_sample_db, drop_sample_db);
 	tcase_add_test(lookups, facts_auth_users);
