@@ -5,16 +5,18 @@
  * root is about to touch (UserID, the socket's directory, the PidFile's
  * directory); as root open the policy database (after pathsafe has found
  * it safe from UserID), the scanners (libclamav's database, TLS keys), the
+ * statistics port, the rate-limit engine with its control socket, and the
  * milter socket (mode 0600 from its creation: no operation on its name
- * afterwards) and the statistics port; write the pid file; drop to UserID
- * (supplementary groups, group, user, then prove root cannot come back);
- * check the spool and the policy database as that user; only then start
- * the statistics endpoint and libmilter's threads.  Without -f the process
- * forks first, and the parent exits only when the child says it is
- * serving, or with the child's own exit status (78, 70) when a step failed,
- * so that what the documentation promises is what the caller sees.
+ * afterwards); write the pid file; drop to UserID (supplementary groups,
+ * group, user, then prove root cannot come back); check the spool and the
+ * policy database as that user; only then start the statistics endpoint,
+ * the control socket's thread and libmilter's threads.  Without -f the
+ * process forks first, and the parent exits only when the child says it
+ * is serving, or with the child's own exit status (78, 70) when a step
+ * failed, so that what the documentation promises is what the caller sees.
  * -n runs the same checks without serving and without loading libclamav's
- * database (it counts its signatures instead).
+ * database (it counts its signatures instead).  -L and -R only talk to a
+ * running daemon's control socket (control.h).
  *
  * Signals: libmilter's own signal thread treats SIGHUP like SIGTERM (it
  * stops the filter).  hostmilter therefore runs smfi_main in a thread of
@@ -58,6 +60,7 @@
 
 #include "attach.h"
 #include "conf.h"
+#include "control.h"
 #include "fdlimit.h"
 #include "metrics.h"
 #include "msg.h"
@@ -78,17 +81,20 @@ struct options {
 	bool check_only;
 	bool foreground;
 	bool versions;
+	char *request;	/* -L, -R: a request for the running daemon's control socket */
 };
 
 static void
 usage(void)
 {
-	fprintf(stderr, "usage: hostmilter [-c FILE] [-n] [-f] [-V]\n"
+	fprintf(stderr, "usage: hostmilter [-c FILE] [-n] [-f] [-V] [-L] [-R KEY]\n"
 			"  -c FILE  configuration (default " DEFAULT_CONF ")\n"
 			"  -n       check the configuration and the policy database, then exit\n"
 			"  -f       stay in the foreground, log to stderr as well\n"
 			"  -V       print the versions of hostmilter and its libraries, and the\n"
-			"           ClamAV database's signature count and date, then exit\n");
+			"           ClamAV database's signature count and date, then exit\n"
+			"  -L       list the senders the running daemon holds over their rate limit\n"
+			"  -R KEY   release one of them (KEY as -L shows it)\n");
 	exit(2);
 }
 
@@ -98,7 +104,7 @@ parse_options(int argc, char **argv, struct options *opt)
 	int c;
 
 	opt->conf_path = DEFAULT_CONF;
-	while ((c = getopt(argc, argv, "c:nfV")) != -1) {
+	while ((c = getopt(argc, argv, "c:nfVLR:")) != -1) {
 		switch (c) {
 		case 'c':
 			opt->conf_path = optarg;
@@ -111,6 +117,14 @@ parse_options(int argc, char **argv, struct options *opt)
 			break;
 		case 'V':
 			opt->versions = true;
+			break;
+		case 'L':
+		case 'R':
+			free(opt->request);
+			opt->request = NULL;
+			if (c == 'L' ? !(opt->request = strdup("ratelimit list"))
+				     : asprintf(&opt->request, "ratelimit release %s", optarg) < 0)
+				msg_fatal(EXIT_SOFTWARE, "out of memory");
 			break;
 		default:
 			usage();
@@ -625,28 +639,54 @@ serve_signals(const struct options *opt, const struct hm_conf *conf)
 	return -1;
 }
 
-/* As root: everything that needs root, in the order of the header comment; returns the scanners. */
-static struct scanners *
-start_as_root(const struct hm_conf *conf, int *metrics_fd)
-{
+/* What start_as_root opened, for the rest of the start and for the stop. */
+struct started {
 	struct scanners *scanners;
+	struct ratelimit *ratelimit;
+	int metrics_fd;
+};
+
+/* As root: everything that needs root, in the order of the header comment. */
+static void
+start_as_root(const struct hm_conf *conf, const struct passwd *pw, struct started *up)
+{
 	char err[512];
 
 	if (snapshot_init(conf, err, sizeof(err)) < 0)
 		msg_fatal(EXIT_CONFIG, "%s", err);
 	attach_init();
-	if (!(scanners = scanners_open(conf, err, sizeof(err))))
+	if (!(up->scanners = scanners_open(conf, err, sizeof(err))))
 		msg_fatal(EXIT_CONFIG, "%s", err);
-	session_set_scanners(scanners);
-	stats_init(scanners);
-	if (conf->stats_listen[0] && (*metrics_fd = metrics_open(conf->stats_listen, err, sizeof(err))) < 0)
+	session_set_scanners(up->scanners);
+	stats_init(up->scanners);
+	if (conf->stats_listen[0] && (up->metrics_fd = metrics_open(conf->stats_listen, err, sizeof(err))) < 0)
 		msg_fatal(EXIT_CONFIG, "%s", err);
+	if (!(up->ratelimit = control_open(conf, pw ? pw->pw_uid : geteuid(), err, sizeof(err))))
+		msg_fatal(EXIT_CONFIG, "%s", err);
+	session_set_ratelimit(up->ratelimit);
 	if (smfi_register(session_filter) == MI_FAILURE)
 		msg_fatal(EXIT_SOFTWARE, "smfi_register failed");
 	open_socket(conf);
 	atexit(remove_pid_file);
 	write_pid_file(conf->pid_file);
-	return scanners;
+}
+
+/* As UserID: the threads that serve. */
+static void
+start_serving(const struct hm_conf *conf, const struct passwd *pw, const struct started *up)
+{
+	pthread_t milter;
+	char err[512];
+
+	if (up->metrics_fd >= 0 && metrics_start(up->metrics_fd, err, sizeof(err)) < 0)
+		msg_fatal(EXIT_SOFTWARE, "%s", err);
+	if (control_start(err, sizeof(err)) < 0)
+		msg_fatal(EXIT_SOFTWARE, "%s", err);
+	if (pthread_create(&milter, NULL, milter_thread, NULL) != 0)
+		msg_fatal(EXIT_SOFTWARE, "cannot start the milter thread");
+	msg_info("started on %s as %s, policy %s, %u scanner%s, rate limits in %s", conf->socket,
+		 pw ? pw->pw_name : "(unchanged user)", conf->policy_db, scanners_count(up->scanners),
+		 scanners_count(up->scanners) == 1 ? "" : "s", ratelimit_describe(up->ratelimit));
 }
 
 /* Serves until SIGTERM or SIGINT, then stops; the exit status. */
@@ -656,6 +696,7 @@ serve_then_stop(const struct options *opt, const struct hm_conf *conf, struct sc
 	bool drained = serve_signals(opt, conf) == 0;
 
 	metrics_stop();	/* it reads the scanners' clusters */
+	control_stop(drained);	/* the engine too, when no charge can be under way */
 	stats_log();
 	if (drained) {
 		/*
@@ -678,11 +719,8 @@ main(int argc, char **argv)
 	struct options opt = { 0 };
 	struct hm_conf conf;
 	struct pathsafe_user user;
+	struct started up = { .metrics_fd = -1 };
 	const struct passwd *pw;
-	char err[512];
-	pthread_t milter;
-	struct scanners *scanners;
-	int metrics_fd = -1;
 
 	msg_init(argv[0]);
 	umask(077);
@@ -690,6 +728,8 @@ main(int argc, char **argv)
 	if (opt.versions)
 		print_versions(opt.conf_path);
 	load_config(opt.conf_path, &conf);
+	if (opt.request)
+		exit(control_client(&conf, opt.request));
 	if (opt.check_only)
 		check_only(&opt, &conf);
 	pw = daemon_user(&conf, &user);
@@ -702,19 +742,14 @@ main(int argc, char **argv)
 	block_signals();
 	raise_fd_limit();
 	snapshot_set_guard(&user, reload_check);
-	scanners = start_as_root(&conf, &metrics_fd);
+	start_as_root(&conf, pw, &up);
 	if (pw)
 		drop_privileges(pw);
 	else if (getuid() == 0 || geteuid() == 0)
 		msg_fatal(EXIT_CONFIG, "refusing to run as root");
 	check_as_user(&conf);
-	if (metrics_fd >= 0 && metrics_start(metrics_fd, err, sizeof(err)) < 0)
-		msg_fatal(EXIT_SOFTWARE, "%s", err);
-	if (pthread_create(&milter, NULL, milter_thread, NULL) != 0)
-		msg_fatal(EXIT_SOFTWARE, "cannot start the milter thread");
-	msg_info("started on %s as %s, policy %s, %u scanner%s", conf.socket, pw ? pw->pw_name : "(unchanged user)",
-		 conf.policy_db, scanners_count(scanners), scanners_count(scanners) == 1 ? "" : "s");
+	start_serving(&conf, pw, &up);
 	tell_ready();
 	/* libmilter's threads still run: leave without tearing down what they may touch. */
-	exit(serve_then_stop(&opt, &conf, scanners));
+	exit(serve_then_stop(&opt, &conf, up.scanners));
 }
