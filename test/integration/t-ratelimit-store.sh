@@ -58,7 +58,8 @@ proc_state() { awk '/^State:/ { print $2 }' "/proc/$1/status" 2>/dev/null; }
 stopped() { [ "$(proc_state "$REDIS_PID")" = T ]; }
 
 # conf NAME LINES: a configuration the driver (and hostmilter -L) read.
-conf() { printf '%s\n' "$2" >"$RUN/$1.conf"; echo "$RUN/$1.conf"; }
+# (every configuration names its scanners: these drive the rate limits only)
+conf() { printf '%s\nScanner none\n' "$2" >"$RUN/$1.conf"; echo "$RUN/$1.conf"; }
 REDIS_LOCAL=$(conf redis-local "RateLimitStore redis unix:$SOCK
 OnRateLimitStoreFailure local
 RateLimitStoreTimeout 200")
