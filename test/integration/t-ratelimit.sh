@@ -16,7 +16,7 @@
 #   xyz00-office    20/h burst 4 (the sender A and B share)
 #   xyz00-sales     1000/h (the sample's): the one who is never limited
 #   127.77.0.0/27   12/h burst 3 per client address
-#   127.78.0.0/24   100000/h: clients that probe whether Redis is back
+#   127.78.0.0/24   100000/h: clients that send until the hostmilters are back in Redis
 #   the certificate 6/h burst 2
 # The hostmilters are the sanitizer build when there is one (HM_ASAN_BUILD):
 # a memory error or a leak in the charges and refunds ends the test.  Every
@@ -302,6 +302,7 @@ mapfile -t rcpts < <(to 4 local-a)
 out=$(probe $MTA --source 127.77.0.20 "${rcpts[@]}")
 is "... the limit holds in A's own table (OnRateLimitStoreFailure local): 3, then 451" "$(codes "$out")" \
 	"250 250 250 451"
+like "log: A's breaker opened" "$(log_a)" 'rate-limit store redis unix:.*: down \(.*\); next probe in'
 like "log: counted locally, as a fallback" "$(log_a)" \
 	"$(refused '127\.77\.0\.20' - 'sender@client\.example' 'local-a4@elsewhere\.example' 'client:127\.77\.0\.20' '12/h burst=3' 'local fallback')"
 mapfile -t rcpts < <(to 4 local-b)
@@ -311,13 +312,16 @@ unlike "no recipient tempfailed for the store in A" "$(log_a)" 'rule=rate-limit-
 unlike "... nor in B" "$(log_b)" 'rule=rate-limit-store'
 
 check "redis-server restarted" redis_start
-# in_redis PORT CLIENT: one message from CLIENT through PORT; true once its count is in Redis.
-in_redis() {
+# back_in_redis PORT CLIENT LOG: one message from CLIENT through PORT; true once that hostmilter's
+# breaker has let a recipient through to Redis and Redis answered it.
+back_in_redis() {
 	probe "$1" --source "$2" --to "probe@elsewhere.example" >/dev/null
-	[ "$(redis_cli exists "hostmilter:rl:client:$2")" = 1 ]
+	grep -q 'rate-limit store redis unix:.*: up again$' "$3"
 }
-check "A counts in Redis again after its breaker's revive" hm_wait 40 in_redis $MTA 127.78.0.1
-check "... and B" hm_wait 40 in_redis $MTA_B 127.78.0.2
+back=$EPOCHREALTIME
+check "A counts in Redis again after its breaker's revive" hm_wait 40 back_in_redis $MTA 127.78.0.1 "$LOG_A"
+check "... and B" hm_wait 40 back_in_redis $MTA_B 127.78.0.2 "$LOG_B"
+diag "both back in Redis $(awk -v a="$back" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.1f", b - a }') s after its restart"
 out=$(probe $MTA --source 127.77.0.21 --to r1@elsewhere.example --to r2@elsewhere.example)
 is "shared counting resumes: 127.77.0.21 (burst 3) has 2 through A" "$(codes "$out")" "250 250"
 out=$(probe $MTA_B --source 127.77.0.21 --to r3@elsewhere.example --to r4@elsewhere.example)
