@@ -211,6 +211,7 @@ define(\`confAUTH_MECHANISMS', \`PLAIN LOGIN')dnl
 TRUST_AUTH_MECH(\`PLAIN LOGIN')dnl
 define(\`confAUTH_OPTIONS', \`A')dnl
 DAEMON_OPTIONS(\`Family=inet, Name=MSA, Port=$1, Addr=127.0.0.1, M=E')dnl
+define(\`confHOSTMILTER_MAILERS', \`$RUN/maps/hostmilter-mailers.m4')dnl
 FEATURE(\`hostmilter', \`unix:$RUN/milter/hostmilter.sock')dnl
 MC
 }
