@@ -467,15 +467,6 @@ session_charges_add(struct session *s, const struct rate_charge *charge, const s
 	c->results[c->n++] = *result;
 }
 
-/* The payer as a reply names it: "mailbox:xyz00-info" is xyz00-info. */
-static const char *
-session_payer_name(const char *key)
-{
-	if (strncmp(key, "bulk:", 5) == 0)
-		key += 5;
-	return strchr(key, ':') ? strchr(key, ':') + 1 : key;
-}
-
 /* Who was limited, by what limit, for how long: the decision's log line says it. */
 static void
 session_rate_note(struct decision *d, const struct rate_charge *charge, const struct ratelimit_result *result)
@@ -518,7 +509,7 @@ session_rate_limit(struct session *s, struct decision *d)
 							     : DECIDE_RATE_ALLOWED;
 	if (outcome == DECIDE_RATE_ALLOWED)
 		session_charges_add(s, &charge, &limit, &result);
-	decide_rate(outcome, conf->rate_limit == CONF_RATE_LIMIT_WARN, session_payer_name(charge.key), charge.per_hour,
+	decide_rate(outcome, conf->rate_limit == CONF_RATE_LIMIT_WARN, charge.who, charge.per_hour,
 		    result.retry_after_s, d);
 	if (outcome != DECIDE_RATE_ALLOWED)
 		session_rate_note(d, &charge, &result);
