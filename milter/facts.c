@@ -262,7 +262,7 @@ facts_rate_charge(const struct policydb *db, const struct rate_payer *payer, str
 	} else if (payer->network && payer->addr) {
 		own = &payer->network->rate;
 		facts_client_key(payer->family, payer->addr, key, sizeof(key));
-		snprintf(charge->who, sizeof(charge->who), "%s", key + strlen("client:"));
+		snprintf(charge->who, sizeof(charge->who), "%.*s", (int)sizeof(charge->who) - 1, key + strlen("client:"));
 	} else if (payer->certificate) {
 		own = &payer->certificate->rate;
 		snprintf(key, sizeof(key), "cert:%s|%s", payer->cert_issuer ? payer->cert_issuer : "",
