@@ -8,9 +8,11 @@
 #include <netinet/in.h>
 #include <pthread.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <time.h>
 
@@ -560,13 +562,25 @@ session_any_wants_spam(const struct session *s)
 	return false;
 }
 
-static bool
-session_any_blocks_types(const struct session *s)
+/* Every type some recipient blocks, once each (libmagic's rules are chosen from them); 0 when none. */
+static size_t
+session_blocked_types(const struct session *s, const char **types, size_t max)
 {
+	size_t n = 0;
+
 	for (unsigned i = 0; i < s->nrcpts; i++)
-		if (s->rcpts[i].rules->ntypes > 0)
-			return true;
-	return false;
+		for (unsigned j = 0; j < s->rcpts[i].rules->ntypes; j++) {
+			const char *type = s->rcpts[i].rules->blocked_types[j];
+			size_t k = 0;
+
+			while (k < n && strcasecmp(types[k], type) != 0)
+				k++;
+			if (k == n && n == max)
+				return SIZE_MAX;	/* more than chosen rules are worth: every rule */
+			if (k == n)
+				types[n++] = type;
+		}
+	return n;
 }
 
 static void
@@ -583,8 +597,8 @@ session_log_verdict(const struct session *s, const char *rcpt, const struct verd
 		snprintf(detail, sizeof(detail), " virus=\"%s\"", o->virus_name);
 	else if (o->spam_scored)
 		snprintf(detail, sizeof(detail), " score=%.1f", o->score);
-	if (v->action == VERDICT_TEMPFAIL || strcmp(v->rule, "scanner-failure-accepted") == 0)
-		snprintf(detail + strlen(detail), sizeof(detail) - strlen(detail), " failure=\"%s\"", o->failure);
+	if (v->failure)
+		snprintf(detail + strlen(detail), sizeof(detail) - strlen(detail), " failure=\"%.200s\"", v->failure);
 	msg_info("%s: %s rule=%s client=%s auth=%s from=<%s>%s%s%s%s%s%s%s%s%s", s->qid[0] ? s->qid : "NOQUEUE",
 		 actions[v->action], v->rule, s->client[0] ? s->client : "unknown", s->auth_user[0] ? s->auth_user : "-",
 		 s->sender_text, rcpt ? " to=<" : "", rcpt ? rcpt : "", rcpt ? ">" : "", detail,
@@ -592,11 +606,14 @@ session_log_verdict(const struct session *s, const char *rcpt, const struct verd
 		 v->rcode ? "\"" : "");
 }
 
-/* Scans the spool; an attachment walk that fails counts as a scanner failure. */
+/* Scans the spool, and walks the attachments when some recipient blocks types; the
+ * verdict of such a recipient fails closed on a report that is incomplete. */
 static void
 session_run_scan(SMFICTX *ctx, struct session *s, struct scan_outcome *o, struct attach_report *attachments,
 		 bool *attachments_read)
 {
+	const char *types[64];
+	struct attach_want want = { types, session_blocked_types(s, types, sizeof(types) / sizeof(*types)) };
 	const char **rcpts = calloc(s->nrcpts ? s->nrcpts : 1, sizeof(*rcpts));
 	struct scan_job job = { .spool = s->spool, .client_ip = s->client, .helo = s->helo,
 				.sender = s->sender_text, .queue_id = s->qid, .auth_user = s->auth_user,
@@ -609,15 +626,11 @@ session_run_scan(SMFICTX *ctx, struct session *s, struct scan_outcome *o, struct
 		rcpts[i] = s->rcpts[i].text;
 	scanners_scan(session_scanners, &job, net_now_ms() + (uint64_t)s->snap->conf.scan_timeout * 1000, o);
 	free(rcpts);
-	*attachments_read = false;
-	if (!session_any_blocks_types(s))
-		return;
-	if (attach_scan(s->spool, attachments, err, sizeof(err)) == 0)
-		*attachments_read = true;
-	else {
-		o->virus_failed = true;
-		snprintf(o->failure, sizeof(o->failure), "attachments: %.180s", err);
-	}
+	*attachments_read = want.ntypes > 0;
+	if (want.ntypes == SIZE_MAX)
+		want.ntypes = 0;
+	if (*attachments_read && attach_scan(s->spool, &want, attachments, err, sizeof(err)) < 0)
+		msg_warn("%s: attachments: %s", s->qid[0] ? s->qid : "NOQUEUE", err);
 }
 
 static void

@@ -43,7 +43,6 @@ struct hostscan {
 	struct spool *spool;
 	struct scan_outcome outcome;
 	struct attach_report attachments;
-	bool attachments_failed;
 	struct verdict verdict;
 	struct message_verdict message;
 };
@@ -109,14 +108,16 @@ hostscan_scan(struct hostscan *h)
 	char err[300];
 
 	if (h->rules.ntypes > 0) {
-		if (attach_scan(h->spool, &h->attachments, err, sizeof(err)) < 0) {
+		const char *types[POLICY_TYPES_MAX];
+		struct attach_want want = { types, h->rules.ntypes };
+
+		for (unsigned i = 0; i < h->rules.ntypes; i++)
+			types[i] = h->rules.blocked_types[i];
+		if (attach_scan(h->spool, &want, &h->attachments, err, sizeof(err)) < 0)
 			msg_warn("%s", err);
-			h->attachments_failed = true;
-		} else
-			facts.attachments = &h->attachments;
+		facts.attachments = &h->attachments;
 	}
 	scanners_scan(h->scanners, &job, net_now_ms() + (uint64_t)h->conf.scan_timeout * 1000, &h->outcome);
-	h->outcome.virus_failed |= h->attachments_failed;
 	verdict_for_rcpt(&facts, &h->verdict);
 	verdict_for_message(&h->verdict, 1, &h->message);
 }
