@@ -58,6 +58,11 @@ static const struct conf_key conf_keys[] = {
 	KEY("TLSKeyFile", CONF_STRING, NULL, 1, CONF_PATH_MAX - 1, tls_key),
 	/* No default: the statistics endpoint listens only when asked to. */
 	KEY("StatsListen", CONF_LISTEN, NULL, 0, 0, stats_listen),
+	/* No default: the largest max_size of PolicyDB, so that no message the policy accepts is too large to scan. */
+	KEY("ScanMaxSize", CONF_SIZE, NULL, 1024, 64L << 30, scan_max_size),
+	/* No default: hostmilter serves hostscan only when asked to. */
+	KEY("ScanService", CONF_STRING, NULL, 7, CONF_PATH_MAX - 1, scan_service),
+	KEY("ScanServiceClients", CONF_INT, "4", 1, 64, scan_service_clients),
 };
 
 #define NKEYS (sizeof(conf_keys) / sizeof(*conf_keys))

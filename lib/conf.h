@@ -57,6 +57,9 @@ struct hm_conf {
 	char tls_cert[CONF_PATH_MAX];	/* optional client certificate and key */
 	char tls_key[CONF_PATH_MAX];
 	char stats_listen[64];	/* "" or a loopback ADDRESS:PORT for the Prometheus endpoint */
+	long scan_max_size;	/* bytes the engines must inspect whole; 0: the policy's largest max_size */
+	char scan_service[CONF_PATH_MAX];	/* "" or unix:PATH where hostmilter scans for hostscan */
+	long scan_service_clients;	/* messages the scan service takes at once */
 };
 
 /* A StatsListen value, parsed. */

@@ -473,3 +473,14 @@ policydb_address(const struct policydb *db, const char *address, char ***mailbox
 	free(text);
 	return 0;
 }
+
+uint64_t
+policydb_largest_size(const struct policydb *db)
+{
+	uint64_t largest = db->defaults.max_size;
+
+	for (size_t i = 0; i < db->nrules; i++)
+		if (db->rules[i].max_size > largest)
+			largest = db->rules[i].max_size;
+	return largest;
+}

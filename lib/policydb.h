@@ -45,6 +45,8 @@ void policydb_close(struct policydb *db);
 
 const char *policydb_digest(const struct policydb *db);
 const struct policy_rules *policydb_defaults(const struct policydb *db);
+/* The largest max_size of any rule set: the largest message the policy accepts. */
+uint64_t policydb_largest_size(const struct policydb *db);
 /* The server's own host names: the hostname and the export's "names". */
 bool policydb_server_name(const struct policydb *db, const char *domain);
 bool policydb_relay_network(const struct policydb *db, int family, const uint8_t *addr);

@@ -46,6 +46,7 @@
 #include "metrics.h"
 #include "msg.h"
 #include "scanners.h"
+#include "scanserve.h"
 #include "session.h"
 #include "snapshot.h"
 #include "stats.h"
@@ -383,7 +384,7 @@ main(int argc, char **argv)
 	if (snapshot_init(&conf, err, sizeof(err)) < 0)
 		msg_fatal(EXIT_CONFIG, "%s", err);
 	attach_init();
-	if (!(scanners = scanners_open(&conf, err, sizeof(err))))
+	if (!(scanners = scanners_open(&conf, err, sizeof(err))) || scanserve_open(&conf, err, sizeof(err)) < 0)
 		msg_fatal(EXIT_CONFIG, "%s", err);
 	session_set_scanners(scanners);
 	stats_init(scanners);
@@ -398,6 +399,8 @@ main(int argc, char **argv)
 	else if (getuid() == 0 || geteuid() == 0)
 		msg_fatal(EXIT_CONFIG, "refusing to run as root");
 	check_spool_directory(conf.spool_directory, pw ? pw->pw_name : "this user");
+	if (scanserve_start(scanners, &conf, err, sizeof(err)) < 0)
+		msg_fatal(EXIT_SOFTWARE, "%s", err);
 	if (metrics_fd >= 0 && metrics_start(metrics_fd, err, sizeof(err)) < 0)
 		msg_fatal(EXIT_SOFTWARE, "%s", err);
 	if (pthread_create(&milter, NULL, milter_thread, NULL) != 0)
@@ -405,6 +408,7 @@ main(int argc, char **argv)
 	msg_info("started on %s as %s, policy %s, %u scanner%s", conf.socket, pw ? pw->pw_name : "(unchanged user)",
 		 conf.policy_db, scanners_count(scanners), scanners_count(scanners) == 1 ? "" : "s");
 	drained = serve_signals(&opt, &conf) == 0;
+	scanserve_stop();	/* it reads the scanners too */
 	metrics_stop();	/* it reads the scanners' clusters */
 	stats_log();
 	if (drained) {

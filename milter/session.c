@@ -70,6 +70,7 @@ struct session {
 	struct spool *spool;
 	char subject[SESSION_SUBJECT_MAX + 1];
 	bool has_subject;
+	unsigned marks_seen[MARKS_MAX];	/* the sender's copies of each header hostmilter writes */
 };
 
 static struct scanners *session_scanners;
@@ -154,6 +155,7 @@ session_message_end(struct session *s)
 	s->nrcpts = 0;
 	s->scan_decided = s->scan = s->has_subject = s->quarantined = s->refused = false;
 	s->subject[0] = '\0';
+	memset(s->marks_seen, 0, sizeof(s->marks_seen));
 	spool_free(s->spool);
 	s->spool = NULL;
 }
@@ -495,7 +497,7 @@ session_header(SMFICTX *ctx, char *name, char *value)
 {
 	struct session *s = smfi_getpriv(ctx);
 	char line[SESSION_SUBJECT_MAX * 2];
-	int len;
+	int len, mark;
 
 	if (!s || !s->in_message || s->refused)
 		return SMFIS_NOREPLY;
@@ -503,6 +505,9 @@ session_header(SMFICTX *ctx, char *name, char *value)
 		s->has_subject = true;
 		snprintf(s->subject, sizeof(s->subject), "%s", value);
 	}
+	if ((mark = marks_owned(name, scanners_any(session_scanners, SCAN_KIND_VIRUS),
+				scanners_any(session_scanners, SCAN_KIND_SPAM))) >= 0)
+		s->marks_seen[mark]++;	/* forged or stale: removed at the end (session_mark) */
 	/* "Name: value\r\n", as the message is stored. */
 	len = snprintf(line, sizeof(line), "%s: %s\r\n", name, value);
 	if (len >= 0 && (size_t)len < sizeof(line)) {
@@ -613,7 +618,7 @@ session_run_scan(SMFICTX *ctx, struct session *s, struct scan_outcome *o, struct
 		 bool *attachments_read)
 {
 	const char *types[64];
-	struct attach_want want = { types, session_blocked_types(s, types, sizeof(types) / sizeof(*types)) };
+	struct attach_want want = { types, session_blocked_types(s, types, sizeof(types) / sizeof(*types)), 0 };
 	const char **rcpts = calloc(s->nrcpts ? s->nrcpts : 1, sizeof(*rcpts));
 	struct scan_job job = { .spool = s->spool, .client_ip = s->client, .helo = s->helo,
 				.sender = s->sender_text, .queue_id = s->qid, .auth_user = s->auth_user,
@@ -633,16 +638,28 @@ session_run_scan(SMFICTX *ctx, struct session *s, struct scan_outcome *o, struct
 		msg_warn("%s: attachments: %s", s->qid[0] ? s->qid : "NOQUEUE", err);
 }
 
-static void
+/*
+ * Only hostmilter's own marks may reach the recipient: every copy the
+ * sender wrote of a header hostmilter writes is deleted first, the last
+ * one first, so that each deletion leaves the index of the ones before it
+ * as Sendmail counts them.  0, or -1 when Sendmail refused a change.
+ */
+static int
 session_mark(SMFICTX *ctx, struct session *s, const struct scan_outcome *o, const struct message_verdict *m)
 {
+	struct marks_facts facts = { o, m, scanners_any(session_scanners, SCAN_KIND_VIRUS),
+				     scanners_any(session_scanners, SCAN_KIND_SPAM), NULL };
 	struct marks marks;
 	char subject[SESSION_SUBJECT_MAX + 64];
 
-	marks_build(o, m, scanners_any(session_scanners, SCAN_KIND_VIRUS),
-		    scanners_any(session_scanners, SCAN_KIND_SPAM), &marks);
+	for (int i = 0; i < MARKS_MAX; i++)
+		for (unsigned idx = s->marks_seen[i]; idx > 0; idx--)
+			if (smfi_chgheader(ctx, (char *)marks_name(i), (int)idx, NULL) != MI_SUCCESS)
+				return -1;
+	marks_build(&facts, &marks);
 	for (unsigned i = 0; i < marks.n; i++)
-		smfi_addheader(ctx, (char *)marks.mark[i].name, marks.mark[i].value);
+		if (smfi_addheader(ctx, (char *)marks.mark[i].name, marks.mark[i].value) != MI_SUCCESS)
+			return -1;
 	if (m->spam_tag && m->subject_tag) {
 		marks_subject(s->subject, m->subject_tag, subject, sizeof(subject));
 		if (s->has_subject)
@@ -650,6 +667,7 @@ session_mark(SMFICTX *ctx, struct session *s, const struct scan_outcome *o, cons
 		else
 			smfi_addheader(ctx, "Subject", subject);
 	}
+	return 0;
 }
 
 static sfsistat
@@ -666,7 +684,8 @@ session_apply_verdict(SMFICTX *ctx, struct session *s, const struct verdict *v, 
 	for (unsigned i = 0; i < s->nrcpts; i++)
 		if (verdict_refuses(&v[i]) && smfi_delrcpt(ctx, s->rcpts[i].arg) != MI_SUCCESS)
 			return SMFIS_TEMPFAIL;	/* cannot leave a refused recipient on the message */
-	session_mark(ctx, s, o, m);
+	if (session_mark(ctx, s, o, m) < 0)
+		return SMFIS_TEMPFAIL;	/* a sender's mark that cannot be removed must not be delivered */
 	s->quarantined = m->quarantine;
 	if (m->quarantine)
 		smfi_quarantine(ctx, (char *)(o->virus ? o->virus_name : "held by hostmilter"));

@@ -6,7 +6,9 @@
  * EOF or at Content-Length, whichever comes first; chunked replies are not
  * asked for (HTTP/1.1 with a known length is what rspamd sends to its own
  * milter proxy).  Only "score" and "required_score" decide: hostmilter
- * applies each recipient's thresholds itself, as it does for spamd.
+ * applies each recipient's thresholds itself, as it does for spamd.  A
+ * reply with "is_skipped" true (rspamd's own size limit or settings) is
+ * a SKIPPED scan, marked so, not a score of 0.
  */
 #include "config.h"
 
@@ -106,6 +108,13 @@ rspamd_parse_reply(const char *reply, size_t len, struct scan_result *result)
 	required = json_object_get(json, "required_score");
 	if (!json_is_number(score) || !json_is_number(required)) {
 		engine_fail(result, "rspamd's reply has no score");
+		json_decref(json);
+		return;
+	}
+	if (json_is_true(json_object_get(json, "is_skipped"))) {
+		/* rspamd's own limits or settings: its score of 0 is no verdict */
+		result->status = SCAN_SKIPPED;
+		snprintf(result->note, sizeof(result->note), "rspamd skipped it");
 		json_decref(json);
 		return;
 	}

@@ -268,6 +268,7 @@ Foreground yes
 User root
 LogFile $RUN/$name.log
 StreamMaxLength ${2:-100M}
+AlertExceedsMax yes
 CONF
 	hm_bg clamd -c "$RUN/$name.conf"
 	CLAMD_PID=$!

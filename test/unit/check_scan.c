@@ -25,6 +25,8 @@
 #include "engine.h"
 #include "magicset.h"
 #include "marks.h"
+#include "scanners.h"
+#include "service.h"
 #include "spool.h"
 #include "verdict.h"
 
@@ -132,9 +134,15 @@ START_TEST(clamd_replies)
 	ck_assert_int_eq(r.status, SCAN_DONE);
 	ck_assert(r.virus);
 	ck_assert_str_eq(r.virus_name, "Eicar-Signature");
+	/* What clamd did not inspect is no verdict, and not the node's fault either. */
 	memset(&r, 0, sizeof(r));
 	clamd_parse_reply("INSTREAM size limit exceeded. ERROR", &r);
-	ck_assert_int_eq(r.status, SCAN_SKIPPED);
+	ck_assert_int_eq(r.status, SCAN_INCOMPLETE);
+	memset(&r, 0, sizeof(r));
+	clamd_parse_reply("stream: Heuristics.Limits.Exceeded.MaxFileSize FOUND", &r);
+	ck_assert_int_eq(r.status, SCAN_INCOMPLETE);
+	ck_assert(!r.virus);
+	ck_assert_ptr_nonnull(strstr(r.note, "Heuristics.Limits.Exceeded.MaxFileSize"));
 	for (const char *bad = "stream: Can't allocate memory ERROR\0\0UNKNOWN COMMAND\0\0 FOUND\0\0"; *bad;
 	     bad += strlen(bad) + 1) {
 		memset(&r, 0, sizeof(r));
@@ -184,6 +192,8 @@ START_TEST(rspamd_replies)
 				   "\"symbols\":{\"GTUBE\":{\"score\":0}}}";
 	static const char status[] = "HTTP/1.1 500 Internal\r\n\r\n{}";
 	static const char bad[] = "HTTP/1.1 200 OK\r\n\r\n{\"score\":\"high\"}";
+	static const char skipped[] = "HTTP/1.1 200 OK\r\n\r\n{\"is_skipped\":true,\"score\":0,\"required_score\":15,"
+				      "\"action\":\"no action\"}";
 	struct scan_result r;
 
 	memset(&r, 0, sizeof(r));
@@ -197,6 +207,9 @@ START_TEST(rspamd_replies)
 	memset(&r, 0, sizeof(r));
 	rspamd_parse_reply(bad, sizeof(bad) - 1, &r);
 	ck_assert_int_eq(r.status, SCAN_FAILED);
+	memset(&r, 0, sizeof(r));
+	rspamd_parse_reply(skipped, sizeof(skipped) - 1, &r);
+	ck_assert_int_eq(r.status, SCAN_SKIPPED);	/* its score of 0 is no verdict */
 }
 END_TEST
 
@@ -764,12 +777,13 @@ START_TEST(marks_for_delivery)
 {
 	struct scan_outcome o = { .spam_scored = true, .score = 7.25, .required = 5 };
 	struct message_verdict m = { .spam_tag = true };
+	struct marks_facts f = { &o, &m, true, true, NULL };
 	struct marks marks;
 	char subject[100];
 
 	strcpy(o.virus_engines, "clamav");
 	strcpy(o.rules, "A,B");
-	marks_build(&o, &m, true, true, &marks);
+	marks_build(&f, &marks);
 	ck_assert_uint_eq(marks.n, 5);
 	ck_assert_str_eq(marks.mark[0].name, "X-Virus-Scanned");
 	ck_assert_str_eq(marks.mark[1].value, "Clean");
@@ -779,6 +793,58 @@ START_TEST(marks_for_delivery)
 	ck_assert_str_eq(subject, "[SPAM] Hello");
 	marks_subject(" [SPAM] Hello", "[SPAM]", subject, sizeof(subject));
 	ck_assert_str_eq(subject, "[SPAM] Hello");	/* not tagged twice */
+}
+END_TEST
+
+/* What was not inspected is never marked clean: no "Clean", no "No", no score. */
+START_TEST(marks_never_call_unscanned_clean)
+{
+	struct scan_outcome o = { .virus_failed = true };
+	struct message_verdict m = { 0 };
+	struct marks_facts f = { &o, &m, true, true, NULL };
+	struct marks marks;
+
+	strcpy(o.failure, "clamav: libclamav did not inspect all of it: Heuristics.Limits.Exceeded.MaxScanSize");
+	strcpy(o.skipped, "spamd: larger than SpamMaxSize");
+	marks_build(&f, &marks);
+	ck_assert_uint_eq(marks.n, 2);	/* no X-Virus-Status, no X-Spam-Score, no X-Spam-Flag */
+	ck_assert_ptr_nonnull(strstr(marks.mark[0].value, "failed (clamav: libclamav did not inspect"));
+	ck_assert_str_eq(marks.mark[1].name, "X-Spam-Status");
+	ck_assert_str_eq(marks.mark[1].value, "skipped (spamd: larger than SpamMaxSize)");
+	o.virus_failed = false;
+	o.spam_failed = true;
+	strcpy(o.virus_engines, "clamav");
+	f.blocked_type = "application/x-dosexec";
+	marks_build(&f, &marks);
+	ck_assert_str_eq(marks.mark[1].value, "Blocked (application/x-dosexec)");
+	ck_assert_ptr_nonnull(strstr(marks.mark[2].value, "failed ("));
+	ck_assert_int_eq(marks_owned("x-spam-flag", true, true), 4);
+	ck_assert_int_eq(marks_owned("X-VIRUS-STATUS", true, false), 1);
+	ck_assert_int_eq(marks_owned("X-Spam-Status", true, false), -1);	/* not written without spam engines */
+	ck_assert_int_eq(marks_owned("X-Spam-Level", true, true), -1);
+	ck_assert_str_eq(marks_name(2), "X-Spam-Status");
+}
+END_TEST
+
+/* A virus engine that skipped the message or hit a limit has failed; a spam engine's skip is a skip. */
+START_TEST(scanners_virus_engines_never_skip)
+{
+	struct scan_result skip = { .status = SCAN_SKIPPED }, limit = { .status = SCAN_INCOMPLETE };
+	struct scan_outcome o;
+
+	strcpy(skip.note, "larger than SpamMaxSize");
+	strcpy(limit.note, "clamd did not inspect all of it: Heuristics.Limits.Exceeded.MaxRecursion");
+	memset(&o, 0, sizeof(o));
+	scanners_add(&o, &engine_clamd, &skip);
+	ck_assert(o.virus_failed);
+	memset(&o, 0, sizeof(o));
+	scanners_add(&o, &engine_clamd, &limit);
+	ck_assert(o.virus_failed && !o.virus);
+	ck_assert_ptr_nonnull(strstr(o.failure, "clamd: clamd did not inspect"));
+	memset(&o, 0, sizeof(o));
+	scanners_add(&o, &engine_spamd, &skip);
+	ck_assert(!o.spam_failed && !o.spam_scored);
+	ck_assert_str_eq(o.skipped, "spamd: larger than SpamMaxSize");
 }
 END_TEST
 
@@ -833,9 +899,82 @@ START_TEST(clamav_scans_in_process)
 	ck_assert(!r.virus);
 	ck_assert_uint_eq(progress_calls, 0);
 	spool_free(spool);
+	/* Mail nested deeper than MaxRecursion: libclamav's alert, an incomplete scan, not "clean". */
+	{
+		struct text t = { 0 };
+
+		text_add(&t, "Subject: unit\r\nMIME-Version: 1.0\r\n");
+		for (int i = 0; i < 25; i++)
+			text_add(&t, "Content-Type: multipart/mixed; boundary=\"b%d\"\r\n\r\n--b%d\r\n", i, i);
+		text_add(&t, "Content-Type: text/plain\r\n\r\nnothing to see\r\n");
+		spool = spool_of(t.p);
+		engine_clamav.scan(node, &(struct scan_job){ .spool = spool }, NULL, &r);
+		ck_assert_int_eq(r.status, SCAN_INCOMPLETE);
+		ck_assert_ptr_nonnull(strstr(r.note, "Heuristics.Limits.Exceeded"));
+		spool_free(spool);
+		free(t.p);
+	}
 	engine_clamav.close(node);
 	unlink(path);
 	ck_assert_int_eq(rmdir(dir), 0);	/* libclamav left no temporary file behind */
+}
+END_TEST
+
+/* libclamav inspects whole every message the policy accepts; never less than its own defaults. */
+START_TEST(clamav_limits_from_the_policy)
+{
+	uint64_t file, scan;
+
+	clamav_limits(128u << 20, &file, &scan);
+	ck_assert_uint_eq(file, 128u << 20);
+	ck_assert_uint_eq(scan, 512u << 20);
+	clamav_limits(10u << 20, &file, &scan);	/* an archive entry may be larger than the message */
+	ck_assert_uint_eq(file, 100u << 20);
+	ck_assert_uint_eq(scan, 400u << 20);
+	clamav_limits((uint64_t)64 << 30, &file, &scan);	/* libclamav's own ceiling */
+	ck_assert_uint_eq(file, (uint64_t)INT_MAX - 2);
+}
+END_TEST
+
+/* The scan service's heads: what one end writes the other reads, and nothing else passes. */
+START_TEST(service_wire_format)
+{
+	static const char *const types[] = { "application/x-dosexec", "application/zip" };
+	struct service_request req = { 51200, true, { types[0], types[1] }, 2 }, back;
+	struct service_reply reply = { .ok = true, .virus_scanning = true, .spam_scanning = true }, parsed;
+	char head[SERVICE_HEAD_MAX], *text = malloc(SERVICE_REPLY_MAX);
+	const char *why;
+
+	ck_assert_uint_gt(service_request_head(&req, head, sizeof(head)), 0);
+	ck_assert_int_eq(service_request_parse(head, &back, &why), 0);
+	ck_assert(back.size == 51200 && back.want_spam && back.ntypes == 2);
+	ck_assert_str_eq(back.types[1], "application/zip");
+	strcpy(head, "HOSTSCAN/1\nsize: 10\nspam: 2\n\n");
+	ck_assert_int_eq(service_request_parse(head, &back, &why), -1);
+	strcpy(head, "HOSTSCAN/1\nspam: 1\n");	/* no size, no blank line */
+	ck_assert_int_eq(service_request_parse(head, &back, &why), -1);
+	reply.outcome.spam_scored = true;
+	reply.outcome.score = 12.5;
+	reply.outcome.required = 5;
+	strcpy(reply.outcome.rules, "HOSTMILTER_TEST_12");
+	strcpy(reply.outcome.virus_engines, "clamav");
+	reply.attachments_read = true;
+	reply.attachments.ntypes = 1;
+	strcpy(reply.attachments.types[0].type, "application/x-dosexec");
+	strcpy(reply.attachments.types[0].filename, "a\tb\n.exe");	/* a sender's name cannot add lines */
+	ck_assert_uint_gt(service_reply_format(&reply, text, SERVICE_REPLY_MAX), 0);
+	ck_assert_int_eq(service_reply_parse(text, &parsed), 0);
+	ck_assert(parsed.ok && parsed.virus_scanning && parsed.spam_scanning && parsed.attachments_read);
+	ck_assert(parsed.outcome.spam_scored && parsed.outcome.score == 12.5);
+	ck_assert_str_eq(parsed.attachments.types[0].filename, "a?b?.exe");
+	ck_assert(!parsed.attachments.incomplete);
+	text[strlen(text) - 1] = '\0';	/* cut short: no blank line */
+	ck_assert_int_eq(service_reply_parse(text, &parsed), -1);
+	ck_assert_int_eq(service_reply_parse("HOSTSCAN/1 ok\nvirus: x\nbogus: 1\n\n", &parsed), -1);
+	ck_assert_int_eq(service_reply_parse("HOSTSCAN/1 error busy\n\n", &parsed), -1);
+	ck_assert_ptr_nonnull(strstr(parsed.error, "busy"));
+	ck_assert_uint_eq(service_reply_format(&reply, text, 64), 0);	/* never sent with a line left out */
+	free(text);
 }
 END_TEST
 
@@ -890,7 +1029,11 @@ scan_suite(void)
 	tcase_add_test(tc, verdict_per_message);
 	tcase_add_test(tc, verdict_fails_closed_on_uninspected_parts);
 	tcase_add_test(tc, marks_for_delivery);
+	tcase_add_test(tc, marks_never_call_unscanned_clean);
+	tcase_add_test(tc, scanners_virus_engines_never_skip);
 	tcase_add_test(tc, conf_scanner_lines);
+	tcase_add_test(tc, clamav_limits_from_the_policy);
+	tcase_add_test(tc, service_wire_format);
 	tcase_add_test(tc, clamav_scans_in_process);
 	suite_add_tcase(s, tc);
 	return s;
