@@ -230,6 +230,7 @@ scanserve_serve(int fd)
 	if (!conn)
 		close(fd);
 	else if (reply && head && scanserve_read_head(conn, &wait, head, &req, &spool, &why) == 0
+		 && net_write(conn, SERVICE_GO, strlen(SERVICE_GO), &wait) == 0
 		 && scanserve_read_body(conn, &wait, spool, req.size, &why) == 0)
 		scanserve_scan(fd, spool, &req, reply);
 	else if (reply)

@@ -362,6 +362,8 @@ main(int argc, char **argv)
 		return EXIT_TEMPFAIL;
 	hostscan_scan(h);
 	rc = hostscan_exit_code(h);
+	if (filter && rc == EXIT_TEMPFAIL)	/* procmail's log is where its user looks */
+		msg_warn("not filtered: %s", h->verdict.failure ? h->verdict.failure : "the message could not be scanned");
 	if (filter)
 		rc = rc == EXIT_TEMPFAIL || hostscan_filter(h) < 0 ? EXIT_TEMPFAIL : 0;
 	else

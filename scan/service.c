@@ -344,17 +344,27 @@ service_connect(const struct net_addr *addr, uint64_t deadline_ms, struct servic
 	}
 }
 
-/* The answer: everything until the service closes the connection. */
-static int
-service_read(struct net_conn *conn, const struct net_wait *wait, char *buf, size_t size)
+/* Reads until the service closes the connection, or until *len reaches want. */
+static ssize_t
+service_read(struct net_conn *conn, const struct net_wait *wait, char *buf, size_t want, size_t *len)
 {
-	size_t len = 0;
-	ssize_t n = 0;
+	ssize_t n = 1;
 
-	while (len + 1 < size && (n = net_read(conn, buf + len, size - 1 - len, wait)) > 0)
-		len += (size_t)n;
-	buf[len] = '\0';
-	return n < 0 || len == 0 ? -1 : 0;
+	while (*len < want && (n = net_read(conn, buf + *len, want - *len, wait)) > 0)
+		*len += (size_t)n;
+	buf[*len] = '\0';
+	return n;
+}
+
+/* Sends the message once the service says go; 0, or -1 when it answered instead (the answer begins in buf). */
+static int
+service_send(struct engine_stream *stream, const struct spool *spool, char *buf, size_t *len)
+{
+	if (service_read(stream->conn, stream->wait, buf, strlen(SERVICE_GO), len) < 0
+	    || strcmp(buf, SERVICE_GO) != 0)
+		return -1;
+	*len = 0;
+	return engine_each_chunk(spool, 65536, engine_write_chunk, stream);
 }
 
 int
@@ -363,22 +373,22 @@ service_scan(const char *address, const struct spool *spool, const struct servic
 {
 	struct net_wait wait = { deadline_ms, NULL, NULL };
 	struct engine_stream stream = { NULL, &wait };
-	char head[SERVICE_HEAD_MAX], err[200], *answer = NULL;
+	char head[SERVICE_HEAD_MAX], err[200], *answer;
 	struct net_addr addr;
-	size_t headlen = service_request_head(req, head, sizeof(head));
+	size_t headlen = service_request_head(req, head, sizeof(head)), len = 0;
 	int rc = -1;
 
 	memset(reply, 0, sizeof(*reply));
 	if (net_addr_parse(address, &addr, err, sizeof(err)) < 0 || addr.sa.ss_family != AF_UNIX || headlen == 0)
 		return service_fail(reply, "ScanService %s: %s", address, headlen ? "give unix:/PATH" : "request too long");
-	if (!(stream.conn = service_connect(&addr, deadline_ms, reply)))
-		return -1;
-	/* A service that refuses the message answers before it has read it all: read the answer anyway. */
+	answer = malloc(SERVICE_REPLY_MAX);
+	if (!answer || !(stream.conn = service_connect(&addr, deadline_ms, reply))) {
+		free(answer);
+		return answer ? -1 : service_fail(reply, "out of memory");
+	}
 	if (net_write(stream.conn, head, headlen, &wait) == 0)
-		engine_each_chunk(spool, 65536, engine_write_chunk, &stream);
-	if (!(answer = malloc(SERVICE_REPLY_MAX)))
-		service_fail(reply, "out of memory");
-	else if (service_read(stream.conn, &wait, answer, SERVICE_REPLY_MAX) < 0)
+		service_send(&stream, spool, answer, &len);	/* a refusal comes instead of go: read it all */
+	if (service_read(stream.conn, &wait, answer, SERVICE_REPLY_MAX - 1, &len) < 0 || len == 0)
 		service_fail(reply, "no answer from the scan service %s: %s", addr.text,
 			     errno == ETIMEDOUT ? "timed out" : "connection closed");
 	else

@@ -6,9 +6,11 @@
  * neither the ClamAV database in memory nor the milter's spool.  One
  * request per connection, over a unix socket:
  *
- *   HOSTSCAN/1\n  size: BYTES\n  spam: 0|1\n  type: BLOCKED-TYPE\n ...  \n  <BYTES of message>
+ *   HOSTSCAN/1\n  size: BYTES\n  spam: 0|1\n  type: BLOCKED-TYPE\n ...  \n
  *
- * and one answer, a head only:
+ * to which the service says "HOSTSCAN/1 go\n" before the BYTES of the
+ * message follow -- or answers at once with an error, so that a refused
+ * message is not sent at all -- and then one answer, a head only:
  *
  *   HOSTSCAN/1 ok\n  engines: virus spam\n  virus-engines: clamav\n  virus: NAME\n
  *   virus-failed: 1\n  spam: SCORE REQUIRED RULES\n  spam-failed: 1\n  failure: TEXT\n
@@ -36,6 +38,7 @@
 #include "spool.h"
 
 #define SERVICE_HEAD_MAX 4096
+#define SERVICE_GO "HOSTSCAN/1 go\n"
 #define SERVICE_REPLY_MAX 32768
 
 struct service_request {
