@@ -7,7 +7,8 @@
  * policy of its PolicyDB when that is readable -- the export's defaults,
  * as a message to an unknown recipient gets them -- else the built-in
  * defaults.  A message on stdin is spooled in $TMPDIR (or /tmp), in a
- * file with no name past SpoolMemory, and scanned exactly as hostmilter
+ * file with no name past SpoolMemory (libclamav unpacks there too, when
+ * it runs here), and scanned exactly as hostmilter
  * scans it: by the running hostmilter when ScanService names its socket
  * (no ClamAV database in this process, nothing in the milter's spool:
  * what an ordinary user's LDA needs), else by the engines of the Scanner
@@ -81,6 +82,15 @@ hostscan_rules(struct hostscan *h)
 	}
 }
 
+/* The user's own temporary directory: the milter's spool is not this user's to write. */
+static const char *
+hostscan_tmpdir(void)
+{
+	const char *dir = getenv("TMPDIR");
+
+	return dir && dir[0] == '/' ? dir : "/tmp";
+}
+
 static int
 hostscan_load(struct hostscan *h, const char *conf_path)
 {
@@ -95,21 +105,14 @@ hostscan_load(struct hostscan *h, const char *conf_path)
 	hostscan_rules(h);
 	if (h->conf.scan_service[0])
 		return 0;	/* hostmilter scans: no engine, no libmagic here */
+	/* libclamav unpacks where this user may write, not in the milter's spool */
+	snprintf(h->conf.spool_directory, sizeof(h->conf.spool_directory), "%s", hostscan_tmpdir());
 	attach_init();
 	if (!(h->scanners = scanners_open(&h->conf, err, sizeof(err)))) {
 		msg_error("%s", err);
 		return -1;
 	}
 	return 0;
-}
-
-/* The user's own temporary directory: the milter's spool is not this user's to write. */
-static const char *
-hostscan_tmpdir(void)
-{
-	const char *dir = getenv("TMPDIR");
-
-	return dir && dir[0] == '/' ? dir : "/tmp";
 }
 
 static int

@@ -95,6 +95,15 @@ msg=$(HM_SUBJECT=exe hm_message attach "$RUN/changed.exe" invoice.pdf applicatio
 is "an executable the default policy blocks: delivered (exit 0)" "$(deliver "$HOME_DIR/procmailrc" "$msg")" "0"
 like "... marked Blocked with its true type" "$(last_mail)" 'X-Virus-Status: Blocked \(application/x-dosexec\)'
 
+# Without the service, hostscan runs libclamav itself: as the user, in the user's TMPDIR, not the 0700 spool.
+grep -v '^ScanService' "$RUN/hostmilter.conf" >"$RUN/inprocess.conf"
+chmod 644 "$RUN/inprocess.conf"
+out=$(setpriv --reuid="$LDA_USER" --regid="$(id -g "$LDA_USER")" --init-groups env -i TMPDIR="$HOME_DIR/tmp" \
+	"$HOSTSCAN" -c "$RUN/inprocess.conf" --filter <"$(HM_SUBJECT=inprocess hm_message clean)" 2>&1; echo "exit=$?")
+like "hostscan with its own engines, as the user, the milter's spool 0700: marked, exit 0" "$(tr '\r\n' '  ' <<<"$out")" \
+	'X-Virus-Status: Clean.*exit=0 ?$'
+is "... nothing left in the user's TMPDIR" "$(ls -A "$HOME_DIR/tmp")" ""
+
 # Past the service's limits: not delivered, not unfiltered either.
 msg=$(HM_SUBJECT=too-big hm_message big 1500000)
 is "a message larger than ScanMaxSize (1M): procmail exits 75" "$(deliver "$HOME_DIR/procmailrc" "$msg")" "75"
