@@ -40,9 +40,11 @@ start() { hm_milter_start && wait_for test -S "$RUN/run/scan.sock"; }
 check "hostmilter starts with its scan service" start
 like "... the service's socket is open to every local user" "$(stat -c %a "$RUN/run/scan.sock")" '^666$'
 
-# The recipe of hostscan(1): a failure tempfails the delivery instead of delivering the original.
+# The recipe of hostscan(1): a failure tempfails the delivery instead of delivering the original,
+# and hostmilter's marks file viruses and spam.
 cat >"$HOME_DIR/procmailrc" <<RC
 SHELL=/bin/sh
+MAILDIR=$HOME_DIR
 LOGFILE=$HOME_DIR/procmail.log
 :0 fw
 | $HOSTSCAN -c $RUN/hostmilter.conf --filter
@@ -54,27 +56,36 @@ LOGFILE=$HOME_DIR/procmail.log
 }
 
 :0:
+* ^X-Virus-Status: (Infected|Blocked)
+virus
+
+:0:
+* ^X-Spam-Flag: YES
+spam
+
+:0:
 $HOME_DIR/mbox
 RC
 # procmail's old-fashioned recipe, for comparison: the filter alone.
 sed '/^:0 e$/,/^}$/d' "$HOME_DIR/procmailrc" >"$HOME_DIR/procmailrc.plain"
 chown "$LDA_USER" "$HOME_DIR"/procmailrc*
 chmod 600 "$HOME_DIR"/procmailrc*
-# deliver RCFILE MESSAGE: procmail as the user, into an empty mbox; prints its exit status.
+# deliver RCFILE MESSAGE: procmail as the user, into empty folders; prints its exit status.
 deliver() {
-	rm -f "$HOME_DIR/mbox"
+	rm -f "$HOME_DIR/mbox" "$HOME_DIR/virus" "$HOME_DIR/spam"
 	setpriv --reuid="$LDA_USER" --regid="$(id -g "$LDA_USER")" --init-groups \
 		env -i HOME="$HOME_DIR" TMPDIR="$HOME_DIR/tmp" PATH=/usr/bin:/bin procmail -m "$1" <"$2"
 	echo $?
 }
 # What the last delivery put in the mbox (procmail -m writes no From_ line: one message at most).
-mails() { if [ -f "$HOME_DIR/mbox" ]; then grep -c '^Message-ID: ' "$HOME_DIR/mbox"; else echo 0; fi; }
-last_mail() { cat "$HOME_DIR/mbox" 2>/dev/null; }
+mails() { cat "$HOME_DIR/mbox" "$HOME_DIR/virus" "$HOME_DIR/spam" 2>/dev/null | grep -c '^Message-ID: '; }
+last_mail() { cat "$HOME_DIR/mbox" "$HOME_DIR/virus" "$HOME_DIR/spam" 2>/dev/null; }
+folder() { local f; for f in mbox virus spam; do [ -s "$HOME_DIR/$f" ] && echo "$f"; done; }
 rescues() { if [ -f "$HOME_DIR/procmail.log" ]; then grep -c 'Rescue of unfiltered data' "$HOME_DIR/procmail.log"; else echo 0; fi; }
 
 msg=$(HM_SUBJECT=clean-50k hm_message big 51200)
 is "a clean 50 KB message: procmail exits 0" "$(deliver "$HOME_DIR/procmailrc" "$msg")" "0"
-is "... delivered once" "$(mails)" "1"
+is "... delivered once, to the inbox" "$(mails) $(folder)" "1 mbox"
 like "... marked by hostmilter's libclamav" "$(last_mail)" 'X-Virus-Scanned: clamav by hostmilter'
 like "... clean" "$(last_mail)" 'X-Virus-Status: Clean'
 is "... no rescue of unfiltered data" "$(rescues)" "0"
@@ -89,11 +100,13 @@ printf '%s' "$EICAR" >"$RUN/eicar.txt"
 msg=$(HM_SUBJECT=eicar hm_message attach "$RUN/eicar.txt")
 is "EICAR: still delivered (exit 0), for the user's recipes to file" "$(deliver "$HOME_DIR/procmailrc" "$msg")" "0"
 like "... marked Infected" "$(last_mail)" 'X-Virus-Status: Infected \(eicar\.com'
+is "... and filed by the recipe" "$(folder)" "virus"
 cp /usr/share/clamav-testfiles/clam.exe "$RUN/changed.exe"
 printf 'x' >>"$RUN/changed.exe"
 msg=$(HM_SUBJECT=exe hm_message attach "$RUN/changed.exe" invoice.pdf application/pdf)
 is "an executable the default policy blocks: delivered (exit 0)" "$(deliver "$HOME_DIR/procmailrc" "$msg")" "0"
 like "... marked Blocked with its true type" "$(last_mail)" 'X-Virus-Status: Blocked \(application/x-dosexec\)'
+is "... and filed by the recipe" "$(folder)" "virus"
 
 # Without the service, hostscan runs libclamav itself: as the user, in the user's TMPDIR, not the 0700 spool.
 grep -v '^ScanService' "$RUN/hostmilter.conf" >"$RUN/inprocess.conf"
