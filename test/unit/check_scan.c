@@ -194,6 +194,8 @@ START_TEST(rspamd_replies)
 	static const char bad[] = "HTTP/1.1 200 OK\r\n\r\n{\"score\":\"high\"}";
 	static const char skipped[] = "HTTP/1.1 200 OK\r\n\r\n{\"is_skipped\":true,\"score\":0,\"required_score\":15,"
 				      "\"action\":\"no action\"}";
+	static const char preresult[] = "HTTP/1.1 200 OK\r\n\r\n{\"is_skipped\":true,\"score\":15,\"required_score\":15,"
+					"\"action\":\"reject\",\"symbols\":{\"GTUBE\":{\"score\":0}}}";
 	struct scan_result r;
 
 	memset(&r, 0, sizeof(r));
@@ -210,6 +212,10 @@ START_TEST(rspamd_replies)
 	memset(&r, 0, sizeof(r));
 	rspamd_parse_reply(skipped, sizeof(skipped) - 1, &r);
 	ck_assert_int_eq(r.status, SCAN_SKIPPED);	/* its score of 0 is no verdict */
+	memset(&r, 0, sizeof(r));
+	rspamd_parse_reply(preresult, sizeof(preresult) - 1, &r);
+	ck_assert_int_eq(r.status, SCAN_DONE);	/* GTUBE: rules skipped, the verdict stands */
+	ck_assert(r.score == 15);
 }
 END_TEST
 
