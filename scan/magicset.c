@@ -9,12 +9,14 @@
  * entry this reads the level, the test's type, its value (for "name" and
  * "use", the name of a named rule) and its MIME type, and copies whole
  * rules, in their order, into a database of the same format that
- * magic_load_buffers() takes.
+ * magic_load_buffers() takes.  libmagic only reads it, so the threads that
+ * want the same types share one (reference-counted, under a mutex).
  */
 #include "config.h"
 
 #include <ctype.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -59,9 +61,22 @@ static struct {
 	size_t nrules;
 } magicset;
 
+/* A chosen database, shared by the cookies of every thread that wants the same types:
+ * libmagic reads the rules from it, so it lives as long as its last cookie. */
+struct magicset_db {
+	struct magicset_db *next;
+	char key[MAGICSET_KEY_MAX];
+	unsigned char *db;
+	size_t size;
+	unsigned refs;
+};
+
+static pthread_mutex_t magicset_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct magicset_db *magicset_dbs;
+
 struct magicset_cookie {
 	magic_t magic;
-	unsigned char *db;	/* libmagic reads the rules from here: it lives as long as the cookie */
+	struct magicset_db *db;
 	char key[MAGICSET_KEY_MAX];	/* the wanted names, sorted, one per line */
 	char store[MAGICSET_KEY_MAX];	/* the same, each ending in a NUL: names point here */
 	const char *names[MAGICSET_NAMES_MAX];
@@ -405,6 +420,46 @@ magicset_rules(const char *const *types, size_t ntypes)
 	return n;
 }
 
+static void
+magicset_db_release(struct magicset_db *db)
+{
+	pthread_mutex_lock(&magicset_lock);
+	if (db && --db->refs == 0) {
+		for (struct magicset_db **p = &magicset_dbs; *p; p = &(*p)->next)
+			if (*p == db) {
+				*p = db->next;
+				break;
+			}
+		free(db->db);
+		free(db);
+	}
+	pthread_mutex_unlock(&magicset_lock);
+}
+
+/* The database chosen for c's names: the one another thread made, or a new one. */
+static struct magicset_db *
+magicset_db_get(const struct magicset_cookie *c)
+{
+	struct magicset_db *db;
+	bool *keep;
+
+	pthread_mutex_lock(&magicset_lock);
+	for (db = magicset_dbs; db && strcmp(db->key, c->key) != 0; db = db->next)
+		;
+	if (!db && (db = calloc(1, sizeof(*db))) && (keep = calloc(magicset.nrules ? magicset.nrules : 1, sizeof(*keep)))) {
+		magicset_select(c->names, c->nnames, keep);
+		db->db = magicset_build(keep, &db->size);
+		free(keep);
+		memcpy(db->key, c->key, sizeof(db->key));
+		db->next = magicset_dbs;
+		magicset_dbs = db;
+	}
+	if (db)
+		db->refs++;
+	pthread_mutex_unlock(&magicset_lock);
+	return db;
+}
+
 void
 magicset_cookie_free(struct magicset_cookie *cookie)
 {
@@ -412,7 +467,8 @@ magicset_cookie_free(struct magicset_cookie *cookie)
 		return;
 	if (cookie->magic)
 		magic_close(cookie->magic);
-	free(cookie->db);
+	if (cookie->db)
+		magicset_db_release(cookie->db);
 	free(cookie);
 }
 
@@ -420,16 +476,14 @@ magicset_cookie_free(struct magicset_cookie *cookie)
 static int
 magicset_load(struct magicset_cookie *c, int flags)
 {
-	bool *keep = calloc(magicset.nrules ? magicset.nrules : 1, sizeof(*keep));
 	void *buffers[1];
-	size_t size = 0;
+	size_t size;
 
-	if (keep)
-		magicset_select(c->names, c->nnames, keep);
-	c->db = keep ? magicset_build(keep, &size) : NULL;
-	free(keep);
-	buffers[0] = c->db;
-	if (!c->db || !(c->magic = magic_open(flags)) || magic_load_buffers(c->magic, buffers, &size, 1) != 0)
+	if (!(c->db = magicset_db_get(c)) || !c->db->db)
+		return -1;
+	buffers[0] = c->db->db;
+	size = c->db->size;
+	if (!(c->magic = magic_open(flags)) || magic_load_buffers(c->magic, buffers, &size, 1) != 0)
 		return -1;
 	return 0;
 }
