@@ -289,7 +289,7 @@ check_only(const struct options *opt, const struct hm_conf *conf)
 		msg_fatal(EXIT_CONFIG, "%s", err);
 	lookup_user(conf->user);
 	attach_init();
-	if (!(scanners = scanners_open(conf, err, sizeof(err))))
+	if (!(scanners = scanners_open(conf, err, sizeof(err))) || scanserve_check(conf, err, sizeof(err)) < 0)
 		msg_fatal(EXIT_CONFIG, "%s", err);
 	printf("%s: configuration, policy database and %u scanner%s OK\n", opt->conf_path,
 	       scanners_count(scanners), scanners_count(scanners) == 1 ? "" : "s");

@@ -73,6 +73,21 @@ scanserve_check_directory(const char *path, const char *user, char *err, size_t 
 }
 
 int
+scanserve_check(const struct hm_conf *conf, char *err, size_t errlen)
+{
+	const char *path = conf->scan_service + strlen("unix:");
+
+	if (!conf->scan_service[0])
+		return 0;
+	if (strncmp(conf->scan_service, "unix:/", 6) != 0 || strlen(path) >= sizeof(((struct sockaddr_un *)0)->sun_path)) {
+		snprintf(err, errlen, "ScanService %s: give unix:/PATH, of at most %zu bytes", conf->scan_service,
+			 sizeof(((struct sockaddr_un *)0)->sun_path) - 1);
+		return -1;
+	}
+	return scanserve_check_directory(path, conf->user, err, errlen);
+}
+
+int
 scanserve_open(const struct hm_conf *conf, char *err, size_t errlen)
 {
 	struct sockaddr_un sun = { .sun_family = AF_UNIX };
@@ -82,12 +97,7 @@ scanserve_open(const struct hm_conf *conf, char *err, size_t errlen)
 
 	if (!conf->scan_service[0])
 		return 0;
-	if (strncmp(conf->scan_service, "unix:/", 6) != 0 || strlen(path) >= sizeof(sun.sun_path)) {
-		snprintf(err, errlen, "ScanService %s: give unix:/PATH, of at most %zu bytes", conf->scan_service,
-			 sizeof(sun.sun_path) - 1);
-		return -1;
-	}
-	if (scanserve_check_directory(path, conf->user, err, errlen) < 0)
+	if (scanserve_check(conf, err, errlen) < 0)
 		return -1;
 	strcpy(sun.sun_path, path);
 	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0 || (unlink(path) < 0 && errno != ENOENT)) {

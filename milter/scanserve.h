@@ -22,6 +22,8 @@
 struct hm_conf;
 struct scanners;
 
+/* What scanserve_open checks before it binds (the address, its directory), for hostmilter -n. */
+int scanserve_check(const struct hm_conf *conf, char *err, size_t errlen);
 /* As root, before privileges drop: binds the socket if ScanService is set; 0, or -1 with err. */
 int scanserve_open(const struct hm_conf *conf, char *err, size_t errlen);
 /* After they dropped: starts the workers; 0, or -1 with err. */

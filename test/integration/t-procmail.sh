@@ -166,4 +166,6 @@ hm_milter_conf "${SERVICE_LINES/$RUN\/run\/scan.sock/$RUN/open/scan.sock}"
 out=$("$HOSTMILTER" -f -c "$RUN/hostmilter.conf" 2>&1)
 is "ScanService in a world-writable directory: refused (78)" "$?" "78"
 like "... saying why" "$out" 'ScanService: directory .*/open may be changed by others than root and hostmilter'
+out=$("$HOSTMILTER" -n -c "$RUN/hostmilter.conf" 2>&1)
+is "... and hostmilter -n says so too (78)" "$?" "78"
 done_testing
