@@ -58,6 +58,8 @@ scanserve_check_directory(const char *path, const char *user, char *err, size_t 
 
 	snprintf(dir, sizeof(dir), "%.*s", (int)(strrchr(path, '/') - path), path);
 	fd = open(dir[0] ? dir : "/", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0 && errno == ENOENT)
+		return 0;	/* made at start (the unit's RuntimeDirectory), or bind() says it is missing */
 	if (fd < 0 || fstat(fd, &st) < 0) {
 		snprintf(err, errlen, "ScanService: directory %s: %s", dir, strerror(errno));
 		if (fd >= 0)
