@@ -7,6 +7,7 @@
  */
 #include "config.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <stdint.h>
 #include <stdarg.h>
@@ -20,7 +21,10 @@
 #include "conf.h"
 #include "size.h"
 
-enum conf_type { CONF_STRING, CONF_INT, CONF_BOOL, CONF_LIST, CONF_SCANNER, CONF_FAILURE, CONF_SIZE, CONF_LISTEN };
+enum conf_type {
+	CONF_STRING, CONF_INT, CONF_BOOL, CONF_LIST, CONF_SCANNER, CONF_FAILURE, CONF_SIZE, CONF_LISTEN,
+	CONF_CHOICE, CONF_STORE, CONF_CONTROL
+};
 
 struct conf_key {
 	const char *name;
@@ -29,10 +33,17 @@ struct conf_key {
 	long min, max;		/* CONF_INT bounds; CONF_STRING maximum length */
 	size_t offset;
 	size_t size;
+	const char *const *choices;	/* CONF_CHOICE: the words, NULL-terminated; the field holds the index */
 };
 
 #define KEY(name, type, value, min, max, field) \
-	{ name, type, value, min, max, offsetof(struct hm_conf, field), sizeof(((struct hm_conf *)0)->field) }
+	{ name, type, value, min, max, offsetof(struct hm_conf, field), sizeof(((struct hm_conf *)0)->field), NULL }
+#define KEY_CHOICE(name, value, field, words) \
+	{ name, CONF_CHOICE, value, 0, 0, offsetof(struct hm_conf, field), sizeof(((struct hm_conf *)0)->field), words }
+
+/* In the order of the enums in conf.h. */
+static const char *const conf_rate_limit_words[] = { "enforce", "warn", "off", NULL };
+static const char *const conf_store_failure_words[] = { "local", "accept", "tempfail", NULL };
 
 static const struct conf_key conf_keys[] = {
 	KEY("Socket", CONF_STRING, "unix:/run/hostmilter/hostmilter.sock", 1, CONF_PATH_MAX - 1, socket),
@@ -58,6 +69,14 @@ static const struct conf_key conf_keys[] = {
 	KEY("TLSKeyFile", CONF_STRING, NULL, 1, CONF_PATH_MAX - 1, tls_key),
 	/* No default: the statistics endpoint listens only when asked to. */
 	KEY("StatsListen", CONF_LISTEN, NULL, 0, 0, stats_listen),
+	KEY_CHOICE("RateLimit", "enforce", rate_limit, conf_rate_limit_words),
+	KEY("RateLimitStore", CONF_STORE, "local", 0, 0, rate_limit_store),
+	KEY_CHOICE("OnRateLimitStoreFailure", "local", on_store_failure, conf_store_failure_words),
+	/* Milliseconds: far below the milter's R: timeout, since a charge sits in every RCPT. */
+	KEY("RateLimitStoreTimeout", CONF_INT, "200", 10, 2000, rate_limit_store_timeout),
+	KEY("RateLimitLocalSize", CONF_INT, "100000", 100, 10000000, rate_limit_local_size),
+	KEY("BulkDaemons", CONF_LIST, NULL, 0, CONF_LIST_MAX, bulk_daemons),
+	KEY("ControlSocket", CONF_CONTROL, "unix:/run/hostmilter/control.sock", 0, 0, control_socket),
 	/* No default: the largest max_size of PolicyDB, so that no message the policy accepts is too large to scan. */
 	KEY("ScanMaxSize", CONF_SIZE, NULL, 1024, 64L << 30, scan_max_size),
 	/* No default: hostmilter serves hostscan only when asked to. */
@@ -265,6 +284,113 @@ conf_listen_parse(const char *value, struct conf_listen *listen)
 }
 
 static int
+conf_set_choice(const struct conf_key *key, const char *value, void *field, const char **why)
+{
+	for (int i = 0; key->choices[i]; i++) {
+		if (strcasecmp(value, key->choices[i]) == 0) {
+			if (key->size != sizeof(int))
+				abort();	/* a table entry on a field that is no enum */
+			memcpy(field, &i, sizeof(i));
+			return 0;
+		}
+	}
+	*why = "is not one of the words this key takes";
+	return -1;
+}
+
+/* "HOST:PORT" or "[IPv6]:PORT"; the host is checked for form only, the resolver has the last word. */
+static int
+conf_store_tcp(const char *value, struct conf_store *store)
+{
+	const char *colon = strrchr(value, ':');
+	bool bracketed = value[0] == '[';
+	size_t len;
+	char *end;
+	long port;
+
+	if (!colon || colon == value)
+		return -1;
+	len = (size_t)(colon - value);
+	if (bracketed) {
+		if (len < 3 || colon[-1] != ']')
+			return -1;
+		value++;
+		len -= 2;
+	}
+	if (len >= sizeof(store->host) || memchr(value, '[', len) || memchr(value, ']', len)
+	    || (!bracketed && memchr(value, ':', len)))
+		return -1;
+	errno = 0;
+	port = strtol(colon + 1, &end, 10);
+	if (errno || end == colon + 1 || *end || !isdigit((unsigned char)colon[1]) || port < 1 || port > 65535)
+		return -1;
+	memcpy(store->host, value, len);
+	store->host[len] = '\0';
+	store->port = (unsigned)port;
+	store->kind = CONF_STORE_REDIS_TCP;
+	return 0;
+}
+
+int
+conf_store_parse(const char *value, struct conf_store *store)
+{
+	const char *address;
+
+	memset(store, 0, sizeof(*store));
+	if (strcasecmp(value, "local") == 0) {
+		store->kind = CONF_STORE_LOCAL;
+		return 0;
+	}
+	if (strncasecmp(value, "redis", 5) != 0 || (value[5] != ' ' && value[5] != '\t'))
+		return -1;
+	address = value + 5 + strspn(value + 5, " \t");
+	if (strpbrk(address, " \t"))
+		return -1;
+	if (strncmp(address, "unix:/", 6) == 0) {
+		if (strlen(address + 5) >= sizeof(store->path))
+			return -1;
+		strcpy(store->path, address + 5);
+		store->kind = CONF_STORE_REDIS_UNIX;
+		return 0;
+	}
+	if (strncmp(address, "tcp:", 4) == 0)
+		return conf_store_tcp(address + 4, store);
+	return -1;
+}
+
+int
+conf_control_parse(const char *value, const char **path)
+{
+	*path = NULL;
+	if (strcasecmp(value, "none") == 0)
+		return 1;
+	if (strncmp(value, "unix:/", 6) != 0 || strlen(value + 5) >= CONF_SUN_PATH_MAX || strpbrk(value, " \t"))
+		return -1;
+	*path = value + 5;
+	return 0;
+}
+
+static int
+conf_set_checked_string(const struct conf_key *key, const char *value, void *field, const char **why)
+{
+	struct conf_store store;
+	const char *path;
+	int bad;
+
+	if (key->type == CONF_STORE) {
+		bad = conf_store_parse(value, &store) < 0;
+		*why = "is not local, redis unix:/PATH or redis tcp:HOST:PORT";
+	} else {
+		bad = conf_control_parse(value, &path) < 0;
+		*why = "is not unix:/PATH (shorter than 108 bytes) or none";
+	}
+	if (bad || strlen(value) >= key->size)
+		return -1;
+	memcpy(field, value, strlen(value) + 1);
+	return 0;
+}
+
+static int
 conf_set(const struct conf_key *key, const char *value, struct hm_conf *conf, const char **why)
 {
 	void *field = (char *)conf + key->offset;
@@ -300,6 +426,11 @@ conf_set(const struct conf_key *key, const char *value, struct hm_conf *conf, co
 		memcpy(field, value, strlen(value) + 1);
 		return 0;
 	}
+	case CONF_CHOICE:
+		return conf_set_choice(key, value, field, why);
+	case CONF_STORE:
+	case CONF_CONTROL:
+		return conf_set_checked_string(key, value, field, why);
 	}
 	return -1;
 }

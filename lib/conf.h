@@ -23,6 +23,21 @@
 
 enum conf_on_failure { CONF_FAILURE_TEMPFAIL, CONF_FAILURE_ACCEPT };
 
+/* RateLimit: enforce (refuse over the limit), warn (log and count only), off (charge nothing). */
+enum conf_rate_limit { CONF_RATE_LIMIT_ENFORCE, CONF_RATE_LIMIT_WARN, CONF_RATE_LIMIT_OFF };
+/* OnRateLimitStoreFailure: what a charge the store cannot answer becomes. */
+enum conf_store_failure { CONF_STORE_FAILURE_LOCAL, CONF_STORE_FAILURE_ACCEPT, CONF_STORE_FAILURE_TEMPFAIL };
+
+/* A RateLimitStore value, parsed: "local", "redis unix:/PATH" or "redis tcp:HOST:PORT". */
+#define CONF_SUN_PATH_MAX 108	/* sizeof(sockaddr_un.sun_path) on Linux */
+enum conf_store_kind { CONF_STORE_LOCAL, CONF_STORE_REDIS_UNIX, CONF_STORE_REDIS_TCP };
+struct conf_store {
+	enum conf_store_kind kind;
+	char path[CONF_SUN_PATH_MAX];	/* REDIS_UNIX */
+	char host[CONF_NAME_MAX * 4];	/* REDIS_TCP: a name or an address, brackets removed */
+	unsigned port;
+};
+
 /* "Scanner ENGINE [ADDRESS]" lines, in file order; engine and address
  * are checked for form here, the nodes themselves are opened by scan/. */
 struct conf_scanner {
@@ -57,6 +72,13 @@ struct hm_conf {
 	char tls_cert[CONF_PATH_MAX];	/* optional client certificate and key */
 	char tls_key[CONF_PATH_MAX];
 	char stats_listen[64];	/* "" or a loopback ADDRESS:PORT for the Prometheus endpoint */
+	enum conf_rate_limit rate_limit;
+	char rate_limit_store[CONF_PATH_MAX];	/* checked by conf_store_parse */
+	enum conf_store_failure on_store_failure;
+	long rate_limit_store_timeout;	/* milliseconds for one charge's round trip to the store */
+	long rate_limit_local_size;	/* senders the local table tracks at most */
+	struct conf_list bulk_daemons;	/* DaemonPortOptions names whose mail has the bulk allowance */
+	char control_socket[CONF_PATH_MAX];	/* "unix:/PATH" or "none" */
 	long scan_max_size;	/* bytes the engines must inspect whole; 0: the policy's largest max_size */
 	char scan_service[CONF_PATH_MAX];	/* "" or unix:PATH where hostmilter scans for hostscan */
 	long scan_service_clients;	/* messages the scan service takes at once */
@@ -82,6 +104,11 @@ int conf_parse(const char *name, const char *text, struct hm_conf *conf, struct 
 
 /* 0 when value is a loopback "ADDRESS:PORT" or "[IPv6]:PORT", else -1. */
 int conf_listen_parse(const char *value, struct conf_listen *listen);
+
+/* 0 when value is a RateLimitStore value (see struct conf_store), else -1. */
+int conf_store_parse(const char *value, struct conf_store *store);
+/* 0 with *path pointing into value when it is "unix:/PATH" short enough for a socket; 1 for "none"; else -1. */
+int conf_control_parse(const char *value, const char **path);
 
 bool conf_list_has(const struct conf_list *list, const char *item);
 

@@ -44,8 +44,8 @@ policy_spam_equal(const struct policy_spam *a, const struct policy_spam *b)
 bool
 policy_rules_equal(const struct policy_rules *a, const struct policy_rules *b)
 {
-	if (a->max_size != b->max_size || a->virus != b->virus || !policy_spam_equal(&a->spam, &b->spam)
-	    || a->ntypes != b->ntypes)
+	if (a->set != b->set || a->max_size != b->max_size || a->virus != b->virus
+	    || !policy_spam_equal(&a->spam, &b->spam) || a->ntypes != b->ntypes)
 		return false;
 	for (unsigned i = 0; i < a->ntypes; i++)
 		if (strcmp(a->blocked_types[i], b->blocked_types[i]) != 0)
@@ -57,6 +57,7 @@ void
 policy_rules_default(struct policy_rules *rules)
 {
 	memset(rules, 0, sizeof(*rules));
+	rules->set = POLICY_SET_ALL;
 	rules->max_size = SIZE_DEFAULT_LIMIT;
 	rules->virus = POLICY_VIRUS_REJECT;
 	rules->spam.scan = true;
@@ -66,59 +67,152 @@ policy_rules_default(struct policy_rules *rules)
 	rules->spam.reject_score = 15.0;
 }
 
+void
+policy_rules_overlay(struct policy_rules *rules, const struct policy_rules *over)
+{
+	unsigned set = over->set;
+
+	if (set & POLICY_SET_MAX_SIZE)
+		rules->max_size = over->max_size;
+	if (set & POLICY_SET_VIRUS)
+		rules->virus = over->virus;
+	if (set & POLICY_SET_TYPES) {
+		rules->ntypes = over->ntypes;
+		memcpy(rules->blocked_types, over->blocked_types, sizeof(rules->blocked_types));
+	}
+	if (set & POLICY_SET_SPAM_SCAN)
+		rules->spam.scan = over->spam.scan;
+	if (set & POLICY_SET_TAG_SCORE)
+		rules->spam.tag_score = over->spam.tag_score;
+	if (set & POLICY_SET_SUBJECT_TAG)
+		memcpy(rules->spam.subject_tag, over->spam.subject_tag, sizeof(rules->spam.subject_tag));
+	if (set & POLICY_SET_REJECT_SCORE) {
+		rules->spam.has_reject = over->spam.has_reject;
+		rules->spam.reject_score = over->spam.reject_score;
+	}
+	if (set & POLICY_SET_DISCARD_SCORE) {
+		rules->spam.has_discard = over->spam.has_discard;
+		rules->spam.discard_score = over->spam.discard_score;
+	}
+	rules->set |= set;
+}
+
 static json_t *
 policy_optional_real(bool present, double value)
 {
 	return present ? json_real(value) : json_null();
 }
 
+static json_t *
+policy_spam_to_json(const struct policy_rules *rules)
+{
+	const struct policy_spam *spam = &rules->spam;
+	json_t *json = json_object();
+
+	if (rules->set & POLICY_SET_SPAM_SCAN)
+		json_object_set_new(json, "scan", json_boolean(spam->scan));
+	if (rules->set & POLICY_SET_TAG_SCORE)
+		json_object_set_new(json, "tag_score", json_real(spam->tag_score));
+	if (rules->set & POLICY_SET_SUBJECT_TAG)
+		json_object_set_new(json, "subject_tag", json_string(spam->subject_tag));
+	if (rules->set & POLICY_SET_REJECT_SCORE)
+		json_object_set_new(json, "reject_score", policy_optional_real(spam->has_reject, spam->reject_score));
+	if (rules->set & POLICY_SET_DISCARD_SCORE)
+		json_object_set_new(json, "discard_score",
+				    policy_optional_real(spam->has_discard, spam->discard_score));
+	return json;
+}
+
 json_t *
 policy_rules_to_json(const struct policy_rules *rules)
 {
-	json_t *types = json_array();
+	json_t *json = json_object();
 
-	for (unsigned i = 0; i < rules->ntypes; i++)
-		json_array_append_new(types, json_string(rules->blocked_types[i]));
-	return json_pack("{s:I, s:s, s:{s:b, s:f, s:s, s:o, s:o}, s:o}",
-			 "max_size", (json_int_t)rules->max_size,
-			 "virus", policy_virus_name(rules->virus),
-			 "spam", "scan", rules->spam.scan, "tag_score", rules->spam.tag_score,
-			 "subject_tag", rules->spam.subject_tag,
-			 "reject_score", policy_optional_real(rules->spam.has_reject, rules->spam.reject_score),
-			 "discard_score", policy_optional_real(rules->spam.has_discard, rules->spam.discard_score),
-			 "blocked_types", types);
+	if (rules->set & POLICY_SET_MAX_SIZE)
+		json_object_set_new(json, "max_size", json_integer((json_int_t)rules->max_size));
+	if (rules->set & POLICY_SET_VIRUS)
+		json_object_set_new(json, "virus", json_string(policy_virus_name(rules->virus)));
+	if (rules->set & POLICY_SET_SPAM)
+		json_object_set_new(json, "spam", policy_spam_to_json(rules));
+	if (rules->set & POLICY_SET_TYPES) {
+		json_t *types = json_array();
+
+		for (unsigned i = 0; i < rules->ntypes; i++)
+			json_array_append_new(types, json_string(rules->blocked_types[i]));
+		json_object_set_new(json, "blocked_types", types);
+	}
+	return json;
+}
+
+/* Refuses members it does not know: a newer writer's key must not be ignored silently. */
+static bool
+policy_only_keys(const json_t *json, const char *const *keys)
+{
+	const char *key;
+	json_t *value;
+
+	json_object_foreach((json_t *)json, key, value) {
+		const char *const *k = keys;
+
+		while (*k && strcmp(*k, key) != 0)
+			k++;
+		if (!*k)
+			return false;
+	}
+	return true;
 }
 
 static int
-policy_score_from_json(const json_t *value, bool *present, double *score)
+policy_score_from_json(const json_t *value, bool nullable, bool *present, double *score)
 {
 	*present = !json_is_null(value);
 	if (!*present)
-		return 0;
+		return nullable ? 0 : -1;
 	if (!json_is_number(value))
 		return -1;
 	*score = json_number_value(value);
 	return 0;
 }
 
+/* One optional score member; its bit is set when present. */
 static int
-policy_spam_from_json(const json_t *spam, struct policy_spam *out, const char **why)
+policy_spam_score(const json_t *spam, const char *key, unsigned bit, bool nullable, bool *present, double *score,
+		  unsigned *set)
 {
-	const char *tag;
-	json_t *reject, *discard;
-	int scan;
+	const json_t *value = json_object_get(spam, key);
+	bool dummy;
 
-	if (json_unpack((json_t *)spam, "{s:b, s:F, s:s, s:o, s:o}", "scan", &scan,
-			"tag_score", &out->tag_score, "subject_tag", &tag,
-			"reject_score", &reject, "discard_score", &discard) < 0
-	    || strlen(tag) >= sizeof(out->subject_tag)
-	    || policy_score_from_json(reject, &out->has_reject, &out->reject_score) < 0
-	    || policy_score_from_json(discard, &out->has_discard, &out->discard_score) < 0) {
-		*why = "malformed spam rules";
+	if (!value)
+		return 0;
+	*set |= bit;
+	return policy_score_from_json(value, nullable, present ? present : &dummy, score);
+}
+
+static int
+policy_spam_from_json(const json_t *spam, struct policy_rules *rules, const char **why)
+{
+	static const char *const keys[] = { "scan", "tag_score", "subject_tag", "reject_score", "discard_score", NULL };
+	struct policy_spam *out = &rules->spam;
+	const json_t *scan = json_object_get(spam, "scan"), *tag = json_object_get(spam, "subject_tag");
+
+	*why = "malformed spam rules";
+	if (!json_is_object(spam) || !policy_only_keys(spam, keys) || (scan && !json_is_boolean(scan))
+	    || (tag && (!json_is_string(tag) || strlen(json_string_value(tag)) >= sizeof(out->subject_tag))))
 		return -1;
+	if (scan) {
+		out->scan = json_is_true(scan);
+		rules->set |= POLICY_SET_SPAM_SCAN;
 	}
-	out->scan = scan;
-	strcpy(out->subject_tag, tag);
+	if (tag) {
+		strcpy(out->subject_tag, json_string_value(tag));
+		rules->set |= POLICY_SET_SUBJECT_TAG;
+	}
+	if (policy_spam_score(spam, "tag_score", POLICY_SET_TAG_SCORE, false, NULL, &out->tag_score, &rules->set) < 0
+	    || policy_spam_score(spam, "reject_score", POLICY_SET_REJECT_SCORE, true, &out->has_reject,
+				 &out->reject_score, &rules->set) < 0
+	    || policy_spam_score(spam, "discard_score", POLICY_SET_DISCARD_SCORE, true, &out->has_discard,
+				 &out->discard_score, &rules->set) < 0)
+		return -1;
 	return 0;
 }
 
@@ -142,29 +236,92 @@ policy_types_from_json(const json_t *types, struct policy_rules *rules, const ch
 		}
 		strcpy(rules->blocked_types[rules->ntypes++], text);
 	}
+	rules->set |= POLICY_SET_TYPES;
+	return 0;
+}
+
+static int
+policy_max_size_from_json(const json_t *value, struct policy_rules *rules, const char **why)
+{
+	json_int_t max_size = json_integer_value(value);
+
+	if (!json_is_integer(value) || max_size <= 0 || (uint64_t)max_size > SIZE_MAX_LIMIT) {
+		*why = "malformed max_size";
+		return -1;
+	}
+	rules->max_size = (uint64_t)max_size;
+	rules->set |= POLICY_SET_MAX_SIZE;
 	return 0;
 }
 
 int
 policy_rules_from_json(const json_t *json, struct policy_rules *rules, const char **why)
 {
-	json_int_t max_size;
-	const char *virus;
-	json_t *spam, *types;
+	static const char *const keys[] = { "max_size", "virus", "spam", "blocked_types", NULL };
+	const json_t *max_size = json_object_get(json, "max_size"), *virus = json_object_get(json, "virus");
+	const json_t *spam = json_object_get(json, "spam"), *types = json_object_get(json, "blocked_types");
 
 	memset(rules, 0, sizeof(*rules));
-	if (json_unpack((json_t *)json, "{s:I, s:s, s:o, s:o}", "max_size", &max_size,
-			"virus", &virus, "spam", &spam, "blocked_types", &types) < 0
-	    || max_size <= 0 || (uint64_t)max_size > SIZE_MAX_LIMIT) {
-		*why = "malformed policy rules";
+	*why = "malformed policy rules";
+	if (!json_is_object(json) || !policy_only_keys(json, keys))
 		return -1;
+	if (max_size && policy_max_size_from_json(max_size, rules, why) < 0)
+		return -1;
+	if (virus) {
+		if (!json_is_string(virus) || policy_virus_parse(json_string_value(virus), &rules->virus) < 0) {
+			*why = "unknown virus action";
+			return -1;
+		}
+		rules->set |= POLICY_SET_VIRUS;
 	}
-	rules->max_size = (uint64_t)max_size;
-	if (policy_virus_parse(virus, &rules->virus) < 0) {
-		*why = "unknown virus action";
+	if (spam && policy_spam_from_json(spam, rules, why) < 0)
 		return -1;
+	if (types && policy_types_from_json(types, rules, why) < 0)
+		return -1;
+	return 0;
+}
+
+static const char *const policy_rate_keys[] = { "recipients_per_hour", "burst", "bulk_recipients_per_hour",
+						"bulk_burst", NULL };
+
+static uint32_t *
+policy_rate_member(struct policy_rate *rate, size_t i)
+{
+	uint32_t *const members[] = { &rate->per_hour, &rate->burst, &rate->bulk_per_hour, &rate->bulk_burst };
+
+	return members[i];
+}
+
+json_t *
+policy_rate_to_json(const struct policy_rate *rate)
+{
+	json_t *json = json_object();
+	struct policy_rate copy = *rate;
+
+	for (size_t i = 0; policy_rate_keys[i]; i++)
+		if (*policy_rate_member(&copy, i))
+			json_object_set_new(json, policy_rate_keys[i], json_integer(*policy_rate_member(&copy, i)));
+	return json;
+}
+
+int
+policy_rate_from_json(const json_t *json, struct policy_rate *rate, const char **why)
+{
+	memset(rate, 0, sizeof(*rate));
+	*why = "malformed rate_limit";
+	if (!json)
+		return 0;
+	if (!json_is_object(json) || !policy_only_keys(json, policy_rate_keys))
+		return -1;
+	for (size_t i = 0; policy_rate_keys[i]; i++) {
+		const json_t *value = json_object_get(json, policy_rate_keys[i]);
+
+		if (!value)
+			continue;
+		if (!json_is_integer(value) || json_integer_value(value) < 0
+		    || json_integer_value(value) > POLICY_RATE_MAX)
+			return -1;
+		*policy_rate_member(rate, i) = (uint32_t)json_integer_value(value);
 	}
-	if (policy_spam_from_json(spam, &rules->spam, why) < 0)
-		return -1;
-	return policy_types_from_json(types, rules, why);
+	return 0;
 }

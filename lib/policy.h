@@ -2,40 +2,55 @@
  * policy - the records of hostmilter.db, written by hostmapgen and read by
  * hostmilter and hostscan.
  *
- * Layout, version 1 (a Berkeley DB hash file; keys and values are bytes
+ * Layout, version 2 (a Berkeley DB hash file; keys and values are bytes
  * without a trailing NUL, keys lower-case):
  *
- *   @format              "hostmilter-policy 1"  -- readers refuse other values
+ *   @format              "hostmilter-policy 2"  -- readers refuse other values,
+ *                        and name version 1 as "rerun hostmapgen"
  *   @digest              hex SHA-256 over every other record, in write order
  *   @server              JSON {"hostname": str, "names": [str]}
- *   @defaults            JSON rules (below): the export's defaults
- *   @relay-networks      one CIDR per line ("192.0.2.0/27", "2001:db8:1::/48")
- *   @relay-certificates  one "ISSUER\tSUBJECT" per line, DNs xtext-encoded as
- *                        Sendmail gives {cert_issuer}; an empty SUBJECT means
- *                        any certificate of that issuer
+ *   @defaults            JSON rules (below) with every key set, and
+ *                        "rate_limit": rate (below): the export's defaults
+ *   @relay-networks      one "CIDR\tPER_HOUR\tBURST" per line
+ *                        ("192.0.2.0/27\t0\t0"; 0: the default's)
+ *   @relay-certificates  one "ISSUER\tSUBJECT\tPER_HOUR\tBURST" per line, DNs
+ *                        xtext-encoded as Sendmail gives {cert_issuer}; an
+ *                        empty SUBJECT means any certificate of that issuer
  *   R:<id>               JSON rules (below); one record per distinct rule set,
  *                        ids are small decimal integers
- *   D:<domain>           JSON {"kind": "local" | "backup" | "alias",
+ *   D:<domain>           JSON {"kind": "local" | "backup" | "alias" | "routed",
  *                        "canonical": the real domain (itself unless an alias),
  *                        "rules": id, "allow_senders"/"block_senders": [pattern],
- *                        "catch_all": [mailbox]: where unlisted addresses go};
+ *                        "catch_all": [mailbox]: where unlisted addresses go,
+ *                        "listed": true when only the domain's A: records (and
+ *                        postmaster) are valid recipients -- a routed or backup
+ *                        domain that lists its addresses};
  *                        every domain a message may be addressed to has one
- *   M:<mailbox>          JSON {"rules": id, "recipients_per_hour": int (0: none),
+ *   M:<mailbox>          JSON {"rules": id, "rate_limit": rate,
  *                        "send_as": [pattern]}  (pattern: "a@dom" or "@dom")
  *   A:<local@domain>     comma-separated mailboxes the address delivers to,
  *                        followed through aliases; canonical domains only;
  *                        empty for an address that reaches no mailbox
- *                        (external forwards, rejects)
+ *                        (external forwards, rejects, routed domains)
  *
- * JSON rules: {"max_size": bytes, "virus": "reject"|"discard"|"quarantine"|"tag",
- * "spam": {"scan": bool, "tag_score": num, "subject_tag": str,
- * "reject_score": num|null, "discard_score": num|null}, "blocked_types": [str]}
- * with defaults already merged in, so a reader needs no inheritance logic;
- * rule sets are shared by reference because a panel has few distinct ones
- * and hundreds of thousands of domains and mailboxes.
+ * JSON rules hold only what their owner sets: {"max_size": bytes,
+ * "virus": "reject"|"discard"|"quarantine"|"tag", "spam": {"scan": bool,
+ * "tag_score": num, "subject_tag": str, "reject_score": num|null,
+ * "discard_score": num|null}, "blocked_types": [str]}, each key (and each
+ * member of "spam") optional.  A recipient's rules are resolved key by key:
+ * its mailbox's own setting, else its domain's, else @defaults
+ * (policy_rules_overlay), so a mailbox that sets only "spam" keeps its
+ * domain's virus action.  Version 1 stored every rule set with the defaults
+ * merged in, which made "set" and "inherited" indistinguishable.  Rule sets
+ * are shared by reference because a panel has few distinct ones and
+ * hundreds of thousands of domains and mailboxes.
  *
- * Promise: policy_rules_to_json and policy_rules_from_json round-trip;
- * from_json refuses a record it cannot fully read instead of guessing.
+ * JSON rate: {"recipients_per_hour": n, "burst": n, "bulk_recipients_per_hour":
+ * n, "bulk_burst": n}, all optional, 0 or absent meaning "the default's".
+ *
+ * Promise: policy_rules_to_json and policy_rules_from_json round-trip,
+ * including which keys are set; from_json refuses a record it cannot fully
+ * read instead of guessing.
  */
 #ifndef HM_POLICY_H
 #define HM_POLICY_H
@@ -45,7 +60,8 @@
 
 #include <jansson.h>
 
-#define POLICY_FORMAT		"hostmilter-policy 1"
+#define POLICY_FORMAT		"hostmilter-policy 2"
+#define POLICY_FORMAT_PREFIX	"hostmilter-policy "
 #define POLICY_KEY_FORMAT	"@format"
 #define POLICY_KEY_DIGEST	"@digest"
 #define POLICY_KEY_SERVER	"@server"
@@ -77,7 +93,23 @@ struct policy_spam {
 #define POLICY_TYPES_MAX 16
 #define POLICY_TYPE_LEN 96
 
+/* Which members a rule set sets; unset ones are inherited (policy_rules_overlay). */
+enum policy_rule_bit {
+	POLICY_SET_MAX_SIZE = 1u << 0,
+	POLICY_SET_VIRUS = 1u << 1,
+	POLICY_SET_TYPES = 1u << 2,
+	POLICY_SET_SPAM_SCAN = 1u << 3,
+	POLICY_SET_TAG_SCORE = 1u << 4,
+	POLICY_SET_SUBJECT_TAG = 1u << 5,
+	POLICY_SET_REJECT_SCORE = 1u << 6,
+	POLICY_SET_DISCARD_SCORE = 1u << 7,
+};
+#define POLICY_SET_SPAM (POLICY_SET_SPAM_SCAN | POLICY_SET_TAG_SCORE | POLICY_SET_SUBJECT_TAG \
+			 | POLICY_SET_REJECT_SCORE | POLICY_SET_DISCARD_SCORE)
+#define POLICY_SET_ALL (POLICY_SET_MAX_SIZE | POLICY_SET_VIRUS | POLICY_SET_TYPES | POLICY_SET_SPAM)
+
 struct policy_rules {
+	unsigned set;		/* enum policy_rule_bit; all of them in @defaults and resolved rules */
 	uint64_t max_size;
 	enum policy_virus virus;
 	struct policy_spam spam;
@@ -87,12 +119,32 @@ struct policy_rules {
 
 const char *policy_virus_name(enum policy_virus virus);
 int policy_virus_parse(const char *name, enum policy_virus *virus);
+/* The built-in defaults, every member set. */
 void policy_rules_default(struct policy_rules *rules);
+/* Copies into rules what over sets, leaving the rest: mailbox over domain over defaults. */
+void policy_rules_overlay(struct policy_rules *rules, const struct policy_rules *over);
 /* Member by member: a struct's padding bytes need not be equal. */
 bool policy_rules_equal(const struct policy_rules *a, const struct policy_rules *b);
 
-/* New reference; the caller may add further members. */
+/* New reference with the members rules sets; the caller may add further members. */
 json_t *policy_rules_to_json(const struct policy_rules *rules);
+/* Reads the members present; rules->set says which.  Unknown members are errors. */
 int policy_rules_from_json(const json_t *json, struct policy_rules *rules, const char **why);
+
+/*
+ * Recipients per hour and burst (GCRA, hostmilter's rate limits): 0 means
+ * "the default applies"; in the defaults, 0 recipients per hour means
+ * unlimited and a burst of 0 one hour's allowance.  The bulk pair applies
+ * on the daemons named in BulkDaemons.
+ */
+#define POLICY_RATE_MAX 10000000u	/* per hour; far above any honest sender */
+
+struct policy_rate {
+	uint32_t per_hour, burst;
+	uint32_t bulk_per_hour, bulk_burst;
+};
+
+json_t *policy_rate_to_json(const struct policy_rate *rate);
+int policy_rate_from_json(const json_t *json, struct policy_rate *rate, const char **why);
 
 #endif

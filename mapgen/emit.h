@@ -35,6 +35,18 @@ void emit_aliases(const struct mg_export *export, struct textmap *map);
 /* Returns the number of errors (an export access key that clashes with a generated one). */
 unsigned emit_access(const struct mg_export *export, struct textmap *map, struct mg_report *report);
 void emit_cw(const struct mg_export *export, struct textmap *map);
+/*
+ * mailertable: routed domains and their alias names.  A route whose mailer
+ * is not in active (the mailers the running Sendmail has; NULL: all) is
+ * written as a temporary error; returns how many were.
+ */
+unsigned emit_mailertable(const struct mg_export *export, GHashTable *active, struct textmap *map);
+/* The mailer names a hostmilter-mailers.m4 defines ("M<name>," lines). */
+GHashTable *emit_mailers_named(const char *text);
+/* The mailer a route names in mailertable: "esmtp", "hm2526", "hm25h" (held). */
+void emit_route_mailer(const struct mg_route *route, char *buf, size_t len);
+/* hostmilter-mailers.m4, the M lines of those mailers (FEATURE(`hostmilter') includes it). */
+GString *emit_mailers(const struct mg_export *export);
 
 /* hostmilter.db records, in write order, and their digest. */
 struct policy_records {
@@ -43,7 +55,8 @@ struct policy_records {
 	char digest[EXPORT_DIGEST_LEN];
 };
 
-void emit_policy(const struct mg_export *export, struct policy_records *records);
+/* The number of errors: an address that reaches more mailboxes than hostmilter reads. */
+unsigned emit_policy(const struct mg_export *export, struct policy_records *records, struct mg_report *report);
 void policy_records_free(struct policy_records *records);
 typedef int (*policy_record_fn)(const char *key, size_t keylen, const char *value,
 				size_t valuelen, void *context);

@@ -1,7 +1,19 @@
 /*
  * emit_access - access lines: relay networks as the octet- and group-cut
- * keys Sendmail matches, relay certificates, backup-MX domains, and the
- * export's own entries.
+ * keys Sendmail matches, relay certificates, routed and backup-MX domains
+ * (relaying, the TLS a route demands, who may ETRN), and the export's own
+ * entries.
+ *
+ * A route's "tls" becomes TLS_Rcpt:DOMAIN VERIFY+CN:NAME[++CI:ISSUER]:
+ * Sendmail checks it before each RCPT to that domain and, when the server's
+ * certificate does not verify or carries another name or issuer, answers
+ * itself 454 4.7.0 and keeps the message queued (never PERM+, which would
+ * bounce it).  ETRN: when some route names etrn_clients, the bare key
+ * Srv_Features: turns ETRN off (E) for every client and each listed network
+ * gets it back (e), in the octet-cut keys the srv_features ruleset looks up.
+ * Sendmail cannot restrict ETRN to the client's own domains this way: an
+ * allowed client can start the queue run of another routed domain, whose
+ * mail still goes only to that domain's own route.
  */
 #include "config.h"
 
@@ -66,18 +78,64 @@ emit_certificates(const struct mg_export *export, struct textmap *map)
 }
 
 static void
-emit_backup_mx(const struct mg_export *export, struct textmap *map)
+emit_tls_rcpt(struct textmap *map, const char *name, const struct mg_route *route)
+{
+	char key[300], value[1600], issuer[1400];
+
+	snprintf(key, sizeof(key), "TLS_Rcpt:%s", name);
+	snprintf(value, sizeof(value), "VERIFY+CN:%s", route->tls_name);
+	if (route->tls_issuer) {
+		if (xtext_encode(route->tls_issuer, issuer, sizeof(issuer)) < 0) {
+			msg_warn("access: issuer too long for Sendmail: %.60s...; %s is not relayed", route->tls_issuer, name);
+			textmap_add(map, key, "VERIFY+CI:too+20long");	/* never matches: held, not sent unchecked */
+			return;
+		}
+		snprintf(value + strlen(value), sizeof(value) - strlen(value), "++CI:%s", issuer);
+	}
+	textmap_add(map, key, value);
+}
+
+/* To:NAME RELAY, and the route's TLS requirement, for a relayed domain and its alias names. */
+static void
+emit_relayed_name(struct textmap *map, const struct mg_domain *domain, const char *name)
 {
 	char key[300];
+
+	snprintf(key, sizeof(key), "To:%s", name);
+	textmap_add(map, key, "RELAY");
+	if (domain->has_route && domain->route.tls_verify)
+		emit_tls_rcpt(map, name, &domain->route);
+}
+
+static void
+emit_etrn_key(const char *key, void *context)
+{
+	char line[CIDR_KEY_MAX + 20];
+
+	snprintf(line, sizeof(line), "Srv_Features:%s", key);
+	textmap_add(context, line, "e");
+}
+
+static void
+emit_relayed(const struct mg_export *export, struct textmap *map)
+{
+	bool etrn = false;
 
 	for (guint i = 0; i < export->domains->len; i++) {
 		const struct mg_domain *domain = model_domain(export, i);
 
-		if (domain->name && domain->backup_mx) {
-			snprintf(key, sizeof(key), "To:%s", domain->name);
-			textmap_add(map, key, "RELAY");
+		if (!domain->name || !model_domain_relayed(domain))
+			continue;
+		emit_relayed_name(map, domain, domain->name);
+		for (uint32_t a = 0; a < domain->naliases; a++)
+			emit_relayed_name(map, domain, domain->aliases[a]);
+		for (uint32_t c = 0; domain->has_route && c < domain->route.netrn; c++) {
+			cidr_access_keys(&domain->route.etrn_clients[c], emit_etrn_key, map);
+			etrn = true;
 		}
 	}
+	if (etrn)
+		textmap_add(map, "Srv_Features:", "E");
 }
 
 unsigned
@@ -87,7 +145,7 @@ emit_access(const struct mg_export *export, struct textmap *map, struct mg_repor
 
 	emit_networks(export, map);
 	emit_certificates(export, map);
-	emit_backup_mx(export, map);
+	emit_relayed(export, map);
 	for (guint i = 0; i < export->access->len; i++) {
 		const struct mg_access *entry = &g_array_index(export->access, struct mg_access, i);
 

@@ -44,7 +44,7 @@ emit_generated(const struct mg_export *export, struct textmap *map, GString *rhs
 	for (guint i = 0; i < export->domains->len; i++) {
 		const struct mg_domain *domain = model_domain(export, i);
 
-		if (!domain->name || domain->backup_mx)
+		if (!domain->name || model_domain_relayed(domain))
 			continue;
 		for (uint32_t a = 0; a < domain->naddresses; a++) {
 			const struct mg_address *address = &domain->addresses[a];

@@ -16,7 +16,7 @@ emit_cw(const struct mg_export *export, struct textmap *map)
 	for (guint i = 0; i < export->domains->len; i++) {
 		const struct mg_domain *domain = model_domain(export, i);
 
-		if (!domain->name || domain->backup_mx)
+		if (!domain->name || model_domain_relayed(domain))
 			continue;
 		textmap_add(map, domain->name, NULL);
 		for (uint32_t a = 0; a < domain->naliases; a++)

@@ -11,19 +11,17 @@
 #include <string.h>
 
 #include "emit.h"
+#include "policydb.h"
 #include "validate.h"
 #include "xtext.h"
-
-/* Sendmail gives up after 50 rewrites; no real delivery chain is deeper. */
-#define FOLLOW_DEPTH_MAX 50
-#define FOLLOW_STEPS_MAX 10000
-#define MAILBOXES_PER_ADDRESS_MAX 64
 
 struct emitter {
 	const struct mg_export *export;
 	struct policy_records *records;
+	struct mg_report *report;
 	EVP_MD_CTX *md;
 	GHashTable *rule_ids;	/* const struct policy_rules* -> id + 1 */
+	GHashTable *visited;	/* struct mg_deliver* followed for the current address */
 	GString *value;
 };
 
@@ -94,8 +92,7 @@ append_names(GString *out, const char *const *items, uint32_t count)
 	g_string_append_c(out, ']');
 }
 
-static void collect_mailboxes(const struct mg_export *export, const struct mg_deliver *deliver,
-			      GPtrArray *found, unsigned depth, unsigned *steps);
+static void collect_mailboxes(struct emitter *e, const struct mg_deliver *deliver, GPtrArray *found);
 
 static void
 put_domain(struct emitter *e, const struct mg_domain *domain, const char *name, const char *kind,
@@ -111,29 +108,50 @@ put_domain(struct emitter *e, const struct mg_domain *domain, const char *name, 
 	append_names(e->value, domain->block_senders, domain->nblock);
 	g_string_append(e->value, ",\"catch_all\":");
 	append_names(e->value, (const char *const *)catch_all->pdata, catch_all->len);
+	if (model_domain_listed(domain))
+		g_string_append(e->value, ",\"listed\":true");
 	g_string_append_c(e->value, '}');
 	snprintf(key, sizeof(key), POLICY_PREFIX_DOMAIN "%s", name);
 	put(e, key, e->value->str);
 }
 
+/*
+ * Every mailbox a deliver reaches, through aliases and hosted addresses;
+ * each deliver is followed once per address (validate bounds the depth and
+ * refuses loops), and the list is complete: an owner left out would be
+ * refused its own address, a second mailbox left out would let the first
+ * one's rules decide for both.
+ */
 static void
-collect_mailboxes(const struct mg_export *export, const struct mg_deliver *deliver, GPtrArray *found,
-		  unsigned depth, unsigned *steps)
+collect_mailboxes(struct emitter *e, const struct mg_deliver *deliver, GPtrArray *found)
 {
 	for (uint32_t t = 0; t < deliver->ntargets; t++) {
 		const struct mg_target *target = &deliver->targets[t];
 		const struct mg_deliver *next;
 
 		if (target->kind == MG_TARGET_MAILBOX) {
-			if (found->len < MAILBOXES_PER_ADDRESS_MAX && !g_ptr_array_find_with_equal_func(
-				    found, target->text, g_str_equal, NULL))
+			if (!g_ptr_array_find_with_equal_func(found, target->text, g_str_equal, NULL))
 				g_ptr_array_add(found, (gpointer)target->text);
 			continue;
 		}
-		next = validate_follow(export, target);
-		if (next && depth < FOLLOW_DEPTH_MAX && (*steps)++ < FOLLOW_STEPS_MAX)
-			collect_mailboxes(export, next, found, depth + 1, steps);
+		next = validate_follow(e->export, target);
+		if (next && g_hash_table_add(e->visited, (gpointer)next))
+			collect_mailboxes(e, next, found);
 	}
+}
+
+/* The mailboxes of one address or catch-all; an error when hostmilter could not read that many. */
+static void
+collect_for(struct emitter *e, const struct mg_deliver *deliver, GPtrArray *found, const char *what,
+	    const char *where)
+{
+	g_ptr_array_set_size(found, 0);
+	if (g_hash_table_size(e->visited))
+		g_hash_table_remove_all(e->visited);
+	collect_mailboxes(e, deliver, found);
+	if (found->len > POLICYDB_LIST_MAX)
+		report_error(e->report, "%s: %s reaches %u mailboxes; hostmilter reads at most %d", where, what,
+			     found->len, POLICYDB_LIST_MAX);
 }
 
 static void
@@ -143,12 +161,10 @@ put_addresses(struct emitter *e, const struct mg_domain *domain, GPtrArray *foun
 
 	for (uint32_t a = 0; a < domain->naddresses; a++) {
 		const struct mg_address *address = &domain->addresses[a];
-		unsigned steps = 0;
 
 		/* Written even when it reaches no mailbox, so that the domain's
 		 * catch-all owner does not seem to own this address. */
-		g_ptr_array_set_size(found, 0);
-		collect_mailboxes(e->export, &address->deliver, found, 0, &steps);
+		collect_for(e, &address->deliver, found, address->full, domain->where);
 		g_string_truncate(value, 0);
 		for (guint i = 0; i < found->len; i++) {
 			if (i)
@@ -158,6 +174,12 @@ put_addresses(struct emitter *e, const struct mg_domain *domain, GPtrArray *foun
 		snprintf(key, sizeof(key), POLICY_PREFIX_ADDRESS "%s", address->full);
 		put(e, key, value->str);
 	}
+}
+
+static const char *
+domain_kind(const struct mg_domain *domain)
+{
+	return domain->backup_mx ? "backup" : domain->has_route ? "routed" : "local";
 }
 
 static void
@@ -171,18 +193,34 @@ put_domains(struct emitter *e)
 
 		if (!domain->name)
 			continue;
-		unsigned steps = 0;
-
 		g_ptr_array_set_size(found, 0);
 		if (domain->has_catch_all)
-			collect_mailboxes(e->export, &domain->catch_all, found, 0, &steps);
-		put_domain(e, domain, domain->name, domain->backup_mx ? "backup" : "local", found);
+			collect_for(e, &domain->catch_all, found, "the catch-all", domain->where);
+		/* A relayed domain's alias names are relayed too, and checked against its list. */
+		put_domain(e, domain, domain->name, domain_kind(domain), found);
 		for (uint32_t a = 0; a < domain->naliases; a++)
-			put_domain(e, domain, domain->aliases[a], "alias", found);
+			put_domain(e, domain, domain->aliases[a], model_domain_relayed(domain) ? domain_kind(domain) : "alias",
+				   found);
 		put_addresses(e, domain, found, value);
 	}
 	g_string_free(value, TRUE);
 	g_ptr_array_free(found, TRUE);
+}
+
+/* ',"rate_limit":{...}' when any member is set. */
+static void
+append_rate(GString *out, const struct policy_rate *rate)
+{
+	json_t *json;
+	char *text;
+
+	if (!rate->per_hour && !rate->burst && !rate->bulk_per_hour && !rate->bulk_burst)
+		return;
+	json = policy_rate_to_json(rate);
+	text = json_dumps(json, JSON_COMPACT | JSON_SORT_KEYS);
+	g_string_append_printf(out, ",\"rate_limit\":%s", text);
+	free(text);
+	json_decref(json);
 }
 
 static void
@@ -194,12 +232,36 @@ put_mailboxes(struct emitter *e)
 		const struct mg_mailbox *mailbox = model_mailbox(e->export, i);
 		guint id = rules_id(e, mailbox->rules);
 
-		g_string_printf(e->value, "{\"rules\":%u,\"recipients_per_hour\":%u,\"send_as\":", id,
-				mailbox->recipients_per_hour);
+		g_string_printf(e->value, "{\"rules\":%u,\"send_as\":", id);
 		append_names(e->value, mailbox->send_as, mailbox->nsend_as);
+		append_rate(e->value, &mailbox->rate);
 		g_string_append_c(e->value, '}');
 		snprintf(key, sizeof(key), POLICY_PREFIX_MAILBOX "%s", mailbox->name);
 		put(e, key, e->value->str);
+	}
+}
+
+/*
+ * Relay certificates as Sendmail gives {cert_issuer} and {cert_subject}.
+ * validate has refused a DN too long to encode; should one still fail, the
+ * certificate is left out (no relay right), never written with an empty
+ * subject, which would mean any certificate of the issuer.
+ */
+static void
+put_certificates(struct emitter *e, GString *text)
+{
+	char issuer[1400], subject[1400];
+
+	for (guint i = 0; i < e->export->certs->len; i++) {
+		const struct mg_cert *cert = &g_array_index(e->export->certs, struct mg_cert, i);
+
+		if (xtext_encode(cert->issuer, issuer, sizeof(issuer)) < 0)
+			continue;
+		subject[0] = '\0';
+		if (cert->subject && xtext_encode(cert->subject, subject, sizeof(subject)) < 0)
+			continue;
+		g_string_append_printf(text, "%s\t%s\t%u\t%u\n", issuer, subject, cert->rate.per_hour,
+				       cert->rate.burst);
 	}
 }
 
@@ -207,33 +269,37 @@ static void
 put_relay(struct emitter *e)
 {
 	GString *text = g_string_new(NULL);
-	char line[1400];
+	char line[64];
 
 	for (guint i = 0; i < e->export->networks->len; i++) {
-		cidr_format(&g_array_index(e->export->networks, struct mg_network, i).net, line, sizeof(line));
-		g_string_append_printf(text, "%s\n", line);
+		const struct mg_network *network = &g_array_index(e->export->networks, struct mg_network, i);
+
+		cidr_format(&network->net, line, sizeof(line));
+		g_string_append_printf(text, "%s\t%u\t%u\n", line, network->rate.per_hour, network->rate.burst);
 	}
 	put(e, POLICY_KEY_NETWORKS, text->str);
 	g_string_truncate(text, 0);
-	for (guint i = 0; i < e->export->certs->len; i++) {
-		const struct mg_cert *cert = &g_array_index(e->export->certs, struct mg_cert, i);
-
-		if (xtext_encode(cert->issuer, line, sizeof(line)) < 0)
-			continue;
-		g_string_append_printf(text, "%s\t", line);
-		if (cert->subject && xtext_encode(cert->subject, line, sizeof(line)) == 0)
-			g_string_append(text, line);
-		g_string_append_c(text, '\n');
-	}
+	put_certificates(e, text);
 	put(e, POLICY_KEY_CERTS, text->str);
 	g_string_free(text, TRUE);
 }
 
-void
-emit_policy(const struct mg_export *export, struct policy_records *records)
+/* @defaults: every rule, and the default rate limit. */
+static void
+put_defaults(struct emitter *e)
 {
-	struct emitter e = { export, records, EVP_MD_CTX_new(), g_hash_table_new(g_direct_hash, g_direct_equal),
-			     g_string_new(NULL) };
+	json_t *json = policy_rules_to_json(&e->export->defaults);
+
+	json_object_set_new(json, "rate_limit", policy_rate_to_json(&e->export->default_rate));
+	put_json(e, POLICY_KEY_DEFAULTS, json);
+}
+
+unsigned
+emit_policy(const struct mg_export *export, struct policy_records *records, struct mg_report *report)
+{
+	unsigned before = report->errors->len;
+	struct emitter e = { export, records, report, EVP_MD_CTX_new(), g_hash_table_new(g_direct_hash, g_direct_equal),
+			     g_hash_table_new(g_direct_hash, g_direct_equal), g_string_new(NULL) };
 	unsigned char md[EVP_MAX_MD_SIZE];
 	unsigned mdlen = 0;
 
@@ -243,16 +309,18 @@ emit_policy(const struct mg_export *export, struct policy_records *records)
 	put(&e, POLICY_KEY_FORMAT, POLICY_FORMAT);
 	put_json(&e, POLICY_KEY_SERVER, json_pack("{s:s, s:o}", "hostname", export->hostname ? export->hostname : "",
 						  "names", string_list(export->names, export->nnames)));
-	put_json(&e, POLICY_KEY_DEFAULTS, policy_rules_to_json(&export->defaults));
+	put_defaults(&e);
 	put_relay(&e);
 	put_mailboxes(&e);
 	put_domains(&e);
 	EVP_DigestFinal_ex(e.md, md, &mdlen);
 	EVP_MD_CTX_free(e.md);
 	g_hash_table_destroy(e.rule_ids);
+	g_hash_table_destroy(e.visited);
 	g_string_free(e.value, TRUE);
 	for (unsigned i = 0; i < mdlen && i < 32; i++)
 		snprintf(records->digest + 2 * i, 3, "%02x", md[i]);
+	return report->errors->len - before;
 }
 
 void

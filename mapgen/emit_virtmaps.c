@@ -59,7 +59,7 @@ emit_virtmaps(const struct mg_export *export, struct textmap *map)
 	for (guint i = 0; i < export->domains->len; i++) {
 		const struct mg_domain *domain = model_domain(export, i);
 
-		if (domain->name && !domain->backup_mx)
+		if (domain->name && !model_domain_relayed(domain))
 			emit_domain(map, domain);
 	}
 }

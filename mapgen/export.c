@@ -7,6 +7,7 @@
  */
 #include "config.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
@@ -26,19 +27,10 @@
 #define EXPORT_ERRORS_MAX 1000
 #define EXPORT_TEXT_MAX 400
 
-/* Rules that override the defaults, resolved once the defaults are known. */
-struct pending_rules {
-	bool domain;		/* else a mailbox */
-	guint index;
-	json_t *overrides;
-	const char *where;
-};
-
 struct reader {
 	struct mg_export *export;
 	struct mg_report *report;
 	unsigned long dropped;
-	GArray *pending;	/* struct pending_rules */
 	char path[1024];
 	size_t pathlen;
 };
@@ -251,7 +243,7 @@ member_name_list(struct reader *r, json_t *obj, const char *key, name_check_fn c
 /* ---- policy rules ---- */
 
 static void
-read_size(struct reader *r, json_t *obj, uint64_t *size)
+read_size(struct reader *r, json_t *obj, struct policy_rules *rules)
 {
 	json_t *value = member(r, obj, "max_message_size", JSON_STRING, "a size such as \"128M\"", false);
 	const char *why;
@@ -260,19 +252,22 @@ read_size(struct reader *r, json_t *obj, uint64_t *size)
 	if (!value)
 		return;
 	saved = path_key(r, "max_message_size");
-	if (size_parse(json_string_value(value), size, &why) < 0)
+	if (size_parse(json_string_value(value), &rules->max_size, &why) < 0)
 		fail(r, "bad size \"%s\": %s", json_string_value(value), why);
+	rules->set |= POLICY_SET_MAX_SIZE;
 	path_restore(r, saved);
 }
 
 static void
-read_score(struct reader *r, json_t *spam, const char *key, bool nullable, bool *present, double *score)
+read_score(struct reader *r, json_t *spam, const char *key, bool nullable, bool *present, double *score,
+	   unsigned *set, unsigned bit)
 {
 	json_t *value = json_object_get(spam, key);
 	size_t saved;
 
 	if (!value)
 		return;
+	*set |= bit;
 	saved = path_key(r, key);
 	if (nullable && json_is_null(value)) {
 		*present = false;
@@ -300,19 +295,25 @@ read_bool(struct reader *r, json_t *obj, const char *key, bool *out)
 }
 
 static void
-read_spam_members(struct reader *r, json_t *spam, struct policy_spam *out)
+read_spam_members(struct reader *r, json_t *spam, struct policy_rules *rules)
 {
 	static const char *const keys[] = { "scan", "tag_score", "subject_tag", "reject_score",
 					    "discard_score", NULL };
+	struct policy_spam *out = &rules->spam;
 	json_t *value;
 	bool present;
 
 	check_keys(r, spam, keys);
+	if (json_object_get(spam, "scan"))
+		rules->set |= POLICY_SET_SPAM_SCAN;
 	read_bool(r, spam, "scan", &out->scan);
-	read_score(r, spam, "tag_score", false, &present, &out->tag_score);
-	read_score(r, spam, "reject_score", true, &out->has_reject, &out->reject_score);
-	read_score(r, spam, "discard_score", true, &out->has_discard, &out->discard_score);
+	read_score(r, spam, "tag_score", false, &present, &out->tag_score, &rules->set, POLICY_SET_TAG_SCORE);
+	read_score(r, spam, "reject_score", true, &out->has_reject, &out->reject_score, &rules->set,
+		   POLICY_SET_REJECT_SCORE);
+	read_score(r, spam, "discard_score", true, &out->has_discard, &out->discard_score, &rules->set,
+		   POLICY_SET_DISCARD_SCORE);
 	if ((value = member(r, spam, "subject_tag", JSON_STRING, "a string", false))) {
+		rules->set |= POLICY_SET_SUBJECT_TAG;
 		const char *tag = json_string_value(value);
 		size_t saved = path_key(r, "subject_tag");
 
@@ -326,7 +327,7 @@ read_spam_members(struct reader *r, json_t *spam, struct policy_spam *out)
 }
 
 static void
-read_spam(struct reader *r, json_t *obj, struct policy_spam *out)
+read_spam(struct reader *r, json_t *obj, struct policy_rules *out)
 {
 	json_t *spam = json_object_get(obj, "spam");
 	size_t saved;
@@ -340,15 +341,16 @@ read_spam(struct reader *r, json_t *obj, struct policy_spam *out)
 }
 
 static void
-read_virus(struct reader *r, json_t *obj, enum policy_virus *virus)
+read_virus(struct reader *r, json_t *obj, struct policy_rules *rules)
 {
 	json_t *value = member(r, obj, "virus", JSON_STRING, "a string", false);
 	size_t saved;
 
 	if (!value)
 		return;
+	rules->set |= POLICY_SET_VIRUS;
 	saved = path_key(r, "virus");
-	if (policy_virus_parse(json_string_value(value), virus) < 0)
+	if (policy_virus_parse(json_string_value(value), &rules->virus) < 0)
 		fail(r, "\"%s\" is not one of reject, discard, quarantine, tag", json_string_value(value));
 	path_restore(r, saved);
 }
@@ -381,94 +383,81 @@ read_blocked_types(struct reader *r, json_t *obj, struct policy_rules *rules)
 		fail(r, "at most %d blocked types", POLICY_TYPES_MAX);
 	names = read_name_list(r, types, mime_type_valid, "MIME type (type/subtype)", &count);
 	rules->ntypes = 0;
+	memset(rules->blocked_types, 0, sizeof(rules->blocked_types));	/* interned byte-wise */
 	for (uint32_t i = 0; i < count && i < POLICY_TYPES_MAX; i++)
 		strcpy(rules->blocked_types[rules->ntypes++], names[i]);
+	rules->set |= POLICY_SET_TYPES;
 	g_free(names);
 	path_restore(r, saved);
 }
 
-static const char *const rule_keys[] = { "max_message_size", "spam", "virus", "blocked_types", NULL };
-
-/* The members of obj that override the defaults, or NULL when there are none. */
-static json_t *
-rule_overrides(json_t *obj)
+/*
+ * The rules an object sets itself, on top of base: the built-in defaults
+ * for "defaults", nothing for a domain or mailbox, whose unset keys are
+ * inherited when hostmilter resolves a recipient (lib/policy.h).
+ */
+static const struct policy_rules *
+read_rules(struct reader *r, json_t *obj, const struct policy_rules *base)
 {
-	json_t *overrides = NULL;
+	struct policy_rules rules;
 
-	for (const char *const *key = rule_keys; *key; key++) {
-		json_t *value = json_object_get(obj, *key);
+	if (base)
+		rules = *base;
+	else
+		memset(&rules, 0, sizeof(rules));	/* padding too: rule sets are interned byte-wise */
+	read_size(r, obj, &rules);
+	read_spam(r, obj, &rules);
+	read_virus(r, obj, &rules);
+	read_blocked_types(r, obj, &rules);
+	return model_intern_rules(r->export, &rules);
+}
+
+/* A rate_limit object: recipients per hour and burst, each 0 ("the default's") to POLICY_RATE_MAX. */
+static void
+read_rate_limit(struct reader *r, json_t *obj, bool bulk, struct policy_rate *rate)
+{
+	static const char *const keys[] = { "recipients_per_hour", "burst", "bulk_recipients_per_hour",
+					    "bulk_burst", NULL };
+	uint32_t *fields[] = { &rate->per_hour, &rate->burst, &rate->bulk_per_hour, &rate->bulk_burst };
+	json_t *limit = member(r, obj, "rate_limit", JSON_OBJECT, "an object", false);
+	size_t saved;
+
+	if (!limit)
+		return;
+	saved = path_key(r, "rate_limit");
+	check_keys(r, limit, bulk ? keys : (const char *const[]){ "recipients_per_hour", "burst", NULL });
+	for (int i = 0; i < (bulk ? 4 : 2); i++) {
+		json_t *value = member(r, limit, keys[i], JSON_INTEGER, "an integer", false);
+		size_t inner;
 
 		if (!value)
 			continue;
-		if (!overrides)
-			overrides = json_object();
-		json_object_set(overrides, *key, value);
+		inner = path_key(r, keys[i]);
+		if (json_integer_value(value) < 0 || json_integer_value(value) > POLICY_RATE_MAX)
+			fail(r, "must be between 0 (the default applies) and %u", POLICY_RATE_MAX);
+		else
+			*fields[i] = (uint32_t)json_integer_value(value);
+		path_restore(r, inner);
 	}
-	return overrides;
-}
-
-static void
-defer_rules(struct reader *r, json_t *obj, bool domain, guint index)
-{
-	struct pending_rules pending = { domain, index, rule_overrides(obj), NULL };
-
-	if (!pending.overrides)
-		return;
-	pending.where = model_intern(r->export, r->path, r->pathlen, false);
-	g_array_append_val(r->pending, pending);
-}
-
-/* Rules of obj, starting from the export's defaults. */
-static const struct policy_rules *
-read_rules(struct reader *r, json_t *obj, bool with_types)
-{
-	struct policy_rules rules = r->export->defaults;
-
-	read_size(r, obj, &rules.max_size);
-	read_spam(r, obj, &rules.spam);
-	read_virus(r, obj, &rules.virus);
-	if (with_types)
-		read_blocked_types(r, obj, &rules);
-	return model_intern_rules(r->export, &rules);
+	path_restore(r, saved);
 }
 
 static void
 read_defaults(struct reader *r, json_t *top)
 {
-	static const char *const keys[] = { "max_message_size", "spam", "virus", "blocked_types", NULL };
+	static const char *const keys[] = { "max_message_size", "spam", "virus", "blocked_types", "rate_limit", NULL };
 	json_t *defaults = member(r, top, "defaults", JSON_OBJECT, "an object", false);
+	struct policy_rules builtin;
 	size_t saved;
 
 	if (!defaults)
 		return;
 	saved = path_key(r, "defaults");
 	check_keys(r, defaults, keys);
-	r->export->defaults = *read_rules(r, defaults, true);
+	policy_rules_default(&builtin);
+	r->export->defaults = *read_rules(r, defaults, &builtin);
+	read_rate_limit(r, defaults, true, &r->export->default_rate);
 	path_restore(r, saved);
-}
-
-/* Gives every domain and mailbox its rules: the defaults, or its own overrides on them. */
-static void
-resolve_rules(struct reader *r)
-{
-	const struct policy_rules *defaults = model_intern_rules(r->export, &r->export->defaults);
-
-	for (guint i = 0; i < r->export->domains->len; i++)
-		model_domain(r->export, i)->rules = defaults;
-	for (guint i = 0; i < r->export->mailboxes->len; i++)
-		model_mailbox(r->export, i)->rules = defaults;
-	for (guint i = 0; i < r->pending->len; i++) {
-		struct pending_rules *p = &g_array_index(r->pending, struct pending_rules, i);
-
-		r->pathlen = g_strlcpy(r->path, p->where, sizeof(r->path));
-		if (p->domain)
-			model_domain(r->export, p->index)->rules = read_rules(r, p->overrides, true);
-		else
-			model_mailbox(r->export, p->index)->rules = read_rules(r, p->overrides, false);
-		json_decref(p->overrides);
-	}
-	path_restore(r, 0);
-	g_array_set_size(r->pending, 0);
 }
 
 /* ---- deliver targets and rejects ---- */
@@ -528,34 +517,10 @@ read_deliver(struct reader *r, json_t *obj, struct mg_deliver *deliver)
 /* ---- mailboxes ---- */
 
 static void
-read_rate_limit(struct reader *r, json_t *obj, struct mg_mailbox *mailbox)
-{
-	static const char *const keys[] = { "recipients_per_hour", NULL };
-	json_t *limit = member(r, obj, "rate_limit", JSON_OBJECT, "an object", false);
-	json_t *value;
-	size_t saved;
-
-	if (!limit)
-		return;
-	saved = path_key(r, "rate_limit");
-	check_keys(r, limit, keys);
-	value = member(r, limit, "recipients_per_hour", JSON_INTEGER, "an integer", true);
-	if (value && (json_integer_value(value) < 0 || json_integer_value(value) > 10000000)) {
-		size_t inner = path_key(r, "recipients_per_hour");
-
-		fail(r, "must be between 0 and 10000000");
-		path_restore(r, inner);
-	} else if (value) {
-		mailbox->recipients_per_hour = (uint32_t)json_integer_value(value);
-	}
-	path_restore(r, saved);
-}
-
-static void
 read_mailbox(struct reader *r, json_t *obj)
 {
 	static const char *const keys[] = { "name", "send_as", "max_message_size", "spam", "virus",
-					    "rate_limit", NULL };
+					    "blocked_types", "rate_limit", NULL };
 	struct mg_mailbox mailbox = { 0 };
 	json_t *name;
 
@@ -573,13 +538,13 @@ read_mailbox(struct reader *r, json_t *obj)
 	}
 	mailbox.send_as = member_name_list(r, obj, "send_as", addr_pattern_valid,
 					   "sender address or @domain", &mailbox.nsend_as);
-	read_rate_limit(r, obj, &mailbox);
+	read_rate_limit(r, obj, true, &mailbox.rate);
+	mailbox.rules = read_rules(r, obj, NULL);
 	if (!mailbox.name) {
 		g_free(mailbox.send_as);
 		return;
 	}
 	g_array_append_val(r->export->mailboxes, mailbox);
-	defer_rules(r, obj, false, r->export->mailboxes->len - 1);
 }
 
 /* ---- domains ---- */
@@ -604,7 +569,11 @@ read_address(struct reader *r, json_t *obj, struct mg_domain *domain, uint32_t i
 	} else {
 		fail(r, "missing key \"local\"");
 	}
-	read_deliver(r, obj, &address->deliver);
+	if (!model_domain_relayed(domain))
+		read_deliver(r, obj, &address->deliver);
+	else if (json_object_get(obj, "deliver") || json_object_get(obj, "reject"))
+		fail(r, "the addresses of a routed or backup-MX domain are its valid recipients, relayed to its "
+		     "server: no \"deliver\" or \"reject\" here");
 	if (address->local && domain->name) {
 		char *full = g_strconcat(address->local, "@", domain->name, NULL);
 
@@ -636,10 +605,11 @@ read_addresses(struct reader *r, json_t *obj, struct mg_domain *domain)
 	path_restore(r, saved);
 }
 
+/* {"deliver": [...]} or {"reject": "..."} for a local domain; {"relay": true} for a relayed one. */
 static void
 read_catch_all(struct reader *r, json_t *obj, struct mg_domain *domain)
 {
-	static const char *const keys[] = { "deliver", "reject", NULL };
+	static const char *const keys[] = { "deliver", "reject", "relay", NULL };
 	json_t *catch_all = member(r, obj, "catch_all", JSON_OBJECT, "an object", false);
 	size_t saved;
 
@@ -647,15 +617,160 @@ read_catch_all(struct reader *r, json_t *obj, struct mg_domain *domain)
 		return;
 	saved = path_key(r, "catch_all");
 	check_keys(r, catch_all, keys);
-	read_deliver(r, catch_all, &domain->catch_all);
-	domain->has_catch_all = true;
+	if (!json_object_get(catch_all, "relay")) {
+		read_deliver(r, catch_all, &domain->catch_all);
+		domain->has_catch_all = true;
+		if (model_domain_relayed(domain))
+			fail(r, "a routed or backup-MX domain relays its mail: its catch-all can only be "
+			     "{\"relay\": true}");
+	} else if (json_object_size(catch_all) != 1) {
+		fail(r, "\"relay\" cannot be combined with \"deliver\" or \"reject\"");
+	} else {
+		read_bool(r, catch_all, "relay", &domain->catch_all_relay);
+		if (domain->catch_all_relay && !model_domain_relayed(domain))
+			fail(r, "\"relay\": true needs a route or backup_mx: a local domain delivers here");
+	}
+	path_restore(r, saved);
+}
+
+/* ---- routes ---- */
+
+static const char *read_dn(struct reader *r, json_t *obj, const char *key, bool required);
+
+/*
+ * A route's host, as the export gives it: a host name, an IPv4 address, or
+ * an IP address in brackets ("[2001:db8::1]", "[IPv6:2001:db8::1]").  A
+ * colon or comma outside brackets is an error: in a mailertable value
+ * Sendmail reads "host:2526" as two hosts, the second being 0.0.9.222.
+ */
+static void
+read_route_host(struct reader *r, json_t *value, struct mg_route *route)
+{
+	const char *text = json_string_value(value);
+	char inner[INET6_ADDRSTRLEN + 8];
+	unsigned char bytes[16];
+	size_t len = strlen(text);
+
+	if (text[0] == '[' && len > 2 && text[len - 1] == ']' && len - 2 < sizeof(inner)) {
+		memcpy(inner, text + 1, len - 2);
+		inner[len - 2] = '\0';
+		text = g_ascii_strncasecmp(inner, "IPv6:", 5) == 0 ? inner + 5 : inner;
+		route->family = inet_pton(AF_INET6, text, bytes) == 1 ? AF_INET6
+				: inet_pton(AF_INET, text, bytes) == 1 ? AF_INET : 0;
+		if (!route->family) {
+			fail(r, "\"%s\" is not an IP address in brackets", json_string_value(value));
+			return;
+		}
+	} else if (strpbrk(text, ":,[]")) {
+		fail(r, "\"%s\": a colon or comma outside brackets; give the port as \"port\" and an IPv6 "
+		     "address in brackets", text);
+		return;
+	} else if (inet_pton(AF_INET, text, bytes) == 1) {
+		route->family = AF_INET;
+	} else if (!addr_domain_valid(text) || !strchr(text, '.')) {
+		fail(r, "\"%s\" is not a host name or IP address", text);
+		return;
+	}
+	route->host = model_intern(r->export, text, strlen(text), true);
+}
+
+static void
+read_route_tls(struct reader *r, json_t *route_obj, struct mg_route *route)
+{
+	static const char *const keys[] = { "verify", "name", "issuer", NULL };
+	json_t *tls = member(r, route_obj, "tls", JSON_OBJECT, "an object", false), *name;
+	size_t saved;
+
+	if (!tls)
+		return;
+	saved = path_key(r, "tls");
+	check_keys(r, tls, keys);
+	read_bool(r, tls, "verify", &route->tls_verify);
+	if ((name = member(r, tls, "name", JSON_STRING, "a string", false))) {
+		size_t inner = path_key(r, "name");
+
+		route->tls_name = read_name(r, name, addr_domain_valid, "host name");
+		path_restore(r, inner);
+	}
+	route->tls_issuer = read_dn(r, tls, "issuer", false);
+	if (route->tls_verify && !json_object_get(tls, "name"))
+		fail(r, "\"verify\": true needs the \"name\" the server's certificate must carry");
+	if (!route->tls_verify && (json_object_get(tls, "name") || json_object_get(tls, "issuer")))
+		fail(r, "\"name\" and \"issuer\" are checked only with \"verify\": true");
+	path_restore(r, saved);
+}
+
+static void
+read_etrn_clients(struct reader *r, json_t *route_obj, struct mg_route *route)
+{
+	json_t *array = member(r, route_obj, "etrn_clients", JSON_ARRAY, "an array", false), *value;
+	size_t saved, i;
+	const char *why;
+
+	if (!array)
+		return;
+	saved = path_key(r, "etrn_clients");
+	route->etrn_clients = g_new0(struct cidr, json_array_size(array) + 1);
+	json_array_foreach(array, i, value) {
+		size_t inner = path_index(r, i);
+
+		if (!want_type(r, value, JSON_STRING, "a string"))
+			;
+		else if (cidr_parse(json_string_value(value), &route->etrn_clients[route->netrn], &why) < 0)
+			fail(r, "bad network \"%s\": %s", json_string_value(value), why);
+		else
+			route->netrn++;
+		path_restore(r, inner);
+	}
+	path_restore(r, saved);
+}
+
+static void
+read_route(struct reader *r, json_t *obj, struct mg_domain *domain)
+{
+	static const char *const keys[] = { "host", "port", "mx", "tls", "hold", "etrn_clients", NULL };
+	json_t *route = member(r, obj, "route", JSON_OBJECT, "an object", false), *value;
+	struct mg_route *out = &domain->route;
+	size_t saved;
+
+	if (!route)
+		return;
+	domain->has_route = true;
+	out->port = 25;
+	saved = path_key(r, "route");
+	check_keys(r, route, keys);
+	if ((value = member(r, route, "host", JSON_STRING, "a string", true))) {
+		size_t inner = path_key(r, "host");
+
+		read_route_host(r, value, out);
+		path_restore(r, inner);
+	}
+	if ((value = member(r, route, "port", JSON_INTEGER, "an integer", false))) {
+		size_t inner = path_key(r, "port");
+
+		if (json_integer_value(value) < 1 || json_integer_value(value) > 65535)
+			fail(r, "a port is between 1 and 65535");
+		else
+			out->port = (uint16_t)json_integer_value(value);
+		path_restore(r, inner);
+	}
+	read_bool(r, route, "mx", &out->mx);
+	if (out->mx && out->family) {
+		size_t inner = path_key(r, "mx");
+
+		fail(r, "an IP address has no MX records: \"mx\": true needs a host name");
+		path_restore(r, inner);
+	}
+	read_route_tls(r, route, out);
+	read_bool(r, route, "hold", &out->hold);
+	read_etrn_clients(r, route, out);
 	path_restore(r, saved);
 }
 
 static void
 read_domain(struct reader *r, json_t *obj)
 {
-	static const char *const keys[] = { "name", "aliases", "addresses", "catch_all", "backup_mx",
+	static const char *const keys[] = { "name", "aliases", "addresses", "catch_all", "backup_mx", "route",
 					    "max_message_size", "spam", "virus", "blocked_types",
 					    "allow_senders", "block_senders", NULL };
 	struct mg_domain domain = { 0 };
@@ -674,16 +789,17 @@ read_domain(struct reader *r, json_t *obj)
 		fail(r, "missing key \"name\"");
 	}
 	domain.aliases = member_name_list(r, obj, "aliases", addr_domain_valid, "domain name", &domain.naliases);
+	read_bool(r, obj, "backup_mx", &domain.backup_mx);	/* first: they decide what addresses are */
+	read_route(r, obj, &domain);
 	read_addresses(r, obj, &domain);
 	read_catch_all(r, obj, &domain);
-	read_bool(r, obj, "backup_mx", &domain.backup_mx);
 	domain.allow_senders = member_name_list(r, obj, "allow_senders", addr_pattern_valid,
 						"sender address or @domain", &domain.nallow);
 	domain.block_senders = member_name_list(r, obj, "block_senders", addr_pattern_valid,
 						"sender address or @domain", &domain.nblock);
+	domain.rules = read_rules(r, obj, NULL);
 	/* A domain without a valid name is kept so its addresses are checked; validate skips it. */
 	g_array_append_val(r->export->domains, domain);
-	defer_rules(r, obj, true, r->export->domains->len - 1);
 }
 
 /* ---- aliases, relay, access, server ---- */
@@ -723,7 +839,7 @@ read_alias(struct reader *r, json_t *obj)
 static void
 read_network(struct reader *r, json_t *obj)
 {
-	static const char *const keys[] = { "network", "note", NULL };
+	static const char *const keys[] = { "network", "note", "rate_limit", NULL };
 	struct mg_network network = { 0 };
 	json_t *value;
 	const char *why;
@@ -739,9 +855,11 @@ read_network(struct reader *r, json_t *obj)
 		fail(r, "bad network \"%s\": %s", json_string_value(value), why);
 	} else {
 		network.text = model_intern(r->export, json_string_value(value), json_string_length(value), true);
-		g_array_append_val(r->export->networks, network);
 	}
 	path_restore(r, saved);
+	read_rate_limit(r, obj, false, &network.rate);
+	if (network.text)
+		g_array_append_val(r->export->networks, network);
 }
 
 static const char *
@@ -766,7 +884,7 @@ read_dn(struct reader *r, json_t *obj, const char *key, bool required)
 static void
 read_certificate(struct reader *r, json_t *obj)
 {
-	static const char *const keys[] = { "issuer", "subject", "note", NULL };
+	static const char *const keys[] = { "issuer", "subject", "note", "rate_limit", NULL };
 	struct mg_cert cert = { 0 };
 
 	if (!want_type(r, obj, JSON_OBJECT, "an object"))
@@ -775,6 +893,7 @@ read_certificate(struct reader *r, json_t *obj)
 	member(r, obj, "note", JSON_STRING, "a string", false);
 	cert.issuer = read_dn(r, obj, "issuer", true);
 	cert.subject = read_dn(r, obj, "subject", false);
+	read_rate_limit(r, obj, false, &cert.rate);
 	if (cert.issuer)
 		g_array_append_val(r->export->certs, cert);
 }
@@ -1056,7 +1175,6 @@ read_top(struct reader *r, json_t *top)
 	read_version(r, top);
 	read_server(r, top);
 	read_defaults(r, top);
-	resolve_rules(r);
 	read_relay(r, top);
 }
 
@@ -1069,7 +1187,6 @@ export_parse(const char *data, size_t len, const char *name, struct mg_export *e
 	json_t *top = json_object();
 	bool done;
 
-	r.pending = g_array_new(FALSE, FALSE, sizeof(struct pending_rules));
 	if (!stream_accept(&s, '{')) {
 		report_error(report, "%s: the export must be a JSON object", name);
 		s.broken = true;
@@ -1084,9 +1201,6 @@ export_parse(const char *data, size_t len, const char *name, struct mg_export *e
 		stream_error(&s, s.p, "end of file expected");
 	if (!s.broken)
 		read_top(&r, top);
-	for (guint i = 0; i < r.pending->len; i++)
-		json_decref(g_array_index(r.pending, struct pending_rules, i).overrides);
-	g_array_free(r.pending, TRUE);
 	json_decref(top);
 	if (r.dropped)
 		report_error(report, "... and %lu more errors", r.dropped);

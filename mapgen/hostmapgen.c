@@ -4,23 +4,28 @@
  * policy database.  See hostmapgen(8) and hostmapgen-export(5).
  *
  * Exit status: 0 done, 1 invalid export (nothing written), 2 usage,
- * 3 I/O or lock failure (nothing changed), or a failed reload command
- * (the new files stay).
+ * 3 I/O or lock failure (nothing changed), 4 partly installed (a rename
+ * failed after others succeeded; the message names both sets), 5 installed
+ * but the reload command failed or timed out (the next run runs it again).
  */
 #include "config.h"
 
+#include <errno.h>
 #include <getopt.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "emit.h"
 #include "export.h"
 #include "install.h"
 #include "msg.h"
+#include "reload.h"
+#include "safefile.h"
+#include "size.h"
 #include "validate.h"
 
 enum {
@@ -28,7 +33,15 @@ enum {
 	EXIT_INVALID = 1,
 	EXIT_USAGE = 2,
 	EXIT_IO = 3,
+	EXIT_PARTIAL = 4,
+	EXIT_RELOAD = 5,
 };
+
+/* Defaults of --max-export-size, --lock-timeout and --reload-timeout (hostmapgen(8)). */
+#define EXPORT_CAP_DEFAULT ((uint64_t)1 << 30)
+#define LOCK_TIMEOUT_DEFAULT 120
+#define RELOAD_TIMEOUT_DEFAULT 60
+#define TIMEOUT_MAX 86400
 
 /* How many errors are printed before the rest are only counted. */
 #define ERRORS_SHOWN 200
@@ -38,6 +51,8 @@ struct options {
 	const char *layout;
 	const char *reload_cmd;
 	const char *export_path;
+	uint64_t export_cap;
+	unsigned lock_timeout, reload_timeout;
 	bool check, diff, dry_run, quiet;
 };
 
@@ -49,6 +64,12 @@ static const struct layout_names layouts[] = {
 	{ "virtmaps", "aliases", "access", "sendmail.cw" },			/* hostnet */
 	{ "virtusertable", "aliases", "access", "local-host-names" },	/* debian */
 };
+
+#define MAILERTABLE "mailertable"
+#define MAILERS_FILE "hostmilter-mailers.m4"
+
+/* The files, in install_add order: texts before hostmilter.db and the mailers. */
+enum { FILE_VIRTUSER, FILE_ALIASES, FILE_ACCESS, FILE_CW, FILE_MAILERTABLE, FILE_POLICY, FILE_MAILERS };
 
 static bool show_progress;
 static bool show_timing;	/* HOSTMAPGEN_TIMING set: one line per stage, for benchmarks */
@@ -90,16 +111,51 @@ usage(int status)
 {
 	fprintf(status ? stderr : stdout,
 		"usage: hostmapgen [-o DIR] [--layout hostnet|debian] [--check] [--diff] [--dry-run]\n"
-		"                  [--reload-cmd CMD] [-q] EXPORT|-\n"
+		"                  [--reload-cmd CMD] [--reload-timeout SECONDS] [--lock-timeout SECONDS]\n"
+		"                  [--max-export-size SIZE] [-q] EXPORT|-\n"
 		"  -o DIR          write the maps into DIR (default /etc/mail)\n"
 		"  --layout NAME   file names: hostnet (virtmaps, sendmail.cw) or debian\n"
 		"                  (virtusertable, local-host-names)\n"
 		"  --check         validate the export only\n"
 		"  --diff          show what would change in the text maps; write nothing\n"
 		"  --dry-run       say which files would change; write nothing\n"
-		"  --reload-cmd C  run C (with /bin/sh) when sendmail.cw changed\n"
+		"  --reload-cmd C  run C (with /bin/sh) when sendmail.cw changed, until it succeeds\n"
+		"  --reload-timeout SECONDS\n"
+		"                  kill the reload command after SECONDS (default 60)\n"
+		"  --lock-timeout SECONDS\n"
+		"                  give up after waiting SECONDS for another run's lock (default 120)\n"
+		"  --max-export-size SIZE\n"
+		"                  refuse a larger export (default 1G)\n"
 		"  -q              no summary line\n");
 	exit(status);
+}
+
+static unsigned
+parse_seconds(const char *option, const char *text)
+{
+	char *end;
+	unsigned long value;
+
+	errno = 0;
+	value = strtoul(text, &end, 10);
+	if (errno || end == text || *end || text[0] == '-' || value > TIMEOUT_MAX) {
+		msg_error("%s: \"%s\" is no number of seconds from 0 to %d", option, text, TIMEOUT_MAX);
+		usage(EXIT_USAGE);
+	}
+	return (unsigned)value;
+}
+
+static uint64_t
+parse_size(const char *option, const char *text)
+{
+	uint64_t bytes;
+	const char *why;
+
+	if (size_parse(text, &bytes, &why) < 0) {
+		msg_error("%s: %s", option, why);
+		usage(EXIT_USAGE);
+	}
+	return bytes;
 }
 
 static void
@@ -109,12 +165,15 @@ parse_options(int argc, char **argv, struct options *opts)
 		{ "layout", required_argument, NULL, 'L' }, { "check", no_argument, NULL, 'c' },
 		{ "diff", no_argument, NULL, 'd' }, { "dry-run", no_argument, NULL, 'n' },
 		{ "reload-cmd", required_argument, NULL, 'r' }, { "quiet", no_argument, NULL, 'q' },
+		{ "reload-timeout", required_argument, NULL, 'R' }, { "lock-timeout", required_argument, NULL, 'l' },
+		{ "max-export-size", required_argument, NULL, 'm' },
 		{ "help", no_argument, NULL, 'h' }, { "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
 	int c;
 
-	*opts = (struct options){ .dir = "/etc/mail", .layout = "hostnet" };
+	*opts = (struct options){ .dir = "/etc/mail", .layout = "hostnet", .export_cap = EXPORT_CAP_DEFAULT,
+				  .lock_timeout = LOCK_TIMEOUT_DEFAULT, .reload_timeout = RELOAD_TIMEOUT_DEFAULT };
 	while ((c = getopt_long(argc, argv, "o:qhV", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'o': opts->dir = optarg; break;
@@ -123,6 +182,9 @@ parse_options(int argc, char **argv, struct options *opts)
 		case 'd': opts->diff = true; break;
 		case 'n': opts->dry_run = true; break;
 		case 'r': opts->reload_cmd = optarg; break;
+		case 'R': opts->reload_timeout = parse_seconds("--reload-timeout", optarg); break;
+		case 'l': opts->lock_timeout = parse_seconds("--lock-timeout", optarg); break;
+		case 'm': opts->export_cap = parse_size("--max-export-size", optarg); break;
 		case 'q': opts->quiet = true; break;
 		case 'h': usage(EXIT_DONE);
 		case 'V': printf("hostmapgen %s\n", PACKAGE_VERSION); exit(EXIT_DONE);
@@ -180,23 +242,25 @@ load_export(const struct options *opts, const char *data, size_t len)
 }
 
 struct generated {
-	struct textmap virtuser, aliases, access, cw;
+	struct textmap virtuser, aliases, access, cw, mailertable;
 	struct policy_records records;
+	unsigned deferred_routes;	/* written as tempfail: their mailer waits for sendmail.cf */
 };
 
 static int
 load_maps(struct generated *gen, struct install_set *set, const struct layout_names *names)
 {
-	struct textmap *maps[] = { &gen->virtuser, &gen->aliases, &gen->access, &gen->cw };
+	struct textmap *maps[] = { &gen->virtuser, &gen->aliases, &gen->access, &gen->cw, &gen->mailertable };
 	char err[512];
 
 	textmap_init(&gen->virtuser, names->virtuser, TEXTMAP_MAKEMAP, false);
 	textmap_init(&gen->aliases, names->aliases, TEXTMAP_ALIASES, true);
 	textmap_init(&gen->access, names->access, TEXTMAP_MAKEMAP, true);
 	textmap_init(&gen->cw, names->cw, TEXTMAP_CLASS, true);
-	for (unsigned i = 0; i < 4; i++) {
+	textmap_init(&gen->mailertable, MAILERTABLE, TEXTMAP_MAKEMAP, true);
+	for (unsigned i = 0; i < 5; i++) {
 		if (textmap_load(maps[i], set->files[i].path, err, sizeof(err)) < 0) {
-			msg_error("%s", err);
+			msg_error("%s; nothing changed", err);
 			return -1;
 		}
 	}
@@ -209,18 +273,46 @@ load_maps(struct generated *gen, struct install_set *set, const struct layout_na
  * generated on this one (on two cores, 1,000,000 addresses make 1,310,000
  * records, over a third of a full run's CPU time).
  */
+/*
+ * The mailers the running Sendmail has: those of the installed
+ * hostmilter-mailers.m4, once a reload has covered it (or the admin was
+ * told to reload, without --reload-cmd).  A mailer this run adds is not
+ * among them until the reload command has rebuilt sendmail.cf.
+ */
+static GHashTable *
+active_mailers(struct install_set *set)
+{
+	const struct install_file *file = &set->files[FILE_MAILERS];
+	char *text = NULL, *now = state_identity(file->path);
+	size_t len;
+	GHashTable *active;
+
+	if (!now || state_reload_due(&set->old, file->name, now)
+	    || safefile_read(file->path, 1 << 20, &text, &len, NULL, 0) != SAFEFILE_OK)
+		active = g_hash_table_new(g_str_hash, g_str_equal);
+	else
+		active = emit_mailers_named(text);
+	g_free(text);
+	g_free(now);
+	return active;
+}
+
 static void
 generate(const struct mg_export *export, struct generated *gen, struct install_set *set, bool writing)
 {
 	struct mg_report report;
-	struct textmap *maps[] = { &gen->virtuser, &gen->aliases, &gen->access, &gen->cw };
+	struct textmap *maps[] = { &gen->virtuser, &gen->aliases, &gen->access, &gen->cw, &gen->mailertable };
+	GHashTable *active;
 
+	report_init(&report);
 	progress("generating the policy database");
-	emit_policy(export, &gen->records);
-	set->files[4].records = &gen->records;
+	if (emit_policy(export, &gen->records, &report)) {
+		print_errors(&report);
+		exit(EXIT_INVALID);
+	}
+	set->files[FILE_POLICY].records = &gen->records;
 	if (writing)
 		install_start_policy(set, &gen->records);
-	report_init(&report);
 	progress("generating virtmaps");
 	emit_virtmaps(export, &gen->virtuser);
 	progress("generating aliases");
@@ -228,13 +320,18 @@ generate(const struct mg_export *export, struct generated *gen, struct install_s
 	progress("generating access");
 	emit_access(export, &gen->access, &report);
 	emit_cw(export, &gen->cw);
+	progress("generating mailertable");
+	active = active_mailers(set);
+	gen->deferred_routes = emit_mailertable(export, active, &gen->mailertable);
+	g_hash_table_destroy(active);
+	set->files[FILE_MAILERS].text = emit_mailers(export);
 	if (report.errors->len) {
 		install_abandon(set);
 		print_errors(&report);
 		exit(EXIT_INVALID);
 	}
 	report_free(&report);
-	for (unsigned i = 0; i < 4; i++) {
+	for (unsigned i = 0; i < 5; i++) {
 		set->files[i].text = textmap_render(maps[i]);
 		textmap_free(maps[i]);
 	}
@@ -246,8 +343,11 @@ register_files(struct install_set *set, const struct layout_names *names)
 	install_add(set, names->virtuser, TEXTMAP_MAKEMAP, true);
 	install_add(set, names->aliases, TEXTMAP_ALIASES, true);
 	install_add(set, names->access, TEXTMAP_MAKEMAP, true);
-	install_add(set, names->cw, TEXTMAP_CLASS, false);
+	install_add(set, names->cw, TEXTMAP_CLASS, false)->reload = true;	/* Sendmail rereads it only when reloaded */
+	install_add(set, MAILERTABLE, TEXTMAP_MAKEMAP, true);
 	install_add(set, "hostmilter.db", TEXTMAP_CLASS, true)->policy = true;
+	/* Whole, no admin lines; a change needs sendmail.cf rebuilt, which the reload command does. */
+	install_add(set, MAILERS_FILE, TEXTMAP_CLASS, false)->reload = true;
 }
 
 static void
@@ -265,25 +365,42 @@ list_changes(const struct install_set *set, GString *out)
 	}
 }
 
+/*
+ * Sendmail rereads some files (sendmail.cw) only when reloaded.  Whatever
+ * run installed them, the reload is due until one covers them: a reload
+ * command that exits 0 in time, or, without --reload-cmd, the notice that
+ * hands it to the admin.  Runs after a failed one keep trying.
+ */
 static int
-run_reload(const struct options *opts, const struct install_set *set)
+run_reload(const struct options *opts, struct install_set *set)
 {
-	int status;
+	GString *due = g_string_new(NULL);
+	char why[256];
+	int status = EXIT_DONE;
 
-	if (!set->files[3].text_changed)
-		return EXIT_DONE;
-	if (!opts->reload_cmd) {
-		msg_info("%s changed: Sendmail reads it only at start; restart sendmail or send it SIGHUP",
-			 set->files[3].name);
+	if (install_reload_due(set, due) == 0) {
+		g_string_free(due, TRUE);
 		return EXIT_DONE;
 	}
-	status = system(opts->reload_cmd);
-	if (status == 0)
-		return EXIT_DONE;
-	msg_error("reload command \"%s\" failed (%s %d); the new files are in place",
-		  opts->reload_cmd, WIFEXITED(status) ? "exit status" : "status",
-		  WIFEXITED(status) ? WEXITSTATUS(status) : status);
-	return EXIT_IO;
+	if (!opts->reload_cmd) {
+		if (strstr(due->str, MAILERS_FILE))
+			msg_info("%s changed: rebuild sendmail.cf (m4 sendmail.mc) and restart sendmail", due->str);
+		else
+			msg_info("%s changed: Sendmail reads it only at start; restart sendmail or send it SIGHUP", due->str);
+		install_reload_covered(set);
+	} else {
+		install_pause("reloading", NULL);
+		if (reload_run(opts->reload_cmd, opts->reload_timeout, why, sizeof(why)) == 0) {
+			install_reload_covered(set);
+		} else {
+			msg_error("reload command \"%s\" failed (%s); the new %s %s in place, and the next run "
+				  "runs the command again", opts->reload_cmd, why, due->str,
+				  strchr(due->str, ' ') ? "are" : "is");
+			status = EXIT_RELOAD;
+		}
+	}
+	g_string_free(due, TRUE);
+	return status;
 }
 
 static void
@@ -303,6 +420,42 @@ summary(const struct options *opts, const struct mg_export *export, const struct
 	g_string_free(changed, TRUE);
 }
 
+/* A rename failed after others succeeded: say exactly what is where. */
+static void
+report_partial(const struct install_set *set, const char *err)
+{
+	GString *installed = g_string_new(NULL), *missing = g_string_new(NULL);
+
+	install_list(set, true, installed);
+	install_list(set, false, missing);
+	msg_error("%s; partly installed: new:%s; still old:%s; run hostmapgen again once the cause is mended",
+		  err, installed->str, missing->str);
+	g_string_free(installed, TRUE);
+	g_string_free(missing, TRUE);
+}
+
+/* Installs, reloads what needs it, records the state; the exit status. */
+static int
+install_and_reload(const struct options *opts, const struct mg_export *export, struct install_set *set)
+{
+	char err[1024];
+	enum install_result result = install_commit(set, err, sizeof(err));
+	int status;
+
+	progress_done();
+	if (result == INSTALL_NOTHING) {
+		msg_error("%s; nothing changed", err);
+		return EXIT_IO;
+	}
+	if (result == INSTALL_PARTIAL)
+		report_partial(set, err);
+	else
+		summary(opts, export, set, "changed");
+	status = run_reload(opts, set);
+	install_record(set);
+	return result == INSTALL_PARTIAL ? EXIT_PARTIAL : status;
+}
+
 static int
 check_only(const struct options *opts, const char *data, size_t len)
 {
@@ -316,17 +469,13 @@ check_only(const struct options *opts, const char *data, size_t len)
 	return EXIT_DONE;
 }
 
-/* Takes *data: the raw export is freed as soon as it is parsed. */
+/* Generates, compares and installs; *deferred gets the routes written as tempfail. */
 static int
-apply(const struct options *opts, struct install_set *set, char **data, size_t len)
+apply(const struct options *opts, struct install_set *set, const struct mg_export *export, unsigned *deferred)
 {
-	struct mg_export *export = load_export(opts, *data, len);
 	struct generated gen = { 0 };
-	char err[1024];
 	int status = EXIT_DONE;
 
-	g_free(*data);
-	*data = NULL;
 	if (load_maps(&gen, set, layout_of(opts->layout)) < 0)
 		return EXIT_IO;
 	generate(export, &gen, set, !opts->diff && !opts->dry_run);
@@ -339,17 +488,12 @@ apply(const struct options *opts, struct install_set *set, char **data, size_t l
 		summary(opts, export, set, "would change");
 	} else {
 		progress("writing");
-		if (install_commit(set, err, sizeof(err)) < 0) {
-			progress_done();
-			msg_error("%s; nothing changed", err);
-			status = EXIT_IO;
-		} else {
-			summary(opts, export, set, "changed");
-			status = run_reload(opts, set);
-		}
+		/* Deferred routes are not final: the next run, whatever its export, writes them again. */
+		set->partial = gen.deferred_routes > 0;
+		status = install_and_reload(opts, export, set);
 	}
+	*deferred = gen.deferred_routes;
 	policy_records_free(&gen.records);
-	model_free(export);
 	return status;
 }
 
@@ -387,12 +531,93 @@ exec_with_huge_pages(char **argv)
 #endif
 }
 
+/* The export, at most --max-export-size of it; exits 3 when unreadable, 1 when too large. */
+static char *
+read_export(const struct options *opts, size_t *len)
+{
+	char *data = NULL, err[1024];
+
+	switch (safefile_read_export(opts->export_path, opts->export_cap > SIZE_MAX ? SIZE_MAX : opts->export_cap,
+				     &data, len, err, sizeof(err))) {
+	case SAFEFILE_OK:
+		return data;
+	case SAFEFILE_TOO_LARGE:
+		msg_fatal(EXIT_INVALID, "%s (--max-export-size); nothing written", err);
+	default:
+		msg_fatal(EXIT_IO, "%s", err);
+	}
+}
+
+/* Nothing to install; a reload may still be due from an earlier run. */
+static int
+unchanged(const struct options *opts, struct install_set *set, bool writing)
+{
+	int status = EXIT_DONE;
+
+	summary(opts, NULL, set, "changed (export and files as last written)");
+	if (writing) {
+		status = run_reload(opts, set);
+		if (g_hash_table_size(set->reload_covered))
+			install_record(set);
+	}
+	return status;
+}
+
+/*
+ * One run under the lock.  A route on a new port names a mailer the
+ * running Sendmail lacks until the reload command rebuilds sendmail.cf, so
+ * the first pass writes such routes as tempfail (emit_mailertable); when
+ * its reload covered hostmilter-mailers.m4, a second pass writes them for
+ * real.  *data (the raw export) is freed once it is parsed.
+ */
+static int
+run(const struct options *opts, const char *digest, char **data, size_t len, struct mg_export **export, bool second)
+{
+	struct install_set set;
+	bool writing = !opts->diff && !opts->dry_run, again;
+	unsigned deferred = 0;
+	char err[1024];
+	int status;
+
+	install_init(&set, opts->dir, opts->layout, digest);
+	if (install_lock(&set, opts->lock_timeout, err, sizeof(err)) < 0)
+		msg_fatal(EXIT_IO, "%s; nothing changed", err);
+	install_pause(second ? "relocked" : "locked", NULL);
+	install_clean_stale(&set);
+	register_files(&set, layout_of(opts->layout));
+	if (install_survey(&set, writing, err, sizeof(err)) < 0)
+		msg_fatal(EXIT_IO, "%s; nothing changed", err);
+	if (!second && install_unchanged(&set)) {
+		status = unchanged(opts, &set, writing);
+		deferred = 1;	/* not known without generating: a second pass finds out */
+	} else {
+		if (!*export) {
+			*export = load_export(opts, *data, len);
+			g_free(*data);
+			*data = NULL;
+		}
+		status = apply(opts, &set, *export, &deferred);
+	}
+	/* Without --reload-cmd nobody has rebuilt sendmail.cf yet: the admin reruns hostmapgen after it. */
+	again = !second && status == EXIT_DONE && writing && deferred && opts->reload_cmd
+		&& g_hash_table_contains(set.reload_covered, MAILERS_FILE);
+	install_free(&set);
+	if (again) {
+		progress("the reload covered " MAILERS_FILE ": writing the routes it activates");
+		status = run(opts, digest, data, len, export, true);
+	} else if (deferred && writing && status != EXIT_IO && status != EXIT_PARTIAL && *export)
+		msg_warn("%u route%s wait%s for sendmail.cf to be rebuilt (their mailers are new in %s): Sendmail "
+			 "tempfails their mail until %s", deferred, deferred == 1 ? "" : "s", deferred == 1 ? "s" : "",
+			 MAILERS_FILE, opts->reload_cmd ? "the reload command succeeds" : "it is rebuilt and hostmapgen run again");
+	return status;
+}
+
 int
 main(int argc, char **argv)
 {
 	struct options opts;
-	struct install_set set;
-	char *data, digest[EXPORT_DIGEST_LEN], err[1024];
+	struct mg_export *export = NULL;
+	char *data, digest[EXPORT_DIGEST_LEN];
 	size_t len;
 	int status;
 
@@ -402,26 +627,15 @@ main(int argc, char **argv)
 	show_progress = isatty(STDERR_FILENO) && !opts.quiet;
 	show_timing = getenv("HOSTMAPGEN_TIMING") != NULL;
 	progress("start");
-	if (export_slurp(opts.export_path, &data, &len) < 0)
-		msg_fatal(EXIT_IO, "cannot read %s: %m", opts.export_path);
+	data = read_export(&opts, &len);
 	if (opts.check) {
 		status = check_only(&opts, data, len);
 		g_free(data);
 		return status;
 	}
 	export_digest(data, len, digest);
-	install_init(&set, opts.dir, opts.layout, digest);
-	if (install_lock(&set, err, sizeof(err)) < 0)
-		msg_fatal(EXIT_IO, "%s", err);
-	install_clean_stale(&set);
-	register_files(&set, layout_of(opts.layout));
-	if (install_unchanged(&set)) {
-		summary(&opts, NULL, &set, "changed (export and files as last written)");
-		status = EXIT_DONE;
-	} else {
-		status = apply(&opts, &set, &data, len);
-	}
+	status = run(&opts, digest, &data, len, &export, false);
+	model_free(export);
 	g_free(data);
-	install_free(&set);
 	return status;
 }

@@ -6,19 +6,26 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/file.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "dbmap.h"
 #include "install.h"
+#include "maplock.h"
 #include "msg.h"
 #include "policy.h"
+#include "safefile.h"
 
+/* Every temporary name has it; Berkeley DB's own add "__db." in front. */
 #define TMP_MARK ".hostmapgen-tmp."
+#define BDB_TMP_PREFIX "__db."
+/* What GLib's g_file_set_contents left of the state file (earlier versions). */
+#define OLD_STATE_TMP INSTALL_STATE "."
 
 void
 install_init(struct install_set *set, const char *dir, const char *layout, const char *digest)
@@ -28,6 +35,9 @@ install_init(struct install_set *set, const char *dir, const char *layout, const
 	set->layout = layout;
 	set->digest = digest;
 	set->lock_fd = -1;
+	state_init(&set->old);
+	set->reload_now = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+	set->reload_covered = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
 }
 
 static void
@@ -54,22 +64,47 @@ install_free(struct install_set *set)
 	}
 	if (set->lock_fd >= 0)
 		close(set->lock_fd);
+	state_free(&set->old);
+	g_hash_table_destroy(set->reload_now);
+	g_hash_table_destroy(set->reload_covered);
 	g_free(set->dir);
 }
 
-int
-install_lock(struct install_set *set, char *err, size_t errlen)
+void
+install_pause(const char *stage, const char *name)
 {
-	char *path = g_build_filename(set->dir, INSTALL_LOCK, NULL);
+	const char *want = getenv("HOSTMAPGEN_TEST_PAUSE");
+	size_t len = strlen(stage);
 
-	set->lock_fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
-	if (set->lock_fd < 0 || flock(set->lock_fd, LOCK_EX) < 0) {
-		snprintf(err, errlen, "cannot lock %s: %s", path, strerror(errno));
-		g_free(path);
+	if (!want || strncmp(want, stage, len) != 0)
+		return;
+	if ((!name && want[len] == '\0') || (name && want[len] == ':' && strcmp(want + len + 1, name) == 0))
+		raise(SIGSTOP);
+}
+
+int
+install_lock(struct install_set *set, unsigned timeout, char *err, size_t errlen)
+{
+	char *path;
+
+	if (safefile_check_dir(set->dir, err, errlen) < 0)
 		return -1;
-	}
+	path = g_build_filename(set->dir, INSTALL_LOCK, NULL);
+	set->lock_fd = maplock_acquire(path, timeout, err, errlen);
 	g_free(path);
-	return 0;
+	return set->lock_fd < 0 ? -1 : 0;
+}
+
+/* Ours: ".NAME.hostmapgen-tmp.X", Berkeley DB's "__db..NAME.hostmapgen-tmp.X", GLib's ".hostmapgen.state.XXXXXX". */
+static bool
+install_is_stale(const char *name)
+{
+	if (name[0] == '.' && strstr(name, TMP_MARK))
+		return true;
+	if (strncmp(name, BDB_TMP_PREFIX ".", strlen(BDB_TMP_PREFIX) + 1) == 0 && strstr(name, TMP_MARK))
+		return true;
+	return strncmp(name, OLD_STATE_TMP, strlen(OLD_STATE_TMP)) == 0
+	       && strlen(name) == strlen(OLD_STATE_TMP) + 6;
 }
 
 void
@@ -81,7 +116,7 @@ install_clean_stale(struct install_set *set)
 	if (!dir)
 		return;
 	while ((entry = readdir(dir)) != NULL) {
-		if (entry->d_name[0] == '.' && strstr(entry->d_name, TMP_MARK)) {
+		if (install_is_stale(entry->d_name)) {
 			char *path = g_build_filename(set->dir, entry->d_name, NULL);
 
 			msg_warn("removing %s, left behind by an interrupted run", path);
@@ -95,8 +130,10 @@ install_clean_stale(struct install_set *set)
 struct install_file *
 install_add(struct install_set *set, const char *name, enum textmap_style style, bool has_db)
 {
-	struct install_file *file = &set->files[set->nfiles++];
+	struct install_file *file;
 
+	g_assert(set->nfiles < INSTALL_MAX_FILES);
+	file = &set->files[set->nfiles++];
 	memset(file, 0, sizeof(*file));
 	file->name = name;
 	file->path = g_build_filename(set->dir, name, NULL);
@@ -105,110 +142,118 @@ install_add(struct install_set *set, const char *name, enum textmap_style style,
 	return file;
 }
 
-/* ---- the state file ---- */
-
-static void
-state_line(GString *state, const char *path, const char *label)
-{
-	struct stat st;
-
-	if (lstat(path, &st) == 0)
-		g_string_append_printf(state, "file %s %llu %llu %lld %lld.%09ld\n", label,
-				       (unsigned long long)st.st_dev, (unsigned long long)st.st_ino,
-				       (long long)st.st_size, (long long)st.st_mtim.tv_sec, st.st_mtim.tv_nsec);
-}
-
 static char *
 db_path(const struct install_file *file)
 {
 	return file->policy ? g_strdup(file->path) : g_strconcat(file->path, ".db", NULL);
 }
 
-/* What the state file would say about the directory as it is now. */
-static GString *
-state_render(const struct install_set *set)
+static char *
+db_label(const struct install_file *file)
 {
-	GString *state = g_string_new("hostmapgen-state 1 " PACKAGE_VERSION "\n");
-
-	g_string_append_printf(state, "export %s %s\n", set->digest, set->layout);
-	for (unsigned i = 0; i < set->nfiles; i++) {
-		const struct install_file *file = &set->files[i];
-		char *db = db_path(file);
-
-		if (!file->policy)
-			state_line(state, file->path, file->name);
-		if (file->has_db) {
-			char *label = file->policy ? g_strdup(file->name) : g_strconcat(file->name, ".db", NULL);
-
-			state_line(state, db, label);
-			g_free(label);
-		}
-		g_free(db);
-	}
-	return state;
+	return file->policy ? g_strdup(file->name) : g_strconcat(file->name, ".db", NULL);
 }
 
-static char *
-state_read(const struct install_set *set)
-{
-	char *path = g_build_filename(set->dir, INSTALL_STATE, NULL);
-	char *text = NULL;
+/* ---- checking names, reading the state ---- */
 
-	g_file_get_contents(path, &text, NULL, NULL);
+static int
+check_file(const struct install_file *file, bool replacing, char *err, size_t errlen)
+{
+	char *db = db_path(file);
+	int rc = 0;
+
+	if (!file->policy)
+		rc = safefile_check_target(file->path, replacing, err, errlen);
+	if (rc == 0 && file->has_db)
+		rc = safefile_check_target(db, replacing, err, errlen);
+	g_free(db);
+	return rc;
+}
+
+int
+install_survey(struct install_set *set, bool replacing, char *err, size_t errlen)
+{
+	char *path = g_build_filename(set->dir, INSTALL_STATE, NULL), *text = NULL;
+	size_t len;
+	int rc = 0;
+
+	for (unsigned i = 0; i < set->nfiles && rc == 0; i++)
+		rc = check_file(&set->files[i], replacing, err, errlen);
+	if (rc == 0 && safefile_check_target(path, replacing, err, errlen) < 0)
+		rc = -1;
+	if (rc == 0 && safefile_read(path, SAFEFILE_NO_CAP, &text, &len, err, errlen) < 0)
+		rc = -1;
+	if (rc == 0)
+		state_parse(&set->old, text);
+	g_free(text);
 	g_free(path);
-	return text;
+	return rc;
+}
+
+/* ---- the state file ---- */
+
+/* Is every change this run meant for file in place (always, unless it failed half-way)? */
+static bool
+settled(const struct install_file *file)
+{
+	return (!file->text_changed || file->text_installed) && (!file->db_changed || file->db_installed);
+}
+
+static void
+state_add_file(struct state *state, const char *label, const char *path)
+{
+	char *identity = state_identity(path);
+
+	if (identity)
+		g_hash_table_replace(state->files, g_strdup(label), identity);
+}
+
+/* What the state file should say about the directory as it is now. */
+static void
+state_now(const struct install_set *set, struct state *now)
+{
+	now->version = g_strdup(PACKAGE_VERSION);
+	now->digest = g_strdup(set->partial ? STATE_INCOMPLETE : set->digest);
+	now->layout = g_strdup(set->layout);
+	for (unsigned i = 0; i < set->nfiles; i++) {
+		const struct install_file *file = &set->files[i];
+		char *db = db_path(file), *label = db_label(file);
+
+		/* A file left half-way gets no line: no rerun may take its .db for its text's. */
+		if (settled(file)) {
+			if (!file->policy)
+				state_add_file(now, file->name, file->path);
+			if (file->has_db)
+				state_add_file(now, label, db);
+		}
+		g_free(db);
+		g_free(label);
+	}
 }
 
 bool
 install_unchanged(struct install_set *set)
 {
-	char *old = state_read(set);
-	GString *now = state_render(set);
-	bool same = old && strcmp(old, now->str) == 0;
+	struct state now;
+	bool same;
 
-	g_free(old);
-	g_string_free(now, TRUE);
+	state_init(&now);
+	state_now(set, &now);
+	same = state_unchanged(&set->old, &now);
+	state_free(&now);
 	return same;
-}
-
-/* The state line for label, from the old state text, or NULL. */
-static char *
-state_find(const char *state, const char *label)
-{
-	char *needle = g_strdup_printf("file %s ", label);
-	const char *p = state ? strstr(state, needle) : NULL;
-	char *line = NULL;
-
-	if (p && (p == state || p[-1] == '\n'))
-		line = g_strndup(p, strcspn(p, "\n"));
-	g_free(needle);
-	return line;
-}
-
-static char *
-state_now(const char *path, const char *label)
-{
-	GString *line = g_string_new(NULL);
-
-	state_line(line, path, label);
-	if (line->len)
-		g_string_truncate(line, line->len - 1);
-	return g_string_free(line, FALSE);
 }
 
 /* True when the old state recorded both the text and the .db as they are now. */
 static bool
-state_vouches(const char *state, const struct install_file *file)
+vouched(const struct install_set *set, const struct install_file *file)
 {
-	char *db = db_path(file), *label = g_strconcat(file->name, ".db", NULL);
-	char *old_text = state_find(state, file->name), *old_db = state_find(state, label);
-	char *now_text = state_now(file->path, file->name), *now_db = state_now(db, label);
-	bool ok = old_text && old_db && strcmp(old_text, now_text) == 0 && strcmp(old_db, now_db) == 0;
+	char *db = db_path(file), *label = db_label(file);
+	char *text_now = state_identity(file->path), *db_now = state_identity(db);
+	bool ok = state_vouches(&set->old, file->name, text_now, label, db_now);
 
-	g_free(old_text);
-	g_free(old_db);
-	g_free(now_text);
-	g_free(now_db);
+	g_free(text_now);
+	g_free(db_now);
 	g_free(db);
 	g_free(label);
 	return ok;
@@ -219,11 +264,11 @@ state_vouches(const char *state, const struct install_file *file)
 static bool
 text_differs(const struct install_file *file)
 {
-	gchar *old = NULL;
-	gsize len = 0;
+	char *old = NULL, err[256];
+	size_t len = 0;
 	bool differs;
 
-	if (!g_file_get_contents(file->path, &old, &len, NULL))
+	if (safefile_read(file->path, SAFEFILE_NO_CAP, &old, &len, err, sizeof(err)) != SAFEFILE_OK)
 		return true;
 	differs = len != file->text->len || memcmp(old, file->text->str, len) != 0;
 	g_free(old);
@@ -235,10 +280,13 @@ policy_differs(const struct install_file *file)
 {
 	char err[256], *value = NULL;
 	size_t len = 0;
-	struct dbmap_reader *reader = dbmap_open(file->path, err, sizeof(err));
+	struct dbmap_reader *reader;
 	bool differs = true;
 
-	if (!reader)
+	/* install_survey checked the name; look again right before Berkeley DB opens it. */
+	if (safefile_check_target(file->path, false, err, sizeof(err)) < 0 || access(file->path, F_OK) < 0)
+		return true;
+	if (!(reader = dbmap_open(file->path, err, sizeof(err))))
 		return true;
 	if (dbmap_get(reader, POLICY_KEY_DIGEST, strlen(POLICY_KEY_DIGEST), &value, &len) == 0)
 		differs = len != strlen(file->records->digest) || memcmp(value, file->records->digest, len) != 0;
@@ -250,8 +298,6 @@ policy_differs(const struct install_file *file)
 void
 install_compare(struct install_set *set)
 {
-	char *state = state_read(set);
-
 	for (unsigned i = 0; i < set->nfiles; i++) {
 		struct install_file *file = &set->files[i];
 
@@ -262,9 +308,8 @@ install_compare(struct install_set *set)
 		}
 		file->text_changed = text_differs(file);
 		if (file->has_db)
-			file->db_changed = file->text_changed || !state_vouches(state, file);
+			file->db_changed = file->text_changed || !vouched(set, file);
 	}
-	g_free(state);
 }
 
 unsigned
@@ -301,20 +346,73 @@ install_diff(struct install_set *set)
 
 /* ---- writing ---- */
 
+/*
+ * DIR/.NAME.hostmapgen-tmp.RANDOM: no other process can guess the name
+ * and put something there first (nor would O_EXCL let it count), and a
+ * killed run's leftovers never stand in a later run's way, whatever its
+ * pid (always 1 in a container).  Berkeley DB makes its own temporary file
+ * from this name, which inherits both properties.
+ */
 static char *
-tmp_path(const struct install_set *set, const struct install_file *file, const char *suffix)
+tmp_path(const char *dir, const char *name)
 {
-	static gint serial;
+	guint64 random;
 
-	return g_strdup_printf("%s/.%s%s" TMP_MARK "%ld.%d", set->dir, file->name, suffix,
-			       (long)getpid(), g_atomic_int_add(&serial, 1));
+	if (getrandom(&random, sizeof(random), 0) != (ssize_t)sizeof(random))
+		random = g_random_int() ^ ((guint64)g_random_int() << 32);
+	return g_strdup_printf("%s/.%s" TMP_MARK "%016" G_GINT64_MODIFIER "x", dir, name, random);
 }
 
-/* Owner and mode of the file being replaced, or NULL when it is new. */
+/* Owner and mode of the regular file being replaced, or NULL when there is none. */
 static const struct stat *
 old_attributes(const char *path, struct stat *st)
 {
-	return stat(path, st) == 0 ? st : NULL;
+	return lstat(path, st) == 0 && S_ISREG(st->st_mode) ? st : NULL;
+}
+
+static int
+write_all(int fd, const char *data, size_t len)
+{
+	for (size_t done = 0; done < len;) {
+		ssize_t n = write(fd, data + done, len - done);
+
+		if (n < 0 && errno != EINTR)
+			return -1;
+		done += n > 0 ? (size_t)n : 0;
+	}
+	return 0;
+}
+
+/* A new temporary file beside target holding data, flushed, with like's owner and mode; its name or NULL. */
+static char *
+write_tmp(const char *dir, const char *name, const char *data, size_t len, const struct stat *like,
+	  char *err, size_t errlen)
+{
+	char *tmp = tmp_path(dir, name);
+	int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+
+	if (fd < 0)
+		goto fail;
+	if (like && (fchown(fd, like->st_uid, like->st_gid) < 0 && errno != EPERM))
+		goto fail_fd;
+	if (like && fchmod(fd, like->st_mode & 07777) < 0)
+		goto fail_fd;
+	if (write_all(fd, data, len) < 0 || fsync(fd) < 0)
+		goto fail_fd;
+	if (close(fd) == 0)
+		return tmp;
+	fd = -1;
+fail_fd:
+	snprintf(err, errlen, "%s: %s", tmp, strerror(errno));
+	if (fd >= 0)
+		close(fd);
+	unlink(tmp);
+	g_free(tmp);
+	return NULL;
+fail:
+	snprintf(err, errlen, "%s: %s", tmp, strerror(errno));
+	g_free(tmp);
+	return NULL;
 }
 
 static int
@@ -322,34 +420,9 @@ write_text(struct install_set *set, struct install_file *file, char *err, size_t
 {
 	struct stat st;
 	const struct stat *like = old_attributes(file->path, &st);
-	int fd;
 
-	file->tmp_text = tmp_path(set, file, "");
-	fd = open(file->tmp_text, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
-	if (fd < 0)
-		goto fail;
-	if (like && (fchown(fd, like->st_uid, like->st_gid) < 0 && errno != EPERM))
-		goto fail_fd;
-	if (like && fchmod(fd, like->st_mode & 07777) < 0)
-		goto fail_fd;
-	for (size_t done = 0; done < file->text->len;) {
-		ssize_t n = write(fd, file->text->str + done, file->text->len - done);
-
-		if (n < 0 && errno != EINTR)
-			goto fail_fd;
-		done += n > 0 ? (size_t)n : 0;
-	}
-	if (fsync(fd) < 0)
-		goto fail_fd;
-	if (close(fd) == 0)
-		return 0;
-fail:
-	snprintf(err, errlen, "%s: %s", file->tmp_text, strerror(errno));
-	return -1;
-fail_fd:
-	snprintf(err, errlen, "%s: %s", file->tmp_text, strerror(errno));
-	close(fd);
-	return -1;
+	file->tmp_text = write_tmp(set->dir, file->name, file->text->str, file->text->len, like, err, errlen);
+	return file->tmp_text ? 0 : -1;
 }
 
 struct policy_build {
@@ -388,19 +461,21 @@ write_policy(struct install_file *file, const struct stat *like, char *err, size
 static int
 write_db(struct install_set *set, struct install_file *file, char *err, size_t errlen)
 {
-	char *target = db_path(file);
+	char *target = db_path(file), *label = db_label(file);
 	struct stat st;
 	const struct stat *like = old_attributes(target, &st);
 	int rc;
 
+	file->tmp_db = tmp_path(set->dir, label);
 	g_free(target);
-	file->tmp_db = tmp_path(set, file, file->policy ? "" : ".db");
+	g_free(label);
 	if (file->policy)
-		return write_policy(file, like, err, errlen);
-	rc = textmap_write_db(file->style, file->name, file->text->str, file->text->len,
-			      file->tmp_db, like, err, errlen);
+		rc = write_policy(file, like, err, errlen);
+	else
+		rc = textmap_write_db(file->style, file->name, file->text->str, file->text->len,
+				      file->tmp_db, like, err, errlen);
 	if (rc < 0) {
-		g_free(file->tmp_db);
+		g_free(file->tmp_db);	/* the writer removed what it made */
 		file->tmp_db = NULL;
 	}
 	return rc;
@@ -546,62 +621,189 @@ sync_dir(const char *dir)
 	return rc;
 }
 
+/* Every target is still one rename can replace; checked again now that the run is about to. */
 static int
-rename_all(struct install_set *set, char *err, size_t errlen)
+check_targets(const struct install_set *set, char *err, size_t errlen)
 {
 	for (unsigned i = 0; i < set->nfiles; i++) {
-		struct install_file *file = &set->files[i];
+		const struct install_file *file = &set->files[i];
 		char *db = db_path(file);
+		int rc = 0;
 
-		if (file->tmp_text && rename(file->tmp_text, file->path) < 0)
-			goto fail;
-		g_free(file->tmp_text);
-		file->tmp_text = NULL;
-		if (file->tmp_db && rename(file->tmp_db, db) < 0)
-			goto fail;
-		g_free(file->tmp_db);
-		file->tmp_db = NULL;
+		if (file->tmp_text)
+			rc = safefile_check_target(file->path, true, err, errlen);
+		if (rc == 0 && file->tmp_db)
+			rc = safefile_check_target(db, true, err, errlen);
 		g_free(db);
-		continue;
-fail:
-		snprintf(err, errlen, "rename to %s: %s", file->tmp_text ? file->path : db, strerror(errno));
-		g_free(db);
-		return -1;
+		if (rc < 0)
+			return -1;
 	}
-	return sync_dir(set->dir);
+	return 0;
 }
 
+/* Renames *tmp over target; the temporary name is gone either way. */
 static int
-write_state(struct install_set *set)
+install_one(char **tmp, const char *target, const char *label, char *err, size_t errlen)
 {
-	GString *state = state_render(set);
-	char *path = g_build_filename(set->dir, INSTALL_STATE, NULL);
-	GError *error = NULL;
-	int rc = 0;
+	int rc = rename(*tmp, target);
 
-	/* g_file_set_contents writes a temporary file, fsyncs and renames. */
-	if (!g_file_set_contents_full(path, state->str, (gssize)state->len,
-				      G_FILE_SET_CONTENTS_CONSISTENT | G_FILE_SET_CONTENTS_DURABLE, 0644, &error)) {
-		msg_warn("cannot record state in %s: %s", path, error->message);
-		g_error_free(error);
-		rc = -1;
+	if (rc < 0) {
+		snprintf(err, errlen, "rename to %s: %s", target, strerror(errno));
+		unlink(*tmp);
 	}
-	g_free(path);
-	g_string_free(state, TRUE);
+	g_free(*tmp);
+	*tmp = NULL;
+	if (rc == 0)
+		install_pause("renamed", label);
 	return rc;
 }
 
-int
+/* Renames until the first failure (*failed); returns how many renames succeeded. */
+static unsigned
+rename_all(struct install_set *set, bool *failed, char *err, size_t errlen)
+{
+	unsigned renamed = 0;
+
+	*failed = false;
+	for (unsigned i = 0; i < set->nfiles && !*failed; i++) {
+		struct install_file *file = &set->files[i];
+		char *db = db_path(file), *label = db_label(file);
+
+		if (file->tmp_text) {
+			file->text_installed = install_one(&file->tmp_text, file->path, file->name, err, errlen) == 0;
+			*failed = !file->text_installed;
+			renamed += file->text_installed;
+		}
+		if (!*failed && file->tmp_db) {
+			file->db_installed = install_one(&file->tmp_db, db, label, err, errlen) == 0;
+			*failed = !file->db_installed;
+			renamed += file->db_installed;
+		}
+		g_free(db);
+		g_free(label);
+	}
+	return renamed;
+}
+
+static void
+unlink_all_tmp(struct install_set *set)
+{
+	for (unsigned i = 0; i < set->nfiles; i++)
+		install_unlink_tmp(&set->files[i]);
+}
+
+enum install_result
 install_commit(struct install_set *set, char *err, size_t errlen)
 {
-	if (prepare_all(set, err, errlen) < 0) {
+	unsigned renamed;
+	bool failed;
+
+	if (prepare_all(set, err, errlen) < 0 || check_targets(set, err, errlen) < 0) {
 		install_abandon(set);	/* waits for hostmilter.db's build before removing its file */
-		for (unsigned i = 0; i < set->nfiles; i++)
-			install_unlink_tmp(&set->files[i]);
-		return -1;
+		unlink_all_tmp(set);
+		return INSTALL_NOTHING;
 	}
-	if (rename_all(set, err, errlen) < 0)
-		return -1;
-	write_state(set);
-	return 0;
+	install_pause("written", NULL);
+	renamed = rename_all(set, &failed, err, errlen);
+	unlink_all_tmp(set);	/* after a failure, those never to be renamed */
+	if (failed && renamed == 0)
+		return INSTALL_NOTHING;
+	if (sync_dir(set->dir) < 0)
+		msg_warn("cannot sync %s: %s; a crash may lose what was renamed", set->dir, strerror(errno));
+	if (failed) {
+		set->partial = true;
+		return INSTALL_PARTIAL;
+	}
+	install_pause("installed", NULL);
+	return INSTALL_DONE;
+}
+
+void
+install_list(const struct install_set *set, bool installed, GString *out)
+{
+	for (unsigned i = 0; i < set->nfiles; i++) {
+		const struct install_file *file = &set->files[i];
+		char *label = db_label(file);
+
+		if (!file->policy && file->text_changed && file->text_installed == installed)
+			g_string_append_printf(out, " %s", file->name);
+		if (file->db_changed && file->db_installed == installed)
+			g_string_append_printf(out, " %s", label);
+		g_free(label);
+	}
+}
+
+/* ---- reloads ---- */
+
+unsigned
+install_reload_due(struct install_set *set, GString *names)
+{
+	g_hash_table_remove_all(set->reload_now);
+	for (unsigned i = 0; i < set->nfiles; i++) {
+		const struct install_file *file = &set->files[i];
+		char *now;
+
+		if (!file->reload)
+			continue;
+		now = state_identity(file->path);
+		if (state_reload_due(&set->old, file->name, now)) {
+			g_string_append_printf(names, "%s%s", names->len ? " " : "", file->name);
+			g_hash_table_replace(set->reload_now, g_strdup(file->name), now);
+		} else {
+			g_free(now);
+		}
+	}
+	return g_hash_table_size(set->reload_now);
+}
+
+void
+install_reload_covered(struct install_set *set)
+{
+	GHashTableIter iter;
+	gpointer name, identity;
+
+	g_hash_table_iter_init(&iter, set->reload_now);
+	while (g_hash_table_iter_next(&iter, &name, &identity))
+		g_hash_table_replace(set->reload_covered, g_strdup(name), g_strdup(identity));
+}
+
+/* The old state's reload lines, updated with what this run's reload covered. */
+static void
+state_reloads(const struct install_set *set, struct state *now)
+{
+	GHashTableIter iter;
+	gpointer name, identity;
+
+	g_hash_table_iter_init(&iter, set->old.reloaded);
+	while (g_hash_table_iter_next(&iter, &name, &identity))
+		g_hash_table_replace(now->reloaded, g_strdup(name), g_strdup(identity));
+	g_hash_table_iter_init(&iter, set->reload_covered);
+	while (g_hash_table_iter_next(&iter, &name, &identity))
+		g_hash_table_replace(now->reloaded, g_strdup(name), g_strdup(identity));
+}
+
+int
+install_record(struct install_set *set)
+{
+	char *path = g_build_filename(set->dir, INSTALL_STATE, NULL), *tmp, err[1024];
+	struct state now;
+	GString *text;
+	int rc = 0;
+
+	state_init(&now);
+	state_now(set, &now);
+	state_reloads(set, &now);
+	text = state_format(&now);
+	tmp = write_tmp(set->dir, INSTALL_STATE + 1, text->str, text->len, NULL, err, sizeof(err));
+	if (!tmp || rename(tmp, path) < 0 || sync_dir(set->dir) < 0) {
+		msg_warn("cannot record the state in %s: %s", path, tmp ? strerror(errno) : err);
+		if (tmp)
+			unlink(tmp);
+		rc = -1;
+	}
+	g_free(tmp);
+	g_string_free(text, TRUE);
+	state_free(&now);
+	g_free(path);
+	return rc;
 }

@@ -64,6 +64,7 @@ model_free_domains(GArray *domains)
 		g_free(d->aliases);
 		g_free(d->allow_senders);
 		g_free(d->block_senders);
+		g_free(d->route.etrn_clients);
 	}
 	g_array_free(domains, TRUE);
 }

@@ -5,7 +5,7 @@
  * is lower-case and syntactically valid, every deliver target is classified
  * and known to exist, the indexes answer by name, and there is no loop.
  * Strings live in one string chunk owned by the export; rules are interned,
- * so domains and mailboxes with the same effective rules share one struct.
+ * so domains and mailboxes that set the same rules share one struct.
  */
 #ifndef HM_MODEL_H
 #define HM_MODEL_H
@@ -39,6 +39,7 @@ struct mg_deliver {
 	uint32_t ntargets;
 	const char *reject;	/* non-NULL: refuse with this text */
 	uint8_t mark;		/* loop search state, owned by validate */
+	uint16_t depth;		/* delivers in the longest chain from here, set by validate */
 };
 
 struct mg_address {
@@ -46,6 +47,25 @@ struct mg_address {
 	const char *full;	/* local@domain */
 	struct mg_deliver deliver;
 	uint32_t index;		/* position in the export, for error paths */
+};
+
+/*
+ * Where a routed domain's mail goes (export "route"): never delivered here,
+ * relayed by Sendmail through mailertable, optionally only to a server
+ * whose certificate verifies with the given name (and issuer), and held in
+ * the queue until an ETRN from one of etrn_clients.
+ */
+struct mg_route {
+	const char *host;	/* a name, or an address without brackets */
+	int family;		/* AF_INET or AF_INET6 for an address, 0 for a name */
+	uint16_t port;
+	bool mx;		/* look up the host's MX records (a name only) */
+	bool tls_verify;
+	const char *tls_name;	/* the certificate's CN or subjectAltName */
+	const char *tls_issuer;	/* its issuer's DN, NULL: any trusted CA */
+	bool hold;
+	struct cidr *etrn_clients;
+	uint32_t netrn;
 };
 
 struct mg_domain {
@@ -58,8 +78,11 @@ struct mg_domain {
 	bool has_catch_all;
 	struct mg_deliver catch_all;
 	bool backup_mx;
+	bool has_route;
+	struct mg_route route;
+	bool catch_all_relay;	/* relayed domain: every local part is a valid recipient */
 	bool defines_postmaster;
-	const struct policy_rules *rules;
+	const struct policy_rules *rules;	/* what it sets itself */
 	const char **allow_senders, **block_senders;
 	uint32_t nallow, nblock;
 };
@@ -69,8 +92,8 @@ struct mg_mailbox {
 	const char *where;
 	const char **send_as;
 	uint32_t nsend_as;
-	uint32_t recipients_per_hour;
-	const struct policy_rules *rules;
+	struct policy_rate rate;
+	const struct policy_rules *rules;	/* what it sets itself */
 };
 
 struct mg_alias {
@@ -83,11 +106,13 @@ struct mg_alias {
 struct mg_network {
 	struct cidr net;
 	const char *text;
+	struct policy_rate rate;
 };
 
 struct mg_cert {
 	const char *issuer;
 	const char *subject;	/* NULL: any certificate of the issuer */
+	struct policy_rate rate;
 };
 
 struct mg_access {
@@ -102,7 +127,8 @@ struct mg_export {
 	const char *hostname;
 	const char **names;
 	uint32_t nnames;
-	struct policy_rules defaults;
+	struct policy_rules defaults;	/* every key set */
+	struct policy_rate default_rate;
 
 	GArray *mailboxes;	/* struct mg_mailbox */
 	GArray *domains;	/* struct mg_domain */
@@ -126,6 +152,20 @@ struct mg_report {
 	GPtrArray *errors;	/* char* */
 	unsigned long warnings;
 };
+
+/* A domain relayed to another server (backup MX, or a route): not in class w, no virtmaps. */
+static inline bool
+model_domain_relayed(const struct mg_domain *domain)
+{
+	return domain->backup_mx || domain->has_route;
+}
+
+/* Whether only its listed addresses (and postmaster) are valid recipients. */
+static inline bool
+model_domain_listed(const struct mg_domain *domain)
+{
+	return model_domain_relayed(domain) && domain->naddresses > 0 && !domain->catch_all_relay;
+}
 
 struct mg_export *model_new(void);
 void model_free(struct mg_export *export);

@@ -9,6 +9,7 @@
 
 #include "dbmap.h"
 #include "msg.h"
+#include "safefile.h"
 #include "textmap.h"
 
 void
@@ -123,20 +124,15 @@ textmap_split(struct textmap *map, const char *text, size_t len, char *err, size
 int
 textmap_load(struct textmap *map, const char *path, char *err, size_t errlen)
 {
-	gchar *text = NULL;
-	gsize len = 0;
-	GError *error = NULL;
+	char *text = NULL;
+	size_t len = 0;
+	enum safefile_status status = safefile_read(path, SAFEFILE_NO_CAP, &text, &len, err, errlen);
 	int rc;
 
-	if (!g_file_get_contents(path, &text, &len, &error)) {
-		if (g_error_matches(error, G_FILE_ERROR, G_FILE_ERROR_NOENT)) {
-			g_error_free(error);
-			return 0;
-		}
-		snprintf(err, errlen, "%s", error->message);
-		g_error_free(error);
+	if (status == SAFEFILE_MISSING)
+		return 0;
+	if (status != SAFEFILE_OK)
 		return -1;
-	}
 	rc = textmap_load_text(map, text, len, err, errlen);
 	g_free(text);
 	return rc;

@@ -45,7 +45,8 @@ struct textmap {
 
 void textmap_init(struct textmap *map, const char *name, enum textmap_style style, bool dedupe);
 void textmap_free(struct textmap *map);
-/* Loads the current file (missing is empty).  -1 with err on I/O trouble or a broken block. */
+/* Loads the current file (missing is empty).  -1 with err on I/O trouble, on a name that is
+ * no regular file (a symbolic link, FIFO, ...: never followed nor opened), or a broken block. */
 int textmap_load(struct textmap *map, const char *path, char *err, size_t errlen);
 /* The same from memory (text need not end in a NUL). */
 int textmap_load_text(struct textmap *map, const char *text, size_t len, char *err, size_t errlen);

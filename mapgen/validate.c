@@ -49,6 +49,44 @@ index_aliases(struct mg_export *export, struct mg_report *report)
 				 && !g_hash_table_contains(export->mailbox_index, "postmaster");
 }
 
+static bool
+server_name(const struct mg_export *export, const char *name)
+{
+	if (export->hostname && strcmp(export->hostname, name) == 0)
+		return true;
+	for (uint32_t i = 0; i < export->nnames; i++)
+		if (strcmp(export->names[i], name) == 0)
+			return true;
+	return false;
+}
+
+/*
+ * A routed or backup-MX domain is relayed to another server: it cannot also
+ * be one of this server's own names (class w, delivered here), and one that
+ * lists no valid recipients lets a dictionary attack through to be bounced
+ * later (backscatter): said, not refused, since some hives want it.
+ */
+static void
+check_relayed_domain(const struct mg_export *export, struct mg_report *report, const struct mg_domain *domain)
+{
+	if (!model_domain_relayed(domain))
+		return;
+	if (server_name(export, domain->name))
+		report_error(report, "%s.%s: \"%s\" is a name of this server, where its mail is delivered", domain->where,
+			     domain->has_route ? "route" : "backup_mx", domain->name);
+	for (uint32_t a = 0; a < domain->naliases; a++)
+		if (server_name(export, domain->aliases[a]))
+			report_error(report, "%s.aliases[%u]: \"%s\" is a name of this server, where its mail is delivered",
+				     domain->where, a, domain->aliases[a]);
+	if (domain->has_route && domain->naddresses == 0 && !domain->catch_all_relay)
+		msg_warn("%s: routed domain %s lists no addresses: every recipient is relayed, and mail to unknown "
+			 "users bounces later (backscatter); list them, or say \"catch_all\": {\"relay\": true}",
+			 domain->where, domain->name);
+	if (domain->has_route && domain->route.hold && domain->route.netrn == 0)
+		msg_warn("%s.route: mail for %s is held, and no etrn_clients may ask for it", domain->where,
+			 domain->name);
+}
+
 static void
 index_domain_names(struct mg_export *export, struct mg_report *report)
 {
@@ -63,9 +101,7 @@ index_domain_names(struct mg_export *export, struct mg_report *report)
 				     domain->where, domain->name, first->where);
 		else
 			g_hash_table_insert(export->domain_index, (gpointer)domain->name, domain);
-		if (domain->backup_mx && (domain->naddresses || domain->has_catch_all || domain->naliases))
-			report_error(report, "%s: a backup-MX domain has no addresses, catch-all or alias domains",
-				     domain->where);
+		check_relayed_domain(export, report, domain);
 	}
 }
 
@@ -150,7 +186,7 @@ follow_hosted(const struct mg_export *export, const char *text)
 	addr_lower(lower);
 	at = addr_at(lower);
 	domain = at ? validate_domain(export, at + 1) : NULL;
-	if (!domain || domain->backup_mx)
+	if (!domain || model_domain_relayed(domain))
 		return NULL;
 	snprintf(key, sizeof(key), "%.*s@%s", (int)(at - lower), lower, domain->name);
 	if ((address = g_hash_table_lookup(export->address_index, key)))
@@ -199,7 +235,7 @@ classify_address(const struct mg_export *export, struct mg_target *target)
 	strcpy(lower, target->text);
 	addr_lower(lower);
 	domain = validate_domain(export, addr_at(lower) + 1);
-	if (!domain || domain->backup_mx) {
+	if (!domain || model_domain_relayed(domain)) {
 		target->kind = MG_TARGET_EXTERNAL;
 		return NULL;
 	}
@@ -281,6 +317,31 @@ report_loop(struct mg_report *report, GArray *stack, const char *start, const ch
 	g_string_free(chain, TRUE);
 }
 
+/*
+ * A deliver is done when all it leads to is: its depth is one more than
+ * theirs.  Sendmail gives up on a chain of more than 50 rewrites, and
+ * hostmilter.db's owner lists are collected along these chains, so a deeper
+ * chain is an error here rather than a silently shortened list there.
+ */
+static void
+finish_deliver(const struct mg_export *export, struct mg_report *report, struct mg_deliver *deliver,
+	       const char *start, const char *where)
+{
+	unsigned depth = 0;
+
+	for (uint32_t t = 0; t < deliver->ntargets; t++) {
+		const struct mg_deliver *next = validate_follow(export, &deliver->targets[t]);
+
+		if (next && next->mark == MARK_DONE && next->depth > depth)
+			depth = next->depth;
+	}
+	deliver->mark = MARK_DONE;
+	deliver->depth = (uint16_t)(depth < VALIDATE_DEPTH_MAX ? depth + 1 : VALIDATE_DEPTH_MAX + 1);
+	if (deliver->depth > VALIDATE_DEPTH_MAX && depth <= VALIDATE_DEPTH_MAX)
+		report_error(report, "%s: delivery chain from %s is deeper than %d aliases and addresses", where, start,
+			     VALIDATE_DEPTH_MAX);
+}
+
 static void
 search_loops(const struct mg_export *export, struct mg_report *report, struct mg_deliver *root,
 	     const char *start, const char *where, GArray *stack)
@@ -297,7 +358,7 @@ search_loops(const struct mg_export *export, struct mg_report *report, struct mg
 		struct mg_deliver *next;
 
 		if (f->next == f->deliver->ntargets) {
-			f->deliver->mark = MARK_DONE;
+			finish_deliver(export, report, f->deliver, start, where);
 			g_array_set_size(stack, stack->len - 1);
 			continue;
 		}

@@ -7,13 +7,16 @@
  * addresses in a backup-MX domain, deliver targets that are no mailbox,
  * alias, address of this server or valid outside address, pipes or files
  * outside the aliases section, loops through aliases and hosted addresses,
- * and duplicate access keys.  Warns (msg_warn) when an alias shadows a
+ * chains deeper than VALIDATE_DEPTH_MAX, and duplicate access keys.  Warns (msg_warn) when an alias shadows a
  * mailbox.  Returns the number of errors it added.
  */
 #ifndef HM_VALIDATE_H
 #define HM_VALIDATE_H
 
 #include "model.h"
+
+/* Sendmail gives up after 50 rewrites; no real delivery chain is deeper. */
+#define VALIDATE_DEPTH_MAX 50
 
 unsigned validate_export(struct mg_export *export, struct mg_report *report);
 

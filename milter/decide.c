@@ -5,8 +5,10 @@
  *  1. lookup failures tempfail first: without the facts no answer is safe;
  *  2. routing tricks before relaying: a "local" domain we parsed may not be
  *     where Sendmail would send the message;
- *  3. relaying; 4. the recipient count; 5. SIZE= against the recipient
- *     domain; 6. the domain's blocked senders.
+ *  3. relaying; 4. a recipient its routed or backup domain does not list
+ *     (550 5.1.1 at the edge, instead of a bounce later); 5. the recipient
+ *     count; 6. SIZE= against the recipient's limit; 7. the domain's blocked
+ *     senders.
  * Size over the limit while the body streams refuses the whole message
  * (552), never a silent subset of recipients: a sender whose message is
  * refused gets a bounce and can split it, while a removed recipient would
@@ -39,6 +41,7 @@ decide_refuse(struct decision *d, enum decide_action action, const char *rule, c
 	d->rcode = rcode;
 	d->xcode = xcode;
 	snprintf(d->text, sizeof(d->text), "%s", text);
+	d->note[0] = '\0';
 }
 
 static void
@@ -94,14 +97,15 @@ decide_mail(const struct mail_facts *f, struct decision *d)
 void
 decide_rcpt(const struct rcpt_facts *f, struct decision *d)
 {
+	static const char *const rules[] = { [RCPT_LOCAL] = "local", [RCPT_BACKUP_MX] = "backup-mx",
+					     [RCPT_ROUTED] = "routed", [RCPT_REMOTE] = NULL };
 	const char *right = decide_relay_right(f->client);
 
 	if (f->lookup_failed) {
 		decide_tempfail(d);
 		return;
 	}
-	decide_continue(d, f->destination == RCPT_LOCAL ? "local" : f->destination == RCPT_BACKUP_MX ? "backup-mx"
-													 : right);
+	decide_continue(d, rules[f->destination] ? rules[f->destination] : right);
 	if (f->rcpt->kind != ADDR_ENV_PLAIN && !right) {
 		char text[120];
 
@@ -114,13 +118,35 @@ decide_rcpt(const struct rcpt_facts *f, struct decision *d)
 		decide_refuse(d, DECIDE_REJECT, "relay", "550", "5.7.1", "Relaying denied");
 	if (d->action != DECIDE_CONTINUE)
 		return;
-	if (f->max_recipients && f->accepted >= f->max_recipients)
+	if (f->unknown_recipient && f->rcpt->kind == ADDR_ENV_PLAIN)
+		decide_refuse(d, DECIDE_REJECT, "unknown-recipient", "550", "5.1.1", "User unknown");
+	else if (f->max_recipients && f->accepted >= f->max_recipients)
 		decide_refuse(d, DECIDE_TEMPFAIL, "too-many-recipients", "452", "4.5.3", "Too many recipients");
-	else if (f->declared_size && f->domain_limit && f->declared_size > f->domain_limit)
-		decide_size_text(d, "size-recipient", f->domain_limit);
+	else if (f->declared_size && f->rcpt_limit && f->declared_size > f->rcpt_limit)
+		decide_size_text(d, "size-recipient", f->rcpt_limit);
 	else if (f->sender_blocked)
 		decide_refuse(d, DECIDE_REJECT, "block-senders", "550", "5.7.1",
 			      "Sender refused by the recipient's domain");
+}
+
+void
+decide_rate(enum decide_rate_outcome outcome, bool warn_only, const char *who, uint32_t per_hour, uint64_t retry_after,
+	    struct decision *d)
+{
+	char text[160];
+
+	if (outcome == DECIDE_RATE_ALLOWED)
+		return;	/* the recipient's own decision stands */
+	if (outcome == DECIDE_RATE_LIMITED && warn_only)
+		d->rule = "rate-limit-warn";	/* accepted, and logged */
+	else if (outcome == DECIDE_RATE_STORE_FAILED)
+		decide_refuse(d, DECIDE_TEMPFAIL, "rate-limit-store", "451", "4.3.0",
+			      "Rate limit store unavailable, try again later");
+	else if (outcome == DECIDE_RATE_LIMITED && !warn_only) {
+		snprintf(text, sizeof(text), "Rate limit of %u recipients per hour for %.60s exceeded, retry in %llu seconds",
+			 per_hour, who, (unsigned long long)retry_after);
+		decide_refuse(d, DECIDE_TEMPFAIL, "rate-limit", "451", "4.7.1", text);
+	}
 }
 
 void

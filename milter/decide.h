@@ -23,6 +23,7 @@ struct decision {
 	const char *rcode;	/* "550"; NULL when continuing */
 	const char *xcode;	/* "5.7.1" */
 	char text[160];
+	char note[240];		/* more for the log line, "" for none; a decision with a note is always logged */
 };
 
 /* What is known of the client when a message starts. */
@@ -39,19 +40,21 @@ struct mail_facts {
 	const struct addr_envelope *sender;
 	bool sender_owned;	/* by auth_user; read only when authenticated */
 	uint64_t declared_size;	/* ESMTP SIZE=, 0 when not given */
-	uint64_t sender_limit;	/* the mailbox's limit, else the default */
+	uint64_t sender_limit;	/* an authenticated mailbox's limit; 0: none (recipients' apply) */
 	bool lookup_failed;
 	bool shutting_down;
 };
 
-enum rcpt_destination { RCPT_LOCAL, RCPT_BACKUP_MX, RCPT_REMOTE };
+/* Local: delivered here; backup MX and routed: relayed for a domain of ours; remote: anywhere else. */
+enum rcpt_destination { RCPT_LOCAL, RCPT_BACKUP_MX, RCPT_ROUTED, RCPT_REMOTE };
 
 struct rcpt_facts {
 	const struct client_facts *client;
 	const struct addr_envelope *rcpt;
 	enum rcpt_destination destination;
 	uint64_t declared_size;
-	uint64_t domain_limit;	/* the recipient domain's limit; 0: none of its own */
+	uint64_t rcpt_limit;	/* the recipient's size limit (its rules'); 0: none */
+	bool unknown_recipient;	/* not a valid recipient of its routed or backup domain */
 	bool sender_blocked;	/* the sender is in the domain's block_senders */
 	unsigned accepted;	/* recipients accepted so far in this message */
 	unsigned max_recipients;
@@ -63,6 +66,17 @@ const char *decide_relay_right(const struct client_facts *client);
 
 void decide_mail(const struct mail_facts *facts, struct decision *d);
 void decide_rcpt(const struct rcpt_facts *facts, struct decision *d);
+/*
+ * A recipient d accepted, then charged to a sender's rate limit: over the
+ * limit, 451 4.7.1 for this recipient only, with the seconds to wait (warn:
+ * accepted as rule rate-limit-warn); a store that failed with
+ * OnRateLimitStoreFailure tempfail, 451 4.3.0; allowed, d stands.  who: the
+ * payer as the reply names it; retry_after in seconds.
+ */
+enum decide_rate_outcome { DECIDE_RATE_ALLOWED, DECIDE_RATE_LIMITED, DECIDE_RATE_STORE_FAILED };
+void decide_rate(enum decide_rate_outcome outcome, bool warn_only, const char *who, uint32_t per_hour,
+		 uint64_t retry_after, struct decision *d);
+
 /* Bytes counted so far against the message's limit. */
 void decide_size(uint64_t counted, uint64_t limit, struct decision *d);
 /* The limit a message is held to: the smaller of the two, 0 meaning none. */

@@ -12,6 +12,7 @@
  */
 #include "config.h"
 
+#include <arpa/inet.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -56,7 +57,7 @@ facts_canonical(const struct policydb *db, const char *domain, char *out)
 
 	if (rc < 0)
 		return -1;
-	strcpy(out, rc == 0 ? record.canonical : domain);
+	snprintf(out, ADDR_DOMAIN_MAX + 1, "%s", rc == 0 ? record.canonical : domain);
 	policy_domain_free(&record);
 	return 0;
 }
@@ -66,24 +67,25 @@ static int
 facts_owned_by_delivery(const struct policydb *db, const char *name, const struct addr_envelope *sender)
 {
 	struct policy_domain record;
-	char address[ADDR_LOCAL_MAX + ADDR_DOMAIN_MAX + 2], **mailboxes;
+	struct policy_address found;
+	char address[ADDR_LOCAL_MAX + ADDR_DOMAIN_MAX + 2];
 	int rc = policydb_domain(db, sender->domain, &record), owned;
 
 	if (rc != 0)
 		return rc;
-	if (record.kind == POLICY_DOMAIN_BACKUP) {
+	if (record.kind == POLICY_DOMAIN_BACKUP || record.kind == POLICY_DOMAIN_ROUTED) {
 		policy_domain_free(&record);
-		return 1;
+		return 1;	/* its addresses live on another server */
 	}
 	snprintf(address, sizeof(address), "%s@%s", sender->local, record.canonical);
-	rc = policydb_address(db, address, &mailboxes);
+	rc = policydb_address(db, address, &found);
 	if (rc == 0)
-		owned = facts_names_have(mailboxes, name) ? 0 : 1;
+		owned = facts_names_have(found.mailboxes, name) ? 0 : 1;
 	else if (rc == 1)
 		owned = facts_names_have(record.catch_all, name) ? 0 : 1;
 	else
 		owned = -1;
-	policy_names_free(mailboxes);
+	policy_address_free(&found);
 	policy_domain_free(&record);
 	return owned;
 }
@@ -104,7 +106,7 @@ facts_owned_by_send_as(const struct policydb *db, const struct policy_mailbox *m
 
 	if (facts_canonical(db, sender->domain, sender_domain) < 0)
 		return -1;
-	for (char **p = mailbox->send_as; p && *p; p++) {
+	for (char *const *p = mailbox->send_as; p && *p; p++) {
 		const char *at = strrchr(*p, '@'), *domain;
 
 		if (!at || !facts_pattern_local(*p, (size_t)(at - *p), sender->local))
@@ -141,31 +143,6 @@ facts_sender_owned(const struct policydb *db, const char *name, const struct pol
 	return facts_owned_by_send_as(db, mailbox, sender);
 }
 
-int
-facts_rcpt_destination(const struct policydb *db, const struct addr_envelope *rcpt,
-		       enum rcpt_destination *destination, uint64_t *limit, struct policy_domain *domain)
-{
-	int rc;
-
-	memset(domain, 0, sizeof(*domain));
-	*limit = 0;
-	*destination = RCPT_REMOTE;
-	if (rcpt->kind != ADDR_ENV_PLAIN)
-		return 0;
-	if (rcpt->domain[0] == '\0' || policydb_server_name(db, rcpt->domain)) {
-		*destination = RCPT_LOCAL;
-		return 0;
-	}
-	rc = policydb_domain(db, rcpt->domain, domain);
-	if (rc < 0)
-		return -1;
-	if (rc == 0) {
-		*destination = domain->kind == POLICY_DOMAIN_BACKUP ? RCPT_BACKUP_MX : RCPT_LOCAL;
-		*limit = domain->rules->max_size;
-	}
-	return 0;
-}
-
 bool
 facts_pattern_match(char *const *patterns, const struct addr_envelope *sender)
 {
@@ -181,63 +158,116 @@ facts_pattern_match(char *const *patterns, const struct addr_envelope *sender)
 	return false;
 }
 
-bool
+const struct policy_relay_right *
 facts_cert_relay(const struct policydb *db, const char *verify, const char *issuer, const char *subject)
 {
 	if (!verify || strcmp(verify, "OK") != 0 || !issuer || !issuer[0])
-		return false;
+		return NULL;
 	return policydb_relay_certificate(db, issuer, subject ? subject : "");
 }
 
-/* The one mailbox in a list, or NULL when there are none or several. */
-static const char *
-facts_single(char *const *names)
+uint64_t
+facts_sender_limit(const struct policydb *db, const struct policy_mailbox *mailbox)
 {
-	return names && names[0] && !names[1] ? names[0] : NULL;
-}
-
-/* A mailbox whose effective rules are the defaults set none of its own: its domain's apply. */
-static const struct policy_rules *
-facts_mailbox_rules(const struct policydb *db, const char *name, const struct policy_rules *rules)
-{
-	struct policy_mailbox mailbox;
-	const struct policy_rules *own = NULL;
-
-	if (policydb_mailbox(db, name, &mailbox) == 0) {
-		own = policy_rules_equal(mailbox.rules, policydb_defaults(db)) ? NULL : mailbox.rules;
-		policy_mailbox_free(&mailbox);
-	}
-	return own ? own : rules;
+	return mailbox->rules && (mailbox->rules->set & POLICY_SET_MAX_SIZE) ? mailbox->rules->max_size
+									      : policydb_defaults(db)->max_size;
 }
 
 int
-facts_rcpt_policy(const struct policydb *db, const struct addr_envelope *rcpt, enum rcpt_destination destination,
-		  const struct policy_domain *domain, const struct policy_rules **rules, char *mailbox, size_t len)
+facts_rcpt_lookup(const struct policydb *db, const struct addr_envelope *rcpt, const struct addr_envelope *sender,
+		  struct rcpt_lookup *out)
 {
-	char address[ADDR_LOCAL_MAX + ADDR_DOMAIN_MAX + 2], **names = NULL;
-	const char *single = NULL;
+	static const enum rcpt_destination destinations[] = {
+		[POLICY_RCPT_ELSEWHERE] = RCPT_REMOTE, [POLICY_RCPT_HERE] = RCPT_LOCAL,
+		[POLICY_RCPT_BACKUP] = RCPT_BACKUP_MX, [POLICY_RCPT_ROUTED] = RCPT_ROUTED,
+	};
 	int rc;
 
-	*rules = domain->rules ? domain->rules : policydb_defaults(db);
-	mailbox[0] = '\0';
-	if (destination != RCPT_LOCAL)
+	memset(out, 0, sizeof(*out));
+	if (rcpt->kind != ADDR_ENV_PLAIN) {
+		out->destination = RCPT_REMOTE;
+		out->recipient.rules = *policydb_defaults(db);
 		return 0;
-	if (!domain->rules) {	/* unqualified, or at one of the server's names: the local part is the mailbox */
-		snprintf(address, sizeof(address), "%s", rcpt->local);
-		addr_lower(address);
-		single = address;
+	}
+	rc = policydb_recipient(db, rcpt->local, rcpt->domain, &out->recipient);
+	out->destination = destinations[out->recipient.place];
+	out->sender_blocked = facts_pattern_match(out->recipient.domain.block_senders, sender);
+	out->sender_allowed = facts_pattern_match(out->recipient.domain.allow_senders, sender);
+	return rc;
+}
+
+void
+facts_rcpt_lookup_free(struct rcpt_lookup *lookup)
+{
+	policy_recipient_free(&lookup->recipient);
+}
+
+void
+facts_rcpt_apply(const struct rcpt_lookup *lookup, struct rcpt_facts *facts)
+{
+	facts->destination = lookup->destination;
+	facts->rcpt_limit = lookup->recipient.rules.max_size;
+	facts->unknown_recipient = lookup->recipient.unknown;
+	facts->sender_blocked = lookup->sender_blocked;
+}
+
+/* Member by member: the payer's own, else the default's; a burst of 0 is an hour's allowance. */
+static void
+facts_rate_resolve(const struct policy_rate *own, const struct policy_rate *defaults, bool bulk,
+		   struct rate_charge *charge)
+{
+	static const struct policy_rate none;
+	uint32_t own_rate, own_burst, default_rate, default_burst;
+
+	own = own ? own : &none;
+	own_rate = bulk ? own->bulk_per_hour : own->per_hour;
+	own_burst = bulk ? own->bulk_burst : own->burst;
+	default_rate = bulk ? defaults->bulk_per_hour : defaults->per_hour;
+	default_burst = bulk ? defaults->bulk_burst : defaults->burst;
+	charge->per_hour = own_rate ? own_rate : default_rate;
+	charge->burst = own_burst ? own_burst : default_burst ? default_burst : charge->per_hour;
+}
+
+/* "client:192.0.2.10", or "client:2001:db8:1:2::/64": one customer's IPv6 clients share a /64. */
+static void
+facts_client_key(int family, const uint8_t *addr, char *key, size_t len)
+{
+	char text[INET6_ADDRSTRLEN];
+	uint8_t net[16] = { 0 };
+
+	if (family == AF_INET6) {
+		memcpy(net, addr, 8);
+		inet_ntop(AF_INET6, net, text, sizeof(text));
+		snprintf(key, len, "client:%s/64", text);
 	} else {
-		snprintf(address, sizeof(address), "%s@%s", rcpt->local, domain->canonical);
-		addr_lower(address);
-		rc = policydb_address(db, address, &names);
-		if (rc < 0)
-			return -1;
-		single = facts_single(rc == 0 ? names : domain->catch_all);
+		inet_ntop(AF_INET, addr, text, sizeof(text));
+		snprintf(key, len, "client:%s", text);
 	}
-	if (single && strlen(single) < len) {
-		strcpy(mailbox, single);
-		*rules = facts_mailbox_rules(db, mailbox, *rules);
-	}
-	policy_names_free(names);
-	return 0;
+}
+
+int
+facts_rate_charge(const struct policydb *db, const struct rate_payer *payer, struct rate_charge *charge)
+{
+	const struct policy_rate *defaults = policydb_default_rate(db);
+	const struct policy_rate *own = NULL;
+	char key[FACTS_RATE_KEY_MAX - 5];	/* room for "bulk:" */
+	bool bulk_apart;
+
+	memset(charge, 0, sizeof(*charge));
+	if (payer->auth_mailbox) {
+		own = payer->mailbox ? &payer->mailbox->rate : NULL;
+		snprintf(key, sizeof(key), "mailbox:%s", payer->auth_mailbox);
+	} else if (payer->network && payer->addr) {
+		own = &payer->network->rate;
+		facts_client_key(payer->family, payer->addr, key, sizeof(key));
+	} else if (payer->certificate) {
+		own = &payer->certificate->rate;
+		snprintf(key, sizeof(key), "cert:%s|%s", payer->cert_issuer ? payer->cert_issuer : "",
+			 payer->cert_subject ? payer->cert_subject : "");
+	} else
+		return 0;
+	bulk_apart = payer->bulk && ((own && own->bulk_per_hour) || defaults->bulk_per_hour);
+	facts_rate_resolve(own, defaults, bulk_apart, charge);
+	snprintf(charge->key, sizeof(charge->key), "%s%s", bulk_apart ? "bulk:" : "", key);
+	return charge->per_hour ? 1 : 0;
 }

@@ -29,26 +29,63 @@ int facts_sender_owned(const struct policydb *db, const char *mailbox_name,
 		       const struct policy_mailbox *mailbox, const struct addr_envelope *sender);
 
 /*
- * Where a recipient goes and the limit its domain sets (0: the default's,
- * which the sender limit already covers).  Fills *domain when the domain
- * is one of ours (free it with policy_domain_free).  0 or -1.
+ * Everything hostmilter needs of a recipient, looked up once at RCPT:
+ * where it goes and the rules it gets (policydb_recipient), and what its
+ * domain says of the sender.
  */
-int facts_rcpt_destination(const struct policydb *db, const struct addr_envelope *rcpt,
-			   enum rcpt_destination *destination, uint64_t *limit, struct policy_domain *domain);
+struct rcpt_lookup {
+	enum rcpt_destination destination;
+	struct policy_recipient recipient;
+	bool sender_blocked, sender_allowed;
+};
+
+/* 0, or -1 when a record could not be read; free with facts_rcpt_lookup_free either way. */
+int facts_rcpt_lookup(const struct policydb *db, const struct addr_envelope *rcpt, const struct addr_envelope *sender,
+		      struct rcpt_lookup *out);
+void facts_rcpt_lookup_free(struct rcpt_lookup *lookup);
+/* What decide_rcpt needs of a lookup. */
+void facts_rcpt_apply(const struct rcpt_lookup *lookup, struct rcpt_facts *facts);
+
+/* The limit an authenticated mailbox's messages are held to: its own, else the default. */
+uint64_t facts_sender_limit(const struct policydb *db, const struct policy_mailbox *mailbox);
 
 /*
- * The rules a recipient's mail is scanned by: its mailbox's own rules when
- * the address reaches exactly one mailbox that has rules of its own, else
- * its domain's, else (relayed mail) the defaults.  mailbox gets that one
- * mailbox's name, or "" (spamd's User).  0 or -1.
+ * Who pays for an accepted recipient, and at what rate (DESIGN: rate
+ * limits): the authenticated mailbox, else the relay network's client (an
+ * IPv6 client by its /64), else the relaying certificate; nobody for other
+ * mail (to local or routed domains from outside).  Rate and burst are
+ * resolved member by member from the payer's own rate_limit and the
+ * defaults; a burst of 0 is one hour's allowance.  On a bulk daemon the
+ * bulk allowance applies, counted apart ("bulk:" keys), when the mailbox or
+ * the defaults set one; else the ordinary allowance and counter.
  */
-int facts_rcpt_policy(const struct policydb *db, const struct addr_envelope *rcpt, enum rcpt_destination destination,
-		      const struct policy_domain *domain, const struct policy_rules **rules, char *mailbox, size_t len);
+struct rate_payer {
+	const char *auth_mailbox;	/* the mailbox name, or NULL */
+	const struct policy_mailbox *mailbox;
+	const struct policy_relay_right *network;	/* the client's relay network, or NULL */
+	int family;			/* the client's address */
+	const uint8_t *addr;
+	const struct policy_relay_right *certificate;	/* the relaying certificate, or NULL */
+	const char *cert_issuer, *cert_subject;
+	bool bulk;			/* {daemon_name} is in BulkDaemons */
+};
+
+#define FACTS_RATE_KEY_MAX 600
+
+struct rate_charge {
+	char key[FACTS_RATE_KEY_MAX];	/* "mailbox:NAME", "client:ADDR", "cert:ISSUER|SUBJECT", with "bulk:" */
+	uint32_t per_hour;		/* 0: unlimited */
+	uint32_t burst;
+};
+
+/* 1 when someone pays (*charge filled), 0 when nobody does or the rate is unlimited. */
+int facts_rate_charge(const struct policydb *db, const struct rate_payer *payer, struct rate_charge *charge);
 
 /* Does a pattern list ("a@dom", "@dom") match this sender? */
 bool facts_pattern_match(char *const *patterns, const struct addr_envelope *sender);
 
-/* The client's certificate relay right from {verify}, {cert_issuer}, {cert_subject}. */
-bool facts_cert_relay(const struct policydb *db, const char *verify, const char *issuer, const char *subject);
+/* The client's certificate relay right from {verify}, {cert_issuer}, {cert_subject}, or NULL. */
+const struct policy_relay_right *facts_cert_relay(const struct policydb *db, const char *verify, const char *issuer,
+						  const char *subject);
 
 #endif

@@ -3,9 +3,11 @@
  *
  * Start-up order, each step checked: read the configuration; as root open
  * the policy database, the scanners (libclamav's database, TLS keys), the
- * milter socket and the statistics port; write the pid file; drop to
- * UserID (supplementary groups, group, user, then prove root cannot come
- * back); only then start the statistics endpoint and libmilter's threads.
+ * statistics port, the rate-limit engine with its control socket, and the
+ * milter socket; write the pid file; drop to UserID (supplementary groups,
+ * group, user, then prove root cannot come back); only then start the
+ * statistics endpoint, the control socket's thread and libmilter's threads.
+ * -L and -R only talk to a running daemon's control socket (control.h).
  *
  * Signals: libmilter's own signal thread treats SIGHUP like SIGTERM (it
  * stops the filter).  hostmilter therefore runs smfi_main in a thread of
@@ -43,6 +45,7 @@
 
 #include "attach.h"
 #include "conf.h"
+#include "control.h"
 #include "metrics.h"
 #include "msg.h"
 #include "scanners.h"
@@ -61,17 +64,20 @@ struct options {
 	bool check_only;
 	bool foreground;
 	bool versions;
+	char *request;	/* -L, -R: a request for the running daemon's control socket */
 };
 
 static void
 usage(void)
 {
-	fprintf(stderr, "usage: hostmilter [-c FILE] [-n] [-f] [-V]\n"
+	fprintf(stderr, "usage: hostmilter [-c FILE] [-n] [-f] [-V] [-L] [-R KEY]\n"
 			"  -c FILE  configuration (default " DEFAULT_CONF ")\n"
 			"  -n       check the configuration and the policy database, then exit\n"
 			"  -f       stay in the foreground, log to stderr as well\n"
 			"  -V       print the versions of hostmilter and its libraries, and the\n"
-			"           ClamAV database's signature count and date, then exit\n");
+			"           ClamAV database's signature count and date, then exit\n"
+			"  -L       list the senders the running daemon holds over their rate limit\n"
+			"  -R KEY   release one of them (KEY as -L shows it)\n");
 	exit(2);
 }
 
@@ -81,7 +87,7 @@ parse_options(int argc, char **argv, struct options *opt)
 	int c;
 
 	opt->conf_path = DEFAULT_CONF;
-	while ((c = getopt(argc, argv, "c:nfV")) != -1) {
+	while ((c = getopt(argc, argv, "c:nfVLR:")) != -1) {
 		switch (c) {
 		case 'c':
 			opt->conf_path = optarg;
@@ -94,6 +100,14 @@ parse_options(int argc, char **argv, struct options *opt)
 			break;
 		case 'V':
 			opt->versions = true;
+			break;
+		case 'L':
+		case 'R':
+			free(opt->request);
+			opt->request = NULL;
+			if (c == 'L' ? !(opt->request = strdup("ratelimit list"))
+				     : asprintf(&opt->request, "ratelimit release %s", optarg) < 0)
+				msg_fatal(EXIT_SOFTWARE, "out of memory");
 			break;
 		default:
 			usage();
@@ -364,6 +378,7 @@ main(int argc, char **argv)
 	char err[512];
 	pthread_t milter;
 	struct scanners *scanners;
+	struct ratelimit *ratelimit;
 	int metrics_fd = -1;
 	bool drained;
 
@@ -372,6 +387,8 @@ main(int argc, char **argv)
 	if (opt.versions)
 		print_versions(opt.conf_path);
 	load_config(opt.conf_path, &conf);
+	if (opt.request)
+		exit(control_client(&conf, opt.request));
 	if (opt.check_only)
 		check_only(&opt, &conf);
 	if (getuid() == 0 || geteuid() == 0)
@@ -390,6 +407,9 @@ main(int argc, char **argv)
 	stats_init(scanners);
 	if (conf.stats_listen[0] && (metrics_fd = metrics_open(conf.stats_listen, err, sizeof(err))) < 0)
 		msg_fatal(EXIT_CONFIG, "%s", err);
+	if (!(ratelimit = control_open(&conf, pw ? pw->pw_uid : geteuid(), err, sizeof(err))))
+		msg_fatal(EXIT_CONFIG, "%s", err);
+	session_set_ratelimit(ratelimit);
 	if (smfi_register(session_filter) == MI_FAILURE)
 		msg_fatal(EXIT_SOFTWARE, "smfi_register failed");
 	open_socket(&conf, pw);
@@ -403,13 +423,17 @@ main(int argc, char **argv)
 		msg_fatal(EXIT_SOFTWARE, "%s", err);
 	if (metrics_fd >= 0 && metrics_start(metrics_fd, err, sizeof(err)) < 0)
 		msg_fatal(EXIT_SOFTWARE, "%s", err);
+	if (control_start(err, sizeof(err)) < 0)
+		msg_fatal(EXIT_SOFTWARE, "%s", err);
 	if (pthread_create(&milter, NULL, milter_thread, NULL) != 0)
 		msg_fatal(EXIT_SOFTWARE, "cannot start the milter thread");
-	msg_info("started on %s as %s, policy %s, %u scanner%s", conf.socket, pw ? pw->pw_name : "(unchanged user)",
-		 conf.policy_db, scanners_count(scanners), scanners_count(scanners) == 1 ? "" : "s");
+	msg_info("started on %s as %s, policy %s, %u scanner%s, rate limits in %s", conf.socket,
+		 pw ? pw->pw_name : "(unchanged user)", conf.policy_db, scanners_count(scanners),
+		 scanners_count(scanners) == 1 ? "" : "s", ratelimit_describe(ratelimit));
 	drained = serve_signals(&opt, &conf) == 0;
 	scanserve_stop();	/* it reads the scanners too */
 	metrics_stop();	/* it reads the scanners' clusters */
+	control_stop(drained);	/* the engine too, when no charge can be under way */
 	stats_log();
 	if (drained) {
 		/*

@@ -22,6 +22,7 @@
 #include "facts.h"
 #include "marks.h"
 #include "msg.h"
+#include "ratelimit.h"
 #include "scanners.h"
 #include "session.h"
 #include "snapshot.h"
@@ -32,20 +33,37 @@
 #define SESSION_TEXT_MAX 256	/* what of a peer's string is stored or logged */
 #define SESSION_SUBJECT_MAX 998	/* RFC 5322's line limit */
 
-/* An accepted recipient, with what its verdict needs. */
+/*
+ * An accepted recipient, with what its verdict needs.  arg is kept byte for
+ * byte as Sendmail gave it, whatever its length or bytes: smfi_delrcpt must
+ * name the recipient exactly, and Sendmail ignores a delete that matches
+ * nothing, which would deliver to a recipient whose policy refused.
+ */
 struct session_rcpt {
-	char arg[SESSION_TEXT_MAX];	/* as Sendmail gave it, for smfi_delrcpt */
-	char text[SESSION_TEXT_MAX];	/* for the log and rspamd */
-	const struct policy_rules *rules;	/* in the session's snapshot */
+	char *arg;
+	char text[SESSION_TEXT_MAX];	/* printable, for the log and rspamd */
+	struct policy_rules rules;	/* resolved: mailbox, else domain, else defaults */
 	bool sender_allowed;
 	char mailbox[ADDR_NAME_MAX + 1];
+};
+
+/* The recipients charged to a sender's rate limit in the message under way. */
+struct session_charges {
+	char *key;
+	struct ratelimit_limit limit;
+	struct ratelimit_result *results;
+	unsigned n, cap;
 };
 
 struct session {
 	struct snapshot *snap;
 	char client[INET6_ADDRSTRLEN];
 	bool in_relay_network;
+	const struct policy_relay_right *relay_network;	/* in snap's database */
+	int client_family;
+	uint8_t client_addr[16];
 	bool auth_required;
+	bool bulk;		/* {daemon_name} is one of BulkDaemons */
 	/* the message under way */
 	bool in_message;
 	bool outcome_counted;	/* the message's outcome is in the statistics */
@@ -53,6 +71,11 @@ struct session {
 	char auth_user[SESSION_TEXT_MAX];
 	char mailbox[ADDR_NAME_MAX + 1];
 	struct client_facts facts;
+	const struct policy_relay_right *cert_right;	/* the relaying certificate, in snap's database */
+	char cert_issuer[SESSION_TEXT_MAX], cert_subject[SESSION_TEXT_MAX];
+	bool auth_rate_known;
+	struct policy_rate auth_rate;	/* the authenticated mailbox's own rate limit */
+	struct session_charges charges;	/* this message's, given back if it is abandoned */
 	struct addr_envelope sender;
 	char sender_text[SESSION_TEXT_MAX];
 	uint64_t declared_size;
@@ -74,11 +97,35 @@ struct session {
 };
 
 static struct scanners *session_scanners;
+static struct ratelimit *session_ratelimit;
 
 void
 session_set_scanners(struct scanners *scanners)
 {
 	session_scanners = scanners;
+}
+
+void
+session_set_ratelimit(struct ratelimit *ratelimit)
+{
+	session_ratelimit = ratelimit;
+}
+
+/*
+ * A message abandoned before its data was complete (aborted, or the
+ * connection lost) gives its recipients back: they were never sent.  A
+ * message that reached its end keeps them counted, whatever its verdict.
+ */
+static void
+session_charges_end(struct session *s, bool refund)
+{
+	struct session_charges *c = &s->charges;
+
+	for (unsigned i = 0; refund && session_ratelimit && i < c->n; i++)
+		ratelimit_refund(session_ratelimit, c->key, &c->limit, &c->results[i]);
+	free(c->key);
+	free(c->results);
+	memset(c, 0, sizeof(*c));
 }
 
 static pthread_mutex_t session_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -135,6 +182,14 @@ session_outcome(struct session *s, enum stats_outcome outcome)
 }
 
 static void
+session_forget_rcpts(struct session *s)
+{
+	for (unsigned i = 0; i < s->nrcpts; i++)
+		free(s->rcpts[i].arg);
+	s->nrcpts = 0;
+}
+
+static void
 session_message_end(struct session *s)
 {
 	if (s->in_message)
@@ -147,12 +202,15 @@ session_message_end(struct session *s)
 			pthread_cond_broadcast(&session_idle);
 	}
 	pthread_mutex_unlock(&session_lock);
+	session_charges_end(s, false);
 	s->qid[0] = s->auth_user[0] = s->mailbox[0] = s->sender_text[0] = '\0';
+	s->cert_right = NULL;
+	s->auth_rate_known = false;
 	memset(&s->facts, 0, sizeof(s->facts));
 	memset(&s->sender, 0, sizeof(s->sender));
 	s->declared_size = s->limit = s->counted = 0;
 	s->accepted = 0;
-	s->nrcpts = 0;
+	session_forget_rcpts(s);
 	s->scan_decided = s->scan = s->has_subject = s->quarantined = s->refused = false;
 	s->subject[0] = '\0';
 	memset(s->marks_seen, 0, sizeof(s->marks_seen));
@@ -196,13 +254,13 @@ session_log(struct session *s, const char *stage, const char *rcpt, const struct
 	stats_decision(stage, d->rule, actions[d->action]);
 	if (d->action != DECIDE_CONTINUE && !rcpt)
 		session_outcome(s, d->action == DECIDE_REJECT ? STATS_REJECTED : STATS_TEMPFAILED);
-	if (d->action == DECIDE_CONTINUE && !s->snap->conf.log_accepted)
+	if (d->action == DECIDE_CONTINUE && !s->snap->conf.log_accepted && !d->note[0])
 		return;
-	msg_info("%s: %s rule=%s client=%s auth=%s from=<%s>%s%s%s%s%s%s%s%s", s->qid[0] ? s->qid : "NOQUEUE",
+	msg_info("%s: %s rule=%s client=%s auth=%s from=<%s>%s%s%s%s%s%s%s%s%s%s", s->qid[0] ? s->qid : "NOQUEUE",
 		 actions[d->action], d->rule ? d->rule : "-", s->client[0] ? s->client : "unknown",
 		 s->auth_user[0] ? s->auth_user : "-", s->sender_text, rcpt ? " to=<" : "", rcpt ? rcpt : "",
-		 rcpt ? ">" : "", d->rcode ? " reply=\"" : "", d->rcode ? d->rcode : "", d->rcode ? " " : "",
-		 d->rcode ? d->xcode : "", d->rcode ? "\"" : "");
+		 rcpt ? ">" : "", d->note[0] ? " " : "", d->note, d->rcode ? " reply=\"" : "", d->rcode ? d->rcode : "",
+		 d->rcode ? " " : "", d->rcode ? d->xcode : "", d->rcode ? "\"" : "");
 }
 
 static sfsistat
@@ -234,8 +292,11 @@ session_client(struct session *s, SMFICTX *ctx, const struct sockaddr *addr)
 	} else if ((macro = session_macro(ctx, "{client_addr}")) && cidr_parse_host(macro, &family, bytes) < 0)
 		family = 0;
 	if (family) {
+		s->client_family = family;
+		memcpy(s->client_addr, bytes, sizeof(s->client_addr));
 		inet_ntop(family, bytes, s->client, sizeof(s->client));
-		s->in_relay_network = policydb_relay_network(s->snap->db, family, bytes);
+		s->relay_network = policydb_relay_network(s->snap->db, family, bytes);
+		s->in_relay_network = s->relay_network != NULL;
 	}
 }
 
@@ -263,6 +324,7 @@ session_connect(SMFICTX *ctx, char *hostname, _SOCK_ADDR *hostaddr)
 	session_client(s, ctx, (const struct sockaddr *)hostaddr);
 	daemon = session_macro(ctx, "{daemon_name}");
 	s->auth_required = daemon && conf_list_has(&s->snap->conf.auth_required_daemons, daemon);
+	s->bulk = daemon && conf_list_has(&s->snap->conf.bulk_daemons, daemon);
 	return SMFIS_CONTINUE;
 }
 
@@ -294,9 +356,12 @@ session_gather_mail(struct session *s, SMFICTX *ctx, const char *sender)
 	session_copy_address(s->sender_text, sizeof(s->sender_text), sender);
 	s->facts.in_relay_network = s->in_relay_network;
 	s->facts.auth_required = s->auth_required;
-	s->facts.cert_relay = facts_cert_relay(db, session_macro(ctx, "{verify}"), session_macro(ctx, "{cert_issuer}"),
-					       session_macro(ctx, "{cert_subject}"));
-	s->limit = policydb_defaults(db)->max_size;
+	s->cert_right = facts_cert_relay(db, session_macro(ctx, "{verify}"), session_macro(ctx, "{cert_issuer}"),
+					 session_macro(ctx, "{cert_subject}"));
+	s->facts.cert_relay = s->cert_right != NULL;
+	session_copy(s->cert_issuer, sizeof(s->cert_issuer), session_macro(ctx, "{cert_issuer}"));
+	session_copy(s->cert_subject, sizeof(s->cert_subject), session_macro(ctx, "{cert_subject}"));
+	s->limit = 0;	/* without AUTH, each recipient's limit applies (session_envrcpt) */
 	if (!auth)
 		return 0;
 	session_copy(s->auth_user, sizeof(s->auth_user), auth);
@@ -304,7 +369,9 @@ session_gather_mail(struct session *s, SMFICTX *ctx, const char *sender)
 	found = facts_auth_mailbox(db, auth, s->mailbox, sizeof(s->mailbox), &mailbox);
 	s->facts.auth_mailbox = found == 0;
 	if (found == 0) {
-		s->limit = mailbox.rules->max_size;
+		s->limit = facts_sender_limit(db, &mailbox);
+		s->auth_rate = mailbox.rate;
+		s->auth_rate_known = true;
 		owned = facts_sender_owned(db, s->mailbox, &mailbox, &s->sender);
 	}
 	policy_mailbox_free(&mailbox);
@@ -351,12 +418,12 @@ session_tempfail(struct decision *d, const char *rule, const char *xcode, const 
 	d->rcode = "451";
 	d->xcode = xcode;
 	snprintf(d->text, sizeof(d->text), "%s", text);
+	d->note[0] = '\0';
 }
 
 /* Remembers an accepted recipient and the rules its verdict will follow. */
 static int
-session_keep_rcpt(struct session *s, const char *arg, const struct addr_envelope *rcpt,
-		  enum rcpt_destination destination, const struct policy_domain *domain)
+session_keep_rcpt(struct session *s, const char *arg, const struct rcpt_lookup *lookup)
 {
 	struct session_rcpt *r;
 
@@ -370,13 +437,95 @@ session_keep_rcpt(struct session *s, const char *arg, const struct addr_envelope
 		s->rcpt_cap = cap;
 	}
 	r = &s->rcpts[s->nrcpts];
-	session_copy(r->arg, sizeof(r->arg), arg);
-	session_copy_address(r->text, sizeof(r->text), arg);
-	r->sender_allowed = facts_pattern_match(domain->allow_senders, &s->sender);
-	if (facts_rcpt_policy(s->snap->db, rcpt, destination, domain, &r->rules, r->mailbox, sizeof(r->mailbox)) < 0)
+	if (!(r->arg = strdup(arg)))
 		return -1;
+	session_copy_address(r->text, sizeof(r->text), arg);
+	r->sender_allowed = lookup->sender_allowed;
+	r->rules = lookup->recipient.rules;
+	memcpy(r->mailbox, lookup->recipient.mailbox, sizeof(r->mailbox));
 	s->nrcpts++;
 	return 0;
+}
+
+/* Remembers an allowed charge, to give it back if the message is abandoned. */
+static void
+session_charges_add(struct session *s, const struct rate_charge *charge, const struct ratelimit_limit *limit,
+		    const struct ratelimit_result *result)
+{
+	struct session_charges *c = &s->charges;
+
+	if (c->key && strcmp(c->key, charge->key) != 0)
+		return;	/* one payer per message; nothing else to give back */
+	if (c->n == c->cap) {
+		unsigned cap = c->cap ? c->cap * 2 : 8;
+		struct ratelimit_result *grown = realloc(c->results, cap * sizeof(*grown));
+
+		if (!grown)
+			return;	/* not given back: counted, as a completed message would be */
+		c->results = grown;
+		c->cap = cap;
+	}
+	if (!c->key && !(c->key = strdup(charge->key)))
+		return;
+	c->limit = *limit;
+	c->results[c->n++] = *result;
+}
+
+/* The payer as a reply names it: "mailbox:xyz00-info" is xyz00-info. */
+static const char *
+session_payer_name(const char *key)
+{
+	if (strncmp(key, "bulk:", 5) == 0)
+		key += 5;
+	return strchr(key, ':') ? strchr(key, ':') + 1 : key;
+}
+
+/* Who was limited, by what limit, for how long: the decision's log line says it. */
+static void
+session_rate_note(struct decision *d, const struct rate_charge *charge, const struct ratelimit_result *result)
+{
+	snprintf(d->note, sizeof(d->note), "key=%.120s limit=%u/h burst=%u retry_after=%llus store=%s%s", charge->key,
+		 charge->per_hour, charge->burst, (unsigned long long)result->retry_after_s, result->store,
+		 result->fallback ? " fallback" : "");
+}
+
+/*
+ * The last RCPT check (DESIGN: rate limits): charge the recipient to whoever
+ * pays for it.  Over the limit, this recipient gets 451 4.7.1 (RateLimit
+ * warn: logged only); a store that failed under OnRateLimitStoreFailure
+ * tempfail, 451 4.3.0.
+ */
+static void
+session_rate_limit(struct session *s, struct decision *d)
+{
+	const struct hm_conf *conf = &s->snap->conf;
+	struct rate_payer payer = { .auth_mailbox = s->facts.auth_mailbox ? s->mailbox : NULL,
+				    .network = s->relay_network, .family = s->client_family,
+				    .addr = s->client_family ? s->client_addr : NULL, .certificate = s->cert_right,
+				    .cert_issuer = s->cert_issuer, .cert_subject = s->cert_subject, .bulk = s->bulk };
+	struct policy_mailbox mailbox = { .rate = s->auth_rate };
+	struct rate_charge charge;
+	struct ratelimit_limit limit;
+	struct ratelimit_result result;
+	enum decide_rate_outcome outcome;
+
+	if (!session_ratelimit || conf->rate_limit == CONF_RATE_LIMIT_OFF)
+		return;
+	payer.mailbox = s->auth_rate_known ? &mailbox : NULL;
+	if (facts_rate_charge(s->snap->db, &payer, &charge) == 0)
+		return;
+	limit = (struct ratelimit_limit){ charge.per_hour, charge.burst };
+	ratelimit_charge(session_ratelimit, charge.key, &limit, &result);
+	stats_ratelimit(&result);
+	outcome = result.verdict == RATELIMIT_LIMITED	     ? DECIDE_RATE_LIMITED
+		  : result.verdict == RATELIMIT_STORE_FAILED ? DECIDE_RATE_STORE_FAILED
+							     : DECIDE_RATE_ALLOWED;
+	if (outcome == DECIDE_RATE_ALLOWED)
+		session_charges_add(s, &charge, &limit, &result);
+	decide_rate(outcome, conf->rate_limit == CONF_RATE_LIMIT_WARN, session_payer_name(charge.key), charge.per_hour,
+		    result.retry_after_s, d);
+	if (outcome != DECIDE_RATE_ALLOWED)
+		session_rate_note(d, &charge, &result);
 }
 
 static sfsistat
@@ -385,7 +534,7 @@ session_envrcpt(SMFICTX *ctx, char **argv)
 	struct session *s = smfi_getpriv(ctx);
 	struct rcpt_facts facts = { 0 };
 	struct addr_envelope rcpt;
-	struct policy_domain domain;
+	struct rcpt_lookup lookup;
 	char rcpt_text[SESSION_TEXT_MAX];
 	struct decision d;
 
@@ -398,17 +547,18 @@ session_envrcpt(SMFICTX *ctx, char **argv)
 	facts.declared_size = s->declared_size;
 	facts.accepted = s->accepted;
 	facts.max_recipients = (unsigned)s->snap->conf.max_recipients;
-	facts.lookup_failed = facts_rcpt_destination(s->snap->db, &rcpt, &facts.destination, &facts.domain_limit,
-						     &domain) < 0;
-	facts.sender_blocked = facts_pattern_match(domain.block_senders, &s->sender);
+	facts.lookup_failed = facts_rcpt_lookup(s->snap->db, &rcpt, &s->sender, &lookup) < 0;
+	facts_rcpt_apply(&lookup, &facts);
 	decide_rcpt(&facts, &d);
-	if (d.action == DECIDE_CONTINUE && session_keep_rcpt(s, argv[0], &rcpt, facts.destination, &domain) < 0)
+	if (d.action == DECIDE_CONTINUE)
+		session_rate_limit(s, &d);
+	if (d.action == DECIDE_CONTINUE && session_keep_rcpt(s, argv[0], &lookup) < 0)
 		session_tempfail(&d, "policy-unavailable", "4.3.0", "Recipient policy unavailable, try again later");
-	policy_domain_free(&domain);
+	facts_rcpt_lookup_free(&lookup);
 	session_log(s, "rcpt", rcpt_text, &d);
 	if (d.action == DECIDE_CONTINUE) {
 		s->accepted++;
-		s->limit = decide_message_limit(s->limit, facts.domain_limit);
+		s->limit = decide_message_limit(s->limit, facts.rcpt_limit);
 	}
 	return session_apply(ctx, &d);
 }
@@ -449,7 +599,7 @@ session_wants_scan(const struct session *s)
 	if (scanners_count(session_scanners) > 0)
 		return true;
 	for (unsigned i = 0; i < s->nrcpts; i++)
-		if (s->rcpts[i].rules->ntypes > 0)
+		if (s->rcpts[i].rules.ntypes > 0)
 			return true;
 	return false;
 }
@@ -562,7 +712,7 @@ static bool
 session_any_wants_spam(const struct session *s)
 {
 	for (unsigned i = 0; i < s->nrcpts; i++)
-		if (s->rcpts[i].rules->spam.scan && !s->rcpts[i].sender_allowed)
+		if (s->rcpts[i].rules.spam.scan && !s->rcpts[i].sender_allowed)
 			return true;
 	return false;
 }
@@ -574,8 +724,8 @@ session_blocked_types(const struct session *s, const char **types, size_t max)
 	size_t n = 0;
 
 	for (unsigned i = 0; i < s->nrcpts; i++)
-		for (unsigned j = 0; j < s->rcpts[i].rules->ntypes; j++) {
-			const char *type = s->rcpts[i].rules->blocked_types[j];
+		for (unsigned j = 0; j < s->rcpts[i].rules.ntypes; j++) {
+			const char *type = s->rcpts[i].rules.blocked_types[j];
 			size_t k = 0;
 
 			while (k < n && strcasecmp(types[k], type) != 0)
@@ -705,7 +855,7 @@ session_scan(SMFICTX *ctx, struct session *s)
 	if (attachments && v && s->spool) {
 		session_run_scan(ctx, s, &outcome, attachments, &attachments_read);
 		for (unsigned i = 0; i < s->nrcpts; i++) {
-			struct verdict_facts facts = { &outcome, attachments_read ? attachments : NULL, s->rcpts[i].rules,
+			struct verdict_facts facts = { &outcome, attachments_read ? attachments : NULL, &s->rcpts[i].rules,
 						       s->rcpts[i].sender_allowed,
 						       s->snap->conf.on_scanner_failure == CONF_FAILURE_ACCEPT };
 
@@ -729,6 +879,7 @@ session_eom(SMFICTX *ctx)
 
 	if (!s || !s->in_message)
 		return SMFIS_TEMPFAIL;	/* no session, or no MAIL seen: nothing to deliver safely */
+	session_charges_end(s, false);	/* its data is complete: its recipients stay counted */
 	if (!s->refused && !s->scan_decided)
 		session_spool(s, "", 0);	/* a message without headers or body */
 	if (s->refused)
@@ -748,8 +899,10 @@ session_abort(SMFICTX *ctx)
 {
 	struct session *s = smfi_getpriv(ctx);
 
-	if (s)
+	if (s) {
+		session_charges_end(s, true);
 		session_message_end(s);
+	}
 	return SMFIS_CONTINUE;
 }
 
@@ -760,6 +913,7 @@ session_close(SMFICTX *ctx)
 
 	if (!s)
 		return SMFIS_CONTINUE;
+	session_charges_end(s, true);	/* what an unfinished message charged */
 	session_message_end(s);
 	smfi_setpriv(ctx, NULL);
 	snapshot_release(s->snap);

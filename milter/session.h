@@ -18,6 +18,10 @@ struct scanners;
 /* The scanners every message is scanned with (NULL: policy only); set before smfi_main. */
 void session_set_scanners(struct scanners *scanners);
 
+struct ratelimit;
+/* The rate-limit engine each accepted recipient is charged to (NULL: none); set before smfi_main. */
+void session_set_ratelimit(struct ratelimit *ratelimit);
+
 /* Stop starting new messages; messages under way may finish. */
 void session_begin_shutdown(void);
 /* Waits until no message is under way, at most timeout seconds; 0 when none is left. */

@@ -173,6 +173,24 @@ snapshot_release(struct snapshot *snap)
 		snapshot_free(snap);
 }
 
+/* The rate-limit engine and the control socket were made at start and outlive every snapshot (ratelimit.h). */
+static void
+snapshot_keep_ratelimit(struct hm_conf *conf, const struct hm_conf *running)
+{
+	if (strcmp(conf->rate_limit_store, running->rate_limit_store) != 0
+	    || conf->on_store_failure != running->on_store_failure
+	    || conf->rate_limit_store_timeout != running->rate_limit_store_timeout
+	    || conf->rate_limit_local_size != running->rate_limit_local_size
+	    || strcmp(conf->control_socket, running->control_socket) != 0)
+		msg_warn("RateLimitStore, OnRateLimitStoreFailure, RateLimitStoreTimeout, RateLimitLocalSize and "
+			 "ControlSocket change only on restart; keeping the running values");
+	strcpy(conf->rate_limit_store, running->rate_limit_store);
+	conf->on_store_failure = running->on_store_failure;
+	conf->rate_limit_store_timeout = running->rate_limit_store_timeout;
+	conf->rate_limit_local_size = running->rate_limit_local_size;
+	strcpy(conf->control_socket, running->control_socket);
+}
+
 static void
 snapshot_keep_fixed(struct hm_conf *conf, const struct hm_conf *running)
 {
@@ -198,6 +216,7 @@ snapshot_keep_fixed(struct hm_conf *conf, const struct hm_conf *running)
 	strcpy(conf->tls_ca, running->tls_ca);
 	strcpy(conf->tls_cert, running->tls_cert);
 	strcpy(conf->tls_key, running->tls_key);
+	snapshot_keep_ratelimit(conf, running);
 }
 
 int

@@ -19,6 +19,7 @@
 
 #include "cluster.h"
 #include "msg.h"
+#include "ratelimit.h"
 #include "scanners.h"
 #include "stats.h"
 
@@ -37,6 +38,11 @@ static const char *const stats_outcome_names[STATS_OUTCOMES] = {
 };
 
 static uint64_t stats_outcomes[STATS_OUTCOMES];
+
+/* Rate-limit charges by verdict (the order of enum ratelimit_verdict), then store errors and fallbacks. */
+enum { STATS_RL_VERDICTS = 3, STATS_RL_STORE_ERRORS = 3, STATS_RL_FALLBACKS = 4, STATS_RL_COUNTERS = 5 };
+static const char *const stats_rl_verdict_names[STATS_RL_VERDICTS] = { "allowed", "limited", "store-failed" };
+static uint64_t stats_rl[STATS_RL_COUNTERS];
 static pthread_mutex_t stats_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct stats_entry stats_entries[STATS_DECISIONS_MAX];
 static unsigned stats_nentries;
@@ -56,6 +62,7 @@ stats_reset(void)
 {
 	pthread_mutex_lock(&stats_lock);
 	memset(stats_outcomes, 0, sizeof(stats_outcomes));
+	memset(stats_rl, 0, sizeof(stats_rl));
 	stats_nentries = 0;
 	stats_overflow = 0;
 	pthread_mutex_unlock(&stats_lock);
@@ -72,6 +79,17 @@ stats_message(enum stats_outcome outcome)
 {
 	if (outcome < STATS_OUTCOMES)
 		__atomic_fetch_add(&stats_outcomes[outcome], 1, __ATOMIC_RELAXED);
+}
+
+void
+stats_ratelimit(const struct ratelimit_result *result)
+{
+	if ((unsigned)result->verdict < STATS_RL_VERDICTS)
+		__atomic_fetch_add(&stats_rl[result->verdict], 1, __ATOMIC_RELAXED);
+	if (result->store_error)
+		__atomic_fetch_add(&stats_rl[STATS_RL_STORE_ERRORS], 1, __ATOMIC_RELAXED);
+	if (result->fallback)
+		__atomic_fetch_add(&stats_rl[STATS_RL_FALLBACKS], 1, __ATOMIC_RELAXED);
 }
 
 static bool
@@ -108,6 +126,7 @@ stats_decision(const char *stage, const char *rule, const char *action)
 /* The counters at one moment, copied so that no report holds the lock while it writes. */
 struct stats_counts {
 	uint64_t outcomes[STATS_OUTCOMES];
+	uint64_t rl[STATS_RL_COUNTERS];
 	struct stats_entry entries[STATS_DECISIONS_MAX];
 	unsigned n;
 	uint64_t overflow;
@@ -122,6 +141,8 @@ stats_counts_now(void)
 		return NULL;
 	for (unsigned i = 0; i < STATS_OUTCOMES; i++)
 		c->outcomes[i] = __atomic_load_n(&stats_outcomes[i], __ATOMIC_RELAXED);
+	for (unsigned i = 0; i < STATS_RL_COUNTERS; i++)
+		c->rl[i] = __atomic_load_n(&stats_rl[i], __ATOMIC_RELAXED);
 	pthread_mutex_lock(&stats_lock);
 	c->n = stats_nentries;
 	memcpy(c->entries, stats_entries, c->n * sizeof(*c->entries));
@@ -201,6 +222,11 @@ stats_report(FILE *out)
 		fprintf(out, " %s=%" PRIu64, stats_outcome_names[i], c->outcomes[i]);
 	fputc('\n', out);
 	stats_report_decisions(out, c->entries, c->n, c->overflow);
+	fputs("stats: ratelimit", out);
+	for (unsigned i = 0; i < STATS_RL_VERDICTS; i++)
+		fprintf(out, " %s=%" PRIu64, stats_rl_verdict_names[i], c->rl[i]);
+	fprintf(out, " store-errors=%" PRIu64 " fallbacks=%" PRIu64 "\n", c->rl[STATS_RL_STORE_ERRORS],
+		c->rl[STATS_RL_FALLBACKS]);
 	stats_each_node(out, stats_write_node_line);
 	free(c);
 	return ferror(out) ? -1 : 0;
@@ -254,6 +280,24 @@ stats_prometheus_decisions(FILE *out, const struct stats_entry *entries, unsigne
 	stats_metric_head(out, "hostmilter_decisions_uncounted_total", "counter",
 			  "Decisions beyond the table's distinct rules, counted only here.");
 	fprintf(out, "hostmilter_decisions_uncounted_total %" PRIu64 "\n", overflow);
+}
+
+static void
+stats_prometheus_ratelimit(FILE *out, const uint64_t *rl)
+{
+	stats_metric_head(out, "hostmilter_ratelimit_charges_total", "counter",
+			  "Recipients charged to a rate limit, by verdict (store-failed: OnRateLimitStoreFailure tempfail).");
+	for (unsigned i = 0; i < STATS_RL_VERDICTS; i++) {
+		fputs("hostmilter_ratelimit_charges_total{", out);
+		stats_label(out, "verdict", stats_rl_verdict_names[i], true);
+		fprintf(out, " %" PRIu64 "\n", rl[i]);
+	}
+	stats_metric_head(out, "hostmilter_ratelimit_store_errors_total", "counter",
+			  "Charges the configured rate-limit store was asked for and failed to answer.");
+	fprintf(out, "hostmilter_ratelimit_store_errors_total %" PRIu64 "\n", rl[STATS_RL_STORE_ERRORS]);
+	stats_metric_head(out, "hostmilter_ratelimit_fallbacks_total", "counter",
+			  "Charges answered by OnRateLimitStoreFailure local or accept instead of the store.");
+	fprintf(out, "hostmilter_ratelimit_fallbacks_total %" PRIu64 "\n", rl[STATS_RL_FALLBACKS]);
 }
 
 static void
@@ -334,6 +378,7 @@ stats_prometheus(FILE *out)
 	fprintf(out, "hostmilter_uptime_seconds %ld\n", stats_uptime());
 	stats_prometheus_messages(out, c->outcomes);
 	stats_prometheus_decisions(out, c->entries, c->n, c->overflow);
+	stats_prometheus_ratelimit(out, c->rl);
 	stats_prometheus_nodes(out);
 	free(c);
 	return ferror(out) ? -1 : 0;

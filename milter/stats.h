@@ -3,7 +3,7 @@
  *
  * Promise: stats_message and stats_decision are cheap enough for every
  * callback (an atomic add, or a locked walk of at most STATS_DECISIONS_MAX
- * short entries) and safe from any thread.  Counters start at zero when
+ * short entries) and safe from any thread; so is stats_ratelimit.  Counters start at zero when
  * the daemon starts and a reload does not reset them.  stats_report
  * writes them, with each scanner node's state, scans, failures and
  * latency read from its cluster at that moment, as a few lines for
@@ -17,6 +17,7 @@
 #include <stdio.h>
 
 struct scanners;
+struct ratelimit_result;
 
 /* How a message ended.  NO_RECIPIENTS: the client gave up after every recipient was refused. */
 enum stats_outcome {
@@ -38,6 +39,10 @@ void stats_init(struct scanners *scanners);
 void stats_message(enum stats_outcome outcome);
 /* stage: "mail", "rcpt", "data" or "scan"; rule and action as in the log line. */
 void stats_decision(const char *stage, const char *rule, const char *action);
+
+/* One rate-limit charge (ratelimit.h): counted as allowed, limited or store-failed by its
+ * verdict, and as a store error and a fallback when it was one. */
+void stats_ratelimit(const struct ratelimit_result *result);
 
 const char *stats_outcome_name(enum stats_outcome outcome);
 

@@ -17,6 +17,13 @@ dnl
 dnl  Put the FEATURE line after any confMILTER_MACROS_ definitions of your
 dnl  own; a later definition replaces what the FEATURE appended.
 dnl
+dnl  Routes: hostmapgen writes the mailers its mailertable names (one per
+dnl  port other than 25, and one for domains held until ETRN) into
+dnl  /etc/mail/hostmilter-mailers.m4; the FEATURE includes that file when it
+dnl  exists.  Define confHOSTMILTER_MAILERS before the FEATURE line to name
+dnl  another.  A change there needs sendmail.cf rebuilt, which hostmapgen's
+dnl  --reload-cmd is for.
+dnl
 dnl  Part of hostmilter, GPL-2.0-or-later.
 dnl
 ifelse(defn(`_ARG_'), `', `define(`_HM_SOCKET_', `unix:/run/hostmilter/hostmilter.sock')',
@@ -50,3 +57,7 @@ _HM_APPEND_([confMILTER_MACROS_ENVRCPT], [{rcpt_mailer}])
 _HM_APPEND_([confMILTER_MACROS_EOM], [i])
 changequote(`, ')
 INPUT_MAIL_FILTER(`hostmilter', `S='defn(`_HM_SOCKET_')`, F=T, T='defn(`confHOSTMILTER_TIMEOUTS'))
+ifdef(`confHOSTMILTER_MAILERS', `',
+	`define(`confHOSTMILTER_MAILERS', `/etc/mail/hostmilter-mailers.m4')')
+sinclude(confHOSTMILTER_MAILERS)
+divert(-1)

@@ -6,6 +6,11 @@ mailbox and an outside address (a generated alias), one in fifty is a
 reject; a third of the domains have a catch-all, one in ten an alias domain.
 One mailbox per five addresses.  Deterministic for a given --seed, so a
 benchmark and its rerun see the same bytes.
+
+With --routed the same domains and local parts make a gateway's export:
+every domain is routed to one of 50 hives (a tenth on port 2526 behind
+verified TLS), its addresses are its valid recipients, and there are no
+mailboxes.
 """
 import argparse
 import random
@@ -17,7 +22,10 @@ def main():
     p.add_argument("--domains", type=int, default=100000)
     p.add_argument("--addresses", type=int, default=1000000)
     p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--routed", action="store_true")
     a = p.parse_args()
+    if a.routed:
+        return routed(a)
     rnd = random.Random(a.seed)
     per_domain = max(1, a.addresses // a.domains)
     mailboxes = max(1, a.addresses // 5)
@@ -58,6 +66,31 @@ def main():
         w("}")
     w('\n ],\n "aliases": [{"name": "postmaster", "deliver": ["root"]}],\n')
     w(' "relay": {"clients": [')
+    w(", ".join(f'{{"network": "10.{k // 256}.{k % 256}.0/27"}}' for k in range(100)))
+    w(']},\n "access": []\n}\n')
+
+
+def routed(a):
+    per_domain = max(1, a.addresses // a.domains)
+    w = sys.stdout.write
+    w('{"version": 1,\n "server": {"hostname": "gw.bench.example.net", "names": []},\n')
+    w(' "defaults": {"max_message_size": "128M", "virus": "reject", "blocked_types": ["application/x-dosexec"]},\n')
+    w(' "domains": [\n')
+    for d in range(a.domains):
+        w(",\n" if d else "")
+        w(f'  {{"name": "d{d}.example"')
+        if d % 10 == 0:
+            w(f', "aliases": ["d{d}.example.net"]')
+        w(', "addresses": [')
+        w(", ".join(f'{{"local": "a{i}"}}' for i in range(per_domain)))
+        w(f'], "route": {{"host": "hive{d % 50}.provider.example"')
+        if d % 10 == 3:
+            w(f', "port": 2526, "tls": {{"verify": true, "name": "hive{d % 50}.provider.example"}}')
+        w("}")
+        if d % 100 == 0:
+            w(', "max_message_size": "64M"')
+        w("}")
+    w('\n ],\n "relay": {"clients": [')
     w(", ".join(f'{{"network": "10.{k // 256}.{k % 256}.0/27"}}' for k in range(100)))
     w(']},\n "access": []\n}\n')
 

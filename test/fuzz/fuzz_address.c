@@ -5,6 +5,7 @@
  * macros, size limits, certificate DNs.  The first byte picks the parser.
  */
 #include <arpa/inet.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 

@@ -69,7 +69,8 @@ build_sample(const char *path)
 		fprintf(stderr, "fuzz_db: cannot read the sample export %s\n", sample);
 		abort();
 	}
-	emit_policy(export, &records);
+	if (emit_policy(export, &records, &report) != 0)
+		abort();
 	map = dbmap_create(path, records.count, records.data->len, err, sizeof(err));
 	if (!map || policy_records_each(&records, put_record, map) < 0
 	    || dbmap_finish(map, 0644, getuid(), getgid(), err, sizeof(err)) < 0)

@@ -35,7 +35,7 @@ emit_all(struct mg_export *export, struct mg_report *report)
 	emit_aliases(export, &maps[1]);
 	emit_access(export, &maps[2], report);
 	emit_cw(export, &maps[3]);
-	emit_policy(export, &records);
+	emit_policy(export, &records, report);
 	for (int i = 0; i < 3; i++) {
 		GString *text = textmap_render(&maps[i]);
 		size_t n = 0;

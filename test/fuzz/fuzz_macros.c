@@ -25,24 +25,23 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 static void
 fuzz_rcpt(const struct policydb *db, const char *arg, const struct client_facts *client)
 {
-	struct addr_envelope rcpt;
-	struct policy_domain domain;
+	struct addr_envelope rcpt, sender;
+	struct rcpt_lookup lookup;
 	struct rcpt_facts facts = { .client = client, .rcpt = &rcpt, .max_recipients = 100 };
-	const struct policy_rules *rules;
-	char mailbox[ADDR_NAME_MAX + 1];
 	struct decision d;
 	int rc;
 
 	addr_envelope_parse(arg, &rcpt);
-	rc = facts_rcpt_destination(db, &rcpt, &facts.destination, &facts.domain_limit, &domain);
+	addr_envelope_parse("<a@b.example>", &sender);
+	rc = facts_rcpt_lookup(db, &rcpt, &sender, &lookup);
 	facts.lookup_failed = rc < 0;
+	facts_rcpt_apply(&lookup, &facts);
 	decide_rcpt(&facts, &d);
-	if (rc == 0 && facts_rcpt_policy(db, &rcpt, facts.destination, &domain, &rules, mailbox, sizeof(mailbox)) == 0
-	    && (!rules || memchr(mailbox, '\0', sizeof(mailbox)) == NULL))
+	if (rc == 0 && (lookup.recipient.rules.set != POLICY_SET_ALL || memchr(lookup.recipient.mailbox, '\0', sizeof(lookup.recipient.mailbox)) == NULL))
 		abort();
 	if (d.action != DECIDE_CONTINUE && (!d.rcode || !d.rule))
 		abort();
-	policy_domain_free(&domain);
+	facts_rcpt_lookup_free(&lookup);
 }
 
 int
@@ -63,9 +62,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct decision d;
 	int family, owned = 1;
 
-	client.cert_relay = facts_cert_relay(db, verify, issuer, subject);
+	client.cert_relay = facts_cert_relay(db, verify, issuer, subject) != NULL;
 	if (client_addr && cidr_parse_host(client_addr, &family, host) == 0)
-		client.in_relay_network = policydb_relay_network(db, family, host);
+		client.in_relay_network = policydb_relay_network(db, family, host) != NULL;
 	addr_envelope_parse(from ? from : "", &sender);
 	mail.sender = &sender;
 	if (auth && auth[0]) {

@@ -21,17 +21,24 @@ look_up(const struct policydb *db, const char *name)
 {
 	struct policy_domain domain;
 	struct policy_mailbox mailbox;
-	char **names;
+	struct policy_address address;
+	struct policy_rules resolved;
 	uint8_t host[4] = { 192, 0, 2, 1 };
 
-	if (policydb_domain(db, name, &domain) == 0 && (!domain.rules || !domain.allow_senders))
-		abort();
-	policy_domain_free(&domain);
-	if (policydb_mailbox(db, name, &mailbox) == 0 && !mailbox.rules)
-		abort();
-	policy_mailbox_free(&mailbox);
-	if (policydb_address(db, name, &names) == 0)
-		policy_names_free(names);
+	for (int twice = 0; twice < 2; twice++) {	/* decoded, then from the cache */
+		if (policydb_domain(db, name, &domain) == 0 && (!domain.rules || !domain.allow_senders || !domain.canonical))
+			abort();
+		if (policydb_mailbox(db, name, &mailbox) == 0 && (!mailbox.rules || !mailbox.send_as))
+			abort();
+		policydb_resolve(db, domain.rules, mailbox.rules, &resolved);
+		if (resolved.set != POLICY_SET_ALL)
+			abort();
+		policy_domain_free(&domain);
+		policy_mailbox_free(&mailbox);
+		if (policydb_address(db, name, &address) == 0 && !address.mailboxes)
+			abort();
+		policy_address_free(&address);
+	}
 	policydb_server_name(db, name);
 	policydb_relay_network(db, 2 /* AF_INET */, host);
 	policydb_relay_certificate(db, name, "");

@@ -38,6 +38,11 @@ like() {
 	if printf '%s\n' "$2" | grep -Eq -- "$3"; then ok "$1"; else not_ok "$1"; diag "got: $2"; diag "want /$3/"; fi
 }
 
+# unlike DESCRIPTION TEXT PATTERN (grep -E): TEXT does not match.
+unlike() {
+	if printf '%s\n' "$2" | grep -Eq -- "$3"; then not_ok "$1"; diag "got: $2"; diag "want no /$3/"; else ok "$1"; fi
+}
+
 done_testing() {
 	echo "1..$HM_TESTS"
 	[ "$HM_FAILS" -eq 0 ]
@@ -146,6 +151,33 @@ hm_bv() { hm_sendmail -bv "$1" 2>&1; }
 # hm_makemap_dump DB_BASE: the map's records as makemap reads them, sorted.
 hm_makemap_dump() { makemap -u hash "$1" | LC_ALL=C sort; }
 
+# hm_wait SECONDS COMMAND...: true as soon as COMMAND succeeds, false when
+# SECONDS pass first.  Tests wait for conditions this way, never for a time.
+hm_wait() {
+	local deadline=$((SECONDS + $1))
+	shift
+	until "$@"; do
+		[ "$SECONDS" -lt "$deadline" ] || return 1
+		sleep 0.05
+	done
+}
+
+# hm_state PID: the process's state letter (T stopped, Z zombie), empty when it is gone.
+hm_state() { awk '{ print $3 }' "/proc/$1/stat" 2>/dev/null; }
+
+# hm_stopped_or_gone PID: the process stopped itself, or ended without.
+hm_stopped_or_gone() { case $(hm_state "$1") in T | Z | '') return 0 ;; *) return 1 ;; esac; }
+
+# hm_wait_stopped PID: true when PID stops itself (HOSTMAPGEN_TEST_PAUSE)
+# within a minute; false when it ends, or runs on, instead.
+hm_wait_stopped() {
+	hm_wait 60 hm_stopped_or_gone "$1" && [ "$(hm_state "$1")" = T ]
+}
+
+# hm_gone PID: the process no longer runs (ended and reaped, or a zombie).
+hm_gone() { case $(hm_state "$1") in Z | '') return 0 ;; *) return 1 ;; esac; }
+hm_running() { ! hm_gone "$1"; }
+
 # hm_fingerprint DIR: names, inodes, mtimes and checksums of every map file.
 hm_fingerprint() {
 	(cd "$1" && for f in $(ls | LC_ALL=C sort); do
@@ -179,6 +211,7 @@ define(\`confAUTH_MECHANISMS', \`PLAIN LOGIN')dnl
 TRUST_AUTH_MECH(\`PLAIN LOGIN')dnl
 define(\`confAUTH_OPTIONS', \`A')dnl
 DAEMON_OPTIONS(\`Family=inet, Name=MSA, Port=$1, Addr=127.0.0.1, M=E')dnl
+define(\`confHOSTMILTER_MAILERS', \`$RUN/maps/hostmilter-mailers.m4')dnl
 FEATURE(\`hostmilter', \`unix:$RUN/milter/hostmilter.sock')dnl
 MC
 }
@@ -206,6 +239,7 @@ Socket unix:$RUN/milter/hostmilter.sock
 UserID hostmilter
 PidFile $RUN/milter/hostmilter.pid
 PolicyDB $RUN/maps/hostmilter.db
+ControlSocket unix:$RUN/milter/control.sock
 ${1:-}
 CONF
 }
@@ -286,6 +320,9 @@ hm_spamd_start() {
 # and the default reject (15) scores.
 body HOSTMILTER_TEST_12 /HOSTMILTER-TWELVE-POINTS/
 score HOSTMILTER_TEST_12 12.0
+# ... and one worth 6, between a tag score of 5 and a reject score of 10.
+body HOSTMILTER_TEST_6 /HOSTMILTER-SIX-POINTS/
+score HOSTMILTER_TEST_6 6.0
 CF
 	hm_bg spamd --listen "127.0.0.1:$1" -u nobody -m 2 --syslog stderr --siteconfigpath "$RUN/sa" \
 		2>>"$RUN/spamd.log"

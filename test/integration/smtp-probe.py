@@ -22,6 +22,14 @@ def body(size):
     return line * count
 
 
+def rcpt_to(s, rcpt):
+    """RCPT TO; "hex:6dfc..." sends those bytes as the address (8-bit, which smtplib refuses)."""
+    if not rcpt.startswith("hex:"):
+        return s.rcpt(rcpt)
+    s.send(b"RCPT TO:<" + bytes.fromhex(rcpt[4:]) + b">\r\n")
+    return s.getreply()
+
+
 def main():
     p = argparse.ArgumentParser()
     p.add_argument("port", type=int)
@@ -56,7 +64,7 @@ def main():
             return
         accepted = 0
         for rcpt in a.to:
-            code, msg = s.rcpt(rcpt)
+            code, msg = rcpt_to(s, rcpt)
             print("RCPT", "<%s>" % rcpt, code, first_line(msg))
             accepted += code < 400
         if not accepted or a.quit_after == "rcpt":
@@ -66,7 +74,7 @@ def main():
             with open(a.message, "rb") as f:
                 message = f.read()
         else:
-            message = (b"From: <" + a.sender.encode() + b">\r\nTo: <" + a.to[0].encode() +
+            message = (b"From: <" + a.sender.encode() + b">\r\nTo: <" + a.to[0].encode("utf-8", "replace") +
                        b">\r\nSubject: probe\r\n\r\n" + body(a.body_bytes))
         try:
             code, msg = s.data(message)

@@ -39,14 +39,15 @@ check "sendmail does not call the aliases.db out of date" bash -c "! grep -qi 'o
 is "sendmail did not rebuild aliases.db" "$(stat -c %Y.%i "$RUN/maps/aliases.db")" "$before"
 
 policy=$(makemap -u hash "$RUN/maps/hostmilter")
-like "hostmilter.db: format record" "$policy" $'^@format\thostmilter-policy 1$'
+like "hostmilter.db: format record" "$policy" $'^@format\thostmilter-policy 2$'
 like "hostmilter.db: digest record" "$policy" $'^@digest\t[0-9a-f]{64}$'
 like "hostmilter.db: address owner through an alias that shadows a mailbox" "$policy" $'^A:staff@example.com\txyz00-office$'
 like "hostmilter.db: mailboxes of a multi-target address" "$policy" $'^A:team@example.org\txyz00-info,xyz00-office$'
 like "hostmilter.db: alias domain names its real domain" "$policy" $'^D:example.net\t.*"kind":"alias".*"canonical":"example.com"'
 rules=$(sed -nE 's/^D:example.com\t.*"rules":([0-9]+).*/\1/p' <<<"$policy")
-like "hostmilter.db: the domain's rule set holds its limit" "$policy" "^R:$rules"$'\t\\{"max_size":67108864,'
+like "hostmilter.db: the domain's rule set holds its limit, and only what it sets" "$policy" \
+	"^R:$rules"$'\t\\{"max_size":67108864\\}$'
 like "hostmilter.db: backup-MX domain" "$policy" $'^D:backup.example\t.*"kind":"backup"'
 like "hostmilter.db: mailbox send_as" "$policy" $'^M:xyz00-info\t.*"send_as":\\["sales@example.com","@example.org"\\]'
-like "hostmilter.db: relay networks" "$policy" $'^@relay-networks\t192.0.2.10/32'
+like "hostmilter.db: relay networks, with their rate limits" "$policy" $'^@relay-networks\t192.0.2.10/32\t0\t0'
 done_testing

@@ -1,6 +1,7 @@
 /*
  * check_lib - unit tests of lib/: sizes, addresses, networks and their
- * Sendmail access keys, xtext, Berkeley DB maps and policy records.
+ * Sendmail access keys, xtext, Berkeley DB maps and policy records, and
+ * the rate-limit keys of hostmilter.conf.
  */
 #include "config.h"
 
@@ -16,6 +17,7 @@
 
 #include "addr.h"
 #include "cidr.h"
+#include "conf.h"
 #include "dbmap.h"
 #include "policy.h"
 #include "size.h"
@@ -393,7 +395,7 @@ END_TEST
 
 START_TEST(policy_round_trip)
 {
-	struct policy_rules in, out;
+	struct policy_rules in, out, partial;
 	const char *why = NULL;
 	json_t *json;
 
@@ -406,26 +408,55 @@ START_TEST(policy_round_trip)
 	strcpy(in.blocked_types[in.ntypes++], "application/x-dosexec");
 	json = policy_rules_to_json(&in);
 	ck_assert_int_eq(policy_rules_from_json(json, &out, &why), 0);
-	ck_assert_uint_eq(out.max_size, in.max_size);
-	ck_assert_int_eq(out.virus, POLICY_VIRUS_QUARANTINE);
-	ck_assert(!out.spam.has_reject);
-	ck_assert(out.spam.has_discard);
-	ck_assert_double_eq(out.spam.discard_score, 30.5);
-	ck_assert_str_eq(out.spam.subject_tag, "[SPAM]");
-	ck_assert_uint_eq(out.ntypes, 1);
-	ck_assert_str_eq(out.blocked_types[0], "application/x-dosexec");
+	ck_assert(policy_rules_equal(&in, &out));
+	ck_assert_uint_eq(out.set, POLICY_SET_ALL);
 	json_decref(json);
+	/* A rule set that sets only some members reads back with only those set. */
+	memset(&partial, 0, sizeof(partial));
+	partial.set = POLICY_SET_TAG_SCORE | POLICY_SET_REJECT_SCORE | POLICY_SET_TYPES;
+	partial.spam.tag_score = 2.5;	/* reject_score set to null: "never reject" */
+	json = policy_rules_to_json(&partial);
+	ck_assert_int_eq(policy_rules_from_json(json, &out, &why), 0);
+	ck_assert(policy_rules_equal(&partial, &out));
+	ck_assert_uint_eq(out.ntypes, 0);
+	json_decref(json);
+	json = policy_rules_to_json(&(struct policy_rules){ 0 });
+	ck_assert_uint_eq(json_object_size(json), 0);
+	json_decref(json);
+}
+END_TEST
+
+START_TEST(policy_overlay_key_by_key)
+{
+	struct policy_rules rules, domain = { 0 }, mailbox = { 0 };
+
+	policy_rules_default(&rules);
+	domain.set = POLICY_SET_VIRUS | POLICY_SET_REJECT_SCORE | POLICY_SET_MAX_SIZE;
+	domain.virus = POLICY_VIRUS_QUARANTINE;
+	domain.spam.has_reject = true;
+	domain.spam.reject_score = 10;
+	domain.max_size = 1000;
+	mailbox.set = POLICY_SET_TAG_SCORE | POLICY_SET_REJECT_SCORE | POLICY_SET_TYPES;
+	mailbox.spam.tag_score = 2;	/* and reject_score null, no blocked types */
+	policy_rules_overlay(&rules, &domain);
+	policy_rules_overlay(&rules, &mailbox);
+	ck_assert_int_eq(rules.virus, POLICY_VIRUS_QUARANTINE);
+	ck_assert_uint_eq(rules.max_size, 1000);
+	ck_assert(rules.spam.tag_score == 2);
+	ck_assert(!rules.spam.has_reject);
+	ck_assert(rules.spam.scan);
+	ck_assert_str_eq(rules.spam.subject_tag, "[SPAM]");
+	ck_assert_uint_eq(rules.ntypes, 0);
+	ck_assert_uint_eq(rules.set, POLICY_SET_ALL);
 }
 END_TEST
 
 START_TEST(policy_refuses_malformed)
 {
 	static const char *const bad[] = {
-		"{}", "[]", "{\"max_size\":0,\"virus\":\"reject\",\"spam\":{},\"blocked_types\":[]}",
-		"{\"max_size\":1,\"virus\":\"eat\",\"spam\":{\"scan\":true,\"tag_score\":1,\"subject_tag\":\"\","
-		"\"reject_score\":null,\"discard_score\":null},\"blocked_types\":[]}",
-		"{\"max_size\":1,\"virus\":\"tag\",\"spam\":{\"scan\":true,\"tag_score\":1,\"subject_tag\":\"\","
-		"\"reject_score\":\"x\",\"discard_score\":null},\"blocked_types\":[]}",
+		"[]", "{\"max_size\":0}", "{\"max_size\":\"5\"}", "{\"virus\":\"eat\"}", "{\"virus\":1}",
+		"{\"spam\":{\"reject_score\":\"x\"}}", "{\"spam\":{\"tag_score\":null}}", "{\"spam\":{\"scan\":1}}",
+		"{\"spam\":{\"bogus\":1}}", "{\"spam\":[]}", "{\"blocked_types\":[1]}", "{\"mystery\":true}",
 	};
 	struct policy_rules out;
 
@@ -436,6 +467,129 @@ START_TEST(policy_refuses_malformed)
 		ck_assert_msg(policy_rules_from_json(json, &out, &why) == -1, "accepted %s", bad[i]);
 		json_decref(json);
 	}
+}
+END_TEST
+
+START_TEST(policy_rates)
+{
+	struct policy_rate rate = { 20, 5, 0, 0 }, out;
+	const char *why;
+	json_t *json = policy_rate_to_json(&rate);
+
+	ck_assert_uint_eq(json_object_size(json), 2);	/* zeros are left out */
+	ck_assert_int_eq(policy_rate_from_json(json, &out, &why), 0);
+	ck_assert_uint_eq(out.per_hour, 20);
+	ck_assert_uint_eq(out.burst, 5);
+	json_decref(json);
+	ck_assert_int_eq(policy_rate_from_json(NULL, &out, &why), 0);
+	ck_assert_uint_eq(out.per_hour, 0);
+	json = json_loads("{\"recipients_per_hour\":-1}", 0, NULL);
+	ck_assert_int_eq(policy_rate_from_json(json, &out, &why), -1);
+	json_decref(json);
+	json = json_loads("{\"recipients_per_hour\":10000001}", 0, NULL);
+	ck_assert_int_eq(policy_rate_from_json(json, &out, &why), -1);
+	json_decref(json);
+	json = json_loads("{\"per_day\":1}", 0, NULL);
+	ck_assert_int_eq(policy_rate_from_json(json, &out, &why), -1);
+	json_decref(json);
+}
+END_TEST
+
+/* ---- hostmilter.conf: the rate-limit keys ---- */
+
+static int
+conf_one(const char *text, struct hm_conf *conf)
+{
+	struct conf_errors errors;
+
+	return conf_parse("t.conf", text, conf, &errors);
+}
+
+START_TEST(conf_ratelimit_defaults)
+{
+	struct hm_conf conf;
+
+	ck_assert_int_eq(conf_one("", &conf), 0);
+	ck_assert_int_eq(conf.rate_limit, CONF_RATE_LIMIT_ENFORCE);
+	ck_assert_str_eq(conf.rate_limit_store, "local");
+	ck_assert_int_eq(conf.on_store_failure, CONF_STORE_FAILURE_LOCAL);
+	ck_assert_int_eq(conf.rate_limit_store_timeout, 200);
+	ck_assert_int_eq(conf.rate_limit_local_size, 100000);
+	ck_assert_uint_eq(conf.bulk_daemons.count, 0);
+	ck_assert_str_eq(conf.control_socket, "unix:/run/hostmilter/control.sock");
+}
+END_TEST
+
+START_TEST(conf_ratelimit_good_values)
+{
+	struct hm_conf conf;
+	struct conf_store store;
+
+	ck_assert_int_eq(conf_one("RateLimit warn\nOnRateLimitStoreFailure tempfail\nRateLimitStoreTimeout 10\n"
+				  "RateLimitLocalSize 100\nBulkDaemons MTA-bulk, bulk2\nControlSocket none\n"
+				  "RateLimitStore redis   unix:/run/redis/redis-server.sock\n", &conf), 0);
+	ck_assert_int_eq(conf.rate_limit, CONF_RATE_LIMIT_WARN);
+	ck_assert_int_eq(conf.on_store_failure, CONF_STORE_FAILURE_TEMPFAIL);
+	ck_assert_int_eq(conf.rate_limit_store_timeout, 10);
+	ck_assert_int_eq(conf.rate_limit_local_size, 100);
+	ck_assert(conf_list_has(&conf.bulk_daemons, "MTA-bulk"));
+	ck_assert(conf_list_has(&conf.bulk_daemons, "bulk2"));
+	ck_assert(!conf_list_has(&conf.bulk_daemons, "MTA"));
+	ck_assert_str_eq(conf.control_socket, "none");
+	ck_assert_int_eq(conf_store_parse(conf.rate_limit_store, &store), 0);
+	ck_assert_int_eq(store.kind, CONF_STORE_REDIS_UNIX);
+	ck_assert_str_eq(store.path, "/run/redis/redis-server.sock");
+	ck_assert_int_eq(conf_one("RateLimit OFF\nOnRateLimitStoreFailure accept\nRateLimitStoreTimeout 2000\n"
+				  "RateLimitLocalSize 10000000\nControlSocket unix:/var/run/hm/ctl\n", &conf), 0);
+	ck_assert_int_eq(conf.rate_limit, CONF_RATE_LIMIT_OFF);
+	ck_assert_int_eq(conf.on_store_failure, CONF_STORE_FAILURE_ACCEPT);
+	ck_assert_int_eq(conf_store_parse("redis tcp:10.0.0.5:6379", &store), 0);
+	ck_assert_int_eq(store.kind, CONF_STORE_REDIS_TCP);
+	ck_assert_str_eq(store.host, "10.0.0.5");
+	ck_assert_uint_eq(store.port, 6379);
+	ck_assert_int_eq(conf_store_parse("redis tcp:[2001:db8::1]:65535", &store), 0);
+	ck_assert_str_eq(store.host, "2001:db8::1");
+	ck_assert_uint_eq(store.port, 65535);
+	ck_assert_int_eq(conf_store_parse("Redis\ttcp:redis.example:1", &store), 0);
+	ck_assert_str_eq(store.host, "redis.example");
+	ck_assert_int_eq(conf_store_parse("LOCAL", &store), 0);
+	ck_assert_int_eq(store.kind, CONF_STORE_LOCAL);
+}
+END_TEST
+
+START_TEST(conf_ratelimit_bad_values)
+{
+	static const char *const bad[] = {
+		"RateLimit maybe", "RateLimit enforce warn", "RateLimitStore redis", "RateLimitStore redis unix:relative",
+		"RateLimitStore redis unix:", "RateLimitStore redis tcp:host", "RateLimitStore redis tcp:host:0",
+		"RateLimitStore redis tcp:host:65536", "RateLimitStore redis tcp:host:+1", "RateLimitStore redis tcp::6379",
+		"RateLimitStore redis tcp:2001:db8::1:6379", "RateLimitStore redis tcp:[::1]:x",
+		"RateLimitStore redis tcp:[]:1", "RateLimitStore memcached tcp:host:1", "RateLimitStore redisunix:/x",
+		"RateLimitStore redis unix:/x extra", "RateLimitStore local redis", "OnRateLimitStoreFailure reject",
+		"RateLimitStoreTimeout 9", "RateLimitStoreTimeout 2001", "RateLimitStoreTimeout 1s",
+		"RateLimitLocalSize 99", "RateLimitLocalSize 10000001", "RateLimitLocalSize -5",
+		"BulkDaemons a b c d e f g h i j k l m n o p q", "ControlSocket tcp:127.0.0.1:5",
+		"ControlSocket unix:relative", "ControlSocket /run/x.sock", "RateLimit", "RateLimitStore",
+	};
+	char line[400];
+	struct hm_conf conf;
+	struct conf_errors errors;
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(*bad); i++) {
+		snprintf(line, sizeof(line), "%s\n", bad[i]);
+		ck_assert_msg(conf_parse("t.conf", line, &conf, &errors) == -1, "accepted \"%s\"", bad[i]);
+		ck_assert_ptr_nonnull(strstr(errors.text[0], "t.conf:1: "));
+	}
+	/* A socket path must fit sockaddr_un: 107 bytes do, 108 do not. */
+	snprintf(line, sizeof(line), "RateLimitStore redis unix:/%0106d\n", 0);
+	ck_assert_int_eq(conf_parse("t.conf", line, &conf, &errors), 0);
+	snprintf(line, sizeof(line), "RateLimitStore redis unix:/%0107d\n", 0);
+	ck_assert_int_eq(conf_parse("t.conf", line, &conf, &errors), -1);
+	snprintf(line, sizeof(line), "ControlSocket unix:/%0107d\n", 0);
+	ck_assert_int_eq(conf_parse("t.conf", line, &conf, &errors), -1);
+	ck_assert_int_eq(conf_parse("t.conf", "RateLimitStore redis tcp:h:1\nRateLimitStore local\n", &conf, &errors),
+			 -1);
+	ck_assert_str_eq(errors.text[0], "t.conf:2: RateLimitStore given twice");
 }
 END_TEST
 
@@ -464,6 +618,11 @@ lib_suite(void)
 	tcase_add_test(tc, dbmap_empty_record);
 	tcase_add_test(tc, policy_round_trip);
 	tcase_add_test(tc, policy_refuses_malformed);
+	tcase_add_test(tc, policy_overlay_key_by_key);
+	tcase_add_test(tc, policy_rates);
+	tcase_add_test(tc, conf_ratelimit_defaults);
+	tcase_add_test(tc, conf_ratelimit_good_values);
+	tcase_add_test(tc, conf_ratelimit_bad_values);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -1,17 +1,29 @@
 /*
- * check_mapgen - unit tests of hostmapgen's reader, checks, text maps and
- * emitters, without touching /etc/mail.
+ * check_mapgen - unit tests of hostmapgen's reader, checks, text maps,
+ * emitters and the safety of its installation (links, FIFOs, caps, the
+ * lock, the state file's decisions, the reload command's deadline), in
+ * temporary directories, without touching /etc/mail.
  */
 #include "config.h"
 
 #include <check.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "emit.h"
 #include "export.h"
+#include "policydb.h"
+#include "install.h"
+#include "maplock.h"
+#include "reload.h"
+#include "safefile.h"
+#include "state.h"
 #include "textmap.h"
 #include "validate.h"
 
@@ -210,7 +222,9 @@ END_TEST
 START_TEST(backup_mx_has_no_addresses)
 {
 	expect_error(HEAD "\"domains\":[{\"name\":\"b.example\",\"backup_mx\":true,\"addresses\":[{\"local\":\"x\",\"deliver\":[\"root\"]}]}]}",
-		     "a backup-MX domain has no addresses");
+		     "domains[0].addresses[0]: the addresses of a routed or backup-MX domain are its valid recipients");
+	expect_error(HEAD "\"domains\":[{\"name\":\"b.example\",\"backup_mx\":true,\"catch_all\":{\"reject\":\"no\"}}]}",
+		     "domains[0].catch_all: a routed or backup-MX domain relays its mail");
 }
 END_TEST
 
@@ -318,7 +332,7 @@ START_TEST(policy_records)
 	char *value;
 
 	ck_assert_uint_eq(l.report.errors->len, 0);
-	emit_policy(l.export, &records);
+	ck_assert_uint_eq(emit_policy(l.export, &records, &l.report), 0);
 	ck_assert_str_eq(value = record(&records, "A:one@a.example"), "m1,m2");
 	g_free(value);
 	/* present but empty: the address exists and reaches no mailbox */
@@ -328,15 +342,18 @@ START_TEST(policy_records)
 	ck_assert_str_eq(value, "{\"kind\":\"alias\",\"canonical\":\"a.example\",\"rules\":2,"
 			 "\"allow_senders\":[],\"block_senders\":[],\"catch_all\":[]}");
 	g_free(value);
-	ck_assert_ptr_nonnull(strstr(value = record(&records, "R:2"), "\"virus\":\"tag\""));
+	/* Rule sets hold what their owner sets, nothing inherited. */
+	ck_assert_str_eq(value = record(&records, "R:2"), "{\"virus\":\"tag\"}");
 	g_free(value);
-	ck_assert_str_eq(value = record(&records, "M:m1"), "{\"rules\":0,\"recipients_per_hour\":0,\"send_as\":[\"@b.example\"]}");
+	ck_assert_str_eq(value = record(&records, "M:m1"), "{\"rules\":0,\"send_as\":[\"@b.example\"]}");
 	g_free(value);
-	ck_assert_str_eq(value = record(&records, "M:m2"), "{\"rules\":1,\"recipients_per_hour\":0,\"send_as\":[]}");
+	ck_assert_str_eq(value = record(&records, "R:0"), "{}");
 	g_free(value);
-	ck_assert_ptr_nonnull(strstr(value = record(&records, "R:1"), "\"max_size\":52428800"));
+	ck_assert_str_eq(value = record(&records, "M:m2"), "{\"rules\":1,\"send_as\":[]}");
 	g_free(value);
-	ck_assert_str_eq(value = record(&records, "@relay-networks"), "2001:db8:1::/48\n");
+	ck_assert_str_eq(value = record(&records, "R:1"), "{\"max_size\":52428800}");
+	g_free(value);
+	ck_assert_str_eq(value = record(&records, "@relay-networks"), "2001:db8:1::/48\t0\t0\n");
 	g_free(value);
 	ck_assert_str_eq(value = record(&records, "@format"), POLICY_FORMAT);
 	g_free(value);
@@ -434,12 +451,545 @@ START_TEST(records_like_makemap_and_newaliases)
 }
 END_TEST
 
+START_TEST(rate_limits_validated)
+{
+	expect_valid(HEAD "\"defaults\":{\"rate_limit\":{\"recipients_per_hour\":100,\"burst\":10,"
+		     "\"bulk_recipients_per_hour\":5000}},\"mailboxes\":[{\"name\":\"m\",\"rate_limit\":{\"recipients_per_hour\":0}}],"
+		     "\"relay\":{\"clients\":[{\"network\":\"192.0.2.1\",\"rate_limit\":{\"recipients_per_hour\":20,\"burst\":5}}],"
+		     "\"certificates\":[{\"issuer\":\"/CN=CA\",\"rate_limit\":{\"burst\":3}}]}}");
+	expect_error(HEAD "\"mailboxes\":[{\"name\":\"m\",\"rate_limit\":{\"recipients_per_hour\":-1}}]}",
+		     "mailboxes[0].rate_limit.recipients_per_hour: must be between 0");
+	expect_error(HEAD "\"mailboxes\":[{\"name\":\"m\",\"rate_limit\":{\"burst\":10000001}}]}",
+		     "mailboxes[0].rate_limit.burst: must be between 0");
+	expect_error(HEAD "\"mailboxes\":[{\"name\":\"m\",\"rate_limit\":{\"recipients_per_hour\":\"100\"}}]}",
+		     "mailboxes[0].rate_limit.recipients_per_hour: expected an integer");
+	expect_error(HEAD "\"mailboxes\":[{\"name\":\"m\",\"rate_limit\":{\"recipients_per_hour\":1.5}}]}",
+		     "mailboxes[0].rate_limit.recipients_per_hour: expected an integer");
+	expect_error(HEAD "\"relay\":{\"clients\":[{\"network\":\"192.0.2.1\",\"rate_limit\":{\"bulk_recipients_per_hour\":1}}]}}",
+		     "relay.clients[0].rate_limit.bulk_recipients_per_hour: unknown key");
+	expect_error(HEAD "\"defaults\":{\"rate_limit\":{\"per_day\":1}}}", "defaults.rate_limit.per_day: unknown key");
+}
+END_TEST
+
+/* A chain of n aliases, a0 -> a1 -> ... -> m. */
+static GString *
+alias_chain(unsigned n)
+{
+	GString *json = g_string_new(HEAD "\"mailboxes\":[{\"name\":\"m\"}],\"aliases\":[");
+
+	for (unsigned i = 0; i < n; i++) {
+		g_string_append_printf(json, "%s{\"name\":\"a%u\",\"deliver\":[\"", i ? "," : "", i);
+		if (i + 1 < n)
+			g_string_append_printf(json, "a%u\"]}", i + 1);
+		else
+			g_string_append(json, "m\"]}");
+	}
+	g_string_append(json, "]}");
+	return json;
+}
+
+START_TEST(delivery_chain_depth)
+{
+	GString *json = alias_chain(50);
+
+	expect_valid(json->str);
+	g_string_free(json, TRUE);
+	json = alias_chain(51);
+	expect_error(json->str, "deeper than 50");
+	g_string_free(json, TRUE);
+}
+END_TEST
+
+/* An alias reaching n mailboxes; the address a@x.example delivers to it. */
+static struct loaded
+many_mailboxes(unsigned n)
+{
+	GString *json = g_string_new(HEAD "\"mailboxes\":[");
+	struct loaded l;
+
+	for (unsigned i = 0; i < n; i++)
+		g_string_append_printf(json, "%s{\"name\":\"m%u\"}", i ? "," : "", i);
+	g_string_append(json, "],\"aliases\":[{\"name\":\"all\",\"deliver\":[");
+	for (unsigned i = 0; i < n; i++)
+		g_string_append_printf(json, "%s\"m%u\"", i ? "," : "", i);
+	g_string_append(json, "]}],\"domains\":[{\"name\":\"x.example\",\"addresses\":[{\"local\":\"a\",\"deliver\":[\"all\"]}]}]}");
+	l = load(json->str);
+	g_string_free(json, TRUE);
+	ck_assert_uint_eq(l.report.errors->len, 0);
+	return l;
+}
+
+/* Every owner is listed (64 was once a silent cap); past what hostmilter reads, an error. */
+START_TEST(owner_lists_complete)
+{
+	struct loaded l = many_mailboxes(100);
+	struct policy_records records = { 0 };
+	char *value;
+	unsigned commas = 0;
+
+	ck_assert_uint_eq(emit_policy(l.export, &records, &l.report), 0);
+	value = record(&records, "A:a@x.example");
+	for (char *p = value; *p; p++)
+		commas += *p == ',';
+	ck_assert_uint_eq(commas, 99);
+	g_free(value);
+	policy_records_free(&records);
+	unload(&l);
+	l = many_mailboxes(POLICYDB_LIST_MAX + 1);
+	ck_assert_uint_eq(emit_policy(l.export, &records, &l.report), 1);
+	ck_assert(has_error(&l, "reaches 10001 mailboxes"));
+	policy_records_free(&records);
+	unload(&l);
+}
+END_TEST
+
+/* A certificate whose DN cannot be encoded is left out, never widened to "any subject". */
+START_TEST(unencodable_certificate_grants_nothing)
+{
+	struct loaded l = load(HEAD "\"relay\":{\"certificates\":[{\"issuer\":\"/CN=Good CA\",\"subject\":\"/CN=a\"}]}}");
+	struct policy_records records = { 0 };
+	struct mg_cert long_subject = { "/CN=Good CA", NULL, { 0 } };
+	char *subject = g_malloc(601), *value;
+
+	memset(subject, '+', 600);	/* each '+' becomes "+2B": too long for Sendmail's macro */
+	subject[600] = '\0';
+	long_subject.subject = subject;
+	g_array_append_val(l.export->certs, long_subject);
+	ck_assert_uint_eq(emit_policy(l.export, &records, &l.report), 0);
+	ck_assert_str_eq(value = record(&records, "@relay-certificates"), "/CN=Good+20CA\t/CN=a\t0\t0\n");
+	g_free(value);
+	g_free(subject);
+	policy_records_free(&records);
+	unload(&l);
+}
+END_TEST
+
+#define GATEWAY HEAD "\"domains\":[{\"name\":\"hive.example\",\"aliases\":[\"hive.example.net\"]," \
+	"\"addresses\":[{\"local\":\"info\"},{\"local\":\"sales\"}],\"route\":{\"host\":\"hive1.provider.example\"}}," \
+	"{\"name\":\"member.example\",\"addresses\":[{\"local\":\"info\"}],\"route\":{\"host\":\"192.0.2.7\",\"port\":2526," \
+	"\"tls\":{\"verify\":true,\"name\":\"site.member.example\",\"issuer\":\"/O=Member CA/CN=Member CA\"}," \
+	"\"hold\":true,\"etrn_clients\":[\"192.0.2.7\",\"2001:db8:5::/48\"]}}," \
+	"{\"name\":\"six.example\",\"catch_all\":{\"relay\":true},\"route\":{\"host\":\"[2001:db8::25]\"}}," \
+	"{\"name\":\"dyn.example\",\"route\":{\"host\":\"dyn.member.example\",\"mx\":true,\"port\":2526}}," \
+	"{\"name\":\"backup.example\",\"backup_mx\":true,\"addresses\":[{\"local\":\"a\"}]}," \
+	"{\"name\":\"backup2.example\",\"backup_mx\":true,\"route\":{\"host\":\"primary.backup2.example\"}}," \
+	"{\"name\":\"local.example\",\"addresses\":[{\"local\":\"x\",\"deliver\":[\"root\"]},{\"local\":\"fw\"," \
+	"\"deliver\":[\"info@hive.example\"]}]}]}"
+
+START_TEST(routes_validated)
+{
+	expect_valid(GATEWAY);
+	expect_error(HEAD "\"domains\":[{\"name\":\"a.example\",\"route\":{\"host\":\"mx.a.example:2526\"}}]}",
+		     "domains[0].route.host: \"mx.a.example:2526\": a colon or comma outside brackets");
+	expect_error(HEAD "\"domains\":[{\"name\":\"a.example\",\"route\":{\"host\":\"a.example,b.example\"}}]}",
+		     "domains[0].route.host: \"a.example,b.example\": a colon or comma");
+	expect_error(HEAD "\"domains\":[{\"name\":\"a.example\",\"route\":{\"host\":\"2001:db8::1\"}}]}",
+		     "domains[0].route.host: \"2001:db8::1\": a colon or comma outside brackets");
+	expect_error(HEAD "\"domains\":[{\"name\":\"a.example\",\"route\":{\"host\":\"[not an ip]\"}}]}",
+		     "domains[0].route.host: \"[not an ip]\" is not an IP address in brackets");
+	expect_error(HEAD "\"domains\":[{\"name\":\"a.example\",\"route\":{\"host\":\"h.a.example\",\"port\":0}}]}",
+		     "domains[0].route.port: a port is between 1 and 65535");
+	expect_error(HEAD "\"domains\":[{\"name\":\"a.example\",\"route\":{\"host\":\"h.a.example\",\"port\":65536}}]}",
+		     "domains[0].route.port: a port is between 1 and 65535");
+	expect_error(HEAD "\"domains\":[{\"name\":\"a.example\",\"route\":{\"port\":25}}]}",
+		     "domains[0].route: missing key \"host\"");
+	expect_error(HEAD "\"domains\":[{\"name\":\"a.example\",\"route\":{\"host\":\"h.a.example\",\"tls\":{\"verify\":true}}}]}",
+		     "domains[0].route.tls: \"verify\": true needs the \"name\"");
+	expect_error(HEAD "\"domains\":[{\"name\":\"a.example\",\"route\":{\"host\":\"192.0.2.1\",\"mx\":true}}]}",
+		     "domains[0].route.mx: an IP address has no MX records");
+	expect_error(HEAD "\"domains\":[{\"name\":\"a.example\",\"route\":{\"host\":\"h.a.example\",\"etrn_clients\":[\"x\"]}}]}",
+		     "domains[0].route.etrn_clients[0]: bad network");
+	expect_error(HEAD "\"domains\":[{\"name\":\"a.example\",\"route\":{\"host\":\"h.a.example\",\"via\":1}}]}",
+		     "domains[0].route.via: unknown key");
+	/* a routed domain is not also local */
+	expect_error(HEAD "\"domains\":[{\"name\":\"a.example\",\"addresses\":[{\"local\":\"x\",\"deliver\":[\"root\"]}],"
+		     "\"route\":{\"host\":\"h.a.example\"}}]}",
+		     "domains[0].addresses[0]: the addresses of a routed or backup-MX domain are its valid recipients");
+	expect_error(HEAD "\"domains\":[{\"name\":\"a.example\",\"catch_all\":{\"deliver\":[\"root\"]},"
+		     "\"route\":{\"host\":\"h.a.example\"}}]}",
+		     "domains[0].catch_all: a routed or backup-MX domain relays its mail");
+	expect_error(HEAD "\"domains\":[{\"name\":\"xyz00.example.net\",\"route\":{\"host\":\"h.a.example\"}}]}",
+		     "domains[0].route: \"xyz00.example.net\" is a name of this server");
+	expect_error(HEAD "\"domains\":[{\"name\":\"a.example\",\"catch_all\":{\"relay\":true}}]}",
+		     "domains[0].catch_all: \"relay\": true needs a route or backup_mx");
+	expect_error(HEAD "\"domains\":[{\"name\":\"a.example\",\"catch_all\":{\"relay\":true,\"reject\":\"x\"},"
+		     "\"route\":{\"host\":\"h.a.example\"}}]}",
+		     "domains[0].catch_all: \"relay\" cannot be combined");
+}
+END_TEST
+
+static struct textmap
+emitted(const struct loaded *l, void (*emit)(const struct mg_export *, struct textmap *), const char *name)
+{
+	struct textmap map;
+
+	textmap_init(&map, name, TEXTMAP_MAKEMAP, true);
+	emit(l->export, &map);
+	return map;
+}
+
+static void
+emit_all_routes(const struct mg_export *export, struct textmap *map)
+{
+	ck_assert_uint_eq(emit_mailertable(export, NULL, map), 0);
+}
+
+static void
+emit_access_only(const struct mg_export *export, struct textmap *map)
+{
+	struct mg_report report;
+
+	report_init(&report);
+	ck_assert_uint_eq(emit_access(export, map, &report), 0);
+	report_free(&report);
+}
+
+START_TEST(routes_emitted)
+{
+	struct loaded l = load(GATEWAY);
+	struct textmap mt, access, virt, cw;
+	GString *mailers;
+
+	ck_assert_uint_eq(l.report.errors->len, 0);
+	mt = emitted(&l, emit_all_routes, "mailertable");
+	ck_assert_ptr_nonnull(strstr(mt.block->str, "hive.example\tesmtp:[hive1.provider.example]\n"));
+	ck_assert_ptr_nonnull(strstr(mt.block->str, "hive.example.net\tesmtp:[hive1.provider.example]\n"));
+	ck_assert_ptr_nonnull(strstr(mt.block->str, "member.example\thm2526h:[192.0.2.7]\n"));
+	ck_assert_ptr_nonnull(strstr(mt.block->str, "six.example\tesmtp:[IPv6:2001:db8::25]\n"));
+	ck_assert_ptr_nonnull(strstr(mt.block->str, "dyn.example\thm2526:dyn.member.example\n"));
+	ck_assert_ptr_nonnull(strstr(mt.block->str, "backup2.example\tesmtp:[primary.backup2.example]\n"));
+	ck_assert_ptr_null(strstr(mt.block->str, "\nbackup.example"));	/* no route: its MX records */
+	access = emitted(&l, emit_access_only, "access");
+	ck_assert_ptr_nonnull(strstr(access.block->str, "To:hive.example\tRELAY\n"));
+	ck_assert_ptr_nonnull(strstr(access.block->str, "To:hive.example.net\tRELAY\n"));
+	ck_assert_ptr_nonnull(strstr(access.block->str, "To:backup.example\tRELAY\n"));
+	ck_assert_ptr_nonnull(strstr(access.block->str,
+				     "TLS_Rcpt:member.example\tVERIFY+CN:site.member.example++CI:/O=Member+20CA/CN=Member+20CA\n"));
+	ck_assert_ptr_nonnull(strstr(access.block->str, "Srv_Features:192.0.2.7\te\n"));
+	ck_assert_ptr_nonnull(strstr(access.block->str, "Srv_Features:IPv6:2001:db8:5\te\n"));
+	ck_assert_ptr_nonnull(strstr(access.block->str, "Srv_Features:\tE\n"));
+	virt = emitted(&l, emit_virtmaps, "virtmaps");
+	ck_assert_ptr_null(strstr(virt.block->str, "@hive.example\t"));
+	ck_assert_ptr_null(strstr(virt.block->str, "member.example"));
+	ck_assert_ptr_nonnull(strstr(virt.block->str, "fw@local.example\tinfo@hive.example\n"));
+	cw = emitted(&l, emit_cw, "sendmail.cw");
+	ck_assert_ptr_nonnull(strstr(cw.block->str, "local.example"));
+	ck_assert_ptr_null(strstr(cw.block->str, "hive.example"));
+	mailers = emit_mailers(l.export);
+	ck_assert_ptr_nonnull(strstr(mailers->str, "MAILER_DEFINITIONS\nMhm2526,"));
+	ck_assert_ptr_nonnull(strstr(mailers->str, "Mhm2526h,\tP=[IPC], F=mDFMuXa%,"));
+	ck_assert_ptr_nonnull(strstr(mailers->str, "A=TCP $h 2526\n"));
+	ck_assert_ptr_null(strstr(mailers->str, "Mesmtp"));
+	{
+		GHashTable *named = emit_mailers_named(mailers->str);
+		struct textmap partial;
+		unsigned deferred;
+
+		ck_assert_uint_eq(g_hash_table_size(named), 2);
+		ck_assert(g_hash_table_contains(named, "hm2526h"));
+		g_hash_table_remove(named, "hm2526h");	/* a Sendmail that has hm2526 only */
+		textmap_init(&partial, "mailertable", TEXTMAP_MAKEMAP, true);
+		deferred = emit_mailertable(l.export, named, &partial);
+		ck_assert_uint_eq(deferred, 1);
+		ck_assert_ptr_nonnull(strstr(partial.block->str, "member.example\terror:4.3.5:\"451 Route to member.example "
+							  "not active until sendmail.cf is rebuilt\"\n"));
+		ck_assert_ptr_nonnull(strstr(partial.block->str, "dyn.example\thm2526:dyn.member.example\n"));
+		ck_assert_ptr_nonnull(strstr(partial.block->str, "hive.example\tesmtp:[hive1.provider.example]\n"));
+		textmap_free(&partial);
+		g_hash_table_destroy(named);
+	}
+	g_string_free(mailers, TRUE);
+	textmap_free(&mt);
+	textmap_free(&access);
+	textmap_free(&virt);
+	textmap_free(&cw);
+	unload(&l);
+}
+END_TEST
+
+START_TEST(routes_in_policy)
+{
+	struct loaded l = load(GATEWAY);
+	struct policy_records records = { 0 };
+	char *value;
+
+	ck_assert_uint_eq(emit_policy(l.export, &records, &l.report), 0);
+	ck_assert_ptr_nonnull(strstr(value = record(&records, "D:hive.example"), "\"kind\":\"routed\""));
+	ck_assert_ptr_nonnull(strstr(value, "\"listed\":true"));
+	g_free(value);
+	ck_assert_ptr_nonnull(strstr(value = record(&records, "D:hive.example.net"), "\"kind\":\"routed\""));
+	ck_assert_ptr_nonnull(strstr(value, "\"canonical\":\"hive.example\""));
+	g_free(value);
+	ck_assert_ptr_null(strstr(value = record(&records, "D:six.example"), "listed"));	/* catch_all relay */
+	g_free(value);
+	ck_assert_ptr_nonnull(strstr(value = record(&records, "D:backup.example"), "\"kind\":\"backup\""));
+	ck_assert_ptr_nonnull(strstr(value, "\"listed\":true"));
+	g_free(value);
+	ck_assert_str_eq(value = record(&records, "A:sales@hive.example"), "");
+	g_free(value);
+	ck_assert_str_eq(value = record(&records, "A:a@backup.example"), "");
+	g_free(value);
+	policy_records_free(&records);
+	unload(&l);
+}
+END_TEST
+
+/* ---- installing safely ---- */
+
+/* A fresh private directory; the caller removes it with rm_tree. */
+static char *
+temp_dir(void)
+{
+	char *dir = g_dir_make_tmp("check_mapgen.XXXXXX", NULL);
+
+	ck_assert_ptr_nonnull(dir);
+	return dir;
+}
+
+static void
+rm_tree(char *dir)
+{
+	char *cmd = g_strdup_printf("rm -rf '%s'", dir);
+
+	ck_assert_int_eq(system(cmd), 0);
+	g_free(cmd);
+	g_free(dir);
+}
+
+static char *
+put_file(const char *dir, const char *name, const char *content)
+{
+	char *path = g_build_filename(dir, name, NULL);
+
+	ck_assert(g_file_set_contents(path, content, -1, NULL));
+	return path;
+}
+
+START_TEST(maps_are_read_only_from_regular_files)
+{
+	char *dir = temp_dir(), *secret = put_file(dir, "secret", "root:x:0:0\n");
+	char *link = g_build_filename(dir, "virtmaps", NULL), *fifo = g_build_filename(dir, "aliases", NULL);
+	char *missing = g_build_filename(dir, "access", NULL), *data = NULL, err[512];
+	size_t len;
+
+	ck_assert_int_eq(symlink(secret, link), 0);
+	ck_assert_int_eq(mkfifo(fifo, 0644), 0);
+	ck_assert_int_eq(safefile_read(link, SAFEFILE_NO_CAP, &data, &len, err, sizeof(err)), SAFEFILE_ERROR);
+	ck_assert_ptr_nonnull(strstr(err, "is a symbolic link, not a regular file"));
+	/* A FIFO without a writer: refused at once, never opened (Check's timeout would catch a hang). */
+	ck_assert_int_eq(safefile_read(fifo, SAFEFILE_NO_CAP, &data, &len, err, sizeof(err)), SAFEFILE_ERROR);
+	ck_assert_ptr_nonnull(strstr(err, "is a FIFO"));
+	ck_assert_int_eq(safefile_read(dir, SAFEFILE_NO_CAP, &data, &len, err, sizeof(err)), SAFEFILE_ERROR);
+	ck_assert_int_eq(safefile_read(missing, SAFEFILE_NO_CAP, &data, &len, err, sizeof(err)), SAFEFILE_MISSING);
+	ck_assert_ptr_null(data);
+	ck_assert_int_eq(safefile_read(secret, 10, &data, &len, err, sizeof(err)), SAFEFILE_TOO_LARGE);
+	ck_assert_int_eq(safefile_read(secret, 11, &data, &len, err, sizeof(err)), SAFEFILE_OK);
+	ck_assert_uint_eq(len, 11);
+	ck_assert_str_eq(data, "root:x:0:0\n");
+	g_free(data);
+	ck_assert_int_eq(safefile_check_target(link, false, err, sizeof(err)), -1);
+	ck_assert_int_eq(safefile_check_target(fifo, false, err, sizeof(err)), -1);
+	ck_assert_int_eq(safefile_check_target(missing, true, err, sizeof(err)), 0);
+	ck_assert_int_eq(safefile_check_target(secret, true, err, sizeof(err)), 0);
+	g_free(secret);
+	g_free(link);
+	g_free(fifo);
+	g_free(missing);
+	rm_tree(dir);
+}
+END_TEST
+
+START_TEST(the_export_is_a_regular_file_within_its_cap)
+{
+	char *dir = temp_dir(), *export = put_file(dir, "export.json", "{\"version\": 1}");
+	char *link = g_build_filename(dir, "current.json", NULL), *fifo = g_build_filename(dir, "fifo", NULL);
+	char *data = NULL, err[512];
+	size_t len;
+
+	ck_assert_int_eq(symlink(export, link), 0);
+	ck_assert_int_eq(mkfifo(fifo, 0644), 0);
+	ck_assert_int_eq(safefile_read_export(link, 100, &data, &len, err, sizeof(err)), SAFEFILE_OK);
+	ck_assert_uint_eq(len, 14);
+	g_free(data);
+	ck_assert_int_eq(safefile_read_export(export, 13, &data, &len, err, sizeof(err)), SAFEFILE_TOO_LARGE);
+	ck_assert_ptr_nonnull(strstr(err, "is larger than 13 bytes"));
+	ck_assert_int_eq(safefile_read_export(fifo, 100, &data, &len, err, sizeof(err)), SAFEFILE_ERROR);
+	ck_assert_ptr_nonnull(strstr(err, "is a FIFO, not a regular file"));
+	ck_assert_int_eq(safefile_read_export("/dev/zero", 100, &data, &len, err, sizeof(err)), SAFEFILE_ERROR);
+	ck_assert_ptr_nonnull(strstr(err, "is a character device"));
+	g_free(export);
+	g_free(link);
+	g_free(fifo);
+	rm_tree(dir);
+}
+END_TEST
+
+START_TEST(a_directory_others_can_write_is_refused)
+{
+	char *dir = temp_dir(), err[512];
+
+	ck_assert_int_eq(chmod(dir, 0755), 0);
+	ck_assert_int_eq(safefile_check_dir(dir, err, sizeof(err)), 0);
+	ck_assert_int_eq(chmod(dir, 01777), 0);
+	ck_assert_int_eq(safefile_check_dir(dir, err, sizeof(err)), -1);
+	ck_assert_ptr_nonnull(strstr(err, "writable by every user"));
+	rm_tree(dir);
+}
+END_TEST
+
+START_TEST(state_round_trip_and_decisions)
+{
+	const char *text = "hostmapgen-state 2 0.1.0\nexport abc hostnet\nfile virtmaps 1 2 3 4.5\n"
+			   "file virtmaps.db 1 7 8 9.5\nreloaded sendmail.cw 1 3 3 3.3\ngarbage line\n";
+	struct state old, now;
+	GString *out;
+
+	state_init(&old);
+	state_parse(&old, text);
+	out = state_format(&old);
+	ck_assert_str_eq(out->str, "hostmapgen-state 2 0.1.0\nexport abc hostnet\nfile virtmaps 1 2 3 4.5\n"
+			 "file virtmaps.db 1 7 8 9.5\nreloaded sendmail.cw 1 3 3 3.3\n");
+	g_string_free(out, TRUE);
+	ck_assert(state_vouches(&old, "virtmaps", "1 2 3 4.5", "virtmaps.db", "1 7 8 9.5"));
+	ck_assert(!state_vouches(&old, "virtmaps", "1 2 3 4.6", "virtmaps.db", "1 7 8 9.5"));
+	ck_assert(!state_vouches(&old, "access", "1 2 3 4.5", "access.db", "1 7 8 9.5"));
+	/* A reload is due until one covered the file as it is now; never for an absent file. */
+	ck_assert(!state_reload_due(&old, "sendmail.cw", "1 3 3 3.3"));
+	ck_assert(state_reload_due(&old, "sendmail.cw", "1 4 3 3.3"));
+	ck_assert(state_reload_due(&old, "sendmail.cf", "1 5 3 3.3"));
+	ck_assert(!state_reload_due(&old, "sendmail.cf", NULL));
+	state_init(&now);
+	state_parse(&now, text);
+	ck_assert(state_unchanged(&old, &now));
+	g_hash_table_remove(now.files, "virtmaps.db");
+	ck_assert(!state_unchanged(&old, &now));
+	state_free(&now);
+	/* A run that installed only part of its files is never taken as complete. */
+	state_init(&now);
+	state_parse(&now, text);
+	g_free(old.digest);
+	old.digest = g_strdup(STATE_INCOMPLETE);
+	g_free(now.digest);
+	now.digest = g_strdup(STATE_INCOMPLETE);
+	ck_assert(!state_unchanged(&old, &now));
+	state_free(&now);
+	state_free(&old);
+	state_init(&old);
+	state_parse(&old, NULL);
+	ck_assert(state_reload_due(&old, "sendmail.cw", "1 3 3 3.3"));
+	state_free(&old);
+}
+END_TEST
+
+START_TEST(lock_holder_from_proc_locks)
+{
+	const char *locks = "1: POSIX  ADVISORY  WRITE 11 fe:00:77 0 EOF\n"
+			    "2: FLOCK  ADVISORY  WRITE 4242 fe:00:77 0 EOF\n"
+			    "2: -> FLOCK  ADVISORY  WRITE 4343 fe:00:77 0 EOF\n"
+			    "3: FLOCK  ADVISORY  WRITE 99 fe:01:77 0 EOF\n";
+
+	ck_assert_int_eq(maplock_holder_pid(locks, 0xfe, 0, 77), 4242);
+	ck_assert_int_eq(maplock_holder_pid(locks, 0xfe, 1, 77), 99);
+	ck_assert_int_eq(maplock_holder_pid(locks, 0xfe, 0, 78), -1);
+	ck_assert_int_eq(maplock_holder_pid("", 0xfe, 0, 77), -1);
+}
+END_TEST
+
+START_TEST(a_held_lock_is_waited_for_only_so_long)
+{
+	char *dir = temp_dir(), *path = g_build_filename(dir, INSTALL_LOCK, NULL), err[512], pid[32];
+	gint64 start;
+	int held, fd;
+
+	held = maplock_acquire(path, 0, err, sizeof(err));
+	ck_assert_int_ge(held, 0);
+	start = g_get_monotonic_time();
+	/* flock conflicts between two open files even in one process. */
+	ck_assert_int_eq(maplock_acquire(path, 1, err, sizeof(err)), -1);
+	ck_assert_int_ge(g_get_monotonic_time() - start, 900000);
+	ck_assert_int_lt(g_get_monotonic_time() - start, 3000000);
+	snprintf(pid, sizeof(pid), "held by pid %ld", (long)getpid());
+	ck_assert_msg(strstr(err, pid) != NULL, "\"%s\" lacks \"%s\"", err, pid);
+	close(held);
+	fd = maplock_acquire(path, 0, err, sizeof(err));
+	ck_assert_int_ge(fd, 0);
+	close(fd);
+	ck_assert_int_eq(unlink(path), 0);
+	ck_assert_int_eq(mkfifo(path, 0600), 0);
+	ck_assert_int_eq(maplock_acquire(path, 0, err, sizeof(err)), -1);
+	ck_assert_ptr_nonnull(strstr(err, "is a FIFO"));
+	g_free(path);
+	rm_tree(dir);
+}
+END_TEST
+
+START_TEST(reload_command_status_and_deadline)
+{
+	char why[256];
+	gint64 start;
+
+	ck_assert_int_eq(reload_run("true", 5, why, sizeof(why)), 0);
+	ck_assert_int_eq(reload_run("exit 3", 5, why, sizeof(why)), -1);
+	ck_assert_str_eq(why, "exit status 3");
+	ck_assert_int_eq(reload_run("kill -9 $$", 5, why, sizeof(why)), -1);
+	ck_assert_str_eq(why, "killed by signal 9");
+	start = g_get_monotonic_time();
+	ck_assert_int_eq(reload_run("sleep 60", 1, why, sizeof(why)), -1);
+	ck_assert_int_lt(g_get_monotonic_time() - start, 3000000);
+	ck_assert_str_eq(why, "still running after 1 s; killed");
+}
+END_TEST
+
+START_TEST(stale_temporary_files_are_removed)
+{
+	const char *stale[] = { ".virtmaps.hostmapgen-tmp.1.0", "__db..virtmaps.db.hostmapgen-tmp.1.5",
+				".hostmapgen.state.AbC123", ".hostmapgen.state.hostmapgen-tmp.0123456789abcdef" };
+	const char *kept[] = { "virtmaps", "__db.001", ".hostmapgen.state", "__db.virtmaps.hostmapgen-tmp" };
+	char *dir = temp_dir();
+	struct install_set set;
+
+	for (unsigned i = 0; i < G_N_ELEMENTS(stale); i++)
+		g_free(put_file(dir, stale[i], "x"));
+	for (unsigned i = 0; i < G_N_ELEMENTS(kept); i++)
+		g_free(put_file(dir, kept[i], "x"));
+	install_init(&set, dir, "hostnet", "digest");
+	install_clean_stale(&set);
+	install_free(&set);
+	for (unsigned i = 0; i < G_N_ELEMENTS(stale); i++) {
+		char *path = g_build_filename(dir, stale[i], NULL);
+
+		ck_assert_msg(access(path, F_OK) < 0, "%s is still there", stale[i]);
+		g_free(path);
+	}
+	for (unsigned i = 0; i < G_N_ELEMENTS(kept); i++) {
+		char *path = g_build_filename(dir, kept[i], NULL);
+
+		ck_assert_msg(access(path, F_OK) == 0, "%s was removed", kept[i]);
+		g_free(path);
+	}
+	rm_tree(dir);
+}
+END_TEST
+
+START_TEST(install_has_room_for_more_maps)
+{
+	struct install_set set;
+
+	install_init(&set, "/nonexistent", "hostnet", "digest");
+	for (unsigned i = 0; i < 8; i++)
+		install_add(&set, "map", TEXTMAP_MAKEMAP, true);
+	ck_assert_uint_eq(set.nfiles, 8);
+	ck_assert_uint_ge(G_N_ELEMENTS(set.files), 8);
+	install_free(&set);
+}
+END_TEST
+
 static Suite *
 mapgen_suite(void)
 {
 	Suite *s = suite_create("mapgen");
 	TCase *errors = tcase_create("export errors"), *emit = tcase_create("emitters"),
-	      *text = tcase_create("text maps");
+	      *text = tcase_create("text maps"), *safety = tcase_create("installing safely");
 
 	tcase_add_test(errors, minimal_export_is_valid);
 	tcase_add_test(errors, not_json);
@@ -464,12 +1014,29 @@ mapgen_suite(void)
 	tcase_add_test(emit, virtuser_values);
 	tcase_add_test(emit, alias_values);
 	tcase_add_test(emit, policy_records);
+	tcase_add_test(emit, owner_lists_complete);
+	tcase_add_test(emit, unencodable_certificate_grants_nothing);
+	tcase_add_test(errors, rate_limits_validated);
+	tcase_add_test(errors, routes_validated);
+	tcase_add_test(emit, routes_emitted);
+	tcase_add_test(emit, routes_in_policy);
+	tcase_add_test(errors, delivery_chain_depth);
 	tcase_add_test(text, admin_lines_survive_and_win);
 	tcase_add_test(text, broken_block_refused);
 	tcase_add_test(text, records_like_makemap_and_newaliases);
+	tcase_add_test(safety, maps_are_read_only_from_regular_files);
+	tcase_add_test(safety, the_export_is_a_regular_file_within_its_cap);
+	tcase_add_test(safety, a_directory_others_can_write_is_refused);
+	tcase_add_test(safety, state_round_trip_and_decisions);
+	tcase_add_test(safety, lock_holder_from_proc_locks);
+	tcase_add_test(safety, a_held_lock_is_waited_for_only_so_long);
+	tcase_add_test(safety, reload_command_status_and_deadline);
+	tcase_add_test(safety, stale_temporary_files_are_removed);
+	tcase_add_test(safety, install_has_room_for_more_maps);
 	suite_add_tcase(s, errors);
 	suite_add_tcase(s, emit);
 	suite_add_tcase(s, text);
+	suite_add_tcase(s, safety);
 	return s;
 }
 

@@ -293,6 +293,17 @@ START_TEST(decide_mail_rules)
 }
 END_TEST
 
+/* A recipient accepted for an authenticated user, as decide_rcpt leaves it. */
+static void
+decide_continue_for_test(struct decision *d)
+{
+	struct client_facts auth = { .auth_user = "u", .auth_mailbox = true };
+	struct addr_envelope a = envelope("<a@elsewhere.example>");
+	struct rcpt_facts f = { .client = &auth, .rcpt = &a, .destination = RCPT_REMOTE };
+
+	decide_rcpt(&f, d);
+}
+
 static struct decision
 rcpt_decision(struct client_facts *client, const char *rcpt, enum rcpt_destination dest)
 {
@@ -338,15 +349,21 @@ START_TEST(decide_rcpt_limits)
 	struct client_facts outsider = { 0 };
 	struct addr_envelope a = envelope("<a@example.com>");
 	struct rcpt_facts f = { .client = &outsider, .rcpt = &a, .destination = RCPT_LOCAL, .declared_size = 500,
-				.domain_limit = 400, .max_recipients = 3 };
+				.rcpt_limit = 400, .max_recipients = 3 };
 	struct decision d;
 
 	decide_rcpt(&f, &d);
 	ck_assert_str_eq(d.rcode, "552");
 	ck_assert_str_eq(d.rule, "size-recipient");
-	f.domain_limit = 0;
+	f.rcpt_limit = 0;
 	decide_rcpt(&f, &d);
 	ck_assert_int_eq(d.action, DECIDE_CONTINUE);
+	f.unknown_recipient = true;	/* a routed domain that does not list it */
+	decide_rcpt(&f, &d);
+	ck_assert_str_eq(d.rule, "unknown-recipient");
+	ck_assert_str_eq(d.rcode, "550");
+	ck_assert_str_eq(d.xcode, "5.1.1");
+	f.unknown_recipient = false;
 	f.sender_blocked = true;
 	decide_rcpt(&f, &d);
 	ck_assert_str_eq(d.rule, "block-senders");
@@ -357,6 +374,35 @@ START_TEST(decide_rcpt_limits)
 	f.lookup_failed = true;
 	decide_rcpt(&f, &d);
 	ck_assert_str_eq(d.rcode, "451");
+}
+END_TEST
+
+START_TEST(decide_rate_limits)
+{
+	struct decision d;
+
+	decide_continue_for_test(&d);
+	decide_rate(DECIDE_RATE_ALLOWED, false, "u", 20, 0, &d);
+	ck_assert_int_eq(d.action, DECIDE_CONTINUE);
+	ck_assert_str_eq(d.rule, "auth");	/* the recipient's own decision stands */
+	decide_rate(DECIDE_RATE_LIMITED, false, "xyz00-info", 20, 180, &d);
+	ck_assert_int_eq(d.action, DECIDE_TEMPFAIL);
+	ck_assert_str_eq(d.rcode, "451");
+	ck_assert_str_eq(d.xcode, "4.7.1");
+	ck_assert_str_eq(d.rule, "rate-limit");
+	ck_assert_ptr_nonnull(strstr(d.text, "retry in 180 seconds"));
+	ck_assert_ptr_nonnull(strstr(d.text, "xyz00-info"));
+	decide_continue_for_test(&d);
+	decide_rate(DECIDE_RATE_LIMITED, true, "u", 20, 180, &d);	/* warn: accepted, and said so */
+	ck_assert_int_eq(d.action, DECIDE_CONTINUE);
+	ck_assert_str_eq(d.rule, "rate-limit-warn");
+	decide_continue_for_test(&d);
+	decide_rate(DECIDE_RATE_STORE_FAILED, false, "u", 20, 0, &d);
+	ck_assert_int_eq(d.action, DECIDE_TEMPFAIL);
+	ck_assert_str_eq(d.xcode, "4.3.0");
+	decide_continue_for_test(&d);
+	decide_rate(DECIDE_RATE_STORE_FAILED, true, "u", 20, 0, &d);	/* warn does not accept a failed store */
+	ck_assert_int_eq(d.action, DECIDE_TEMPFAIL);
 }
 END_TEST
 
@@ -392,16 +438,22 @@ static char db_dir[64];
 static char db_path[128];
 static struct policydb *db;
 
+/* A record the next database built gets instead of hostmapgen's (a damaged or old one). */
+static const char *override_key, *override_value;
+
 static int
 put_record(const char *key, size_t keylen, const char *value, size_t valuelen, void *context)
 {
+	if (override_key && strlen(override_key) == keylen && memcmp(key, override_key, keylen) == 0) {
+		value = override_value;
+		valuelen = strlen(override_value);
+	}
 	return dbmap_put(context, key, keylen, value, valuelen) < 0 ? -1 : 0;
 }
 
 static void
-build_sample_db(void)
+build_db_file(const char *sample)
 {
-	const char *sample = getenv("HM_SAMPLE_EXPORT");
 	struct mg_export *export = model_new();
 	struct policy_records records = { 0 };
 	struct mg_report report;
@@ -414,7 +466,7 @@ build_sample_db(void)
 	report_init(&report);
 	ck_assert_int_eq(export_parse(data, len, sample, export, &report), 0);
 	ck_assert_uint_eq(validate_export(export, &report), 0);
-	emit_policy(export, &records);
+	ck_assert_uint_eq(emit_policy(export, &records, &report), 0);
 	strcpy(db_dir, "/tmp/check_milter.XXXXXX");
 	ck_assert_ptr_nonnull(mkdtemp(db_dir));
 	snprintf(db_path, sizeof(db_path), "%s/hostmilter.db", db_dir);
@@ -426,14 +478,39 @@ build_sample_db(void)
 	report_free(&report);
 	model_free(export);
 	free(data);
+	override_key = override_value = NULL;
+}
+
+static void
+build_db_from(const char *sample)
+{
+	char err[256];
+
+	build_db_file(sample);
 	db = policydb_open(db_path, err, sizeof(err));
 	ck_assert_msg(db != NULL, "%s", err);
+}
+
+static void
+build_sample_db(void)
+{
+	build_db_from(getenv("HM_SAMPLE_EXPORT"));
+}
+
+static void
+build_precedence_db(void)
+{
+	char path[600];
+
+	snprintf(path, sizeof(path), "%s/precedence-export.json", getenv("HM_TEST_DATA"));
+	build_db_from(path);
 }
 
 static void
 drop_sample_db(void)
 {
 	policydb_close(db);
+	db = NULL;
 	unlink(db_path);
 	rmdir(db_dir);
 }
@@ -459,10 +536,12 @@ START_TEST(facts_auth_users)
 
 	ck_assert_int_eq(facts_auth_mailbox(db, "xyz00-info", name, sizeof(name), &mailbox), 0);
 	ck_assert_str_eq(name, "xyz00-info");
-	ck_assert_uint_eq(mailbox.rules->max_size, 128u << 20);
+	ck_assert_uint_eq(mailbox.rules->set, 0);	/* sets nothing: the default limit */
+	ck_assert_uint_eq(facts_sender_limit(db, &mailbox), 128u << 20);
 	policy_mailbox_free(&mailbox);
 	ck_assert_int_eq(facts_auth_mailbox(db, "XYZ00-Sales@xyz00.example.net", name, sizeof(name), &mailbox), 0);
-	ck_assert_uint_eq(mailbox.rules->max_size, 50u << 20);
+	ck_assert_uint_eq(facts_sender_limit(db, &mailbox), 50u << 20);
+	ck_assert_uint_eq(mailbox.rate.per_hour, 1000);
 	policy_mailbox_free(&mailbox);
 	ck_assert_int_eq(facts_auth_mailbox(db, "xyz00-info@elsewhere.example", name, sizeof(name), &mailbox), 1);
 	ck_assert_int_eq(facts_auth_mailbox(db, "stranger", name, sizeof(name), &mailbox), 1);
@@ -497,76 +576,156 @@ START_TEST(facts_sender_ownership)
 }
 END_TEST
 
-static enum rcpt_destination
-destination(const char *rcpt, uint64_t *limit)
+/* What an RCPT of arg looks up, from an outside sender. */
+static struct rcpt_lookup
+lookup(const char *arg)
 {
-	struct addr_envelope a = envelope(rcpt);
-	enum rcpt_destination dest;
-	struct policy_domain domain;
+	struct addr_envelope rcpt = envelope(arg), sender = envelope("<x@spam.example>");
+	struct rcpt_lookup l;
 
-	ck_assert_int_eq(facts_rcpt_destination(db, &a, &dest, limit, &domain), 0);
-	policy_domain_free(&domain);
-	return dest;
+	ck_assert_int_eq(facts_rcpt_lookup(db, &rcpt, &sender, &l), 0);
+	facts_rcpt_lookup_free(&l);	/* what the tests read is copied */
+	return l;
 }
 
 START_TEST(facts_destinations)
 {
-	uint64_t limit;
-
-	ck_assert_int_eq(destination("<info@example.com>", &limit), RCPT_LOCAL);
-	ck_assert_uint_eq(limit, 64u << 20);
-	ck_assert_int_eq(destination("<nobody@EXAMPLE.net>", &limit), RCPT_LOCAL);
-	ck_assert_uint_eq(limit, 64u << 20);
-	ck_assert_int_eq(destination("<office@example.org>", &limit), RCPT_LOCAL);
-	ck_assert_uint_eq(limit, 128u << 20);
-	ck_assert_int_eq(destination("<x@backup.example>", &limit), RCPT_BACKUP_MX);
-	ck_assert_int_eq(destination("<x@elsewhere.example>", &limit), RCPT_REMOTE);
-	ck_assert_uint_eq(limit, 0);
-	ck_assert_int_eq(destination("<postmaster>", &limit), RCPT_LOCAL);
-	ck_assert_int_eq(destination("<root@Mail.Example.Net>", &limit), RCPT_LOCAL);
-	ck_assert_int_eq(destination("<x@sub.example.com>", &limit), RCPT_REMOTE);
+	ck_assert_int_eq(lookup("<info@example.com>").destination, RCPT_LOCAL);
+	ck_assert_uint_eq(lookup("<info@example.com>").recipient.rules.max_size, 64u << 20);
+	ck_assert_int_eq(lookup("<nobody@EXAMPLE.net>").destination, RCPT_LOCAL);
+	ck_assert_uint_eq(lookup("<nobody@EXAMPLE.net>").recipient.rules.max_size, 64u << 20);
+	ck_assert_int_eq(lookup("<office@example.org>").destination, RCPT_LOCAL);
+	ck_assert_uint_eq(lookup("<office@example.org>").recipient.rules.max_size, 128u << 20);
+	ck_assert_uint_eq(lookup("<orders@shop.example>").recipient.rules.max_size, 50u << 20);	/* xyz00-sales's own */
+	ck_assert_int_eq(lookup("<x@backup.example>").destination, RCPT_BACKUP_MX);
+	ck_assert(!lookup("<x@backup.example>").recipient.unknown);	/* lists no addresses */
+	ck_assert_int_eq(lookup("<x@elsewhere.example>").destination, RCPT_REMOTE);
+	ck_assert_uint_eq(lookup("<x@elsewhere.example>").recipient.rules.max_size, 128u << 20);
+	ck_assert_int_eq(lookup("<postmaster>").destination, RCPT_LOCAL);
+	ck_assert_int_eq(lookup("<root@Mail.Example.Net>").destination, RCPT_LOCAL);
+	ck_assert_int_eq(lookup("<x@sub.example.com>").destination, RCPT_REMOTE);
+	ck_assert(lookup("<info@example.com>").sender_blocked);
+	ck_assert(!lookup("<office@example.org>").sender_blocked);
 }
 END_TEST
 
-/* The rules and the one mailbox a recipient's scan verdict follows. */
-static const struct policy_rules *
-rcpt_policy(const char *arg, char *mailbox)
-{
-	struct addr_envelope rcpt = envelope(arg);
-	enum rcpt_destination destination;
-	struct policy_domain domain;
-	const struct policy_rules *rules = NULL;
-	uint64_t limit;
-
-	ck_assert_int_eq(facts_rcpt_destination(db, &rcpt, &destination, &limit, &domain), 0);
-	ck_assert_int_eq(facts_rcpt_policy(db, &rcpt, destination, &domain, &rules, mailbox, ADDR_NAME_MAX + 1), 0);
-	policy_domain_free(&domain);
-	return rules;
-}
-
 START_TEST(facts_scan_policies)
 {
-	char mailbox[ADDR_NAME_MAX + 1];
-	const struct policy_rules *rules;
+	struct rcpt_lookup l;
 
-	rules = rcpt_policy("<office@example.org>", mailbox);	/* a mailbox with rules of its own */
-	ck_assert_str_eq(mailbox, "xyz00-office");
-	ck_assert_int_eq(rules->virus, POLICY_VIRUS_TAG);
-	ck_assert(!rules->spam.has_reject);
-	rules = rcpt_policy("<team@example.org>", mailbox);	/* two mailboxes: the domain's rules */
-	ck_assert_str_eq(mailbox, "");
-	ck_assert_int_eq(rules->virus, POLICY_VIRUS_QUARANTINE);
-	ck_assert(rules->spam.has_reject && rules->spam.reject_score == 10.0);
-	rules = rcpt_policy("<Info@Example.NET>", mailbox);	/* alias domain; the mailbox has none of its own */
-	ck_assert_str_eq(mailbox, "xyz00-info");
-	ck_assert_uint_eq(rules->max_size, 64u << 20);
-	ck_assert_int_eq(rules->virus, POLICY_VIRUS_REJECT);
-	rules = rcpt_policy("<whoever@example.com>", mailbox);	/* the catch-all */
-	ck_assert_str_eq(mailbox, "xyz00-info");
-	rules = rcpt_policy("<x@elsewhere.example>", mailbox);	/* relayed: the defaults */
-	ck_assert_str_eq(mailbox, "");
-	ck_assert_ptr_eq(rules, policydb_defaults(db));
-	ck_assert_uint_eq(rules->ntypes, 1);
+	l = lookup("<office@example.org>");	/* a mailbox with rules of its own */
+	ck_assert_str_eq(l.recipient.mailbox, "xyz00-office");
+	ck_assert_int_eq(l.recipient.rules.virus, POLICY_VIRUS_TAG);
+	ck_assert(!l.recipient.rules.spam.has_reject);
+	ck_assert(l.recipient.rules.spam.tag_score == 4.0);
+	l = lookup("<team@example.org>");	/* two mailboxes: the domain's rules */
+	ck_assert_str_eq(l.recipient.mailbox, "");
+	ck_assert_int_eq(l.recipient.rules.virus, POLICY_VIRUS_QUARANTINE);
+	ck_assert(l.recipient.rules.spam.has_reject && l.recipient.rules.spam.reject_score == 10.0);
+	l = lookup("<Info@Example.NET>");	/* alias domain; the mailbox has none of its own */
+	ck_assert_str_eq(l.recipient.mailbox, "xyz00-info");
+	ck_assert_uint_eq(l.recipient.rules.max_size, 64u << 20);
+	ck_assert_int_eq(l.recipient.rules.virus, POLICY_VIRUS_REJECT);
+	l = lookup("<whoever@example.com>");	/* the catch-all */
+	ck_assert_str_eq(l.recipient.mailbox, "xyz00-info");
+	l = lookup("<x@elsewhere.example>");	/* relayed: the defaults */
+	ck_assert_str_eq(l.recipient.mailbox, "");
+	ck_assert(policy_rules_equal(&l.recipient.rules, policydb_defaults(db)));
+	ck_assert_uint_eq(l.recipient.rules.ntypes, 1);
+}
+END_TEST
+
+/* The resolved rules of a recipient in the precedence export (test/data). */
+static struct policy_rules
+rules_of(const char *arg, const char *mailbox)
+{
+	struct rcpt_lookup l = lookup(arg);
+
+	ck_assert_msg(strcmp(l.recipient.mailbox, mailbox) == 0, "%s: mailbox %s, not %s", arg, l.recipient.mailbox, mailbox);
+	ck_assert_uint_eq(l.recipient.rules.set, POLICY_SET_ALL);
+	return l.recipient.rules;
+}
+
+static void
+assert_spam(const struct policy_rules *r, bool scan, double tag, const char *subject, double reject, double discard)
+{
+	ck_assert_int_eq(r->spam.scan, scan);
+	ck_assert(r->spam.tag_score == tag);
+	ck_assert_str_eq(r->spam.subject_tag, subject);
+	ck_assert_int_eq(r->spam.has_reject, reject >= 0);
+	ck_assert(reject < 0 || r->spam.reject_score == reject);
+	ck_assert_int_eq(r->spam.has_discard, discard >= 0);
+	ck_assert(discard < 0 || r->spam.discard_score == discard);
+}
+
+static void
+assert_types(const struct policy_rules *r, const char *type)
+{
+	ck_assert_uint_eq(r->ntypes, type ? 1 : 0);
+	if (type)
+		ck_assert_str_eq(r->blocked_types[0], type);
+}
+
+/* Nothing set below the defaults; everything set by the mailbox. */
+START_TEST(precedence_defaults_and_mailbox)
+{
+	struct policy_rules r = rules_of("<a@plain.example>", "m-plain");
+
+	ck_assert_uint_eq(r.max_size, 100u << 20);
+	ck_assert_int_eq(r.virus, POLICY_VIRUS_REJECT);
+	assert_spam(&r, true, 5, "[SPAM]", 15, -1);
+	assert_types(&r, "application/x-dosexec");
+	for (int i = 0; i < 2; i++) {
+		r = rules_of(i ? "<b@set.example>" : "<b@plain.example>", "m-all");
+		ck_assert_uint_eq(r.max_size, 20u << 20);
+		ck_assert_int_eq(r.virus, POLICY_VIRUS_TAG);
+		assert_spam(&r, false, 1, "[M]", -1, 30);
+		assert_types(&r, "application/pdf");
+	}
+}
+END_TEST
+
+/* The domain's settings; and a mailbox that sets only spam keeps the domain's other keys. */
+START_TEST(precedence_domain_then_defaults)
+{
+	static const char *const domain_addresses[] = { "<a@set.example>", "<A@Set.Example.NET>", "<two@set.example>" };
+	struct policy_rules r;
+
+	for (int i = 0; i < 3; i++) {
+		r = rules_of(domain_addresses[i], i == 2 ? "" : "m-plain");
+		ck_assert_uint_eq(r.max_size, 64u << 20);
+		ck_assert_int_eq(r.virus, POLICY_VIRUS_QUARANTINE);
+		assert_spam(&r, true, 3, "[D]", 10, -1);
+		assert_types(&r, "application/zip");
+	}
+	r = rules_of("<c@set.example>", "m-spam");
+	ck_assert_uint_eq(r.max_size, 64u << 20);
+	ck_assert_int_eq(r.virus, POLICY_VIRUS_QUARANTINE);
+	assert_spam(&r, true, 2, "[D]", 10, -1);
+	assert_types(&r, "application/zip");
+	r = rules_of("<c@plain.example>", "m-spam");
+	ck_assert_int_eq(r.virus, POLICY_VIRUS_REJECT);
+	assert_spam(&r, true, 2, "[SPAM]", 15, -1);
+	r = rules_of("<anyone@plain.example>", "m-spam");	/* through the catch-all */
+	assert_spam(&r, true, 2, "[SPAM]", 15, -1);
+}
+END_TEST
+
+/* One key set by the mailbox, the rest by the domain. */
+START_TEST(precedence_key_by_key)
+{
+	struct policy_rules r = rules_of("<d@set.example>", "m-size");
+
+	ck_assert_uint_eq(r.max_size, 10u << 20);
+	ck_assert_int_eq(r.virus, POLICY_VIRUS_QUARANTINE);
+	assert_types(&r, "application/zip");
+	r = rules_of("<e@set.example>", "m-types");	/* an empty list is a setting too */
+	assert_types(&r, NULL);
+	ck_assert_uint_eq(r.max_size, 64u << 20);
+	r = rules_of("<f@set.example>", "m-virus");
+	ck_assert_int_eq(r.virus, POLICY_VIRUS_DISCARD);
+	assert_spam(&r, true, 3, "[D]", 10, -1);
+	assert_types(&r, "application/zip");
 }
 END_TEST
 
@@ -578,6 +737,7 @@ START_TEST(facts_relay_rights)
 
 	inet_pton(AF_INET, "127.77.0.31", addr);
 	ck_assert(policydb_relay_network(db, AF_INET, addr));
+	ck_assert_str_eq(policydb_relay_network(db, AF_INET, addr)->text, "127.77.0.0/27");
 	inet_pton(AF_INET, "127.77.0.32", addr);
 	ck_assert(!policydb_relay_network(db, AF_INET, addr));
 	inet_pton(AF_INET6, "2001:db8:1:ffff::5", addr);
@@ -595,6 +755,200 @@ START_TEST(facts_relay_rights)
 	ck_assert(!facts_pattern_match(domain.block_senders, &partner));
 	ck_assert(facts_pattern_match(domain.allow_senders, &partner));
 	policy_domain_free(&domain);
+}
+END_TEST
+
+/* An unreadable mailbox record tempfails the recipient; it is not "no rules of its own". */
+START_TEST(unreadable_mailbox_fails_closed)
+{
+	struct addr_envelope rcpt = envelope("<c@set.example>"), sender = envelope("<x@y.example>");
+	struct rcpt_lookup l;
+
+	drop_sample_db();
+	override_key = "M:m-spam";
+	override_value = "{\"rules\":0,\"send_as\":";
+	build_precedence_db();
+	ck_assert_int_eq(facts_rcpt_lookup(db, &rcpt, &sender, &l), -1);
+	facts_rcpt_lookup_free(&l);
+	rcpt = envelope("<a@set.example>");	/* others are unaffected */
+	ck_assert_int_eq(facts_rcpt_lookup(db, &rcpt, &sender, &l), 0);
+	facts_rcpt_lookup_free(&l);
+	drop_sample_db();
+	override_key = "M:m-spam";
+	override_value = "{\"rules\":99,\"send_as\":[]}";	/* a rule set that does not exist */
+	build_precedence_db();
+	rcpt = envelope("<c@set.example>");
+	ck_assert_int_eq(facts_rcpt_lookup(db, &rcpt, &sender, &l), -1);
+	facts_rcpt_lookup_free(&l);
+}
+END_TEST
+
+/* Past the cache's limit every lookup still answers, from a private decode. */
+START_TEST(record_cache_limit)
+{
+	static const char *const addresses[] = { "<a@set.example>", "<c@set.example>", "<b@plain.example>",
+						 "<d@set.example>", "<c@plain.example>" };
+	struct addr_envelope sender = envelope("<x@y.example>");
+
+	policydb_cache_limit(db, 2);
+	for (int round = 0; round < 3; round++) {
+		for (size_t i = 0; i < sizeof(addresses) / sizeof(*addresses); i++) {
+			struct addr_envelope rcpt = envelope(addresses[i]);
+			struct rcpt_lookup l;
+
+			ck_assert_int_eq(facts_rcpt_lookup(db, &rcpt, &sender, &l), 0);
+			ck_assert_uint_eq(l.recipient.rules.set, POLICY_SET_ALL);
+			ck_assert_uint_eq(l.recipient.rules.max_size, i == 3 ? 10u << 20 : i == 2 ? 20u << 20 : i == 4 ? 100u << 20
+											  : 64u << 20);
+			facts_rcpt_lookup_free(&l);
+		}
+	}
+	ck_assert_uint_eq(policydb_cached(db), 2);
+}
+END_TEST
+
+/* A database of the old format is refused with what to do about it. */
+START_TEST(policydb_refuses_old_format)
+{
+	char err[300];
+
+	drop_sample_db();
+	override_key = "@format";
+	override_value = "hostmilter-policy 1";
+	build_db_file(getenv("HM_SAMPLE_EXPORT"));
+	ck_assert_ptr_null(policydb_open(db_path, err, sizeof(err)));
+	ck_assert_msg(strstr(err, "rerun hostmapgen"), "%s", err);
+}
+END_TEST
+
+static void
+build_gateway_db(void)
+{
+	char path[600];
+
+	snprintf(path, sizeof(path), "%s/gateway-export.json", getenv("HM_TEST_DATA"));
+	build_db_from(path);
+}
+
+/* A routed or backup-MX domain that lists its recipients refuses the others at RCPT. */
+START_TEST(gateway_recipients)
+{
+	struct rcpt_lookup l = lookup("<info@hive.example>");
+
+	ck_assert_int_eq(l.destination, RCPT_ROUTED);
+	ck_assert(!l.recipient.unknown);
+	ck_assert_uint_eq(l.recipient.rules.max_size, 20u << 20);	/* the routed domain's own limit applies */
+	ck_assert_str_eq(l.recipient.mailbox, "");
+	ck_assert(lookup("<nobody@hive.example>").recipient.unknown);
+	ck_assert(!lookup("<SALES@Hive.Example.NET>").recipient.unknown);	/* alias name, any case */
+	ck_assert_int_eq(lookup("<sales@hive.example.net>").destination, RCPT_ROUTED);
+	ck_assert(lookup("<nobody@hive.example.net>").recipient.unknown);
+	ck_assert(!lookup("<info+lists@hive.example>").recipient.unknown);	/* +detail, as Sendmail strips it */
+	ck_assert(lookup("<nobody+info@hive.example>").recipient.unknown);
+	ck_assert(!lookup("<postmaster@hive.example>").recipient.unknown);	/* always valid */
+	ck_assert(!lookup("<anyone@open.example>").recipient.unknown);	/* catch_all relay */
+	ck_assert(!lookup("<anyone@unlisted.example>").recipient.unknown);	/* lists none: relays all */
+	ck_assert_int_eq(lookup("<a@backup.example>").destination, RCPT_BACKUP_MX);
+	ck_assert(lookup("<b@backup.example>").recipient.unknown);
+	ck_assert(!lookup("<b@dns-backup.example>").recipient.unknown);
+	ck_assert_int_eq(lookup("<admin@local.example>").destination, RCPT_LOCAL);
+	ck_assert_int_eq(lookup("<x@sub.hive.example>").destination, RCPT_REMOTE);
+}
+END_TEST
+
+/* Relay networks and their own rate limits: the most specific network wins. */
+START_TEST(gateway_relay_rates)
+{
+	uint8_t addr[16];
+	const struct policy_relay_right *right;
+
+	inet_pton(AF_INET, "192.0.2.5", addr);
+	right = policydb_relay_network(db, AF_INET, addr);
+	ck_assert_ptr_nonnull(right);
+	ck_assert_str_eq(right->text, "192.0.2.0/24");
+	ck_assert_uint_eq(right->rate.per_hour, 50);
+	ck_assert_uint_eq(right->rate.burst, 5);
+	inet_pton(AF_INET, "192.0.2.200", addr);
+	right = policydb_relay_network(db, AF_INET, addr);
+	ck_assert_str_eq(right->text, "192.0.2.128/25");
+	ck_assert_uint_eq(right->rate.per_hour, 0);
+	ck_assert_uint_eq(policydb_default_rate(db)->per_hour, 200);
+}
+END_TEST
+
+/* Who pays for a recipient, and at what rate. */
+START_TEST(gateway_rate_payers)
+{
+	uint8_t v4[16], v6[16];
+	struct rate_payer payer = { 0 };
+	struct rate_charge charge;
+	struct policy_mailbox mailbox;
+
+	inet_pton(AF_INET, "192.0.2.5", v4);
+	payer.family = AF_INET;
+	payer.addr = v4;
+	ck_assert_int_eq(facts_rate_charge(db, &payer, &charge), 0);	/* from outside: nobody */
+	payer.network = policydb_relay_network(db, AF_INET, v4);
+	ck_assert_int_eq(facts_rate_charge(db, &payer, &charge), 1);
+	ck_assert_str_eq(charge.key, "client:192.0.2.5");
+	ck_assert_uint_eq(charge.per_hour, 50);
+	ck_assert_uint_eq(charge.burst, 5);
+	inet_pton(AF_INET, "192.0.2.200", v4);
+	payer.network = policydb_relay_network(db, AF_INET, v4);	/* its network sets nothing: the defaults */
+	ck_assert_int_eq(facts_rate_charge(db, &payer, &charge), 1);
+	ck_assert_uint_eq(charge.per_hour, 200);
+	ck_assert_uint_eq(charge.burst, 200);
+	inet_pton(AF_INET6, "2001:db8:1:2:aaaa::1", v6);	/* an IPv6 client pays for its /64 */
+	payer.family = AF_INET6;
+	payer.addr = v6;
+	ck_assert_int_eq(facts_rate_charge(db, &payer, &charge), 1);
+	ck_assert_str_eq(charge.key, "client:2001:db8:1:2::/64");
+	ck_assert_int_eq(policydb_mailbox(db, "gw-admin", &mailbox), 0);
+	payer.auth_mailbox = "gw-admin";	/* AUTH first, whatever the network */
+	payer.mailbox = &mailbox;
+	ck_assert_int_eq(facts_rate_charge(db, &payer, &charge), 1);
+	ck_assert_str_eq(charge.key, "mailbox:gw-admin");
+	ck_assert_uint_eq(charge.per_hour, 200);
+	payer.bulk = true;	/* no bulk allowance set anywhere: the ordinary one, same counter */
+	ck_assert_int_eq(facts_rate_charge(db, &payer, &charge), 1);
+	ck_assert_str_eq(charge.key, "mailbox:gw-admin");
+	policy_mailbox_free(&mailbox);
+	ck_assert_int_eq(policydb_mailbox(db, "gw-bulk", &mailbox), 0);	/* a bulk allowance: counted apart */
+	payer.auth_mailbox = "gw-bulk";
+	ck_assert_int_eq(facts_rate_charge(db, &payer, &charge), 1);
+	ck_assert_str_eq(charge.key, "bulk:mailbox:gw-bulk");
+	ck_assert_uint_eq(charge.per_hour, 3000);
+	ck_assert_uint_eq(charge.burst, 100);
+	payer.bulk = false;
+	ck_assert_int_eq(facts_rate_charge(db, &payer, &charge), 1);
+	ck_assert_str_eq(charge.key, "mailbox:gw-bulk");
+	ck_assert_uint_eq(charge.per_hour, 200);
+	policy_mailbox_free(&mailbox);
+	payer = (struct rate_payer){ .certificate = &(struct policy_relay_right){ "/CN=a", { 7, 0, 0, 0 } },
+				     .cert_issuer = "/CN=CA", .cert_subject = "/CN=a" };
+	ck_assert_int_eq(facts_rate_charge(db, &payer, &charge), 1);
+	ck_assert_str_eq(charge.key, "cert:/CN=CA|/CN=a");
+	ck_assert_uint_eq(charge.per_hour, 7);
+	ck_assert_uint_eq(charge.burst, 7);
+}
+END_TEST
+
+/* The sample: xyz00-sales sets 1000 an hour; no default, so others are unlimited. */
+START_TEST(sample_rate_payers)
+{
+	struct policy_mailbox mailbox;
+	struct rate_payer payer = { .auth_mailbox = "xyz00-sales", .mailbox = &mailbox };
+	struct rate_charge charge;
+
+	ck_assert_int_eq(policydb_mailbox(db, "xyz00-sales", &mailbox), 0);
+	ck_assert_int_eq(facts_rate_charge(db, &payer, &charge), 1);
+	ck_assert_uint_eq(charge.per_hour, 1000);
+	ck_assert_uint_eq(charge.burst, 1000);
+	policy_mailbox_free(&mailbox);
+	ck_assert_int_eq(policydb_mailbox(db, "xyz00-info", &mailbox), 0);
+	payer.auth_mailbox = "xyz00-info";
+	ck_assert_int_eq(facts_rate_charge(db, &payer, &charge), 0);
+	policy_mailbox_free(&mailbox);
 }
 END_TEST
 
@@ -621,6 +975,8 @@ milter_suite(void)
 	Suite *s = suite_create("milter");
 	TCase *tc = tcase_create("decisions");
 	TCase *lookups = tcase_create("lookups");
+	TCase *precedence = tcase_create("precedence");
+	TCase *gateway = tcase_create("gateway");
 
 	tcase_add_test(tc, conf_reads_keys_and_defaults);
 	tcase_add_test(tc, conf_reports_every_error_with_its_line);
@@ -635,6 +991,7 @@ milter_suite(void)
 	tcase_add_test(tc, decide_relay_rules);
 	tcase_add_test(tc, decide_rcpt_limits);
 	tcase_add_test(tc, decide_size_and_params);
+	tcase_add_test(tc, decide_rate_limits);
 	suite_add_tcase(s, tc);
 	tcase_add_checked_fixture(lookups, build_sample_db, drop_sample_db);
 	tcase_add_test(lookups, facts_auth_users);
@@ -644,6 +1001,20 @@ milter_suite(void)
 	tcase_add_test(lookups, facts_scan_policies);
 	tcase_add_test(lookups, policydb_refuses_foreign_files);
 	suite_add_tcase(s, lookups);
+	tcase_add_checked_fixture(precedence, build_precedence_db, drop_sample_db);
+	tcase_add_test(precedence, precedence_defaults_and_mailbox);
+	tcase_add_test(precedence, precedence_domain_then_defaults);
+	tcase_add_test(precedence, precedence_key_by_key);
+	tcase_add_test(precedence, unreadable_mailbox_fails_closed);
+	tcase_add_test(precedence, record_cache_limit);
+	tcase_add_test(lookups, policydb_refuses_old_format);
+	tcase_add_checked_fixture(gateway, build_gateway_db, drop_sample_db);
+	tcase_add_test(gateway, gateway_recipients);
+	tcase_add_test(gateway, gateway_relay_rates);
+	tcase_add_test(gateway, gateway_rate_payers);
+	tcase_add_test(lookups, sample_rate_payers);
+	suite_add_tcase(s, gateway);
+	suite_add_tcase(s, precedence);
 	return s;
 }
 

@@ -1,0 +1,303 @@
+/*
+ * ratelimit - GCRA and the choice of store; see ratelimit.h.
+ *
+ * GCRA keeps one number per sender (the theoretical arrival time) and
+ * makes its decision in a few comparisons, so the same step runs in this
+ * process (rlocal.c) and inside Redis (rredis.c's script) and gives the
+ * same answers.  All arithmetic saturates: a huge TAT or clock cannot
+ * wrap into an allowance.
+ */
+#include "config.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <openssl/evp.h>
+
+#include "msg.h"
+#include "ratelimit.h"
+#include "rlocal.h"
+#include "rredis.h"
+
+struct ratelimit {
+	enum conf_store_failure on_failure;
+	struct rlocal *local;	/* the local store, and the fallback of the Redis one */
+	struct rredis *redis;	/* NULL: RateLimitStore local */
+	uint64_t quiet_until_us;	/* "local table full" is logged at most once a minute */
+	pthread_mutex_t lock;
+};
+
+static uint64_t
+sat_add(uint64_t a, uint64_t b)
+{
+	return a > UINT64_MAX - b ? UINT64_MAX : a + b;
+}
+
+bool
+gcra_tau(uint64_t now_us, uint64_t tat_us, uint64_t interval_us, uint64_t tau_us, uint64_t *new_tat_us,
+	 uint64_t *retry_after_us)
+{
+	uint64_t base = tat_us > now_us ? tat_us : now_us, tol, next;
+
+	*new_tat_us = tat_us;
+	*retry_after_us = 0;
+	if (interval_us == 0)
+		return true;
+	if (tau_us < interval_us)
+		tau_us = interval_us;
+	tol = tau_us - interval_us;
+	if (base - now_us > tau_us) {
+		/* The clock went back: pulled to a full burst ahead, and that is written even by a refusal. */
+		base = sat_add(now_us, tau_us);
+		*new_tat_us = base;
+	}
+	if (base - now_us > tol) {
+		*retry_after_us = base - now_us - tol;
+		return false;
+	}
+	if (base > UINT64_MAX - interval_us) {
+		*retry_after_us = UINT64_MAX - now_us;	/* past the end of the clock: refused, never wrapped */
+		return false;
+	}
+	*new_tat_us = base + interval_us;
+	next = *new_tat_us - now_us;
+	*retry_after_us = next > tol ? next - tol : 0;
+	return true;
+}
+
+bool
+gcra_step(uint64_t now_us, uint64_t tat_us, uint64_t interval_us, uint32_t burst, uint64_t *new_tat_us,
+	  uint64_t *retry_after_us)
+{
+	uint64_t b = burst ? burst : 1, tau = interval_us > UINT64_MAX / b ? UINT64_MAX : b * interval_us;
+
+	return gcra_tau(now_us, tat_us, interval_us, tau, new_tat_us, retry_after_us);
+}
+
+bool
+gcra_params(const struct ratelimit_limit *limit, uint64_t *interval_us, uint64_t *tau_us)
+{
+	uint64_t burst;
+
+	if (limit->per_hour == 0)
+		return false;
+	*interval_us = RATELIMIT_HOUR_US / limit->per_hour;
+	if (*interval_us == 0)
+		*interval_us = 1;
+	burst = limit->burst ? limit->burst : limit->per_hour;
+	if (burst > RATELIMIT_BURST_MAX)
+		burst = RATELIMIT_BURST_MAX;
+	*tau_us = burst * *interval_us;	/* at most 10^6 * 3.6 * 10^9: exact in the script's doubles too */
+	return true;
+}
+
+void
+ratelimit_key(const char *key, char *out)
+{
+	size_t len = strlen(key);
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned mdlen = 0;
+	bool plain = len > 0 && len <= RATELIMIT_KEY_MAX;
+
+	for (size_t i = 0; plain && i < len; i++)
+		plain = (unsigned char)key[i] >= 0x20 && key[i] != 0x7f;
+	if (plain) {
+		memcpy(out, key, len + 1);
+		return;
+	}
+	strcpy(out, "sha256:");
+	if (!EVP_Digest(key, len, md, &mdlen, EVP_sha256(), NULL))
+		mdlen = 0;	/* cannot happen with the default provider; all such keys then share one */
+	for (unsigned i = 0; i < mdlen; i++)
+		snprintf(out + 7 + 2 * i, 3, "%02x", md[i]);
+}
+
+static uint64_t
+ratelimit_now_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
+}
+
+struct ratelimit *
+ratelimit_open(const struct hm_conf *conf, char *err, size_t errlen)
+{
+	struct ratelimit *rl = calloc(1, sizeof(*rl));
+	struct conf_store where;
+
+	if (!rl || !(rl->local = rlocal_new((unsigned long)conf->rate_limit_local_size))) {
+		free(rl);
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	rl->on_failure = conf->on_store_failure;
+	pthread_mutex_init(&rl->lock, NULL);
+	if (conf_store_parse(conf->rate_limit_store, &where) < 0) {
+		snprintf(err, errlen, "RateLimitStore %s: not local, redis unix:/PATH or redis tcp:HOST:PORT",
+			 conf->rate_limit_store);
+		ratelimit_close(rl);
+		return NULL;
+	}
+	if (where.kind != CONF_STORE_LOCAL
+	    && !(rl->redis = rredis_new(&where, (unsigned)conf->rate_limit_store_timeout, err, errlen))) {
+		ratelimit_close(rl);
+		return NULL;
+	}
+	return rl;
+}
+
+void
+ratelimit_close(struct ratelimit *rl)
+{
+	if (!rl)
+		return;
+	rredis_free(rl->redis);
+	rlocal_free(rl->local);
+	pthread_mutex_destroy(&rl->lock);
+	free(rl);
+}
+
+const char *
+ratelimit_describe(const struct ratelimit *rl)
+{
+	return rl->redis ? rredis_name(rl->redis) : "local";
+}
+
+/* The local table could not take a new sender: said once a minute, not per RCPT. */
+static void
+ratelimit_local_full(struct ratelimit *rl, uint64_t now_us)
+{
+	bool say;
+
+	pthread_mutex_lock(&rl->lock);
+	say = now_us >= rl->quiet_until_us;
+	if (say)
+		rl->quiet_until_us = now_us + 60000000;
+	pthread_mutex_unlock(&rl->lock);
+	if (say)
+		msg_warn("rate limits: the local table cannot take another sender (out of memory)");
+}
+
+static void
+ratelimit_verdict(int allowed, uint64_t retry_after_us, struct ratelimit_result *out)
+{
+	out->verdict = allowed ? RATELIMIT_ALLOW : RATELIMIT_LIMITED;
+	out->retry_after_s = allowed ? 0 : (retry_after_us + 999999) / 1000000;
+}
+
+/* The local table, as the store or as the fallback; it fails only when out of memory. */
+static void
+ratelimit_charge_local(struct ratelimit *rl, const char *key, uint64_t interval, uint64_t tau,
+		       struct ratelimit_result *out)
+{
+	uint64_t now = ratelimit_now_us(), retry = 0;
+	int rc = rlocal_step(rl->local, key, now, interval, tau, &retry);
+
+	if (rc >= 0) {
+		out->store = "local";
+		ratelimit_verdict(rc, retry, out);
+		return;
+	}
+	ratelimit_local_full(rl, now);
+	out->fallback = rl->on_failure == CONF_STORE_FAILURE_ACCEPT;
+	out->verdict = out->fallback ? RATELIMIT_ALLOW : RATELIMIT_STORE_FAILED;
+}
+
+void
+ratelimit_charge(struct ratelimit *rl, const char *key, const struct ratelimit_limit *limit,
+		 struct ratelimit_result *out)
+{
+	char k[RATELIMIT_KEY_MAX + 1];
+	uint64_t interval, tau, retry = 0;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	out->verdict = RATELIMIT_ALLOW;
+	out->store = "none";
+	if (!gcra_params(limit, &interval, &tau))
+		return;
+	ratelimit_key(key, k);
+	if (!rl->redis) {
+		ratelimit_charge_local(rl, k, interval, tau, out);
+		return;
+	}
+	rc = rredis_step(rl->redis, RREDIS_CHARGE, k, interval, tau, &retry);
+	if (rc >= 0) {
+		out->store = "redis";
+		ratelimit_verdict(rc, retry, out);
+		return;
+	}
+	out->store_error = rc == RREDIS_FAILED;
+	if (rl->on_failure == CONF_STORE_FAILURE_TEMPFAIL) {
+		out->verdict = RATELIMIT_STORE_FAILED;
+		return;
+	}
+	out->fallback = true;
+	if (rl->on_failure == CONF_STORE_FAILURE_LOCAL)
+		ratelimit_charge_local(rl, k, interval, tau, out);
+}
+
+void
+ratelimit_refund(struct ratelimit *rl, const char *key, const struct ratelimit_limit *limit,
+		 const struct ratelimit_result *charged)
+{
+	char k[RATELIMIT_KEY_MAX + 1];
+	uint64_t interval, tau, retry;
+
+	if (charged->verdict != RATELIMIT_ALLOW || !gcra_params(limit, &interval, &tau))
+		return;
+	ratelimit_key(key, k);
+	if (strcmp(charged->store, "local") == 0)
+		rlocal_refund(rl->local, k, ratelimit_now_us(), interval);
+	else if (strcmp(charged->store, "redis") == 0 && rl->redis)
+		rredis_step(rl->redis, RREDIS_REFUND, k, interval, tau, &retry);
+}
+
+struct ratelimit_listing {
+	FILE *out;
+	const char *store;
+	unsigned long count;
+};
+
+static void
+ratelimit_list_one(void *arg, const char *key, uint64_t retry_after_us)
+{
+	struct ratelimit_listing *l = arg;
+
+	if (l->count++ < RATELIMIT_LIST_MAX)
+		fprintf(l->out, "%llu %s %s\n", (unsigned long long)((retry_after_us + 999999) / 1000000), l->store, key);
+}
+
+int
+ratelimit_list(struct ratelimit *rl, FILE *out, unsigned long *count, char *err, size_t errlen)
+{
+	struct ratelimit_listing l = { out, "local", 0 };
+	int rc = 0;
+
+	rlocal_each_limited(rl->local, ratelimit_now_us(), ratelimit_list_one, &l);
+	if (rl->redis) {
+		l.store = "redis";
+		rc = rredis_each_limited(rl->redis, ratelimit_list_one, &l, err, errlen);
+	}
+	*count = l.count;
+	return rc;
+}
+
+int
+ratelimit_release(struct ratelimit *rl, const char *key, char *err, size_t errlen)
+{
+	char k[RATELIMIT_KEY_MAX + 1];
+	int had, rc;
+
+	ratelimit_key(key, k);
+	had = rlocal_forget(rl->local, k);
+	if (!rl->redis)
+		return had;
+	rc = rredis_forget(rl->redis, k, err, errlen);
+	return rc < 0 ? -1 : (had || rc);
+}
