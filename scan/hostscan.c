@@ -3,10 +3,13 @@
  * user's procmail.
  *
  * Reads hostmilter.conf (its Scanner lines, ScanTimeout, OnScannerFailure,
- * ScanService) and applies the rules of hostscan_rules: the default
- * policy of its PolicyDB when that is readable -- the export's defaults,
- * as a message to an unknown recipient gets them -- else the built-in
- * defaults.  A message on stdin is spooled in $TMPDIR (or /tmp), in a
+ * ScanService) and applies the rules of hostscan_rules: with -r ADDRESS,
+ * that recipient's rules from PolicyDB, resolved key by key exactly as
+ * hostmilter resolves them (its mailbox's, else its domain's, else the
+ * defaults; policydb_recipient), and a tempfail (75) when PolicyDB or the
+ * recipient's records cannot be read, since the wrong rules would be
+ * worse than none; without -r, the default policy of PolicyDB when that
+ * is readable -- the export's defaults -- else the built-in defaults.  A message on stdin is spooled in $TMPDIR (or /tmp), in a
  * file with no name past SpoolMemory (libclamav unpacks there too, when
  * it runs here), and scanned exactly as hostmilter
  * scans it: by the running hostmilter when ScanService names its socket
@@ -33,6 +36,7 @@
 #include <strings.h>
 #include <unistd.h>
 
+#include "addr.h"
 #include "attach.h"
 #include "conf.h"
 #include "marks.h"
@@ -64,22 +68,47 @@ struct hostscan {
 static void
 usage(void)
 {
-	fprintf(stderr, "usage: hostscan [-c CONF] [--filter] < MESSAGE\n");
+	fprintf(stderr, "usage: hostscan [-c CONF] [-r ADDRESS] [--filter] < MESSAGE\n");
 	exit(EXIT_USAGE);
 }
 
-/* The one place the rules come from: PolicyDB's defaults, else the built-in ones. */
-static void
-hostscan_rules(struct hostscan *h)
+/* A recipient's rules: 0, or -1 (said why) when they cannot be known. */
+static int
+hostscan_recipient_rules(struct hostscan *h, const struct policydb *db, const char *address)
+{
+	struct addr_envelope rcpt;
+	struct policy_recipient recipient;
+	int rc;
+
+	addr_envelope_parse(address, &rcpt);
+	rc = policydb_recipient(db, rcpt.local, rcpt.domain, &recipient);
+	if (rc == 0)
+		h->rules = recipient.rules;
+	else
+		msg_error("%s: the policy of %s cannot be read", h->conf.policy_db, address);
+	policy_recipient_free(&recipient);
+	return rc;
+}
+
+/* The one place the rules come from (see the top of this file); -1 when a recipient's cannot be read. */
+static int
+hostscan_rules(struct hostscan *h, const char *recipient)
 {
 	struct policydb *db;
 	char err[300];
+	int rc = 0;
 
 	policy_rules_default(&h->rules);
-	if ((db = policydb_open(h->conf.policy_db, err, sizeof(err)))) {
-		h->rules = *policydb_defaults(db);
-		policydb_close(db);
+	if (!(db = policydb_open(h->conf.policy_db, err, sizeof(err)))) {
+		if (recipient)
+			msg_error("%s; the policy of %s is unknown", err, recipient);
+		return recipient ? -1 : 0;
 	}
+	h->rules = *policydb_defaults(db);
+	if (recipient)
+		rc = hostscan_recipient_rules(h, db, recipient);
+	policydb_close(db);
+	return rc;
 }
 
 /* The user's own temporary directory: the milter's spool is not this user's to write. */
@@ -91,8 +120,9 @@ hostscan_tmpdir(void)
 	return dir && dir[0] == '/' ? dir : "/tmp";
 }
 
+/* 0, -1 a configuration error (78), -2 the recipient's policy unknown (75). */
 static int
-hostscan_load(struct hostscan *h, const char *conf_path)
+hostscan_load(struct hostscan *h, const char *conf_path, const char *recipient)
 {
 	struct conf_errors errors;
 	char err[300];
@@ -102,7 +132,8 @@ hostscan_load(struct hostscan *h, const char *conf_path)
 			msg_error("%s", errors.text[i]);
 		return -1;
 	}
-	hostscan_rules(h);
+	if (hostscan_rules(h, recipient) < 0)
+		return -2;
 	if (h->conf.scan_service[0])
 		return 0;	/* hostmilter scans: no engine, no libmagic here */
 	/* libclamav unpacks where this user may write, not in the milter's spool */
@@ -337,18 +368,28 @@ int
 main(int argc, char **argv)
 {
 	static const struct option options[] = { { "filter", no_argument, NULL, 'F' },
+						 { "recipient", required_argument, NULL, 'r' },
 						 { "help", no_argument, NULL, 'h' },
 						 { NULL, 0, NULL, 0 } };
 	struct hostscan *h = calloc(1, sizeof(*h));
 	const char *conf_path = "/etc/mail/hostmilter.conf";	/* where hostmilter reads it */
+	const char *recipient = NULL;
+	struct addr_envelope parsed;
 	bool filter = false;
 	int opt, rc;
 
 	msg_init("hostscan");
-	while ((opt = getopt_long(argc, argv, "c:Vh", options, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "c:r:Vh", options, NULL)) != -1) {
 		if (opt == 'c')
 			conf_path = optarg;
-		else if (opt == 'F')
+		else if (opt == 'r') {
+			addr_envelope_parse(optarg, &parsed);
+			if (parsed.kind != ADDR_ENV_PLAIN) {
+				msg_error("-r %s: not a plain mail address", optarg);
+				usage();
+			}
+			recipient = optarg;
+		} else if (opt == 'F')
 			filter = true;
 		else if (opt == 'V') {
 			printf("hostscan %s\n", PACKAGE_VERSION);
@@ -359,8 +400,8 @@ main(int argc, char **argv)
 	}
 	if (optind != argc || !h)
 		usage();
-	if (hostscan_load(h, conf_path) < 0)
-		return EXIT_CONFIG;
+	if ((rc = hostscan_load(h, conf_path, recipient)) < 0)
+		return rc == -2 ? EXIT_TEMPFAIL : EXIT_CONFIG;
 	if (hostscan_read(h) < 0)
 		return EXIT_TEMPFAIL;
 	hostscan_scan(h);
