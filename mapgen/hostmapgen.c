@@ -280,21 +280,40 @@ load_maps(struct generated *gen, struct install_set *set, const struct layout_na
  * among them until the reload command has rebuilt sendmail.cf.
  */
 static GHashTable *
-active_mailers(struct install_set *set)
+installed_mailers(const struct install_set *set)
+{
+	char *text = NULL;
+	size_t len;
+	GHashTable *named;
+
+	if (safefile_read(set->files[FILE_MAILERS].path, 1 << 20, &text, &len, NULL, 0) != SAFEFILE_OK)
+		return g_hash_table_new(g_str_hash, g_str_equal);
+	named = emit_mailers_named(text);
+	g_free(text);
+	return named;
+}
+
+static GHashTable *
+active_mailers(const struct install_set *set)
 {
 	const struct install_file *file = &set->files[FILE_MAILERS];
-	char *text = NULL, *now = state_identity(file->path);
-	size_t len;
-	GHashTable *active;
+	char *now = state_identity(file->path);
+	bool reloaded = now && !state_reload_due(&set->old, file->name, now);
 
-	if (!now || state_reload_due(&set->old, file->name, now)
-	    || safefile_read(file->path, 1 << 20, &text, &len, NULL, 0) != SAFEFILE_OK)
-		active = g_hash_table_new(g_str_hash, g_str_equal);
-	else
-		active = emit_mailers_named(text);
-	g_free(text);
 	g_free(now);
-	return active;
+	return reloaded ? installed_mailers(set) : g_hash_table_new(g_str_hash, g_str_equal);
+}
+
+/* A mailers file that defines none, replacing one that defined none, changes nothing in sendmail.cf. */
+static bool
+mailers_need_reload(const struct install_set *set, const GString *text)
+{
+	GHashTable *before = installed_mailers(set), *after = emit_mailers_named(text->str);
+	bool need = g_hash_table_size(before) || g_hash_table_size(after);
+
+	g_hash_table_destroy(before);
+	g_hash_table_destroy(after);
+	return need;
 }
 
 static void
@@ -325,6 +344,7 @@ generate(const struct mg_export *export, struct generated *gen, struct install_s
 	gen->deferred_routes = emit_mailertable(export, active, &gen->mailertable);
 	g_hash_table_destroy(active);
 	set->files[FILE_MAILERS].text = emit_mailers(export);
+	set->files[FILE_MAILERS].reload = mailers_need_reload(set, set->files[FILE_MAILERS].text);
 	if (report.errors->len) {
 		install_abandon(set);
 		print_errors(&report);

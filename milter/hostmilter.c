@@ -66,6 +66,7 @@
 #include "msg.h"
 #include "pathsafe.h"
 #include "scanners.h"
+#include "scanserve.h"
 #include "session.h"
 #include "snapshot.h"
 #include "stats.h"
@@ -571,6 +572,8 @@ check_only(const struct options *opt, const struct hm_conf *conf)
 		refuse(EXIT_CONFIG, "%s", err);
 	attach_init();
 	n = check_scanners(conf);
+	if (scanserve_check(conf, err, sizeof(err)) < 0)
+		refuse(EXIT_CONFIG, "%s", err);
 	attach_shutdown();
 	snapshot_shutdown();
 	if (pw)
@@ -655,7 +658,7 @@ start_as_root(const struct hm_conf *conf, const struct passwd *pw, struct starte
 	if (snapshot_init(conf, err, sizeof(err)) < 0)
 		msg_fatal(EXIT_CONFIG, "%s", err);
 	attach_init();
-	if (!(up->scanners = scanners_open(conf, err, sizeof(err))))
+	if (!(up->scanners = scanners_open(conf, err, sizeof(err))) || scanserve_open(conf, err, sizeof(err)) < 0)
 		msg_fatal(EXIT_CONFIG, "%s", err);
 	session_set_scanners(up->scanners);
 	stats_init(up->scanners);
@@ -678,6 +681,8 @@ start_serving(const struct hm_conf *conf, const struct passwd *pw, const struct 
 	pthread_t milter;
 	char err[512];
 
+	if (scanserve_start(up->scanners, conf, err, sizeof(err)) < 0)
+		msg_fatal(EXIT_SOFTWARE, "%s", err);
 	if (up->metrics_fd >= 0 && metrics_start(up->metrics_fd, err, sizeof(err)) < 0)
 		msg_fatal(EXIT_SOFTWARE, "%s", err);
 	if (control_start(err, sizeof(err)) < 0)
@@ -695,6 +700,7 @@ serve_then_stop(const struct options *opt, const struct hm_conf *conf, struct sc
 {
 	bool drained = serve_signals(opt, conf) == 0;
 
+	scanserve_stop();	/* it reads the scanners too */
 	metrics_stop();	/* it reads the scanners' clusters */
 	control_stop(drained);	/* the engine too, when no charge can be under way */
 	stats_log();

@@ -310,7 +310,9 @@ hm_clamav_db() {
 }
 hm_bg() { "$@" & HM_BG_PIDS="${HM_BG_PIDS:-} $!"; }
 # hm_clamd_start PORT [StreamMaxLength [NAME]]: a real clamd on 127.0.0.1:PORT and
-# $RUN/NAME/clamd.sock (NAME: clamd unless given, for a second node).
+# $RUN/NAME/clamd.sock (NAME: clamd unless given, for a second node); more
+# clamd.conf lines in $HM_CLAMD_EXTRA.  AlertExceedsMax, as a node for
+# hostmilter must have it (hostmilter.conf(5)).
 hm_clamd_start() {
 	local name=${3:-clamd}
 	mkdir -p "$RUN/$name"
@@ -325,6 +327,8 @@ Foreground yes
 User root
 LogFile $RUN/$name.log
 StreamMaxLength ${2:-100M}
+AlertExceedsMax yes
+${HM_CLAMD_EXTRA:-}
 CONF
 	hm_bg clamd -c "$RUN/$name.conf"
 	CLAMD_PID=$!
