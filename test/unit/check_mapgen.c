@@ -664,7 +664,7 @@ START_TEST(routes_emitted)
 	ck_assert_ptr_nonnull(strstr(access.block->str, "To:hive.example.net\tRELAY\n"));
 	ck_assert_ptr_nonnull(strstr(access.block->str, "To:backup.example\tRELAY\n"));
 	ck_assert_ptr_nonnull(strstr(access.block->str,
-				     "TLS_Rcpt:member.example\tVERIFY+CN:site.member.example++CI:/O=Member+20CA/CN=Member+20CA\n"));
+				     "TLS_Rcpt:member.example\tVERIFY+CI:/O=Member+20CA/CN=Member+20CA++CN:site.member.example\n"));
 	ck_assert_ptr_nonnull(strstr(access.block->str, "Srv_Features:192.0.2.7\te\n"));
 	ck_assert_ptr_nonnull(strstr(access.block->str, "Srv_Features:IPv6:2001:db8:5\te\n"));
 	ck_assert_ptr_nonnull(strstr(access.block->str, "Srv_Features:\tE\n"));
@@ -703,6 +703,30 @@ START_TEST(routes_emitted)
 	textmap_free(&access);
 	textmap_free(&virt);
 	textmap_free(&cw);
+	unload(&l);
+}
+END_TEST
+
+/*
+ * The CN requirement comes last: Sendmail 8.17's TLS_req, with
+ * check_cert_altnames, forgets the requirements after a CN that matched a
+ * wildcard subjectAltName, so an issuer after it would go unchecked
+ * (t-routing showed a *.member.test certificate of another CA delivered).
+ */
+START_TEST(tls_rcpt_cn_last)
+{
+	struct loaded l = load(HEAD "\"domains\":[{\"name\":\"a.example\",\"route\":{\"host\":\"192.0.2.1\","
+			       "\"tls\":{\"verify\":true,\"name\":\"mx.a.example\",\"issuer\":\"/O=A (CA)/CN=A\"}}},"
+			       "{\"name\":\"b.example\",\"aliases\":[\"b.example.net\"],\"route\":{\"host\":\"192.0.2.2\","
+			       "\"tls\":{\"verify\":true,\"name\":\"mx.b.example\"}}}]}");
+	struct textmap access;
+
+	ck_assert_uint_eq(l.report.errors->len, 0);
+	access = emitted(&l, emit_access_only, "access");
+	ck_assert_ptr_nonnull(strstr(access.block->str, "TLS_Rcpt:a.example\tVERIFY+CI:/O=A+20+28CA+29/CN=A++CN:mx.a.example\n"));
+	ck_assert_ptr_nonnull(strstr(access.block->str, "TLS_Rcpt:b.example\tVERIFY+CN:mx.b.example\n"));
+	ck_assert_ptr_nonnull(strstr(access.block->str, "TLS_Rcpt:b.example.net\tVERIFY+CN:mx.b.example\n"));
+	textmap_free(&access);
 	unload(&l);
 }
 END_TEST
@@ -1019,6 +1043,7 @@ mapgen_suite(void)
 	tcase_add_test(errors, rate_limits_validated);
 	tcase_add_test(errors, routes_validated);
 	tcase_add_test(emit, routes_emitted);
+	tcase_add_test(emit, tls_rcpt_cn_last);
 	tcase_add_test(emit, routes_in_policy);
 	tcase_add_test(errors, delivery_chain_depth);
 	tcase_add_test(text, admin_lines_survive_and_win);
