@@ -5,7 +5,7 @@
 #   gateway  127.0.0.1:2591  hostmilter, mailertable, access (TLS_Rcpt,
 #                            Srv_Features), hostmilter-mailers.m4; queueonly,
 #                            its queue run by the test (-q, -qR, ETRN)
-#   hive     127.0.0.2:2592  (and :2594 once a route names that port)
+#   hive     127.0.0.2:2592  (and :2594, :2595 for routes on new ports)
 #   member   127.0.0.3:2593  STARTTLS with a certificate of the test CA
 #                            (and :2592 once a route moves there)
 #
@@ -41,12 +41,35 @@ exec unshare --mount --propagation private sh -c '
 	mknod -m 666 /dev/random c 1 8 && mknod -m 666 /dev/urandom c 1 9 &&
 	: >/dev/log && mount --bind "\$0" /dev/log && exec /usr/sbin/sendmail "\$@"' "$RUN/syslog.sock" -C "\$@"
 SH
-chmod 755 "$RUN/sm"
+# sm-start CF PIDFILE ADDR PORT: a daemon, up once its pid file names a
+# live process and its port answers (the port opens before the pid file is
+# written: a stop right after the port answered would find no pid).
+# sm-stop PIDFILE: stop that daemon and wait until it is gone.  Standalone
+# scripts, since the gateway's reload command restarts it too.
+cat >"$RUN/sm-start" <<SH
+#!/bin/bash
+"$RUN/sm" "\$1" -bd || exit 1
+for i in \$(seq 1 400); do
+	pid=\$(head -1 "\$2" 2>/dev/null)
+	[ -n "\$pid" ] && [ -d "/proc/\$pid" ] && (exec 3<>"/dev/tcp/\$3/\$4") 2>/dev/null && exit 0
+	sleep 0.05
+done
+exit 1
+SH
+cat >"$RUN/sm-stop" <<SH
+#!/bin/bash
+pid=\$(head -1 "\$1" 2>/dev/null)
+[ -n "\$pid" ] || exit 0
+kill "\$pid" 2>/dev/null
+for i in \$(seq 1 400); do
+	[ -d "/proc/\$pid" ] || { rm -f "\$1"; exit 0; }
+	sleep 0.05
+done
+exit 1
+SH
+chmod 755 "$RUN/sm" "$RUN/sm-start" "$RUN/sm-stop"
 rt_sm() { "$RUN/sm" "$@"; }
 
-# rt_port_open ADDR PORT
-rt_port_open() { (exec 3<>"/dev/tcp/$1/$2") 2>/dev/null; }
-rt_port_closed() { ! rt_port_open "$@"; }
 
 # ---- certificates: the test CA, a second trusted CA, an untrusted one ----
 CERTS=$RUN/certs
@@ -119,26 +142,20 @@ MC
 rt_daemon() { printf "DAEMON_OPTIONS(\`Family=inet, Name=%s-%s, Addr=%s, Port=%s')dnl\n" "$1" "$3" "$2" "$3"; }
 
 # rt_start NAME ADDR PORT / rt_stop NAME: a receiver's daemon, by its pid file.
-rt_start() {
-	rt_sm "$RUN/$1/$1.cf" -bd && hm_wait 20 rt_port_open "$2" "$3"
-}
-rt_stop() {
-	local pid
-	[ -s "$RUN/$1/sendmail.pid" ] || return 0
-	pid=$(head -1 "$RUN/$1/sendmail.pid")
-	kill "$pid" 2>/dev/null
-	hm_wait 20 hm_gone "$pid"
-	rm -f "$RUN/$1/sendmail.pid"
-}
+rt_start() { "$RUN/sm-start" "$RUN/$1/$1.cf" "$RUN/$1/sendmail.pid" "$2" "$3"; }
+rt_stop() { "$RUN/sm-stop" "$RUN/$1/sendmail.pid"; }
 rt_cleanup() {
-	rt_stop hive
-	rt_stop member
+	if [ -x "$RUN/sm-stop" ]; then
+		rt_stop hive
+		rt_stop member
+		"$RUN/sm-stop" "$RUN/sendmail.pid"
+	fi
 	hm_cleanup
 }
 trap rt_cleanup EXIT
 
-rt_receiver hive 127.0.0.2 "hive.test backup.test moving.test newport.test" \
-	"$(rt_daemon hive 127.0.0.2 $HIVE_PORT; rt_daemon hive 127.0.0.2 $NEW_PORT)"
+rt_receiver hive 127.0.0.2 "hive.test backup.test moving.test newport.test later.test" \
+	"$(rt_daemon hive 127.0.0.2 $HIVE_PORT; rt_daemon hive 127.0.0.2 $NEW_PORT; rt_daemon hive 127.0.0.2 $LATER_PORT)"
 # The member's certificate is $CERTS/member-cert.pem: the test swaps it and restarts the member.
 rt_receiver member 127.0.0.3 "member.test held.test moving.test" \
 	"define(\`confSERVER_CERT', \`$CERTS/member-cert.pem')dnl
@@ -147,7 +164,7 @@ define(\`confCACERT', \`$CERTS/ca.pem')dnl
 define(\`confCACERT_PATH', \`$CERTS/hash')dnl
 $(rt_daemon member 127.0.0.3 $MEMBER_PORT; rt_daemon member 127.0.0.3 $HIVE_PORT)"
 cp "$CERTS/good.pem" "$CERTS/member-cert.pem"
-check "hive starts (127.0.0.2:$HIVE_PORT, :$NEW_PORT)" rt_start hive 127.0.0.2 $HIVE_PORT
+check "hive starts (127.0.0.2:$HIVE_PORT, :$NEW_PORT, :$LATER_PORT)" rt_start hive 127.0.0.2 $HIVE_PORT
 check "member starts (127.0.0.3:$MEMBER_PORT, STARTTLS)" rt_start member 127.0.0.3 $MEMBER_PORT
 
 # ---- the gateway: its .mc, and the reload command that rebuilds and restarts it ----
@@ -168,13 +185,8 @@ m4 "$RUN/test.mc" >"$RUN/test.cf.new"
 mv "$RUN/test.cf.new" "$RUN/test.cf"
 echo reload >>"$RUN/reloads"
 [ -s "$RUN/sendmail.pid" ] || exit 0
-pid=\$(head -1 "$RUN/sendmail.pid")
-kill "\$pid"
-for i in \$(seq 1 200); do kill -0 "\$pid" 2>/dev/null || break; sleep 0.05; done
-! kill -0 "\$pid" 2>/dev/null
-"$RUN/sm" "$RUN/test.cf" -bd
-for i in \$(seq 1 200); do (exec 3<>/dev/tcp/127.0.0.1/$GW_PORT) 2>/dev/null && exit 0; sleep 0.05; done
-exit 1
+"$RUN/sm-stop" "$RUN/sendmail.pid"
+exec "$RUN/sm-start" "$RUN/test.cf" "$RUN/sendmail.pid" 127.0.0.1 $GW_PORT
 SH
 chmod 755 "$RUN/gw-reload"
 
@@ -190,7 +202,7 @@ like "... mailertable routes hive.test to [127.0.0.2] by hm$HIVE_PORT" \
 	"$(grep '^hive\.test' "$RUN/maps/mailertable")" "^hive\.test	hm$HIVE_PORT:\[127\.0\.0\.2\]\$"
 hm_milter_conf
 check "hostmilter starts" hm_milter_start
-gw_start() { rt_sm "$RUN/test.cf" -bd && hm_wait 20 rt_port_open 127.0.0.1 $GW_PORT; }
+gw_start() { "$RUN/sm-start" "$RUN/test.cf" "$RUN/sendmail.pid" 127.0.0.1 $GW_PORT; }
 check "gateway starts (127.0.0.1:$GW_PORT)" gw_start
 GW_PID=$(head -1 "$RUN/sendmail.pid")
 
@@ -350,6 +362,25 @@ like "... mailertable holds the route as a tempfail" "$(grep '^later\.test' "$RU
 	'^later\.test	error:4\.3\.5:'
 like "RCPT to info@later.test: 451 4.3.5 (never 554)" "$(rt_rcpt info@later.test)" '^451 4\.3\.5 '
 is "... the gateway still runs as it was" "$(head -1 "$RUN/sendmail.pid")" "$GW_PID"
+# Nobody has rebuilt sendmail.cf: a later run without --reload-cmd (the
+# panel's next export) must not take the notice for the rebuild.
+check "hostmapgen again, still without --reload-cmd" rt_mapgen "$RUN/export-7b.json"
+like "... says again that sendmail.cf must be rebuilt" "$(cat "$RUN/mapgen.out")" 'rebuild sendmail\.cf'
+like "... later.test stays a tempfail" "$(grep '^later\.test' "$RUN/maps/mailertable")" '^later\.test	error:4\.3\.5:'
+like "... RCPT to info@later.test: still 451 4.3.5, not 554 (unknown mailer)" "$(rt_rcpt info@later.test)" \
+	'^451 4\.3\.5 '
+like "... the routes on ports Sendmail knows stay active" "$(grep '^newport\.test' "$RUN/maps/mailertable")" \
+	"^newport\\.test	hm$NEW_PORT:"
+: >"$RUN/reloads"
+check "hostmapgen with --reload-cmd: rebuilds and restarts the gateway" \
+	rt_mapgen "$RUN/export-7b.json" --reload-cmd "$RUN/gw-reload"
+is "... the reload command ran once" "$(cat "$RUN/reloads")" "reload"
+like "... later.test has its real route" "$(grep '^later\.test' "$RUN/maps/mailertable")" \
+	"^later\\.test	hm$LATER_PORT:\\[127\\.0\\.0\\.2\\]\$"
+out=$(rt_send r7-later info@later.test)
+like "info@later.test accepted" "$(grep '^DATA' <<<"$out")" '^DATA 250 '
+rt_qrun -qRlater.test
+check "... delivered to the hive on port $LATER_PORT" hm_wait 20 rt_arrived hive r7-later hive-$LATER_PORT
 
 diag "t-routing: $((SECONDS - T0)) s"
 if [ "$HM_FAILS" -gt 0 ]; then

@@ -731,6 +731,52 @@ START_TEST(tls_rcpt_cn_last)
 }
 END_TEST
 
+/*
+ * While hostmilter-mailers.m4 waits for a reload command, the mailers the
+ * installed mailertable routes by are the ones Sendmail has: read from
+ * the generated block only, in the form emit_mailertable writes.
+ */
+START_TEST(mailers_routed)
+{
+	struct loaded l = load(GATEWAY);
+	struct textmap mt;
+	GString *text, *mailers;
+	GHashTable *routed, *named;
+
+	routed = emit_mailers_routed("admin.example\thm7:[192.0.2.9]\n" TEXTMAP_BEGIN ": generated\n"
+				     "a.example\thm2592:[192.0.2.1]\nb.example\thm2593h:[IPv6:2001:db8::1]\n"
+				     "c.example\terror:4.3.5:\"451 Route to c.example not active\"\n"
+				     "d.example\tesmtp:[h.d.example]\n# a comment\thm8:x\n" TEXTMAP_END "\n"
+				     "after.example\thm9:[192.0.2.9]\n");
+	ck_assert_uint_eq(g_hash_table_size(routed), 4);
+	ck_assert(g_hash_table_contains(routed, "hm2592"));
+	ck_assert(g_hash_table_contains(routed, "hm2593h"));
+	ck_assert(g_hash_table_contains(routed, "error"));
+	ck_assert(g_hash_table_contains(routed, "esmtp"));
+	g_hash_table_destroy(routed);
+	routed = emit_mailers_routed(NULL);
+	ck_assert_uint_eq(g_hash_table_size(routed), 0);
+	g_hash_table_destroy(routed);
+
+	mt = emitted(&l, emit_all_routes, "mailertable");
+	text = textmap_render(&mt);
+	routed = emit_mailers_routed(text->str);
+	mailers = emit_mailers(l.export);
+	named = emit_mailers_named(mailers->str);
+	ck_assert_uint_eq(g_hash_table_size(named), 2);
+	ck_assert(g_hash_table_contains(routed, "hm2526"));
+	ck_assert(g_hash_table_contains(routed, "hm2526h"));
+	ck_assert(g_hash_table_contains(routed, "esmtp"));
+	ck_assert_uint_eq(g_hash_table_size(routed), 3);
+	g_hash_table_destroy(named);
+	g_hash_table_destroy(routed);
+	g_string_free(mailers, TRUE);
+	g_string_free(text, TRUE);
+	textmap_free(&mt);
+	unload(&l);
+}
+END_TEST
+
 START_TEST(routes_in_policy)
 {
 	struct loaded l = load(GATEWAY);
@@ -1044,6 +1090,7 @@ mapgen_suite(void)
 	tcase_add_test(errors, routes_validated);
 	tcase_add_test(emit, routes_emitted);
 	tcase_add_test(emit, tls_rcpt_cn_last);
+	tcase_add_test(emit, mailers_routed);
 	tcase_add_test(emit, routes_in_policy);
 	tcase_add_test(errors, delivery_chain_depth);
 	tcase_add_test(text, admin_lines_survive_and_win);
