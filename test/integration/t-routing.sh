@@ -167,7 +167,7 @@ rt_cleanup() {
 }
 trap rt_cleanup EXIT
 
-rt_receiver hive 127.0.0.2 "hive.test backup.test moving.test newport.test later.test" \
+rt_receiver hive 127.0.0.2 "hive.test backup.test moving.test fresh.test newport.test later.test" \
 	"$(rt_daemon hive 127.0.0.2 $HIVE_PORT; rt_daemon hive 127.0.0.2 $NEW_PORT; rt_daemon hive 127.0.0.2 $LATER_PORT)"
 # The member's certificate is $CERTS/member-cert.pem: the test swaps it and restarts the member.
 rt_receiver member 127.0.0.3 "member.test held.test moving.test" \
@@ -333,15 +333,18 @@ like "ETRN held.test from 127.0.0.3 (etrn_clients): queue run started" "$(rt_etr
 check "... the message arrives at the member" hm_wait 20 rt_arrived member r4-held member-$MEMBER_PORT
 check "... and leaves the gateway's queue" hm_wait 20 rt_not_queued gw r4-held
 
-# ---- 6. a route changed in the export takes effect without restarting Sendmail ----
+# ---- 6. a route changed, or a domain added on a known port, takes effect without restarting Sendmail ----
 out=$(rt_send r6-before info@moving.test)
 rt_qrun -qRmoving.test
 check "moving.test's mail goes to the hive (127.0.0.2:$HIVE_PORT)" hm_wait 20 rt_arrived hive r6-before hive-$HIVE_PORT
 out=$(rt_send r6-after info@moving.test)
 check "a second message waits in the gateway's queue" rt_queued gw r6-after
-jq '(.domains[] | select(.name == "moving.test") | .route.host) = "127.0.0.3"' "$EXPORT" >"$RUN/export-6.json"
+jq '(.domains[] | select(.name == "moving.test") | .route.host) = "127.0.0.3"
+	| .domains += [{ "name": "fresh.test", "addresses": [ { "local": "info" } ],
+		"route": { "host": "127.0.0.2", "port": '$HIVE_PORT' } }]' "$EXPORT" >"$RUN/export-6.json"
+like "fresh.test, not yet in the export: not relayed" "$(rt_rcpt info@fresh.test)" '^550 5\.7\.1 '
 : >"$RUN/reloads"
-check "hostmapgen with the route moved to 127.0.0.3 (same port)" \
+check "hostmapgen with the route moved to 127.0.0.3 (same port), and fresh.test added" \
 	rt_mapgen "$RUN/export-6.json" --reload-cmd "$RUN/gw-reload"
 like "... mailertable names the new host" "$(grep '^moving\.test' "$RUN/maps/mailertable")" \
 	"hm$HIVE_PORT:\[127\.0\.0\.3\]\$"
@@ -351,6 +354,12 @@ rt_qrun -qRmoving.test
 check "the queued message now goes to the member (127.0.0.3:$HIVE_PORT)" \
 	hm_wait 20 rt_arrived member r6-after member-$HIVE_PORT
 check "... not to the hive" rt_not_queued hive r6-after
+like "an unlisted user of fresh.test: 550 5.1.1 (hostmilter has the new policy)" "$(rt_rcpt nobody@fresh.test)" \
+	'^550 5\.1\.1 '
+out=$(rt_send r6-fresh info@fresh.test)
+like "info@fresh.test accepted by the same gateway process" "$(grep '^DATA' <<<"$out")" '^DATA 250 '
+rt_qrun -qRfresh.test
+check "... and delivered to the hive" hm_wait 20 rt_arrived hive r6-fresh hive-$HIVE_PORT
 
 # ---- 7. a route on a new port: the reload command rebuilds sendmail.cf first ----
 jq '.domains += [{ "name": "newport.test", "addresses": [ { "local": "info" } ],
