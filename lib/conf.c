@@ -77,6 +77,11 @@ static const struct conf_key conf_keys[] = {
 	KEY("RateLimitLocalSize", CONF_INT, "100000", 100, 10000000, rate_limit_local_size),
 	KEY("BulkDaemons", CONF_LIST, NULL, 0, CONF_LIST_MAX, bulk_daemons),
 	KEY("ControlSocket", CONF_CONTROL, "unix:/run/hostmilter/control.sock", 0, 0, control_socket),
+	/* No default: the largest max_size of PolicyDB, so that no message the policy accepts is too large to scan. */
+	KEY("ScanMaxSize", CONF_SIZE, NULL, 1024, 64L << 30, scan_max_size),
+	/* No default: hostmilter serves hostscan only when asked to. */
+	KEY("ScanService", CONF_STRING, NULL, 7, CONF_PATH_MAX - 1, scan_service),
+	KEY("ScanServiceClients", CONF_INT, "4", 1, 64, scan_service_clients),
 };
 
 #define NKEYS (sizeof(conf_keys) / sizeof(*conf_keys))

@@ -79,6 +79,9 @@ struct hm_conf {
 	long rate_limit_local_size;	/* senders the local table tracks at most */
 	struct conf_list bulk_daemons;	/* DaemonPortOptions names whose mail has the bulk allowance */
 	char control_socket[CONF_PATH_MAX];	/* "unix:/PATH" or "none" */
+	long scan_max_size;	/* bytes the engines must inspect whole; 0: the policy's largest max_size */
+	char scan_service[CONF_PATH_MAX];	/* "" or unix:PATH where hostmilter scans for hostscan */
+	long scan_service_clients;	/* messages the scan service takes at once */
 };
 
 /* A StatsListen value, parsed. */

@@ -287,9 +287,16 @@ static const char *const policy_rate_keys[] = { "recipients_per_hour", "burst", 
 static uint32_t *
 policy_rate_member(struct policy_rate *rate, size_t i)
 {
-	uint32_t *const members[] = { &rate->per_hour, &rate->burst, &rate->bulk_per_hour, &rate->bulk_burst };
-
-	return members[i];
+	switch (i) {
+	case 0:
+		return &rate->per_hour;
+	case 1:
+		return &rate->burst;
+	case 2:
+		return &rate->bulk_per_hour;
+	default:
+		return &rate->bulk_burst;
+	}
 }
 
 json_t *

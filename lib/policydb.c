@@ -861,3 +861,14 @@ policy_recipient_free(struct policy_recipient *recipient)
 {
 	policy_domain_free(&recipient->domain);
 }
+
+uint64_t
+policydb_largest_size(const struct policydb *db)
+{
+	uint64_t largest = db->defaults.max_size;
+
+	for (size_t i = 0; i < db->nrules; i++)	/* a rule set that leaves the size unset takes another's */
+		if ((db->rules[i].set & POLICY_SET_MAX_SIZE) && db->rules[i].max_size > largest)
+			largest = db->rules[i].max_size;
+	return largest;
+}

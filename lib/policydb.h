@@ -66,6 +66,8 @@ size_t policydb_cached(const struct policydb *db);
 const char *policydb_digest(const struct policydb *db);
 const struct policy_rules *policydb_defaults(const struct policydb *db);
 const struct policy_rate *policydb_default_rate(const struct policydb *db);
+/* The largest max_size of any rule set: the largest message the policy accepts. */
+uint64_t policydb_largest_size(const struct policydb *db);
 /* The server's own host names: the hostname and the export's "names". */
 bool policydb_server_name(const struct policydb *db, const char *domain);
 /* The most specific relay network holding the address, or NULL. */

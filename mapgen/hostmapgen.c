@@ -273,6 +273,36 @@ load_maps(struct generated *gen, struct install_set *set, const struct layout_na
  * generated on this one (on two cores, 1,000,000 addresses make 1,310,000
  * records, over a third of a full run's CPU time).
  */
+/* The mailer names the installed hostmilter-mailers.m4 defines. */
+static GHashTable *
+installed_mailers(const struct install_set *set)
+{
+	char *text = NULL;
+	size_t len;
+	GHashTable *named;
+
+	if (safefile_read(set->files[FILE_MAILERS].path, 1 << 20, &text, &len, NULL, 0) != SAFEFILE_OK)
+		return g_hash_table_new(g_str_hash, g_str_equal);
+	named = emit_mailers_named(text);
+	g_free(text);
+	return named;
+}
+
+/* The mailer names the installed mailertable's generated block routes by. */
+static GHashTable *
+routed_mailers(const struct install_set *set)
+{
+	char *text = NULL;
+	size_t len;
+	GHashTable *routed;
+
+	if (safefile_read(set->files[FILE_MAILERTABLE].path, 1 << 30, &text, &len, NULL, 0) != SAFEFILE_OK)
+		return g_hash_table_new(g_str_hash, g_str_equal);
+	routed = emit_mailers_routed(text);
+	g_free(text);
+	return routed;
+}
+
 /*
  * The mailers the running Sendmail has: those of the installed
  * hostmilter-mailers.m4 once a reload has covered it.  While it is due (it
@@ -283,23 +313,28 @@ load_maps(struct generated *gen, struct install_set *set, const struct layout_na
  * and the routes Sendmail could take all along stay as they were.
  */
 static GHashTable *
-active_mailers(struct install_set *set)
+active_mailers(const struct install_set *set)
 {
 	const struct install_file *file = &set->files[FILE_MAILERS];
-	char *text = NULL, *now = state_identity(file->path);
-	bool due = now && state_reload_due(&set->old, file->name, now);
-	const char *path = due ? set->files[FILE_MAILERTABLE].path : file->path;
-	size_t len;
-	GHashTable *active;
+	char *now = state_identity(file->path);
+	bool installed = now != NULL, reloaded = now && !state_reload_due(&set->old, file->name, now);
 
-	/* No mailers file, or one that cannot be read: no mailer of ours is known. */
-	if (!now || safefile_read(path, 1 << 30, &text, &len, NULL, 0) != SAFEFILE_OK)
-		active = g_hash_table_new(g_str_hash, g_str_equal);
-	else
-		active = due ? emit_mailers_routed(text) : emit_mailers_named(text);
-	g_free(text);
 	g_free(now);
-	return active;
+	if (!installed)
+		return g_hash_table_new(g_str_hash, g_str_equal);	/* no mailer of ours is known */
+	return reloaded ? installed_mailers(set) : routed_mailers(set);
+}
+
+/* A mailers file that defines none, replacing one that defined none, changes nothing in sendmail.cf. */
+static bool
+mailers_need_reload(const struct install_set *set, const GString *text)
+{
+	GHashTable *before = installed_mailers(set), *after = emit_mailers_named(text->str);
+	bool need = g_hash_table_size(before) || g_hash_table_size(after);
+
+	g_hash_table_destroy(before);
+	g_hash_table_destroy(after);
+	return need;
 }
 
 static void
@@ -330,6 +365,7 @@ generate(const struct mg_export *export, struct generated *gen, struct install_s
 	gen->deferred_routes = emit_mailertable(export, active, &gen->mailertable);
 	g_hash_table_destroy(active);
 	set->files[FILE_MAILERS].text = emit_mailers(export);
+	set->files[FILE_MAILERS].reload = mailers_need_reload(set, set->files[FILE_MAILERS].text);
 	if (report.errors->len) {
 		install_abandon(set);
 		print_errors(&report);

@@ -121,6 +121,18 @@ model_intern_rules(struct mg_export *export, const struct policy_rules *rules)
 	return found;
 }
 
+const struct policy_rules *
+model_empty_rules(struct mg_export *export)
+{
+	struct policy_rules none;
+
+	if (!export->empty_rules) {
+		memset(&none, 0, sizeof(none));
+		export->empty_rules = model_intern_rules(export, &none);
+	}
+	return export->empty_rules;
+}
+
 struct mg_domain *
 model_domain(const struct mg_export *export, uint32_t i)
 {

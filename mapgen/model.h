@@ -123,6 +123,7 @@ struct mg_access {
 struct mg_export {
 	GStringChunk *strings;
 	GHashTable *interned_rules;	/* struct policy_rules* set */
+	const struct policy_rules *empty_rules;	/* interned once: what most objects set */
 
 	const char *hostname;
 	const char **names;
@@ -171,6 +172,8 @@ struct mg_export *model_new(void);
 void model_free(struct mg_export *export);
 const char *model_intern(struct mg_export *export, const char *text, size_t len, bool lower);
 const struct policy_rules *model_intern_rules(struct mg_export *export, const struct policy_rules *rules);
+/* The interned rule set that sets nothing. */
+const struct policy_rules *model_empty_rules(struct mg_export *export);
 struct mg_domain *model_domain(const struct mg_export *export, uint32_t i);
 struct mg_mailbox *model_mailbox(const struct mg_export *export, uint32_t i);
 struct mg_alias *model_alias(const struct mg_export *export, uint32_t i);

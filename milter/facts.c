@@ -250,6 +250,7 @@ facts_rate_charge(const struct policydb *db, const struct rate_payer *payer, str
 {
 	const struct policy_rate *defaults = policydb_default_rate(db);
 	const struct policy_rate *own = NULL;
+	const char *who;
 	char key[FACTS_RATE_KEY_MAX - 5];	/* room for "bulk:" */
 	bool bulk_apart;
 
@@ -257,13 +258,18 @@ facts_rate_charge(const struct policydb *db, const struct rate_payer *payer, str
 	if (payer->auth_mailbox) {
 		own = payer->mailbox ? &payer->mailbox->rate : NULL;
 		snprintf(key, sizeof(key), "mailbox:%s", payer->auth_mailbox);
+		snprintf(charge->who, sizeof(charge->who), "%s", payer->auth_mailbox);
 	} else if (payer->network && payer->addr) {
 		own = &payer->network->rate;
 		facts_client_key(payer->family, payer->addr, key, sizeof(key));
+		snprintf(charge->who, sizeof(charge->who), "%.*s", (int)sizeof(charge->who) - 1, key + strlen("client:"));
 	} else if (payer->certificate) {
 		own = &payer->certificate->rate;
 		snprintf(key, sizeof(key), "cert:%s|%s", payer->cert_issuer ? payer->cert_issuer : "",
 			 payer->cert_subject ? payer->cert_subject : "");
+		/* The subject names the client; the issuer, often longer, would crowd it out of the reply. */
+		who = payer->cert_subject && payer->cert_subject[0] ? payer->cert_subject : payer->cert_issuer;
+		snprintf(charge->who, sizeof(charge->who), "%s", who ? who : "");
 	} else
 		return 0;
 	bulk_apart = payer->bulk && ((own && own->bulk_per_hour) || defaults->bulk_per_hour);

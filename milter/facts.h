@@ -71,9 +71,11 @@ struct rate_payer {
 };
 
 #define FACTS_RATE_KEY_MAX 600
+#define FACTS_RATE_WHO_MAX 300
 
 struct rate_charge {
 	char key[FACTS_RATE_KEY_MAX];	/* "mailbox:NAME", "client:ADDR", "cert:ISSUER|SUBJECT", with "bulk:" */
+	char who[FACTS_RATE_WHO_MAX];	/* the payer as a reply names it: NAME, ADDR, else SUBJECT (ISSUER if none) */
 	uint32_t per_hour;		/* 0: unlimited */
 	uint32_t burst;
 };

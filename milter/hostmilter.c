@@ -49,6 +49,7 @@
 #include "metrics.h"
 #include "msg.h"
 #include "scanners.h"
+#include "scanserve.h"
 #include "session.h"
 #include "snapshot.h"
 #include "stats.h"
@@ -302,7 +303,7 @@ check_only(const struct options *opt, const struct hm_conf *conf)
 		msg_fatal(EXIT_CONFIG, "%s", err);
 	lookup_user(conf->user);
 	attach_init();
-	if (!(scanners = scanners_open(conf, err, sizeof(err))))
+	if (!(scanners = scanners_open(conf, err, sizeof(err))) || scanserve_check(conf, err, sizeof(err)) < 0)
 		msg_fatal(EXIT_CONFIG, "%s", err);
 	printf("%s: configuration, policy database and %u scanner%s OK\n", opt->conf_path,
 	       scanners_count(scanners), scanners_count(scanners) == 1 ? "" : "s");
@@ -400,7 +401,7 @@ main(int argc, char **argv)
 	if (snapshot_init(&conf, err, sizeof(err)) < 0)
 		msg_fatal(EXIT_CONFIG, "%s", err);
 	attach_init();
-	if (!(scanners = scanners_open(&conf, err, sizeof(err))))
+	if (!(scanners = scanners_open(&conf, err, sizeof(err))) || scanserve_open(&conf, err, sizeof(err)) < 0)
 		msg_fatal(EXIT_CONFIG, "%s", err);
 	session_set_scanners(scanners);
 	stats_init(scanners);
@@ -418,6 +419,8 @@ main(int argc, char **argv)
 	else if (getuid() == 0 || geteuid() == 0)
 		msg_fatal(EXIT_CONFIG, "refusing to run as root");
 	check_spool_directory(conf.spool_directory, pw ? pw->pw_name : "this user");
+	if (scanserve_start(scanners, &conf, err, sizeof(err)) < 0)
+		msg_fatal(EXIT_SOFTWARE, "%s", err);
 	if (metrics_fd >= 0 && metrics_start(metrics_fd, err, sizeof(err)) < 0)
 		msg_fatal(EXIT_SOFTWARE, "%s", err);
 	if (control_start(err, sizeof(err)) < 0)
@@ -428,6 +431,7 @@ main(int argc, char **argv)
 		 pw ? pw->pw_name : "(unchanged user)", conf.policy_db, scanners_count(scanners),
 		 scanners_count(scanners) == 1 ? "" : "s", ratelimit_describe(ratelimit));
 	drained = serve_signals(&opt, &conf) == 0;
+	scanserve_stop();	/* it reads the scanners too */
 	metrics_stop();	/* it reads the scanners' clusters */
 	control_stop(drained);	/* the engine too, when no charge can be under way */
 	stats_log();

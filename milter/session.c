@@ -8,9 +8,11 @@
 #include <netinet/in.h>
 #include <pthread.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <time.h>
 
@@ -91,6 +93,7 @@ struct session {
 	struct spool *spool;
 	char subject[SESSION_SUBJECT_MAX + 1];
 	bool has_subject;
+	unsigned marks_seen[MARKS_MAX];	/* the sender's copies of each header hostmilter writes */
 };
 
 static struct scanners *session_scanners;
@@ -210,6 +213,7 @@ session_message_end(struct session *s)
 	session_forget_rcpts(s);
 	s->scan_decided = s->scan = s->has_subject = s->quarantined = s->refused = false;
 	s->subject[0] = '\0';
+	memset(s->marks_seen, 0, sizeof(s->marks_seen));
 	spool_free(s->spool);
 	s->spool = NULL;
 }
@@ -467,15 +471,6 @@ session_charges_add(struct session *s, const struct rate_charge *charge, const s
 	c->results[c->n++] = *result;
 }
 
-/* The payer as a reply names it: "mailbox:xyz00-info" is xyz00-info. */
-static const char *
-session_payer_name(const char *key)
-{
-	if (strncmp(key, "bulk:", 5) == 0)
-		key += 5;
-	return strchr(key, ':') ? strchr(key, ':') + 1 : key;
-}
-
 /* Who was limited, by what limit, for how long: the decision's log line says it. */
 static void
 session_rate_note(struct decision *d, const struct rate_charge *charge, const struct ratelimit_result *result)
@@ -518,7 +513,7 @@ session_rate_limit(struct session *s, struct decision *d)
 							     : DECIDE_RATE_ALLOWED;
 	if (outcome == DECIDE_RATE_ALLOWED)
 		session_charges_add(s, &charge, &limit, &result);
-	decide_rate(outcome, conf->rate_limit == CONF_RATE_LIMIT_WARN, session_payer_name(charge.key), charge.per_hour,
+	decide_rate(outcome, conf->rate_limit == CONF_RATE_LIMIT_WARN, charge.who, charge.per_hour,
 		    result.retry_after_s, d);
 	if (outcome != DECIDE_RATE_ALLOWED)
 		session_rate_note(d, &charge, &result);
@@ -643,7 +638,7 @@ session_header(SMFICTX *ctx, char *name, char *value)
 {
 	struct session *s = smfi_getpriv(ctx);
 	char line[SESSION_SUBJECT_MAX * 2];
-	int len;
+	int len, mark;
 
 	if (!s || !s->in_message || s->refused)
 		return SMFIS_NOREPLY;
@@ -651,6 +646,9 @@ session_header(SMFICTX *ctx, char *name, char *value)
 		s->has_subject = true;
 		snprintf(s->subject, sizeof(s->subject), "%s", value);
 	}
+	if ((mark = marks_owned(name, scanners_any(session_scanners, SCAN_KIND_VIRUS),
+				scanners_any(session_scanners, SCAN_KIND_SPAM))) >= 0)
+		s->marks_seen[mark]++;	/* forged or stale: removed at the end (session_mark) */
 	/* "Name: value\r\n", as the message is stored. */
 	len = snprintf(line, sizeof(line), "%s: %s\r\n", name, value);
 	if (len >= 0 && (size_t)len < sizeof(line)) {
@@ -710,13 +708,25 @@ session_any_wants_spam(const struct session *s)
 	return false;
 }
 
-static bool
-session_any_blocks_types(const struct session *s)
+/* Every type some recipient blocks, once each (libmagic's rules are chosen from them); 0 when none. */
+static size_t
+session_blocked_types(const struct session *s, const char **types, size_t max)
 {
+	size_t n = 0;
+
 	for (unsigned i = 0; i < s->nrcpts; i++)
-		if (s->rcpts[i].rules.ntypes > 0)
-			return true;
-	return false;
+		for (unsigned j = 0; j < s->rcpts[i].rules.ntypes; j++) {
+			const char *type = s->rcpts[i].rules.blocked_types[j];
+			size_t k = 0;
+
+			while (k < n && strcasecmp(types[k], type) != 0)
+				k++;
+			if (k == n && n == max)
+				return SIZE_MAX;	/* more than chosen rules are worth: every rule */
+			if (k == n)
+				types[n++] = type;
+		}
+	return n;
 }
 
 static void
@@ -733,8 +743,8 @@ session_log_verdict(const struct session *s, const char *rcpt, const struct verd
 		snprintf(detail, sizeof(detail), " virus=\"%s\"", o->virus_name);
 	else if (o->spam_scored)
 		snprintf(detail, sizeof(detail), " score=%.1f", o->score);
-	if (v->action == VERDICT_TEMPFAIL || strcmp(v->rule, "scanner-failure-accepted") == 0)
-		snprintf(detail + strlen(detail), sizeof(detail) - strlen(detail), " failure=\"%s\"", o->failure);
+	if (v->failure)
+		snprintf(detail + strlen(detail), sizeof(detail) - strlen(detail), " failure=\"%.200s\"", v->failure);
 	msg_info("%s: %s rule=%s client=%s auth=%s from=<%s>%s%s%s%s%s%s%s%s%s", s->qid[0] ? s->qid : "NOQUEUE",
 		 actions[v->action], v->rule, s->client[0] ? s->client : "unknown", s->auth_user[0] ? s->auth_user : "-",
 		 s->sender_text, rcpt ? " to=<" : "", rcpt ? rcpt : "", rcpt ? ">" : "", detail,
@@ -742,11 +752,14 @@ session_log_verdict(const struct session *s, const char *rcpt, const struct verd
 		 v->rcode ? "\"" : "");
 }
 
-/* Scans the spool; an attachment walk that fails counts as a scanner failure. */
+/* Scans the spool, and walks the attachments when some recipient blocks types; the
+ * verdict of such a recipient fails closed on a report that is incomplete. */
 static void
 session_run_scan(SMFICTX *ctx, struct session *s, struct scan_outcome *o, struct attach_report *attachments,
 		 bool *attachments_read)
 {
+	const char *types[64];
+	struct attach_want want = { types, session_blocked_types(s, types, sizeof(types) / sizeof(*types)), 0 };
 	const char **rcpts = calloc(s->nrcpts ? s->nrcpts : 1, sizeof(*rcpts));
 	struct scan_job job = { .spool = s->spool, .client_ip = s->client, .helo = s->helo,
 				.sender = s->sender_text, .queue_id = s->qid, .auth_user = s->auth_user,
@@ -759,27 +772,35 @@ session_run_scan(SMFICTX *ctx, struct session *s, struct scan_outcome *o, struct
 		rcpts[i] = s->rcpts[i].text;
 	scanners_scan(session_scanners, &job, net_now_ms() + (uint64_t)s->snap->conf.scan_timeout * 1000, o);
 	free(rcpts);
-	*attachments_read = false;
-	if (!session_any_blocks_types(s))
-		return;
-	if (attach_scan(s->spool, attachments, err, sizeof(err)) == 0)
-		*attachments_read = true;
-	else {
-		o->virus_failed = true;
-		snprintf(o->failure, sizeof(o->failure), "attachments: %.180s", err);
-	}
+	*attachments_read = want.ntypes > 0;
+	if (want.ntypes == SIZE_MAX)
+		want.ntypes = 0;
+	if (*attachments_read && attach_scan(s->spool, &want, attachments, err, sizeof(err)) < 0)
+		msg_warn("%s: attachments: %s", s->qid[0] ? s->qid : "NOQUEUE", err);
 }
 
-static void
+/*
+ * Only hostmilter's own marks may reach the recipient: every copy the
+ * sender wrote of a header hostmilter writes is deleted first, the last
+ * one first, so that each deletion leaves the index of the ones before it
+ * as Sendmail counts them.  0, or -1 when Sendmail refused a change.
+ */
+static int
 session_mark(SMFICTX *ctx, struct session *s, const struct scan_outcome *o, const struct message_verdict *m)
 {
+	struct marks_facts facts = { o, m, scanners_any(session_scanners, SCAN_KIND_VIRUS),
+				     scanners_any(session_scanners, SCAN_KIND_SPAM), NULL };
 	struct marks marks;
 	char subject[SESSION_SUBJECT_MAX + 64];
 
-	marks_build(o, m, scanners_any(session_scanners, SCAN_KIND_VIRUS),
-		    scanners_any(session_scanners, SCAN_KIND_SPAM), &marks);
+	for (int i = 0; i < MARKS_MAX; i++)
+		for (unsigned idx = s->marks_seen[i]; idx > 0; idx--)
+			if (smfi_chgheader(ctx, (char *)marks_name(i), (int)idx, NULL) != MI_SUCCESS)
+				return -1;
+	marks_build(&facts, &marks);
 	for (unsigned i = 0; i < marks.n; i++)
-		smfi_addheader(ctx, (char *)marks.mark[i].name, marks.mark[i].value);
+		if (smfi_addheader(ctx, (char *)marks.mark[i].name, marks.mark[i].value) != MI_SUCCESS)
+			return -1;
 	if (m->spam_tag && m->subject_tag) {
 		marks_subject(s->subject, m->subject_tag, subject, sizeof(subject));
 		if (s->has_subject)
@@ -787,6 +808,7 @@ session_mark(SMFICTX *ctx, struct session *s, const struct scan_outcome *o, cons
 		else
 			smfi_addheader(ctx, "Subject", subject);
 	}
+	return 0;
 }
 
 static sfsistat
@@ -803,7 +825,8 @@ session_apply_verdict(SMFICTX *ctx, struct session *s, const struct verdict *v, 
 	for (unsigned i = 0; i < s->nrcpts; i++)
 		if (verdict_refuses(&v[i]) && smfi_delrcpt(ctx, s->rcpts[i].arg) != MI_SUCCESS)
 			return SMFIS_TEMPFAIL;	/* cannot leave a refused recipient on the message */
-	session_mark(ctx, s, o, m);
+	if (session_mark(ctx, s, o, m) < 0)
+		return SMFIS_TEMPFAIL;	/* a sender's mark that cannot be removed must not be delivered */
 	s->quarantined = m->quarantine;
 	if (m->quarantine)
 		smfi_quarantine(ctx, (char *)(o->virus ? o->virus_name : "held by hostmilter"));

@@ -5,29 +5,45 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include <gmime/gmime.h>
 #include <magic.h>
 
 #include "attach.h"
+#include "magicset.h"
 
-static pthread_key_t attach_magic_key;
+/* What a thread keeps between messages: libmagic's cookies and the buffer
+ * the decoded head of a part is typed from. */
+struct attach_thread {
+	magic_t full;		/* every rule of the system's database */
+	struct magicset_cookie *chosen;	/* only the rules that can name the wanted types */
+	char buf[ATTACH_MAGIC_BYTES];
+};
+
+static pthread_key_t attach_thread_key;
 static pthread_once_t attach_key_once = PTHREAD_ONCE_INIT;
 
 static void
-attach_magic_free(void *cookie)
+attach_thread_free(void *arg)
 {
-	magic_close(cookie);
+	struct attach_thread *t = arg;
+
+	if (t->full)
+		magic_close(t->full);
+	magicset_cookie_free(t->chosen);
+	free(t);
 }
 
 static void
 attach_make_key(void)
 {
-	pthread_key_create(&attach_magic_key, attach_magic_free);
+	pthread_key_create(&attach_thread_key, attach_thread_free);
 }
 
 void
@@ -35,36 +51,537 @@ attach_init(void)
 {
 	g_mime_init();
 	pthread_once(&attach_key_once, attach_make_key);
+	magicset_init();
 }
 
 void
 attach_shutdown(void)
 {
-	magic_t cookie = pthread_getspecific(attach_magic_key);
+	struct attach_thread *t = pthread_getspecific(attach_thread_key);
 
-	if (cookie) {
-		magic_close(cookie);
-		pthread_setspecific(attach_magic_key, NULL);
+	if (t) {
+		attach_thread_free(t);
+		pthread_setspecific(attach_thread_key, NULL);
 	}
+	magicset_shutdown();
 	g_mime_shutdown();
 }
 
-static magic_t
-attach_magic(void)
-{
-	magic_t cookie = pthread_getspecific(attach_magic_key);
+/* Compressed files are not opened: their type is the container's, which is what a policy names. */
+#define ATTACH_MAGIC_FLAGS (MAGIC_MIME_TYPE | MAGIC_ERROR | MAGIC_NO_CHECK_COMPRESS)
 
-	if (cookie)
-		return cookie;
-	/* Compressed files are not opened: their type is the container's, which is what a policy names. */
-	cookie = magic_open(MAGIC_MIME_TYPE | MAGIC_ERROR | MAGIC_NO_CHECK_COMPRESS);
-	if (cookie && magic_load(cookie, NULL) != 0) {
-		magic_close(cookie);
-		cookie = NULL;
+static struct attach_thread *
+attach_thread(void)
+{
+	struct attach_thread *t = pthread_getspecific(attach_thread_key);
+
+	if (t)
+		return t;
+	if (!(t = calloc(1, sizeof(*t))))
+		return NULL;
+	t->full = magic_open(ATTACH_MAGIC_FLAGS);
+	if (!t->full || magic_load(t->full, NULL) != 0) {
+		attach_thread_free(t);
+		return NULL;
 	}
-	if (cookie)
-		pthread_setspecific(attach_magic_key, cookie);
-	return cookie;
+	pthread_setspecific(attach_thread_key, t);
+	return t;
+}
+
+/* ---- types and their families ---- */
+
+static const char *const attach_synonyms[][4] = {
+	{ "application/x-dosexec", "application/vnd.microsoft.portable-executable", "application/x-msdownload",
+	  "application/x-ms-dos-executable" },
+	{ "application/zip", "application/x-zip-compressed", "application/x-zip", NULL },
+	{ "application/x-rar", "application/vnd.rar", "application/x-rar-compressed", NULL },
+};
+
+#define ATTACH_FAMILIES (sizeof(attach_synonyms) / sizeof(*attach_synonyms))
+
+static int
+attach_family(const char *type)
+{
+	for (size_t f = 0; f < ATTACH_FAMILIES; f++)
+		for (size_t i = 0; i < 4 && attach_synonyms[f][i]; i++)
+			if (strcasecmp(attach_synonyms[f][i], type) == 0)
+				return (int)f;
+	return -1;
+}
+
+bool
+attach_same_type(const char *found, const char *blocked)
+{
+	int family = attach_family(found);
+
+	return strcasecmp(found, blocked) == 0 || (family >= 0 && family == attach_family(blocked));
+}
+
+size_t
+attach_type_family(const char *type, const char **names, size_t n)
+{
+	int family = attach_family(type);
+	size_t count = 0;
+
+	if (n > 1)
+		names[count++] = type;
+	for (size_t i = 0; family >= 0 && i < 4 && attach_synonyms[family][i] && count + 1 < n; i++)
+		if (strcasecmp(attach_synonyms[family][i], type) != 0)
+			names[count++] = attach_synonyms[family][i];
+	if (n > 0)
+		names[count] = NULL;
+	return count;
+}
+
+/* ---- one walk over one message ---- */
+
+struct attach_walk {
+	struct attach_thread *t;
+	struct attach_report *report;
+	GMimeParserOptions *options;
+	unsigned types_max;
+	bool stop;		/* a cap was crossed: the rest is not looked at */
+};
+
+/* Marks the report incomplete; the first reason is the one kept. */
+static void __attribute__((format(printf, 2, 3)))
+attach_incomplete(struct attach_walk *w, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (w->report->incomplete)
+		return;
+	w->report->incomplete = true;
+	va_start(ap, fmt);
+	vsnprintf(w->report->why, sizeof(w->report->why), fmt, ap);
+	va_end(ap);
+}
+
+/* GMime's critical warnings: parts of the input it ignored or that another reader may take otherwise. */
+static void
+attach_parser_warning(gint64 offset, GMimeParserWarning code, const gchar *item, gpointer arg)
+{
+	static const struct {
+		GMimeParserWarning code;
+		const char *text;
+	} critical[] = {
+		{ GMIME_CRIT_INVALID_HEADER_NAME, "an invalid header name" },
+		{ GMIME_CRIT_CONFLICTING_HEADER, "conflicting headers" },
+		{ GMIME_CRIT_CONFLICTING_PARAMETER, "conflicting header parameters" },
+		{ GMIME_CRIT_MULTIPART_WITHOUT_BOUNDARY, "a multipart without a boundary" },
+		{ GMIME_CRIT_NESTING_OVERFLOW, "MIME parts nested too deep" },
+		{ GMIME_CRIT_PART_WITHOUT_HEADERS_OR_CONTENT, "a part without headers or content" },
+	};
+
+	for (size_t i = 0; i < sizeof(critical) / sizeof(*critical); i++)
+		if (critical[i].code == code)
+			attach_incomplete(arg, "the MIME structure is ambiguous: %s at byte %lld", critical[i].text,
+					  (long long)offset);
+}
+
+static void
+attach_remember(struct attach_walk *w, const char *type, const char *filename)
+{
+	struct attach_report *report = w->report;
+
+	for (unsigned i = 0; i < report->ntypes; i++)
+		if (strcmp(report->types[i].type, type) == 0)
+			return;
+	if (report->ntypes == w->types_max) {
+		attach_incomplete(w, "more than %u distinct types", w->types_max);
+		w->stop = true;
+		return;
+	}
+	snprintf(report->types[report->ntypes].type, sizeof(report->types[0].type), "%s", type);
+	snprintf(report->types[report->ntypes].filename, sizeof(report->types[0].filename), "%s",
+		 filename ? filename : "");
+	report->ntypes++;
+}
+
+/* One more part to look at, unless that crosses the cap. */
+static bool
+attach_count_part(struct attach_walk *w)
+{
+	if (w->stop)
+		return false;
+	if (++w->report->nparts > ATTACH_PARTS_MAX) {
+		attach_incomplete(w, "more than %d parts", ATTACH_PARTS_MAX);
+		w->stop = true;
+		return false;
+	}
+	return true;
+}
+
+/* The type of a decoded head; NULL (and the report incomplete) when libmagic fails. */
+static const char *
+attach_type_of(struct attach_walk *w, const char *buf, size_t len)
+{
+	const char *type = magicset_type(w->t->chosen, w->t->full, buf, len);
+
+	if (!type)
+		attach_incomplete(w, "libmagic: %s", magic_error(w->t->full) ? magic_error(w->t->full) : "failed");
+	return type;
+}
+
+/* ---- decoding ---- */
+
+/* The part's content with its transfer encoding undone; the caller unrefs it. */
+static GMimeStream *
+attach_decoded(GMimePart *part)
+{
+	GMimeDataWrapper *content = g_mime_part_get_content(part);
+	GMimeStream *raw, *filtered;
+	GMimeContentEncoding encoding;
+
+	if (!content || !(raw = g_mime_data_wrapper_get_stream(content)))
+		return NULL;
+	encoding = g_mime_data_wrapper_get_encoding(content);
+	g_mime_stream_reset(raw);
+	filtered = g_mime_stream_filter_new(raw);
+	if (encoding != GMIME_CONTENT_ENCODING_DEFAULT) {
+		GMimeFilter *decoder = g_mime_filter_basic_new(encoding, FALSE);
+
+		g_mime_stream_filter_add(GMIME_STREAM_FILTER(filtered), decoder);
+		g_object_unref(decoder);
+	}
+	return filtered;
+}
+
+/* Up to size bytes: the count read, or -1 when the stream fails. */
+static ssize_t
+attach_read(GMimeStream *stream, char *buf, size_t size)
+{
+	size_t len = 0;
+	ssize_t n = 0;
+
+	while (len < size && (n = g_mime_stream_read(stream, buf + len, size - len)) > 0)
+		len += (size_t)n;
+	return n < 0 ? -1 : (ssize_t)len;
+}
+
+/* ---- what a reader opens inside a part ---- */
+
+static void attach_walk_object(struct attach_walk *w, GMimeObject *object, unsigned depth);
+
+static bool
+attach_declared(GMimeObject *object, const char *type, const char *subtype)
+{
+	GMimeContentType *ct = g_mime_object_get_content_type(object);
+
+	return ct && g_mime_content_type_is_type(ct, type, subtype);
+}
+
+static bool
+attach_declared_message(GMimeObject *object)
+{
+	static const char *const rfc822[] = { "rfc822", "rfc2822", "global", "news" };
+
+	for (size_t i = 0; i < sizeof(rfc822) / sizeof(*rfc822); i++)
+		if (attach_declared(object, "message", rfc822[i]))
+			return true;
+	return false;
+}
+
+/* A head that starts with a header field ("Name: value") may be a message a reader opens as one. */
+static bool
+attach_looks_like_message(const char *buf, size_t len)
+{
+	size_t i = 0;
+
+	while (i < len && i < 77 && buf[i] > ' ' && buf[i] <= '~' && buf[i] != ':')
+		i++;
+	return i > 0 && i < len && buf[i] == ':';
+}
+
+/*
+ * A part whose content is a message: parsed from its decoded content and
+ * walked.  declared: the part says it is a message (or is named *.eml), so
+ * a reader opens it as one and GMime's doubts count; a part that merely
+ * starts like a header block may be no message at all, so they do not.
+ */
+static void
+attach_walk_embedded(struct attach_walk *w, GMimePart *part, unsigned depth, bool declared)
+{
+	GMimeStream *stream = attach_decoded(part);
+	GMimeParser *parser;
+	GMimeMessage *message;
+
+	if (!stream) {
+		attach_incomplete(w, "an embedded message could not be decoded");
+		return;
+	}
+	parser = g_mime_parser_new_with_stream(stream);
+	g_object_unref(stream);
+	message = g_mime_parser_construct_message(parser, declared ? w->options : NULL);
+	g_object_unref(parser);
+	if (message && message->mime_part)
+		attach_walk_object(w, message->mime_part, depth + 1);
+	else if (declared)
+		attach_incomplete(w, "an embedded message GMime cannot parse");
+	if (message)
+		g_object_unref(message);
+}
+
+/* Containers this walk does not open; a reader that opens them may find anything inside. */
+static const char *
+attach_unopened(GMimeObject *object, const char *type, const char *buf, size_t len)
+{
+	static const unsigned char signed_data[] = { 0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x07, 0x02 };
+	const char *filename = GMIME_IS_PART(object) ? g_mime_part_get_filename(GMIME_PART(object)) : NULL;
+
+	if (strcmp(type, "application/vnd.ms-tnef") == 0 || attach_declared(object, "application", "ms-tnef")
+	    || attach_declared(object, "application", "vnd.ms-tnef") || (filename && strcasecmp(filename, "winmail.dat") == 0))
+		return "TNEF (winmail.dat)";
+	if (strcmp(type, "application/mac-binhex40") == 0 || attach_declared(object, "application", "mac-binhex40"))
+		return "BinHex";
+	if (attach_declared(object, "message", "partial"))
+		return "message/partial";
+	/* PKCS #7 signed-data carries its content inside: an S/MIME reader shows it, this walk does not. */
+	if (len > 32 && memmem(buf, 32, signed_data, sizeof(signed_data)))
+		return "S/MIME signed-data";
+	return NULL;
+}
+
+
+/* ---- uuencoded blocks and BinHex in text parts ---- */
+
+#define ATTACH_BINHEX "(This file must be converted with BinHex"
+#define ATTACH_LINE_START 80	/* of each line, what a "begin" or BinHex line is told by */
+
+/* "begin MODE NAME": the NAME, or NULL when the line opens no uuencoded block. */
+static const char *
+attach_uu_begin(const char *line, size_t len)
+{
+	size_t i = 6;
+
+	if (len < 8 || memcmp(line, "begin ", 6) != 0)
+		return NULL;
+	while (i < len && line[i] >= '0' && line[i] <= '7')
+		i++;
+	return i > 6 && i + 1 < len && line[i] == ' ' ? line + i + 1 : NULL;
+}
+
+/* A text part read line by line: the lines that open what this walk must look into. */
+struct attach_text {
+	char start[ATTACH_LINE_START];	/* the current line's first bytes */
+	size_t start_len;
+	bool in_line;		/* past the first bytes of a line: only its end matters */
+	bool uu, binhex;
+	/* while decoding a uuencoded block (attach_walk_uuencoded) */
+	struct attach_walk *w;
+	bool in_block;
+	int state;
+	guint32 save;
+	size_t out;		/* decoded bytes of the block in w->t->buf */
+	char name[128];
+};
+
+static void attach_uu_start(struct attach_text *text);
+
+/* Takes the bytes of one line up to and including its '\n' (or a piece of it). */
+static void
+attach_text_line(struct attach_text *text, const char *p, size_t n, bool ends)
+{
+	size_t take = n;
+
+	if (!text->in_line) {
+		if (take > sizeof(text->start) - 1 - text->start_len)
+			take = sizeof(text->start) - 1 - text->start_len;
+		memcpy(text->start + text->start_len, p, take);
+		text->start_len += take;
+		text->in_line = text->start_len == sizeof(text->start) - 1;
+	}
+	if (!ends && !text->in_line)
+		return;	/* the line's start may still grow */
+	text->start[text->start_len] = '\0';
+	text->uu |= attach_uu_begin(text->start, text->start_len) != NULL;
+	text->binhex |= strncmp(text->start, ATTACH_BINHEX, strlen(ATTACH_BINHEX)) == 0;
+	if (text->w && ends)
+		attach_uu_start(text);
+	if (ends)
+		text->start_len = 0, text->in_line = false;
+}
+
+/* The block's decoded head is typed like a part of its own. */
+static void
+attach_uu_finish(struct attach_text *text)
+{
+	struct attach_walk *w = text->w;
+	const char *type;
+
+	text->in_block = false;
+	if (text->out > 0 && attach_count_part(w) && (type = attach_type_of(w, w->t->buf, text->out)))
+		attach_remember(w, type, text->name);
+}
+
+static void
+attach_uu_start(struct attach_text *text)
+{
+	const char *name = attach_uu_begin(text->start, text->start_len);
+
+	if (!name || text->w->stop)
+		return;
+	text->in_block = true;
+	text->state = GMIME_UUDECODE_STATE_INIT;
+	text->save = 0;
+	text->out = 0;
+	snprintf(text->name, sizeof(text->name), "%.*s", (int)strcspn(name, "\r\n"), name);
+}
+
+/* Bytes of a uuencoded block; their decoded head goes to the thread's buffer. */
+static void
+attach_uu_step(struct attach_text *text, const char *p, size_t n)
+{
+	unsigned char out[4096 + 4];	/* uudecoding never grows: 4096 in, at most 3072 + 3 out */
+
+	while (n > 0 && !(text->state & GMIME_UUDECODE_STATE_END)) {
+		size_t piece = n < 4096 ? n : 4096, room = ATTACH_MAGIC_BYTES - text->out;
+		size_t got = g_mime_encoding_uudecode_step((const unsigned char *)p, piece, out, &text->state,
+							   &text->save);
+
+		memcpy(text->w->t->buf + text->out, out, got < room ? got : room);
+		text->out += got < room ? got : room;
+		p += piece;
+		n -= piece;
+	}
+}
+
+/* A line (or a piece of one) of a uuencoded block.  GMime's decoder takes a CR
+ * for the length byte of a line, so a CRLF line end goes to it as LF. */
+static void
+attach_uu_decode(struct attach_text *text, const char *p, size_t n, bool ends)
+{
+	bool crlf = ends && n >= 2 && p[n - 2] == '\r';
+
+	attach_uu_step(text, p, crlf ? n - 2 : n);
+	if (crlf)
+		attach_uu_step(text, "\n", 1);
+	if (ends && (text->state & GMIME_UUDECODE_STATE_END))
+		attach_uu_finish(text);
+}
+
+/* Feeds decoded text, from the start of a line, in pieces of any size. */
+static void
+attach_text_feed(struct attach_text *text, const char *buf, size_t len)
+{
+	while (len > 0) {
+		const char *nl = memchr(buf, '\n', len);
+		size_t n = nl ? (size_t)(nl - buf) + 1 : len;
+
+		if (text->in_block)
+			attach_uu_decode(text, buf, n, nl != NULL);
+		else
+			attach_text_line(text, buf, n, nl != NULL);
+		buf += n;
+		len -= n;
+	}
+}
+
+/* Whether the part's decoded text holds uuencoded blocks or BinHex: the head, then the rest. */
+static int
+attach_text_scan(GMimeStream *stream, char *buf, size_t len, struct attach_text *text)
+{
+	ssize_t n;
+
+	attach_text_feed(text, buf, len);
+	while ((n = g_mime_stream_read(stream, buf, ATTACH_MAGIC_BYTES)) > 0)
+		attach_text_feed(text, buf, (size_t)n);
+	return n < 0 ? -1 : 0;
+}
+
+/* Second look at a text part that holds "begin MODE NAME" lines: each block decoded and typed. */
+static void
+attach_walk_uuencoded(struct attach_walk *w, GMimePart *part)
+{
+	GMimeStream *stream = attach_decoded(part);
+	struct attach_text text = { .w = w };
+	char in[16384];
+	ssize_t n;
+
+	if (!stream)
+		return;
+	while (!w->stop && (n = g_mime_stream_read(stream, in, sizeof(in))) > 0)
+		attach_text_feed(&text, in, (size_t)n);
+	if (text.in_block)
+		attach_uu_finish(&text);
+	g_object_unref(stream);
+}
+
+/* ---- the walk ---- */
+
+/* What the part's decoded head says about it: its type, and what is inside that must be opened. */
+static void
+attach_type_head(struct attach_walk *w, GMimePart *part, size_t len)
+{
+	const char *type = attach_type_of(w, w->t->buf, len), *unopened;
+
+	if (!type)
+		return;
+	attach_remember(w, type, g_mime_part_get_filename(part));
+	if ((unopened = attach_unopened(GMIME_OBJECT(part), type, w->t->buf, len)))
+		attach_incomplete(w, "%s content is not inspected", unopened);
+}
+
+/* 1: a message a reader opens as one; 2: content that starts like one; 0: neither. */
+static int
+attach_embedded_kind(GMimePart *part, size_t len, const char *buf)
+{
+	const char *filename = g_mime_part_get_filename(part);
+	size_t flen = filename ? strlen(filename) : 0;
+
+	if (attach_declared_message(GMIME_OBJECT(part)) || (flen > 4 && strcasecmp(filename + flen - 4, ".eml") == 0))
+		return 1;
+	if (!attach_declared(GMIME_OBJECT(part), "text", "*") && attach_looks_like_message(buf, len))
+		return 2;
+	return 0;
+}
+
+static void
+attach_walk_part(struct attach_walk *w, GMimePart *part, unsigned depth)
+{
+	struct attach_text text = { 0 };
+	GMimeStream *stream;
+	ssize_t len;
+	int embedded;
+
+	if (!attach_count_part(w) || !(stream = attach_decoded(part)))
+		return;	/* no content: nothing of any type */
+	len = attach_read(stream, w->t->buf, ATTACH_MAGIC_BYTES);
+	if (len > 0)
+		attach_type_head(w, part, (size_t)len);
+	embedded = len < 0 ? 0 : attach_embedded_kind(part, (size_t)len, w->t->buf);
+	if (len < 0 || (attach_declared(GMIME_OBJECT(part), "text", "*")
+			&& attach_text_scan(stream, w->t->buf, (size_t)len, &text) < 0))
+		attach_incomplete(w, "a part could not be decoded");
+	g_object_unref(stream);
+	if (text.binhex)
+		attach_incomplete(w, "BinHex content is not inspected");
+	if (text.uu)
+		attach_walk_uuencoded(w, part);
+	if (embedded && !w->stop)
+		attach_walk_embedded(w, part, depth, embedded == 1);
+}
+
+static void
+attach_walk_object(struct attach_walk *w, GMimeObject *object, unsigned depth)
+{
+	if (w->stop)
+		return;
+	if (depth > ATTACH_DEPTH_MAX) {
+		attach_incomplete(w, "parts nested more than %d deep", ATTACH_DEPTH_MAX);
+		w->stop = true;
+	} else if (GMIME_IS_MULTIPART(object)) {
+		GMimeMultipart *multipart = GMIME_MULTIPART(object);
+
+		for (int i = 0; i < g_mime_multipart_get_count(multipart) && !w->stop; i++)
+			attach_walk_object(w, g_mime_multipart_get_part(multipart, i), depth + 1);
+	} else if (GMIME_IS_MESSAGE_PART(object)) {
+		GMimeMessage *message = g_mime_message_part_get_message(GMIME_MESSAGE_PART(object));
+
+		if (message && message->mime_part)
+			attach_walk_object(w, message->mime_part, depth + 1);
+	} else if (GMIME_IS_PART(object))
+		attach_walk_part(w, GMIME_PART(object), depth);
 }
 
 static GMimeStream *
@@ -81,118 +598,45 @@ attach_open_stream(const struct spool *spool)
 	return g_mime_stream_fs_new_with_bounds(fd, 0, (gint64)spool_size(spool));
 }
 
-/* The first bytes of the part, decoded; the count read. */
-static size_t
-attach_decode_head(GMimePart *part, char *buf, size_t size)
-{
-	GMimeDataWrapper *content = g_mime_part_get_content(part);
-	GMimeStream *raw, *filtered;
-	GMimeContentEncoding encoding;
-	size_t len = 0;
-	ssize_t n;
-
-	if (!content || !(raw = g_mime_data_wrapper_get_stream(content)))
-		return 0;
-	encoding = g_mime_data_wrapper_get_encoding(content);
-	g_mime_stream_reset(raw);
-	filtered = g_mime_stream_filter_new(raw);
-	if (encoding != GMIME_CONTENT_ENCODING_DEFAULT) {
-		GMimeFilter *decoder = g_mime_filter_basic_new(encoding, FALSE);
-
-		g_mime_stream_filter_add(GMIME_STREAM_FILTER(filtered), decoder);
-		g_object_unref(decoder);
-	}
-	while (len < size && (n = g_mime_stream_read(filtered, buf + len, size - len)) > 0)
-		len += (size_t)n;
-	g_object_unref(filtered);
-	return len;
-}
-
-static void
-attach_remember(struct attach_report *report, const char *type, const char *filename)
-{
-	for (unsigned i = 0; i < report->ntypes; i++)
-		if (strcmp(report->types[i].type, type) == 0)
-			return;
-	if (report->ntypes == ATTACH_TYPES_MAX) {
-		report->truncated = true;
-		return;
-	}
-	snprintf(report->types[report->ntypes].type, sizeof(report->types[0].type), "%s", type);
-	snprintf(report->types[report->ntypes].filename, sizeof(report->types[0].filename), "%s",
-		 filename ? filename : "");
-	report->ntypes++;
-}
-
 static int
-attach_part(GMimePart *part, magic_t cookie, char *buf, struct attach_report *report)
+attach_fail(struct attach_report *report, char *err, size_t errlen, const char *what)
 {
-	size_t len = attach_decode_head(part, buf, ATTACH_MAGIC_BYTES);
-	const char *type;
-
-	if (len == 0)
-		return 0;
-	type = magic_buffer(cookie, buf, len);
-	if (!type)
-		return -1;
-	attach_remember(report, type, g_mime_part_get_filename(part));
-	return 0;
-}
-
-static int
-attach_walk(GMimeMessage *message, magic_t cookie, char *buf, struct attach_report *report)
-{
-	GMimePartIter *iter = g_mime_part_iter_new((GMimeObject *)message);
-	int rc = 0;
-
-	if (!g_mime_part_iter_is_valid(iter) && message->mime_part && GMIME_IS_PART(message->mime_part))
-		rc = attach_part(GMIME_PART(message->mime_part), cookie, buf, report);
-	for (bool more = g_mime_part_iter_is_valid(iter); more && rc == 0; more = g_mime_part_iter_next(iter)) {
-		GMimeObject *current = g_mime_part_iter_get_current(iter);
-
-		if (!GMIME_IS_PART(current))
-			continue;
-		if (++report->nparts > ATTACH_PARTS_MAX) {
-			report->truncated = true;
-			break;
-		}
-		rc = attach_part(GMIME_PART(current), cookie, buf, report);
-	}
-	g_mime_part_iter_free(iter);
-	return rc;
+	snprintf(err, errlen, "%s", what);
+	report->incomplete = true;
+	snprintf(report->why, sizeof(report->why), "%s", what);
+	return -1;
 }
 
 int
-attach_scan(const struct spool *spool, struct attach_report *report, char *err, size_t errlen)
+attach_scan(const struct spool *spool, const struct attach_want *want, struct attach_report *report, char *err,
+	    size_t errlen)
 {
-	magic_t cookie = attach_magic();
+	struct attach_walk w = { .types_max = ATTACH_TYPES_MAX };
 	GMimeStream *stream;
 	GMimeParser *parser;
 	GMimeMessage *message;
-	char *buf;
-	int rc = 0;
 
 	memset(report, 0, sizeof(*report));
-	if (!cookie) {
-		snprintf(err, errlen, "libmagic: cannot load its database");
-		return -1;
-	}
-	if (!(stream = attach_open_stream(spool))) {
-		snprintf(err, errlen, "cannot read the spooled message: %s", strerror(errno));
-		return -1;
-	}
+	w.report = report;
+	w.t = attach_thread();
+	if (want && want->types_max > 0 && want->types_max < ATTACH_TYPES_MAX)
+		w.types_max = want->types_max;
+	if (!w.t || magicset_choose(&w.t->chosen, ATTACH_MAGIC_FLAGS, want ? want->types : NULL, want ? want->ntypes : 0) < 0)
+		return attach_fail(report, err, errlen, "libmagic: cannot load its database");
+	if (!(stream = attach_open_stream(spool)))
+		return attach_fail(report, err, errlen, "cannot read the spooled message");
+	w.options = g_mime_parser_options_new();
+	g_mime_parser_options_set_warning_callback(w.options, attach_parser_warning, &w);
 	parser = g_mime_parser_new_with_stream(stream);
 	g_object_unref(stream);
-	message = g_mime_parser_construct_message(parser, NULL);
+	message = g_mime_parser_construct_message(parser, w.options);
 	g_object_unref(parser);
-	if (!message)
-		return 0;	/* not a message GMime can read: nothing of a type to judge */
-	buf = malloc(ATTACH_MAGIC_BYTES);
-	if (!buf || attach_walk(message, cookie, buf, report) < 0) {
-		snprintf(err, errlen, "libmagic: %s", buf ? magic_error(cookie) : "out of memory");
-		rc = -1;
-	}
-	free(buf);
-	g_object_unref(message);
-	return rc;
+	if (message && message->mime_part)
+		attach_walk_object(&w, message->mime_part, 1);
+	else
+		attach_incomplete(&w, "not a message GMime can parse");
+	if (message)
+		g_object_unref(message);
+	g_mime_parser_options_free(w.options);
+	return 0;
 }

@@ -10,14 +10,23 @@
  * database that fails to load is logged and the old engine stays.
  *
  * The raw message is scanned: libclamav's mail parser unpacks it (as
- * clamd does for clamav-milter).  A message larger than the engine's
- * MaxFileSize is SKIPPED, since libclamav would pass it unscanned anyway.
+ * clamd does for clamav-milter).  libclamav's limits are sized so that
+ * it inspects whole every message the policy accepts (clamav_limits),
+ * and it is asked to alert when content goes past one of them
+ * (CL_SCAN_HEURISTIC_EXCEEDS_MAX: an archive entry past MaxFileSize, an
+ * archive past MaxScanSize, MaxFiles or MaxRecursion, mail nested deeper
+ * than that): such an alert, or a message larger than MaxFileSize, is an
+ * INCOMPLETE scan -- never "clean", never the node's fault.  A signature
+ * libclamav matches still wins over a limit alert (heuristic alerts do
+ * not take precedence, so the scan goes on past them).
  */
 #include "config.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <pthread.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,6 +44,7 @@ struct clamav_node {
 	unsigned signatures;
 	char dbdir[CONF_PATH_MAX];
 	char tmpdir[CONF_PATH_MAX];
+	uint64_t max_file, max_scan;	/* libclamav's MaxFileSize and MaxScanSize */
 	long scan_seconds;
 	long check_seconds;
 	struct cl_stat dbstat;
@@ -119,6 +129,8 @@ clamav_load(const struct clamav_node *node, unsigned *signatures, char *err, siz
 		return NULL;
 	}
 	cl_engine_set_num(engine, CL_ENGINE_MAX_SCANTIME, node->scan_seconds * 1000);
+	cl_engine_set_num(engine, CL_ENGINE_MAX_FILESIZE, (long long)node->max_file);
+	cl_engine_set_num(engine, CL_ENGINE_MAX_SCANSIZE, (long long)node->max_scan);
 	cl_engine_set_str(engine, CL_ENGINE_TMPDIR, node->tmpdir);
 	cl_engine_set_clcb_pre_scan(engine, clamav_pre_scan);
 	rc = cl_load(node->dbdir, engine, &sigs, CL_DB_STDOPT);
@@ -184,6 +196,22 @@ clamav_reloader(void *arg)
 
 static void clamav_close(void *arg);
 
+/* libclamav's defaults, and the largest MaxFileSize it takes (an int, less two). */
+#define CLAMAV_FILESIZE_DEFAULT ((uint64_t)100 << 20)
+#define CLAMAV_SCANSIZE_DEFAULT ((uint64_t)400 << 20)
+#define CLAMAV_FILESIZE_CAP ((uint64_t)INT_MAX - 2)
+
+void
+clamav_limits(uint64_t max_message, uint64_t *max_file, uint64_t *max_scan)
+{
+	/* An archive entry may be larger than the message: never below libclamav's own defaults. */
+	*max_file = max_message > CLAMAV_FILESIZE_DEFAULT ? max_message : CLAMAV_FILESIZE_DEFAULT;
+	if (*max_file > CLAMAV_FILESIZE_CAP)
+		*max_file = CLAMAV_FILESIZE_CAP;
+	/* Everything unpacked from one message: its parts, then what their archives hold. */
+	*max_scan = 4 * *max_file > CLAMAV_SCANSIZE_DEFAULT ? 4 * *max_file : CLAMAV_SCANSIZE_DEFAULT;
+}
+
 static void *
 clamav_open(const char *address, const struct scan_settings *settings, char *err, size_t errlen)
 {
@@ -203,6 +231,11 @@ clamav_open(const char *address, const struct scan_settings *settings, char *err
 	snprintf(node->dbdir, sizeof(node->dbdir), "%s", settings->conf->clamav_database);
 	snprintf(node->tmpdir, sizeof(node->tmpdir), "%s", settings->conf->spool_directory);
 	node->scan_seconds = settings->conf->scan_timeout;
+	clamav_limits(settings->max_message, &node->max_file, &node->max_scan);
+	if (settings->max_message > node->max_file)
+		msg_warn("the policy accepts messages of up to %llu bytes; libclamav inspects %llu at most: "
+			 "larger ones get OnScannerFailure", (unsigned long long)settings->max_message,
+			 (unsigned long long)node->max_file);
 	node->check_seconds = settings->conf->clamav_check_interval;
 	cl_statinidir(node->dbdir, &node->dbstat);
 	node->engine = clamav_load(node, &node->signatures, err, errlen);
@@ -252,7 +285,8 @@ static void
 clamav_scan(void *arg, const struct scan_job *job, const struct net_wait *wait, struct scan_result *result)
 {
 	struct clamav_node *node = arg;
-	struct cl_scan_options options = { .general = CL_SCAN_GENERAL_HEURISTICS, .parse = ~0u };
+	struct cl_scan_options options = { .general = CL_SCAN_GENERAL_HEURISTICS, .parse = ~0u,
+					   .heuristic = CL_SCAN_HEURISTIC_EXCEEDS_MAX };
 	struct cl_engine *engine = clamav_take(node);
 	const unsigned char *mem = spool_memory(job->spool);
 	struct clamav_call call = { .job = job, .progress_at = net_now_ms() };
@@ -262,8 +296,8 @@ clamav_scan(void *arg, const struct scan_job *job, const struct net_wait *wait, 
 	cl_error_t rc;
 
 	if (spool_size(job->spool) > (uint64_t)cl_engine_get_num(engine, CL_ENGINE_MAX_FILESIZE, &error)) {
-		result->status = SCAN_SKIPPED;
-		snprintf(result->note, sizeof(result->note), "larger than ClamAV's MaxFileSize");
+		engine_incomplete(result, "larger than libclamav's MaxFileSize (%lld bytes)",
+				  cl_engine_get_num(engine, CL_ENGINE_MAX_FILESIZE, &error));
 		cl_engine_free(engine);
 		return;
 	}
@@ -280,6 +314,8 @@ clamav_scan(void *arg, const struct scan_job *job, const struct net_wait *wait, 
 	cl_engine_free(engine);
 	if (rc == CL_CLEAN && call.error)
 		engine_fail(result, "libclamav: %s", call.first_error);	/* a part may have gone unscanned */
+	else if (rc == CL_VIRUS && virname && engine_limit_alert(virname))
+		engine_incomplete(result, "libclamav did not inspect all of it: %.100s", virname);
 	else if (rc == CL_CLEAN || rc == CL_VIRUS) {
 		result->status = SCAN_DONE;
 		result->virus = rc == CL_VIRUS;

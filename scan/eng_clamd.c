@@ -4,10 +4,14 @@
  * One connection per message: clamd's IDSESSION would save a connect but
  * answers out of order and holds a clamd thread between messages.  The
  * raw message goes to clamd, whose own mail parser unpacks it, as
- * clamav-milter does.  "INSTREAM size limit exceeded" is clamd's
- * StreamMaxLength, a policy of the node's admin: the message is SKIPPED
- * (and marked so), not failed, so that a large message is not tempfailed
- * forever.  Any other ERROR, or no reply, is a failure.
+ * clamav-milter does.  What clamd did not inspect is never clean: its
+ * "INSTREAM size limit exceeded" (StreamMaxLength) and the alerts of a
+ * node with AlertExceedsMax ("Heuristics.Limits.Exceeded.* FOUND": an
+ * archive past MaxFileSize, MaxScanSize, MaxFiles or MaxRecursion) are
+ * INCOMPLETE scans, which OnScannerFailure decides; the node is not
+ * blamed for them.  hostmilter.conf(5) lists the clamd.conf settings a
+ * node needs: AlertExceedsMax yes, and limits no smaller than the largest
+ * message the policy accepts.  Any other ERROR, or no reply, is a failure.
  */
 #include "config.h"
 
@@ -76,14 +80,18 @@ clamd_parse_reply(const char *reply, struct scan_result *result)
 
 		if (namelen >= sizeof(result->virus_name))
 			namelen = sizeof(result->virus_name) - 1;
+		engine_header_value(result->virus_name, namelen + 1, reply);
+		if (engine_limit_alert(result->virus_name)) {
+			engine_incomplete(result, "clamd did not inspect all of it: %.100s", result->virus_name);
+			result->virus_name[0] = '\0';
+			return;
+		}
 		result->status = SCAN_DONE;
 		result->virus = true;
-		engine_header_value(result->virus_name, namelen + 1, reply);
 		return;
 	}
 	if (strstr(reply, "size limit exceeded")) {
-		result->status = SCAN_SKIPPED;
-		snprintf(result->note, sizeof(result->note), "larger than clamd's StreamMaxLength");
+		engine_incomplete(result, "larger than clamd's StreamMaxLength");
 		return;
 	}
 	engine_fail(result, "clamd answered \"%.100s\"", reply);

@@ -6,11 +6,15 @@
  * EOF or at Content-Length, whichever comes first; chunked replies are not
  * asked for (HTTP/1.1 with a known length is what rspamd sends to its own
  * milter proxy).  Only "score" and "required_score" decide: hostmilter
- * applies each recipient's thresholds itself, as it does for spamd.
+ * applies each recipient's thresholds itself, as it does for spamd.  A
+ * reply with "is_skipped" true and no action (rspamd's own size limit or
+ * settings) is a SKIPPED scan, marked so, not a score of 0; with an
+ * action it is a pre-result (GTUBE, a settings rule) and its score stands.
  */
 #include "config.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -89,6 +93,15 @@ rspamd_symbols(json_t *symbols, struct scan_result *result)
 	}
 }
 
+/* A skip that decided nothing: a pre-result such as GTUBE's skips the rules too, with a verdict. */
+static bool
+rspamd_no_action(json_t *json)
+{
+	const char *action = json_string_value(json_object_get(json, "action"));
+
+	return !action || strcmp(action, "no action") == 0;
+}
+
 void
 rspamd_parse_reply(const char *reply, size_t len, struct scan_result *result)
 {
@@ -106,6 +119,13 @@ rspamd_parse_reply(const char *reply, size_t len, struct scan_result *result)
 	required = json_object_get(json, "required_score");
 	if (!json_is_number(score) || !json_is_number(required)) {
 		engine_fail(result, "rspamd's reply has no score");
+		json_decref(json);
+		return;
+	}
+	if (json_is_true(json_object_get(json, "is_skipped")) && rspamd_no_action(json)) {
+		/* rspamd's own limits or settings: its score of 0 is no verdict */
+		result->status = SCAN_SKIPPED;
+		snprintf(result->note, sizeof(result->note), "rspamd skipped it");
 		json_decref(json);
 		return;
 	}

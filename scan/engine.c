@@ -74,6 +74,26 @@ engine_fail(struct scan_result *result, const char *fmt, ...)
 	va_end(ap);
 }
 
+void
+engine_incomplete(struct scan_result *result, const char *fmt, ...)
+{
+	va_list ap;
+
+	result->status = SCAN_INCOMPLETE;
+	result->virus = false;
+	va_start(ap, fmt);
+	vsnprintf(result->note, sizeof(result->note), fmt, ap);
+	va_end(ap);
+}
+
+bool
+engine_limit_alert(const char *virus_name)
+{
+	static const char prefix[] = "Heuristics.Limits.Exceeded";
+
+	return strncmp(virus_name, prefix, sizeof(prefix) - 1) == 0;
+}
+
 int
 engine_each_chunk(const struct spool *spool, size_t chunk, int (*fn)(const void *, size_t, void *), void *arg)
 {

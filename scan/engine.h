@@ -2,10 +2,18 @@
  * engine - one scanner node of some engine, behind one interface.
  *
  * Promise: an engine's scan fills a scan_result whose status says what
- * happened: DONE is a verdict (virus or not, a spam score), SKIPPED is a
- * deliberate policy skip (the message is larger than the engine takes),
- * FAILED is anything else -- refused connection, timeout, a reply that
- * does not parse, an ERROR line.  A failure is never read as a verdict.
+ * happened: DONE is a verdict on the whole message (virus or not, a spam
+ * score); SKIPPED is a spam engine's deliberate skip (the message is
+ * larger than SpamMaxSize, or the engine says it skipped it); INCOMPLETE
+ * is an answer from a healthy node that did not inspect all of the
+ * message -- a limit of the engine (size, archive depth or file count,
+ * scan time: libclamav's "Heuristics.Limits.Exceeded.*" alerts, clamd's
+ * "size limit exceeded") -- so the message is not clean, yet no other
+ * node need be tried and no breaker counts it; FAILED is anything else
+ * -- refused connection, timeout, a reply that does not parse, an ERROR
+ * line.  A virus engine never skips: what it did not inspect is at best
+ * INCOMPLETE.  Neither a failure nor an incomplete scan is ever read as
+ * a verdict.
  * Replies are read into bounded buffers; no wait outlives the deadline.
  * Nodes are opened before privileges drop and are shared by all threads.
  */
@@ -22,7 +30,7 @@
 struct hm_conf;
 
 enum scan_kind { SCAN_KIND_VIRUS, SCAN_KIND_SPAM };
-enum scan_status { SCAN_DONE, SCAN_SKIPPED, SCAN_FAILED };
+enum scan_status { SCAN_DONE, SCAN_SKIPPED, SCAN_INCOMPLETE, SCAN_FAILED };
 
 /* The envelope, as rspamd wants it; strings may be NULL. */
 struct scan_job {
@@ -45,12 +53,13 @@ struct scan_result {
 	char virus_name[SCAN_NAME_MAX];
 	double score, required;	/* spam engines, when DONE */
 	char rules[SCAN_RULES_MAX];	/* "RULE_A,RULE_B" */
-	char note[200];		/* why SKIPPED or FAILED */
+	char note[200];		/* why SKIPPED, INCOMPLETE or FAILED */
 };
 
 struct scan_settings {
 	const struct hm_conf *conf;
 	SSL_CTX *tls;		/* for spamd tls: nodes; NULL when none is configured */
+	uint64_t max_message;	/* the largest message the policy accepts: engines inspect it whole */
 };
 
 struct scan_engine {
@@ -89,6 +98,10 @@ int engine_write_chunk(const void *data, size_t len, void *stream);
 
 /* Shared by the engines: result->status = FAILED with a note. */
 void engine_fail(struct scan_result *result, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* result->status = INCOMPLETE with a note: a limit of the engine, no verdict. */
+void engine_incomplete(struct scan_result *result, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Whether a virus name is libclamav's alert for a limit it hit ("Heuristics.Limits.Exceeded.MaxFileSize"). */
+bool engine_limit_alert(const char *virus_name);
 /* Streams the spool to fn in chunks of at most chunk bytes; -1 when fn or a read fails. */
 int engine_each_chunk(const struct spool *spool, size_t chunk, int (*fn)(const void *, size_t, void *), void *arg);
 /* Copies a peer or envelope string into a header value: printable, bounded. */
@@ -104,5 +117,7 @@ int spamd_parse_number(const char *text, const char **end, double *out);	/* loca
 void rspamd_parse_reply(const char *reply, size_t len, struct scan_result *result);	/* NUL at reply[len] */
 /* Signatures in the clamav node's current engine. */
 unsigned clamav_signatures(void *node);
+/* libclamav's MaxFileSize and MaxScanSize for messages of up to max_message bytes. */
+void clamav_limits(uint64_t max_message, uint64_t *max_file, uint64_t *max_scan);
 
 #endif

@@ -1,14 +1,30 @@
 /*
- * hostscan - hostmilter's scanners from the command line.
+ * hostscan - hostmilter's scanners from the command line, and for a
+ * user's procmail.
  *
- * Reads hostmilter.conf (its Scanner lines, ScanTimeout, OnScannerFailure)
- * and the default policy of its PolicyDB when that is readable -- the
- * export's defaults, as a message to an unknown recipient gets them --
- * else the built-in defaults.  A message on stdin is spooled and scanned
- * exactly as hostmilter scans it; the verdict is printed (exit 0 clean,
- * 1 spam, 2 virus, 3 blocked type, 75 scanner failure), or with --filter
- * the message is written back with the marking headers, for procmail.
- * Configuration and usage errors exit 78 and 64 (sysexits).
+ * Reads hostmilter.conf (its Scanner lines, ScanTimeout, OnScannerFailure,
+ * ScanService) and applies the rules of hostscan_rules: with -r ADDRESS,
+ * that recipient's rules from PolicyDB, resolved key by key exactly as
+ * hostmilter resolves them (its mailbox's, else its domain's, else the
+ * defaults; policydb_recipient), and a tempfail (75) when PolicyDB or the
+ * recipient's records cannot be read, since the wrong rules would be
+ * worse than none; without -r, the default policy of PolicyDB when that
+ * is readable -- the export's defaults -- else the built-in defaults.  A message on stdin is spooled in $TMPDIR (or /tmp), in a
+ * file with no name past SpoolMemory (libclamav unpacks there too, when
+ * it runs here), and scanned exactly as hostmilter
+ * scans it: by the running hostmilter when ScanService names its socket
+ * (no ClamAV database in this process, nothing in the milter's spool:
+ * what an ordinary user's LDA needs), else by the engines of the Scanner
+ * lines in this process.
+ *
+ * Without --filter the verdict is printed (exit 0 clean, 1 spam, 2 virus,
+ * 3 blocked type, 75 failure).  With --filter the message is written back
+ * with hostmilter's marks in place of any copies the sender wrote, and
+ * the exit status is 0 once it is written, whatever the verdict (procmail
+ * delivers the unfiltered original on any other status: "Rescue of
+ * unfiltered data"), 75 only when it could not be scanned (and nothing is
+ * written) or not written.  Configuration and usage errors exit 78 and 64
+ * (sysexits).
  */
 #include "config.h"
 
@@ -20,12 +36,14 @@
 #include <strings.h>
 #include <unistd.h>
 
+#include "addr.h"
 #include "attach.h"
 #include "conf.h"
 #include "marks.h"
 #include "msg.h"
 #include "policydb.h"
 #include "scanners.h"
+#include "service.h"
 #include "spool.h"
 #include "verdict.h"
 
@@ -35,15 +53,14 @@
 #define EXIT_USAGE 64
 #define EXIT_TEMPFAIL 75
 #define EXIT_CONFIG 78
+#define HOSTSCAN_SERVICE_SLACK_S 30	/* beyond ScanTimeout, for the message to travel to the service */
 
 struct hostscan {
 	struct hm_conf conf;
-	struct policy_rules rules;
-	struct scanners *scanners;
+	struct policy_rules rules;	/* what the verdict applies: hostscan_rules */
+	struct scanners *scanners;	/* the engines here; NULL when ScanService scans */
 	struct spool *spool;
-	struct scan_outcome outcome;
-	struct attach_report attachments;
-	bool attachments_failed;
+	struct service_reply result;	/* from the service, or from the engines here */
 	struct verdict verdict;
 	struct message_verdict message;
 };
@@ -51,15 +68,63 @@ struct hostscan {
 static void
 usage(void)
 {
-	fprintf(stderr, "usage: hostscan [-c CONF] [--filter] < MESSAGE\n");
+	fprintf(stderr, "usage: hostscan [-c CONF] [-r ADDRESS] [--filter] < MESSAGE\n");
 	exit(EXIT_USAGE);
 }
 
+/* A recipient's rules: 0, or -1 (said why) when they cannot be known. */
 static int
-hostscan_load(struct hostscan *h, const char *conf_path)
+hostscan_recipient_rules(struct hostscan *h, const struct policydb *db, const char *address)
+{
+	struct addr_envelope rcpt;
+	struct policy_recipient recipient;
+	int rc;
+
+	addr_envelope_parse(address, &rcpt);
+	rc = policydb_recipient(db, rcpt.local, rcpt.domain, &recipient);
+	if (rc == 0)
+		h->rules = recipient.rules;
+	else
+		msg_error("%s: the policy of %s cannot be read", h->conf.policy_db, address);
+	policy_recipient_free(&recipient);
+	return rc;
+}
+
+/* The one place the rules come from (see the top of this file); -1 when a recipient's cannot be read. */
+static int
+hostscan_rules(struct hostscan *h, const char *recipient)
+{
+	struct policydb *db;
+	char err[300];
+	int rc = 0;
+
+	policy_rules_default(&h->rules);
+	if (!(db = policydb_open(h->conf.policy_db, err, sizeof(err)))) {
+		if (recipient)
+			msg_error("%s; the policy of %s is unknown", err, recipient);
+		return recipient ? -1 : 0;
+	}
+	h->rules = *policydb_defaults(db);
+	if (recipient)
+		rc = hostscan_recipient_rules(h, db, recipient);
+	policydb_close(db);
+	return rc;
+}
+
+/* The user's own temporary directory: the milter's spool is not this user's to write. */
+static const char *
+hostscan_tmpdir(void)
+{
+	const char *dir = getenv("TMPDIR");
+
+	return dir && dir[0] == '/' ? dir : "/tmp";
+}
+
+/* 0, -1 a configuration error (78), -2 the recipient's policy unknown (75). */
+static int
+hostscan_load(struct hostscan *h, const char *conf_path, const char *recipient)
 {
 	struct conf_errors errors;
-	struct policydb *db;
 	char err[300];
 
 	if (conf_load(conf_path, &h->conf, &errors) < 0) {
@@ -67,13 +132,14 @@ hostscan_load(struct hostscan *h, const char *conf_path)
 			msg_error("%s", errors.text[i]);
 		return -1;
 	}
-	policy_rules_default(&h->rules);
-	if ((db = policydb_open(h->conf.policy_db, err, sizeof(err)))) {
-		h->rules = *policydb_defaults(db);
-		policydb_close(db);
-	}
-	h->scanners = scanners_open(&h->conf, err, sizeof(err));
-	if (!h->scanners) {
+	if (hostscan_rules(h, recipient) < 0)
+		return -2;
+	if (h->conf.scan_service[0])
+		return 0;	/* hostmilter scans: no engine, no libmagic here */
+	/* libclamav unpacks where this user may write, not in the milter's spool */
+	snprintf(h->conf.spool_directory, sizeof(h->conf.spool_directory), "%s", hostscan_tmpdir());
+	attach_init();
+	if (!(h->scanners = scanners_open(&h->conf, err, sizeof(err)))) {
 		msg_error("%s", err);
 		return -1;
 	}
@@ -86,37 +152,55 @@ hostscan_read(struct hostscan *h)
 	char buf[65536];
 	ssize_t n;
 
-	h->spool = spool_new(h->conf.spool_directory, (size_t)h->conf.spool_memory);
+	h->spool = spool_new(hostscan_tmpdir(), (size_t)h->conf.spool_memory);
 	if (!h->spool)
 		return -1;
 	while ((n = read(STDIN_FILENO, buf, sizeof(buf))) != 0) {
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0 || spool_append(h->spool, buf, (size_t)n) < 0) {
-			msg_error("cannot spool the message: %s", strerror(errno));
+			msg_error("cannot spool the message in %s: %s", hostscan_tmpdir(), strerror(errno));
 			return -1;
 		}
 	}
 	return 0;
 }
 
+/* The engines of the Scanner lines, in this process. */
+static void
+hostscan_scan_here(struct hostscan *h, const struct service_request *req)
+{
+	struct scan_job job = { .spool = h->spool, .want_spam = req->want_spam };
+	struct attach_want want = { req->types, req->ntypes, 0 };
+	struct service_reply *r = &h->result;
+	char err[300];
+
+	scanners_scan(h->scanners, &job, net_now_ms() + (uint64_t)h->conf.scan_timeout * 1000, &r->outcome);
+	r->attachments_read = req->ntypes > 0;
+	if (r->attachments_read && attach_scan(h->spool, &want, &r->attachments, err, sizeof(err)) < 0)
+		msg_warn("%s", err);
+	r->virus_scanning = scanners_any(h->scanners, SCAN_KIND_VIRUS);
+	r->spam_scanning = scanners_any(h->scanners, SCAN_KIND_SPAM);
+	r->ok = true;
+}
+
 static void
 hostscan_scan(struct hostscan *h)
 {
-	struct scan_job job = { .spool = h->spool, .want_spam = h->rules.spam.scan };
-	struct verdict_facts facts = { &h->outcome, NULL, &h->rules, false,
+	struct service_request req = { spool_size(h->spool), h->rules.spam.scan, { NULL }, h->rules.ntypes };
+	struct verdict_facts facts = { &h->result.outcome, NULL, &h->rules, false,
 				       h->conf.on_scanner_failure == CONF_FAILURE_ACCEPT };
-	char err[300];
+	uint64_t deadline = net_now_ms() + (uint64_t)(h->conf.scan_timeout + HOSTSCAN_SERVICE_SLACK_S) * 1000;
 
-	if (h->rules.ntypes > 0) {
-		if (attach_scan(h->spool, &h->attachments, err, sizeof(err)) < 0) {
-			msg_warn("%s", err);
-			h->attachments_failed = true;
-		} else
-			facts.attachments = &h->attachments;
-	}
-	scanners_scan(h->scanners, &job, net_now_ms() + (uint64_t)h->conf.scan_timeout * 1000, &h->outcome);
-	h->outcome.virus_failed |= h->attachments_failed;
+	for (size_t i = 0; i < req.ntypes; i++)
+		req.types[i] = h->rules.blocked_types[i];
+	if (!h->scanners && service_scan(h->conf.scan_service, h->spool, &req, deadline, &h->result) < 0) {
+		h->result.virus_scanning = true;	/* so that a failure accepted is marked as one */
+		h->result.outcome.virus_failed = true;
+		snprintf(h->result.outcome.failure, sizeof(h->result.outcome.failure), "%s", h->result.error);
+	} else if (h->scanners)
+		hostscan_scan_here(h, &req);
+	facts.attachments = h->result.attachments_read ? &h->result.attachments : NULL;
 	verdict_for_rcpt(&facts, &h->verdict);
 	verdict_for_message(&h->verdict, 1, &h->message);
 }
@@ -135,14 +219,20 @@ hostscan_exit_code(const struct hostscan *h)
 	return strcmp(v->rule, "spam") == 0 ? EXIT_SPAM : 0;
 }
 
+static const char *
+hostscan_blocked(const struct hostscan *h)
+{
+	return h->result.attachments_read ? verdict_blocked_type(&h->result.attachments, &h->rules) : NULL;
+}
+
 static void
 hostscan_print(const struct hostscan *h)
 {
-	const struct scan_outcome *o = &h->outcome;
-	const char *blocked = verdict_blocked_type(&h->attachments, &h->rules);
+	const struct scan_outcome *o = &h->result.outcome;
+	const char *blocked = hostscan_blocked(h);
 
 	if (h->verdict.action == VERDICT_TEMPFAIL)
-		printf("tempfail: %s\n", o->failure[0] ? o->failure : "attachments could not be examined");
+		printf("tempfail: %s\n", h->verdict.failure ? h->verdict.failure : "the message could not be scanned");
 	else if (blocked)
 		printf("blocked: %s\n", blocked);
 	else if (o->virus)
@@ -153,86 +243,153 @@ hostscan_print(const struct hostscan *h)
 		printf("clean: score=%.1f required=%.1f\n", o->score, o->required);
 	else
 		printf("clean\n");
-	if (o->skipped[0])
+	if (h->verdict.failure && h->verdict.action != VERDICT_TEMPFAIL)
+		printf("accepted by OnScannerFailure: %s\n", h->verdict.failure);
+	if (o->skipped[0] && h->result.spam_scanning)
 		printf("skipped: %s\n", o->skipped);
 }
 
-/* The header block's lines, with the Subject line tagged when asked. */
+/* ---- --filter: the message back, marked ---- */
+
+struct hostscan_filter {
+	uint64_t offset;	/* in the spool */
+	bool mid_line;		/* the piece read next continues a line */
+	bool dropping;		/* the current header is a sender's copy of a mark */
+	bool virus_marks, spam_marks;	/* which marks hostscan writes, so which copies go */
+	const char *tag;	/* for the Subject, or NULL */
+};
+
+/* A header line's start: whether it is one of the marks (dropped), or the Subject to tag. */
 static void
-hostscan_write_headers(const char *head, size_t len, const char *tag)
+hostscan_header_start(struct hostscan_filter *f, const char *line, size_t len, bool whole)
 {
-	char subject[1024], tagged[1100];
+	char name[80], tagged[1100];
+	size_t n = strcspn(line, ":\r\n");
 
-	while (len > 0) {
-		const char *nl = memchr(head, '\n', len);
-		size_t line = nl ? (size_t)(nl - head) + 1 : len;
+	while (n > 0 && (line[n - 1] == ' ' || line[n - 1] == '\t'))
+		n--;
+	snprintf(name, sizeof(name), "%.*s", (int)(n < sizeof(name) ? n : 0), line);
+	f->dropping = marks_owned(name, f->virus_marks, f->spam_marks) >= 0;
+	if (f->dropping)
+		return;
+	if (f->tag && whole && strcasecmp(name, "Subject") == 0 && line[n] == ':' && len < 1024) {
+		char subject[1024];
+		size_t end = len;
 
-		if (tag && strncasecmp(head, "Subject:", 8) == 0 && line < sizeof(subject)) {
-			size_t end = line;
-
-			while (end > 8 && (head[end - 1] == '\n' || head[end - 1] == '\r'))
-				end--;
-			memcpy(subject, head + 8, end - 8);
-			subject[end - 8] = '\0';
-			marks_subject(subject, tag, tagged, sizeof(tagged));
-			printf("Subject: %s%.*s", tagged, (int)(line - end), head + end);
-		} else
-			fwrite(head, 1, line, stdout);
-		head += line;
-		len -= line;
+		while (end > n + 1 && (line[end - 1] == '\n' || line[end - 1] == '\r'))
+			end--;
+		snprintf(subject, sizeof(subject), "%.*s", (int)(end - n - 1), line + n + 1);
+		marks_subject(subject, f->tag, tagged, sizeof(tagged));
+		printf("Subject: %s%.*s", tagged, (int)(len - end), line + end);
+		return;
 	}
+	fwrite(line, 1, len, stdout);
+}
+
+/* One piece of the header block (a line, or as much of a long one as was read); false after the blank line. */
+static bool
+hostscan_header_piece(struct hostscan_filter *f, const char *p, size_t len, bool whole)
+{
+	bool start = !f->mid_line;
+
+	f->mid_line = !whole;
+	if (start && (p[0] == '\n' || (p[0] == '\r' && len > 1 && p[1] == '\n'))) {
+		fwrite(p, 1, len, stdout);	/* the blank line: the body follows */
+		return false;
+	}
+	if (start && p[0] != ' ' && p[0] != '\t')
+		hostscan_header_start(f, p, len, whole);
+	else if (!f->dropping)
+		fwrite(p, 1, len, stdout);	/* a folded line, or the rest of a long one */
+	return true;
+}
+
+/* The headers: an mbox From_ line first, then hostmilter's marks, then the sender's headers without its marks. */
+static int
+hostscan_filter_headers(struct hostscan_filter *f, const struct spool *spool, const struct marks *marks)
+{
+	char buf[1024];
+	ssize_t n;
+	bool more = true, first = true;
+
+	while (more && (n = spool_read(spool, f->offset, buf, sizeof(buf))) > 0) {
+		const char *nl = memchr(buf, '\n', (size_t)n);
+		size_t len = nl ? (size_t)(nl - buf) + 1 : (size_t)n;
+
+		if (first && !(len > 5 && strncmp(buf, "From ", 5) == 0))
+			first = false;	/* no From_ line: the marks go first */
+		if (!first && marks) {
+			for (unsigned i = 0; i < marks->n; i++)
+				printf("%s: %s\n", marks->mark[i].name, marks->mark[i].value);
+			marks = NULL;
+		}
+		if (first) {
+			fwrite(buf, 1, len, stdout);
+			f->mid_line = nl == NULL;
+		} else
+			more = hostscan_header_piece(f, buf, len, nl != NULL);
+		first = false;
+		f->offset += len;
+	}
+	for (unsigned i = 0; marks && i < marks->n; i++)	/* a message of nothing but a From_ line */
+		printf("%s: %s\n", marks->mark[i].name, marks->mark[i].value);
+	return n < 0 ? -1 : 0;
 }
 
 /* A filter passes every message on: spam the policy would refuse is still marked as spam. */
 static int
 hostscan_filter(struct hostscan *h)
 {
+	struct hostscan_filter f = { 0 };
+	struct marks_facts facts = { &h->result.outcome, &h->message, h->result.virus_scanning,
+				     h->result.spam_scanning, hostscan_blocked(h) };
 	struct marks marks;
 	char buf[65536];
-	uint64_t offset = 0, head_len;
-	ssize_t n = spool_read(h->spool, 0, buf, sizeof(buf) - 1);
-	char *end;
+	ssize_t n = 0;
 
 	if (strcmp(h->verdict.rule, "spam") == 0) {
 		h->message.spam_tag = true;
 		h->message.subject_tag = h->rules.spam.subject_tag[0] ? h->rules.spam.subject_tag : NULL;
 	}
-	marks_build(&h->outcome, &h->message, scanners_any(h->scanners, SCAN_KIND_VIRUS),
-		    scanners_any(h->scanners, SCAN_KIND_SPAM), &marks);
-	for (unsigned i = 0; i < marks.n; i++)
-		printf("%s: %s\n", marks.mark[i].name, marks.mark[i].value);
-	if (n > 0) {
-		buf[n] = '\0';
-		end = strstr(buf, "\n\n");
-		if (!end || (strstr(buf, "\r\n\r\n") && strstr(buf, "\r\n\r\n") < end))
-			end = strstr(buf, "\r\n\r\n");
-		head_len = end ? (uint64_t)(end - buf) + 1 : 0;
-		hostscan_write_headers(buf, (size_t)head_len, h->message.spam_tag ? h->message.subject_tag : NULL);
-		offset = head_len;
-	}
-	while ((n = spool_read(h->spool, offset, buf, sizeof(buf))) > 0) {
+	marks_build(&facts, &marks);
+	f.virus_marks = facts.virus_scanning || h->rules.ntypes > 0;
+	f.spam_marks = facts.spam_scanning;
+	f.tag = h->message.spam_tag ? h->message.subject_tag : NULL;
+	if (hostscan_filter_headers(&f, h->spool, &marks) < 0)
+		return -1;
+	while ((n = spool_read(h->spool, f.offset, buf, sizeof(buf))) > 0) {
 		fwrite(buf, 1, (size_t)n, stdout);
-		offset += (uint64_t)n;
+		f.offset += (uint64_t)n;
 	}
-	return fflush(stdout) == 0 && n == 0 ? 0 : -1;
+	return fflush(stdout) == 0 && !ferror(stdout) && n == 0 ? 0 : -1;
 }
 
 int
 main(int argc, char **argv)
 {
 	static const struct option options[] = { { "filter", no_argument, NULL, 'F' },
+						 { "recipient", required_argument, NULL, 'r' },
 						 { "help", no_argument, NULL, 'h' },
 						 { NULL, 0, NULL, 0 } };
 	struct hostscan *h = calloc(1, sizeof(*h));
 	const char *conf_path = "/etc/mail/hostmilter.conf";	/* where hostmilter reads it */
+	const char *recipient = NULL;
+	struct addr_envelope parsed;
 	bool filter = false;
 	int opt, rc;
 
 	msg_init("hostscan");
-	while ((opt = getopt_long(argc, argv, "c:Vh", options, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "c:r:Vh", options, NULL)) != -1) {
 		if (opt == 'c')
 			conf_path = optarg;
-		else if (opt == 'F')
+		else if (opt == 'r') {
+			addr_envelope_parse(optarg, &parsed);
+			if (parsed.kind != ADDR_ENV_PLAIN) {
+				msg_error("-r %s: not a plain mail address", optarg);
+				usage();
+			}
+			recipient = optarg;
+		} else if (opt == 'F')
 			filter = true;
 		else if (opt == 'V') {
 			printf("hostscan %s\n", PACKAGE_VERSION);
@@ -243,18 +400,22 @@ main(int argc, char **argv)
 	}
 	if (optind != argc || !h)
 		usage();
-	attach_init();
-	if (hostscan_load(h, conf_path) < 0)
-		return EXIT_CONFIG;
+	if ((rc = hostscan_load(h, conf_path, recipient)) < 0)
+		return rc == -2 ? EXIT_TEMPFAIL : EXIT_CONFIG;
 	if (hostscan_read(h) < 0)
 		return EXIT_TEMPFAIL;
 	hostscan_scan(h);
 	rc = hostscan_exit_code(h);
-	if (filter ? hostscan_filter(h) < 0 : (hostscan_print(h), 0))
-		rc = EXIT_TEMPFAIL;
+	if (filter && rc == EXIT_TEMPFAIL)	/* procmail's log is where its user looks */
+		msg_warn("not filtered: %s", h->verdict.failure ? h->verdict.failure : "the message could not be scanned");
+	if (filter)
+		rc = rc == EXIT_TEMPFAIL || hostscan_filter(h) < 0 ? EXIT_TEMPFAIL : 0;
+	else
+		hostscan_print(h);
 	spool_free(h->spool);
 	scanners_close(h->scanners);
-	attach_shutdown();
+	if (!h->conf.scan_service[0])
+		attach_shutdown();
 	free(h);
 	return rc;
 }

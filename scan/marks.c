@@ -12,55 +12,89 @@
 
 #include "marks.h"
 
-static struct mark *
-marks_add(struct marks *marks, const char *name)
+/* Every header marks_build writes; the first two come from virus engines. */
+static const char *const marks_names[MARKS_MAX] = { "X-Virus-Scanned", "X-Virus-Status", "X-Spam-Status",
+						    "X-Spam-Score", "X-Spam-Flag" };
+
+#define MARKS_VIRUS_NAMES 2
+
+int
+marks_owned(const char *name, bool virus_scanning, bool spam_scanning)
+{
+	for (int i = 0; i < MARKS_MAX; i++)
+		if (strcasecmp(name, marks_names[i]) == 0)
+			return (i < MARKS_VIRUS_NAMES ? virus_scanning : spam_scanning) ? i : -1;
+	return -1;
+}
+
+const char *
+marks_name(int index)
+{
+	return index >= 0 && index < MARKS_MAX ? marks_names[index] : NULL;
+}
+
+static char *
+marks_add(struct marks *marks, int name)
 {
 	struct mark *mark = &marks->mark[marks->n++];
 
-	mark->name = name;
+	mark->name = marks_names[name];
 	mark->value[0] = '\0';
-	return mark;
+	return mark->value;
 }
 
+#define MARK_VALUE sizeof(((struct mark *)0)->value)
+
 static void
-marks_virus(const struct scan_outcome *o, struct marks *marks)
+marks_virus(const struct marks_facts *f, struct marks *marks)
 {
-	if (o->virus_engines[0])
-		snprintf(marks_add(marks, "X-Virus-Scanned")->value, sizeof(marks->mark[0].value), "%s by %s %s",
-			 o->virus_engines, PACKAGE_NAME, PACKAGE_VERSION);
-	else if (o->virus_failed)
-		snprintf(marks_add(marks, "X-Virus-Scanned")->value, sizeof(marks->mark[0].value),
-			 "failed (%.300s); accepted by OnScannerFailure", o->failure);
+	const struct scan_outcome *o = f->outcome;
+
+	if (o->virus_failed && !o->virus)
+		snprintf(marks_add(marks, 0), MARK_VALUE, "failed (%.300s); accepted by OnScannerFailure", o->failure);
 	else
-		snprintf(marks_add(marks, "X-Virus-Scanned")->value, sizeof(marks->mark[0].value), "skipped (%.300s)",
-			 o->skipped);
+		snprintf(marks_add(marks, 0), MARK_VALUE, "%s by %s %s", o->virus_engines, PACKAGE_NAME,
+			 PACKAGE_VERSION);
 	if (o->virus)
-		snprintf(marks_add(marks, "X-Virus-Status")->value, sizeof(marks->mark[0].value), "Infected (%s)",
-			 o->virus_name);
-	else if (o->virus_engines[0])
-		snprintf(marks_add(marks, "X-Virus-Status")->value, sizeof(marks->mark[0].value), "Clean");
+		snprintf(marks_add(marks, 1), MARK_VALUE, "Infected (%s)", o->virus_name);
+	else if (f->blocked_type)
+		snprintf(marks_add(marks, 1), MARK_VALUE, "Blocked (%.200s)", f->blocked_type);
+	else if (!o->virus_failed)
+		snprintf(marks_add(marks, 1), MARK_VALUE, "Clean");
 }
 
 static void
-marks_spam(const struct scan_outcome *o, const struct message_verdict *m, struct marks *marks)
+marks_spam(const struct marks_facts *f, struct marks *marks)
 {
-	snprintf(marks_add(marks, "X-Spam-Status")->value, sizeof(marks->mark[0].value),
-		 "%s, score=%.1f required=%.1f tests=%s", m->spam_tag ? "Yes" : "No", o->score, o->required,
-		 o->rules[0] ? o->rules : "none");
-	snprintf(marks_add(marks, "X-Spam-Score")->value, sizeof(marks->mark[0].value), "%.1f", o->score);
-	if (m->spam_tag)
-		snprintf(marks_add(marks, "X-Spam-Flag")->value, sizeof(marks->mark[0].value), "YES");
+	const struct scan_outcome *o = f->outcome;
+	bool tag = f->verdict->spam_tag;
+
+	if (!o->spam_scored) {
+		if (o->spam_failed)
+			snprintf(marks_add(marks, 2), MARK_VALUE, "failed (%.300s); accepted by OnScannerFailure",
+				 o->failure);
+		else
+			snprintf(marks_add(marks, 2), MARK_VALUE, "skipped (%.300s)",
+				 o->skipped[0] ? o->skipped : "not scanned");
+		return;
+	}
+	snprintf(marks_add(marks, 2), MARK_VALUE, "%s, score=%.1f required=%.1f tests=%s", tag ? "Yes" : "No",
+		 o->score, o->required, o->rules[0] ? o->rules : "none");
+	snprintf(marks_add(marks, 3), MARK_VALUE, "%.1f", o->score);
+	if (tag)
+		snprintf(marks_add(marks, 4), MARK_VALUE, "YES");
 }
 
 void
-marks_build(const struct scan_outcome *outcome, const struct message_verdict *m, bool virus_scanning,
-	    bool spam_scanning, struct marks *marks)
+marks_build(const struct marks_facts *facts, struct marks *marks)
 {
 	marks->n = 0;
-	if (virus_scanning)
-		marks_virus(outcome, marks);
-	if (spam_scanning && outcome->spam_scored)
-		marks_spam(outcome, m, marks);
+	if (facts->virus_scanning)
+		marks_virus(facts, marks);
+	else if (facts->blocked_type)
+		snprintf(marks_add(marks, 1), MARK_VALUE, "Blocked (%.200s)", facts->blocked_type);
+	if (facts->spam_scanning)
+		marks_spam(facts, marks);
 }
 
 void

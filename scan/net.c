@@ -292,6 +292,18 @@ net_shutdown_write(struct net_conn *conn)
 		shutdown(conn->fd, SHUT_WR);
 }
 
+struct net_conn *
+net_adopt(int fd)
+{
+	struct net_conn *conn;
+	int flags = fcntl(fd, F_GETFL);
+
+	if (flags < 0 || fcntl(fd, F_SETFL, flags | O_NONBLOCK) < 0 || !(conn = calloc(1, sizeof(*conn))))
+		return NULL;
+	conn->fd = fd;
+	return conn;
+}
+
 void
 net_close(struct net_conn *conn)
 {

@@ -47,6 +47,9 @@ struct net_conn *net_connect(const struct net_addr *addr, SSL_CTX *tls, const st
 int net_write(struct net_conn *conn, const void *data, size_t len, const struct net_wait *wait);
 /* Bytes read, 0 at the end of the stream, -1 on error or deadline. */
 ssize_t net_read(struct net_conn *conn, void *buf, size_t len, const struct net_wait *wait);
+/* A connected socket (accepted, or connected by the caller) for net_read and net_write:
+ * made non-blocking, closed by net_close; NULL (fd left open) when that fails. */
+struct net_conn *net_adopt(int fd);
 /* Tells the peer the request is complete (spamd reads to EOF). */
 void net_shutdown_write(struct net_conn *conn);
 void net_close(struct net_conn *conn);

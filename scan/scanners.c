@@ -4,6 +4,9 @@
  * Engines run one after the other, virus engines first: a virus decides
  * the message whatever its spam score, so spamd's 0.2 s is saved then.
  * Two spam engines (spamd and rspamd) give the higher of their scores.
+ * A virus engine that did not inspect the whole message (a skip or an
+ * INCOMPLETE scan) has failed; a spam engine that skipped it leaves the
+ * reason in outcome->skipped, for the marks.
  */
 #include "config.h"
 
@@ -13,12 +16,15 @@
 
 #include "conf.h"
 #include "net.h"
+#include "policydb.h"
 #include "scanners.h"
+#include "size.h"
 
 struct scanners {
 	unsigned n;
 	struct cluster *clusters[CONF_SCANNERS_MAX];
 	SSL_CTX *tls;
+	uint64_t max_message;
 };
 
 static struct cluster *
@@ -41,16 +47,34 @@ scanners_need_tls(const struct hm_conf *conf)
 	return false;
 }
 
+/* The largest message the engines must inspect whole: ScanMaxSize, else the largest the policy accepts. */
+static uint64_t
+scanners_size_for(const struct hm_conf *conf)
+{
+	struct policydb *db;
+	uint64_t size = SIZE_DEFAULT_LIMIT;	/* what a policy without a limit gets */
+	char err[300];
+
+	if (conf->scan_max_size > 0)
+		return (uint64_t)conf->scan_max_size;
+	if ((db = policydb_open(conf->policy_db, err, sizeof(err)))) {
+		size = policydb_largest_size(db);
+		policydb_close(db);
+	}
+	return size;
+}
+
 struct scanners *
 scanners_open(const struct hm_conf *conf, char *err, size_t errlen)
 {
 	struct scanners *scanners = calloc(1, sizeof(*scanners));
-	struct scan_settings settings = { conf, NULL };
+	struct scan_settings settings = { conf, NULL, scanners_size_for(conf) };
 
 	if (!scanners) {
 		snprintf(err, errlen, "out of memory");
 		return NULL;
 	}
+	scanners->max_message = settings.max_message;
 	if (scanners_need_tls(conf)
 	    && !(scanners->tls = net_tls_context(conf->tls_ca, conf->tls_cert, conf->tls_key, err, errlen)))
 		goto fail;
@@ -94,6 +118,12 @@ scanners_any(const struct scanners *scanners, enum scan_kind kind)
 	return false;
 }
 
+uint64_t
+scanners_max_message(const struct scanners *scanners)
+{
+	return scanners ? scanners->max_message : SIZE_DEFAULT_LIMIT;
+}
+
 unsigned
 scanners_count(const struct scanners *scanners)
 {
@@ -117,16 +147,19 @@ scanners_note(char *dst, size_t size, const char *engine, const char *note)
 		snprintf(dst + len, size - len, "; %s: %s", engine, note);
 }
 
-static void
+void
 scanners_add(struct scan_outcome *outcome, const struct scan_engine *engine, const struct scan_result *result)
 {
-	if (result->status == SCAN_FAILED) {
-		*(engine->kind == SCAN_KIND_VIRUS ? &outcome->virus_failed : &outcome->spam_failed) = true;
+	bool virus = engine->kind == SCAN_KIND_VIRUS;
+
+	if (result->status == SCAN_FAILED || result->status == SCAN_INCOMPLETE
+	    || (virus && result->status == SCAN_SKIPPED)) {
+		*(virus ? &outcome->virus_failed : &outcome->spam_failed) = true;
 		if (!outcome->failure[0])
 			scanners_note(outcome->failure, sizeof(outcome->failure), engine->name, result->note);
 	} else if (result->status == SCAN_SKIPPED)
 		scanners_note(outcome->skipped, sizeof(outcome->skipped), engine->name, result->note);
-	else if (engine->kind == SCAN_KIND_VIRUS) {
+	else if (virus) {
 		size_t len = strlen(outcome->virus_engines);
 
 		snprintf(outcome->virus_engines + len, sizeof(outcome->virus_engines) - len, "%s%s", len ? "," : "",
@@ -149,8 +182,11 @@ scanners_scan(struct scanners *scanners, const struct scan_job *job, uint64_t de
 {
 	memset(outcome, 0, sizeof(*outcome));
 	for (enum scan_kind kind = SCAN_KIND_VIRUS; kind <= SCAN_KIND_SPAM; kind++) {
-		if (kind == SCAN_KIND_SPAM && (outcome->virus || !job->want_spam))
+		if (kind == SCAN_KIND_SPAM && (outcome->virus || !job->want_spam)) {
+			snprintf(outcome->skipped, sizeof(outcome->skipped), "%s",
+				 outcome->virus ? "a virus was found" : "no recipient's policy asks for it");
 			break;
+		}
 		for (unsigned i = 0; scanners && i < scanners->n; i++) {
 			const struct scan_engine *engine = cluster_engine(scanners->clusters[i]);
 			struct scan_result result = { 0 };

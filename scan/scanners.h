@@ -4,7 +4,9 @@
  * Promise: scanners_open turns the Scanner lines of hostmilter.conf into
  * clusters (lines naming the same engine join one cluster), opening every
  * node -- libclamav's database, TLS keys -- so that the caller can drop
- * privileges afterwards.  scanners_scan runs the virus engines, then, when
+ * privileges afterwards; engines with limits of their own (libclamav's)
+ * size them for ScanMaxSize, or else the largest message PolicyDB
+ * accepts, read once here.  scanners_scan runs the virus engines, then, when
  * no virus was found and some recipient wants it, the spam engines, all
  * within one deadline, and sums their answers in a scan_outcome that keeps
  * verdicts, deliberate skips and failures apart.
@@ -24,13 +26,13 @@ struct scanners;
 struct scan_outcome {
 	bool virus;
 	char virus_name[SCAN_NAME_MAX];
-	bool virus_failed;	/* a virus engine gave neither verdict nor skip */
+	bool virus_failed;	/* a virus engine gave no verdict on the whole message */
 	bool spam_scored;
 	double score, required;
 	char rules[SCAN_RULES_MAX];
 	bool spam_failed;
 	char failure[200];	/* the first failure, for the log */
-	char skipped[200];	/* "clamd: larger than clamd's StreamMaxLength" */
+	char skipped[200];	/* why no spam engine scored it: "spamd: larger than SpamMaxSize" */
 	char virus_engines[64];	/* engines that gave a virus verdict: "clamav,clamd" */
 };
 
@@ -39,9 +41,13 @@ void scanners_close(struct scanners *scanners);
 
 bool scanners_any(const struct scanners *scanners, enum scan_kind kind);
 unsigned scanners_count(const struct scanners *scanners);
+/* The largest message the engines were sized to inspect whole. */
+uint64_t scanners_max_message(const struct scanners *scanners);
 struct cluster *scanners_cluster(struct scanners *scanners, unsigned i);
 
 void scanners_scan(struct scanners *scanners, const struct scan_job *job, uint64_t deadline_ms,
 		   struct scan_outcome *outcome);
+/* Adds one engine's result to the outcome (what scanners_scan does for each; for the tests). */
+void scanners_add(struct scan_outcome *outcome, const struct scan_engine *engine, const struct scan_result *result);
 
 #endif

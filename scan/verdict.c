@@ -20,43 +20,12 @@ verdict_set(struct verdict *v, enum verdict_action action, const char *rule, con
 	snprintf(v->text, sizeof(v->text), "%s", text ? text : "");
 }
 
-/*
- * Names libmagic has used for one kind of file: 5.44 calls a PE file
- * application/vnd.microsoft.portable-executable where older versions and
- * every panel say application/x-dosexec.  A policy naming any of them
- * blocks them all, so that a libmagic upgrade cannot unblock executables.
- */
-static const char *const verdict_synonyms[][4] = {
-	{ "application/x-dosexec", "application/vnd.microsoft.portable-executable", "application/x-msdownload",
-	  "application/x-ms-dos-executable" },
-	{ "application/zip", "application/x-zip-compressed", "application/x-zip", NULL },
-	{ "application/x-rar", "application/vnd.rar", "application/x-rar-compressed", NULL },
-};
-
-static int
-verdict_family(const char *type)
-{
-	for (size_t f = 0; f < sizeof(verdict_synonyms) / sizeof(*verdict_synonyms); f++)
-		for (size_t i = 0; i < 4 && verdict_synonyms[f][i]; i++)
-			if (strcasecmp(verdict_synonyms[f][i], type) == 0)
-				return (int)f;
-	return -1;
-}
-
-static bool
-verdict_same_type(const char *found, const char *blocked)
-{
-	int family = verdict_family(found);
-
-	return strcasecmp(found, blocked) == 0 || (family >= 0 && family == verdict_family(blocked));
-}
-
 const char *
 verdict_blocked_type(const struct attach_report *attachments, const struct policy_rules *rules)
 {
 	for (unsigned i = 0; attachments && i < attachments->ntypes; i++)
 		for (unsigned j = 0; j < rules->ntypes; j++)
-			if (verdict_same_type(attachments->types[i].type, rules->blocked_types[j]))
+			if (attach_same_type(attachments->types[i].type, rules->blocked_types[j]))
 				return rules->blocked_types[j];
 	return NULL;
 }
@@ -100,6 +69,23 @@ verdict_spam(const struct verdict_facts *f, struct verdict *v)
 	}
 }
 
+/* What the recipient needed and did not get: a scanner's verdict, or every part's type; NULL if nothing. */
+static const char *
+verdict_failure(const struct verdict_facts *f, bool wants_spam)
+{
+	const struct scan_outcome *o = f->outcome;
+
+	if (o->virus)
+		return NULL;	/* a virus found is certain, whatever else was not inspected */
+	if (o->virus_failed || (wants_spam && o->spam_failed))
+		return o->failure[0] ? o->failure : "a scanner failed";
+	if (f->rules->ntypes > 0 && !f->attachments)
+		return "attachments: not examined";
+	if (f->rules->ntypes > 0 && f->attachments->incomplete)
+		return f->attachments->why[0] ? f->attachments->why : "attachments: not every part inspected";
+	return NULL;
+}
+
 void
 verdict_for_rcpt(const struct verdict_facts *f, struct verdict *v)
 {
@@ -109,8 +95,8 @@ verdict_for_rcpt(const struct verdict_facts *f, struct verdict *v)
 
 	memset(v, 0, sizeof(*v));
 	verdict_set(v, VERDICT_DELIVER, "clean", NULL, NULL, NULL);
-	if ((o->virus_failed && !o->virus) || (wants_spam && o->spam_failed && !o->virus)) {
-		if (!f->accept_on_failure) {
+	if ((v->failure = verdict_failure(f, wants_spam))) {
+		if (!f->accept_on_failure && !blocked) {
 			verdict_set(v, VERDICT_TEMPFAIL, "scanner-failure", "451", "4.7.1",
 				    "Message could not be scanned; try again later");
 			return;

@@ -3,8 +3,13 @@
  *
  * Promise: pure functions over plain structs (no clock, no I/O, no
  * libmilter), shared by hostmilter and hostscan and unit-tested directly.
- * For one recipient, in this order: a scanner failure that matters to it
- * tempfails (451 4.7.1) unless OnScannerFailure is accept; a virus is
+ * For one recipient, in this order: a failure that matters to it
+ * tempfails (451 4.7.1) unless OnScannerFailure is accept -- a virus
+ * engine that gave no verdict, a spam engine that gave none when the
+ * recipient wants one, or, when its rules block types, attachments not
+ * examined or an incomplete report (a part not inspected: attach.h);
+ * a blocked type found among the parts that were inspected refuses even
+ * then, and a virus found is named whatever failed; a virus is
  * handled by the recipient's virus policy (reject 554 5.7.1, discard,
  * quarantine, tag); a blocked true type rejects (550 5.7.1), also when
  * the virus policy would only tag; a spam score is
@@ -41,12 +46,13 @@ struct verdict {
 	const char *rcode, *xcode;
 	char text[160];
 	bool spam_tag;		/* deliver with X-Spam-Flag YES and the subject tag */
+	const char *failure;	/* what was not inspected, when the rule says scanner-failure */
 	const char *subject_tag;
 };
 
 struct verdict_facts {
 	const struct scan_outcome *outcome;
-	const struct attach_report *attachments;	/* NULL when not examined */
+	const struct attach_report *attachments;	/* NULL when not examined (a failure if the rules block types) */
 	const struct policy_rules *rules;	/* the recipient's */
 	bool sender_allowed;	/* in the recipient domain's allow_senders */
 	bool accept_on_failure;	/* OnScannerFailure accept */

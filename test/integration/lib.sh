@@ -211,6 +211,7 @@ define(\`confAUTH_MECHANISMS', \`PLAIN LOGIN')dnl
 TRUST_AUTH_MECH(\`PLAIN LOGIN')dnl
 define(\`confAUTH_OPTIONS', \`A')dnl
 DAEMON_OPTIONS(\`Family=inet, Name=MSA, Port=$1, Addr=127.0.0.1, M=E')dnl
+define(\`confHOSTMILTER_MAILERS', \`$RUN/maps/hostmilter-mailers.m4')dnl
 FEATURE(\`hostmilter', \`unix:$RUN/milter/hostmilter.sock')dnl
 MC
 }
@@ -286,7 +287,9 @@ hm_clamav_db() {
 }
 hm_bg() { "$@" & HM_BG_PIDS="${HM_BG_PIDS:-} $!"; }
 # hm_clamd_start PORT [StreamMaxLength [NAME]]: a real clamd on 127.0.0.1:PORT and
-# $RUN/NAME/clamd.sock (NAME: clamd unless given, for a second node).
+# $RUN/NAME/clamd.sock (NAME: clamd unless given, for a second node); more
+# clamd.conf lines in $HM_CLAMD_EXTRA.  AlertExceedsMax, as a node for
+# hostmilter must have it (hostmilter.conf(5)).
 hm_clamd_start() {
 	local name=${3:-clamd}
 	mkdir -p "$RUN/$name"
@@ -301,6 +304,8 @@ Foreground yes
 User root
 LogFile $RUN/$name.log
 StreamMaxLength ${2:-100M}
+AlertExceedsMax yes
+${HM_CLAMD_EXTRA:-}
 CONF
 	hm_bg clamd -c "$RUN/$name.conf"
 	CLAMD_PID=$!

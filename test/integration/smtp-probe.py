@@ -5,9 +5,14 @@ Prints "EHLO 250", "AUTH 235 ...", "MAIL 250 ...", "RCPT <addr> 550 5.7.1 ...",
 "DATA 250 ..." -- code, enhanced code and text of each reply -- so that the
 integration tests can compare what Sendmail (with hostmilter) answered.
 Stops after the first step that is refused, like a real client would.
+With --tls-cert and --tls-key it says STARTTLS first and shows that client
+certificate (the server's own is not checked: a test CA signs it).
+--rset-after-rcpt aborts the transaction after its RCPTs with RSET and runs
+it again, whole, in the same connection.
 """
 import argparse
 import smtplib
+import ssl
 import sys
 
 
@@ -30,6 +35,44 @@ def rcpt_to(s, rcpt):
     return s.getreply()
 
 
+def starttls(s, cert, key):
+    """STARTTLS showing a client certificate; prints "STARTTLS 220" and EHLOs again."""
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    ctx.load_cert_chain(cert, key)
+    code, msg = s.starttls(context=ctx)
+    print("STARTTLS", code)
+    s.ehlo()
+
+
+def transaction(s, a):
+    """MAIL, the RCPTs and DATA, as far as the replies and --quit-after let it go."""
+    options = ["SIZE=%d" % a.size] if a.size is not None else []
+    code, msg = s.mail(a.sender, options)
+    print("MAIL", code, first_line(msg))
+    if code >= 400 or a.quit_after == "mail":
+        return
+    accepted = 0
+    for rcpt in a.to:
+        code, msg = rcpt_to(s, rcpt)
+        print("RCPT", "<%s>" % rcpt, code, first_line(msg))
+        accepted += code < 400
+    if not accepted or a.quit_after == "rcpt":
+        return
+    if a.message:
+        with open(a.message, "rb") as f:
+            message = f.read()
+    else:
+        message = (b"From: <" + a.sender.encode() + b">\r\nTo: <" + a.to[0].encode("utf-8", "replace") +
+                   b">\r\nSubject: " + a.subject.encode() + b"\r\n\r\n" + body(a.body_bytes))
+    try:
+        code, msg = s.data(message)
+    except smtplib.SMTPDataError as e:
+        code, msg = e.smtp_code, e.smtp_error
+    print("DATA", code, first_line(msg))
+
+
 def main():
     p = argparse.ArgumentParser()
     p.add_argument("port", type=int)
@@ -41,12 +84,19 @@ def main():
     p.add_argument("--body-bytes", type=int, default=200)
     p.add_argument("--quit-after", choices=["mail", "rcpt"])
     p.add_argument("--message", help="send this file as the message (headers and body)")
+    p.add_argument("--subject", default="probe", help="the Subject of the generated message")
+    p.add_argument("--tls-cert", help="STARTTLS first, with this client certificate (PEM)")
+    p.add_argument("--tls-key", help="... and its key")
+    p.add_argument("--rset-after-rcpt", action="store_true",
+                   help="RSET after the RCPTs, then the whole transaction again")
     a = p.parse_args()
     try:
         s = smtplib.SMTP("127.0.0.1", a.port, source_address=(a.source, 0), timeout=60,
                          local_hostname="client.example")
         code, msg = s.ehlo()
         print("EHLO", code)
+        if a.tls_cert:
+            starttls(s, a.tls_cert, a.tls_key)
         if a.auth:
             user, password = a.auth.split(":", 1)
             try:
@@ -56,31 +106,13 @@ def main():
             print("AUTH", code, first_line(msg))
             if code >= 400:
                 return
-        options = ["SIZE=%d" % a.size] if a.size is not None else []
-        code, msg = s.mail(a.sender, options)
-        print("MAIL", code, first_line(msg))
-        if code >= 400 or a.quit_after == "mail":
-            s.quit()
-            return
-        accepted = 0
-        for rcpt in a.to:
-            code, msg = rcpt_to(s, rcpt)
-            print("RCPT", "<%s>" % rcpt, code, first_line(msg))
-            accepted += code < 400
-        if not accepted or a.quit_after == "rcpt":
-            s.quit()
-            return
-        if a.message:
-            with open(a.message, "rb") as f:
-                message = f.read()
-        else:
-            message = (b"From: <" + a.sender.encode() + b">\r\nTo: <" + a.to[0].encode("utf-8", "replace") +
-                       b">\r\nSubject: probe\r\n\r\n" + body(a.body_bytes))
-        try:
-            code, msg = s.data(message)
-        except smtplib.SMTPDataError as e:
-            code, msg = e.smtp_code, e.smtp_error
-        print("DATA", code, first_line(msg))
+        if a.rset_after_rcpt:
+            quit_after, a.quit_after = a.quit_after, "rcpt"
+            transaction(s, a)
+            code, msg = s.rset()
+            print("RSET", code, first_line(msg))
+            a.quit_after = quit_after
+        transaction(s, a)
         s.quit()
     except smtplib.SMTPServerDisconnected as e:
         print("DISCONNECT", e)

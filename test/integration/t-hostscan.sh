@@ -31,7 +31,8 @@ out=$("$HOSTSCAN" -c "$RUN/scan.conf" --filter <"$(HM_SUBJECT=hello hm_message g
 like "--filter: X-Spam-Flag YES" "$out" 'X-Spam-Flag: YES'
 like "--filter: subject tagged" "$out" 'Subject: \[SPAM\] hello'
 like "--filter: X-Virus-Scanned by clamav" "$out" 'X-Virus-Scanned: clamav by hostmilter'
-like "--filter: the body intact, exit 1" "$(tail -n 2 <<<"$out" | tr '\r\n' '  ')" 'GTUBE-STANDARD-ANTI-UBE-TEST-EMAIL.*exit=1'
+like "--filter: the body intact, exit 0 (a filter's non-zero status makes procmail deliver the original)" \
+	"$(tail -n 2 <<<"$out" | tr '\r\n' '  ')" 'GTUBE-STANDARD-ANTI-UBE-TEST-EMAIL.*exit=0'
 cat >"$RUN/dead.conf" <<CONF
 PolicyDB $RUN/maps/hostmilter.db
 Scanner clamd tcp:127.0.0.1:3399
@@ -42,6 +43,29 @@ like "every clamd node down: exit 75" "$(one_line "$HOSTSCAN" -c "$RUN/dead.conf
 printf 'Scanner avast tcp:1:2\n' >"$RUN/bad.conf"
 like "a bad Scanner line: exit 78 with file and line" "$(one_line "$HOSTSCAN" -c "$RUN/bad.conf" </dev/null)" \
 	'bad\.conf:1: Scanner.*exit=78$'
+
+# -r ADDRESS: that recipient's rules, key by key (test/data/precedence-export.json: set.example blocks
+# zip and tags at 3; its mailbox m-types blocks nothing; m-all does not scan for spam).
+mkdir "$RUN/prec"
+"$HOSTMAPGEN" -q -o "$RUN/prec" "$HM_SRC/test/data/precedence-export.json" 2>/dev/null
+sed "s#^PolicyDB .*#PolicyDB $RUN/prec/hostmilter.db#" "$RUN/scan.conf" >"$RUN/prec.conf"
+python3 -c 'import zipfile,sys; z=zipfile.ZipFile(sys.argv[1],"w"); z.writestr("a.txt","hello\n"*50); z.close()' \
+	"$RUN/clean.zip"
+zip_msg=$(hm_message attach "$RUN/clean.zip" files.zip application/zip)
+six=$(hm_message text HOSTMILTER-SIX-POINTS)
+rscan() { local m=$1; shift; one_line "$HOSTSCAN" -c "$RUN/prec.conf" "$@" <"$m"; }
+like "-r a@set.example: its domain blocks zip, exit 3" "$(rscan "$zip_msg" -r a@set.example)" '^blocked: application/zip.*exit=3$'
+like "-r e@set.example: its mailbox blocks nothing, exit 0" "$(rscan "$zip_msg" -r e@set.example)" '^clean.*exit=0$'
+like "without -r: the defaults (x-dosexec only), exit 0" "$(rscan "$zip_msg")" '^clean.*exit=0$'
+like "-r a@set.example: 6 points are spam at its tag score 3, exit 1" "$(rscan "$six" -r a@set.example)" '^spam: .*exit=1$'
+like "-r b@set.example: its mailbox scans no spam, exit 0" "$(rscan "$six" -r b@set.example)" '^clean.*exit=0$'
+out=$("$HOSTSCAN" -c "$RUN/prec.conf" -r a@set.example --filter <"$(HM_SUBJECT=six hm_message text HOSTMILTER-SIX-POINTS)")
+like "-r a@set.example --filter: the domain's subject tag" "$out" 'Subject: \[D\] six'
+sed "s#^PolicyDB .*#PolicyDB $RUN/no-such.db#" "$RUN/scan.conf" >"$RUN/nodb.conf"
+like "-r with an unreadable PolicyDB: exit 75, not the defaults" \
+	"$(one_line "$HOSTSCAN" -c "$RUN/nodb.conf" -r a@set.example <"$zip_msg")" 'policy of a@set\.example is unknown.*exit=75$'
+like "-r with no plain address: exit 64" "$(one_line "$HOSTSCAN" -c "$RUN/prec.conf" -r 'a%b@set.example' </dev/null)" \
+	'not a plain mail address.*exit=64$'
 
 hm_milter_user
 mkdir -p "$RUN/empty"

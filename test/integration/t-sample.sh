@@ -32,7 +32,7 @@ sed -e "s|unix:/run/hostmilter/|unix:$RUN/milter/|" -e "s|/run/hostmilter/hostmi
 	-e "s|10\.0\.0\.11:3310|127.0.0.1:$CLAMD1|" -e "s|10\.0\.0\.12:3310|127.0.0.1:$CLAMD2|" \
 	-e "s|10\.0\.0\.21:783|127.0.0.1:$SPAMD|" -e "s|127\.0\.0\.1:9899|127.0.0.1:$STATS|" \
 	"$SAMPLE/hostmilter.conf" >"$RUN/hostmilter.conf"
-is "only paths and addresses changed" "$(diff "$SAMPLE/hostmilter.conf" "$RUN/hostmilter.conf" | grep -c '^>')" 9
+is "only paths and addresses changed" "$(diff "$SAMPLE/hostmilter.conf" "$RUN/hostmilter.conf" | grep -c '^>')" 10
 out=$("$HOSTMILTER" -n -c "$RUN/hostmilter.conf" 2>&1)
 like "hostmilter -n accepts the sample configuration" "$out" 'configuration, policy database and 2 scanners OK'
 

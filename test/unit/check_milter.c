@@ -891,6 +891,7 @@ START_TEST(gateway_rate_payers)
 	payer.network = policydb_relay_network(db, AF_INET, v4);
 	ck_assert_int_eq(facts_rate_charge(db, &payer, &charge), 1);
 	ck_assert_str_eq(charge.key, "client:192.0.2.5");
+	ck_assert_str_eq(charge.who, "192.0.2.5");
 	ck_assert_uint_eq(charge.per_hour, 50);
 	ck_assert_uint_eq(charge.burst, 5);
 	inet_pton(AF_INET, "192.0.2.200", v4);
@@ -903,11 +904,13 @@ START_TEST(gateway_rate_payers)
 	payer.addr = v6;
 	ck_assert_int_eq(facts_rate_charge(db, &payer, &charge), 1);
 	ck_assert_str_eq(charge.key, "client:2001:db8:1:2::/64");
+	ck_assert_str_eq(charge.who, "2001:db8:1:2::/64");
 	ck_assert_int_eq(policydb_mailbox(db, "gw-admin", &mailbox), 0);
 	payer.auth_mailbox = "gw-admin";	/* AUTH first, whatever the network */
 	payer.mailbox = &mailbox;
 	ck_assert_int_eq(facts_rate_charge(db, &payer, &charge), 1);
 	ck_assert_str_eq(charge.key, "mailbox:gw-admin");
+	ck_assert_str_eq(charge.who, "gw-admin");
 	ck_assert_uint_eq(charge.per_hour, 200);
 	payer.bulk = true;	/* no bulk allowance set anywhere: the ordinary one, same counter */
 	ck_assert_int_eq(facts_rate_charge(db, &payer, &charge), 1);
@@ -917,6 +920,7 @@ START_TEST(gateway_rate_payers)
 	payer.auth_mailbox = "gw-bulk";
 	ck_assert_int_eq(facts_rate_charge(db, &payer, &charge), 1);
 	ck_assert_str_eq(charge.key, "bulk:mailbox:gw-bulk");
+	ck_assert_str_eq(charge.who, "gw-bulk");
 	ck_assert_uint_eq(charge.per_hour, 3000);
 	ck_assert_uint_eq(charge.burst, 100);
 	payer.bulk = false;
@@ -928,8 +932,33 @@ START_TEST(gateway_rate_payers)
 				     .cert_issuer = "/CN=CA", .cert_subject = "/CN=a" };
 	ck_assert_int_eq(facts_rate_charge(db, &payer, &charge), 1);
 	ck_assert_str_eq(charge.key, "cert:/CN=CA|/CN=a");
+	ck_assert_str_eq(charge.who, "/CN=a");
 	ck_assert_uint_eq(charge.per_hour, 7);
 	ck_assert_uint_eq(charge.burst, 7);
+	payer.cert_subject = "";	/* a certificate without subject is named by its issuer */
+	ck_assert_int_eq(facts_rate_charge(db, &payer, &charge), 1);
+	ck_assert_str_eq(charge.who, "/CN=CA");
+}
+END_TEST
+
+/*
+ * A certificate is named in the reply by its subject: Sendmail's issuer
+ * (xtext, "+20" for each space) is long enough to push the subject past
+ * what the reply shows, and the reply then named "/CN=site.in-berli".
+ */
+START_TEST(gateway_rate_cert_reply)
+{
+	struct rate_payer payer = { .certificate = &(struct policy_relay_right){ "/CN=site.in-berlin.de", { 6, 2, 0, 0 } },
+				    .cert_issuer = "/C=DE/O=IN-Berlin+20e.V./CN=IN-Berlin+20CA",
+				    .cert_subject = "/CN=site.in-berlin.de" };
+	struct rate_charge charge;
+	struct decision d;
+
+	ck_assert_int_eq(facts_rate_charge(db, &payer, &charge), 1);
+	ck_assert_str_eq(charge.key, "cert:/C=DE/O=IN-Berlin+20e.V./CN=IN-Berlin+20CA|/CN=site.in-berlin.de");
+	decide_continue_for_test(&d);
+	decide_rate(DECIDE_RATE_LIMITED, false, charge.who, charge.per_hour, 600, &d);
+	ck_assert_str_eq(d.text, "Rate limit of 6 recipients per hour for /CN=site.in-berlin.de exceeded, retry in 600 seconds");
 }
 END_TEST
 
@@ -1012,6 +1041,7 @@ milter_suite(void)
 	tcase_add_test(gateway, gateway_recipients);
 	tcase_add_test(gateway, gateway_relay_rates);
 	tcase_add_test(gateway, gateway_rate_payers);
+	tcase_add_test(gateway, gateway_rate_cert_reply);
 	tcase_add_test(lookups, sample_rate_payers);
 	suite_add_tcase(s, gateway);
 	suite_add_tcase(s, precedence);

@@ -11,7 +11,9 @@
 #include <check.h>
 #include <dirent.h>
 #include <limits.h>
+#include <glib.h>
 #include <openssl/evp.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,7 +23,10 @@
 #include "cluster.h"
 #include "conf.h"
 #include "engine.h"
+#include "magicset.h"
 #include "marks.h"
+#include "scanners.h"
+#include "service.h"
 #include "spool.h"
 #include "verdict.h"
 
@@ -129,9 +134,15 @@ START_TEST(clamd_replies)
 	ck_assert_int_eq(r.status, SCAN_DONE);
 	ck_assert(r.virus);
 	ck_assert_str_eq(r.virus_name, "Eicar-Signature");
+	/* What clamd did not inspect is no verdict, and not the node's fault either. */
 	memset(&r, 0, sizeof(r));
 	clamd_parse_reply("INSTREAM size limit exceeded. ERROR", &r);
-	ck_assert_int_eq(r.status, SCAN_SKIPPED);
+	ck_assert_int_eq(r.status, SCAN_INCOMPLETE);
+	memset(&r, 0, sizeof(r));
+	clamd_parse_reply("stream: Heuristics.Limits.Exceeded.MaxFileSize FOUND", &r);
+	ck_assert_int_eq(r.status, SCAN_INCOMPLETE);
+	ck_assert(!r.virus);
+	ck_assert_ptr_nonnull(strstr(r.note, "Heuristics.Limits.Exceeded.MaxFileSize"));
 	for (const char *bad = "stream: Can't allocate memory ERROR\0\0UNKNOWN COMMAND\0\0 FOUND\0\0"; *bad;
 	     bad += strlen(bad) + 1) {
 		memset(&r, 0, sizeof(r));
@@ -181,6 +192,10 @@ START_TEST(rspamd_replies)
 				   "\"symbols\":{\"GTUBE\":{\"score\":0}}}";
 	static const char status[] = "HTTP/1.1 500 Internal\r\n\r\n{}";
 	static const char bad[] = "HTTP/1.1 200 OK\r\n\r\n{\"score\":\"high\"}";
+	static const char skipped[] = "HTTP/1.1 200 OK\r\n\r\n{\"is_skipped\":true,\"score\":0,\"required_score\":15,"
+				      "\"action\":\"no action\"}";
+	static const char preresult[] = "HTTP/1.1 200 OK\r\n\r\n{\"is_skipped\":true,\"score\":15,\"required_score\":15,"
+					"\"action\":\"reject\",\"symbols\":{\"GTUBE\":{\"score\":0}}}";
 	struct scan_result r;
 
 	memset(&r, 0, sizeof(r));
@@ -194,6 +209,13 @@ START_TEST(rspamd_replies)
 	memset(&r, 0, sizeof(r));
 	rspamd_parse_reply(bad, sizeof(bad) - 1, &r);
 	ck_assert_int_eq(r.status, SCAN_FAILED);
+	memset(&r, 0, sizeof(r));
+	rspamd_parse_reply(skipped, sizeof(skipped) - 1, &r);
+	ck_assert_int_eq(r.status, SCAN_SKIPPED);	/* its score of 0 is no verdict */
+	memset(&r, 0, sizeof(r));
+	rspamd_parse_reply(preresult, sizeof(preresult) - 1, &r);
+	ck_assert_int_eq(r.status, SCAN_DONE);	/* GTUBE: rules skipped, the verdict stands */
+	ck_assert(r.score == 15);
 }
 END_TEST
 
@@ -313,11 +335,324 @@ START_TEST(attach_names_true_types_in_nested_parts)
 	char err[200];
 	bool png = false;
 
-	ck_assert_int_eq(attach_scan(spool, &report, err, sizeof(err)), 0);
+	ck_assert_int_eq(attach_scan(spool, NULL, &report, err, sizeof(err)), 0);
 	for (unsigned i = 0; i < report.ntypes; i++)
 		png |= strcmp(report.types[i].type, "image/png") == 0 && strcmp(report.types[i].filename, "notes.txt") == 0;
 	ck_assert(png);
 	spool_free(spool);
+}
+END_TEST
+
+/* A message built piece by piece. */
+struct text {
+	char *p;
+	size_t len, cap;
+};
+
+static void __attribute__((format(printf, 2, 3)))
+text_add(struct text *t, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(NULL, 0, fmt, ap);
+	va_end(ap);
+	if (t->len + (size_t)n + 1 > t->cap) {
+		t->cap = 2 * (t->len + (size_t)n + 1);
+		t->p = realloc(t->p, t->cap);
+		ck_assert_ptr_nonnull(t->p);
+	}
+	va_start(ap, fmt);
+	vsnprintf(t->p + t->len, t->cap - t->len, fmt, ap);
+	va_end(ap);
+	t->len += (size_t)n;
+}
+
+/* The smallest file libmagic calls a PE executable: an MZ header pointing at "PE\0\0". */
+static void
+pe_bytes(unsigned char pe[256])
+{
+	memset(pe, 0, 256);
+	pe[0] = 'M', pe[1] = 'Z';
+	pe[0x18] = 0x40;	/* relocations past the DOS header: not plain MS-DOS */
+	pe[0x3c] = 0x80;	/* e_lfanew */
+	memcpy(pe + 0x80, "PE\0\0", 4);
+	pe[0x80 + 24] = 0x0b, pe[0x80 + 25] = 0x01;	/* PE32 */
+}
+
+static char *
+pe_base64(void)
+{
+	unsigned char pe[256];
+
+	pe_bytes(pe);
+	return g_base64_encode(pe, sizeof(pe));
+}
+
+static void
+text_exe_part(struct text *t, const char *name)
+{
+	char *b64 = pe_base64();
+
+	text_add(t, "Content-Type: application/pdf; name=\"%s\"\r\nContent-Transfer-Encoding: base64\r\n\r\n%s\r\n", name,
+		 b64);
+	g_free(b64);
+}
+
+static const char *const dosexec[] = { "application/x-dosexec" };
+
+/* The report of msg, with libmagic's rules chosen for x-dosexec (want) or all of them. */
+static void
+report_of(const char *msg, bool want, unsigned types_max, struct attach_report *report)
+{
+	struct attach_want w = { dosexec, 1, types_max };
+	struct spool *spool = spool_of(msg);
+	char err[200];
+
+	attach_scan(spool, want ? &w : NULL, report, err, sizeof(err));
+	spool_free(spool);
+}
+
+static bool
+report_has(const struct attach_report *report, const char *type)
+{
+	for (unsigned i = 0; i < report->ntypes; i++)
+		if (attach_same_type(report->types[i].type, type))
+			return true;
+	return false;
+}
+
+static void
+assert_found_exe(const char *msg)
+{
+	struct attach_report report;
+
+	for (int want = 0; want < 2; want++) {
+		report_of(msg, want, 0, &report);
+		ck_assert_msg(report_has(&report, "application/x-dosexec"), "no executable found (%s)", report.why);
+	}
+}
+
+static void
+assert_incomplete(const char *msg, const char *why)
+{
+	struct attach_report report;
+
+	report_of(msg, true, 0, &report);
+	ck_assert_msg(report.incomplete, "complete, expected \"%s\"", why);
+	ck_assert_msg(strstr(report.why, why), "why \"%s\", expected \"%s\"", report.why, why);
+}
+
+#define HEAD "From: a@b\r\nSubject: x\r\nMIME-Version: 1.0\r\n"
+
+/* ATTACH_PARTS_MAX parts are looked at; the one after them is not, and the report says so. */
+START_TEST(attach_parts_cap)
+{
+	for (int extra = 0; extra < 2; extra++) {
+		struct text t = { 0 };
+		struct attach_report report;
+
+		text_add(&t, HEAD "Content-Type: multipart/mixed; boundary=\"b\"\r\n\r\n");
+		for (int i = 0; i < ATTACH_PARTS_MAX - 1 + extra; i++)
+			text_add(&t, "--b\r\nContent-Type: text/plain\r\n\r\npart %d\r\n", i);
+		text_add(&t, "--b\r\n");
+		text_exe_part(&t, "invoice.pdf");
+		text_add(&t, "--b--\r\n");
+		report_of(t.p, true, 0, &report);
+		ck_assert(report_has(&report, "application/x-dosexec") == !extra);
+		ck_assert(report.incomplete == extra);
+		if (extra)
+			ck_assert_ptr_nonnull(strstr(report.why, "more than 1000 parts"));
+		free(t.p);
+	}
+}
+END_TEST
+
+START_TEST(attach_depth_cap)
+{
+	for (int depth = ATTACH_DEPTH_MAX - 1; depth <= ATTACH_DEPTH_MAX + 8; depth += 9) {
+		struct text t = { 0 };
+		struct attach_report report;
+
+		text_add(&t, HEAD);
+		for (int i = 0; i < depth; i++)	/* every other level a forwarded message */
+			text_add(&t, i % 2 ? "Content-Type: message/rfc822\r\n\r\nFrom: c@d\r\nMIME-Version: 1.0\r\n"
+					   : "Content-Type: multipart/mixed; boundary=\"b%d\"\r\n\r\n--b%d\r\n",
+				 i, i);
+		text_exe_part(&t, "x.pdf");
+		for (int i = depth - 1; i >= 0; i--)
+			if (i % 2 == 0)
+				text_add(&t, "--b%d--\r\n", i);
+		report_of(t.p, true, 0, &report);
+		ck_assert_msg(report_has(&report, "application/x-dosexec") == (depth < ATTACH_DEPTH_MAX), "depth %d", depth);
+		ck_assert(report.incomplete == (depth >= ATTACH_DEPTH_MAX));
+		free(t.p);
+	}
+}
+END_TEST
+
+START_TEST(attach_types_cap)
+{
+	struct text t = { 0 };
+	struct attach_report report;
+
+	text_add(&t, HEAD "Content-Type: multipart/mixed; boundary=\"b\"\r\n\r\n--b\r\n\r\nhello\r\n"
+			  "--b\r\nContent-Type: image/png\r\nContent-Transfer-Encoding: base64\r\n\r\n"
+			  "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==\r\n--b\r\n");
+	text_exe_part(&t, "x.pdf");
+	text_add(&t, "--b--\r\n");
+	report_of(t.p, true, 3, &report);
+	ck_assert(report_has(&report, "application/x-dosexec") && !report.incomplete);
+	report_of(t.p, true, 2, &report);
+	ck_assert(!report_has(&report, "application/x-dosexec") && report.incomplete);
+	ck_assert_ptr_nonnull(strstr(report.why, "more than 2 distinct types"));
+	free(t.p);
+}
+END_TEST
+
+/* What GMime cannot read, or reads one way where another reader may read another, is not clean. */
+START_TEST(attach_unreadable_or_ambiguous)
+{
+	struct text t = { 0 };
+
+	assert_incomplete("x", "not a message GMime can parse");
+	text_add(&t, HEAD "Content-Type: multipart/mixed\r\n\r\n--b\r\n");
+	text_exe_part(&t, "x.pdf");
+	text_add(&t, "--b--\r\n");
+	assert_incomplete(t.p, "a multipart without a boundary");
+	t.len = 0;
+	text_add(&t, HEAD "Content-Type: multipart/mixed; boundary=\"b\"\r\n\r\n--b\r\nContent-Transfer-Encoding: 7bit\r\n");
+	text_exe_part(&t, "x.pdf");	/* a second, conflicting, Content-Transfer-Encoding */
+	text_add(&t, "--b--\r\n");
+	assert_incomplete(t.p, "conflicting headers");
+	free(t.p);
+}
+END_TEST
+
+/* A forwarded message sent base64-encoded, an .eml attachment, content that is a message: all opened. */
+START_TEST(attach_opens_embedded_messages)
+{
+	static const char *const wrappers[] = { "Content-Type: message/rfc822",
+						"Content-Type: application/octet-stream; name=\"fwd.eml\"",
+						"Content-Type: application/octet-stream" };
+	char *inner_b64, *b64 = pe_base64();
+	struct text inner = { 0 }, t = { 0 };
+
+	text_add(&inner, "From: c@d\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=\"i\"\r\n\r\n--i\r\n"
+			 "Content-Type: application/pdf\r\nContent-Transfer-Encoding: base64\r\n\r\n%s\r\n--i--\r\n", b64);
+	inner_b64 = g_base64_encode((const guchar *)inner.p, inner.len);
+	for (size_t i = 0; i < sizeof(wrappers) / sizeof(*wrappers); i++) {
+		t.len = 0;
+		text_add(&t, HEAD "Content-Type: multipart/mixed; boundary=\"o\"\r\n\r\n--o\r\n%s\r\n"
+				  "Content-Transfer-Encoding: base64\r\n\r\n%s\r\n--o--\r\n", wrappers[i], inner_b64);
+		assert_found_exe(t.p);
+	}
+	g_free(inner_b64);
+	g_free(b64);
+	free(inner.p);
+	free(t.p);
+}
+END_TEST
+
+static void
+text_uuencode(struct text *t, const unsigned char *data, size_t len)
+{
+	for (size_t at = 0; at < len; at += 45) {
+		size_t n = len - at < 45 ? len - at : 45;
+
+		text_add(t, "%c", (char)(' ' + n));
+		for (size_t i = 0; i < n; i += 3) {
+			unsigned char b[3] = { data[at + i], i + 1 < n ? data[at + i + 1] : 0, i + 2 < n ? data[at + i + 2] : 0 };
+			unsigned c[4] = { b[0] >> 2, ((b[0] & 3) << 4) | (b[1] >> 4), ((b[1] & 15) << 2) | (b[2] >> 6), b[2] & 63 };
+
+			for (int k = 0; k < 4; k++)
+				text_add(t, "%c", c[k] ? (char)(' ' + c[k]) : '`');
+		}
+		text_add(t, "\r\n");
+	}
+	text_add(t, "`\r\nend\r\n");
+}
+
+/* Mail readers decode "begin 644 NAME" blocks in a text body: so does the walk, each one. */
+START_TEST(attach_decodes_uuencoded_text)
+{
+	unsigned char pe[256], png[] = { 0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n', 0, 0, 0, 13, 'I', 'H', 'D', 'R' };
+	struct text t = { 0 };
+	struct attach_report report;
+
+	pe_bytes(pe);
+	text_add(&t, HEAD "Content-Type: text/plain\r\n\r\nHello,\r\nthe picture and the program:\r\n\r\nbegin 644 a.png\r\n");
+	text_uuencode(&t, png, sizeof(png));
+	text_add(&t, "\r\nbegin 755 setup.exe\r\n");
+	text_uuencode(&t, pe, sizeof(pe));
+	text_add(&t, "bye\r\n");
+	assert_found_exe(t.p);
+	report_of(t.p, false, 0, &report);
+	ck_assert(report_has(&report, "image/png"));
+	ck_assert_uint_eq(report.nparts, 3);
+	free(t.p);
+}
+END_TEST
+
+/* Containers the walk does not open: TNEF, BinHex, S/MIME signed-data, message/partial. */
+START_TEST(attach_unopened_containers)
+{
+	static const unsigned char signed_data[] = { 0x30, 0x82, 0x01, 0x00, 0x06, 0x09, 0x2a, 0x86, 0x48, 0x86,
+						     0xf7, 0x0d, 0x01, 0x07, 0x02, 0xa0, 0x82, 0x01, 0x00, 0x30 };
+	unsigned char p7[64] = { 0 };
+	char *b64;
+	struct text t = { 0 };
+
+	text_add(&t, HEAD "Content-Type: multipart/mixed; boundary=\"b\"\r\n\r\n--b\r\nContent-Type: application/ms-tnef; "
+			  "name=\"winmail.dat\"\r\nContent-Transfer-Encoding: base64\r\n\r\neJ8+IgEAAQ==\r\n--b--\r\n");
+	assert_incomplete(t.p, "TNEF");
+	t.len = 0;
+	text_add(&t, HEAD "Content-Type: text/plain\r\n\r\nHere it is:\r\n(This file must be converted with BinHex 4.0)\r\n"
+			  ":!!!!!!!!\r\n");
+	assert_incomplete(t.p, "BinHex");
+	t.len = 0;
+	text_add(&t, HEAD "Content-Type: message/partial; id=\"x@y\"; number=1; total=2\r\n\r\nFrom: a@b\r\n\r\nhalf\r\n");
+	assert_incomplete(t.p, "message/partial");
+	memcpy(p7, signed_data, sizeof(signed_data));
+	b64 = g_base64_encode(p7, sizeof(p7));
+	t.len = 0;	/* declared enveloped (encrypted), but the bytes say signed-data: its content is readable */
+	text_add(&t, HEAD "Content-Type: application/pkcs7-mime; smime-type=enveloped-data\r\n"
+			  "Content-Transfer-Encoding: base64\r\n\r\n%s\r\n", b64);
+	assert_incomplete(t.p, "S/MIME signed-data");
+	g_free(b64);
+	free(t.p);
+}
+END_TEST
+
+/* The chosen rules name x-dosexec exactly where the whole database does, even for text. */
+START_TEST(magicset_agrees_with_the_whole_database)
+{
+	static const char *const texts[] = { "just some text\r\n", "MZ looks like an executable, is text\r\n",
+					     "\xb8\xc0\x07 three bytes of a DOS program" };
+	char drdos[400];
+	unsigned char pe[256];
+	magic_t full = magic_open(MAGIC_MIME_TYPE | MAGIC_ERROR | MAGIC_NO_CHECK_COMPRESS);
+	struct magicset_cookie *chosen = NULL;
+
+	ck_assert_int_eq(magic_load(full, NULL), 0);
+	ck_assert_int_eq(magicset_choose(&chosen, MAGIC_MIME_TYPE | MAGIC_ERROR | MAGIC_NO_CHECK_COMPRESS, dosexec, 1), 0);
+	ck_assert_ptr_nonnull(chosen);	/* Debian's libmagic 5.44: a database this can choose from */
+	ck_assert_uint_lt(magicset_rules(dosexec, 1), 200);
+	memset(drdos, 'x', sizeof(drdos));	/* 7-bit text libmagic calls a DR-DOS program */
+	memcpy(drdos + 252, "Must have DOS version", 21);
+	pe_bytes(pe);
+	for (size_t i = 0; i < 5; i++) {
+		const char *buf = i < 3 ? texts[i] : i == 3 ? drdos : (const char *)pe;
+		size_t len = i < 3 ? strlen(texts[i]) : i == 3 ? sizeof(drdos) : sizeof(pe);
+		char want[POLICY_TYPE_LEN];
+
+		snprintf(want, sizeof(want), "%s", magic_buffer(full, buf, len));
+		ck_assert_str_eq(magicset_type(chosen, full, buf, len), want);
+		ck_assert(attach_same_type(want, dosexec[0]) == (i >= 2));
+	}
+	magicset_cookie_free(chosen);
+	magic_close(full);
 }
 END_TEST
 
@@ -350,18 +685,18 @@ START_TEST(verdict_per_recipient)
 {
 	struct policy_rules reject = rules_with(POLICY_VIRUS_REJECT, 5, 15), tag = rules_with(POLICY_VIRUS_TAG, 4, 0);
 	struct scan_outcome o = { 0 };
-	struct attach_report a = { .ntypes = 1 };
+	struct attach_report a = { .ntypes = 1 }, none = { 0 };
 	struct verdict v;
 
 	strcpy(a.types[0].type, "application/vnd.microsoft.portable-executable");
 	strcpy(reject.blocked_types[reject.ntypes++], "application/x-dosexec");
-	ck_assert_int_eq(verdict_of(&o, NULL, &reject, false, false, &v), VERDICT_DELIVER);
+	ck_assert_int_eq(verdict_of(&o, &none, &reject, false, false, &v), VERDICT_DELIVER);
 	ck_assert_int_eq(verdict_of(&o, &a, &reject, false, false, &v), VERDICT_REJECT);
 	ck_assert_str_eq(v.rule, "blocked-type");
 	ck_assert_str_eq(v.rcode, "550");
 	o.virus = true;
 	strcpy(o.virus_name, "Eicar");
-	ck_assert_int_eq(verdict_of(&o, NULL, &reject, false, false, &v), VERDICT_REJECT);
+	ck_assert_int_eq(verdict_of(&o, &none, &reject, false, false, &v), VERDICT_REJECT);
 	ck_assert_str_eq(v.rcode, "554");
 	ck_assert_int_eq(verdict_of(&o, NULL, &tag, false, false, &v), VERDICT_TAG);
 	tag.ntypes = 1;
@@ -370,20 +705,49 @@ START_TEST(verdict_per_recipient)
 	o.virus = false;
 	o.spam_scored = true;
 	o.score = 12;
-	ck_assert_int_eq(verdict_of(&o, NULL, &reject, false, false, &v), VERDICT_TAG);
+	ck_assert_int_eq(verdict_of(&o, &none, &reject, false, false, &v), VERDICT_TAG);
 	ck_assert(v.spam_tag);
-	ck_assert_int_eq(verdict_of(&o, NULL, &reject, true, false, &v), VERDICT_DELIVER);	/* allow_senders */
+	ck_assert_int_eq(verdict_of(&o, &none, &reject, true, false, &v), VERDICT_DELIVER);	/* allow_senders */
 	o.score = 15;
-	ck_assert_int_eq(verdict_of(&o, NULL, &reject, false, false, &v), VERDICT_REJECT);
+	ck_assert_int_eq(verdict_of(&o, &none, &reject, false, false, &v), VERDICT_REJECT);
 	ck_assert_str_eq(v.rcode, "550");
 	o.spam_failed = true;
 	o.spam_scored = false;
-	ck_assert_int_eq(verdict_of(&o, NULL, &reject, false, false, &v), VERDICT_TEMPFAIL);
+	ck_assert_int_eq(verdict_of(&o, &none, &reject, false, false, &v), VERDICT_TEMPFAIL);
 	ck_assert_str_eq(v.xcode, "4.7.1");
-	ck_assert_int_eq(verdict_of(&o, NULL, &reject, true, false, &v), VERDICT_DELIVER);	/* spam not wanted */
-	ck_assert_int_eq(verdict_of(&o, NULL, &reject, false, true, &v), VERDICT_DELIVER);	/* OnScannerFailure accept */
+	ck_assert_int_eq(verdict_of(&o, &none, &reject, true, false, &v), VERDICT_DELIVER);	/* spam not wanted */
+	ck_assert_int_eq(verdict_of(&o, &none, &reject, false, true, &v), VERDICT_DELIVER);	/* OnScannerFailure accept */
 	o.virus_failed = true;
-	ck_assert_int_eq(verdict_of(&o, NULL, &reject, true, false, &v), VERDICT_TEMPFAIL);
+	ck_assert_int_eq(verdict_of(&o, &none, &reject, true, false, &v), VERDICT_TEMPFAIL);
+}
+END_TEST
+
+/* An incomplete report is no "clean" for a recipient that blocks types; what was inspected still counts. */
+START_TEST(verdict_fails_closed_on_uninspected_parts)
+{
+	struct policy_rules blocks = rules_with(POLICY_VIRUS_REJECT, 5, 15), open = rules_with(POLICY_VIRUS_REJECT, 5, 15);
+	struct scan_outcome o = { 0 };
+	struct attach_report a = { .incomplete = true };
+	struct verdict v;
+
+	strcpy(a.why, "more than 1000 parts");
+	strcpy(blocks.blocked_types[blocks.ntypes++], "application/x-dosexec");
+	ck_assert_int_eq(verdict_of(&o, &a, &blocks, false, false, &v), VERDICT_TEMPFAIL);
+	ck_assert_str_eq(v.rule, "scanner-failure");
+	ck_assert_str_eq(v.failure, "more than 1000 parts");
+	ck_assert_int_eq(verdict_of(&o, NULL, &blocks, false, false, &v), VERDICT_TEMPFAIL);	/* not examined at all */
+	ck_assert_int_eq(verdict_of(&o, &a, &open, false, false, &v), VERDICT_DELIVER);	/* blocks nothing */
+	ck_assert_int_eq(verdict_of(&o, &a, &blocks, false, true, &v), VERDICT_DELIVER);	/* OnScannerFailure accept */
+	ck_assert_str_eq(v.rule, "scanner-failure-accepted");
+	a.ntypes = 1;
+	strcpy(a.types[0].type, "application/x-dosexec");
+	ck_assert_int_eq(verdict_of(&o, &a, &blocks, false, false, &v), VERDICT_REJECT);	/* found before the cap */
+	ck_assert_str_eq(v.rule, "blocked-type");
+	a.ntypes = 0;
+	o.virus = true;
+	strcpy(o.virus_name, "Eicar");
+	ck_assert_int_eq(verdict_of(&o, &a, &blocks, false, false, &v), VERDICT_REJECT);
+	ck_assert_str_eq(v.rule, "virus");
 }
 END_TEST
 
@@ -419,12 +783,13 @@ START_TEST(marks_for_delivery)
 {
 	struct scan_outcome o = { .spam_scored = true, .score = 7.25, .required = 5 };
 	struct message_verdict m = { .spam_tag = true };
+	struct marks_facts f = { &o, &m, true, true, NULL };
 	struct marks marks;
 	char subject[100];
 
 	strcpy(o.virus_engines, "clamav");
 	strcpy(o.rules, "A,B");
-	marks_build(&o, &m, true, true, &marks);
+	marks_build(&f, &marks);
 	ck_assert_uint_eq(marks.n, 5);
 	ck_assert_str_eq(marks.mark[0].name, "X-Virus-Scanned");
 	ck_assert_str_eq(marks.mark[1].value, "Clean");
@@ -434,6 +799,58 @@ START_TEST(marks_for_delivery)
 	ck_assert_str_eq(subject, "[SPAM] Hello");
 	marks_subject(" [SPAM] Hello", "[SPAM]", subject, sizeof(subject));
 	ck_assert_str_eq(subject, "[SPAM] Hello");	/* not tagged twice */
+}
+END_TEST
+
+/* What was not inspected is never marked clean: no "Clean", no "No", no score. */
+START_TEST(marks_never_call_unscanned_clean)
+{
+	struct scan_outcome o = { .virus_failed = true };
+	struct message_verdict m = { 0 };
+	struct marks_facts f = { &o, &m, true, true, NULL };
+	struct marks marks;
+
+	strcpy(o.failure, "clamav: libclamav did not inspect all of it: Heuristics.Limits.Exceeded.MaxScanSize");
+	strcpy(o.skipped, "spamd: larger than SpamMaxSize");
+	marks_build(&f, &marks);
+	ck_assert_uint_eq(marks.n, 2);	/* no X-Virus-Status, no X-Spam-Score, no X-Spam-Flag */
+	ck_assert_ptr_nonnull(strstr(marks.mark[0].value, "failed (clamav: libclamav did not inspect"));
+	ck_assert_str_eq(marks.mark[1].name, "X-Spam-Status");
+	ck_assert_str_eq(marks.mark[1].value, "skipped (spamd: larger than SpamMaxSize)");
+	o.virus_failed = false;
+	o.spam_failed = true;
+	strcpy(o.virus_engines, "clamav");
+	f.blocked_type = "application/x-dosexec";
+	marks_build(&f, &marks);
+	ck_assert_str_eq(marks.mark[1].value, "Blocked (application/x-dosexec)");
+	ck_assert_ptr_nonnull(strstr(marks.mark[2].value, "failed ("));
+	ck_assert_int_eq(marks_owned("x-spam-flag", true, true), 4);
+	ck_assert_int_eq(marks_owned("X-VIRUS-STATUS", true, false), 1);
+	ck_assert_int_eq(marks_owned("X-Spam-Status", true, false), -1);	/* not written without spam engines */
+	ck_assert_int_eq(marks_owned("X-Spam-Level", true, true), -1);
+	ck_assert_str_eq(marks_name(2), "X-Spam-Status");
+}
+END_TEST
+
+/* A virus engine that skipped the message or hit a limit has failed; a spam engine's skip is a skip. */
+START_TEST(scanners_virus_engines_never_skip)
+{
+	struct scan_result skip = { .status = SCAN_SKIPPED }, limit = { .status = SCAN_INCOMPLETE };
+	struct scan_outcome o;
+
+	strcpy(skip.note, "larger than SpamMaxSize");
+	strcpy(limit.note, "clamd did not inspect all of it: Heuristics.Limits.Exceeded.MaxRecursion");
+	memset(&o, 0, sizeof(o));
+	scanners_add(&o, &engine_clamd, &skip);
+	ck_assert(o.virus_failed);
+	memset(&o, 0, sizeof(o));
+	scanners_add(&o, &engine_clamd, &limit);
+	ck_assert(o.virus_failed && !o.virus);
+	ck_assert_ptr_nonnull(strstr(o.failure, "clamd: clamd did not inspect"));
+	memset(&o, 0, sizeof(o));
+	scanners_add(&o, &engine_spamd, &skip);
+	ck_assert(!o.spam_failed && !o.spam_scored);
+	ck_assert_str_eq(o.skipped, "spamd: larger than SpamMaxSize");
 }
 END_TEST
 
@@ -488,9 +905,82 @@ START_TEST(clamav_scans_in_process)
 	ck_assert(!r.virus);
 	ck_assert_uint_eq(progress_calls, 0);
 	spool_free(spool);
+	/* Mail nested deeper than MaxRecursion: libclamav's alert, an incomplete scan, not "clean". */
+	{
+		struct text t = { 0 };
+
+		text_add(&t, "Subject: unit\r\nMIME-Version: 1.0\r\n");
+		for (int i = 0; i < 25; i++)
+			text_add(&t, "Content-Type: multipart/mixed; boundary=\"b%d\"\r\n\r\n--b%d\r\n", i, i);
+		text_add(&t, "Content-Type: text/plain\r\n\r\nnothing to see\r\n");
+		spool = spool_of(t.p);
+		engine_clamav.scan(node, &(struct scan_job){ .spool = spool }, NULL, &r);
+		ck_assert_int_eq(r.status, SCAN_INCOMPLETE);
+		ck_assert_ptr_nonnull(strstr(r.note, "Heuristics.Limits.Exceeded"));
+		spool_free(spool);
+		free(t.p);
+	}
 	engine_clamav.close(node);
 	unlink(path);
 	ck_assert_int_eq(rmdir(dir), 0);	/* libclamav left no temporary file behind */
+}
+END_TEST
+
+/* libclamav inspects whole every message the policy accepts; never less than its own defaults. */
+START_TEST(clamav_limits_from_the_policy)
+{
+	uint64_t file, scan;
+
+	clamav_limits(128u << 20, &file, &scan);
+	ck_assert_uint_eq(file, 128u << 20);
+	ck_assert_uint_eq(scan, 512u << 20);
+	clamav_limits(10u << 20, &file, &scan);	/* an archive entry may be larger than the message */
+	ck_assert_uint_eq(file, 100u << 20);
+	ck_assert_uint_eq(scan, 400u << 20);
+	clamav_limits((uint64_t)64 << 30, &file, &scan);	/* libclamav's own ceiling */
+	ck_assert_uint_eq(file, (uint64_t)INT_MAX - 2);
+}
+END_TEST
+
+/* The scan service's heads: what one end writes the other reads, and nothing else passes. */
+START_TEST(service_wire_format)
+{
+	static const char *const types[] = { "application/x-dosexec", "application/zip" };
+	struct service_request req = { 51200, true, { types[0], types[1] }, 2 }, back;
+	struct service_reply reply = { .ok = true, .virus_scanning = true, .spam_scanning = true }, parsed;
+	char head[SERVICE_HEAD_MAX], *text = malloc(SERVICE_REPLY_MAX);
+	const char *why;
+
+	ck_assert_uint_gt(service_request_head(&req, head, sizeof(head)), 0);
+	ck_assert_int_eq(service_request_parse(head, &back, &why), 0);
+	ck_assert(back.size == 51200 && back.want_spam && back.ntypes == 2);
+	ck_assert_str_eq(back.types[1], "application/zip");
+	strcpy(head, "HOSTSCAN/1\nsize: 10\nspam: 2\n\n");
+	ck_assert_int_eq(service_request_parse(head, &back, &why), -1);
+	strcpy(head, "HOSTSCAN/1\nspam: 1\n");	/* no size, no blank line */
+	ck_assert_int_eq(service_request_parse(head, &back, &why), -1);
+	reply.outcome.spam_scored = true;
+	reply.outcome.score = 12.5;
+	reply.outcome.required = 5;
+	strcpy(reply.outcome.rules, "HOSTMILTER_TEST_12");
+	strcpy(reply.outcome.virus_engines, "clamav");
+	reply.attachments_read = true;
+	reply.attachments.ntypes = 1;
+	strcpy(reply.attachments.types[0].type, "application/x-dosexec");
+	strcpy(reply.attachments.types[0].filename, "a\tb\n.exe");	/* a sender's name cannot add lines */
+	ck_assert_uint_gt(service_reply_format(&reply, text, SERVICE_REPLY_MAX), 0);
+	ck_assert_int_eq(service_reply_parse(text, &parsed), 0);
+	ck_assert(parsed.ok && parsed.virus_scanning && parsed.spam_scanning && parsed.attachments_read);
+	ck_assert(parsed.outcome.spam_scored && parsed.outcome.score == 12.5);
+	ck_assert_str_eq(parsed.attachments.types[0].filename, "a?b?.exe");
+	ck_assert(!parsed.attachments.incomplete);
+	text[strlen(text) - 1] = '\0';	/* cut short: no blank line */
+	ck_assert_int_eq(service_reply_parse(text, &parsed), -1);
+	ck_assert_int_eq(service_reply_parse("HOSTSCAN/1 ok\nvirus: x\nbogus: 1\n\n", &parsed), -1);
+	ck_assert_int_eq(service_reply_parse("HOSTSCAN/1 error busy\n\n", &parsed), -1);
+	ck_assert_ptr_nonnull(strstr(parsed.error, "busy"));
+	ck_assert_uint_eq(service_reply_format(&reply, text, 64), 0);	/* never sent with a line left out */
+	free(text);
 }
 END_TEST
 
@@ -533,10 +1023,23 @@ scan_suite(void)
 	tcase_add_test(tc, cluster_retries_and_opens_breakers);
 	tcase_add_test(tc, cluster_all_down_fails_fast);
 	tcase_add_test(tc, attach_names_true_types_in_nested_parts);
+	tcase_add_test(tc, attach_parts_cap);
+	tcase_add_test(tc, attach_depth_cap);
+	tcase_add_test(tc, attach_types_cap);
+	tcase_add_test(tc, attach_unreadable_or_ambiguous);
+	tcase_add_test(tc, attach_opens_embedded_messages);
+	tcase_add_test(tc, attach_decodes_uuencoded_text);
+	tcase_add_test(tc, attach_unopened_containers);
+	tcase_add_test(tc, magicset_agrees_with_the_whole_database);
 	tcase_add_test(tc, verdict_per_recipient);
 	tcase_add_test(tc, verdict_per_message);
+	tcase_add_test(tc, verdict_fails_closed_on_uninspected_parts);
 	tcase_add_test(tc, marks_for_delivery);
+	tcase_add_test(tc, marks_never_call_unscanned_clean);
+	tcase_add_test(tc, scanners_virus_engines_never_skip);
 	tcase_add_test(tc, conf_scanner_lines);
+	tcase_add_test(tc, clamav_limits_from_the_policy);
+	tcase_add_test(tc, service_wire_format);
 	tcase_add_test(tc, clamav_scans_in_process);
 	suite_add_tcase(s, tc);
 	return s;

@@ -1,0 +1,136 @@
+#!/bin/bash
+# t-failclosed - nothing slips through the scanners: what an engine or the
+# attachment walk did not inspect gets OnScannerFailure (451 4.7.1 here),
+# never "clean", and a sender's copies of hostmilter's headers never reach
+# the recipient.  Real sendmail, in-process libclamav, real clamd and spamd.
+#
+# Recipients (a copy of the sample export where only example.com blocks types):
+#   info@example.com     blocks application/x-dosexec, virus reject
+#   orders@shop.example  blocks no type, virus reject
+# Ports: sendmail 2570 (MTA) and 2571 (MSA), clamd 3320, spamd 7840.
+. "$(dirname "$0")/lib.sh"
+
+hm_rundir failclosed
+hm_sample_users
+hm_cf_dir
+jq '.defaults.blocked_types = [] | (.domains[] | select(.name == "example.com")).blocked_types = ["application/x-dosexec"]' \
+	"$SAMPLE_EXPORT" >"$RUN/export.json"
+"$HOSTMAPGEN" -q -o "$RUN/maps" "$RUN/export.json" || { not_ok "hostmapgen"; done_testing; exit 1; }
+hm_clamav_db "$RUN/clamdb"
+hm_sendmail_config 2570 "$(hm_milter_mc 2571)"
+check "spamd starts" hm_spamd_start 7840
+# A clamd that follows mail nested deeper than the attachment walk does: the walk's own limits show.
+HM_CLAMD_EXTRA="MaxRecursion 64" check "clamd starts (AlertExceedsMax yes, MaxRecursion 64)" hm_clamd_start 3320
+mkdir -p "$RUN/spool"
+chown hostmilter "$RUN/spool"
+chmod 700 "$RUN/spool"
+check "sendmail starts" hm_sendmail_start
+
+step() { grep -E "^$1" <<<"$2" | head -1; }
+send() { hm_send "$@"; }
+# restart_milter SCANNER_LINES...: hostmilter again with these lines.
+restart_milter() {
+	hm_milter_stop
+	hm_milter_conf "$(printf '%s\n' "$@")
+ScanTimeout 60
+SpoolDirectory $RUN/spool"
+	hm_milter_start
+}
+cp /usr/share/clamav-testfiles/clam.exe "$RUN/changed.exe"
+printf 'x' >>"$RUN/changed.exe"	# an executable no signature matches: only its true type shows
+
+# ---- libclamav in process: its limits are the policy's, and what passes them is no "clean" ----
+check "hostmilter starts with libclamav and spamd" restart_milter "Scanner clamav" "ClamAVDatabase $RUN/clamdb" \
+	"Scanner spamd tcp:127.0.0.1:7840" "SpamMaxSize 8K"
+# zip_behind N SIZE_MB NAME: clam.exe as the last entry of an archive, behind N entries of SIZE_MB megabytes of zeros.
+zip_behind() {
+	python3 - "$1" "$2" "$RUN/$3" <<'PY'
+import sys, zipfile
+with zipfile.ZipFile(sys.argv[3], "w", zipfile.ZIP_DEFLATED) as z:
+    for i in range(int(sys.argv[1])):
+        with z.open("zeros%d.bin" % i, "w") as f:
+            for _ in range(int(sys.argv[2])):
+                f.write(bytes(1 << 20))
+    z.write("/usr/share/clamav-testfiles/clam.exe", "clam.exe")
+PY
+}
+zip_behind 5 90 behind450.zip
+out=$(send zip-450 attach "$RUN/behind450.zip" -- orders@shop.example)
+like "clam.exe behind 450 MB of zeros (past libclamav's default MaxScanSize, within the policy's 4 x 128M): 554" \
+	"$(step DATA "$out")" '^DATA 554 5\.7\.1 '
+zip_behind 6 100 behind600.zip
+out=$(send zip-600 attach "$RUN/behind600.zip" -- orders@shop.example)
+like "clam.exe behind 600 MB of zeros (past MaxScanSize): 451 4.7.1, not clean" \
+	"$(step DATA "$out")" '^DATA 451 4\.7\.1 '
+like "... libclamav's alert is the logged reason" "$(cat "$RUN/hostmilter.log")" \
+	'tempfail rule=scanner-failure .*Heuristics\.Limits\.Exceeded\.MaxScanSize'
+out=$(send deep-20 deep 20 /usr/share/clamav-testfiles/clam.exe -- orders@shop.example)
+like "clam.exe inside 20 nested multiparts (past libclamav's MaxRecursion): 451 4.7.1" \
+	"$(step DATA "$out")" '^DATA 451 4\.7\.1 '
+is "... and libclamav's node is not blamed for any of it" "$(grep -c 'scanner clamav' "$RUN/hostmilter.log")" "0"
+
+out=$(send spam-skip big 20000 -- orders@shop.example)
+like "a message over SpamMaxSize: delivered" "$(step DATA "$out")" '^DATA 250 '
+qf=$(hm_qf spam-skip)
+like "... X-Spam-Status says skipped, not No" "$(grep '^H??X-Spam-Status' "$qf")" \
+	'X-Spam-Status: skipped \(spamd: larger than SpamMaxSize\)$'
+is "... and carries no score" "$(grep -c '^H??X-Spam-Score' "$qf")" "0"
+
+out=$(send forged forged-marks -- orders@shop.example)
+like "a message with forged X-Spam-*/X-Virus-* headers: delivered" "$(step DATA "$out")" '^DATA 250 '
+qf=$(hm_qf forged)
+is "... one X-Spam-Status, hostmilter's" "$(grep -ci '^H??X-Spam-Status' "$qf") $(grep -i '^H??X-Spam-Status' "$qf" | grep -c 'No, score=-\?[0-9.]* required=5\.0')" "1 1"
+is "... one X-Spam-Score, not the sender's -100.0" "$(grep -ci '^H??X-Spam-Score' "$qf") $(grep -c -- '-100\.0' "$qf")" "1 0"
+is "... no X-Spam-Flag (not spam; the sender's NO removed)" "$(grep -ci '^H??X-Spam-Flag' "$qf")" "0"
+is "... one X-Virus-Scanned, by clamav" "$(grep -ci '^H??X-Virus-Scanned' "$qf") $(grep -c 'forged by the sender' "$qf")" "1 0"
+is "... one X-Virus-Status" "$(grep -ci '^H??X-Virus-Status' "$qf")" "1"
+is "... headers hostmilter does not write are the sender's business (X-Spam-Level kept)" \
+	"$(grep -c '^H??X-Spam-Level' "$qf")" "1"
+
+# ---- the attachment walk (clamd scans; info@example.com blocks executables) ----
+check "hostmilter starts with clamd" restart_milter "Scanner clamd tcp:127.0.0.1:3320"
+out=$(send parts-under many 990 "$RUN/changed.exe" -- info@example.com)
+like "an executable after 990 text parts: 550 5.7.1 by its true type" "$(step DATA "$out")" '^DATA 550 5\.7\.1 .*x-dosexec'
+out=$(send parts-over many 1000 "$RUN/changed.exe" -- info@example.com)
+like "an executable after 1000 text parts (past the walk's 1000): 451 4.7.1, not clean" \
+	"$(step DATA "$out")" '^DATA 451 4\.7\.1 '
+like "... logged with the reason" "$(cat "$RUN/hostmilter.log")" 'failure="more than 1000 parts"'
+out=$(send parts-over-open many 1000 "$RUN/changed.exe" -- orders@shop.example)
+like "... the same message to a recipient that blocks no type: delivered" "$(step DATA "$out")" '^DATA 250 '
+out=$(send deep-40 deep 40 "$RUN/changed.exe" -- info@example.com)
+like "an executable 40 multiparts deep (past the walk's 32): 451 4.7.1" "$(step DATA "$out")" '^DATA 451 4\.7\.1 '
+like "... logged with the reason" "$(cat "$RUN/hostmilter.log")" 'failure="parts nested more than 32 deep"'
+out=$(send fwd-b64 fwd-base64 "$RUN/changed.exe" -- info@example.com)
+like "an executable in a forwarded message sent base64-encoded: 550 5.7.1" "$(step DATA "$out")" '^DATA 550 5\.7\.1 .*x-dosexec'
+out=$(send uu uuencoded "$RUN/changed.exe" -- info@example.com)
+like "an executable uuencoded in a text body: 550 5.7.1" "$(step DATA "$out")" '^DATA 550 5\.7\.1 .*x-dosexec'
+out=$(send no-boundary no-boundary "$RUN/changed.exe" -- info@example.com)
+like "an executable in a multipart without a boundary (GMime's critical warning): 451 4.7.1" \
+	"$(step DATA "$out")" '^DATA 451 4\.7\.1 '
+like "... logged with the reason" "$(cat "$RUN/hostmilter.log")" 'failure="the MIME structure is ambiguous: a multipart without a boundary'
+# winmail.dat holding an executable no signature matches: TNEF is not opened by the walk.
+python3 - "$RUN/changed.tnef" <<'PY'
+import sys
+d = bytearray(open("/usr/share/clamav-testfiles/clam.tnef", "rb").read())
+d[d.index(b"MZ") + 0x100] ^= 0xff
+open(sys.argv[1], "wb").write(d)
+PY
+out=$(send tnef attach "$RUN/changed.tnef" winmail.dat application/ms-tnef -- info@example.com)
+like "TNEF (winmail.dat), not opened by the walk: 451 4.7.1, not clean" "$(step DATA "$out")" '^DATA 451 4\.7\.1 '
+like "... logged with the reason" "$(cat "$RUN/hostmilter.log")" 'failure="TNEF \(winmail\.dat\) content is not inspected"'
+# clam.exe in BinHex, one character changed: no signature matches, and the walk does not decode BinHex.
+python3 - "$RUN/changed.hqx" <<'PY'
+import sys
+d = bytearray(open("/usr/share/clamav-testfiles/clam.exe.binhex", "rb").read())
+i = d.index(b":") + 300
+d[i] = ord("A") if d[i] != ord("A") else ord("B")
+open(sys.argv[1], "wb").write(d)
+PY
+out=$(send binhex attach "$RUN/changed.hqx" setup.hqx application/mac-binhex40 -- info@example.com)
+like "BinHex, not opened by the walk: 451 4.7.1" "$(step DATA "$out")" '^DATA 451 4\.7\.1 '
+like "... logged with the reason" "$(cat "$RUN/hostmilter.log")" 'failure="BinHex content is not inspected"'
+out=$(send tnef-open attach "$RUN/changed.tnef" winmail.dat application/ms-tnef -- orders@shop.example)
+like "... to a recipient that blocks no type: delivered" "$(step DATA "$out")" '^DATA 250 '
+
+is "no spool file left behind" "$(ls -A "$RUN/spool")" ""
+done_testing
