@@ -43,6 +43,8 @@ void emit_cw(const struct mg_export *export, struct textmap *map);
 unsigned emit_mailertable(const struct mg_export *export, GHashTable *active, struct textmap *map);
 /* The mailer names a hostmilter-mailers.m4 defines ("M<name>," lines). */
 GHashTable *emit_mailers_named(const char *text);
+/* The mailer names the generated block of a mailertable routes by ("DOMAIN\tNAME:..."). */
+GHashTable *emit_mailers_routed(const char *text);
 /* The mailer a route names in mailertable: "esmtp", "hm2526", "hm25h" (held). */
 void emit_route_mailer(const struct mg_route *route, char *buf, size_t len);
 /* hostmilter-mailers.m4, the M lines of those mailers (FEATURE(`hostmilter') includes it). */

@@ -4,11 +4,15 @@
  * (relaying, the TLS a route demands, who may ETRN), and the export's own
  * entries.
  *
- * A route's "tls" becomes TLS_Rcpt:DOMAIN VERIFY+CN:NAME[++CI:ISSUER]:
- * Sendmail checks it before each RCPT to that domain and, when the server's
- * certificate does not verify or carries another name or issuer, answers
- * itself 454 4.7.0 and keeps the message queued (never PERM+, which would
- * bounce it).  ETRN: when some route names etrn_clients, the bare key
+ * A route's "tls" becomes TLS_Rcpt:DOMAIN VERIFY+CN:NAME, with an issuer
+ * VERIFY+CI:ISSUER++CN:NAME: Sendmail checks it before each RCPT to that
+ * domain and, when the server's certificate does not verify or carries
+ * another name or issuer, answers itself 454 4.7.0 and keeps the message
+ * queued (never PERM+, which would bounce it).  The issuer comes first:
+ * with FEATURE(`check_cert_altnames') Sendmail's TLS_req rule set (8.17)
+ * drops every requirement after a CN that matched a wildcard
+ * subjectAltName, so "CN:x++CI:y" would take a *.domain certificate of any
+ * trusted CA.  ETRN: when some route names etrn_clients, the bare key
  * Srv_Features: turns ETRN off (E) for every client and each listed network
  * gets it back (e), in the octet-cut keys the srv_features ruleset looks up.
  * Sendmail cannot restrict ETRN to the client's own domains this way: an
@@ -83,15 +87,13 @@ emit_tls_rcpt(struct textmap *map, const char *name, const struct mg_route *rout
 	char key[300], value[1600], issuer[1400];
 
 	snprintf(key, sizeof(key), "TLS_Rcpt:%s", name);
-	snprintf(value, sizeof(value), "VERIFY+CN:%s", route->tls_name);
-	if (route->tls_issuer) {
-		if (xtext_encode(route->tls_issuer, issuer, sizeof(issuer)) < 0) {
-			msg_warn("access: issuer too long for Sendmail: %.60s...; %s is not relayed", route->tls_issuer, name);
-			textmap_add(map, key, "VERIFY+CI:too+20long");	/* never matches: held, not sent unchecked */
-			return;
-		}
-		snprintf(value + strlen(value), sizeof(value) - strlen(value), "++CI:%s", issuer);
-	}
+	if (!route->tls_issuer)
+		snprintf(value, sizeof(value), "VERIFY+CN:%s", route->tls_name);
+	else if (xtext_encode(route->tls_issuer, issuer, sizeof(issuer)) < 0) {
+		msg_warn("access: issuer too long for Sendmail: %.60s...; %s is not relayed", route->tls_issuer, name);
+		snprintf(value, sizeof(value), "VERIFY+CI:too+20long");	/* never matches: held, not sent unchecked */
+	} else	/* the CN last: see the header */
+		snprintf(value, sizeof(value), "VERIFY+CI:%s++CN:%s", issuer, route->tls_name);
 	textmap_add(map, key, value);
 }
 

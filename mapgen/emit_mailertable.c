@@ -102,6 +102,29 @@ emit_mailers_named(const char *text)
 	return names;
 }
 
+GHashTable *
+emit_mailers_routed(const char *text)
+{
+	GHashTable *names = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+	bool block = false;
+
+	for (const char *line = text; line && *line; line = strchr(line, '\n') ? strchr(line, '\n') + 1 : NULL) {
+		const char *value = strpbrk(line, "\t\n");
+		size_t len;
+
+		if (strncmp(line, TEXTMAP_BEGIN, strlen(TEXTMAP_BEGIN)) == 0)
+			block = true;
+		else if (strncmp(line, TEXTMAP_END, strlen(TEXTMAP_END)) == 0)
+			block = false;
+		else if (block && line[0] != '#' && value && *value == '\t') {	/* '#': a shadowed line */
+			len = strspn(value + 1, "abcdefghijklmnopqrstuvwxyz0123456789");
+			if (len && value[1 + len] == ':')
+				g_hash_table_add(names, g_strndup(value + 1, len));
+		}
+	}
+	return names;
+}
+
 static gint
 compare_mailers(gconstpointer a, gconstpointer b)
 {

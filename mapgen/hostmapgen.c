@@ -273,12 +273,7 @@ load_maps(struct generated *gen, struct install_set *set, const struct layout_na
  * generated on this one (on two cores, 1,000,000 addresses make 1,310,000
  * records, over a third of a full run's CPU time).
  */
-/*
- * The mailers the running Sendmail has: those of the installed
- * hostmilter-mailers.m4, once a reload has covered it (or the admin was
- * told to reload, without --reload-cmd).  A mailer this run adds is not
- * among them until the reload command has rebuilt sendmail.cf.
- */
+/* The mailer names the installed hostmilter-mailers.m4 defines. */
 static GHashTable *
 installed_mailers(const struct install_set *set)
 {
@@ -293,15 +288,41 @@ installed_mailers(const struct install_set *set)
 	return named;
 }
 
+/* The mailer names the installed mailertable's generated block routes by. */
+static GHashTable *
+routed_mailers(const struct install_set *set)
+{
+	char *text = NULL;
+	size_t len;
+	GHashTable *routed;
+
+	if (safefile_read(set->files[FILE_MAILERTABLE].path, 1 << 30, &text, &len, NULL, 0) != SAFEFILE_OK)
+		return g_hash_table_new(g_str_hash, g_str_equal);
+	routed = emit_mailers_routed(text);
+	g_free(text);
+	return routed;
+}
+
+/*
+ * The mailers the running Sendmail has: those of the installed
+ * hostmilter-mailers.m4 once a reload has covered it.  While it is due (it
+ * just changed, its reload command failed, or routes wait for it without
+ * --reload-cmd: see run_reload), only the mailers the installed
+ * mailertable already routes by, so that a mailer this run or an earlier
+ * one added stays out until the reload command has rebuilt sendmail.cf,
+ * and the routes Sendmail could take all along stay as they were.
+ */
 static GHashTable *
 active_mailers(const struct install_set *set)
 {
 	const struct install_file *file = &set->files[FILE_MAILERS];
 	char *now = state_identity(file->path);
-	bool reloaded = now && !state_reload_due(&set->old, file->name, now);
+	bool installed = now != NULL, reloaded = now && !state_reload_due(&set->old, file->name, now);
 
 	g_free(now);
-	return reloaded ? installed_mailers(set) : g_hash_table_new(g_str_hash, g_str_equal);
+	if (!installed)
+		return g_hash_table_new(g_str_hash, g_str_equal);	/* no mailer of ours is known */
+	return reloaded ? installed_mailers(set) : routed_mailers(set);
 }
 
 /* A mailers file that defines none, replacing one that defined none, changes nothing in sendmail.cf. */
@@ -389,10 +410,14 @@ list_changes(const struct install_set *set, GString *out)
  * Sendmail rereads some files (sendmail.cw) only when reloaded.  Whatever
  * run installed them, the reload is due until one covers them: a reload
  * command that exits 0 in time, or, without --reload-cmd, the notice that
- * hands it to the admin.  Runs after a failed one keep trying.
+ * hands it to the admin.  Runs after a failed one keep trying.  While
+ * routes wait for new mailers (deferred), the notice does not cover
+ * hostmilter-mailers.m4: only a reload command vouches that sendmail.cf
+ * has them, and a later run taking the notice for the rebuild would turn
+ * the routes' 451 into 554 (unknown mailer).
  */
 static int
-run_reload(const struct options *opts, struct install_set *set)
+run_reload(const struct options *opts, struct install_set *set, unsigned deferred)
 {
 	GString *due = g_string_new(NULL);
 	char why[256];
@@ -404,9 +429,13 @@ run_reload(const struct options *opts, struct install_set *set)
 	}
 	if (!opts->reload_cmd) {
 		if (strstr(due->str, MAILERS_FILE))
-			msg_info("%s changed: rebuild sendmail.cf (m4 sendmail.mc) and restart sendmail", due->str);
+			msg_info("%s changed: rebuild sendmail.cf (m4 sendmail.mc) and restart sendmail%s", due->str,
+				 deferred ? "; routes that need its new mailers tempfail until hostmapgen runs with a "
+				 "--reload-cmd that does so" : "");
 		else
 			msg_info("%s changed: Sendmail reads it only at start; restart sendmail or send it SIGHUP", due->str);
+		if (deferred)
+			install_reload_keep_due(set, MAILERS_FILE);
 		install_reload_covered(set);
 	} else {
 		install_pause("reloading", NULL);
@@ -454,9 +483,10 @@ report_partial(const struct install_set *set, const char *err)
 	g_string_free(missing, TRUE);
 }
 
-/* Installs, reloads what needs it, records the state; the exit status. */
+/* Installs, reloads what needs it, records the state; the exit status.  deferred: see run_reload. */
 static int
-install_and_reload(const struct options *opts, const struct mg_export *export, struct install_set *set)
+install_and_reload(const struct options *opts, const struct mg_export *export, struct install_set *set,
+		   unsigned deferred)
 {
 	char err[1024];
 	enum install_result result = install_commit(set, err, sizeof(err));
@@ -471,7 +501,7 @@ install_and_reload(const struct options *opts, const struct mg_export *export, s
 		report_partial(set, err);
 	else
 		summary(opts, export, set, "changed");
-	status = run_reload(opts, set);
+	status = run_reload(opts, set, deferred);
 	install_record(set);
 	return result == INSTALL_PARTIAL ? EXIT_PARTIAL : status;
 }
@@ -510,7 +540,7 @@ apply(const struct options *opts, struct install_set *set, const struct mg_expor
 		progress("writing");
 		/* Deferred routes are not final: the next run, whatever its export, writes them again. */
 		set->partial = gen.deferred_routes > 0;
-		status = install_and_reload(opts, export, set);
+		status = install_and_reload(opts, export, set, gen.deferred_routes);
 	}
 	*deferred = gen.deferred_routes;
 	policy_records_free(&gen.records);
@@ -576,7 +606,7 @@ unchanged(const struct options *opts, struct install_set *set, bool writing)
 
 	summary(opts, NULL, set, "changed (export and files as last written)");
 	if (writing) {
-		status = run_reload(opts, set);
+		status = run_reload(opts, set, 0);	/* unchanged: the last run deferred no route */
 		if (g_hash_table_size(set->reload_covered))
 			install_record(set);
 	}
@@ -618,7 +648,7 @@ run(const struct options *opts, const char *digest, char **data, size_t len, str
 		}
 		status = apply(opts, &set, *export, &deferred);
 	}
-	/* Without --reload-cmd nobody has rebuilt sendmail.cf yet: the admin reruns hostmapgen after it. */
+	/* Without --reload-cmd nobody vouches for sendmail.cf: its routes wait for a run with one. */
 	again = !second && status == EXIT_DONE && writing && deferred && opts->reload_cmd
 		&& g_hash_table_contains(set.reload_covered, MAILERS_FILE);
 	install_free(&set);
@@ -628,7 +658,8 @@ run(const struct options *opts, const char *digest, char **data, size_t len, str
 	} else if (deferred && writing && status != EXIT_IO && status != EXIT_PARTIAL && *export)
 		msg_warn("%u route%s wait%s for sendmail.cf to be rebuilt (their mailers are new in %s): Sendmail "
 			 "tempfails their mail until %s", deferred, deferred == 1 ? "" : "s", deferred == 1 ? "s" : "",
-			 MAILERS_FILE, opts->reload_cmd ? "the reload command succeeds" : "it is rebuilt and hostmapgen run again");
+			 MAILERS_FILE, opts->reload_cmd ? "the reload command succeeds"
+			 : "hostmapgen runs with a --reload-cmd that rebuilds it");
 	return status;
 }
 

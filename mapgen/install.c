@@ -757,6 +757,12 @@ install_reload_due(struct install_set *set, GString *names)
 }
 
 void
+install_reload_keep_due(struct install_set *set, const char *name)
+{
+	g_hash_table_remove(set->reload_now, name);
+}
+
+void
 install_reload_covered(struct install_set *set)
 {
 	GHashTableIter iter;

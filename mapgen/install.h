@@ -118,6 +118,8 @@ void install_list(const struct install_set *set, bool installed, GString *out);
 unsigned install_reload_due(struct install_set *set, GString *names);
 /* The reload asked for by install_reload_due happened (or was left to the admin). */
 void install_reload_covered(struct install_set *set);
+/* Before install_reload_covered: name stays due for the next run's reload. */
+void install_reload_keep_due(struct install_set *set, const char *name);
 /* Records the state file: files as they are now, the reloads covered; -1 (warned) on failure. */
 int install_record(struct install_set *set);
 /* The test hook: stops here when HOSTMAPGEN_TEST_PAUSE names stage (with ":name" when given). */

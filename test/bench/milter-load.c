@@ -17,6 +17,11 @@
  * --message sends FILE's headers and body (as Sendmail does: one header
  * per command, the body in chunks of 65535 bytes) instead of the built-in
  * message; --body-bytes sends the built-in headers with a body of N bytes.
+ * --auth USER (default xyz00-info, "-" for none) is {auth_authen}; with
+ * --auth-count N the messages take turns among USER0 .. USER(N-1), each
+ * sending as USERi@xyz00.example.net (an address the mailbox owns), so a
+ * rate limit tracks N senders.  --rcpt ADDR, up to RCPTS_MAX times,
+ * replaces the two recipients (info@example.com, friend@elsewhere.example).
  * --pause-at N stops the first message once N bytes of its body are sent,
  * prints "paused" on standard output and goes on at SIGUSR1 (or after
  * PAUSE_MAX seconds), so that a test can look at the filter mid-body
@@ -69,6 +74,8 @@
 #define P_NR_BODY 0x80000
 #define P_ALL 0x1FFFFF
 
+#define RCPTS_MAX 8
+
 struct options {
 	const char *socket;
 	int connections;
@@ -76,10 +83,15 @@ struct options {
 	int per_connection;
 	int idle;
 	long pid;
+	const char *auth;	/* NULL: no AUTH */
+	long auth_count;	/* 0: auth as it is */
+	const char *rcpts[RCPTS_MAX];
+	int nrcpts;
 	long pause_at;	/* body bytes before the pause; 0: none */
 };
 
-static struct options opt = { .connections = 8, .messages = 1000, .per_connection = 10 };
+static struct options opt = { .connections = 8, .messages = 1000, .per_connection = 10, .auth = "xyz00-info",
+			      .rcpts = { "info@example.com", "friend@elsewhere.example" }, .nrcpts = 2 };
 static atomic_long next_message;
 static atomic_long errors;
 static atomic_long refused;	/* messages the filter refused at end of message: answered, not failed */
@@ -396,24 +408,54 @@ send_headers_and_body(int fd, uint32_t pflags, const char *qid)
 	return 0;
 }
 
+/* The sender of message id: --auth (taking turns with --auth-count) and an address it owns. */
+static void
+message_sender(long id, char *user, size_t userlen, char *from, size_t fromlen)
+{
+	if (!opt.auth) {
+		user[0] = '\0';
+		snprintf(from, fromlen, "sender@client.example");
+	} else if (opt.auth_count > 0) {
+		snprintf(user, userlen, "%s%ld", opt.auth, id % opt.auth_count);
+		snprintf(from, fromlen, "%s@xyz00.example.net", user);
+	} else {
+		snprintf(user, userlen, "%s", opt.auth);
+		snprintf(from, fromlen, "info@example.com");
+	}
+}
+
+static int
+message_rcpts(int fd, uint32_t pflags)
+{
+	char rcpt[300];
+	int rc = 0;
+
+	for (int i = 0; i < opt.nrcpts && rc == 0; i++) {
+		size_t len = (size_t)snprintf(rcpt, sizeof(rcpt), "<%s>", opt.rcpts[i]) + 1;
+
+		rc = step(fd, pflags, P_NORCPT, P_NR_RCPT, 'R', rcpt, len);
+	}
+	return rc;
+}
+
 static int
 message(int fd, uint32_t pflags, long id)
 {
-	char qid[32];
-	const char *mail_macros[] = { "i", qid, "{auth_authen}", "xyz00-info", "{mail_addr}", "info@example.com",
-				      NULL };
-	char mail[64];
-	size_t mail_len = (size_t)snprintf(mail, sizeof(mail), "<info@example.com>%cSIZE=%zu", '\0', load_msg.size) + 1;
-	static const char rcpt1[] = "<info@example.com>", rcpt2[] = "<friend@elsewhere.example>";
+	char qid[32], user[128], from[200], mail[300];
+	const char *mail_macros[] = { "i", qid, "{mail_addr}", from, "{auth_authen}", user, NULL };
+	size_t mail_len;
 	long before = waits;
 	int rc;
 
 	snprintf(qid, sizeof(qid), "LOAD%08ld", id);
+	message_sender(id, user, sizeof(user), from, sizeof(from));
+	if (!user[0])
+		mail_macros[4] = NULL;	/* no {auth_authen}: not authenticated */
+	mail_len = (size_t)snprintf(mail, sizeof(mail), "<%s>%cSIZE=%zu", from, '\0', load_msg.size) + 1;
 	if (send_macros(fd, 'M', mail_macros) < 0)
 		return -1;
 	if ((rc = step(fd, pflags, P_NOMAIL, P_NR_MAIL, 'M', mail, mail_len)) != 0
-	    || (rc = step(fd, pflags, P_NORCPT, P_NR_RCPT, 'R', rcpt1, sizeof(rcpt1))) != 0
-	    || (rc = step(fd, pflags, P_NORCPT, P_NR_RCPT, 'R', rcpt2, sizeof(rcpt2))) != 0
+	    || (rc = message_rcpts(fd, pflags)) != 0
 	    || (rc = step(fd, pflags, P_NODATA, P_NR_DATA, 'T', NULL, 0)) != 0
 	    || (rc = send_headers_and_body(fd, pflags, qid)) != 0)
 		return rc;
@@ -551,6 +593,7 @@ main(int argc, char **argv)
 {
 	const char *message_file = NULL;
 	size_t body_bytes = BODY_BYTES;
+	int rcpts_given = 0;
 
 	for (int i = 1; i < argc; i++) {
 		const char *arg = argv[i], *value = i + 1 < argc ? argv[i + 1] : NULL;
@@ -573,12 +616,20 @@ main(int argc, char **argv)
 			message_file = value;
 		else if (strcmp(arg, "--body-bytes") == 0)
 			body_bytes = (size_t)atol(value);
+		else if (strcmp(arg, "--auth") == 0)
+			opt.auth = strcmp(value, "-") == 0 ? NULL : value;
+		else if (strcmp(arg, "--auth-count") == 0)
+			opt.auth_count = atol(value);
+		else if (strcmp(arg, "--rcpt") == 0 && rcpts_given < RCPTS_MAX)
+			opt.rcpts[rcpts_given++] = value;
 		else if (strcmp(arg, "--pause-at") == 0)
 			opt.pause_at = atol(value);
 		else
 			break;
 		i++;
 	}
+	if (rcpts_given)
+		opt.nrcpts = rcpts_given;
 	if (!opt.socket || strncmp(opt.socket, "unix:", 5) != 0 || opt.connections < 1 || opt.messages < 1
 	    || opt.per_connection < 1) {
 		fprintf(stderr, "usage: milter-load -s unix:PATH -c CONNECTIONS -n MESSAGES [-m PER_CONNECTION]\n"

@@ -177,7 +177,10 @@ check "... and the reload command ran for it" test -e "$RUN/reloaded"
 rm -f "$RUN/reloaded"
 out=$("$HOSTMAPGEN" -o "$M" --reload-cmd "touch $RUN/reloaded" "$RUN/added.json" 2>/dev/null)
 is "the next run exits 0" "$?" 0
-like "... installing what was left" "$out" '1 files changed: hostmilter\.db$'
+# (and branch.example's route on port 2603, for real: the runs before had no
+# --reload-cmd, and the partial one, whose command covered the mailers file,
+# stopped before writing it)
+like "... installing what was left" "$out" '3 files changed: mailertable mailertable\.db hostmilter\.db$'
 check "... without another reload, sendmail.cw being unchanged since" test ! -e "$RUN/reloaded"
 "$HOSTMAPGEN" -q -o "$M" "$SAMPLE_EXPORT" 2>/dev/null
 

@@ -664,7 +664,7 @@ START_TEST(routes_emitted)
 	ck_assert_ptr_nonnull(strstr(access.block->str, "To:hive.example.net\tRELAY\n"));
 	ck_assert_ptr_nonnull(strstr(access.block->str, "To:backup.example\tRELAY\n"));
 	ck_assert_ptr_nonnull(strstr(access.block->str,
-				     "TLS_Rcpt:member.example\tVERIFY+CN:site.member.example++CI:/O=Member+20CA/CN=Member+20CA\n"));
+				     "TLS_Rcpt:member.example\tVERIFY+CI:/O=Member+20CA/CN=Member+20CA++CN:site.member.example\n"));
 	ck_assert_ptr_nonnull(strstr(access.block->str, "Srv_Features:192.0.2.7\te\n"));
 	ck_assert_ptr_nonnull(strstr(access.block->str, "Srv_Features:IPv6:2001:db8:5\te\n"));
 	ck_assert_ptr_nonnull(strstr(access.block->str, "Srv_Features:\tE\n"));
@@ -703,6 +703,76 @@ START_TEST(routes_emitted)
 	textmap_free(&access);
 	textmap_free(&virt);
 	textmap_free(&cw);
+	unload(&l);
+}
+END_TEST
+
+/*
+ * The CN requirement comes last: Sendmail 8.17's TLS_req, with
+ * check_cert_altnames, forgets the requirements after a CN that matched a
+ * wildcard subjectAltName, so an issuer after it would go unchecked
+ * (t-routing showed a *.member.test certificate of another CA delivered).
+ */
+START_TEST(tls_rcpt_cn_last)
+{
+	struct loaded l = load(HEAD "\"domains\":[{\"name\":\"a.example\",\"route\":{\"host\":\"192.0.2.1\","
+			       "\"tls\":{\"verify\":true,\"name\":\"mx.a.example\",\"issuer\":\"/O=A (CA)/CN=A\"}}},"
+			       "{\"name\":\"b.example\",\"aliases\":[\"b.example.net\"],\"route\":{\"host\":\"192.0.2.2\","
+			       "\"tls\":{\"verify\":true,\"name\":\"mx.b.example\"}}}]}");
+	struct textmap access;
+
+	ck_assert_uint_eq(l.report.errors->len, 0);
+	access = emitted(&l, emit_access_only, "access");
+	ck_assert_ptr_nonnull(strstr(access.block->str, "TLS_Rcpt:a.example\tVERIFY+CI:/O=A+20+28CA+29/CN=A++CN:mx.a.example\n"));
+	ck_assert_ptr_nonnull(strstr(access.block->str, "TLS_Rcpt:b.example\tVERIFY+CN:mx.b.example\n"));
+	ck_assert_ptr_nonnull(strstr(access.block->str, "TLS_Rcpt:b.example.net\tVERIFY+CN:mx.b.example\n"));
+	textmap_free(&access);
+	unload(&l);
+}
+END_TEST
+
+/*
+ * While hostmilter-mailers.m4 waits for a reload command, the mailers the
+ * installed mailertable routes by are the ones Sendmail has: read from
+ * the generated block only, in the form emit_mailertable writes.
+ */
+START_TEST(mailers_routed)
+{
+	struct loaded l = load(GATEWAY);
+	struct textmap mt;
+	GString *text, *mailers;
+	GHashTable *routed, *named;
+
+	routed = emit_mailers_routed("admin.example\thm7:[192.0.2.9]\n" TEXTMAP_BEGIN ": generated\n"
+				     "a.example\thm2592:[192.0.2.1]\nb.example\thm2593h:[IPv6:2001:db8::1]\n"
+				     "c.example\terror:4.3.5:\"451 Route to c.example not active\"\n"
+				     "d.example\tesmtp:[h.d.example]\n# a comment\thm8:x\n" TEXTMAP_END "\n"
+				     "after.example\thm9:[192.0.2.9]\n");
+	ck_assert_uint_eq(g_hash_table_size(routed), 4);
+	ck_assert(g_hash_table_contains(routed, "hm2592"));
+	ck_assert(g_hash_table_contains(routed, "hm2593h"));
+	ck_assert(g_hash_table_contains(routed, "error"));
+	ck_assert(g_hash_table_contains(routed, "esmtp"));
+	g_hash_table_destroy(routed);
+	routed = emit_mailers_routed(NULL);
+	ck_assert_uint_eq(g_hash_table_size(routed), 0);
+	g_hash_table_destroy(routed);
+
+	mt = emitted(&l, emit_all_routes, "mailertable");
+	text = textmap_render(&mt);
+	routed = emit_mailers_routed(text->str);
+	mailers = emit_mailers(l.export);
+	named = emit_mailers_named(mailers->str);
+	ck_assert_uint_eq(g_hash_table_size(named), 2);
+	ck_assert(g_hash_table_contains(routed, "hm2526"));
+	ck_assert(g_hash_table_contains(routed, "hm2526h"));
+	ck_assert(g_hash_table_contains(routed, "esmtp"));
+	ck_assert_uint_eq(g_hash_table_size(routed), 3);
+	g_hash_table_destroy(named);
+	g_hash_table_destroy(routed);
+	g_string_free(mailers, TRUE);
+	g_string_free(text, TRUE);
+	textmap_free(&mt);
 	unload(&l);
 }
 END_TEST
@@ -1019,6 +1089,8 @@ mapgen_suite(void)
 	tcase_add_test(errors, rate_limits_validated);
 	tcase_add_test(errors, routes_validated);
 	tcase_add_test(emit, routes_emitted);
+	tcase_add_test(emit, tls_rcpt_cn_last);
+	tcase_add_test(emit, mailers_routed);
 	tcase_add_test(emit, routes_in_policy);
 	tcase_add_test(errors, delivery_chain_depth);
 	tcase_add_test(text, admin_lines_survive_and_win);
