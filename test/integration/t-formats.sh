@@ -1,6 +1,7 @@
 #!/bin/bash
 # t-formats: the .db files are what Sendmail's own tools write.  makemap -u
-# of virtmaps.db and access.db equals makemap's own build of the same text;
+# of virtmaps.db, access.db and mailertable.db equals makemap's own build of
+# the same text (byte for byte, as db_dump shows the records);
 # aliases.db holds what newaliases stores (NUL-terminated, "@" sentinel) and
 # sendmail reads it without asking for a rebuild; hostmilter.db holds the
 # documented records.
@@ -8,21 +9,34 @@
 
 hm_rundir formats
 hm_sample_users
-"$HOSTMAPGEN" -q -o "$RUN/maps" "$SAMPLE_EXPORT" 2>/dev/null
+# --reload-cmd true: the route of branch.example written for real (hostmapgen(8), Routes).
+"$HOSTMAPGEN" -q --reload-cmd true -o "$RUN/maps" "$SAMPLE_EXPORT" 2>/dev/null
 mkdir -p "$RUN/ref"
 chmod 755 "$RUN/ref"
 
-for map in virtmaps access; do
+# An admin's own route survives every run, goes into the .db, and wins over a generated one.
+{ printf 'admin-route.example\tesmtp:[192.0.2.99]\nbranch.example\tesmtp:[192.0.2.98]\n'; cat "$RUN/maps/mailertable"; } \
+	>"$RUN/mailertable.new" && mv "$RUN/mailertable.new" "$RUN/maps/mailertable"
+"$HOSTMAPGEN" -q --reload-cmd true -o "$RUN/maps" "$SAMPLE_EXPORT" 2>"$RUN/admin.err"
+like "mailertable: the admin's line survives a run" "$(cat "$RUN/maps/mailertable")" $'^admin-route\.example\tesmtp:\[192\.0\.2\.99\]$'
+like "mailertable.db: the admin's route, over the generated one for the same domain" \
+	"$(hm_makemap_dump "$RUN/maps/mailertable")" $'^branch\.example\tesmtp:\[192\.0\.2\.98\]$'
+like "... and hostmapgen says so" "$(cat "$RUN/admin.err")" 'branch\.example'
+
+pairs() { db_dump -p "$1" | sed -n '/^HEADER=END/,/^DATA=END/p' | sed '1d;$d' | paste - - | LC_ALL=C sort; }
+for map in virtmaps access mailertable; do
 	cp "$RUN/maps/$map" "$RUN/ref/$map"
 	check "makemap accepts hostmapgen's $map text without complaint" \
 		bash -c "makemap hash '$RUN/ref/$map' < '$RUN/ref/$map' 2>&1 | grep -q . && exit 1 || exit 0"
 	is "makemap -u of hostmapgen's $map.db equals makemap's build of the same text" \
 		"$(hm_makemap_dump "$RUN/maps/$map")" "$(hm_makemap_dump "$RUN/ref/$map")"
-	like "$map.db keys are folded and carry no NUL" "$(db_dump -p "$RUN/maps/$map.db")" '^ (from:spammer@bad\.example|info@example\.com)$'
+	is "$map.db holds the very records makemap writes (db_dump)" "$(pairs "$RUN/maps/$map.db")" \
+		"$(pairs "$RUN/ref/$map.db")"
+	like "$map.db keys are folded and carry no NUL" "$(db_dump -p "$RUN/maps/$map.db")" \
+		'^ (from:spammer@bad\.example|info@example\.com|branch\.example)$'
 done
 
-# Record pairs of a hash .db as db_dump prints them, one "key value" line each, sorted.
-pairs() { db_dump -p "$1" | sed -n '/^HEADER=END/,/^DATA=END/p' | sed '1d;$d' | paste - - | LC_ALL=C sort; }
+# pairs (above): the record pairs of a hash .db as db_dump prints them, one "key value" line each, sorted.
 
 cp "$RUN/maps/aliases" "$RUN/ref/aliases"
 sendmail -bi -OAliasFile="$RUN/ref/aliases" >/dev/null 2>&1
