@@ -100,30 +100,57 @@ control_listen(const char *path, char *err, size_t errlen)
 	return fd;
 }
 
-int
-control_bind(const char *value, uid_t user, char *err, size_t errlen)
+/* The socket's path and its directory, opened and checked (a descriptor); 1 for none. */
+static int
+control_place(const char *value, uid_t user, const char **path, const char **base, char *err, size_t errlen)
 {
 	char dir[CONF_SUN_PATH_MAX];
-	const char *path, *slash;
-	int dfd, fd;
+	const char *slash;
 
-	if (conf_control_parse(value, &path) == 1)
+	if (conf_control_parse(value, path) == 1)
 		return -2;
-	if (!path) {
+	if (!*path) {
 		snprintf(err, errlen, "ControlSocket %s: not unix:/PATH or none", value);
 		return -1;
 	}
-	slash = strrchr(path, '/');
+	slash = strrchr(*path, '/');
 	if (slash[1] == '\0') {
 		snprintf(err, errlen, "ControlSocket %s: names a directory", value);
 		return -1;
 	}
-	snprintf(dir, sizeof(dir), "%.*s", slash == path ? 1 : (int)(slash - path), path);
-	if ((dfd = control_check_dir(dir, user, err, errlen)) < 0)
-		return -1;
-	fd = control_clear_name(dfd, path, slash + 1, err, errlen) < 0 ? -1 : control_listen(path, err, errlen);
+	*base = slash + 1;
+	snprintf(dir, sizeof(dir), "%.*s", slash == *path ? 1 : (int)(slash - *path), *path);
+	return control_check_dir(dir, user, err, errlen);
+}
+
+int
+control_bind(const char *value, uid_t user, char *err, size_t errlen)
+{
+	const char *path, *base;
+	int dfd, fd;
+
+	if ((dfd = control_place(value, user, &path, &base, err, errlen)) < 0)
+		return dfd;
+	fd = control_clear_name(dfd, path, base, err, errlen) < 0 ? -1 : control_listen(path, err, errlen);
 	close(dfd);
 	return fd;
+}
+
+int
+control_check(const char *value, uid_t user, char *err, size_t errlen)
+{
+	const char *path, *base;
+	struct stat st;
+	int dfd, rc = 0;
+
+	if ((dfd = control_place(value, user, &path, &base, err, errlen)) < 0)
+		return dfd == -2 ? 0 : -1;
+	if (fstatat(dfd, base, &st, AT_SYMLINK_NOFOLLOW) == 0 && !S_ISSOCK(st.st_mode)) {
+		snprintf(err, errlen, "ControlSocket %s exists and is not a socket; refusing to replace it", path);
+		rc = -1;
+	}
+	close(dfd);
+	return rc;
 }
 
 struct ratelimit *

@@ -48,6 +48,8 @@ void control_stop(bool drained);
 
 /* The parts, for the tests' driver: a bound socket (-1 with err; -2 for "none")... */
 int control_bind(const char *value, uid_t user, char *err, size_t errlen);
+/* -n: what control_bind would refuse, without binding (0 for none or fine, -1 with err). */
+int control_check(const char *value, uid_t user, char *err, size_t errlen);
 /* ... served for rl from a thread until control_stop (which then closes neither rl nor anything else of it). */
 int control_serve(int fd, struct ratelimit *rl, char *err, size_t errlen);
 

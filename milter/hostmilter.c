@@ -574,6 +574,8 @@ check_only(const struct options *opt, const struct hm_conf *conf)
 	n = check_scanners(conf);
 	if (scanserve_check(conf, err, sizeof(err)) < 0)
 		refuse(EXIT_CONFIG, "%s", err);
+	if (control_check(conf->control_socket, pw ? pw->pw_uid : geteuid(), err, sizeof(err)) < 0)
+		refuse(EXIT_CONFIG, "%s", err);
 	attach_shutdown();
 	snapshot_shutdown();
 	if (pw)

@@ -50,6 +50,17 @@ conf_with "\$a SpoolDirectory $RUN/rootspool"
 out=$(check_conf "$RUN/variant.conf")
 is "a SpoolDirectory UserID cannot write: -n exits 78" "$?" 78
 like "... checked as UserID" "$out" "SpoolDirectory $RUN/rootspool: cannot write there as hostmilter"
+mkdir -m 1777 "$RUN/opendir"
+conf_with "s|^ControlSocket .*|ControlSocket unix:$RUN/opendir/control.sock|"
+out=$(check_conf "$RUN/variant.conf")
+is "a ControlSocket in a directory anyone may write: -n exits 78" "$?" 78
+like "... and says so" "$out" "ControlSocket directory $RUN/opendir must be owned by root or UserID"
+: >"$RUN/milter/control-file"
+conf_with "s|^ControlSocket .*|ControlSocket unix:$RUN/milter/control-file|"
+out=$(check_conf "$RUN/variant.conf")
+is "a regular file at ControlSocket's name: -n exits 78" "$?" 78
+like "... and says so" "$out" 'control-file exists and is not a socket; refusing to replace it'
+check "... and leaves the file alone" test -f "$RUN/milter/control-file"
 conf_with 's|^UserID .*|UserID no-such-user-here|'
 out=$(check_conf "$RUN/variant.conf")
 is "an unknown UserID: -n exits 78" "$?" 78
