@@ -176,6 +176,25 @@ hm_wait() {
 	done
 }
 
+# hm_tls_ca NAME SUBJECT: a self-signed test CA, $T/NAME.key and $T/NAME.crt.
+hm_tls_ca() {
+	openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "$2" -keyout "$T/$1.key" -out "$T/$1.crt" 2>/dev/null
+}
+
+# hm_tls_signed NAME CA SUBJECT: a key and a certificate signed by $T/CA, $T/NAME.key and $T/NAME.crt.
+hm_tls_signed() {
+	openssl req -newkey rsa:2048 -nodes -subj "$3" -keyout "$T/$1.key" -out "$T/$1.csr" 2>/dev/null &&
+		openssl x509 -req -in "$T/$1.csr" -CA "$T/$2.crt" -CAkey "$T/$2.key" -CAcreateserial -days 2 \
+			-out "$T/$1.crt" 2>/dev/null
+}
+
+# hm_spool_dir: $RUN/spool, UserID's alone, as /var/spool/hostmilter is.
+hm_spool_dir() {
+	mkdir -p "$RUN/spool"
+	chown hostmilter "$RUN/spool"
+	chmod 700 "$RUN/spool"
+}
+
 # hm_state PID: the process's state letter (T stopped, Z zombie), empty when it is gone.
 hm_state() { awk '{ print $3 }' "/proc/$1/stat" 2>/dev/null; }
 

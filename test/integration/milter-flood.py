@@ -13,30 +13,12 @@ those it has no room for.
 import socket
 import struct
 import sys
+
+from milterwire import packet, read_reply
 import threading
 
 TIMEOUT = 30
 PROTOCOL = 0x001FFFFF
-
-
-def packet(cmd, data=b""):
-    return struct.pack(">I", len(data) + 1) + cmd + data
-
-
-def read_exact(s, n):
-    buf = b""
-    while len(buf) < n:
-        chunk = s.recv(n - len(buf))
-        if not chunk:
-            raise EOFError("connection closed")
-        buf += chunk
-    return buf
-
-
-def read_reply(s):
-    length = struct.unpack(">I", read_exact(s, 4))[0]
-    body = read_exact(s, length)
-    return body[:1]
 
 
 def one(path, results, i, answered, done):
@@ -45,11 +27,11 @@ def one(path, results, i, answered, done):
     try:
         s.connect(path)
         s.sendall(packet(b"O", struct.pack(">III", 6, 0x1FF, PROTOCOL)))
-        if read_reply(s) != b"O":
+        if read_reply(s)[0] != b"O":
             raise ValueError("negotiation")
         s.sendall(packet(b"D", b"C{daemon_name}\0MTA\0"))
         s.sendall(packet(b"C", b"client.example\x004" + struct.pack(">H", 40000) + b"127.77.0.5\0"))
-        reply = read_reply(s)
+        reply = read_reply(s)[0]
         results[i] = "continued" if reply == b"c" else "tempfailed" if reply == b"t" else "other"
     except (OSError, EOFError, ValueError, struct.error):
         results[i] = "unanswered"

@@ -17,6 +17,8 @@ import socket
 import struct
 import sys
 
+from milterwire import packet, read_reply
+
 OFFERED_ACTIONS = 0x1FF
 OFFERED_PROTOCOL = 0x001FFFFF
 NO_REPLY = {b"C": 0x1000, b"H": 0x2000, b"M": 0x4000, b"R": 0x8000, b"T": 0x10000, b"U": 0x20000,
@@ -34,28 +36,6 @@ def connect(address):
         s.settimeout(TIMEOUT)
         s.connect(address)
     return s
-
-
-def packet(cmd, data=b""):
-    return struct.pack(">I", len(data) + 1) + cmd + data
-
-
-def read_exact(s, n):
-    buf = b""
-    while len(buf) < n:
-        chunk = s.recv(n - len(buf))
-        if not chunk:
-            raise EOFError("connection closed")
-        buf += chunk
-    return buf
-
-
-def read_reply(s):
-    length = struct.unpack(">I", read_exact(s, 4))[0]
-    if length < 1 or length > 1 << 20:
-        raise ValueError(f"reply length {length}")
-    body = read_exact(s, length)
-    return body[:1], body[1:]
 
 
 class Milter:

@@ -21,9 +21,7 @@ hm_sendmail_config 2570 "$(hm_milter_mc 2571)"
 check "spamd starts" hm_spamd_start 7840
 # A clamd that follows mail nested deeper than the attachment walk does: the walk's own limits show.
 HM_CLAMD_EXTRA="MaxRecursion 64" check "clamd starts (AlertExceedsMax yes, MaxRecursion 64)" hm_clamd_start 3320
-mkdir -p "$RUN/spool"
-chown hostmilter "$RUN/spool"
-chmod 700 "$RUN/spool"
+hm_spool_dir
 check "sendmail starts" hm_sendmail_start
 
 step() { grep -E "^$1" <<<"$2" | head -1; }

@@ -25,9 +25,7 @@ ClamAVDatabase $RUN/clamdb
 Scanner spamd tcp:127.0.0.1:$SPAMD_PORT
 ScanTimeout 60
 SpoolDirectory $RUN/spool"
-mkdir -p "$RUN/spool"
-chown hostmilter "$RUN/spool"
-chmod 700 "$RUN/spool"
+hm_spool_dir
 check "hostmilter starts" hm_milter_start
 check "sendmail starts" hm_sendmail_start
 

@@ -11,9 +11,7 @@
 hm_rundir privileges
 "$HOSTMAPGEN" -q -o "$RUN/maps" "$SAMPLE_EXPORT" 2>/dev/null
 hm_milter_conf "SpoolDirectory $RUN/spool"
-mkdir -p "$RUN/spool"
-chown hostmilter "$RUN/spool"
-chmod 700 "$RUN/spool"
+hm_spool_dir
 PIDFILE=$RUN/milter/hostmilter.pid
 
 # Links planted where the pid file goes, by someone who may write that directory.

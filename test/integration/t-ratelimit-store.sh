@@ -28,15 +28,6 @@ chown hostmilter "$REDIS_DIR"
 chmod 700 "$REDIS_DIR" "$RUN/ctl"
 REDIS_PID=
 
-# wait_for SECONDS COMMAND...: true once COMMAND succeeds, false when the deadline passes first.
-wait_for() {
-	local deadline=$((SECONDS + $1))
-	shift
-	until "$@"; do
-		[ "$SECONDS" -lt "$deadline" ] || return 1
-		sleep 0.05
-	done
-}
 redis_cli() { redis-cli -s "$SOCK" "$@" 2>/dev/null; }
 redis_up() { [ "$(redis_cli ping)" = PONG ]; }
 # redis_start [ARGS...]: a private redis-server on $SOCK, as hostmilter; waits until it answers.
@@ -47,7 +38,7 @@ redis_start() {
 		--daemonize no --dir "$REDIS_DIR" --logfile "$REDIS_DIR/redis.log" "$@" &
 	REDIS_PID=$!
 	HM_BG_PIDS="${HM_BG_PIDS:-} $REDIS_PID"
-	wait_for 20 redis_up
+	hm_wait 20 redis_up
 }
 redis_kill() {
 	kill -CONT "$REDIS_PID" 2>/dev/null
@@ -170,7 +161,7 @@ is "... another driver sees the same count: 2 of 5 left" "$(field allowed "$out"
 
 # ---- Redis frozen: a charge waits at most the deadline, then the breaker spares the rest ----
 kill -STOP "$REDIS_PID"
-check "redis-server frozen (SIGSTOP)" wait_for 10 stopped
+check "redis-server frozen (SIGSTOP)" hm_wait 10 stopped
 start=$(date +%s%N)
 out=$(ask "charge frozen 60 5 20")
 took=$((($(date +%s%N) - start) / 1000000))
@@ -204,7 +195,7 @@ out=$("$HOSTMILTER" -c "$CONF" -L 2>&1)
 is "-L without a running daemon: exit 69" "$?" 69
 like "... saying why" "$out" 'control\.sock'
 check "hostmilter starts with a control socket" hm_milter_start
-check "... the control socket is there" wait_for 10 test -S "$CTL"
+check "... the control socket is there" hm_wait 10 test -S "$CTL"
 is "... mode 0600, owned by root" "$(stat -c '%a %U' "$CTL")" "600 root"
 drive "$REDIS_LOCAL" "charge mailbox:xyz00-info 60 2 3" "charge client:192.0.2.10 60 2 1" >/dev/null
 out=$("$HOSTMILTER" -c "$CONF" -L)
@@ -224,7 +215,7 @@ s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[1]); open(sys.argv[2], "w"
 time.sleep(30)' "$CTL" "$RUN/stalled" &
 stall=$!
 HM_BG_PIDS="${HM_BG_PIDS:-} $stall"
-check "a client connects to the control socket and stalls" wait_for 10 test -s "$RUN/stalled"
+check "a client connects to the control socket and stalls" hm_wait 10 test -s "$RUN/stalled"
 out=$(timeout 20 "$HOSTMILTER" -c "$CONF" -L)
 like "a stalled client does not keep the admin out" "$out" '^ok [0-9]+ limited$'
 kill "$stall" 2>/dev/null

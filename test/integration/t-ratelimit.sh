@@ -44,15 +44,9 @@ jq '(.mailboxes[] | select(.name == "xyz00-info")).rate_limit =
 # ---- a test CA, sendmail's certificate and a client's (the sample's relaying certificate) ----
 T=$RUN/tls
 mkdir -p "$T"
-ca() { openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "$2" -keyout "$T/$1.key" -out "$T/$1.crt" 2>/dev/null; }
-signed() {
-	openssl req -newkey rsa:2048 -nodes -subj "$3" -keyout "$T/$1.key" -out "$T/$1.csr" 2>/dev/null &&
-		openssl x509 -req -in "$T/$1.csr" -CA "$T/$2.crt" -CAkey "$T/$2.key" -CAcreateserial -days 2 \
-			-out "$T/$1.crt" 2>/dev/null
-}
-ca ca "/C=DE/O=IN-Berlin e.V./CN=IN-Berlin CA"
-signed server ca "/CN=$(hostname -f)"
-signed client ca "/CN=site.in-berlin.de"
+hm_tls_ca ca "/C=DE/O=IN-Berlin e.V./CN=IN-Berlin CA"
+hm_tls_signed server ca "/CN=$(hostname -f)"
+hm_tls_signed client ca "/CN=site.in-berlin.de"
 chmod 600 "$T"/*.key
 
 # ---- Redis ----

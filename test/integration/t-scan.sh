@@ -23,9 +23,7 @@ ClamAVDatabase $RUN/clamdb
 Scanner spamd tcp:127.0.0.1:$SPAMD_PORT
 ScanTimeout 60
 SpoolDirectory $RUN/spool"
-mkdir -p "$RUN/spool"
-chown hostmilter "$RUN/spool"
-chmod 700 "$RUN/spool"
+hm_spool_dir
 out=$("$HOSTMILTER" -V -c "$RUN/hostmilter.conf" 2>&1)
 like "-V names libmilter, libclamav, libmagic, OpenSSL, GMime and Berkeley DB" \
 	"$(grep -oE '^(libmilter|libclamav|libmagic|OpenSSL|GMime|Berkeley DB): [0-9A-Za-z]' <<<"$out" | cut -d: -f1 | tr '\n' ,)" \

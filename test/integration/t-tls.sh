@@ -14,17 +14,11 @@ hm_cf_dir
 "$HOSTMAPGEN" -q -o "$RUN/maps" "$SAMPLE_EXPORT" 2>/dev/null
 T=$RUN/tls
 mkdir -p "$T"
-ca() { openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "$2" -keyout "$T/$1.key" -out "$T/$1.crt" 2>/dev/null; }
-signed() {
-	openssl req -newkey rsa:2048 -nodes -subj "$3" -keyout "$T/$1.key" -out "$T/$1.csr" 2>/dev/null &&
-		openssl x509 -req -in "$T/$1.csr" -CA "$T/$2.crt" -CAkey "$T/$2.key" -CAcreateserial -days 2 \
-			-out "$T/$1.crt" 2>/dev/null
-}
-ca ca "/C=DE/O=IN-Berlin e.V./CN=IN-Berlin CA"
-ca other-ca "/CN=Other CA"
-signed server ca "/CN=$(hostname -f)"
-signed client ca "/CN=site.in-berlin.de"
-signed rogue other-ca "/CN=site.in-berlin.de"
+hm_tls_ca ca "/C=DE/O=IN-Berlin e.V./CN=IN-Berlin CA"
+hm_tls_ca other-ca "/CN=Other CA"
+hm_tls_signed server ca "/CN=$(hostname -f)"
+hm_tls_signed client ca "/CN=site.in-berlin.de"
+hm_tls_signed rogue other-ca "/CN=site.in-berlin.de"
 chmod 600 "$T"/*.key
 check "test certificates made" test -s "$T/client.crt" -a -s "$T/rogue.crt"
 hm_sendmail_config 2542 "define(\`confCACERT_PATH', \`$T')dnl
