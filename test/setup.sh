@@ -22,8 +22,8 @@ install_packages() {
 		chmod +x /usr/sbin/policy-rc.d
 		created=1
 	fi
-	apt-get update -q >"$LOGS/apt.log" 2>&1
-	DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${missing[@]}" >>"$LOGS/apt.log" 2>&1
+	apt-get -o DPkg::Lock::Timeout=900 update -q >"$LOGS/apt.log" 2>&1
+	DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=900 install -y -q "${missing[@]}" >>"$LOGS/apt.log" 2>&1
 	local status=$?
 	[ -n "$created" ] && rm -f /usr/sbin/policy-rc.d
 	[ $status -eq 0 ] || { say "apt-get failed; see $LOGS/apt.log"; exit 1; }
