@@ -18,6 +18,7 @@
 #include <openssl/bio.h>
 #include <openssl/cms.h>
 #include <openssl/objects.h>
+#include <ytnef.h>
 
 #include "attach.h"
 #include "magicset.h"
@@ -347,14 +348,105 @@ attach_unopened(GMimeObject *object, const char *type)
 {
 	const char *filename = GMIME_IS_PART(object) ? g_mime_part_get_filename(GMIME_PART(object)) : NULL;
 
-	if (strcmp(type, "application/vnd.ms-tnef") == 0 || attach_declared(object, "application", "ms-tnef")
-	    || attach_declared(object, "application", "vnd.ms-tnef") || (filename && strcasecmp(filename, "winmail.dat") == 0))
-		return "TNEF (winmail.dat)";
+	(void)filename;
 	if (strcmp(type, "application/mac-binhex40") == 0 || attach_declared(object, "application", "mac-binhex40"))
 		return "BinHex";
 	if (attach_declared(object, "message", "partial"))
 		return "message/partial";
 	return NULL;
+}
+
+/* ---- TNEF (winmail.dat): attachments taken out with libytnef ---- */
+
+static bool
+attach_is_tnef(GMimePart *part, const char *type)
+{
+	const char *filename = g_mime_part_get_filename(part);
+
+	return strcmp(type, "application/vnd.ms-tnef") == 0 || attach_declared(GMIME_OBJECT(part), "application", "ms-tnef")
+	       || attach_declared(GMIME_OBJECT(part), "application", "vnd.ms-tnef")
+	       || (filename && strcasecmp(filename, "winmail.dat") == 0);
+}
+
+static void attach_walk_entity(struct attach_walk *w, const unsigned char *data, size_t len, unsigned depth);
+static GByteArray *attach_decoded_bytes(GMimePart *part);
+
+/* Bytes taken out of a container, walked as a part of their own (typed, and opened if they are a container). */
+static void
+attach_walk_blob(struct attach_walk *w, const unsigned char *data, size_t len, const char *name, unsigned depth)
+{
+	GString *entity = g_string_new("Content-Type: application/octet-stream\r\n");
+	size_t i;
+
+	if (name && *name) {
+		g_string_append(entity, "Content-Disposition: attachment; filename=\"");
+		for (i = 0; name[i] && i < 120; i++)	/* a header value: printable, no quote */
+			g_string_append_c(entity, name[i] >= ' ' && name[i] <= '~' && name[i] != '"' && name[i] != '\\'
+						  ? name[i] : '_');
+		g_string_append(entity, "\"\r\n");
+	}
+	g_string_append(entity, "\r\n");
+	g_string_append_len(entity, (const char *)data, (gssize)len);
+	attach_walk_entity(w, (const unsigned char *)entity->str, entity->len, depth);
+	g_string_free(entity, TRUE);
+}
+
+/* One TNEF attachment: an embedded object's data (past its 16-byte GUID), else the file data. */
+static void
+attach_walk_tnef_attachment(struct attach_walk *w, Attachment *a, unsigned depth)
+{
+	variableLength *object = MAPIFindProperty(&a->MAPI, PROP_TAG(PT_OBJECT, PR_ATTACH_DATA_OBJ));
+	variableLength *name = MAPIFindProperty(&a->MAPI, PROP_TAG(PT_STRING8, PR_ATTACH_LONG_FILENAME));
+	char title[128] = "";
+
+	if (name == MAPI_UNDEFINED)
+		name = &a->Title;
+	if (name->data && name->size > 0)
+		snprintf(title, sizeof(title), "%.*s", name->size, (const char *)name->data);
+	if (object != MAPI_UNDEFINED && object->data && object->size > 16)
+		attach_walk_blob(w, object->data + 16, (size_t)object->size - 16, title, depth);
+	else if (a->FileData.data && a->FileData.size > 0)
+		attach_walk_blob(w, a->FileData.data, (size_t)a->FileData.size, title, depth);
+}
+
+/* The message's compressed RTF body: Outlook shows it, objects embedded in it included. */
+static void
+attach_walk_tnef_rtf(struct attach_walk *w, TNEFStruct *tnef, unsigned depth)
+{
+	variableLength *rtf = MAPIFindProperty(&tnef->MapiProperties, PROP_TAG(PT_BINARY, PR_RTF_COMPRESSED));
+	BYTE *body;
+	int size = 0;
+
+	if (rtf == MAPI_UNDEFINED || !rtf->data || rtf->size <= 0)
+		return;
+	if (!(body = DecompressRTF(rtf, &size))) {
+		attach_incomplete(w, "a TNEF body libytnef cannot decompress");
+		return;
+	}
+	attach_walk_blob(w, body, (size_t)(size > 0 ? size : 0), "body.rtf", depth);
+	free(body);
+}
+
+static void
+attach_walk_tnef(struct attach_walk *w, GMimePart *part, unsigned depth)
+{
+	GByteArray *bytes = attach_decoded_bytes(part);
+	TNEFStruct tnef;
+
+	if (!bytes) {
+		attach_failed(w, "a TNEF part could not be read");
+		return;
+	}
+	memset(&tnef, 0, sizeof(tnef));	/* TNEFInitialize leaves Debug as it finds it */
+	TNEFInitialize(&tnef);
+	if (bytes->len > 0 && bytes->len < INT32_MAX && TNEFParseMemory(bytes->data, (long)bytes->len, &tnef) >= 0) {
+		for (Attachment *a = tnef.starting_attach.next; a && !w->stop; a = a->next)
+			attach_walk_tnef_attachment(w, a, depth);
+		attach_walk_tnef_rtf(w, &tnef, depth);
+	} else
+		attach_incomplete(w, "TNEF (winmail.dat) that libytnef cannot read");
+	TNEFFree(&tnef);
+	g_byte_array_free(bytes, TRUE);
 }
 
 /* ---- S/MIME: CMS content, opened with OpenSSL ---- */
@@ -625,17 +717,19 @@ attach_walk_uuencoded(struct attach_walk *w, GMimePart *part)
 
 /* ---- the walk ---- */
 
-/* What the part's decoded head says about it: its type, and what is inside that must be opened. */
-static void
+/* What the part's decoded head says about it: whether it is TNEF, once its type is remembered and
+ * containers this walk does not open are noted. */
+static bool
 attach_type_head(struct attach_walk *w, GMimePart *part, size_t len)
 {
 	const char *type = attach_type_of(w, w->t->buf, len), *unopened;
 
 	if (!type)
-		return;
+		return false;
 	attach_remember(w, type, g_mime_part_get_filename(part));
 	if ((unopened = attach_unopened(GMIME_OBJECT(part), type)))
 		attach_incomplete(w, "%s content is not inspected", unopened);
+	return attach_is_tnef(part, type);
 }
 
 /* 1: a message a reader opens as one; 2: content that starts like one; 0: neither. */
@@ -659,13 +753,12 @@ attach_walk_part(struct attach_walk *w, GMimePart *part, unsigned depth)
 	GMimeStream *stream;
 	ssize_t len;
 	int embedded;
-	bool cms;
+	bool cms, tnef;
 
 	if (!attach_count_part(w) || !(stream = attach_decoded(part)))
 		return;	/* no content: nothing of any type */
 	len = attach_read(stream, w->t->buf, ATTACH_MAGIC_BYTES);
-	if (len > 0)
-		attach_type_head(w, part, (size_t)len);
+	tnef = len > 0 && attach_type_head(w, part, (size_t)len);
 	embedded = len < 0 ? 0 : attach_embedded_kind(part, (size_t)len, w->t->buf);
 	cms = len > 0 && attach_is_cms(GMIME_OBJECT(part), w->t->buf, (size_t)len);
 	if (len < 0 || (attach_declared(GMIME_OBJECT(part), "text", "*")
@@ -680,6 +773,8 @@ attach_walk_part(struct attach_walk *w, GMimePart *part, unsigned depth)
 		attach_walk_uuencoded(w, part);
 	if (cms && !w->stop)
 		attach_walk_cms(w, part, depth);
+	if (tnef && !w->stop)
+		attach_walk_tnef(w, part, depth);
 	if (embedded && !w->stop)
 		attach_walk_embedded(w, part, depth, embedded == 1);
 }

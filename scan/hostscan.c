@@ -30,6 +30,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -370,6 +371,29 @@ hostscan_filter(struct hostscan *h)
 	return fflush(stdout) == 0 && !ferror(stdout) && n == 0 ? 0 : -1;
 }
 
+/*
+ * The scan, with standard output closed to what the libraries print:
+ * libytnef reports a damaged winmail.dat with printf, which would land in
+ * the middle of the message --filter writes to standard output.
+ */
+static void
+hostscan_scan_quietly(struct hostscan *h)
+{
+	int out = dup(STDOUT_FILENO), null = open("/dev/null", O_WRONLY | O_CLOEXEC);
+
+	fflush(stdout);
+	if (out >= 0 && null >= 0)
+		dup2(null, STDOUT_FILENO);
+	hostscan_scan(h);
+	fflush(stdout);	/* what they printed goes to /dev/null, not into the message */
+	if (out >= 0 && null >= 0)
+		dup2(out, STDOUT_FILENO);
+	if (out >= 0)
+		close(out);
+	if (null >= 0)
+		close(null);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -410,7 +434,7 @@ main(int argc, char **argv)
 		return rc == -2 ? EXIT_TEMPFAIL : EXIT_CONFIG;
 	if (hostscan_read(h) < 0)
 		return EXIT_TEMPFAIL;
-	hostscan_scan(h);
+	hostscan_scan_quietly(h);
 	rc = hostscan_exit_code(h);
 	if (filter && rc == EXIT_TEMPFAIL)	/* procmail's log is where its user looks */
 		msg_warn("not filtered: %s", h->verdict.failure ? h->verdict.failure : "the message could not be scanned");
