@@ -21,6 +21,7 @@
 #include <ytnef.h>
 
 #include "attach.h"
+#include "exetype.h"
 #include "magicset.h"
 
 /* What a thread keeps between messages: libmagic's cookies and the buffer
@@ -232,12 +233,20 @@ attach_count_part(struct attach_walk *w)
 	return true;
 }
 
-/* The type of a decoded head; NULL (and the report incomplete) when libmagic fails. */
+/*
+ * The type of a decoded head, as libmagic names it, remembered with the
+ * executable type its structure shows when that is another (exetype.h):
+ * a blocked type matches when any reading of the content has it.  NULL
+ * (and the report incomplete) when libmagic fails.
+ */
 static const char *
-attach_type_of(struct attach_walk *w, const char *buf, size_t len)
+attach_type_of(struct attach_walk *w, const char *buf, size_t len, const char *filename)
 {
 	const char *type = magicset_type(w->t->chosen, w->t->full, buf, len);
+	const char *exe = exetype_of((const unsigned char *)buf, len);
 
+	if (exe && !(type && attach_same_type(type, exe)))
+		attach_remember(w, exe, filename);
 	if (!type)
 		attach_incomplete(w, "libmagic: %s", magic_error(w->t->full) ? magic_error(w->t->full) : "failed");
 	return type;
@@ -618,7 +627,7 @@ attach_uu_finish(struct attach_text *text)
 	const char *type;
 
 	text->in_block = false;
-	if (text->out > 0 && attach_count_part(w) && (type = attach_type_of(w, w->t->buf, text->out)))
+	if (text->out > 0 && attach_count_part(w) && (type = attach_type_of(w, w->t->buf, text->out, text->name)))
 		attach_remember(w, type, text->name);
 }
 
@@ -722,7 +731,7 @@ attach_walk_uuencoded(struct attach_walk *w, GMimePart *part)
 static bool
 attach_type_head(struct attach_walk *w, GMimePart *part, size_t len)
 {
-	const char *type = attach_type_of(w, w->t->buf, len), *unopened;
+	const char *type = attach_type_of(w, w->t->buf, len, g_mime_part_get_filename(part)), *unopened;
 
 	if (!type)
 		return false;

@@ -9,6 +9,7 @@
 #include "config.h"
 
 #include <check.h>
+#include <magic.h>
 #include <dirent.h>
 #include <limits.h>
 #include <glib.h>
@@ -20,6 +21,7 @@
 #include <unistd.h>
 
 #include "attach.h"
+#include "exetype.h"
 #include "cluster.h"
 #include "conf.h"
 #include "engine.h"
@@ -508,6 +510,74 @@ START_TEST(attach_types_cap)
 	ck_assert(!report_has(&report, "application/x-dosexec") && report.incomplete);
 	ck_assert_ptr_nonnull(strstr(report.why, "more than 2 distinct types"));
 	free(t.p);
+}
+END_TEST
+
+/* A part of arbitrary bytes, base64, declared as a PDF. */
+static void
+text_bytes_part(struct text *t, const char *name, const unsigned char *data, size_t len)
+{
+	char *b64 = g_base64_encode(data, len);
+
+	text_add(t, "Content-Type: application/pdf; name=\"%s\"\r\nContent-Transfer-Encoding: base64\r\n\r\n%s\r\n", name,
+		 b64);
+	g_free(b64);
+}
+
+static const char *
+libmagic_type(const unsigned char *data, size_t len)
+{
+	static char type[100];
+	magic_t cookie = magic_open(MAGIC_MIME_TYPE);
+
+	magic_load(cookie, NULL);
+	snprintf(type, sizeof(type), "%s", magic_buffer(cookie, data, len));
+	magic_close(cookie);
+	return type;
+}
+
+/*
+ * Executables are recognized by their structure, whatever libmagic names
+ * first: a PE whose first 512 bytes carry a valid tar checksum is
+ * application/x-tar to libmagic, one with an ISO 9660 descriptor in its
+ * overlay an ISO image; Windows runs both.
+ */
+START_TEST(attach_executable_by_structure)
+{
+	static unsigned char pe[32768 + 4096];
+	unsigned sum = 0;
+	struct text t = { 0 };
+
+	memset(pe, 0, sizeof(pe));
+	pe[0] = 'M', pe[1] = 'Z';
+	pe[0x18] = 0x40;
+	pe[0x3c] = 0x00, pe[0x3d] = 0x01;	/* e_lfanew 0x100: the tar header's checksum lies in the DOS stub */
+	memcpy(pe + 0x100, "PE\0\0", 4);
+	pe[0x118] = 0x0b, pe[0x119] = 0x01;
+	memset(pe + 148, ' ', 8);
+	for (int i = 0; i < 512; i++)
+		sum += pe[i];
+	snprintf((char *)pe + 148, 8, "%06o", sum);
+	pe[155] = ' ';
+	ck_assert_str_eq(libmagic_type(pe, 1024), "application/x-tar");	/* the polyglot fools libmagic */
+	text_add(&t, HEAD "Content-Type: multipart/mixed; boundary=\"b\"\r\n\r\n--b\r\n");
+	text_bytes_part(&t, "tar.pdf", pe, 1024);
+	text_add(&t, "--b--\r\n");
+	assert_found_exe(t.p);
+	memset(pe + 148, 0, 8);	/* no tar now: an ISO 9660 descriptor in the overlay instead */
+	memcpy(pe + 32768, "\x01" "CD001\x01", 7);
+	ck_assert_str_eq(libmagic_type(pe, sizeof(pe)), "application/x-iso9660-image");
+	t.len = 0;
+	text_add(&t, HEAD "Content-Type: multipart/mixed; boundary=\"b\"\r\n\r\n--b\r\n");
+	text_bytes_part(&t, "iso.pdf", pe, sizeof(pe));
+	text_add(&t, "--b--\r\n");
+	assert_found_exe(t.p);
+	free(t.p);
+	ck_assert_str_eq(exetype_of((const unsigned char *)"\x7f" "ELF\x02\x01\x01\0\0\0\0\0\0\0\0\0", 16),
+			 "application/x-executable");
+	ck_assert_str_eq(exetype_of((const unsigned char *)"\xcf\xfa\xed\xfe\x07\0\0\x01", 8), "application/x-mach-binary");
+	ck_assert_ptr_null(exetype_of((const unsigned char *)"\xca\xfe\xba\xbe\0\0\0\x34", 8));	/* a Java class */
+	ck_assert_ptr_null(exetype_of((const unsigned char *)"%PDF-1.7\n", 9));
 }
 END_TEST
 
@@ -1156,6 +1226,7 @@ scan_suite(void)
 	tcase_add_test(tc, attach_types_cap);
 	tcase_add_test(tc, attach_unreadable_or_ambiguous);
 	tcase_add_test(tc, attach_file_spool_read_to_the_end);
+	tcase_add_test(tc, attach_executable_by_structure);
 	tcase_add_test(tc, attach_opens_embedded_messages);
 	tcase_add_test(tc, attach_decodes_uuencoded_text);
 	tcase_add_test(tc, attach_unopened_containers);
