@@ -148,5 +148,14 @@ like "... logged with the reason" "$(cat "$RUN/hostmilter.log")" 'why="Message c
 out=$(send tnef-open attach "$RUN/broken.tnef" winmail.dat application/ms-tnef -- orders@shop.example)
 like "... to a recipient that blocks no type: delivered" "$(step DATA "$out")" '^DATA 250 '
 
+# What only a lenient reader decodes is what Thunderbird shows: each is read as it does (issue 23).
+mkdir -p "$RUN/lenient"
+python3 "$HM_SRC/test/integration/make-lenient.py" "$RUN/changed.exe" "$RUN/lenient"
+for kind in pad uu xuu yenc cte cte2; do
+	out=$(hm_probe --source 127.0.0.5 --to info@example.com --message "$RUN/lenient/$kind.eml")
+	like "an executable only a lenient reader decodes ($kind): 550 5.7.1 by its true type" \
+		"$(step DATA "$out")" '^DATA 550 5\.7\.1 .*x-dosexec'
+done
+
 is "no spool file left behind" "$(ls -A "$RUN/spool")" ""
 done_testing

@@ -22,6 +22,7 @@
 
 #include "attach.h"
 #include "exetype.h"
+#include "lenient.h"
 #include "cluster.h"
 #include "conf.h"
 #include "engine.h"
@@ -578,6 +579,55 @@ START_TEST(attach_executable_by_structure)
 	ck_assert_str_eq(exetype_of((const unsigned char *)"\xcf\xfa\xed\xfe\x07\0\0\x01", 8), "application/x-mach-binary");
 	ck_assert_ptr_null(exetype_of((const unsigned char *)"\xca\xfe\xba\xbe\0\0\0\x34", 8));	/* a Java class */
 	ck_assert_ptr_null(exetype_of((const unsigned char *)"%PDF-1.7\n", 9));
+}
+END_TEST
+
+/* 64 wanted types of the longest length a policy allows fit the chosen rules' key (once one byte past it). */
+START_TEST(magicset_longest_types_fit)
+{
+	static char names[64][POLICY_TYPE_LEN];
+	const char *types[64];
+	struct magicset_cookie *cookie = NULL;
+
+	for (int i = 0; i < 64; i++) {
+		snprintf(names[i], sizeof(names[i]), "application/x-%02d", i);
+		memset(names[i] + strlen(names[i]), 'a', POLICY_TYPE_LEN - 1 - strlen(names[i]));
+		names[i][POLICY_TYPE_LEN - 1] = '\0';
+		types[i] = names[i];
+	}
+	ck_assert_int_ge(magicset_choose(&cookie, MAGIC_MIME_TYPE | MAGIC_ERROR, types, 64), 0);
+	magicset_cookie_free(cookie);
+}
+END_TEST
+
+/* Thunderbird's readings: base64 past padding, empty uuencoded lines, yEnc, cut encoding names. */
+START_TEST(lenient_decoders)
+{
+	struct lenient_base64 b64 = { 0 };
+	unsigned char out[64];
+	size_t n;
+
+	n = lenient_base64_step(&b64, "TQ==\r\nWlo=\r\nQUJD", 16, out);	/* "M", then "ZZ", then "ABC" */
+	ck_assert_uint_eq(n, 6);
+	ck_assert(memcmp(out, "MZZABC", 6) == 0);
+	memset(&b64, 0, sizeof(b64));
+	n = lenient_base64_step(&b64, "TV", 2, out);	/* a quartet split across calls */
+	n += lenient_base64_step(&b64, "pa", 2, out + n);
+	ck_assert_uint_eq(n, 3);
+	ck_assert(memcmp(out, "MZZ", 3) == 0);
+	ck_assert_uint_eq(lenient_uu_line("`", 1, out), 0);	/* a zero-length line ends nothing */
+	n = lenient_uu_line("#35I:", 5, out);
+	ck_assert_uint_eq(n, 3);
+	ck_assert(memcmp(out, "MZZ", 3) == 0);
+	n = lenient_yenc_line("w\x84=}", 4, out);	/* 'M' + 42, 'Z' + 42, and an escaped byte */
+	ck_assert_uint_eq(n, 3);
+	ck_assert(out[0] == 'M' && out[1] == 'Z' && out[2] == (unsigned char)('}' - 64 - 42));
+	ck_assert_int_eq(lenient_transfer_encoding("base64;"), LENIENT_BASE64);
+	ck_assert_int_eq(lenient_transfer_encoding(" BASE64, 7bit"), LENIENT_BASE64);
+	ck_assert_int_eq(lenient_transfer_encoding("x-uue"), LENIENT_UUENCODE);
+	ck_assert_int_eq(lenient_transfer_encoding("x-yencode"), LENIENT_YENC);
+	ck_assert_int_eq(lenient_transfer_encoding("base64x"), LENIENT_IDENTITY);
+	ck_assert_int_eq(lenient_transfer_encoding(NULL), LENIENT_IDENTITY);
 }
 END_TEST
 
@@ -1227,6 +1277,8 @@ scan_suite(void)
 	tcase_add_test(tc, attach_unreadable_or_ambiguous);
 	tcase_add_test(tc, attach_file_spool_read_to_the_end);
 	tcase_add_test(tc, attach_executable_by_structure);
+	tcase_add_test(tc, lenient_decoders);
+	tcase_add_test(tc, magicset_longest_types_fit);
 	tcase_add_test(tc, attach_opens_embedded_messages);
 	tcase_add_test(tc, attach_decodes_uuencoded_text);
 	tcase_add_test(tc, attach_unopened_containers);
