@@ -24,6 +24,8 @@
 #include "exetype.h"
 #include "lenient.h"
 #include "magicset.h"
+#include "pdfparts.h"
+#include "unpack.h"
 
 /* What a thread keeps between messages: libmagic's cookies and the buffer
  * the decoded head of a part is typed from. */
@@ -147,6 +149,7 @@ struct attach_walk {
 	struct attach_report *report;
 	GMimeParserOptions *options;
 	unsigned types_max;
+	uint64_t expanded;	/* bytes taken out of archives so far */
 	bool stop;		/* a cap was crossed: the rest is not looked at */
 };
 
@@ -417,6 +420,130 @@ attach_unopened(GMimeObject *object, const char *type)
 	return NULL;
 }
 
+/* ---- archives: members taken out with libarchive ---- */
+
+#define ATTACH_MEMBER_MAX ((size_t)64 << 20)	/* a member read whole to open what is inside */
+#define ATTACH_EXPAND_MAX ((uint64_t)1 << 30)	/* all that one message's archives expand to */
+
+static void attach_walk_blob(struct attach_walk *w, const unsigned char *data, size_t len, const char *name,
+			     unsigned depth);
+static GByteArray *attach_decoded_bytes(GMimePart *part, enum lenient_encoding reading);
+
+struct attach_unpack {
+	struct attach_walk *w;
+	unsigned depth;
+};
+
+/* A member is read whole when it may hold more to open: an archive, a message, S/MIME or TNEF. */
+static bool
+attach_member_want_whole(void *arg, const unsigned char *head, size_t len)
+{
+	(void)arg;
+	return unpack_is_archive(head, len) || pdfparts_is_pdf(head, len) || attach_looks_like_message((const char *)head, len)
+	       || (len > 4 && memcmp(head, "\x78\x9f\x3e\x22", 4) == 0)	/* TNEF */
+	       || (len > 2 && head[0] == 0x30 && (head[1] == 0x80 || (head[1] >= 0x81 && head[1] <= 0x84)));	/* DER */
+}
+
+static bool
+attach_member(void *arg, const struct unpack_member *m)
+{
+	struct attach_unpack *u = arg;
+	struct attach_walk *w = u->w;
+
+	if (m->encrypted) {
+		attach_encrypted(w, "a password-protected archive");
+		return true;
+	}
+	if (m->too_large) {
+		attach_incomplete(w, "an archive holds a container larger than %zu bytes", ATTACH_MEMBER_MAX);
+		return true;
+	}
+	w->expanded += m->len;
+	if (w->expanded > ATTACH_EXPAND_MAX) {
+		attach_incomplete(w, "archives that expand to more than %llu bytes", (unsigned long long)ATTACH_EXPAND_MAX);
+		w->stop = true;
+		return false;
+	}
+	attach_walk_blob(w, m->data, m->len, m->name, u->depth);
+	return !w->stop;
+}
+
+/* An archive libclamav may not open (zip with LZMA, PPMd or XZ; 7z; zstd...): every member walked. */
+static void
+attach_walk_archive(struct attach_walk *w, GMimePart *part, unsigned depth, enum lenient_encoding reading)
+{
+	GByteArray *bytes = attach_decoded_bytes(part, reading);
+	struct attach_unpack u = { w, depth };
+	struct unpack_ops ops = { ATTACH_MAGIC_BYTES, ATTACH_MEMBER_MAX, ATTACH_PARTS_MAX, attach_member_want_whole,
+				  attach_member, &u };
+	char why[200] = "";
+
+	if (!bytes) {
+		attach_failed(w, "an archive could not be read from the spool");
+		return;
+	}
+	switch (unpack_each(bytes->data, bytes->len, &ops, why, sizeof(why))) {
+	case UNPACK_DONE:
+	case UNPACK_STOPPED:
+		break;
+	case UNPACK_TOO_MANY:
+		attach_incomplete(w, "an archive of more than %d members", ATTACH_PARTS_MAX);
+		break;
+	case UNPACK_UNREADABLE:
+		attach_incomplete(w, "an archive libarchive cannot read (%.80s)", why);
+		break;
+	case UNPACK_NO_MEMORY:
+		attach_failed(w, "out of memory for an archive");
+		break;
+	}
+	g_byte_array_free(bytes, TRUE);
+}
+
+/* ---- PDF: embedded files taken out with poppler ---- */
+
+static bool
+attach_pdf_part(void *arg, const char *name, const unsigned char *data, size_t len)
+{
+	struct attach_unpack *u = arg;
+
+	u->w->expanded += len;
+	if (u->w->expanded > ATTACH_EXPAND_MAX) {
+		attach_incomplete(u->w, "containers that expand to more than %llu bytes",
+				  (unsigned long long)ATTACH_EXPAND_MAX);
+		u->w->stop = true;
+		return false;
+	}
+	attach_walk_blob(u->w, data, len, name, u->depth);
+	return !u->w->stop;
+}
+
+static void
+attach_walk_pdf(struct attach_walk *w, GMimePart *part, unsigned depth, enum lenient_encoding reading)
+{
+	GByteArray *bytes = attach_decoded_bytes(part, reading);
+	struct attach_unpack u = { w, depth };
+	char why[200] = "";
+
+	if (!bytes) {
+		attach_failed(w, "a PDF could not be read from the spool");
+		return;
+	}
+	switch (pdfparts_each(bytes->data, bytes->len, ATTACH_MEMBER_MAX, attach_pdf_part, &u, why, sizeof(why))) {
+	case PDFPARTS_DONE:
+		break;
+	case PDFPARTS_ENCRYPTED:
+		attach_encrypted(w, "a password-protected PDF");
+		break;
+	case PDFPARTS_TOO_LARGE:
+		attach_incomplete(w, "a PDF embeds a file larger than %zu bytes", ATTACH_MEMBER_MAX);
+		break;
+	case PDFPARTS_UNREADABLE:
+		attach_incomplete(w, "a PDF poppler cannot read (%.80s)", why);
+		break;
+	}
+	g_byte_array_free(bytes, TRUE);
+}
+
 /* ---- TNEF (winmail.dat): attachments taken out with libytnef ---- */
 
 static bool
@@ -430,7 +557,6 @@ attach_is_tnef(GMimePart *part, const char *type)
 }
 
 static void attach_walk_entity(struct attach_walk *w, const unsigned char *data, size_t len, unsigned depth);
-static GByteArray *attach_decoded_bytes(GMimePart *part, enum lenient_encoding reading);
 
 /* Bytes taken out of a container, walked as a part of their own (typed, and opened if they are a container). */
 static void
@@ -868,7 +994,7 @@ attach_walk_reading(struct attach_walk *w, GMimePart *part, unsigned depth, enum
 	GMimeStream *stream;
 	ssize_t len;
 	int embedded;
-	bool cms, tnef, textual;
+	bool cms, tnef, textual, archive, pdf;
 
 	if (!(stream = attach_decoded(part, reading)))
 		return;	/* no content: nothing of any type */
@@ -876,6 +1002,8 @@ attach_walk_reading(struct attach_walk *w, GMimePart *part, unsigned depth, enum
 	tnef = len > 0 && attach_type_head(w, part, (size_t)len);
 	embedded = len < 0 ? 0 : attach_embedded_kind(part, (size_t)len, w->t->buf);
 	cms = len > 0 && attach_is_cms(GMIME_OBJECT(part), w->t->buf, (size_t)len);
+	archive = len > 0 && unpack_is_archive((const unsigned char *)w->t->buf, (size_t)len);
+	pdf = len > 0 && pdfparts_is_pdf((const unsigned char *)w->t->buf, (size_t)len);
 	/* Text, and what is encoded in text: a reader finds uuencoded and yEnc blocks there. */
 	textual = attach_declared(GMIME_OBJECT(part), "text", "*") || reading == LENIENT_UUENCODE
 		  || reading == LENIENT_YENC;
@@ -892,6 +1020,10 @@ attach_walk_reading(struct attach_walk *w, GMimePart *part, unsigned depth, enum
 		attach_walk_cms(w, part, depth, reading);
 	if (tnef && !w->stop)
 		attach_walk_tnef(w, part, depth, reading);
+	if (archive && !w->stop)
+		attach_walk_archive(w, part, depth, reading);
+	if (pdf && !w->stop)
+		attach_walk_pdf(w, part, depth, reading);
 	if (embedded && !w->stop)
 		attach_walk_embedded(w, part, depth, embedded == 1, reading);
 }

@@ -157,5 +157,18 @@ for kind in pad uu xuu yenc cte cte2; do
 		"$(step DATA "$out")" '^DATA 550 5\.7\.1 .*x-dosexec'
 done
 
+# Containers libclamav does not open, opened with libarchive and poppler (issue 23).
+mkdir -p "$RUN/containers"
+python3 "$HM_SRC/test/integration/make-containers.py" "$RUN/changed.exe" "$RUN/containers"
+for kind in zip-lzma zip-ppmd zip-xz 7z-bzip2 7z-deflate zstd lzma pdf-predictor pdf-attach; do
+	out=$(hm_probe --source 127.0.0.5 --to info@example.com --message "$RUN/containers/$kind.eml")
+	like "an executable in $kind: 550 5.7.1 by its true type" "$(step DATA "$out")" '^DATA 550 5\.7\.1 .*x-dosexec'
+done
+out=$(hm_probe --source 127.0.0.5 --to info@example.com --message "$RUN/containers/zip-encrypted.eml")
+like "a password-protected zip: delivered under the default encrypted: accept" "$(step DATA "$out")" '^DATA 250 '
+qf=$(grep -l 'container-zip-encrypted' "$RUN"/queue/qf* 2>/dev/null | head -1)
+like "... marked X-Virus-Status: Unscanned (encrypted)" "$(grep '^H??X-Virus-Status' "$qf" 2>/dev/null)" \
+	'X-Virus-Status: Unscanned \(encrypted\)$'
+
 is "no spool file left behind" "$(ls -A "$RUN/spool")" ""
 done_testing
