@@ -567,7 +567,7 @@ attach_walk_blob(struct attach_walk *w, const unsigned char *data, size_t len, c
 
 	if (name && *name) {
 		g_string_append(entity, "Content-Disposition: attachment; filename=\"");
-		for (i = 0; name[i] && i < 120; i++)	/* a header value: printable, no quote */
+		for (i = 0; i < 120 && name[i]; i++)	/* a header value: printable, no quote */
 			g_string_append_c(entity, name[i] >= ' ' && name[i] <= '~' && name[i] != '"' && name[i] != '\\'
 						  ? name[i] : '_');
 		g_string_append(entity, "\"\r\n");
