@@ -54,7 +54,7 @@ struct options {
 	unsigned rate, burst, timeout, connections;
 	struct cidr trusted[RATETABLE_TRUSTED_MAX];
 	unsigned ntrusted;
-	bool check;
+	bool check, syslog;
 };
 
 static void __attribute__((noreturn))
@@ -62,7 +62,7 @@ usage(int status)
 {
 	fprintf(status ? stderr : stdout,
 		"usage: hostautoconfig [-l HOST:PORT] [-m MAP] [-u USER] [-r PER_MINUTE] [-b BURST]\n"
-		"                      [-p PROXY]... [-t SECONDS] [-c CONNECTIONS] [-n] [-V]\n"
+		"                      [-p PROXY]... [-t SECONDS] [-c CONNECTIONS] [-s] [-n] [-V]\n"
 		"  -l HOST:PORT    listen there (default " LISTEN_DEFAULT ")\n"
 		"  -m MAP          answer from MAP (default " MAP_DEFAULT ")\n"
 		"  -u USER         started as root: run as USER once the socket is open\n"
@@ -72,6 +72,7 @@ usage(int status)
 		"                  default 127.0.0.0/8 and ::1)\n"
 		"  -t SECONDS      time for a request, and for silence between requests (default %d)\n"
 		"  -c CONNECTIONS  connections at once (default %d)\n"
+		"  -s              log to syslog (facility mail) too, not only to standard error\n"
 		"  -n              check the options and the database, then exit\n"
 		"As a CGI program it reads its settings from the environment (hostautoconfig(8)).\n",
 		RATE_DEFAULT, BURST_DEFAULT, TIMEOUT_DEFAULT, CONNECTIONS_DEFAULT);
@@ -117,7 +118,7 @@ parse_options(int argc, char **argv, struct options *opts)
 	*opts = (struct options){ .listen = LISTEN_DEFAULT, .map = MAP_DEFAULT, .rate = RATE_DEFAULT,
 				  .burst = BURST_DEFAULT, .timeout = TIMEOUT_DEFAULT,
 				  .connections = CONNECTIONS_DEFAULT };
-	while ((c = getopt(argc, argv, "l:m:u:r:b:p:t:c:nhV")) != -1) {
+	while ((c = getopt(argc, argv, "l:m:u:r:b:p:t:c:snhV")) != -1) {
 		switch (c) {
 		case 'l': opts->listen = optarg; break;
 		case 'm': opts->map = optarg; break;
@@ -127,6 +128,7 @@ parse_options(int argc, char **argv, struct options *opts)
 		case 'p': add_trusted(opts, optarg); break;
 		case 't': opts->timeout = number("-t", optarg, 1, 3600); break;
 		case 'c': opts->connections = number("-c", optarg, 1, CONNECTIONS_MAX); break;
+		case 's': opts->syslog = true; break;
 		case 'n': opts->check = true; break;
 		case 'h': usage(0);
 		case 'V': printf("hostautoconfig %s\n", PACKAGE_VERSION); exit(0);
@@ -250,7 +252,8 @@ main(int argc, char **argv)
 		mapwatch_close(&maps);
 		return 0;
 	}
-	msg_syslog(2);
+	if (opts.syslog)
+		msg_syslog(2);
 	block_stop_signals(&stops);
 	http = (struct httpd_options){ .fd = fd, .maps = &maps, .trusted = opts.trusted, .ntrusted = opts.ntrusted,
 				       .connections = opts.connections, .timeout = opts.timeout };

@@ -195,6 +195,14 @@ announced_too_large(struct MHD_Connection *c)
 	return length && (strlen(length) > 9 || strtoul(length, NULL, 10) > REQUEST_BODY_MAX);
 }
 
+/* A body framed two ways: a front proxy may read it one way, we another. */
+static bool
+two_framings(struct MHD_Connection *c)
+{
+	return MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH)
+	       && MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_TRANSFER_ENCODING);
+}
+
 static enum MHD_Result
 on_request(void *cls, struct MHD_Connection *c, const char *url, const char *method, const char *version,
 	   const char *upload_data, size_t *upload_data_size, void **request)
@@ -214,6 +222,11 @@ on_request(void *cls, struct MHD_Connection *c, const char *url, const char *met
 			x->too_large = true;
 			return send_plain(c, 413, "request body too large", 0);
 		}
+		if (two_framings(c)) {
+			/* RFC 9112 6.3: a sign of request smuggling; refused, and the connection closed with it */
+			x->too_large = true;
+			return send_plain(c, 400, "both Content-Length and Transfer-Encoding", 0);
+		}
 		return MHD_YES;
 	}
 	if (*upload_data_size) {
@@ -228,7 +241,7 @@ on_request(void *cls, struct MHD_Connection *c, const char *url, const char *met
 		return MHD_YES;
 	}
 	if (x->too_large)
-		return MHD_YES;	/* answered already */
+		return MHD_YES;	/* refused already, before the body */
 	return reply(c, url, method, x);
 }
 

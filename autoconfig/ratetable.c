@@ -236,14 +236,14 @@ find_slot(struct ratetable *table, uint8_t family, const uint8_t key[8])
 {
 	uint32_t n = table->header->slots;
 	uint64_t start = slot_hash(table->header->seed, family, key) % n;
-	struct slot *victim = NULL;
+	struct slot *victim = &table->slots[start];	/* n >= 1 */
 
 	for (unsigned i = 0; i < RATETABLE_PROBES && i < n; i++) {
 		struct slot *slot = &table->slots[(start + i) % n];
 
 		if (slot->family == family && memcmp(slot->key, key, 8) == 0)
 			return slot;
-		if (!victim || (victim->family && (!slot->family || slot->tat < victim->tat)))
+		if (victim->family && (!slot->family || slot->tat < victim->tat))
 			victim = slot;
 	}
 	victim->family = family;

@@ -3,6 +3,7 @@
  */
 #include "config.h"
 
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
@@ -120,7 +121,8 @@ request_host_domain(const char *host, char domain[ADDR_DOMAIN_MAX + 1])
 	const char *colon = strchr(host, ':');
 	size_t len = colon ? (size_t)(colon - host) : strlen(host);
 
-	if (colon && (!colon[1] || strspn(colon + 1, "0123456789") != strlen(colon + 1) || strlen(colon + 1) > 5))
+	if (colon && (!colon[1] || strspn(colon + 1, "0123456789") != strlen(colon + 1) || strlen(colon + 1) > 5
+		      || strtoul(colon + 1, NULL, 10) > 65535))
 		return false;	/* also "[2001:db8::1]" and other address literals */
 	if (len && host[len - 1] == '.')
 		len--;

@@ -266,7 +266,7 @@ bool
 acdb_address_split(const char *address, char local[ADDR_LOCAL_MAX + 1], char domain[ADDR_DOMAIN_MAX + 1])
 {
 	char copy[ACDB_ADDRESS_MAX + 1];
-	size_t len;
+	size_t len = 0;
 	const char *at;
 
 	address += strspn(address, " \t");
@@ -314,7 +314,7 @@ acdb_open(const char *path, char *err, size_t errlen)
 {
 	struct acdb *db = calloc(1, sizeof(*db));
 	char format[64];
-	size_t len;
+	size_t len = 0;
 	int rc;
 
 	if (!db) {
@@ -358,7 +358,7 @@ load_domain(struct acdb *db, const char *domain, struct acdb_domain *record, str
 	    const char **why)
 {
 	char key[ADDR_DOMAIN_MAX + 8], value[ACDB_VALUE_MAX], skey[32];
-	size_t len;
+	size_t len = 0;
 	int rc;
 
 	snprintf(key, sizeof(key), ACDB_PREFIX_DOMAIN "%s", domain);

@@ -475,6 +475,7 @@ START_TEST(host_headers)
 	ck_assert_ptr_null(request_service_parent(domain));
 	ck_assert(!request_host_domain("example.com:", domain));
 	ck_assert(!request_host_domain("example.com:99999999", domain));
+	ck_assert(!request_host_domain("example.com:65536", domain));
 	ck_assert(!request_host_domain("[2001:db8::1]:80", domain));
 	ck_assert(!request_host_domain("192.0.2.1", domain));
 	ck_assert(!request_host_domain("localhost", domain));
