@@ -29,6 +29,17 @@ acdb_protocol_name(enum acdb_protocol protocol)
 }
 
 const char *
+acdb_via_name(enum acdb_via via)
+{
+	switch (via) {
+	case ACDB_VIA_ADDRESS: return "address";
+	case ACDB_VIA_DETAIL: return "detail";
+	case ACDB_VIA_CATCH_ALL: return "catch-all";
+	default: return "domain";
+	}
+}
+
+const char *
 acdb_socket_name(enum acdb_socket socket)
 {
 	return socket == ACDB_SOCKET_STARTTLS ? socket_names[1] : socket_names[0];

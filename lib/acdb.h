@@ -142,6 +142,8 @@ int acdb_settings_format(const struct acdb_settings *settings, char *buf, size_t
 int acdb_settings_parse(const char *value, size_t len, struct acdb_settings *settings, const char **why);
 
 const char *acdb_protocol_name(enum acdb_protocol protocol);	/* "imap", "pop3", "smtp" */
+/* How an answer was found, for people and JSON: "address", "detail", "catch-all", "domain". */
+const char *acdb_via_name(enum acdb_via via);
 const char *acdb_socket_name(enum acdb_socket socket);		/* "SSL", "STARTTLS" */
 /* -1 for anything else; the names are case-sensitive, as the export writes them. */
 int acdb_protocol_parse(const char *name, enum acdb_protocol *protocol);

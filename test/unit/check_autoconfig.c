@@ -250,6 +250,8 @@ START_TEST(eligible_addresses_reach_exactly_one_mailbox)
 	expect_login(db, "hops@example.com", "xyz00-anna", ACDB_VIA_ADDRESS);
 	expect_login(db, "hugo@example.net", "xyz00-hugo", ACDB_VIA_ADDRESS);	/* alias domain */
 	expect_login(db, "hugo+lists@example.com", "xyz00-hugo", ACDB_VIA_DETAIL);
+	ck_assert_str_eq(acdb_via_name(ACDB_VIA_DETAIL), "detail");
+	ck_assert_str_eq(acdb_via_name(ACDB_VIA_CATCH_ALL), "catch-all");
 	expect_login(db, "nobody-listed@example.com", "xyz00-anna", ACDB_VIA_CATCH_ALL);
 	expect_login(db, "orders@shop.example", "xyz00-shop", ACDB_VIA_ADDRESS);
 	expect_result(db, "both@example.com", ACDB_NOT_ELIGIBLE);
