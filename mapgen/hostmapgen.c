@@ -68,8 +68,11 @@ static const struct layout_names layouts[] = {
 #define MAILERTABLE "mailertable"
 #define MAILERS_FILE "hostmilter-mailers.m4"
 
-/* The files, in install_add order: texts before hostmilter.db and the mailers. */
-enum { FILE_VIRTUSER, FILE_ALIASES, FILE_ACCESS, FILE_CW, FILE_MAILERTABLE, FILE_POLICY, FILE_MAILERS };
+#define AUTOCONFIG_FILE "autoconfig.db"
+
+/* The files, in install_add order: texts before hostmilter.db, the mailers and autoconfig.db. */
+enum { FILE_VIRTUSER, FILE_ALIASES, FILE_ACCESS, FILE_CW, FILE_MAILERTABLE, FILE_POLICY, FILE_MAILERS,
+       FILE_AUTOCONFIG };
 
 static bool show_progress;
 static bool show_timing;	/* HOSTMAPGEN_TIMING set: one line per stage, for benchmarks */
@@ -244,6 +247,7 @@ load_export(const struct options *opts, const char *data, size_t len)
 struct generated {
 	struct textmap virtuser, aliases, access, cw, mailertable;
 	struct policy_records records;
+	struct policy_records autoconfig;
 	unsigned deferred_routes;	/* written as tempfail: their mailer waits for sendmail.cf */
 };
 
@@ -365,6 +369,9 @@ generate(const struct mg_export *export, struct generated *gen, struct install_s
 	g_hash_table_destroy(active);
 	set->files[FILE_MAILERS].text = emit_mailers(export);
 	set->files[FILE_MAILERS].reload = mailers_need_reload(set, set->files[FILE_MAILERS].text);
+	progress("generating autoconfig.db");
+	emit_autoconfig(export, &gen->autoconfig);
+	set->files[FILE_AUTOCONFIG].records = &gen->autoconfig;
 	if (report.errors->len) {
 		install_abandon(set);
 		print_errors(&report);
@@ -388,6 +395,8 @@ register_files(struct install_set *set, const struct layout_names *names)
 	install_add(set, "hostmilter.db", TEXTMAP_CLASS, true)->policy = true;
 	/* Whole, no admin lines; a change needs sendmail.cf rebuilt, which the reload command does. */
 	install_add(set, MAILERS_FILE, TEXTMAP_CLASS, false)->reload = true;
+	/* What mail clients are told (hostautoconfig); records like hostmilter.db's. */
+	install_add(set, AUTOCONFIG_FILE, TEXTMAP_CLASS, true)->policy = true;
 }
 
 static void
@@ -543,6 +552,7 @@ apply(const struct options *opts, struct install_set *set, const struct mg_expor
 	}
 	*deferred = gen.deferred_routes;
 	policy_records_free(&gen.records);
+	policy_records_free(&gen.autoconfig);
 	return status;
 }
 

@@ -261,6 +261,8 @@ vouched(const struct install_set *set, const struct install_file *file)
 
 /* ---- deciding what changes ---- */
 
+static bool built_early(const struct install_set *set, const struct install_file *file);
+
 static bool
 text_differs(const struct install_file *file)
 {
@@ -302,7 +304,7 @@ install_compare(struct install_set *set)
 		struct install_file *file = &set->files[i];
 
 		if (file->policy) {
-			if (!set->early)
+			if (!built_early(set, file))
 				file->db_changed = policy_differs(file);
 			continue;
 		}
@@ -498,10 +500,18 @@ db_job_run(gpointer data)
 }
 
 struct install_early {
+	struct install_file *file;	/* the database built ahead */
 	struct db_job job;
 	GThread *thread;
 	bool joined;
 };
+
+/* Whether file is the database install_start_policy builds ahead (its changes decided there). */
+static bool
+built_early(const struct install_set *set, const struct install_file *file)
+{
+	return set->early && set->early->file == file;
+}
 
 static struct install_file *
 policy_file(struct install_set *set)
@@ -522,6 +532,7 @@ install_start_policy(struct install_set *set, const struct policy_records *recor
 	file->records = records;
 	file->db_changed = policy_differs(file);
 	set->early = g_new0(struct install_early, 1);
+	set->early->file = file;
 	if (!file->db_changed) {
 		set->early->joined = true;	/* nothing to build */
 		return;
@@ -577,7 +588,7 @@ prepare_dbs(struct install_set *set, char *err, size_t errlen)
 	int rc = 0;
 
 	for (unsigned i = 0; i < set->nfiles; i++) {
-		if (!set->files[i].db_changed || (set->files[i].policy && set->early))
+		if (!set->files[i].db_changed || built_early(set, &set->files[i]))
 			continue;
 		jobs[n] = (struct db_job){ .set = set, .file = &set->files[i] };
 		threads[n] = g_thread_new(set->files[i].name, db_job_run, &jobs[n]);

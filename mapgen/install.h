@@ -52,7 +52,7 @@ struct install_file {
 	char *path;
 	enum textmap_style style;
 	bool has_db;
-	bool policy;			/* hostmilter.db: no text, records instead */
+	bool policy;			/* hostmilter.db, autoconfig.db: no text, records instead */
 	bool reload;			/* Sendmail rereads it only when reloaded (sendmail.cw) */
 	GString *text;			/* new content of a text file */
 	const struct policy_records *records;

@@ -412,6 +412,31 @@ check_access(struct mg_export *export, struct mg_report *report)
 	g_hash_table_destroy(seen);
 }
 
+/*
+ * Mail client autoconfiguration: an opted-in domain needs an incoming and
+ * an outgoing server to tell clients about, and its mailboxes here (a
+ * relayed domain's are on its own server, which answers for them).
+ */
+static void
+check_autoconfig(const struct mg_export *export, struct mg_report *report)
+{
+	for (guint i = 0; i < export->domains->len; i++) {
+		const struct mg_domain *domain = model_domain(export, i);
+		struct mg_client_settings settings;
+
+		if (!domain->autoconfig || !domain->name)
+			continue;
+		model_client_settings(export, domain, &settings);
+		if (model_domain_relayed(domain))
+			report_error(report, "%s.autoconfig: %s is relayed to another server, whose mailboxes mail "
+				     "clients log in to; autoconfig is for domains delivered here", domain->where,
+				     domain->name);
+		else if (!model_client_settings_complete(&settings))
+			report_error(report, "%s.autoconfig: needs client_settings with \"imap\" or \"pop3\" and "
+				     "\"smtp\" (in the domain or in defaults)", domain->where);
+	}
+}
+
 unsigned
 validate_export(struct mg_export *export, struct mg_report *report)
 {
@@ -438,5 +463,6 @@ validate_export(struct mg_export *export, struct mg_report *report)
 	if (report->errors->len == before)
 		check_loops(export, report);
 	check_access(export, report);
+	check_autoconfig(export, report);
 	return report->errors->len - before;
 }

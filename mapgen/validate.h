@@ -7,7 +7,9 @@
  * addresses in a backup-MX domain, deliver targets that are no mailbox,
  * alias, address of this server or valid outside address, pipes or files
  * outside the aliases section, loops through aliases and hosted addresses,
- * chains deeper than VALIDATE_DEPTH_MAX, and duplicate access keys.  Warns (msg_warn) when an alias shadows a
+ * chains deeper than VALIDATE_DEPTH_MAX, duplicate access keys, and
+ * "autoconfig" on a relayed domain or one left without an incoming and an
+ * outgoing client server.  Warns (msg_warn) when an alias shadows a
  * mailbox.  Returns the number of errors it added.
  */
 #ifndef HM_VALIDATE_H

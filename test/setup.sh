@@ -7,7 +7,8 @@ PACKAGES="build-essential autoconf automake m4 pkg-config libmilter-dev libdb-de
 	sendmail-bin sendmail-cf sasl2-bin libsasl2-modules swaks libnet-ssleay-perl libio-socket-ssl-perl openssl miltertest jq python3 util-linux
 	libmicrohttpd-dev clamav clamav-daemon clamav-testfiles spamassassin spamc rspamd
 	clang libclang-rt-14-dev cppcheck clang-tidy valgrind dpkg-dev debhelper fakeroot curl iproute2 strace
-	libhiredis-dev redis-server procmail p7zip-full zstd xz-utils poppler-utils"
+	libhiredis-dev redis-server procmail p7zip-full zstd xz-utils poppler-utils
+	libexpat1-dev libxml2-utils wrk nginx-light apache2"
 
 install_packages() {
 	local missing=() p created=
