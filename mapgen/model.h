@@ -16,6 +16,7 @@
 
 #include "cidr.h"
 #include "policy.h"
+#include "report.h"
 
 enum mg_target_kind {
 	MG_TARGET_UNKNOWN,
@@ -70,7 +71,7 @@ struct mg_route {
 
 struct mg_domain {
 	const char *name;
-	const char *where;	/* JSON path, for messages */
+	const char *where;	/* JSON Pointer, for messages */
 	const char **aliases;
 	uint32_t naliases;
 	struct mg_address *addresses;
@@ -92,6 +93,7 @@ struct mg_mailbox {
 	const char *where;
 	const char **send_as;
 	uint32_t nsend_as;
+	uint32_t *send_as_pos;	/* each one's index in the export's array; NULL: its own */
 	struct policy_rate rate;
 	const struct policy_rules *rules;	/* what it sets itself */
 };
@@ -106,18 +108,21 @@ struct mg_alias {
 struct mg_network {
 	struct cidr net;
 	const char *text;
+	const char *where;
 	struct policy_rate rate;
 };
 
 struct mg_cert {
 	const char *issuer;
 	const char *subject;	/* NULL: any certificate of the issuer */
+	const char *where;
 	struct policy_rate rate;
 };
 
 struct mg_access {
 	const char *key;
 	const char *value;
+	const char *where;
 };
 
 struct mg_export {
@@ -129,6 +134,7 @@ struct mg_export {
 	const char **names;
 	uint32_t nnames;
 	struct policy_rules defaults;	/* every key set */
+	const struct policy_rules *defaults_own;	/* what the export's "defaults" sets itself; NULL: nothing */
 	struct policy_rate default_rate;
 
 	GArray *mailboxes;	/* struct mg_mailbox */
@@ -146,12 +152,6 @@ struct mg_export {
 	GHashTable *address_domain;	/* struct mg_address* -> struct mg_domain* */
 	size_t naddresses;
 	bool add_postmaster;	/* the export defines no postmaster: hostmapgen adds one */
-};
-
-/* Errors and warnings found while reading and checking an export. */
-struct mg_report {
-	GPtrArray *errors;	/* char* */
-	unsigned long warnings;
 };
 
 /* A domain relayed to another server (backup MX, or a route): not in class w, no virtmaps. */
@@ -177,10 +177,5 @@ const struct policy_rules *model_empty_rules(struct mg_export *export);
 struct mg_domain *model_domain(const struct mg_export *export, uint32_t i);
 struct mg_mailbox *model_mailbox(const struct mg_export *export, uint32_t i);
 struct mg_alias *model_alias(const struct mg_export *export, uint32_t i);
-
-void report_init(struct mg_report *report);
-void report_free(struct mg_report *report);
-void report_error(struct mg_report *report, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
 
 #endif
