@@ -598,13 +598,22 @@ install_and_reload(const struct options *opts, struct install_set *set, unsigned
 	return result == INSTALL_PARTIAL ? EXIT_PARTIAL : status;
 }
 
+/* --check: what only generating finds too (an address reaching too many mailboxes, an access key clash). */
 static int
 check_only(const struct options *opts, const char *data, size_t len)
 {
 	struct mg_export *export = load_export(opts, data, len);
+	struct policy_records records = { 0 };
+	struct textmap access;
 
+	progress("generating, to check");
+	emit_policy(export, &records, &out.report);
+	policy_records_free(&records);
+	textmap_init(&access, "access", TEXTMAP_MAKEMAP, true);
+	emit_access(export, &access, &out.report);
+	textmap_free(&access);
 	model_free(export);
-	return EXIT_DONE;
+	return out.report.errors->len ? EXIT_INVALID : EXIT_DONE;
 }
 
 /* Generates, compares and installs; *deferred gets the routes written as tempfail. */
