@@ -12,7 +12,10 @@
 #include "policy.h"
 #include "safefile.h"
 
-/* One side of a file: record key -> value, as strings. */
+/*
+ * One side of a file: folded record key -> "KEY\0VALUE", the key as its
+ * line wrote it (for people) and the value, as strings.
+ */
 typedef GHashTable records_t;
 
 static records_t *
@@ -21,12 +24,18 @@ records_new(void)
 	return g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
 }
 
+static const char *
+record_value(const char *record)
+{
+	return record ? record + strlen(record) + 1 : NULL;
+}
+
 /* First record of a key wins, as makemap and newaliases keep it. */
 static int
 records_put(const char *key, size_t keylen, const char *value, size_t valuelen, void *context)
 {
 	records_t *records = context;
-	char *k;
+	char *k, *record;
 
 	/* newaliases' records end in a NUL; makemap folds keys. */
 	if (keylen && key[keylen - 1] == '\0')
@@ -34,10 +43,16 @@ records_put(const char *key, size_t keylen, const char *value, size_t valuelen, 
 	if (valuelen && value[valuelen - 1] == '\0')
 		valuelen--;
 	k = g_ascii_strdown(key, (gssize)keylen);
-	if (g_hash_table_contains(records, k))
+	if (g_hash_table_contains(records, k)) {
 		g_free(k);
-	else
-		g_hash_table_insert(records, k, g_strndup(value, valuelen));
+		return 0;
+	}
+	record = g_malloc(keylen + valuelen + 2);
+	memcpy(record, key, keylen);
+	record[keylen] = '\0';
+	memcpy(record + keylen + 1, value, valuelen);
+	record[keylen + valuelen + 1] = '\0';
+	g_hash_table_insert(records, k, record);
 	return 0;
 }
 
@@ -119,15 +134,15 @@ diff_records(const struct install_file *file, records_t *old, records_t *new, js
 
 	g_hash_table_iter_init(&iter, new);
 	while (g_hash_table_iter_next(&iter, &key, &value)) {
-		const char *before = g_hash_table_lookup(old, key);
+		const char *before = record_value(g_hash_table_lookup(old, key));
 		char *name;
 		const char *object;
 
-		if (before && strcmp(before, value) == 0)
+		if (before && strcmp(before, record_value(value)) == 0)
 			continue;
-		object = text_object(file, key, &name);
+		object = text_object(file, value, &name);
 		json_array_append_new(out, change(file->name, object, name, file->name, string_or_null(before),
-						  json_string(value)));
+						  json_string(record_value(value))));
 		g_free(name);
 	}
 	g_hash_table_iter_init(&iter, old);
@@ -137,8 +152,9 @@ diff_records(const struct install_file *file, records_t *old, records_t *new, js
 
 		if (g_hash_table_contains(new, key))
 			continue;
-		object = text_object(file, key, &name);
-		json_array_append_new(out, change(file->name, object, name, file->name, json_string(value), NULL));
+		object = text_object(file, value, &name);
+		json_array_append_new(out, change(file->name, object, name, file->name, json_string(record_value(value)),
+						  NULL));
 		g_free(name);
 	}
 }
@@ -153,7 +169,9 @@ records_of_mailers(const char *text, records_t *records)
 
 	for (char **l = lines;; l++) {
 		if (name && (!*l || (*l)[0] != '\t')) {
-			g_hash_table_insert(records, name, g_strdup(g_strstrip(def->str)));
+			g_strstrip(def->str);
+			records_put(name, strlen(name), def->str, strlen(def->str), records);
+			g_free(name);
 			name = NULL;
 		}
 		if (!*l)
@@ -233,7 +251,7 @@ policy_side_rules(struct policy_side *side)
 		const char *text;
 
 		snprintf(key, sizeof(key), "r:%u", id);
-		if (!(text = g_hash_table_lookup(side->records, key)))
+		if (!(text = record_value(g_hash_table_lookup(side->records, key))))
 			break;
 		g_ptr_array_add(side->rules, json_loads(text, 0, NULL));
 	}
@@ -347,7 +365,8 @@ diff_lines(const char *object, const char *old, const char *new, int name_fields
 static void
 diff_policy_record(const struct policy_side *old, const struct policy_side *new, const char *key, json_t *out)
 {
-	const char *a = g_hash_table_lookup(old->records, key), *b = g_hash_table_lookup(new->records, key);
+	const char *a = record_value(g_hash_table_lookup(old->records, key));
+	const char *b = record_value(g_hash_table_lookup(new->records, key));
 	static const struct { const char *prefix, *object; } kinds[] = {
 		{ "d:", "domain" }, { "m:", "mailbox" }, { "@defaults", "defaults" }, { "@server", "server" },
 		{ "@defaults-set", "defaults" }, { "@format", "file" },
@@ -485,7 +504,7 @@ value_text(const json_t *value, bool rule)
 	if (!value || json_is_null(value))
 		return g_strdup(rule ? "(inherited)" : "(none)");
 	if (json_is_string(value))
-		return g_strdup(json_string_value(value));
+		return g_strdup(*json_string_value(value) ? json_string_value(value) : "(none)");
 	if (json_is_integer(value))
 		return g_strdup_printf("%" JSON_INTEGER_FORMAT, json_integer_value(value));
 	if (json_is_real(value))
