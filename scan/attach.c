@@ -23,6 +23,7 @@
 #include "attach.h"
 #include "exetype.h"
 #include "lenient.h"
+#include "magictypes.h"
 #include "magicset.h"
 #include "pdfparts.h"
 #include "unpack.h"
@@ -99,47 +100,17 @@ attach_thread(void)
 
 /* ---- types and their families ---- */
 
-static const char *const attach_synonyms[][4] = {
-	{ "application/x-dosexec", "application/vnd.microsoft.portable-executable", "application/x-msdownload",
-	  "application/x-ms-dos-executable" },
-	{ "application/zip", "application/x-zip-compressed", "application/x-zip", NULL },
-	{ "application/x-rar", "application/vnd.rar", "application/x-rar-compressed", NULL },
-};
-
-#define ATTACH_FAMILIES (sizeof(attach_synonyms) / sizeof(*attach_synonyms))
-
-static int
-attach_family(const char *type)
-{
-	for (size_t f = 0; f < ATTACH_FAMILIES; f++)
-		for (size_t i = 0; i < 4 && attach_synonyms[f][i]; i++)
-			if (strcasecmp(attach_synonyms[f][i], type) == 0)
-				return (int)f;
-	return -1;
-}
-
+/* Names of one kind of file are one type (lib/magictypes.h). */
 bool
 attach_same_type(const char *found, const char *blocked)
 {
-	int family = attach_family(found);
-
-	return strcasecmp(found, blocked) == 0 || (family >= 0 && family == attach_family(blocked));
+	return magictypes_same(found, blocked);
 }
 
 size_t
 attach_type_family(const char *type, const char **names, size_t n)
 {
-	int family = attach_family(type);
-	size_t count = 0;
-
-	if (n > 1)
-		names[count++] = type;
-	for (size_t i = 0; family >= 0 && i < 4 && attach_synonyms[family][i] && count + 1 < n; i++)
-		if (strcasecmp(attach_synonyms[family][i], type) != 0)
-			names[count++] = attach_synonyms[family][i];
-	if (n > 0)
-		names[count] = NULL;
-	return count;
+	return magictypes_family(type, names, n);
 }
 
 /* ---- one walk over one message ---- */
