@@ -253,6 +253,8 @@ hostscan_print(const struct hostscan *h)
 
 	if (h->verdict.action == VERDICT_TEMPFAIL)
 		printf("tempfail: %s\n", h->verdict.failure ? h->verdict.failure : "the message could not be scanned");
+	else if (o->virus && strcmp(h->verdict.rule, "virus") == 0)
+		printf("virus: %s\n", o->virus_name);	/* the verdict's reason first: the exit status says virus */
 	else if (blocked)
 		printf("blocked: %s\n", blocked);
 	else if (o->virus)
