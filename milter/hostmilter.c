@@ -359,8 +359,11 @@ runtime_directories(const struct hm_conf *conf, const struct pathsafe_user *user
 
 	for (unsigned i = 0; i < n; i++) {
 		const char *slash = strrchr(paths[i], '/');
-		int rc = pathsafe_runtime_dir(paths[i], user, create, err, sizeof(err));
+		int rc;
 
+		if (paths[i][0] != '/' || !slash)
+			continue;	/* not absolute: refused by the checks that follow */
+		rc = pathsafe_runtime_dir(paths[i], user, create, err, sizeof(err));
 		if (rc < 0) {
 			refuse(EXIT_CONFIG, "%s", err);
 		} else if (rc == 1 && create) {

@@ -12,9 +12,10 @@
 # refused to an outside client (127.0.0.5), relaying with AUTH, a virus
 # refused, a clean message delivered to a mailbox, an unknown user refused,
 # the sample's route relayed to the customer's server (a private sendmail on
-# 127.0.0.1:2603).  A second export (a domain added, a mailbox removed),
-# written as the panel writes it, takes effect through hostmapgen.path
-# alone.  Debian's files keep their owners, modes and links throughout;
+# 127.0.0.1:2603).  A second export (a domain added, a route on a new
+# port, a mailbox removed), written as the panel writes it, takes effect
+# through hostmapgen.path alone: its reload command rebuilds sendmail.cf
+# with the new route's mailer and reloads Sendmail.  Debian's files keep their owners, modes and links throughout;
 # Debian's /etc/mail/Makefile (the init script's "make") and newaliases
 # redo nothing hostmapgen wrote; installing and purging the package change
 # none of Debian's files.  /etc/mail and /etc/aliases are saved with tar
@@ -26,7 +27,7 @@
 # would make, a syslog daemon (syslog-catcher.py as /dev/log in a mount
 # namespace of the test's own).
 #
-# Ports 25 and 587 (the system's sendmail) and 2603 (the route's server).
+# Ports 25 and 587 (the system's sendmail), 2603 and 2604 (the routes' servers).
 # Holds t-deb's lock as well: both install the package system-wide.
 . "$(dirname "$0")/lib.sh"
 
@@ -43,6 +44,7 @@ UNITS=$RUN/units
 SHIMS=$RUN/shims
 DEB_DIR=$RUN/build
 CUSTOMER=$RUN/customer
+CUSTOMER2=$RUN/customer2
 CLAMDB=/var/lib/clamav/hostmilter-test.hdb
 mkdir -p "$SHIMS" "$UNITS"
 ln -s "$HM_SRC/test/integration/systemctl-shim" "$SHIMS/systemctl"
@@ -88,7 +90,12 @@ WAS_RUNNING=$(mta_pid)
 sasl_had_shop=$(sasldblistusers2 2>/dev/null | grep -c '^xyz00-shop@')
 made_clamdb=
 
-customer_stop() { [ -s "$CUSTOMER/sendmail.pid" ] && kill "$(head -1 "$CUSTOMER/sendmail.pid")" 2>/dev/null; }
+customer_stop() {
+	local c
+	for c in "$CUSTOMER" "$CUSTOMER2"; do
+		[ -s "$c/sendmail.pid" ] && kill "$(head -1 "$c/sendmail.pid")" 2>/dev/null
+	done
+}
 cleanup() {
 	PATH=$SHIMS:$PATH SHIM_STATE=$UNITS systemctl stop hostmapgen.path >/dev/null 2>&1
 	PATH=$SHIMS:$PATH SHIM_STATE=$UNITS systemctl stop hostmilter >/dev/null 2>&1
@@ -180,6 +187,7 @@ for i in $(seq 0 $((nsteps - 1))); do
 				"$(stat -c '%U:%G %a' /etc/mail/access.db /etc/mail/aliases.db | paste -sd' ')" "$DB_MODES"
 			check "... and the reload command put a new sendmail.cf in place" \
 				test "$(stat -c %i /etc/mail/sendmail.cf)" != "$cf_before"
+			is "... leaving no file of its own behind" "$(ls -A /etc/mail | grep -c 'hostmilter-new\|hostmilter-errors')" 0
 			like "... made as Debian's Makefile makes it (sendmail.mc appended), root:smmsp 0644" \
 				"$(grep -c '^### /etc/mail/sendmail.mc ###$' /etc/mail/sendmail.cf) $(stat -c '%U:%G %a' /etc/mail/sendmail.cf)" \
 				'^1 root:smmsp 644$'
@@ -214,34 +222,39 @@ like "... FEATURE(\`hostmilter') in it, F=T" "$(grep '^Xhostmilter' /etc/mail/se
 	'S=unix:/run/hostmilter/hostmilter\.sock, F=T'
 like "... and the route's mailer" "$(grep '^Mhm2603' /etc/mail/sendmail.cf)" '^Mhm2603'
 
-# ---- the route's server: a private sendmail on 127.0.0.1:2603 ----
+# ---- the routes' servers: private sendmails, queueing what they receive ----
+# customer_start DIR PORT DOMAIN: one on 127.0.0.1:PORT taking DOMAIN's mail, with a name of its
+# own (the system's would look like a mail loop).
 customer_start() {
-	mkdir -p "$CUSTOMER/queue" && chmod 700 "$CUSTOMER/queue"
-	echo branch.example >"$CUSTOMER/cw"
-	printf 'info: root\norders: root\n' >"$CUSTOMER/aliases"
-	printf 'hosts files\naliases files\n' >"$CUSTOMER/service.switch"
-	cat >"$CUSTOMER/customer.mc" <<MC
+	local c=$1 port=$2 domain=$3
+	mkdir -p "$c/queue" && chmod 700 "$c/queue"
+	echo "$domain" >"$c/cw"
+	printf 'info: root\norders: root\n' >"$c/aliases"
+	printf 'hosts files\naliases files\n' >"$c/service.switch"
+	cat >"$c/customer.mc" <<MC
 include(\`/usr/share/sendmail/cf/m4/cf.m4')dnl
 OSTYPE(\`debian')dnl
-define(\`confDOMAIN_NAME', \`branch-server.example')dnl
-define(\`confSERVICE_SWITCH_FILE', \`$CUSTOMER/service.switch')dnl
-define(\`confCW_FILE', \`$CUSTOMER/cw')dnl
-define(\`ALIAS_FILE', \`$CUSTOMER/aliases')dnl
-define(\`QUEUE_DIR', \`$CUSTOMER/queue')dnl
-define(\`confPID_FILE', \`$CUSTOMER/sendmail.pid')dnl
-define(\`STATUS_FILE', \`$CUSTOMER/statistics')dnl
+define(\`confDOMAIN_NAME', \`server.$domain')dnl
+define(\`confSERVICE_SWITCH_FILE', \`$c/service.switch')dnl
+define(\`confCW_FILE', \`$c/cw')dnl
+define(\`ALIAS_FILE', \`$c/aliases')dnl
+define(\`QUEUE_DIR', \`$c/queue')dnl
+define(\`confPID_FILE', \`$c/sendmail.pid')dnl
+define(\`STATUS_FILE', \`$c/statistics')dnl
 define(\`confDELIVERY_MODE', \`queueonly')dnl
 FEATURE(\`accept_unresolvable_domains')dnl
 FEATURE(\`use_cw_file')dnl
 FEATURE(\`no_default_msa')dnl
-DAEMON_OPTIONS(\`Family=inet, Name=MTA, Port=2603, Addr=127.0.0.1')dnl
+DAEMON_OPTIONS(\`Family=inet, Name=MTA, Port=$port, Addr=127.0.0.1')dnl
 MAILER(\`local')dnl
 MAILER(\`smtp')dnl
 MC
-	m4 "$CUSTOMER/customer.mc" >"$CUSTOMER/customer.cf" && sendmail -C "$CUSTOMER/customer.cf" -bi >/dev/null 2>&1 &&
-		sendmail -C "$CUSTOMER/customer.cf" -bd -O HostStatusDirectory= && hm_wait_port 2603
+	m4 "$c/customer.mc" >"$c/customer.cf" && sendmail -C "$c/customer.cf" -bi >/dev/null 2>&1 &&
+		sendmail -C "$c/customer.cf" -bd -O HostStatusDirectory= && hm_wait_port "$port"
 }
-check "the route's server (a private sendmail) listens on 127.0.0.1:2603" customer_start
+check "the route's server (a private sendmail) listens on 127.0.0.1:2603" customer_start "$CUSTOMER" 2603 branch.example
+check "... and a second one, for a route the second export adds, on 127.0.0.1:2604" \
+	customer_start "$CUSTOMER2" 2604 branch2.example
 
 # ---- real SMTP through the system's sendmail ----
 FROM=sender@$(hostname -f)	# a sender domain that resolves here (/etc/hosts; there is no DNS)
@@ -282,8 +295,8 @@ check "... and delivered to the mailbox xyz00-info" hm_wait 60 delivered xyz00-i
 like "an unknown user refused" "$(rcpt 25 127.0.0.5 nobody@example.org)" '^550 5\.1\.1'
 out=$(send "recipe-route-$$" info@branch.example --body "for the branch")
 like "mail for the sample's routed domain accepted" "$out" '<- +250 '
-routed() { grep -qs "^H??Subject: recipe-route-$$\$" "$CUSTOMER"/queue/qf*; }
-check "... and relayed to its server on 127.0.0.1:2603" hm_wait 90 routed
+routed() { grep -qs "^H??Subject: $2\$" "$1"/queue/qf*; }
+check "... and relayed to its server on 127.0.0.1:2603" hm_wait 90 routed "$CUSTOMER" "recipe-route-$$"
 like "an unlisted address of the routed domain refused at the edge" "$(rcpt 25 127.0.0.5 nobody@branch.example)" \
 	'^550 5\.1\.1'
 [ "$HM_FAILS" -eq 0 ] || syslog_tail 40
@@ -306,10 +319,11 @@ jq '.mailboxes |= map(select(.name != "xyz00-office"))
 		then .addresses |= (map(select(.local != "office"))
 			| map(if .local == "team" then .deliver = ["info@example.com"] else . end))
 		else . end)
-	| .domains += [{"name": "added.example", "addresses": [{"local": "info", "deliver": ["xyz00-info"]}]}]' \
+	| .domains += [{"name": "added.example", "addresses": [{"local": "info", "deliver": ["xyz00-info"]}]},
+		{"name": "branch2.example", "addresses": [{"local": "info"}], "route": {"host": "127.0.0.1", "port": 2604}}]' \
 	/var/lib/hostmilter/export.json >"$RUN/export2.json"
 /usr/sbin/hostmapgen -q --check "$RUN/export2.json" 2>"$RUN/check2.err"
-is "the second export is valid (a domain added, the mailbox xyz00-office removed)" "$?" 0
+is "the second export is valid (a domain added, a route on a new port, the mailbox xyz00-office removed)" "$?" 0
 like "before it: office@example.org is a mailbox" "$(rcpt 25 127.0.0.5 office@example.org)" '^250 '
 like "... and added.example is not ours" "$(rcpt 25 127.0.0.5 info@added.example)" '^550 5\.7\.1'
 reloads_before=$(grep -c 'Reloading Mail Transport Agent.*\.$' "$UNITS/hostmapgen.service.journal")
@@ -323,6 +337,12 @@ check "... the mailbox removed: office@example.org refused (550)" hm_wait 30 ans
 out=$(send "recipe-added-$$" info@added.example --body "for the new domain")
 check "... and a message to it is delivered to xyz00-info (Sendmail reloaded class w: it is local now)" \
 	hm_wait 60 delivered xyz00-info "recipe-added-$$"
+like "... the route on a new port has its mailer: hm2604 in the rebuilt sendmail.cf" \
+	"$(grep '^Mhm2604' /etc/mail/sendmail.cf)" '^Mhm2604'
+route2() { [ "$(rcpt 25 127.0.0.5 info@branch2.example | cut -c1-3)" = 250 ]; }
+check "... and takes mail (no longer held at 451 once the reload succeeded)" hm_wait 30 route2
+out=$(send "recipe-route2-$$" info@branch2.example --body "for the new route")
+check "... which the reloaded Sendmail relays to 127.0.0.1:2604" hm_wait 90 routed "$CUSTOMER2" "recipe-route2-$$"
 is "Debian's /etc/mail and aliases link, after all this" "$(stat -c '%U:%G %a' /etc/mail) $(readlink /etc/mail/aliases)" \
 	"smmta:smmsp 2755 ../aliases"
 [ "$HM_FAILS" -eq 0 ] || { syslog_tail 40; sed 's/^/#   /' "$UNITS/hostmapgen.service.journal" | tail -20; }
