@@ -18,6 +18,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <pwd.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -58,6 +59,7 @@ struct options {
 	const char *layout;
 	const char *reload_cmd;
 	const char *export_path;
+	const char *mta_user;		/* NULL: MTA_USER when that user exists */
 	uint64_t export_cap;
 	unsigned lock_timeout, reload_timeout;
 	bool check, diff, dry_run, quiet, json, explain;
@@ -149,7 +151,7 @@ usage(int status)
 	fprintf(status ? stderr : stdout,
 		"usage: hostmapgen [-o DIR] [--layout hostnet|debian] [--check] [--diff] [--dry-run]\n"
 		"                  [--format text|json] [--reload-cmd CMD] [--reload-timeout SECONDS]\n"
-		"                  [--lock-timeout SECONDS] [--max-export-size SIZE] [-q] EXPORT|-\n"
+		"                  [--lock-timeout SECONDS] [--max-export-size SIZE] [--mta-user USER] [-q] EXPORT|-\n"
 		"       hostmapgen [-o DIR] [--layout hostnet|debian] [--format text|json]\n"
 		"                  --explain ADDRESS|IP|auth USER|cert ISSUER [SUBJECT]\n"
 		"       hostmapgen -h|--help | -V|--version\n"
@@ -170,6 +172,8 @@ usage(int status)
 		"                  give up after waiting SECONDS for another run's lock (default 120)\n"
 		"  --max-export-size SIZE\n"
 		"                  refuse a larger export (default 1G)\n"
+		"  --mta-user USER trust USER's files and directories as root's (default\n"
+		"                  " MTA_USER " when that user exists; \"\" for none)\n"
 		"  -q, --quiet     no summary line\n"
 		"  -h, --help      this text\n"
 		"  -V, --version   the version\n"
@@ -272,7 +276,7 @@ parse_options(int argc, char **argv, struct options *opts)
 		{ "reload-cmd", required_argument, NULL, 'r' }, { "quiet", no_argument, NULL, 'q' },
 		{ "reload-timeout", required_argument, NULL, 'R' }, { "lock-timeout", required_argument, NULL, 'l' },
 		{ "max-export-size", required_argument, NULL, 'm' }, { "format", required_argument, NULL, 'F' },
-		{ "explain", no_argument, NULL, 'E' },
+		{ "explain", no_argument, NULL, 'E' }, { "mta-user", required_argument, NULL, 'U' },
 		{ "help", no_argument, NULL, 'h' }, { "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -293,6 +297,7 @@ parse_options(int argc, char **argv, struct options *opts)
 		case 'R': opts->reload_timeout = parse_seconds("--reload-timeout", optarg); break;
 		case 'l': opts->lock_timeout = parse_seconds("--lock-timeout", optarg); break;
 		case 'm': opts->export_cap = parse_size("--max-export-size", optarg); break;
+		case 'U': opts->mta_user = optarg; break;
 		case 'q': opts->quiet = true; break;
 		case 'E': opts->explain = true; break;
 		case 'F':
@@ -310,6 +315,27 @@ parse_options(int argc, char **argv, struct options *opts)
 	/* --check with --diff or --dry-run: those check the export too, and say more. */
 	out.mode = mode_of(opts);
 	out.quiet = opts->quiet;
+}
+
+/*
+ * Whom the checks trust besides root and this user: the MTA's own user,
+ * which owns /etc/mail on Debian (smmta) and can rewrite Sendmail's
+ * configuration anyway.  Named with --mta-user, it must exist; the
+ * built-in default counts only where it exists.
+ */
+static void
+set_trust(const struct options *opts)
+{
+	const char *name = opts->mta_user ? opts->mta_user : MTA_USER;
+	const struct passwd *pw = name[0] ? getpwnam(name) : NULL;
+	struct safefile_trust trust;
+
+	safefile_trust_init(&trust, geteuid(), getegid());
+	if (pw)
+		safefile_trust_mta(&trust, pw->pw_uid, name);
+	else if (opts->mta_user && name[0])
+		msg_fatal(EXIT_USAGE, "--mta-user %s: no such user", name);
+	safefile_set_trust(&trust);
 }
 
 static const struct layout_names *
@@ -503,7 +529,8 @@ static void
 register_files(struct install_set *set, const struct layout_names *names)
 {
 	install_add(set, names->virtuser, TEXTMAP_MAKEMAP, true);
-	install_add(set, names->aliases, TEXTMAP_ALIASES, true);
+	/* Debian's /etc/mail/aliases is a link to ../aliases: the text goes where it points. */
+	install_add(set, names->aliases, TEXTMAP_ALIASES, true)->follow_link = names == &layouts[1];
 	install_add(set, names->access, TEXTMAP_MAKEMAP, true);
 	install_add(set, names->cw, TEXTMAP_CLASS, false)->reload = true;	/* Sendmail rereads it only when reloaded */
 	install_add(set, MAILERTABLE, TEXTMAP_MAKEMAP, true);
@@ -813,6 +840,7 @@ main(int argc, char **argv)
 
 	msg_init(argv[0]);
 	parse_options(argc, argv, &opts);
+	set_trust(&opts);
 	if (opts.explain)
 		finish(explain(&opts));
 	exec_with_huge_pages(argv);

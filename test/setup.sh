@@ -4,7 +4,7 @@
 
 PACKAGES="build-essential autoconf automake m4 pkg-config libmilter-dev libdb-dev db-util
 	libmagic-dev libclamav-dev libytnef0-dev libarchive-dev libpoppler-glib-dev libssl-dev libjansson-dev libgmime-3.0-dev libglib2.0-dev check
-	sendmail-bin sendmail-cf sasl2-bin libsasl2-modules swaks libnet-ssleay-perl libio-socket-ssl-perl openssl miltertest jq python3 python3-jsonschema util-linux
+	sendmail sendmail-bin sendmail-cf sasl2-bin libsasl2-modules swaks libnet-ssleay-perl libio-socket-ssl-perl openssl miltertest jq python3 python3-jsonschema util-linux
 	libmicrohttpd-dev clamav clamav-daemon clamav-testfiles spamassassin spamc rspamd
 	clang libclang-rt-14-dev cppcheck clang-tidy valgrind dpkg-dev debhelper fakeroot curl iproute2 strace
 	libhiredis-dev redis-server procmail p7zip-full zstd xz-utils poppler-utils
