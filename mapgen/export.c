@@ -355,6 +355,29 @@ read_virus(struct reader *r, json_t *obj, struct policy_rules *rules)
 	path_restore(r, saved);
 }
 
+/* "uninspectable" and "encrypted": what happens to content no engine inspects, and to encrypted content. */
+static void
+read_content_actions(struct reader *r, json_t *obj, struct policy_rules *rules)
+{
+	json_t *value = member(r, obj, "uninspectable", JSON_STRING, "a string", false);
+	size_t saved;
+
+	if (value) {
+		rules->set |= POLICY_SET_UNINSPECTABLE;
+		saved = path_key(r, "uninspectable");
+		if (policy_uninspectable_parse(json_string_value(value), &rules->uninspectable) < 0)
+			fail(r, "\"%s\" is not one of reject, quarantine, tag", json_string_value(value));
+		path_restore(r, saved);
+	}
+	if ((value = member(r, obj, "encrypted", JSON_STRING, "a string", false))) {
+		rules->set |= POLICY_SET_ENCRYPTED;
+		saved = path_key(r, "encrypted");
+		if (policy_encrypted_parse(json_string_value(value), &rules->encrypted) < 0)
+			fail(r, "\"%s\" is not one of accept, tag, quarantine, reject", json_string_value(value));
+		path_restore(r, saved);
+	}
+}
+
 static bool
 mime_type_valid(const char *type)
 {
@@ -399,7 +422,8 @@ read_blocked_types(struct reader *r, json_t *obj, struct policy_rules *rules)
 static const struct policy_rules *
 read_rules(struct reader *r, json_t *obj, const struct policy_rules *base)
 {
-	static const char *const keys[] = { "max_message_size", "spam", "virus", "blocked_types", NULL };
+	static const char *const keys[] = { "max_message_size", "spam", "virus", "uninspectable", "encrypted",
+					    "blocked_types", NULL };
 	struct policy_rules rules;
 	const char *const *key = keys;
 
@@ -416,6 +440,7 @@ read_rules(struct reader *r, json_t *obj, const struct policy_rules *base)
 	read_size(r, obj, &rules);
 	read_spam(r, obj, &rules);
 	read_virus(r, obj, &rules);
+	read_content_actions(r, obj, &rules);
 	read_blocked_types(r, obj, &rules);
 	return model_intern_rules(r->export, &rules);
 }
@@ -453,7 +478,8 @@ read_rate_limit(struct reader *r, json_t *obj, bool bulk, struct policy_rate *ra
 static void
 read_defaults(struct reader *r, json_t *top)
 {
-	static const char *const keys[] = { "max_message_size", "spam", "virus", "blocked_types", "rate_limit", NULL };
+	static const char *const keys[] = { "max_message_size", "spam", "virus", "uninspectable", "encrypted",
+					    "blocked_types", "rate_limit", NULL };
 	json_t *defaults = member(r, top, "defaults", JSON_OBJECT, "an object", false);
 	struct policy_rules builtin;
 	size_t saved;
@@ -528,7 +554,7 @@ static void
 read_mailbox(struct reader *r, json_t *obj)
 {
 	static const char *const keys[] = { "name", "send_as", "max_message_size", "spam", "virus",
-					    "blocked_types", "rate_limit", NULL };
+					    "uninspectable", "encrypted", "blocked_types", "rate_limit", NULL };
 	struct mg_mailbox mailbox = { 0 };
 	json_t *name;
 
@@ -779,8 +805,8 @@ static void
 read_domain(struct reader *r, json_t *obj)
 {
 	static const char *const keys[] = { "name", "aliases", "addresses", "catch_all", "backup_mx", "route",
-					    "max_message_size", "spam", "virus", "blocked_types",
-					    "allow_senders", "block_senders", NULL };
+					    "max_message_size", "spam", "virus", "uninspectable", "encrypted",
+					    "blocked_types", "allow_senders", "block_senders", NULL };
 	struct mg_domain domain = { 0 };
 	json_t *name;
 

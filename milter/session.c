@@ -787,6 +787,10 @@ session_log_verdict(const struct session *s, const char *rcpt, const struct verd
 		snprintf(detail, sizeof(detail), " score=%.1f", o->score);
 	if (v->failure)
 		snprintf(detail + strlen(detail), sizeof(detail) - strlen(detail), " failure=\"%.200s\"", v->failure);
+	if (v->unscanned)
+		snprintf(detail + strlen(detail), sizeof(detail) - strlen(detail), " unscanned=\"%.150s\"", v->unscanned);
+	else if (strcmp(v->rule, "uninspectable") == 0 || strcmp(v->rule, "encrypted") == 0)
+		snprintf(detail + strlen(detail), sizeof(detail) - strlen(detail), " why=\"%.150s\"", v->text);
 	msg_info("%s: %s rule=%s client=%s auth=%s from=<%s>%s%s%s%s%s%s%s%s%s", s->qid[0] ? s->qid : "NOQUEUE",
 		 actions[v->action], v->rule, s->client[0] ? s->client : "unknown", s->auth_user[0] ? s->auth_user : "-",
 		 s->sender_text, rcpt ? " to=<" : "", rcpt ? rcpt : "", rcpt ? ">" : "", detail,

@@ -10,10 +10,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include <gmime/gmime.h>
 #include <magic.h>
+#include <openssl/bio.h>
+#include <openssl/cms.h>
+#include <openssl/objects.h>
 
 #include "attach.h"
 #include "magicset.h"
@@ -157,26 +161,41 @@ attach_incomplete(struct attach_walk *w, const char *fmt, ...)
 	va_end(ap);
 }
 
-/* GMime's critical warnings: parts of the input it ignored or that another reader may take otherwise. */
+/* The walk could not finish now (I/O, memory): the first reason is kept. */
+static void
+attach_failed(struct attach_walk *w, const char *what)
+{
+	if (w->report->failed)
+		return;
+	w->report->failed = true;
+	snprintf(w->report->failed_why, sizeof(w->report->failed_why), "%s", what);
+}
+
+/* Content only its recipient can decrypt: the first kind is kept. */
+static void
+attach_encrypted(struct attach_walk *w, const char *what)
+{
+	if (w->report->encrypted)
+		return;
+	w->report->encrypted = true;
+	snprintf(w->report->encrypted_why, sizeof(w->report->encrypted_why), "%s", what);
+}
+
+/*
+ * GMime's critical warnings.  Most say that readers could disagree about
+ * the parts (conflicting headers, a part without headers): that is no
+ * reason to refuse ordinary mail, which is full of them (repeated Cc:
+ * headers, bounces, digests); GMime's reading is walked, libclamav reads
+ * the raw message its own way, and a multipart without a boundary is
+ * read a second way (attach_walk_guessed).  Only parts nested past
+ * GMime's own limit go uninspected, and say so.
+ */
 static void
 attach_parser_warning(gint64 offset, GMimeParserWarning code, const gchar *item, gpointer arg)
 {
-	static const struct {
-		GMimeParserWarning code;
-		const char *text;
-	} critical[] = {
-		{ GMIME_CRIT_INVALID_HEADER_NAME, "an invalid header name" },
-		{ GMIME_CRIT_CONFLICTING_HEADER, "conflicting headers" },
-		{ GMIME_CRIT_CONFLICTING_PARAMETER, "conflicting header parameters" },
-		{ GMIME_CRIT_MULTIPART_WITHOUT_BOUNDARY, "a multipart without a boundary" },
-		{ GMIME_CRIT_NESTING_OVERFLOW, "MIME parts nested too deep" },
-		{ GMIME_CRIT_PART_WITHOUT_HEADERS_OR_CONTENT, "a part without headers or content" },
-	};
-
-	for (size_t i = 0; i < sizeof(critical) / sizeof(*critical); i++)
-		if (critical[i].code == code)
-			attach_incomplete(arg, "the MIME structure is ambiguous: %s at byte %lld", critical[i].text,
-					  (long long)offset);
+	(void)item;
+	if (code == GMIME_CRIT_NESTING_OVERFLOW)
+		attach_incomplete(arg, "MIME parts nested too deep for GMime at byte %lld", (long long)offset);
 }
 
 static void
@@ -324,9 +343,8 @@ attach_walk_embedded(struct attach_walk *w, GMimePart *part, unsigned depth, boo
 
 /* Containers this walk does not open; a reader that opens them may find anything inside. */
 static const char *
-attach_unopened(GMimeObject *object, const char *type, const char *buf, size_t len)
+attach_unopened(GMimeObject *object, const char *type)
 {
-	static const unsigned char signed_data[] = { 0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x07, 0x02 };
 	const char *filename = GMIME_IS_PART(object) ? g_mime_part_get_filename(GMIME_PART(object)) : NULL;
 
 	if (strcmp(type, "application/vnd.ms-tnef") == 0 || attach_declared(object, "application", "ms-tnef")
@@ -336,16 +354,113 @@ attach_unopened(GMimeObject *object, const char *type, const char *buf, size_t l
 		return "BinHex";
 	if (attach_declared(object, "message", "partial"))
 		return "message/partial";
-	/* PKCS #7 signed-data carries its content inside: an S/MIME reader shows it, this walk does not. */
-	if (len > 32 && memmem(buf, 32, signed_data, sizeof(signed_data)))
-		return "S/MIME signed-data";
 	return NULL;
+}
+
+/* ---- S/MIME: CMS content, opened with OpenSSL ---- */
+
+/* Whether a part is CMS (PKCS #7): declared so, or DER that names a pkcs7 content type near its start. */
+static bool
+attach_is_cms(GMimeObject *object, const char *buf, size_t len)
+{
+	static const unsigned char pkcs7_oid[] = { 0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x07 };
+	static const char *const declared[] = { "pkcs7-mime", "x-pkcs7-mime", "pkcs7-signature", "x-pkcs7-signature" };
+
+	for (size_t i = 0; i < sizeof(declared) / sizeof(*declared); i++)
+		if (attach_declared(object, "application", declared[i]))
+			return true;
+	return len > 32 && (unsigned char)buf[0] == 0x30 && memmem(buf, 32, pkcs7_oid, sizeof(pkcs7_oid)) != NULL;
+}
+
+/* A part's whole decoded content, in memory; NULL when it cannot be read. */
+static GByteArray *
+attach_decoded_bytes(GMimePart *part)
+{
+	GMimeStream *stream = attach_decoded(part), *mem;
+	GByteArray *bytes = NULL;
+
+	if (!stream)
+		return NULL;
+	mem = g_mime_stream_mem_new();
+	if (g_mime_stream_write_to_stream(stream, mem) >= 0) {
+		bytes = g_mime_stream_mem_get_byte_array(GMIME_STREAM_MEM(mem));
+		g_mime_stream_mem_set_owner(GMIME_STREAM_MEM(mem), FALSE);
+	}
+	g_object_unref(mem);
+	g_object_unref(stream);
+	return bytes;
+}
+
+/* A MIME entity held in memory (S/MIME content), parsed and walked. */
+static void
+attach_walk_entity(struct attach_walk *w, const unsigned char *data, size_t len, unsigned depth)
+{
+	GMimeStream *stream = g_mime_stream_mem_new_with_buffer((const char *)data, len);
+	GMimeParser *parser = g_mime_parser_new_with_stream(stream);
+	GMimeObject *object = g_mime_parser_construct_part(parser, w->options);
+
+	g_object_unref(parser);
+	g_object_unref(stream);
+	if (object) {
+		attach_walk_object(w, object, depth + 1);
+		g_object_unref(object);
+	} else
+		attach_incomplete(w, "S/MIME content that is no MIME entity");
+}
+
+/* What a CMS structure holds: signed or plain data is walked, enveloped data is encrypted. */
+static void
+attach_walk_cms_info(struct attach_walk *w, CMS_ContentInfo *cms, unsigned depth)
+{
+	ASN1_OCTET_STRING **content;
+
+	switch (OBJ_obj2nid(CMS_get0_type(cms))) {
+	case NID_pkcs7_signed:
+	case NID_pkcs7_data:
+		content = CMS_get0_content(cms);
+		/* A detached signature (multipart/signed) carries no content: the signed part is walked beside it. */
+		if (content && *content && ASN1_STRING_length(*content) > 0)
+			attach_walk_entity(w, ASN1_STRING_get0_data(*content), (size_t)ASN1_STRING_length(*content), depth);
+		break;
+	case NID_pkcs7_enveloped:
+	case NID_pkcs7_encrypted:
+	case NID_id_smime_ct_authEnvelopedData:
+		attach_encrypted(w, "S/MIME enveloped-data");
+		break;
+	default:
+		attach_incomplete(w, "S/MIME content of type %s is not inspected", OBJ_nid2sn(OBJ_obj2nid(CMS_get0_type(cms))));
+	}
+}
+
+static void
+attach_walk_cms(struct attach_walk *w, GMimePart *part, unsigned depth)
+{
+	GByteArray *bytes = attach_decoded_bytes(part);
+	BIO *bio;
+	CMS_ContentInfo *cms;
+
+	if (!bytes) {
+		attach_failed(w, "an S/MIME part could not be read");
+		return;
+	}
+	bio = BIO_new_mem_buf(bytes->data, (int)bytes->len);
+	cms = bio && bytes->len < INT32_MAX ? d2i_CMS_bio(bio, NULL) : NULL;
+	if (cms) {
+		attach_walk_cms_info(w, cms, depth);
+		CMS_ContentInfo_free(cms);
+	} else if (bio)
+		attach_incomplete(w, "S/MIME content OpenSSL cannot read");
+	else
+		attach_failed(w, "out of memory for S/MIME content");
+	BIO_free(bio);
+	g_byte_array_free(bytes, TRUE);
 }
 
 
 /* ---- uuencoded blocks and BinHex in text parts ---- */
 
 #define ATTACH_BINHEX "(This file must be converted with BinHex"
+#define ATTACH_PGP_MESSAGE "-----BEGIN PGP MESSAGE-----"
 #define ATTACH_LINE_START 80	/* of each line, what a "begin" or BinHex line is told by */
 
 /* "begin MODE NAME": the NAME, or NULL when the line opens no uuencoded block. */
@@ -366,7 +481,7 @@ struct attach_text {
 	char start[ATTACH_LINE_START];	/* the current line's first bytes */
 	size_t start_len;
 	bool in_line;		/* past the first bytes of a line: only its end matters */
-	bool uu, binhex;
+	bool uu, binhex, pgp;
 	/* while decoding a uuencoded block (attach_walk_uuencoded) */
 	struct attach_walk *w;
 	bool in_block;
@@ -396,6 +511,7 @@ attach_text_line(struct attach_text *text, const char *p, size_t n, bool ends)
 	text->start[text->start_len] = '\0';
 	text->uu |= attach_uu_begin(text->start, text->start_len) != NULL;
 	text->binhex |= strncmp(text->start, ATTACH_BINHEX, strlen(ATTACH_BINHEX)) == 0;
+	text->pgp |= strncmp(text->start, ATTACH_PGP_MESSAGE, strlen(ATTACH_PGP_MESSAGE)) == 0;
 	if (text->w && ends)
 		attach_uu_start(text);
 	if (ends)
@@ -518,7 +634,7 @@ attach_type_head(struct attach_walk *w, GMimePart *part, size_t len)
 	if (!type)
 		return;
 	attach_remember(w, type, g_mime_part_get_filename(part));
-	if ((unopened = attach_unopened(GMIME_OBJECT(part), type, w->t->buf, len)))
+	if ((unopened = attach_unopened(GMIME_OBJECT(part), type)))
 		attach_incomplete(w, "%s content is not inspected", unopened);
 }
 
@@ -543,6 +659,7 @@ attach_walk_part(struct attach_walk *w, GMimePart *part, unsigned depth)
 	GMimeStream *stream;
 	ssize_t len;
 	int embedded;
+	bool cms;
 
 	if (!attach_count_part(w) || !(stream = attach_decoded(part)))
 		return;	/* no content: nothing of any type */
@@ -550,16 +667,50 @@ attach_walk_part(struct attach_walk *w, GMimePart *part, unsigned depth)
 	if (len > 0)
 		attach_type_head(w, part, (size_t)len);
 	embedded = len < 0 ? 0 : attach_embedded_kind(part, (size_t)len, w->t->buf);
+	cms = len > 0 && attach_is_cms(GMIME_OBJECT(part), w->t->buf, (size_t)len);
 	if (len < 0 || (attach_declared(GMIME_OBJECT(part), "text", "*")
 			&& attach_text_scan(stream, w->t->buf, (size_t)len, &text) < 0))
-		attach_incomplete(w, "a part could not be decoded");
+		attach_failed(w, "a part could not be read from the spool");
 	g_object_unref(stream);
 	if (text.binhex)
 		attach_incomplete(w, "BinHex content is not inspected");
+	if (text.pgp)
+		attach_encrypted(w, "inline PGP");
 	if (text.uu)
 		attach_walk_uuencoded(w, part);
+	if (cms && !w->stop)
+		attach_walk_cms(w, part, depth);
 	if (embedded && !w->stop)
 		attach_walk_embedded(w, part, depth, embedded == 1);
+}
+
+/*
+ * A multipart without a boundary parameter: GMime keeps its whole body as
+ * the prologue.  Readers that guess take the first line that starts with
+ * "--" for the boundary; that reading is walked too.
+ */
+static void
+attach_walk_guessed(struct attach_walk *w, GMimeMultipart *multipart, unsigned depth)
+{
+	const char *body = g_mime_multipart_get_prologue(multipart), *line;
+	GString *entity;
+	size_t len;
+
+	for (line = body; line && *line; line += strcspn(line, "\n") + (line[strcspn(line, "\n")] == '\n'))
+		if (line[0] == '-' && line[1] == '-' && line[2] > ' ')
+			break;
+	if (!line || !*line)
+		return;
+	line += 2;
+	len = strcspn(line, " \t\r\n\"\\");
+	if (len == 0 || len > 70 || (line[len] != '\r' && line[len] != '\n' && line[len] != ' ' && line[len] != '\t'))
+		return;
+	entity = g_string_new("Content-Type: multipart/mixed; boundary=\"");
+	g_string_append_len(entity, line, (gssize)len);
+	g_string_append(entity, "\"\r\n\r\n");
+	g_string_append(entity, body);
+	attach_walk_entity(w, (const unsigned char *)entity->str, entity->len, depth);
+	g_string_free(entity, TRUE);
 }
 
 static void
@@ -573,6 +724,11 @@ attach_walk_object(struct attach_walk *w, GMimeObject *object, unsigned depth)
 	} else if (GMIME_IS_MULTIPART(object)) {
 		GMimeMultipart *multipart = GMIME_MULTIPART(object);
 
+		if (GMIME_IS_MULTIPART_ENCRYPTED(object))
+			attach_encrypted(w, "PGP/MIME");
+		/* Not g_mime_multipart_get_boundary: it makes one up when the header has none. */
+		if (!g_mime_object_get_content_type_parameter(object, "boundary"))
+			attach_walk_guessed(w, multipart, depth);
 		for (int i = 0; i < g_mime_multipart_get_count(multipart) && !w->stop; i++)
 			attach_walk_object(w, g_mime_multipart_get_part(multipart, i), depth + 1);
 	} else if (GMIME_IS_MESSAGE_PART(object)) {
@@ -584,26 +740,63 @@ attach_walk_object(struct attach_walk *w, GMimeObject *object, unsigned depth)
 		attach_walk_part(w, GMIME_PART(object), depth);
 }
 
-static GMimeStream *
-attach_open_stream(const struct spool *spool)
-{
-	const unsigned char *mem = spool_memory(spool);
-	int fd;
+/*
+ * The message in place, behind a GMime memory stream that does not copy
+ * it: the spool's memory, or its file mapped read-only.  Not GMime's file
+ * or mmap streams: every part of a parsed message is a bounded substream,
+ * and theirs answer a read at the bound with -1 instead of 0, so a part
+ * read to its end looked unreadable -- every text part of every message
+ * spooled to a file.  The memory stream answers 0 there, and needs no
+ * shared file offset.
+ */
+struct attach_source {
+	GByteArray *array;	/* borrowed bytes: never freed, never grown */
+	void *map;
+	size_t maplen;
+};
 
-	if (mem)
-		return g_mime_stream_mem_new_with_buffer((const char *)mem, (size_t)spool_size(spool));
-	fd = dup(spool_fd(spool));
-	if (fd < 0)
+static GMimeStream *
+attach_open_stream(const struct spool *spool, struct attach_source *src)
+{
+	static guint8 empty[1];
+	const unsigned char *mem = spool_memory(spool);
+	uint64_t size = spool_size(spool);
+	guint8 *data = (guint8 *)mem;
+	GMimeStream *stream;
+
+	if (size > G_MAXUINT)
 		return NULL;
-	return g_mime_stream_fs_new_with_bounds(fd, 0, (gint64)spool_size(spool));
+	if (!mem && size > 0) {
+		src->map = mmap(NULL, (size_t)size, PROT_READ, MAP_PRIVATE, spool_fd(spool), 0);
+		if (src->map == MAP_FAILED) {
+			src->map = NULL;
+			return NULL;
+		}
+		src->maplen = (size_t)size;
+		data = src->map;
+	}
+	src->array = g_byte_array_new_take(data ? data : empty, (gsize)size);
+	stream = g_mime_stream_mem_new();
+	g_mime_stream_mem_set_byte_array(GMIME_STREAM_MEM(stream), src->array);
+	return stream;
+}
+
+/* After every GMime object made from the stream is gone. */
+static void
+attach_close_source(struct attach_source *src)
+{
+	if (src->array)
+		g_byte_array_free(src->array, FALSE);	/* the array, not the borrowed bytes */
+	if (src->map)
+		munmap(src->map, src->maplen);
 }
 
 static int
 attach_fail(struct attach_report *report, char *err, size_t errlen, const char *what)
 {
 	snprintf(err, errlen, "%s", what);
-	report->incomplete = true;
-	snprintf(report->why, sizeof(report->why), "%s", what);
+	report->failed = true;
+	snprintf(report->failed_why, sizeof(report->failed_why), "%s", what);
 	return -1;
 }
 
@@ -612,6 +805,7 @@ attach_scan(const struct spool *spool, const struct attach_want *want, struct at
 	    size_t errlen)
 {
 	struct attach_walk w = { .types_max = ATTACH_TYPES_MAX };
+	struct attach_source src = { 0 };
 	GMimeStream *stream;
 	GMimeParser *parser;
 	GMimeMessage *message;
@@ -623,7 +817,7 @@ attach_scan(const struct spool *spool, const struct attach_want *want, struct at
 		w.types_max = want->types_max;
 	if (!w.t || magicset_choose(&w.t->chosen, ATTACH_MAGIC_FLAGS, want ? want->types : NULL, want ? want->ntypes : 0) < 0)
 		return attach_fail(report, err, errlen, "libmagic: cannot load its database");
-	if (!(stream = attach_open_stream(spool)))
+	if (!(stream = attach_open_stream(spool, &src)))
 		return attach_fail(report, err, errlen, "cannot read the spooled message");
 	w.options = g_mime_parser_options_new();
 	g_mime_parser_options_set_warning_callback(w.options, attach_parser_warning, &w);
@@ -638,5 +832,6 @@ attach_scan(const struct spool *spool, const struct attach_want *want, struct at
 	if (message)
 		g_object_unref(message);
 	g_mime_parser_options_free(w.options);
+	attach_close_source(&src);
 	return 0;
 }

@@ -18,7 +18,8 @@
  * lines in this process.
  *
  * Without --filter the verdict is printed (exit 0 clean, 1 spam, 2 virus,
- * 3 blocked type, 75 failure).  With --filter the message is written back
+ * 3 blocked type, 4 refused uninspected -- the uninspectable or encrypted
+ * policy --, 75 failure).  With --filter the message is written back
  * with hostmilter's marks in place of any copies the sender wrote, and
  * the exit status is 0 once it is written, whatever the verdict (procmail
  * delivers the unfiltered original on any other status: "Rescue of
@@ -50,6 +51,7 @@
 #define EXIT_SPAM 1
 #define EXIT_VIRUS 2
 #define EXIT_BLOCKED 3
+#define EXIT_UNINSPECTED 4	/* refused by the uninspectable or encrypted policy */
 #define EXIT_USAGE 64
 #define EXIT_TEMPFAIL 75
 #define EXIT_CONFIG 78
@@ -214,6 +216,8 @@ hostscan_exit_code(const struct hostscan *h)
 		return EXIT_TEMPFAIL;
 	if (strcmp(v->rule, "blocked-type") == 0)
 		return EXIT_BLOCKED;
+	if (verdict_refuses(v) && (strcmp(v->rule, "uninspectable") == 0 || strcmp(v->rule, "encrypted") == 0))
+		return EXIT_UNINSPECTED;
 	if (strcmp(v->rule, "virus") == 0)
 		return EXIT_VIRUS;
 	return strcmp(v->rule, "spam") == 0 ? EXIT_SPAM : 0;
@@ -237,6 +241,8 @@ hostscan_print(const struct hostscan *h)
 		printf("blocked: %s\n", blocked);
 	else if (o->virus)
 		printf("virus: %s\n", o->virus_name);
+	else if (strcmp(h->verdict.rule, "uninspectable") == 0 || strcmp(h->verdict.rule, "encrypted") == 0)
+		printf("%s: %s\n", h->verdict.rule, h->verdict.unscanned ? h->verdict.unscanned : h->verdict.text);
 	else if (strcmp(h->verdict.rule, "spam") == 0)
 		printf("spam: score=%.1f required=%.1f tests=%s\n", o->score, o->required, o->rules);
 	else if (o->spam_scored)

@@ -121,6 +121,18 @@ START_TEST(wrong_type_named_with_path)
 }
 END_TEST
 
+/* "uninspectable" and "encrypted" take their own actions, named with the path when wrong. */
+START_TEST(content_actions_validated)
+{
+	expect_error(HEAD "\"defaults\":{\"uninspectable\":\"accept\"}}",
+		     "defaults.uninspectable: \"accept\" is not one of reject, quarantine, tag");
+	expect_error(HEAD "\"mailboxes\":[{\"name\":\"xyz00-a\",\"encrypted\":\"discard\"}]}",
+		     "mailboxes[0].encrypted: \"discard\" is not one of accept, tag, quarantine, reject");
+	expect_error(HEAD "\"domains\":[{\"name\":\"a.example\",\"encrypted\":true}]}",
+		     "domains[0].encrypted: expected a string");
+}
+END_TEST
+
 START_TEST(duplicate_domain_any_case)
 {
 	expect_error(HEAD "\"domains\":[{\"name\":\"example.com\"},{\"name\":\"Example.COM\"}]}",
@@ -1066,6 +1078,7 @@ mapgen_suite(void)
 	tcase_add_test(errors, wrong_version);
 	tcase_add_test(errors, unknown_key_named_with_path);
 	tcase_add_test(errors, wrong_type_named_with_path);
+	tcase_add_test(errors, content_actions_validated);
 	tcase_add_test(errors, duplicate_domain_any_case);
 	tcase_add_test(errors, duplicate_address_any_case);
 	tcase_add_test(errors, duplicate_through_alias_domains);

@@ -511,21 +511,70 @@ START_TEST(attach_types_cap)
 }
 END_TEST
 
-/* What GMime cannot read, or reads one way where another reader may read another, is not clean. */
+/*
+ * A message spooled to a file -- past SpoolMemory, or declared larger by
+ * SIZE= -- is read to the end of every part, as one held in memory is:
+ * its text parts were once "a part could not be decoded" (GMime's file
+ * streams answer -1 at the end of a part) and every such message
+ * tempfailed.
+ */
+START_TEST(attach_file_spool_read_to_the_end)
+{
+	struct text t = { 0 };
+	struct attach_want w = { dosexec, 1, 0 };
+	char err[200];
+
+	text_add(&t, HEAD "Content-Type: multipart/mixed; boundary=\"b\"\r\n\r\n--b\r\nContent-Type: text/plain\r\n\r\n");
+	for (int i = 0; i < 2000; i++)
+		text_add(&t, "An ordinary line of text, number %d.\r\n", i);
+	text_add(&t, "--b\r\n");
+	text_exe_part(&t, "x.pdf");
+	text_add(&t, "--b--\r\n");
+	for (int declared = 0; declared < 2; declared++) {
+		struct spool *spool = spool_new("/tmp", 4096);
+		struct attach_report report;
+
+		ck_assert_ptr_nonnull(spool);
+		ck_assert_int_eq(spool_expect(spool, declared ? 60000000 : t.len), 0);
+		ck_assert_int_eq(spool_append(spool, t.p, t.len), 0);
+		ck_assert_int_ge(spool_fd(spool), 0);	/* on disk, not in memory */
+		ck_assert_int_eq(attach_scan(spool, &w, &report, err, sizeof(err)), 0);
+		ck_assert_msg(!report.failed && !report.incomplete, "%s%s", report.failed_why, report.why);
+		ck_assert(report_has(&report, "application/x-dosexec"));
+		spool_free(spool);
+	}
+	free(t.p);
+}
+END_TEST
+
+/*
+ * What GMime cannot read at all is not clean; ambiguity is no reason to
+ * refuse: a multipart without a boundary is also read the way lenient
+ * readers guess it, and conflicting or repeated headers leave the report
+ * complete.
+ */
 START_TEST(attach_unreadable_or_ambiguous)
 {
 	struct text t = { 0 };
+	struct attach_report report;
 
 	assert_incomplete("x", "not a message GMime can parse");
 	text_add(&t, HEAD "Content-Type: multipart/mixed\r\n\r\n--b\r\n");
 	text_exe_part(&t, "x.pdf");
 	text_add(&t, "--b--\r\n");
-	assert_incomplete(t.p, "a multipart without a boundary");
+	assert_found_exe(t.p);
+	report_of(t.p, true, 0, &report);
+	ck_assert_msg(!report.incomplete, "%s", report.why);
 	t.len = 0;
 	text_add(&t, HEAD "Content-Type: multipart/mixed; boundary=\"b\"\r\n\r\n--b\r\nContent-Transfer-Encoding: 7bit\r\n");
 	text_exe_part(&t, "x.pdf");	/* a second, conflicting, Content-Transfer-Encoding */
 	text_add(&t, "--b--\r\n");
-	assert_incomplete(t.p, "conflicting headers");
+	report_of(t.p, true, 0, &report);
+	ck_assert_msg(!report.incomplete && !report.failed, "%s%s", report.why, report.failed_why);
+	t.len = 0;
+	text_add(&t, "From: a@b\r\nCc: x@y\r\nCC: z@y\r\ncc: q@y\r\nSubject: x\r\nSubject: y\r\n\r\nhello\r\n");
+	report_of(t.p, true, 0, &report);
+	ck_assert_msg(!report.incomplete && !report.failed, "%s%s", report.why, report.failed_why);
 	free(t.p);
 }
 END_TEST
@@ -595,7 +644,7 @@ START_TEST(attach_decodes_uuencoded_text)
 }
 END_TEST
 
-/* Containers the walk does not open: TNEF, BinHex, S/MIME signed-data, message/partial. */
+/* Containers the walk does not open: TNEF, BinHex, message/partial, and S/MIME that OpenSSL cannot read. */
 START_TEST(attach_unopened_containers)
 {
 	static const unsigned char signed_data[] = { 0x30, 0x82, 0x01, 0x00, 0x06, 0x09, 0x2a, 0x86, 0x48, 0x86,
@@ -616,10 +665,10 @@ START_TEST(attach_unopened_containers)
 	assert_incomplete(t.p, "message/partial");
 	memcpy(p7, signed_data, sizeof(signed_data));
 	b64 = g_base64_encode(p7, sizeof(p7));
-	t.len = 0;	/* declared enveloped (encrypted), but the bytes say signed-data: its content is readable */
+	t.len = 0;	/* declared enveloped (encrypted), but the bytes say signed-data, and broken ones */
 	text_add(&t, HEAD "Content-Type: application/pkcs7-mime; smime-type=enveloped-data\r\n"
 			  "Content-Transfer-Encoding: base64\r\n\r\n%s\r\n", b64);
-	assert_incomplete(t.p, "S/MIME signed-data");
+	assert_incomplete(t.p, "S/MIME content OpenSSL cannot read");
 	g_free(b64);
 	free(t.p);
 }
@@ -732,13 +781,34 @@ START_TEST(verdict_fails_closed_on_uninspected_parts)
 
 	strcpy(a.why, "more than 1000 parts");
 	strcpy(blocks.blocked_types[blocks.ntypes++], "application/x-dosexec");
-	ck_assert_int_eq(verdict_of(&o, &a, &blocks, false, false, &v), VERDICT_TEMPFAIL);
-	ck_assert_str_eq(v.rule, "scanner-failure");
-	ck_assert_str_eq(v.failure, "more than 1000 parts");
+	/* Deterministic: the "uninspectable" action (reject by default), never a 4xx, whatever OnScannerFailure says. */
+	for (int accept = 0; accept < 2; accept++) {
+		ck_assert_int_eq(verdict_of(&o, &a, &blocks, false, accept, &v), VERDICT_REJECT);
+		ck_assert_str_eq(v.rule, "uninspectable");
+		ck_assert_str_eq(v.rcode, "554");
+		ck_assert_str_eq(v.xcode, "5.7.1");
+		ck_assert_ptr_nonnull(strstr(v.text, "more than 1000 parts"));
+	}
+	blocks.uninspectable = POLICY_UNINSPECTABLE_QUARANTINE;
+	ck_assert_int_eq(verdict_of(&o, &a, &blocks, false, false, &v), VERDICT_QUARANTINE);
+	blocks.uninspectable = POLICY_UNINSPECTABLE_TAG;
+	ck_assert_int_eq(verdict_of(&o, &a, &blocks, false, false, &v), VERDICT_TAG);
+	ck_assert_str_eq(v.unscanned, "more than 1000 parts");
+	ck_assert(v.virus_flag);
+	blocks.uninspectable = POLICY_UNINSPECTABLE_REJECT;
 	ck_assert_int_eq(verdict_of(&o, NULL, &blocks, false, false, &v), VERDICT_TEMPFAIL);	/* not examined at all */
 	ck_assert_int_eq(verdict_of(&o, &a, &open, false, false, &v), VERDICT_DELIVER);	/* blocks nothing */
+	/* Transient: the walk failed for now; OnScannerFailure decides. */
+	a.incomplete = false;
+	a.failed = true;
+	strcpy(a.failed_why, "cannot read the spooled message");
+	ck_assert_int_eq(verdict_of(&o, &a, &blocks, false, false, &v), VERDICT_TEMPFAIL);
+	ck_assert_str_eq(v.rule, "scanner-failure");
+	ck_assert_str_eq(v.failure, "cannot read the spooled message");
 	ck_assert_int_eq(verdict_of(&o, &a, &blocks, false, true, &v), VERDICT_DELIVER);	/* OnScannerFailure accept */
 	ck_assert_str_eq(v.rule, "scanner-failure-accepted");
+	a.failed = false;
+	a.incomplete = true;
 	a.ntypes = 1;
 	strcpy(a.types[0].type, "application/x-dosexec");
 	ck_assert_int_eq(verdict_of(&o, &a, &blocks, false, false, &v), VERDICT_REJECT);	/* found before the cap */
@@ -748,6 +818,64 @@ START_TEST(verdict_fails_closed_on_uninspected_parts)
 	strcpy(o.virus_name, "Eicar");
 	ck_assert_int_eq(verdict_of(&o, &a, &blocks, false, false, &v), VERDICT_REJECT);
 	ck_assert_str_eq(v.rule, "virus");
+}
+END_TEST
+
+/* Encrypted content: the "encrypted" action, accept by default (marked), for every recipient. */
+START_TEST(verdict_encrypted_content)
+{
+	struct policy_rules open = rules_with(POLICY_VIRUS_REJECT, 5, 15);
+	struct scan_outcome o = { 0 };
+	struct attach_report a = { .encrypted = true };
+	struct verdict v;
+
+	strcpy(a.encrypted_why, "PGP/MIME");
+	ck_assert_int_eq(verdict_of(&o, &a, &open, false, false, &v), VERDICT_DELIVER);
+	ck_assert_str_eq(v.unscanned, "encrypted");
+	ck_assert(!v.virus_flag);
+	open.encrypted = POLICY_ENCRYPTED_TAG;
+	ck_assert_int_eq(verdict_of(&o, &a, &open, false, false, &v), VERDICT_TAG);
+	ck_assert(v.virus_flag);
+	open.encrypted = POLICY_ENCRYPTED_QUARANTINE;
+	ck_assert_int_eq(verdict_of(&o, &a, &open, false, false, &v), VERDICT_QUARANTINE);
+	open.encrypted = POLICY_ENCRYPTED_REJECT;
+	ck_assert_int_eq(verdict_of(&o, &a, &open, false, false, &v), VERDICT_REJECT);
+	ck_assert_str_eq(v.rcode, "554");
+	ck_assert_ptr_nonnull(strstr(v.text, "PGP/MIME"));
+	/* libclamav's "Heuristics.Encrypted.Zip" counts the same, and a virus found still wins. */
+	memset(&a, 0, sizeof(a));
+	o.encrypted = true;
+	strcpy(o.encrypted_why, "libclamav: Heuristics.Encrypted.Zip");
+	ck_assert_int_eq(verdict_of(&o, &a, &open, false, false, &v), VERDICT_REJECT);
+	ck_assert_str_eq(v.rule, "encrypted");
+	o.virus = true;
+	strcpy(o.virus_name, "Eicar");
+	ck_assert_int_eq(verdict_of(&o, &a, &open, false, false, &v), VERDICT_REJECT);
+	ck_assert_str_eq(v.rule, "virus");
+}
+END_TEST
+
+/* Delivered uninspected: "X-Virus-Status: Unscanned (why)", and X-Virus-Flag where a policy said tag. */
+START_TEST(marks_unscanned)
+{
+	struct scan_outcome o = { 0 };
+	struct message_verdict m = { .unscanned = "encrypted" };
+	struct marks_facts f = { &o, &m, true, false, NULL };
+	struct marks marks;
+
+	strcpy(o.virus_engines, "clamav");
+	marks_build(&f, &marks);
+	ck_assert_uint_eq(marks.n, 2);
+	ck_assert_str_eq(marks.mark[1].name, "X-Virus-Status");
+	ck_assert_str_eq(marks.mark[1].value, "Unscanned (encrypted)");
+	m.unscanned = "more than 1000 parts\r\nX-Injected: yes";
+	m.virus_flag = true;
+	marks_build(&f, &marks);
+	ck_assert_uint_eq(marks.n, 3);
+	ck_assert_str_eq(marks.mark[1].value, "Unscanned (more than 1000 parts??X-Injected: yes)");
+	ck_assert_str_eq(marks.mark[2].name, "X-Virus-Flag");
+	ck_assert_str_eq(marks.mark[2].value, "YES");
+	ck_assert_int_eq(marks_owned("X-Virus-Flag", true, false), 2);
 }
 END_TEST
 
@@ -824,11 +952,11 @@ START_TEST(marks_never_call_unscanned_clean)
 	marks_build(&f, &marks);
 	ck_assert_str_eq(marks.mark[1].value, "Blocked (application/x-dosexec)");
 	ck_assert_ptr_nonnull(strstr(marks.mark[2].value, "failed ("));
-	ck_assert_int_eq(marks_owned("x-spam-flag", true, true), 4);
+	ck_assert_int_eq(marks_owned("x-spam-flag", true, true), 5);
 	ck_assert_int_eq(marks_owned("X-VIRUS-STATUS", true, false), 1);
 	ck_assert_int_eq(marks_owned("X-Spam-Status", true, false), -1);	/* not written without spam engines */
 	ck_assert_int_eq(marks_owned("X-Spam-Level", true, true), -1);
-	ck_assert_str_eq(marks_name(2), "X-Spam-Status");
+	ck_assert_str_eq(marks_name(3), "X-Spam-Status");
 }
 END_TEST
 
@@ -845,8 +973,8 @@ START_TEST(scanners_virus_engines_never_skip)
 	ck_assert(o.virus_failed);
 	memset(&o, 0, sizeof(o));
 	scanners_add(&o, &engine_clamd, &limit);
-	ck_assert(o.virus_failed && !o.virus);
-	ck_assert_ptr_nonnull(strstr(o.failure, "clamd: clamd did not inspect"));
+	ck_assert(o.virus_incomplete && !o.virus_failed && !o.virus);	/* a limit: deterministic */
+	ck_assert_ptr_nonnull(strstr(o.incomplete, "clamd: clamd did not inspect"));
 	memset(&o, 0, sizeof(o));
 	scanners_add(&o, &engine_spamd, &skip);
 	ck_assert(!o.spam_failed && !o.spam_scored);
@@ -1027,6 +1155,7 @@ scan_suite(void)
 	tcase_add_test(tc, attach_depth_cap);
 	tcase_add_test(tc, attach_types_cap);
 	tcase_add_test(tc, attach_unreadable_or_ambiguous);
+	tcase_add_test(tc, attach_file_spool_read_to_the_end);
 	tcase_add_test(tc, attach_opens_embedded_messages);
 	tcase_add_test(tc, attach_decodes_uuencoded_text);
 	tcase_add_test(tc, attach_unopened_containers);
@@ -1034,7 +1163,9 @@ scan_suite(void)
 	tcase_add_test(tc, verdict_per_recipient);
 	tcase_add_test(tc, verdict_per_message);
 	tcase_add_test(tc, verdict_fails_closed_on_uninspected_parts);
+	tcase_add_test(tc, verdict_encrypted_content);
 	tcase_add_test(tc, marks_for_delivery);
+	tcase_add_test(tc, marks_unscanned);
 	tcase_add_test(tc, marks_never_call_unscanned_clean);
 	tcase_add_test(tc, scanners_virus_engines_never_skip);
 	tcase_add_test(tc, conf_scanner_lines);
