@@ -10,7 +10,8 @@ PACKAGES="build-essential autoconf automake m4 pkg-config libmilter-dev libdb-de
 	libmicrohttpd-dev clamav clamav-daemon clamav-testfiles spamassassin spamc rspamd
 	clang libclang-rt-14-dev cppcheck clang-tidy valgrind dpkg-dev debhelper fakeroot curl iproute2 strace
 	libhiredis-dev redis-server procmail
-	gnupg libtasn1-doc shared-mime-info libjxl-testdata libpython3.11-testsuite golang-github-jhillyerd-enmime-dev"
+	gnupg libtasn1-doc shared-mime-info libjxl-testdata libpython3.11-testsuite golang-github-jhillyerd-enmime-dev
+	zip p7zip-full"
 
 install_packages() {
 	local missing=() p created=

@@ -167,7 +167,7 @@ def hostscan_one(hostscan, conf, run, path, expect):
     if p.returncode != 0:
         return "exit %d" % p.returncode, "exit %d" % p.returncode, err
     head = p.stdout[:len(p.stdout) - len(body_of(p.stdout))]
-    headers = [[k.strip().lower(), v.strip()] for k, v in
+    headers = [[k.strip().lower(), re.sub(r"\s+", " ", v).strip()] for k, v in
                re.findall(r"(?m)^([^\s:]+):[ \t]*(.*(?:\n[ \t].*)*)", head.decode("utf-8", "replace"))]
     status = " ".join(v for k, v in headers if k == "x-virus-status") or "unmarked"
     problem = judge_marks(headers, expect)
@@ -176,6 +176,10 @@ def hostscan_one(hostscan, conf, run, path, expect):
     if body_of(p.stdout) != body_of(data):
         return "0 %s, body changed" % status, "body changed", err
     return "0 " + status, None, ""
+
+
+def oneline(text):
+    return re.sub(r"[\t\r\n]+", " ", text)
 
 
 def run_corpus(mode, config, args, run):
@@ -188,9 +192,9 @@ def run_corpus(mode, config, args, run):
             verdict, problem, detail = hostscan_one(args[0], args[1], run, path, expect)
         desc = "%s: %s (%s%s) %s" % (config, name, human(actual), ", SIZE=%d" % size if size else "",
                                      "delivered unchanged, " + expect if not problem else "-- " + problem)
-        print("%s\t%s\t%s" % ("not ok" if problem else "ok", desc, detail or verdict),
+        print("%s\t%s\t%s" % ("not ok" if problem else "ok", oneline(desc), oneline(detail or verdict)),
               flush=True)
-        verdicts.write("%s\t%s\t%s\n" % (name, human(actual), verdict))
+        verdicts.write("%s\t%s\t%s\n" % (name, human(actual), oneline(verdict)))
     verdicts.close()
 
 

@@ -38,6 +38,7 @@ import io
 import lzma
 import os
 import random
+import shutil
 import sqlite3
 import subprocess
 import sys
@@ -449,6 +450,8 @@ def made(c, out):
     c.add("pgp-inline-clearsigned", m)
     crypto.close()
 
+    archives(c, out, docs)
+    own(c, pdf, html_doc)
     types(c, pngs, html_doc)
     for mb in (2, 8, 40):
         m = message("Datenexport %d MB" % mb, "Der Export der Buchhaltung hängt an.\n")
@@ -456,6 +459,7 @@ def made(c, out):
                "application/vnd.sqlite3")
         c.add("export-%dmb" % mb, m)
     os.unlink(os.path.join(out, "keys", "export.db"))
+    shutil.rmtree(os.path.join(out, "keys", "docs"), ignore_errors=True)
     for size, name in ((64 << 10, "64k"), (1 << 20, "1m"), (3 << 20, "3m"), (12 << 20, "12m")):
         m = message("Umsatzliste %s" % name, "Die Liste im Anhang.\n")
         attach(m, csv_report(size), "umsatz-%s.csv" % name, "text/csv")
@@ -467,6 +471,66 @@ def made(c, out):
     m = message("SIZE= zu groß, mit Anhang", GERMAN)
     attach(m, read(pdf), os.path.basename(pdf))
     c.add("size-overstated-pdf", m, size=60000000)
+
+
+def archives(c, out, docs):
+    """Archives made by the command-line tools offices use: 7-Zip, and zip with a password."""
+    work = os.path.join(out, "keys", "docs")
+    os.makedirs(work, exist_ok=True)
+    for name, data in docs.items():
+        with open(os.path.join(work, name), "wb") as f:
+            f.write(data)
+    names = sorted(docs)
+    subprocess.run(["7z", "a", "-bd", "-y", "../docs.7z"] + names, cwd=work, check=True, capture_output=True)
+    m = message("Unterlagen als 7z")
+    attach(m, read(os.path.join(work, "..", "docs.7z")), "Unterlagen.7z", "application/x-7z-compressed")
+    c.add("7z-of-documents", m)
+    # The password goes by telephone, as a German office sends payroll: encrypted, not inspectable.
+    subprocess.run(["zip", "-q", "-P", "Sommer2026", "../lohn.zip"] + names, cwd=work, check=True)
+    m = message("Lohnabrechnungen (Passwort telefonisch)")
+    attach(m, read(os.path.join(work, "..", "lohn.zip")), "Lohnabrechnungen.zip", "application/zip")
+    c.add("zip-with-password", m, expect=ENCRYPTED)
+
+
+def own(c, pdf, html_doc):
+    """More of what businesses send every day."""
+    m = message("お見積りの件", "いつもお世話になっております。\nお見積書を添付いたします。\nよろしくお願いいたします。\n")
+    m.set_content("いつもお世話になっております。\nお見積書を添付いたします。\n", charset="iso-2022-jp", cte="7bit")
+    attach(m, read(pdf), "見積書.pdf", "application/pdf")
+    c.add("iso-2022-jp-with-pdf", m)
+    # A read receipt (RFC 8098), as Outlook and Thunderbird send one.
+    m = MIMEMultipart("report", report_type="disposition-notification", policy=POLICY)
+    m["From"] = SENDER
+    m["To"] = RCPT
+    m["Subject"] = "Gelesen: Rechnung 2026-1187"
+    m["Date"] = formatdate(1796558400)
+    m.attach(MIMEText("Ihre Nachricht wurde gelesen.\n", "plain", "utf-8", policy=POLICY))
+    mdn = MIMEBase("message", "disposition-notification", policy=POLICY)
+    mdn.set_payload("Reporting-UA: supplier.example; Thunderbird\nFinal-Recipient: rfc822;buchhaltung@supplier."
+                    "example\nOriginal-Message-ID: <4711@example.com>\nDisposition: manual-action/MDN-sent-"
+                    "manually; displayed\n")
+    m.attach(mdn)
+    c.add("read-receipt", m)
+    # HTML as a web mailer writes it: long lines (under SMTP's 998), 8bit.
+    html = read(html_doc).decode("utf-8", "replace")
+    long_html = "".join(html.split("\n"))
+    lines = [long_html[i:i + 900] for i in range(0, len(long_html), 900)]
+    m = message("Webansicht", GERMAN)
+    m.add_alternative("\n".join(lines) + "\n", subtype="html", cte="8bit")
+    c.add("html-long-lines-8bit", m)
+    # An invoice from an accounting system: no text, the PDF alone (Content-Type of the message itself).
+    m = EmailMessage()
+    m["From"] = "rechnung@supplier.example"
+    m["To"] = RCPT
+    m["Subject"] = "Rechnung 2026-1188"
+    m["Date"] = formatdate(1796558400)
+    m.set_content(read(pdf), maintype="application", subtype="pdf", disposition="attachment",
+                  filename="Rechnung-2026-1188.pdf")
+    c.add("pdf-only-no-text", m)
+    # A reply quoting the whole thread, with the signature logo repeated three times.
+    m = message("AW: AW: AW: Termin", "Passt.\n\n" + "".join("> " * i + l + "\n" for i in range(1, 4)
+                                                         for l in GERMAN.splitlines()))
+    c.add("reply-quoted-thread", m)
 
 
 def newsletter(c, pngs):

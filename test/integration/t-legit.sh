@@ -36,7 +36,8 @@ diag "corpus: $(wc -l <"$RUN/corpus/manifest.tsv") messages ($(cut -f5 "$RUN/cor
 mkdir -p "$RUN/tmp" "$RUN/run"
 chmod 755 "$RUN/run"	# root's, as /run/hostmilter
 hm_sendmail_config 2640 "$(hm_milter_mc 2641)"
-# The clamd.conf limits hostmilter.conf(5) asks of a node for a policy whose largest message is 128M.
+# A node configured as hostmilter.conf(5) asks, for a policy whose largest message is 128M (the sample's
+# default): AlertExceedsMax (hm_clamd_start), StreamMaxLength, MaxFileSize, MaxScanSize.
 HM_CLAMD_EXTRA="MaxFileSize 130M
 MaxScanSize 520M"
 export HM_CLAMD_EXTRA
