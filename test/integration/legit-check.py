@@ -82,7 +82,9 @@ def headers_of(lines):
 def judge_marks(headers, expect):
     """What is wrong with hostmilter's marks, or None."""
     status = [v for k, v in headers if k == "x-virus-status"]
-    flags = [v for k, v in headers if k == "x-spam-flag"]
+    # hostmilter's spam mark is "X-Spam-Flag: YES".  A sender's "NO" is left alone where no spam engine
+    # runs (marks_owned: hostmilter owns the spam headers only when it scans for spam).
+    flags = [v for k, v in headers if k == "x-spam-flag" and v.strip().upper().startswith("YES")]
     if flags:
         return "marked X-Spam-Flag: %s" % flags[0]
     if status != [expect]:

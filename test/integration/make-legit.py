@@ -31,6 +31,7 @@ Messages are written with LF line ends (as a mailbox or procmail holds
 them); smtplib sends them with CRLF.
 """
 import email.policy
+from email import encoders
 import glob
 import gzip
 import hashlib
@@ -38,6 +39,7 @@ import io
 import lzma
 import os
 import random
+import re
 import shutil
 import sqlite3
 import subprocess
@@ -581,6 +583,22 @@ def forwarded(c, pdf):
     fwd = message("Fwd: Bestellung 4711 (inline)", "Weitergeleitet.\n")
     fwd.add_attachment(inner, disposition="inline")
     c.add("forwarded-inline", fwd)
+    # Some mailers (Outlook among them) send a forwarded message base64-encoded.
+    part = MIMEBase("message", "rfc822", policy=POLICY)
+    part.set_payload(inner.as_bytes(policy=email.policy.SMTP))
+    encoders.encode_base64(part)
+    part["Content-Disposition"] = 'attachment; filename="Bestellung 4711.eml"'
+    fwd = message("WG: Bestellung 4711 (base64)", "Weitergeleitet, als Anlage.\n")
+    fwd.make_mixed()
+    fwd.attach(part)
+    c.add("forwarded-base64", fwd)
+    # A partner's own filter marked it before it left: hostmilter's marks replace these.
+    m = message("Rückfrage (vom Partner gefiltert)", GERMAN)
+    for name, value in (("X-Virus-Scanned", "ClamAV using ClamSMTP"), ("X-Virus-Status", "Clean"),
+                        ("X-Spam-Status", "No, score=-1.0 required=5.0"), ("X-Spam-Flag", "NO"),
+                        ("X-Spam-Score", "-1.0")):
+        m[name] = value
+    c.add("marked-upstream", m)
 
 
 def digest(c):
@@ -611,30 +629,41 @@ def uuencode(data, name):
 
 
 def types(c, pngs, html_doc):
-    """One message for each attachment type the sample policy does not block (it blocks application/x-dosexec)."""
+    """One message for each attachment type the sample policy does not block (it blocks
+    application/x-dosexec), from the first real file found; a type no installed package ships a file
+    of is named in OUTDIR/skipped.txt."""
+    g = glob.glob
     files = [
-        ("text/plain", "/usr/share/common-licenses/GPL-3"), ("text/csv", None), ("text/html", html_doc),
-        ("application/json", glob.glob("/usr/share/doc/*/api/*.json")), ("image/svg+xml",
-         glob.glob("/usr/share/doc/*/*.svg")), ("image/png", pngs[0]), ("image/jpeg", PYDATA + "/python.jpg"),
-        ("image/gif", PYDATA + "/python.gif"), ("image/bmp", PYDATA + "/python.bmp"),
-        ("image/tiff", PYDATA + "/python.tiff"), ("image/webp", PYDATA + "/python.webp"),
-        ("audio/x-wav", PYDATA + "/sndhdr.wav"), ("audio/x-aiff", PYDATA + "/sndhdr.aiff"),
-        ("audio/basic", PYDATA + "/sndhdr.au"), ("application/gzip", glob.glob("/usr/share/doc/*/changelog.Debian.gz")),
-        ("application/x-xz", glob.glob("/usr/share/gettext/archive.dir.tar.xz")),
-        ("application/java-archive", glob.glob("/usr/share/maven-repo/**/*.jar", recursive=True)),
-        ("font/ttf", glob.glob("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf")),
-        ("application/postscript", glob.glob("/usr/share/vim/vim*/print/*.ps")),
-        ("application/x-shellscript", "/usr/bin/ldd"), ("text/x-python", sys.argv[0]),
-        ("application/x-sharedlib", "/usr/bin/true"),
+        ("text/plain", ["/usr/share/common-licenses/GPL-3"]), ("text/csv", None), ("text/html", [html_doc]),
+        ("application/xml", ["/usr/share/mime/packages/freedesktop.org.xml"]),
+        ("application/json", g("/usr/share/doc/*/api/*.json") + g("/usr/share/rspamd/**/*.json", recursive=True)),
+        ("image/svg+xml", g("/usr/share/doc/*/*.svg") + g("/usr/share/rspamd/www/**/*.svg", recursive=True)),
+        ("image/png", [pngs[0]]), ("image/jpeg", [PYDATA + "/python.jpg"]), ("image/gif", [PYDATA + "/python.gif"]),
+        ("image/bmp", [PYDATA + "/python.bmp"]), ("image/tiff", [PYDATA + "/python.tiff"]),
+        ("image/webp", [PYDATA + "/python.webp"]), ("image/vnd.microsoft.icon", g("/usr/share/rspamd/www/*.ico")),
+        ("audio/x-wav", [PYDATA + "/sndhdr.wav"]), ("audio/x-aiff", [PYDATA + "/sndhdr.aiff"]),
+        ("audio/basic", [PYDATA + "/sndhdr.au"]), ("application/gzip", g("/usr/share/doc/*/changelog.Debian.gz")),
+        ("application/x-xz", g("/usr/share/gettext/archive.dir.tar.xz")),
+        ("application/java-archive", g("/usr/share/maven-repo/**/*.jar", recursive=True)),
+        ("font/ttf", g("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf") + g("/usr/share/rspamd/www/fonts/*.ttf")),
+        ("font/woff", g("/usr/share/rspamd/www/fonts/*.woff")),
+        ("application/postscript", g("/usr/share/vim/vim*/print/*.ps")),
+        ("application/x-shellscript", ["/usr/bin/ldd"]), ("text/x-python", [sys.argv[0]]),
+        ("application/x-sharedlib", ["/usr/bin/true"]),
     ]
-    for mime, src in files:
-        if isinstance(src, list):
-            src = sorted(src)[0] if src else None
-        name = os.path.basename(src) if src else "liste.csv"
-        data = read(src) if src else csv_report(4000)
+    skipped = []
+    for mime, candidates in files:
+        found = sorted(p for p in candidates or [] if os.path.isfile(p))
+        if candidates is not None and not found:
+            skipped.append(mime)
+            continue
+        name = os.path.basename(found[0]) if found else "liste.csv"
+        data = read(found[0]) if found else csv_report(4000)
         m = message("Datei %s" % name)
         attach(m, data, name, mime)
-        c.add("type-" + mime.replace("/", "-").replace("+", "-"), m)
+        c.add("type-" + re.sub(r"[^a-z0-9]+", "-", mime), m)
+    with open(os.path.join(c.out, "skipped.txt"), "w") as f:
+        f.write(" ".join(skipped) + "\n")
 
 
 # ---- public corpora of real mail ----

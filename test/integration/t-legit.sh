@@ -11,7 +11,7 @@
 #   service      hostscan --filter through hostmilter's ScanService (the clamav-1M milter)
 #   hostscan     hostscan --filter with its own libclamav, SpoolMemory 64K
 # Each message must be delivered (250; hostscan exit 0), not quarantined (qf,
-# not hf), not marked (no X-Spam-Flag; X-Virus-Status Clean, or "Unscanned
+# not hf), not marked (no X-Spam-Flag: YES; X-Virus-Status Clean, or "Unscanned
 # (encrypted)" for what is encrypted, as the default policy "encrypted: accept"
 # delivers it), and its body must arrive byte for byte as sent.  One TAP line
 # per message per configuration: every "not ok" is a false positive.
@@ -33,6 +33,8 @@ hm_clamav_db "$RUN/clamdb"
 check "the legit corpus is built from the machine's files, openssl and gpg" \
 	python3 "$HM_SRC/test/integration/make-legit.py" "$RUN/corpus"
 diag "corpus: $(wc -l <"$RUN/corpus/manifest.tsv") messages ($(cut -f5 "$RUN/corpus/manifest.tsv" | sort | uniq -c | awk '{ printf "%s%s %s", sep, $1, $2; sep = ", " }'))"
+[ -s "$RUN/corpus/skipped.txt" ] && [ "$(cat "$RUN/corpus/skipped.txt")" ] &&
+	diag "attachment types no installed package has a file of: $(cat "$RUN/corpus/skipped.txt")"
 mkdir -p "$RUN/tmp" "$RUN/run"
 chmod 755 "$RUN/run"	# root's, as /run/hostmilter
 hm_sendmail_config 2640 "$(hm_milter_mc 2641)"
