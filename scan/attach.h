@@ -12,7 +12,8 @@
  * Containers of everyday mail are opened: multipart/signed (its content
  * part is walked like any other), S/MIME signed-data (its content taken
  * out with OpenSSL's CMS reader and walked; a detached signature holds
- * none), message/rfc822 in any transfer encoding.
+ * none), TNEF winmail.dat (its attachments and its RTF body taken out
+ * with libytnef and walked), message/rfc822 in any transfer encoding.
  *
  * What the walk does not inspect is reported in one of three classes, so
  * that the verdict can answer each as it deserves (verdict.h):
@@ -20,8 +21,8 @@
  *   than ATTACH_PARTS_MAX parts, nesting deeper than ATTACH_DEPTH_MAX,
  *   more than ATTACH_TYPES_MAX distinct types, a message GMime cannot
  *   parse, libmagic failing on a part, S/MIME content OpenSSL cannot
- *   read, and content in a container this walk does not open
- *   (TNEF/winmail.dat, BinHex, message/partial);
+ *   read, TNEF libytnef cannot read, and content in a container this
+ *   walk does not open (BinHex, message/partial);
  * - failed, a transient reason (the spool cannot be read or mapped,
  *   libmagic's database cannot be loaded, out of memory);
  * - encrypted: PGP/MIME (multipart/encrypted), inline PGP messages,

@@ -30,6 +30,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -265,29 +266,32 @@ struct hostscan_filter {
 	const char *tag;	/* for the Subject, or NULL */
 };
 
-/* A header line's start: whether it is one of the marks (dropped), or the Subject to tag. */
+/*
+ * A header line's start (or a piece of a long one): whether it is one of
+ * the marks (dropped), or the Subject to tag.  The tag goes in front of the
+ * value, which is written as it came, however long and however folded.
+ */
 static void
 hostscan_header_start(struct hostscan_filter *f, const char *line, size_t len, bool whole)
 {
-	char name[80], tagged[1100];
-	size_t n = strcspn(line, ":\r\n");
+	char name[80];
+	size_t n = strcspn(line, ":\r\n"), v, taglen;
 
+	(void)whole;
 	while (n > 0 && (line[n - 1] == ' ' || line[n - 1] == '\t'))
 		n--;
 	snprintf(name, sizeof(name), "%.*s", (int)(n < sizeof(name) ? n : 0), line);
 	f->dropping = marks_owned(name, f->virus_marks, f->spam_marks) >= 0;
 	if (f->dropping)
 		return;
-	if (f->tag && whole && strcasecmp(name, "Subject") == 0 && line[n] == ':' && len < 1024) {
-		char subject[1024];
-		size_t end = len;
-
-		while (end > n + 1 && (line[end - 1] == '\n' || line[end - 1] == '\r'))
-			end--;
-		snprintf(subject, sizeof(subject), "%.*s", (int)(end - n - 1), line + n + 1);
-		marks_subject(subject, f->tag, tagged, sizeof(tagged));
-		printf("Subject: %s%.*s", tagged, (int)(len - end), line + end);
-		return;
+	if (f->tag && strcasecmp(name, "Subject") == 0 && n < len && line[n] == ':') {
+		v = n + 1 + strspn(line + n + 1, " \t");
+		taglen = strlen(f->tag);
+		if (!(len - v >= taglen && strncasecmp(line + v, f->tag, taglen) == 0)) {
+			printf("Subject: %s%s", f->tag, v < len && line[v] != '\r' && line[v] != '\n' ? " " : "");
+			fwrite(line + v, 1, len - v, stdout);
+			return;
+		}
 	}
 	fwrite(line, 1, len, stdout);
 }
@@ -370,6 +374,29 @@ hostscan_filter(struct hostscan *h)
 	return fflush(stdout) == 0 && !ferror(stdout) && n == 0 ? 0 : -1;
 }
 
+/*
+ * The scan, with standard output closed to what the libraries print:
+ * libytnef reports a damaged winmail.dat with printf, which would land in
+ * the middle of the message --filter writes to standard output.
+ */
+static void
+hostscan_scan_quietly(struct hostscan *h)
+{
+	int out = dup(STDOUT_FILENO), null = open("/dev/null", O_WRONLY | O_CLOEXEC);
+
+	fflush(stdout);
+	if (out >= 0 && null >= 0)
+		dup2(null, STDOUT_FILENO);
+	hostscan_scan(h);
+	fflush(stdout);	/* what they printed goes to /dev/null, not into the message */
+	if (out >= 0 && null >= 0)
+		dup2(out, STDOUT_FILENO);
+	if (out >= 0)
+		close(out);
+	if (null >= 0)
+		close(null);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -410,7 +437,7 @@ main(int argc, char **argv)
 		return rc == -2 ? EXIT_TEMPFAIL : EXIT_CONFIG;
 	if (hostscan_read(h) < 0)
 		return EXIT_TEMPFAIL;
-	hostscan_scan(h);
+	hostscan_scan_quietly(h);
 	rc = hostscan_exit_code(h);
 	if (filter && rc == EXIT_TEMPFAIL)	/* procmail's log is where its user looks */
 		msg_warn("not filtered: %s", h->verdict.failure ? h->verdict.failure : "the message could not be scanned");

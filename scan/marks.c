@@ -7,6 +7,7 @@
 #include "config.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
@@ -127,4 +128,15 @@ marks_subject(const char *subject, const char *tag, char *out, size_t outlen)
 		snprintf(out, outlen, "%s", s);
 	else
 		snprintf(out, outlen, "%s%s%s", tag, s[0] ? " " : "", s);
+}
+
+char *
+marks_subject_dup(const char *subject, const char *tag)
+{
+	size_t len = (subject ? strlen(subject) : 0) + strlen(tag) + 2;
+	char *out = malloc(len);
+
+	if (out)
+		marks_subject(subject, tag, out, len);
+	return out;
 }

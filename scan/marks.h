@@ -55,5 +55,7 @@ const char *marks_name(int index);
 
 /* The subject with the tag in front, unless it already starts with it. */
 void marks_subject(const char *subject, const char *tag, char *out, size_t outlen);
+/* The same, whole, however long (folded lines and RFC 2047 words kept as they are); free() it; NULL: out of memory. */
+char *marks_subject_dup(const char *subject, const char *tag);
 
 #endif

@@ -9,6 +9,7 @@
 #include "config.h"
 
 #include <check.h>
+#include <magic.h>
 #include <dirent.h>
 #include <limits.h>
 #include <glib.h>
@@ -20,6 +21,8 @@
 #include <unistd.h>
 
 #include "attach.h"
+#include "exetype.h"
+#include "lenient.h"
 #include "cluster.h"
 #include "conf.h"
 #include "engine.h"
@@ -511,6 +514,123 @@ START_TEST(attach_types_cap)
 }
 END_TEST
 
+/* A part of arbitrary bytes, base64, declared as a PDF. */
+static void
+text_bytes_part(struct text *t, const char *name, const unsigned char *data, size_t len)
+{
+	char *b64 = g_base64_encode(data, len);
+
+	text_add(t, "Content-Type: application/pdf; name=\"%s\"\r\nContent-Transfer-Encoding: base64\r\n\r\n%s\r\n", name,
+		 b64);
+	g_free(b64);
+}
+
+static const char *
+libmagic_type(const unsigned char *data, size_t len)
+{
+	static char type[100];
+	magic_t cookie = magic_open(MAGIC_MIME_TYPE);
+
+	magic_load(cookie, NULL);
+	snprintf(type, sizeof(type), "%s", magic_buffer(cookie, data, len));
+	magic_close(cookie);
+	return type;
+}
+
+/*
+ * Executables are recognized by their structure, whatever libmagic names
+ * first: a PE whose first 512 bytes carry a valid tar checksum is
+ * application/x-tar to libmagic, one with an ISO 9660 descriptor in its
+ * overlay an ISO image; Windows runs both.
+ */
+START_TEST(attach_executable_by_structure)
+{
+	static unsigned char pe[32768 + 4096];
+	unsigned sum = 0;
+	struct text t = { 0 };
+
+	memset(pe, 0, sizeof(pe));
+	pe[0] = 'M', pe[1] = 'Z';
+	pe[0x18] = 0x40;
+	pe[0x3c] = 0x00, pe[0x3d] = 0x01;	/* e_lfanew 0x100: the tar header's checksum lies in the DOS stub */
+	memcpy(pe + 0x100, "PE\0\0", 4);
+	pe[0x118] = 0x0b, pe[0x119] = 0x01;
+	memset(pe + 148, ' ', 8);
+	for (int i = 0; i < 512; i++)
+		sum += pe[i];
+	snprintf((char *)pe + 148, 8, "%06o", sum);
+	pe[155] = ' ';
+	ck_assert_str_eq(libmagic_type(pe, 1024), "application/x-tar");	/* the polyglot fools libmagic */
+	text_add(&t, HEAD "Content-Type: multipart/mixed; boundary=\"b\"\r\n\r\n--b\r\n");
+	text_bytes_part(&t, "tar.pdf", pe, 1024);
+	text_add(&t, "--b--\r\n");
+	assert_found_exe(t.p);
+	memset(pe + 148, 0, 8);	/* no tar now: an ISO 9660 descriptor in the overlay instead */
+	memcpy(pe + 32768, "\x01" "CD001\x01", 7);
+	ck_assert_str_eq(libmagic_type(pe, sizeof(pe)), "application/x-iso9660-image");
+	t.len = 0;
+	text_add(&t, HEAD "Content-Type: multipart/mixed; boundary=\"b\"\r\n\r\n--b\r\n");
+	text_bytes_part(&t, "iso.pdf", pe, sizeof(pe));
+	text_add(&t, "--b--\r\n");
+	assert_found_exe(t.p);
+	free(t.p);
+	ck_assert_str_eq(exetype_of((const unsigned char *)"\x7f" "ELF\x02\x01\x01\0\0\0\0\0\0\0\0\0", 16),
+			 "application/x-executable");
+	ck_assert_str_eq(exetype_of((const unsigned char *)"\xcf\xfa\xed\xfe\x07\0\0\x01", 8), "application/x-mach-binary");
+	ck_assert_ptr_null(exetype_of((const unsigned char *)"\xca\xfe\xba\xbe\0\0\0\x34", 8));	/* a Java class */
+	ck_assert_ptr_null(exetype_of((const unsigned char *)"%PDF-1.7\n", 9));
+}
+END_TEST
+
+/* 64 wanted types of the longest length a policy allows fit the chosen rules' key (once one byte past it). */
+START_TEST(magicset_longest_types_fit)
+{
+	static char names[64][POLICY_TYPE_LEN];
+	const char *types[64];
+	struct magicset_cookie *cookie = NULL;
+
+	for (int i = 0; i < 64; i++) {
+		snprintf(names[i], sizeof(names[i]), "application/x-%02d", i);
+		memset(names[i] + strlen(names[i]), 'a', POLICY_TYPE_LEN - 1 - strlen(names[i]));
+		names[i][POLICY_TYPE_LEN - 1] = '\0';
+		types[i] = names[i];
+	}
+	ck_assert_int_ge(magicset_choose(&cookie, MAGIC_MIME_TYPE | MAGIC_ERROR, types, 64), 0);
+	magicset_cookie_free(cookie);
+}
+END_TEST
+
+/* Thunderbird's readings: base64 past padding, empty uuencoded lines, yEnc, cut encoding names. */
+START_TEST(lenient_decoders)
+{
+	struct lenient_base64 b64 = { 0 };
+	unsigned char out[64];
+	size_t n;
+
+	n = lenient_base64_step(&b64, "TQ==\r\nWlo=\r\nQUJD", 16, out);	/* "M", then "ZZ", then "ABC" */
+	ck_assert_uint_eq(n, 6);
+	ck_assert(memcmp(out, "MZZABC", 6) == 0);
+	memset(&b64, 0, sizeof(b64));
+	n = lenient_base64_step(&b64, "TV", 2, out);	/* a quartet split across calls */
+	n += lenient_base64_step(&b64, "pa", 2, out + n);
+	ck_assert_uint_eq(n, 3);
+	ck_assert(memcmp(out, "MZZ", 3) == 0);
+	ck_assert_uint_eq(lenient_uu_line("`", 1, out), 0);	/* a zero-length line ends nothing */
+	n = lenient_uu_line("#35I:", 5, out);
+	ck_assert_uint_eq(n, 3);
+	ck_assert(memcmp(out, "MZZ", 3) == 0);
+	n = lenient_yenc_line("w\x84=}", 4, out);	/* 'M' + 42, 'Z' + 42, and an escaped byte */
+	ck_assert_uint_eq(n, 3);
+	ck_assert(out[0] == 'M' && out[1] == 'Z' && out[2] == (unsigned char)('}' - 64 - 42));
+	ck_assert_int_eq(lenient_transfer_encoding("base64;"), LENIENT_BASE64);
+	ck_assert_int_eq(lenient_transfer_encoding(" BASE64, 7bit"), LENIENT_BASE64);
+	ck_assert_int_eq(lenient_transfer_encoding("x-uue"), LENIENT_UUENCODE);
+	ck_assert_int_eq(lenient_transfer_encoding("x-yencode"), LENIENT_YENC);
+	ck_assert_int_eq(lenient_transfer_encoding("base64x"), LENIENT_IDENTITY);
+	ck_assert_int_eq(lenient_transfer_encoding(NULL), LENIENT_IDENTITY);
+}
+END_TEST
+
 /*
  * A message spooled to a file -- past SpoolMemory, or declared larger by
  * SIZE= -- is read to the end of every part, as one held in memory is:
@@ -644,7 +764,7 @@ START_TEST(attach_decodes_uuencoded_text)
 }
 END_TEST
 
-/* Containers the walk does not open: TNEF, BinHex, message/partial, and S/MIME that OpenSSL cannot read. */
+/* Containers the walk does not open (BinHex, message/partial), and TNEF or S/MIME their libraries cannot read. */
 START_TEST(attach_unopened_containers)
 {
 	static const unsigned char signed_data[] = { 0x30, 0x82, 0x01, 0x00, 0x06, 0x09, 0x2a, 0x86, 0x48, 0x86,
@@ -654,8 +774,8 @@ START_TEST(attach_unopened_containers)
 	struct text t = { 0 };
 
 	text_add(&t, HEAD "Content-Type: multipart/mixed; boundary=\"b\"\r\n\r\n--b\r\nContent-Type: application/ms-tnef; "
-			  "name=\"winmail.dat\"\r\nContent-Transfer-Encoding: base64\r\n\r\neJ8+IgEAAQ==\r\n--b--\r\n");
-	assert_incomplete(t.p, "TNEF");
+			  "name=\"winmail.dat\"\r\nContent-Transfer-Encoding: base64\r\n\r\n%s\r\n--b--\r\n", "eJ8+IgEAAQaQCAD///9/AA==");
+	assert_incomplete(t.p, "TNEF (winmail.dat) that libytnef cannot read");	/* an attribute longer than the file */
 	t.len = 0;
 	text_add(&t, HEAD "Content-Type: text/plain\r\n\r\nHere it is:\r\n(This file must be converted with BinHex 4.0)\r\n"
 			  ":!!!!!!!!\r\n");
@@ -1156,6 +1276,9 @@ scan_suite(void)
 	tcase_add_test(tc, attach_types_cap);
 	tcase_add_test(tc, attach_unreadable_or_ambiguous);
 	tcase_add_test(tc, attach_file_spool_read_to_the_end);
+	tcase_add_test(tc, attach_executable_by_structure);
+	tcase_add_test(tc, lenient_decoders);
+	tcase_add_test(tc, magicset_longest_types_fit);
 	tcase_add_test(tc, attach_opens_embedded_messages);
 	tcase_add_test(tc, attach_decodes_uuencoded_text);
 	tcase_add_test(tc, attach_unopened_containers);
