@@ -492,6 +492,17 @@ def archives(c, out, docs):
     m = message("Lohnabrechnungen (Passwort telefonisch)")
     attach(m, read(os.path.join(work, "..", "lohn.zip")), "Lohnabrechnungen.zip", "application/zip")
     c.add("zip-with-password", m, expect=ENCRYPTED)
+    subprocess.run(["7z", "a", "-bd", "-y", "-pSommer2026", "../lohn.7z"] + names, cwd=work, check=True,
+                   capture_output=True)
+    m = message("Lohnabrechnungen als 7z (Passwort telefonisch)")
+    attach(m, read(os.path.join(work, "..", "lohn.7z")), "Lohnabrechnungen.7z", "application/x-7z-compressed")
+    c.add("7z-with-password", m, expect=ENCRYPTED)
+    # 7-Zip's "Encrypt file names": the list of members is encrypted too.
+    subprocess.run(["7z", "a", "-bd", "-y", "-pSommer2026", "-mhe=on", "../lohn-names.7z"] + names, cwd=work,
+                   check=True, capture_output=True)
+    m = message("Lohnabrechnungen als 7z, Namen verschlüsselt")
+    attach(m, read(os.path.join(work, "..", "lohn-names.7z")), "Lohnabrechnungen.7z", "application/x-7z-compressed")
+    c.add("7z-with-password-and-names", m, expect=ENCRYPTED)
 
 
 def own(c, pdf, html_doc):
