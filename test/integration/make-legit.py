@@ -28,15 +28,15 @@ Two kinds of message:
   Everything else is sent, the sloppy mailers' messages included.
 
 Messages are written with LF line ends (as a mailbox or procmail holds
-them); smtplib sends them with CRLF.
+them); legit-check.py sends them with CRLF, as an MTA does.
 """
+import binascii
 import email.policy
-from email import encoders
 import glob
-import gzip
 import hashlib
 import io
 import lzma
+import mimetypes
 import os
 import random
 import re
@@ -46,6 +46,7 @@ import subprocess
 import sys
 import tarfile
 import zipfile
+from email import encoders
 from email.message import EmailMessage
 from email.mime.base import MIMEBase
 from email.mime.message import MIMEMessage
@@ -113,7 +114,6 @@ def message(subject, text="Guten Tag,\n\nanbei die Unterlagen.\n\nViele Grüße\
 
 
 def ctype(name):
-    import mimetypes
     t = mimetypes.guess_type(name, strict=False)[0] or "application/octet-stream"
     return t.split("/", 1)
 
@@ -342,17 +342,40 @@ def pgp_mime(c, subject, entity, sign_only):
 
 
 # ---- the shapes ----
-def made(c, out):
-    crypto = Crypto(os.path.join(out, "keys"))
-    pdfs = need(glob.glob("/usr/share/doc/*/*.pdf") + glob.glob("/usr/share/doc/*/*/*.pdf"), "PDF")
-    pngs = need(glob.glob("/usr/share/doc/**/*.png", recursive=True), "PNG image")
-    photos = need(glob.glob(PHOTOS + "/flower/flower_small*.jpg") + glob.glob(PHOTOS + "/flower/flower_cropped.jpg"),
-                  "photo (libjxl-testdata)")
-    big_photo = need(glob.glob(PHOTOS + "/flower/flower.png.im_q85_420.jpg"), "photo (libjxl-testdata)")[0]
-    changelog = need(glob.glob("/usr/share/doc/*/changelog.Debian.gz"), "changelog.Debian.gz")[0]
-    html_doc = need(glob.glob("/usr/share/doc/*/*.html") + glob.glob("/usr/share/doc/*/html/*.html"), "HTML")[0]
-    pdf, pdf2 = pdfs[0], pdfs[-1]
+class Files:
+    """The real files the shapes are made of; the corpus is not built without them."""
+    def __init__(self):
+        g = glob.glob
+        pdfs = need(g("/usr/share/doc/*/*.pdf") + g("/usr/share/doc/*/*/*.pdf"), "PDF")
+        self.pdf, self.pdf2 = pdfs[0], pdfs[-1]
+        self.pngs = need(g("/usr/share/doc/**/*.png", recursive=True), "PNG image")
+        self.photos = need(g(PHOTOS + "/flower/flower_small*.jpg") + g(PHOTOS + "/flower/flower_cropped.jpg"),
+                           "photo (libjxl-testdata)")
+        self.big_photo = need(g(PHOTOS + "/flower/flower.png.im_q85_420.jpg"), "photo (libjxl-testdata)")[0]
+        self.changelog = need(g("/usr/share/doc/*/changelog.Debian.gz"), "changelog.Debian.gz")[0]
+        self.html = need(g("/usr/share/doc/*/*.html") + g("/usr/share/doc/*/html/*.html"), "HTML")[0]
+        self.docs = {"Rechnung.pdf": read(self.pdf), "Angebot.docx": docx(GERMAN), "Liste.csv": csv_report(20000),
+                     "Handbuch.pdf": read(self.pdf2), "Notiz.txt": GERMAN.encode()}
 
+
+def made(c, out):
+    f = Files()
+    texts(c)
+    documents(c, f)
+    newsletter(c, f.pngs)
+    pictures(c, f)
+    calendar(c)
+    forwarded(c, f.pdf)
+    nesting(c, f)
+    digest(c)
+    signed_and_encrypted(c, out, f.pdf)
+    archives(c, out, f.docs)
+    own(c, f.pdf, f.html)
+    types(c, f.pngs, f.html)
+    sizes(c, out, f.pdf)
+
+
+def texts(c):
     c.add("plain-1k", message("Kurze Rückfrage zum Termin", (GERMAN * 2)[:1000] + "\n"))
     c.add("qp-umlauts", message("Jahresabschluss – Unterlagen", GERMAN * 3, cte="quoted-printable"))
     c.add("8bit-umlauts", message("Rückruf erbeten", GERMAN * 3, cte="8bit"))
@@ -364,23 +387,21 @@ def made(c, out):
     m.set_param("format", "flowed")
     c.add("format-flowed", m)
 
+
+def documents(c, f):
     m = message("Rechnung 2026-1187")
-    attach(m, read(pdf), os.path.basename(pdf))
+    attach(m, read(f.pdf), os.path.basename(f.pdf))
     c.add("pdf", m)
     m = message("Zwei Handbücher")
-    attach(m, read(pdf), os.path.basename(pdf))
-    attach(m, read(pdf2), os.path.basename(pdf2))
+    attach(m, read(f.pdf), os.path.basename(f.pdf))
+    attach(m, read(f.pdf2), os.path.basename(f.pdf2))
     c.add("pdf-two", m)
     m = message("Rechnung März")
-    attach(m, read(pdf), "Rechnung März 2026 – Nr. 1187.pdf")	# RFC 2231 name, as Thunderbird sends it
+    attach(m, read(f.pdf), "Rechnung März 2026 – Nr. 1187.pdf")	# RFC 2231 name, as Thunderbird sends it
     c.add("pdf-rfc2231-name", m)
     m = message("Bericht (inline)")
-    m.add_attachment(read(pdf), maintype="application", subtype="pdf", filename="bericht.pdf", disposition="inline")
+    m.add_attachment(read(f.pdf), maintype="application", subtype="pdf", filename="bericht.pdf", disposition="inline")
     c.add("pdf-inline", m)
-    m = message("Screenshots")
-    for p in pngs[:4]:
-        attach(m, read(p), os.path.basename(p))
-    c.add("images", m)
     m = message("Angebot als Word-Datei")
     attach(m, docx(GERMAN * 5), "Angebot 2026.docx")
     c.add("docx", m)
@@ -391,50 +412,57 @@ def made(c, out):
     attach(m, odf("text", "<office:text>%s</office:text>" % "".join(
         "<text:p>%s</text:p>" % l for l in GERMAN.splitlines())), "Protokoll.odt")
     c.add("odt", m)
-    docs = {"Rechnung.pdf": read(pdf), "Angebot.docx": docx(GERMAN), "Liste.csv": csv_report(20000),
-            "Handbuch.pdf": read(pdf2), "Notiz.txt": GERMAN.encode()}
     m = message("Unterlagen gezippt")
-    attach(m, zipped(docs), "Unterlagen.zip", "application/zip")
+    attach(m, zipped(f.docs), "Unterlagen.zip", "application/zip")
     c.add("zip-of-documents", m)
     m = message("Unterlagen als tar.gz")
-    attach(m, targz(docs), "unterlagen.tar.gz", "application/gzip")
+    attach(m, targz(f.docs), "unterlagen.tar.gz", "application/gzip")
     c.add("targz-of-documents", m)
     m = message("Projekt (Archiv im Archiv)")
-    attach(m, zipped({"Projekt/Unterlagen.zip": zipped(docs), "Projekt/Bilder.tar.gz":
-                      targz({os.path.basename(p): read(p) for p in pngs[:3]})}), "Projekt.zip", "application/zip")
+    attach(m, zipped({"Projekt/Unterlagen.zip": zipped(f.docs), "Projekt/Bilder.tar.gz":
+                      targz({os.path.basename(p): read(p) for p in f.pngs[:3]})}), "Projekt.zip", "application/zip")
     c.add("zip-in-zip", m)
     m = message("Änderungsprotokoll")
-    attach(m, read(changelog), "changelog.Debian.gz", "application/gzip")
+    attach(m, read(f.changelog), "changelog.Debian.gz", "application/gzip")
     c.add("gz-changelog", m)
     m = message("Tabellen komprimiert")
     attach(m, lzma.compress(csv_report(200000)), "liste.csv.xz", "application/x-xz")
     c.add("xz-csv", m)
 
-    newsletter(c, pngs)
+
+def pictures(c, f):
+    m = message("Screenshots")
+    for p in f.pngs[:4]:
+        attach(m, read(p), os.path.basename(p))
+    c.add("images", m)
     m = message("Urlaubsfotos (120)", "Hallo zusammen,\n\nhier die Fotos vom Betriebsausflug.\n")
     for i in range(120):
-        attach(m, read(photos[i % len(photos)]), "IMG_%04d.jpg" % (i + 1), "image/jpeg")
+        attach(m, read(f.photos[i % len(f.photos)]), "IMG_%04d.jpg" % (i + 1), "image/jpeg")
     c.add("photos-120", m)
     m = message("Ein Foto in voller Größe")
-    attach(m, read(big_photo), "DSC_0815.jpg", "image/jpeg")
+    attach(m, read(f.big_photo), "DSC_0815.jpg", "image/jpeg")
     c.add("photo-large", m)
-    calendar(c)
-    forwarded(c, pdf)
-    m = message("Alte Schule: uuencode", "Die Datei hängt unten an.\n\n" + uuencode(read(pdf2), "handbuch.pdf"))
+
+
+def nesting(c, f):
+    """Many parts, deep forwarding, and uuencode as old mailers still send it."""
+    m = message("Alte Schule: uuencode", "Die Datei hängt unten an.\n\n" + uuencode(read(f.pdf2), "handbuch.pdf"))
     c.add("uuencoded-pdf", m)
     m = message("Quittungen (300 Teile)", "300 Quittungen, eine je Teil.\n")
     for i in range(299):
         attach(m, ("Quittung %d\nBetrag: %d,%02d EUR\n" % (i, i * 7, i % 100)).encode(), "quittung-%03d.txt" % i)
     c.add("parts-300", m)
     inner = message("Rechnung (ursprünglich)")
-    attach(inner, read(pdf), os.path.basename(pdf))
+    attach(inner, read(f.pdf), os.path.basename(f.pdf))
     for level in range(8):
         fwd = message("WG: " * (level + 1) + "Rechnung", "Zur Kenntnis, Ebene %d.\n" % (level + 1))
         fwd.add_attachment(inner)
         inner = fwd
     c.add("forwarded-8-deep", inner)
-    digest(c)
 
+
+def signed_and_encrypted(c, out, pdf):
+    crypto = Crypto(os.path.join(out, "keys"))
     entity = entity_with_pdf(pdf)
     c.add("smime-signed-detached", with_headers("Signiertes Angebot", crypto.openssl(
         "-sign", "-signer", crypto.cert, "-inkey", crypto.key, data=entity)))
@@ -452,22 +480,22 @@ def made(c, out):
     c.add("pgp-inline-clearsigned", m)
     crypto.close()
 
-    archives(c, out, docs)
-    own(c, pdf, html_doc)
-    types(c, pngs, html_doc)
+
+def sizes(c, out, pdf):
+    """From binary exports of 2, 8 and 40 MB (the largest, 56 MB encoded, under the recipient's 64M) to
+    a short message whose MAIL command declares SIZE=60000000."""
     for mb in (2, 8, 40):
         m = message("Datenexport %d MB" % mb, "Der Export der Buchhaltung hängt an.\n")
         attach(m, sqlite_export(os.path.join(out, "keys", "export.db"), mb << 20), "export-%dmb.sqlite" % mb,
                "application/vnd.sqlite3")
         c.add("export-%dmb" % mb, m)
     os.unlink(os.path.join(out, "keys", "export.db"))
-    shutil.rmtree(os.path.join(out, "keys", "docs"), ignore_errors=True)
     for size, name in ((64 << 10, "64k"), (1 << 20, "1m"), (3 << 20, "3m"), (12 << 20, "12m")):
         m = message("Umsatzliste %s" % name, "Die Liste im Anhang.\n")
         attach(m, csv_report(size), "umsatz-%s.csv" % name, "text/csv")
         c.add("csv-%s" % name, m)
     m = message("Eine Zeile Text und ein großes PDF", "Anbei.\n")
-    attach(m, read(pdf) * 24, "gesamt.pdf", "application/pdf")
+    attach(m, read(pdf) * 24, "gesamt.pdf", "application/pdf")	# 24 revisions of one document in one file
     c.add("text-line-and-6mb-pdf", m)
     c.add("size-overstated", message("SIZE= zu groß angegeben", GERMAN), size=60000000)
     m = message("SIZE= zu groß, mit Anhang", GERMAN)
@@ -503,6 +531,7 @@ def archives(c, out, docs):
     m = message("Lohnabrechnungen als 7z, Namen verschlüsselt")
     attach(m, read(os.path.join(work, "..", "lohn-names.7z")), "Lohnabrechnungen.7z", "application/x-7z-compressed")
     c.add("7z-with-password-and-names", m, expect=ENCRYPTED)
+    shutil.rmtree(work)
 
 
 def own(c, pdf, html_doc):
@@ -631,7 +660,6 @@ def digest(c):
 
 
 def uuencode(data, name):
-    import binascii
     lines = ["begin 644 %s" % name]
     for i in range(0, len(data), 45):
         lines.append(binascii.b2a_uu(data[i:i + 45]).decode().rstrip("\n"))

@@ -62,10 +62,11 @@ SpoolDirectory $RUN/spool"
 # corpus MODE CONFIG ARGS...: every message of the corpus, one TAP line each.
 FALSE_POSITIVES=0
 corpus() {
-	local status desc detail
+	local status desc detail start=$SECONDS
 	while IFS=$'\t' read -r status desc detail; do
 		if [ "$status" = ok ]; then ok "$desc"; else not_ok "$desc"; diag "$detail"; FALSE_POSITIVES=$((FALSE_POSITIVES + 1)); fi
 	done < <(python3 "$LEGIT_CHECK" "$@")
+	diag "$2: $((SECONDS - start)) s (load: $(cut -d' ' -f1-3 /proc/loadavg))"
 }
 service_up() { test -S "$RUN/run/scan.sock"; }
 
