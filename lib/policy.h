@@ -11,6 +11,10 @@
  *   @server              JSON {"hostname": str, "names": [str]}
  *   @defaults            JSON rules (below) with every key set, and
  *                        "rate_limit": rate (below): the export's defaults
+ *   @defaults-set        JSON rules (below): what the export's defaults set
+ *                        themselves; the rest of @defaults is built in
+ *                        (hostmapgen --explain says which; hostmilter
+ *                        does not read it)
  *   @relay-networks      one "CIDR\tPER_HOUR\tBURST" per line
  *                        ("192.0.2.0/27\t0\t0"; 0: the default's)
  *   @relay-certificates  one "ISSUER\tSUBJECT\tPER_HOUR\tBURST" per line, DNs
@@ -71,6 +75,7 @@
 #define POLICY_KEY_DIGEST	"@digest"
 #define POLICY_KEY_SERVER	"@server"
 #define POLICY_KEY_DEFAULTS	"@defaults"
+#define POLICY_KEY_DEFAULTS_SET	"@defaults-set"
 #define POLICY_KEY_NETWORKS	"@relay-networks"
 #define POLICY_KEY_CERTS	"@relay-certificates"
 #define POLICY_PREFIX_RULES	"R:"

@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,6 +27,21 @@
 #define BDB_TMP_PREFIX "__db."
 /* What GLib's g_file_set_contents left of the state file (earlier versions). */
 #define OLD_STATE_TMP INSTALL_STATE "."
+
+static void __attribute__((format(printf, 3, 4)))
+install_warn(const struct install_set *set, enum report_code code, const char *fmt, ...)
+{
+	char text[1200];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(text, sizeof(text), fmt, ap);
+	va_end(ap);
+	if (set->report)
+		report_add(set->report, code, "", "%s", text);
+	else
+		msg_warn("%s", text);
+}
 
 void
 install_init(struct install_set *set, const char *dir, const char *layout, const char *digest)
@@ -119,7 +135,7 @@ install_clean_stale(struct install_set *set)
 		if (install_is_stale(entry->d_name)) {
 			char *path = g_build_filename(set->dir, entry->d_name, NULL);
 
-			msg_warn("removing %s, left behind by an interrupted run", path);
+			install_warn(set, RC_STALE_FILE_REMOVED, "removing %s, left behind by an interrupted run", path);
 			unlink(path);
 			g_free(path);
 		}
@@ -261,6 +277,8 @@ vouched(const struct install_set *set, const struct install_file *file)
 
 /* ---- deciding what changes ---- */
 
+static bool built_early(const struct install_set *set, const struct install_file *file);
+
 static bool
 text_differs(const struct install_file *file)
 {
@@ -302,7 +320,7 @@ install_compare(struct install_set *set)
 		struct install_file *file = &set->files[i];
 
 		if (file->policy) {
-			if (!set->early)
+			if (!built_early(set, file))
 				file->db_changed = policy_differs(file);
 			continue;
 		}
@@ -498,10 +516,18 @@ db_job_run(gpointer data)
 }
 
 struct install_early {
+	struct install_file *file;	/* the database built ahead */
 	struct db_job job;
 	GThread *thread;
 	bool joined;
 };
+
+/* Whether file is the database install_start_policy builds ahead (its changes decided there). */
+static bool
+built_early(const struct install_set *set, const struct install_file *file)
+{
+	return set->early && set->early->file == file;
+}
 
 static struct install_file *
 policy_file(struct install_set *set)
@@ -522,6 +548,7 @@ install_start_policy(struct install_set *set, const struct policy_records *recor
 	file->records = records;
 	file->db_changed = policy_differs(file);
 	set->early = g_new0(struct install_early, 1);
+	set->early->file = file;
 	if (!file->db_changed) {
 		set->early->joined = true;	/* nothing to build */
 		return;
@@ -577,7 +604,7 @@ prepare_dbs(struct install_set *set, char *err, size_t errlen)
 	int rc = 0;
 
 	for (unsigned i = 0; i < set->nfiles; i++) {
-		if (!set->files[i].db_changed || (set->files[i].policy && set->early))
+		if (!set->files[i].db_changed || built_early(set, &set->files[i]))
 			continue;
 		jobs[n] = (struct db_job){ .set = set, .file = &set->files[i] };
 		threads[n] = g_thread_new(set->files[i].name, db_job_run, &jobs[n]);
@@ -709,7 +736,8 @@ install_commit(struct install_set *set, char *err, size_t errlen)
 	if (failed && renamed == 0)
 		return INSTALL_NOTHING;
 	if (sync_dir(set->dir) < 0)
-		msg_warn("cannot sync %s: %s; a crash may lose what was renamed", set->dir, strerror(errno));
+		install_warn(set, RC_STATE_NOT_RECORDED, "cannot sync %s: %s; a crash may lose what was renamed", set->dir,
+			     strerror(errno));
 	if (failed) {
 		set->partial = true;
 		return INSTALL_PARTIAL;
@@ -802,7 +830,8 @@ install_record(struct install_set *set)
 	text = state_format(&now);
 	tmp = write_tmp(set->dir, INSTALL_STATE + 1, text->str, text->len, NULL, err, sizeof(err));
 	if (!tmp || rename(tmp, path) < 0 || sync_dir(set->dir) < 0) {
-		msg_warn("cannot record the state in %s: %s", path, tmp ? strerror(errno) : err);
+		install_warn(set, RC_STATE_NOT_RECORDED, "cannot record the state in %s: %s", path,
+			     tmp ? strerror(errno) : err);
 		if (tmp)
 			unlink(tmp);
 		rc = -1;

@@ -52,7 +52,7 @@ struct install_file {
 	char *path;
 	enum textmap_style style;
 	bool has_db;
-	bool policy;			/* hostmilter.db: no text, records instead */
+	bool policy;			/* hostmilter.db, autoconfig.db: no text, records instead */
 	bool reload;			/* Sendmail rereads it only when reloaded (sendmail.cw) */
 	GString *text;			/* new content of a text file */
 	const struct policy_records *records;
@@ -81,6 +81,7 @@ struct install_set {
 	GHashTable *reload_now;		/* name -> identity of the files due for a reload */
 	GHashTable *reload_covered;	/* the same, once a reload covered them */
 	bool partial;			/* recorded as incomplete: the next run does everything again */
+	struct mg_report *report;	/* where its warnings go; NULL: msg_warn */
 };
 
 void install_init(struct install_set *set, const char *dir, const char *layout, const char *digest);

@@ -14,8 +14,10 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "acdb.h"
 #include "cidr.h"
 #include "policy.h"
+#include "report.h"
 
 enum mg_target_kind {
 	MG_TARGET_UNKNOWN,
@@ -68,9 +70,27 @@ struct mg_route {
 	uint32_t netrn;
 };
 
+/*
+ * The server a mail client uses for one protocol (export "client_settings"):
+ * set, unset (inherited from defaults), or removed ("null": not offered
+ * for this domain although the defaults offer it).
+ */
+enum mg_server_state { MG_SERVER_UNSET, MG_SERVER_SET, MG_SERVER_REMOVED };
+
+struct mg_client_server {
+	const char *host;
+	uint16_t port;
+	uint8_t socket;		/* enum acdb_socket */
+	uint8_t state;		/* enum mg_server_state */
+};
+
+struct mg_client_settings {
+	struct mg_client_server server[ACDB_PROTOCOLS];	/* imap, pop3, smtp */
+};
+
 struct mg_domain {
 	const char *name;
-	const char *where;	/* JSON path, for messages */
+	const char *where;	/* JSON Pointer, for messages */
 	const char **aliases;
 	uint32_t naliases;
 	struct mg_address *addresses;
@@ -85,6 +105,8 @@ struct mg_domain {
 	const struct policy_rules *rules;	/* what it sets itself */
 	const char **allow_senders, **block_senders;
 	uint32_t nallow, nblock;
+	bool autoconfig;	/* mail clients may configure themselves (autoconfig.db) */
+	struct mg_client_settings client_settings;	/* what it sets itself */
 };
 
 struct mg_mailbox {
@@ -92,6 +114,7 @@ struct mg_mailbox {
 	const char *where;
 	const char **send_as;
 	uint32_t nsend_as;
+	uint32_t *send_as_pos;	/* each one's index in the export's array; NULL: its own */
 	struct policy_rate rate;
 	const struct policy_rules *rules;	/* what it sets itself */
 };
@@ -106,18 +129,21 @@ struct mg_alias {
 struct mg_network {
 	struct cidr net;
 	const char *text;
+	const char *where;
 	struct policy_rate rate;
 };
 
 struct mg_cert {
 	const char *issuer;
 	const char *subject;	/* NULL: any certificate of the issuer */
+	const char *where;
 	struct policy_rate rate;
 };
 
 struct mg_access {
 	const char *key;
 	const char *value;
+	const char *where;
 };
 
 struct mg_export {
@@ -129,7 +155,9 @@ struct mg_export {
 	const char **names;
 	uint32_t nnames;
 	struct policy_rules defaults;	/* every key set */
+	const struct policy_rules *defaults_own;	/* what the export's "defaults" sets itself; NULL: nothing */
 	struct policy_rate default_rate;
+	struct mg_client_settings client_settings;	/* defaults' */
 
 	GArray *mailboxes;	/* struct mg_mailbox */
 	GArray *domains;	/* struct mg_domain */
@@ -148,12 +176,6 @@ struct mg_export {
 	bool add_postmaster;	/* the export defines no postmaster: hostmapgen adds one */
 };
 
-/* Errors and warnings found while reading and checking an export. */
-struct mg_report {
-	GPtrArray *errors;	/* char* */
-	unsigned long warnings;
-};
-
 /* A domain relayed to another server (backup MX, or a route): not in class w, no virtmaps. */
 static inline bool
 model_domain_relayed(const struct mg_domain *domain)
@@ -168,6 +190,27 @@ model_domain_listed(const struct mg_domain *domain)
 	return model_domain_relayed(domain) && domain->naddresses > 0 && !domain->catch_all_relay;
 }
 
+/* A domain's client settings, protocol by protocol: its own, else the defaults'. */
+static inline void
+model_client_settings(const struct mg_export *export, const struct mg_domain *domain,
+		      struct mg_client_settings *out)
+{
+	for (unsigned p = 0; p < ACDB_PROTOCOLS; p++) {
+		const struct mg_client_server *own = &domain->client_settings.server[p];
+
+		out->server[p] = own->state != MG_SERVER_UNSET ? *own : export->client_settings.server[p];
+	}
+}
+
+/* Whether settings offer an incoming (IMAP or POP3) and an outgoing server. */
+static inline bool
+model_client_settings_complete(const struct mg_client_settings *settings)
+{
+	return settings->server[ACDB_SMTP].state == MG_SERVER_SET
+	       && (settings->server[ACDB_IMAP].state == MG_SERVER_SET
+		   || settings->server[ACDB_POP3].state == MG_SERVER_SET);
+}
+
 struct mg_export *model_new(void);
 void model_free(struct mg_export *export);
 const char *model_intern(struct mg_export *export, const char *text, size_t len, bool lower);
@@ -177,10 +220,5 @@ const struct policy_rules *model_empty_rules(struct mg_export *export);
 struct mg_domain *model_domain(const struct mg_export *export, uint32_t i);
 struct mg_mailbox *model_mailbox(const struct mg_export *export, uint32_t i);
 struct mg_alias *model_alias(const struct mg_export *export, uint32_t i);
-
-void report_init(struct mg_report *report);
-void report_free(struct mg_report *report);
-void report_error(struct mg_report *report, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
 
 #endif

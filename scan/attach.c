@@ -23,6 +23,7 @@
 #include "attach.h"
 #include "exetype.h"
 #include "lenient.h"
+#include "magictypes.h"
 #include "magicset.h"
 #include "pdfparts.h"
 #include "unpack.h"
@@ -99,47 +100,17 @@ attach_thread(void)
 
 /* ---- types and their families ---- */
 
-static const char *const attach_synonyms[][4] = {
-	{ "application/x-dosexec", "application/vnd.microsoft.portable-executable", "application/x-msdownload",
-	  "application/x-ms-dos-executable" },
-	{ "application/zip", "application/x-zip-compressed", "application/x-zip", NULL },
-	{ "application/x-rar", "application/vnd.rar", "application/x-rar-compressed", NULL },
-};
-
-#define ATTACH_FAMILIES (sizeof(attach_synonyms) / sizeof(*attach_synonyms))
-
-static int
-attach_family(const char *type)
-{
-	for (size_t f = 0; f < ATTACH_FAMILIES; f++)
-		for (size_t i = 0; i < 4 && attach_synonyms[f][i]; i++)
-			if (strcasecmp(attach_synonyms[f][i], type) == 0)
-				return (int)f;
-	return -1;
-}
-
+/* Names of one kind of file are one type (lib/magictypes.h). */
 bool
 attach_same_type(const char *found, const char *blocked)
 {
-	int family = attach_family(found);
-
-	return strcasecmp(found, blocked) == 0 || (family >= 0 && family == attach_family(blocked));
+	return magictypes_same(found, blocked);
 }
 
 size_t
 attach_type_family(const char *type, const char **names, size_t n)
 {
-	int family = attach_family(type);
-	size_t count = 0;
-
-	if (n > 1)
-		names[count++] = type;
-	for (size_t i = 0; family >= 0 && i < 4 && attach_synonyms[family][i] && count + 1 < n; i++)
-		if (strcasecmp(attach_synonyms[family][i], type) != 0)
-			names[count++] = attach_synonyms[family][i];
-	if (n > 0)
-		names[count] = NULL;
-	return count;
+	return magictypes_family(type, names, n);
 }
 
 /* ---- one walk over one message ---- */
@@ -567,7 +538,7 @@ attach_walk_blob(struct attach_walk *w, const unsigned char *data, size_t len, c
 
 	if (name && *name) {
 		g_string_append(entity, "Content-Disposition: attachment; filename=\"");
-		for (i = 0; name[i] && i < 120; i++)	/* a header value: printable, no quote */
+		for (i = 0; i < 120 && name[i]; i++)	/* a header value: printable, no quote */
 			g_string_append_c(entity, name[i] >= ' ' && name[i] <= '~' && name[i] != '"' && name[i] != '\\'
 						  ? name[i] : '_');
 		g_string_append(entity, "\"\r\n");
@@ -780,8 +751,11 @@ struct attach_text {
 	struct attach_walk *w;
 	enum attach_block block;
 	char line[ATTACH_BLOCK_LINE];	/* the block's current line */
+	unsigned char decoded[ATTACH_BLOCK_LINE];	/* what it decodes to (never more bytes than it has) */
 	size_t line_len;
-	size_t out;		/* decoded bytes of the block in w->t->buf */
+	GByteArray *out;	/* the block decoded, whole up to ATTACH_MEMBER_MAX */
+	bool too_large;
+	unsigned depth;
 	char name[128];
 };
 
@@ -813,16 +787,20 @@ attach_text_line(struct attach_text *text, const char *p, size_t n, bool ends)
 		text->start_len = 0, text->in_line = false;
 }
 
-/* The block's decoded head is typed like a part of its own. */
+/* The decoded block is walked like an attachment of its own: typed, and opened if it is a container. */
 static void
 attach_block_finish(struct attach_text *text)
 {
 	struct attach_walk *w = text->w;
-	const char *type;
 
 	text->block = ATTACH_BLOCK_NONE;
-	if (text->out > 0 && attach_count_part(w) && (type = attach_type_of(w, w->t->buf, text->out, text->name)))
-		attach_remember(w, type, text->name);
+	if (text->too_large)
+		attach_incomplete(w, "an encoded block larger than %zu bytes", ATTACH_MEMBER_MAX);
+	else if (text->out && text->out->len > 0)
+		attach_walk_blob(w, text->out->data, text->out->len, text->name, text->depth);
+	if (text->out)
+		g_byte_array_set_size(text->out, 0);
+	text->too_large = false;
 }
 
 static void
@@ -835,31 +813,37 @@ attach_block_start(struct attach_text *text)
 	if (!name || text->w->stop)
 		return;
 	text->block = uu ? ATTACH_BLOCK_UU : ATTACH_BLOCK_YENC;
-	text->out = 0;
+	if (!text->out)
+		text->out = g_byte_array_new();
+	g_byte_array_set_size(text->out, 0);
+	text->too_large = false;
 	text->line_len = 0;
 	snprintf(text->name, sizeof(text->name), "%.*s", (int)strcspn(name, "\r\n"), name);
 }
 
-/* Decoded bytes of a block: its head goes to the thread's buffer. */
+/* Decoded bytes of a block, kept up to ATTACH_MEMBER_MAX. */
 static void
 attach_block_keep(struct attach_text *text, const unsigned char *bytes, size_t n)
 {
-	size_t room = ATTACH_MAGIC_BYTES - text->out;
-
-	memcpy(text->w->t->buf + text->out, bytes, n < room ? n : room);
-	text->out += n < room ? n : room;
+	if (text->too_large || text->out->len + n > ATTACH_MEMBER_MAX)
+		text->too_large = true;
+	else
+		g_byte_array_append(text->out, bytes, (guint)n);
 }
 
 /* A whole line of a block, or a piece of a long one; false when it ends the block. */
 static bool
 attach_block_line(struct attach_text *text, const char *line, size_t len)
 {
-	static unsigned char out[ATTACH_BLOCK_LINE];
+	unsigned char *out = text->decoded;
+	size_t end = 3;
 
 	while (len > 0 && (line[len - 1] == '\r' || line[len - 1] == '\n'))
 		len--;
 	if (text->block == ATTACH_BLOCK_UU) {
-		if (len >= 3 && memcmp(line, "end", 3) == 0 && strspn(line + 3, " \t") == len - 3)
+		while (end < len && (line[end] == ' ' || line[end] == '\t'))
+			end++;	/* "end" and white space: the line is not NUL-terminated */
+		if (len >= 3 && memcmp(line, "end", 3) == 0 && end == len)
 			return false;
 		attach_block_keep(text, out, lenient_uu_line(line, len < LENIENT_UU_LINE_MAX ? len : LENIENT_UU_LINE_MAX, out));
 		return true;
@@ -929,7 +913,7 @@ attach_text_scan(GMimeStream *stream, char *buf, size_t len, struct attach_text 
 
 /* Second look at a text part that holds "begin MODE NAME" or "=ybegin" lines: each block decoded and typed. */
 static void
-attach_walk_blocks(struct attach_walk *w, GMimePart *part, enum lenient_encoding encoding)
+attach_walk_blocks(struct attach_walk *w, GMimePart *part, unsigned depth, enum lenient_encoding encoding)
 {
 	GMimeStream *stream = attach_decoded(part, encoding);
 	struct attach_text *text = calloc(1, sizeof(*text));
@@ -944,6 +928,7 @@ attach_walk_blocks(struct attach_walk *w, GMimePart *part, enum lenient_encoding
 		return;
 	}
 	text->w = w;
+	text->depth = depth;
 	while (!w->stop && (n = g_mime_stream_read(stream, in, sizeof(in))) > 0)
 		attach_text_feed(text, in, (size_t)n);
 	if (text->block != ATTACH_BLOCK_NONE) {
@@ -951,6 +936,8 @@ attach_walk_blocks(struct attach_walk *w, GMimePart *part, enum lenient_encoding
 			attach_block_line(text, text->line, text->line_len);
 		attach_block_finish(text);
 	}
+	if (text->out)
+		g_byte_array_free(text->out, TRUE);
 	free(text);
 	g_object_unref(stream);
 }
@@ -1002,8 +989,10 @@ attach_walk_reading(struct attach_walk *w, GMimePart *part, unsigned depth, enum
 	tnef = len > 0 && attach_type_head(w, part, (size_t)len);
 	embedded = len < 0 ? 0 : attach_embedded_kind(part, (size_t)len, w->t->buf);
 	cms = len > 0 && attach_is_cms(GMIME_OBJECT(part), w->t->buf, (size_t)len);
-	archive = len > 0 && unpack_is_archive((const unsigned char *)w->t->buf, (size_t)len);
-	pdf = len > 0 && pdfparts_is_pdf((const unsigned char *)w->t->buf, (size_t)len);
+	/* A message (forwarded, or a part that starts like one) is walked as one, not as a file: a
+	 * PDF or archive it carries is one of its own parts. */
+	archive = len > 0 && !embedded && unpack_is_archive((const unsigned char *)w->t->buf, (size_t)len);
+	pdf = len > 0 && !embedded && pdfparts_is_pdf((const unsigned char *)w->t->buf, (size_t)len);
 	/* Text, and what is encoded in text: a reader finds uuencoded and yEnc blocks there. */
 	textual = attach_declared(GMIME_OBJECT(part), "text", "*") || reading == LENIENT_UUENCODE
 		  || reading == LENIENT_YENC;
@@ -1015,7 +1004,7 @@ attach_walk_reading(struct attach_walk *w, GMimePart *part, unsigned depth, enum
 	if (text.pgp)
 		attach_encrypted(w, "inline PGP");
 	if (text.uu || text.yenc)
-		attach_walk_blocks(w, part, reading);
+		attach_walk_blocks(w, part, depth, reading);
 	if (cms && !w->stop)
 		attach_walk_cms(w, part, depth, reading);
 	if (tnef && !w->stop)

@@ -68,11 +68,26 @@ struct hostscan {
 	struct message_verdict message;
 };
 
+/* -h and --help: the usage on stdout and 0; a usage error: on stderr and EXIT_USAGE. */
+static void
+usage_to(FILE *out, int status)
+{
+	fprintf(out, "usage: hostscan [-c CONF] [-r|--recipient ADDRESS] [--filter] < MESSAGE\n"
+		     "       hostscan -V | -h|--help\n"
+		     "  -c CONF        hostmilter's configuration (default /etc/mail/hostmilter.conf)\n"
+		     "  -r, --recipient ADDRESS\n"
+		     "                 judge by this recipient's rules in PolicyDB\n"
+		     "  --filter       write the message back with hostmilter's headers\n"
+		     "  -V             the version; -h, --help: this text\n"
+		     "Exit status: 0 clean (--filter: written), 1 spam, 2 virus, 3 blocked type,\n"
+		     "64 usage, 75 could not scan, 78 configuration.\n");
+	exit(status);
+}
+
 static void
 usage(void)
 {
-	fprintf(stderr, "usage: hostscan [-c CONF] [-r ADDRESS] [--filter] < MESSAGE\n");
-	exit(EXIT_USAGE);
+	usage_to(stderr, EXIT_USAGE);
 }
 
 /* A recipient's rules: 0, or -1 (said why) when they cannot be known. */
@@ -424,6 +439,10 @@ main(int argc, char **argv)
 			recipient = optarg;
 		} else if (opt == 'F')
 			filter = true;
+		else if (opt == 'h') {
+			free(h);
+			usage_to(stdout, 0);
+		}
 		else if (opt == 'V') {
 			printf("hostscan %s\n", PACKAGE_VERSION);
 			free(h);

@@ -137,6 +137,7 @@ typedef struct {
 } LenientBase64FilterClass;
 
 GType lenient_base64_filter_get_type(void);
+/* cppcheck-suppress unknownMacro ; GLib's type boilerplate */
 G_DEFINE_TYPE(LenientBase64Filter, lenient_base64_filter, GMIME_TYPE_FILTER)
 
 static void
