@@ -9,6 +9,7 @@
   legit-check.py hostscan CONFIG HOSTSCAN CONF RUN  each message through `hostscan -c CONF
       -r info@example.com --filter`: exit 0, hostmilter's headers, the body as given.
   legit-check.py table RUN CONFIG...       the summary table, as TAP diagnostics.
+  legit-check.py agree RUN BASE OTHER      the messages on which two configurations disagree.
 
 Prints "ok|not ok<TAB>description<TAB>detail" per message for t-legit.sh to
 count, and appends "name<TAB>size<TAB>verdict" to RUN/verdicts-CONFIG.tsv.
@@ -218,10 +219,33 @@ def table(run, configs):
                                   "  ".join("%-26s" % rows[name].get(c, "-")[:26] for c in configs)))
 
 
+def verdicts(run, config):
+    with open(os.path.join(run, "verdicts-%s.tsv" % config)) as f:
+        return dict((n, v) for n, _, v in (line.rstrip("\n").split("\t") for line in f))
+
+
+def outcome(verdict):
+    """What a verdict means for the recipient, whoever gave it: delivered with which X-Virus-Status,
+    or not delivered."""
+    m = re.match(r"^(?:250|0) (.*)$", verdict)
+    return "delivered, " + m.group(1) if m else "not delivered"
+
+
+def agree(run, base, other):
+    """Messages on which two configurations disagree: the spool, the engine and the path through
+    ScanService must not change the outcome, nor let hostscan call clean what hostmilter refuses."""
+    a, b = verdicts(run, base), verdicts(run, other)
+    for name in a:
+        if outcome(a[name]) != outcome(b.get(name, "missing")):
+            print("%s: %s %s, %s %s" % (name, base, a[name], other, b.get(name, "missing")))
+
+
 def main():
     mode = sys.argv[1]
     if mode == "table":
         table(sys.argv[2], sys.argv[3:])
+    elif mode == "agree":
+        agree(sys.argv[2], sys.argv[3], sys.argv[4])
     elif mode == "smtp":
         run_corpus(mode, sys.argv[2], [sys.argv[3]], sys.argv[4])
     elif mode == "hostscan":

@@ -14,7 +14,9 @@
 # not hf), not marked (no X-Spam-Flag: YES; X-Virus-Status Clean, or "Unscanned
 # (encrypted)" for what is encrypted, as the default policy "encrypted: accept"
 # delivers it), and its body must arrive byte for byte as sent.  One TAP line
-# per message per configuration: every "not ok" is a false positive.
+# per message per configuration: every "not ok" is a false positive.  Then
+# each configuration must agree with clamav-1M on every message's outcome
+# (where the spool is, which engine, hostscan or the milter: one answer).
 #
 # The recipient is info@example.com of the sample export, its blocked types on
 # (application/x-dosexec): its limit is example.com's 64M, and the largest
@@ -95,6 +97,11 @@ CONF
 corpus hostscan hostscan "$HOSTSCAN" "$RUN/hostscan.conf" "$RUN"
 
 python3 "$LEGIT_CHECK" table "$RUN" clamav-1M clamav-64K clamd-64K service hostscan
+# Whatever holds the spool, whichever engine scans, whether hostscan asks the milter or scans itself:
+# one message, one outcome.  hostscan calling Clean what hostmilter refuses is no pass.
+for config in clamav-64K clamd-64K service hostscan; do
+	is "$config and clamav-1M agree on every message" "$(python3 "$LEGIT_CHECK" agree "$RUN" clamav-1M "$config" | paste -sd";")" ""
+done
 diag "false positives: $FALSE_POSITIVES of $(($(wc -l <"$RUN/corpus/manifest.tsv") * 5)) (messages x configurations)"
 is "no spool file left behind" "$(ls -A "$RUN/spool")" ""
 is "nothing left in hostscan's TMPDIR" "$(ls -A "$RUN/tmp")" ""
