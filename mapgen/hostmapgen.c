@@ -768,10 +768,8 @@ run(const struct options *opts, const char *digest, char **data, size_t len, str
 			g_free(*data);
 			*data = NULL;
 		}
-		if (second) {	/* the second pass says what both changed */
-			g_ptr_array_set_size(out.files, 0);
-			out.compared = false;
-		}
+		/* A second pass adds what it writes again to what the first changed: a run that changed
+		 * twelve files says twelve, not only the routes it wrote last. */
 		status = apply(opts, &set, *export, &deferred);
 	}
 	/* Without --reload-cmd nobody vouches for sendmail.cf: its routes wait for a run with one. */

@@ -512,11 +512,11 @@ check_autoconfig(const struct mg_export *export, struct mg_report *report)
 			continue;
 		model_client_settings(export, domain, &settings);
 		if (model_domain_relayed(domain))
-			report_add(report, RC_NOT_ALLOWED_HERE, report_at(report, "%s/autoconfig", domain->where),
+			report_add(report, RC_AUTOCONFIG_RELAYED, report_at(report, "%s/autoconfig", domain->where),
 				   "%s is relayed to another server, whose mailboxes mail clients log in to; autoconfig "
 				   "is for domains delivered here", domain->name);
 		else if (!model_client_settings_complete(&settings))
-			report_add(report, RC_MISSING_KEY, report_at(report, "%s/autoconfig", domain->where),
+			report_add(report, RC_AUTOCONFIG_NO_SERVERS, report_at(report, "%s/autoconfig", domain->where),
 				   "needs client_settings with \"imap\" or \"pop3\" and \"smtp\" (in the domain or "
 				   "in defaults)");
 	}

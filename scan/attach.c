@@ -121,6 +121,8 @@ struct attach_walk {
 	GMimeParserOptions *options;
 	unsigned types_max;
 	uint64_t expanded;	/* bytes taken out of archives so far */
+	unsigned members;	/* archive members and embedded files walked so far */
+	unsigned in_member;	/* walking inside one: parts count as members */
 	bool stop;		/* a cap was crossed: the rest is not looked at */
 };
 
@@ -200,6 +202,14 @@ attach_count_part(struct attach_walk *w)
 {
 	if (w->stop)
 		return false;
+	if (w->in_member) {	/* an archive of documents may hold thousands: their own cap */
+		if (++w->members > ATTACH_MEMBERS_MAX) {
+			attach_incomplete(w, "archives of more than %d members", ATTACH_MEMBERS_MAX);
+			w->stop = true;
+			return false;
+		}
+		return true;
+	}
 	if (++w->report->nparts > ATTACH_PARTS_MAX) {
 		attach_incomplete(w, "more than %d parts", ATTACH_PARTS_MAX);
 		w->stop = true;
@@ -435,7 +445,9 @@ attach_member(void *arg, const struct unpack_member *m)
 		w->stop = true;
 		return false;
 	}
+	w->in_member++;
 	attach_walk_blob(w, m->data, m->len, m->name, u->depth);
+	w->in_member--;
 	return !w->stop;
 }
 
@@ -445,7 +457,7 @@ attach_walk_archive(struct attach_walk *w, GMimePart *part, unsigned depth, enum
 {
 	GByteArray *bytes = attach_decoded_bytes(part, reading);
 	struct attach_unpack u = { w, depth };
-	struct unpack_ops ops = { ATTACH_MAGIC_BYTES, ATTACH_MEMBER_MAX, ATTACH_PARTS_MAX, attach_member_want_whole,
+	struct unpack_ops ops = { ATTACH_MAGIC_BYTES, ATTACH_MEMBER_MAX, ATTACH_MEMBERS_MAX, attach_member_want_whole,
 				  attach_member, &u };
 	char why[200] = "";
 
@@ -458,7 +470,10 @@ attach_walk_archive(struct attach_walk *w, GMimePart *part, unsigned depth, enum
 	case UNPACK_STOPPED:
 		break;
 	case UNPACK_TOO_MANY:
-		attach_incomplete(w, "an archive of more than %d members", ATTACH_PARTS_MAX);
+		attach_incomplete(w, "an archive of more than %d members", ATTACH_MEMBERS_MAX);
+		break;
+	case UNPACK_ENCRYPTED:
+		attach_encrypted(w, "a password-protected archive");
 		break;
 	case UNPACK_UNREADABLE:
 		attach_incomplete(w, "an archive libarchive cannot read (%.80s)", why);
@@ -484,7 +499,9 @@ attach_pdf_part(void *arg, const char *name, const unsigned char *data, size_t l
 		u->w->stop = true;
 		return false;
 	}
+	u->w->in_member++;
 	attach_walk_blob(u->w, data, len, name, u->depth);
+	u->w->in_member--;
 	return !u->w->stop;
 }
 
@@ -509,7 +526,9 @@ attach_walk_pdf(struct attach_walk *w, GMimePart *part, unsigned depth, enum len
 		attach_incomplete(w, "a PDF embeds a file larger than %zu bytes", ATTACH_MEMBER_MAX);
 		break;
 	case PDFPARTS_UNREADABLE:
-		attach_incomplete(w, "a PDF poppler cannot read (%.80s)", why);
+		/* A PDF whose catalog poppler cannot read shows no attachments in a reader either
+		 * (they hang off the catalog); libclamav still scans its bytes.  Refusing it refused
+		 * every mail with a broken or fake PDF. */
 		break;
 	}
 	g_byte_array_free(bytes, TRUE);

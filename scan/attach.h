@@ -55,6 +55,7 @@
 #define ATTACH_PARTS_MAX 1000	/* leaf parts and uuencoded blocks looked at per message */
 #define ATTACH_DEPTH_MAX 32	/* multiparts and messages inside each other */
 #define ATTACH_TYPES_MAX 64	/* distinct types remembered */
+#define ATTACH_MEMBERS_MAX 20000	/* archive members and embedded files walked per message */
 
 struct attach_type {
 	char type[POLICY_TYPE_LEN];	/* "application/x-dosexec" */

@@ -253,6 +253,8 @@ hostscan_print(const struct hostscan *h)
 
 	if (h->verdict.action == VERDICT_TEMPFAIL)
 		printf("tempfail: %s\n", h->verdict.failure ? h->verdict.failure : "the message could not be scanned");
+	else if (o->virus && strcmp(h->verdict.rule, "virus") == 0)
+		printf("virus: %s\n", o->virus_name);	/* the verdict's reason first: the exit status says virus */
 	else if (blocked)
 		printf("blocked: %s\n", blocked);
 	else if (o->virus)
@@ -279,7 +281,17 @@ struct hostscan_filter {
 	bool dropping;		/* the current header is a sender's copy of a mark */
 	bool virus_marks, spam_marks;	/* which marks hostscan writes, so which copies go */
 	const char *tag;	/* for the Subject, or NULL */
+	const struct marks *marks;	/* still to be written: at the end of the header block */
 };
+
+/* hostmilter's marks, where Sendmail puts a filter's added headers: after the sender's. */
+static void
+hostscan_write_marks(struct hostscan_filter *f)
+{
+	for (unsigned i = 0; f->marks && i < f->marks->n; i++)
+		printf("%s: %s\n", f->marks->mark[i].name, f->marks->mark[i].value);
+	f->marks = NULL;
+}
 
 /*
  * A header line's start (or a piece of a long one): whether it is one of
@@ -319,6 +331,7 @@ hostscan_header_piece(struct hostscan_filter *f, const char *p, size_t len, bool
 
 	f->mid_line = !whole;
 	if (start && (p[0] == '\n' || (p[0] == '\r' && len > 1 && p[1] == '\n'))) {
+		hostscan_write_marks(f);
 		fwrite(p, 1, len, stdout);	/* the blank line: the body follows */
 		return false;
 	}
@@ -329,7 +342,12 @@ hostscan_header_piece(struct hostscan_filter *f, const char *p, size_t len, bool
 	return true;
 }
 
-/* The headers: an mbox From_ line first, then hostmilter's marks, then the sender's headers without its marks. */
+/*
+ * The headers: an mbox From_ line first, the sender's headers without its
+ * marks, then hostmilter's marks.  Not the marks first: a message whose
+ * first header line starts with white space would fold it into the last
+ * mark ("X-Virus-Status: Clean From: ...").
+ */
 static int
 hostscan_filter_headers(struct hostscan_filter *f, const struct spool *spool, const struct marks *marks)
 {
@@ -337,18 +355,12 @@ hostscan_filter_headers(struct hostscan_filter *f, const struct spool *spool, co
 	ssize_t n;
 	bool more = true, first = true;
 
+	f->marks = marks;
 	while (more && (n = spool_read(spool, f->offset, buf, sizeof(buf))) > 0) {
 		const char *nl = memchr(buf, '\n', (size_t)n);
 		size_t len = nl ? (size_t)(nl - buf) + 1 : (size_t)n;
 
-		if (first && !(len > 5 && strncmp(buf, "From ", 5) == 0))
-			first = false;	/* no From_ line: the marks go first */
-		if (!first && marks) {
-			for (unsigned i = 0; i < marks->n; i++)
-				printf("%s: %s\n", marks->mark[i].name, marks->mark[i].value);
-			marks = NULL;
-		}
-		if (first) {
+		if (first && len > 5 && strncmp(buf, "From ", 5) == 0) {
 			fwrite(buf, 1, len, stdout);
 			f->mid_line = nl == NULL;
 		} else
@@ -356,8 +368,9 @@ hostscan_filter_headers(struct hostscan_filter *f, const struct spool *spool, co
 		first = false;
 		f->offset += len;
 	}
-	for (unsigned i = 0; marks && i < marks->n; i++)	/* a message of nothing but a From_ line */
-		printf("%s: %s\n", marks->mark[i].name, marks->mark[i].value);
+	if (f->marks && f->mid_line)
+		printf("\n");	/* a message that ends inside its headers */
+	hostscan_write_marks(f);
 	return n < 0 ? -1 : 0;
 }
 

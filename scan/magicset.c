@@ -27,7 +27,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "attach.h"
+#include "magictypes.h"
+#include "policy.h"
 #include "magicset.h"
 
 #define MAGICSET_NO 0xF11E041Cu
@@ -322,7 +323,7 @@ magicset_names(const char *const *types, size_t ntypes, struct magicset_cookie *
 	size_t n = 0, len = 0;
 
 	for (size_t t = 0; t < ntypes; t++) {
-		size_t count = attach_type_family(types[t], family, sizeof(family) / sizeof(*family));
+		size_t count = magictypes_family(types[t], family, sizeof(family) / sizeof(*family));
 
 		for (size_t f = 0; f < count; f++, n++) {
 			if (n == MAGICSET_NAMES_MAX)

@@ -143,7 +143,9 @@ unpack_entries(struct archive *a, const struct unpack_ops *ops, char *why, size_
 			break;
 	}
 	if (result == UNPACK_DONE && rc != ARCHIVE_EOF)
-		result = UNPACK_UNREADABLE;
+		result = archive_read_has_encrypted_entries(a) > 0
+				 || (archive_error_string(a) && strstr(archive_error_string(a), "encrypted"))
+			 ? UNPACK_ENCRYPTED : UNPACK_UNREADABLE;
 	if (result == UNPACK_UNREADABLE)
 		snprintf(why, whylen, "%s", archive_error_string(a) ? archive_error_string(a) : "libarchive failed");
 	free(buf);

@@ -42,6 +42,7 @@ enum unpack_result {
 	UNPACK_DONE,		/* every member was handed over */
 	UNPACK_STOPPED,		/* the callback stopped it */
 	UNPACK_TOO_MANY,	/* more than members_max members */
+	UNPACK_ENCRYPTED,	/* its very list of members is encrypted (7z with encrypted names) */
 	UNPACK_UNREADABLE,	/* not an archive libarchive reads, or broken (why says which) */
 	UNPACK_NO_MEMORY,
 };
