@@ -267,7 +267,7 @@ is "newaliases from the same text (as any other package runs it) gives the same 
 records() { db_dump -p "$1" | sed -n '/^HEADER=END/,/^DATA=END/p' | paste - - | LC_ALL=C sort; }
 is "... record for record" "$(records "$D/aliases.db")" "$(records "$RUN/ours.db")"
 out=$("$HOSTMAPGEN" --layout debian -o "$D" "$SAMPLE_EXPORT" 2>/dev/null)
-like "the next run rewrites only aliases.db, which newaliases replaced" "$out" '1 files changed: aliases\.db$'
+like "the next run rewrites only aliases.db, which newaliases replaced" "$out" '1 file changed: aliases\.db$'
 err=$(debian --mta-user '' "$SAMPLE_EXPORT")
 is "--mta-user '': smmta is not trusted, exit 3" "$?" 3
 like "... saying whom the directory belongs to" "$err" \
