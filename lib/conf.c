@@ -90,14 +90,18 @@ static const struct conf_key conf_keys[] = {
 
 #define NKEYS (sizeof(conf_keys) / sizeof(*conf_keys))
 
-static void
-conf_error(struct conf_errors *errors, const char *name, unsigned line, const char *fmt, ...)
+static void __attribute__((format(printf, 6, 7)))
+conf_error(struct conf_errors *errors, const char *name, unsigned line, const char *code, const char *key,
+	   const char *fmt, ...)
 {
 	va_list ap;
 	int len;
 
 	if (errors->count >= CONF_ERRORS_MAX)
 		return;
+	errors->code[errors->count] = code;
+	snprintf(errors->key[errors->count], sizeof(errors->key[0]), "%s", key ? key : "");
+	errors->line[errors->count] = line;
 	len = line ? snprintf(errors->text[errors->count], sizeof(errors->text[0]), "%s:%u: ", name, line)
 		   : snprintf(errors->text[errors->count], sizeof(errors->text[0]), "%s: ", name);
 	if (len < 0 || (size_t)len >= sizeof(errors->text[0]))
@@ -576,20 +580,20 @@ conf_line(const char *name, unsigned lineno, char *line, struct hm_conf *conf, u
 		return;
 	key = conf_find(keyname);
 	if (!key) {
-		conf_error(errors, name, lineno, "unknown key \"%.64s\"", keyname);
+		conf_error(errors, name, lineno, "unknown_key", keyname, "unknown key \"%.64s\"", keyname);
 		return;
 	}
 	if (seen[key - conf_keys] && key->type != CONF_SCANNER) {
-		conf_error(errors, name, lineno, "%s given twice", key->name);
+		conf_error(errors, name, lineno, "duplicate_key", key->name, "%s given twice", key->name);
 		return;
 	}
 	seen[key - conf_keys] = lineno;
 	if (value[0] == '\0' && key->type != CONF_LIST) {
-		conf_error(errors, name, lineno, "%s needs a value", key->name);
+		conf_error(errors, name, lineno, "missing_value", key->name, "%s needs a value", key->name);
 		return;
 	}
 	if (conf_set(key, value, conf, &why) < 0)
-		conf_error(errors, name, lineno, "%s: \"%.100s\" %s", key->name, value, why);
+		conf_error(errors, name, lineno, "invalid_value", key->name, "%s: \"%.100s\" %s", key->name, value, why);
 }
 
 static unsigned
@@ -613,13 +617,13 @@ conf_check(const char *name, const struct hm_conf *conf, const unsigned *seen, s
 	for (size_t i = 0; i < NKEYS; i++)
 		any |= seen[i] != 0;
 	if (!any)
-		conf_error(errors, name, 0, "no settings at all: an empty file is no configuration "
+		conf_error(errors, name, 0, "empty_configuration", NULL, "no settings at all: an empty file is no configuration "
 					    "(\"Scanner none\" says to scan nothing)");
 	else if (conf_line_of(seen, "Scanner") == 0)
-		conf_error(errors, name, 0, "no Scanner line: name the scanners, or say \"Scanner none\" "
+		conf_error(errors, name, 0, "no_scanner", "Scanner", "no Scanner line: name the scanners, or say \"Scanner none\" "
 					    "to enforce the policy without scanning");
 	if (conf_socket_parse(conf->socket, &sock, &why) == 0 && !sock.loopback && !conf->allow_remote_socket)
-		conf_error(errors, name, conf_line_of(seen, "Socket"),
+		conf_error(errors, name, conf_line_of(seen, "Socket"), "remote_socket", "Socket",
 			   "Socket %s listens beyond loopback, and the milter protocol has no authentication: "
 			   "use a unix socket or a loopback address, or say \"AllowRemoteSocket yes\"", conf->socket);
 }
@@ -638,7 +642,7 @@ conf_parse(const char *name, const char *text, struct hm_conf *conf, struct conf
 
 		lineno++;
 		if (len >= sizeof(line))
-			conf_error(errors, name, lineno, "line too long");
+			conf_error(errors, name, lineno, "line_too_long", NULL, "line too long");
 		else if (memchr(text, '\0', len) == NULL) {
 			memcpy(line, text, len);
 			line[len] = '\0';
@@ -660,26 +664,26 @@ conf_load(const char *path, struct hm_conf *conf, struct conf_errors *errors)
 
 	errors->count = 0;
 	if (!fp) {
-		conf_error(errors, path, 0, "cannot open: %s", strerror(errno));
+		conf_error(errors, path, 0, "unreadable", NULL, "cannot open: %s", strerror(errno));
 		return -1;
 	}
 	/* A configuration file is small; 1 MB bounds a mistaken path to a huge file. */
 	if (fseek(fp, 0, SEEK_END) < 0 || (size = ftell(fp)) < 0 || size > (1 << 20) || fseek(fp, 0, SEEK_SET) < 0) {
 		fclose(fp);
-		conf_error(errors, path, 0, "cannot read, or larger than 1 MB");
+		conf_error(errors, path, 0, "unreadable", NULL, "cannot read, or larger than 1 MB");
 		return -1;
 	}
 	text = calloc(1, (size_t)size + 1);
 	if (!text || fread(text, 1, (size_t)size, fp) != (size_t)size) {
 		free(text);
 		fclose(fp);
-		conf_error(errors, path, 0, "cannot read");
+		conf_error(errors, path, 0, "unreadable", NULL, "cannot read");
 		return -1;
 	}
 	fclose(fp);
 	if (memchr(text, '\0', (size_t)size)) {
 		free(text);
-		conf_error(errors, path, 0, "contains NUL bytes; not a configuration file");
+		conf_error(errors, path, 0, "unreadable", NULL, "contains NUL bytes; not a configuration file");
 		return -1;
 	}
 	rc = conf_parse(path, text, conf, errors);

@@ -105,9 +105,19 @@ struct conf_listen {
 	unsigned port;
 };
 
+/*
+ * Each error as text ("FILE:LINE: problem"), with a stable code for
+ * programs (hostmilter -n --format json): unknown_key, duplicate_key,
+ * missing_value, invalid_value, line_too_long, empty_configuration,
+ * no_scanner, remote_socket, unreadable; the key it is about ("" when
+ * none) and the line (0 when none).
+ */
 struct conf_errors {
 	unsigned count;
 	char text[CONF_ERRORS_MAX][320];
+	const char *code[CONF_ERRORS_MAX];
+	char key[CONF_ERRORS_MAX][32];
+	unsigned line[CONF_ERRORS_MAX];
 };
 
 void conf_defaults(struct hm_conf *conf);

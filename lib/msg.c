@@ -13,6 +13,13 @@
 static const char *msg_name = "hostmilter";
 static int msg_to_syslog;
 static unsigned long msg_warnings;
+static void (*msg_diverted)(const char *kind, const char *text);
+
+void
+msg_divert(void (*fn)(const char *kind, const char *text))
+{
+	msg_diverted = fn;
+}
 
 void
 msg_init(const char *progname)
@@ -48,7 +55,10 @@ msg_vprint(int priority, const char *label, const char *fmt, va_list ap)
 	char line[2048];
 
 	vsnprintf(line, sizeof(line), fmt, ap);
-	if (msg_to_syslog)
+	if (msg_diverted)
+		msg_diverted(*label ? priority == LOG_WARNING ? "warning" : priority == LOG_ERR ? "error" : "fatal" : "info",
+			     line);
+	else if (msg_to_syslog)
 		syslog(priority, "%s%s", label, line);
 	else
 		fprintf(stderr, "%s: %s%s\n", msg_name, label, line);

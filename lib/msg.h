@@ -22,6 +22,13 @@ void msg_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void msg_fatal(int status, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3), noreturn));
 
+/*
+ * Every message to fn instead of stderr and syslog (NULL: back to them),
+ * with its kind: "info", "warning", "error" or "fatal"; for a program that
+ * says everything in one document (hostmilter -n --format json).
+ */
+void msg_divert(void (*fn)(const char *kind, const char *text));
+
 /* How many msg_warn calls were made, for summaries. */
 unsigned long msg_warn_count(void);
 

@@ -152,8 +152,8 @@ emit_access(const struct mg_export *export, struct textmap *map, struct mg_repor
 		const struct mg_access *entry = &g_array_index(export->access, struct mg_access, i);
 
 		if (!textmap_add(map, entry->key, entry->value)) {
-			report_error(report, "access[%u].key: \"%s\" is also generated from relay or domains "
-				     "with another value", i, entry->key);
+			report_add(report, RC_ACCESS_KEY_GENERATED, report_at(report, "%s/key", entry->where),
+				   "\"%s\" is also generated from relay or domains with another value", entry->key);
 			errors++;
 		}
 	}

@@ -143,15 +143,17 @@ collect_mailboxes(struct emitter *e, const struct mg_deliver *deliver, GPtrArray
 /* The mailboxes of one address or catch-all; an error when hostmilter could not read that many. */
 static void
 collect_for(struct emitter *e, const struct mg_deliver *deliver, GPtrArray *found, const char *what,
-	    const char *where)
+	    const struct mg_domain *domain, const struct mg_address *address)
 {
 	g_ptr_array_set_size(found, 0);
 	if (g_hash_table_size(e->visited))
 		g_hash_table_remove_all(e->visited);
 	collect_mailboxes(e, deliver, found);
 	if (found->len > POLICYDB_LIST_MAX)
-		report_error(e->report, "%s: %s reaches %u mailboxes; hostmilter reads at most %d", where, what,
-			     found->len, POLICYDB_LIST_MAX);
+		report_add(e->report, RC_TOO_MANY_MAILBOXES,
+			   address ? report_at(e->report, "%s/addresses/%u/deliver", domain->where, address->index)
+				   : report_at(e->report, "%s/catch_all/deliver", domain->where),
+			   "%s reaches %u mailboxes; hostmilter reads at most %d", what, found->len, POLICYDB_LIST_MAX);
 }
 
 static void
@@ -164,7 +166,7 @@ put_addresses(struct emitter *e, const struct mg_domain *domain, GPtrArray *foun
 
 		/* Written even when it reaches no mailbox, so that the domain's
 		 * catch-all owner does not seem to own this address. */
-		collect_for(e, &address->deliver, found, address->full, domain->where);
+		collect_for(e, &address->deliver, found, address->full, domain, address);
 		g_string_truncate(value, 0);
 		for (guint i = 0; i < found->len; i++) {
 			if (i)
@@ -195,7 +197,7 @@ put_domains(struct emitter *e)
 			continue;
 		g_ptr_array_set_size(found, 0);
 		if (domain->has_catch_all)
-			collect_for(e, &domain->catch_all, found, "the catch-all", domain->where);
+			collect_for(e, &domain->catch_all, found, "the catch-all", domain, NULL);
 		/* A relayed domain's alias names are relayed too, and checked against its list. */
 		put_domain(e, domain, domain->name, domain_kind(domain), found);
 		for (uint32_t a = 0; a < domain->naliases; a++)
@@ -292,6 +294,10 @@ put_defaults(struct emitter *e)
 
 	json_object_set_new(json, "rate_limit", policy_rate_to_json(&e->export->default_rate));
 	put_json(e, POLICY_KEY_DEFAULTS, json);
+	if (e->export->defaults_own)
+		put_json(e, POLICY_KEY_DEFAULTS_SET, policy_rules_to_json(e->export->defaults_own));
+	else
+		put(e, POLICY_KEY_DEFAULTS_SET, "{}");
 }
 
 unsigned

@@ -4,6 +4,15 @@
  * Values are copied out of the jansson tree as each domain is read and the
  * domain's subtree is then cleared, so a million addresses need the tree of
  * one JSON document at most once, not twice.
+ *
+ * jansson refuses a document with invalid UTF-8 or a NUL character ("\u0000")
+ * in a string at the first one, and says where in bytes, not in which
+ * string.  So such a document is read a second time, carefully
+ * (export_careful): each invalid byte sequence replaced by U+FFFF, a
+ * noncharacter no panel writes, NULs allowed, and every value walked for
+ * both, so that each is reported with the JSON path of its string and the
+ * rest of the export is still checked.  The first reading, which nearly
+ * every export passes, walks nothing.
  */
 #include "config.h"
 
@@ -18,66 +27,61 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "accessrule.h"
 #include "addr.h"
 #include "export.h"
+#include "names.h"
 #include "size.h"
 #include "xtext.h"
 
-/* One report never holds more than this many errors; the rest are counted. */
-#define EXPORT_ERRORS_MAX 1000
 #define EXPORT_TEXT_MAX 400
+/* Spam scores: GTUBE scores 1000; beyond, a score is a typo or "never", which null says. */
+#define EXPORT_SCORE_MAX 1000.0
+/* U+FFFF, which export_careful writes in place of an invalid byte sequence. */
+#define EXPORT_BAD_UTF8 "\xef\xbf\xbf"
 
 struct reader {
 	struct mg_export *export;
 	struct mg_report *report;
-	unsigned long dropped;
-	char path[1024];
-	size_t pathlen;
+	GString *path;		/* JSON Pointer of the value being read */
+	bool careful;		/* the second reading: see the top of this file */
+	bool retry;		/* the first reading met invalid UTF-8 or a NUL */
 };
 
 static size_t
 path_key(struct reader *r, const char *key)
 {
-	size_t saved = r->pathlen;
-	int n = snprintf(r->path + saved, sizeof(r->path) - saved, "%s%s", saved ? "." : "", key);
+	size_t saved = r->path->len;
 
-	if (n > 0 && (size_t)n < sizeof(r->path) - saved)
-		r->pathlen += (size_t)n;
+	report_pointer_key(r->path, key, strlen(key));
 	return saved;
 }
 
 static size_t
 path_index(struct reader *r, size_t index)
 {
-	size_t saved = r->pathlen;
-	int n = snprintf(r->path + saved, sizeof(r->path) - saved, "[%zu]", index);
+	size_t saved = r->path->len;
 
-	if (n > 0 && (size_t)n < sizeof(r->path) - saved)
-		r->pathlen += (size_t)n;
+	g_string_append_printf(r->path, "/%zu", index);
 	return saved;
 }
 
 static void
 path_restore(struct reader *r, size_t saved)
 {
-	r->pathlen = saved;
-	r->path[saved] = '\0';
+	g_string_truncate(r->path, saved);
 }
 
-static void __attribute__((format(printf, 2, 3)))
-fail(struct reader *r, const char *fmt, ...)
+static void __attribute__((format(printf, 3, 4)))
+fail(struct reader *r, enum report_code code, const char *fmt, ...)
 {
-	char text[600];
+	char text[700];
 	va_list ap;
 
-	if (r->report->errors->len >= EXPORT_ERRORS_MAX) {
-		r->dropped++;
-		return;
-	}
 	va_start(ap, fmt);
 	vsnprintf(text, sizeof(text), fmt, ap);
 	va_end(ap);
-	report_error(r->report, "%s: %s", r->pathlen ? r->path : "(top level)", text);
+	report_add(r->report, code, r->path->str, "%s", text);
 }
 
 static const char *
@@ -109,7 +113,7 @@ check_keys(struct reader *r, json_t *obj, const char *const *allowed)
 		if (!*a) {
 			size_t saved = path_key(r, key);
 
-			fail(r, "unknown key \"%s\"", key);
+			fail(r, RC_UNKNOWN_KEY, "unknown key \"%.100s\"", key);
 			path_restore(r, saved);
 		}
 	}
@@ -122,7 +126,7 @@ want_type(struct reader *r, json_t *value, int type, const char *what)
 		return true;
 	if (type == JSON_REAL && value && json_is_number(value))
 		return true;
-	fail(r, "expected %s, found %s", what, value ? json_type_name(value) : "nothing");
+	fail(r, RC_WRONG_TYPE, "expected %s, found %s", what, value ? json_type_name(value) : "nothing");
 	return false;
 }
 
@@ -135,7 +139,7 @@ member(struct reader *r, json_t *obj, const char *key, int type, const char *wha
 
 	if (!value) {
 		if (required)
-			fail(r, "missing key \"%s\"", key);
+			fail(r, RC_MISSING_KEY, "missing key \"%s\"", key);
 		return NULL;
 	}
 	saved = path_key(r, key);
@@ -154,58 +158,79 @@ text_printable(const char *text)
 	return true;
 }
 
-/* A single-line text an admin writes into a map, such as a reject text. */
+static bool
+text_ascii(const char *text)
+{
+	for (const unsigned char *p = (const unsigned char *)text; *p; p++)
+		if (*p < 0x20 || *p >= 0x7f)
+			return false;
+	return true;
+}
+
+/*
+ * A single-line text an admin writes into a map, such as a reject text:
+ * printable, at most EXPORT_TEXT_MAX characters, and ASCII where Sendmail
+ * writes it into SMTP (reject texts, targets, access entries).
+ */
 static const char *
-read_text(struct reader *r, json_t *value, const char *what)
+read_text(struct reader *r, json_t *value, const char *what, bool ascii)
 {
 	const char *text = json_string_value(value);
+	size_t len = json_string_length(value);
 
 	if (!text)
 		return NULL;
 	if (strchr(text, '\n') || strchr(text, '\r')) {
-		fail(r, "%s must be a single line", what);
+		fail(r, RC_INVALID_TEXT, "%s must be a single line", what);
 		return NULL;
 	}
-	if (!text_printable(text) || json_string_length(value) != strlen(text)) {
-		fail(r, "%s contains control characters", what);
+	if (!text_printable(text) || len != strlen(text)) {
+		fail(r, RC_INVALID_TEXT, "%s contains control characters", what);
 		return NULL;
 	}
-	if (strlen(text) == 0 || strlen(text) > EXPORT_TEXT_MAX) {
-		fail(r, "%s must be 1 to %d characters", what, EXPORT_TEXT_MAX);
+	if (ascii && !text_ascii(text)) {
+		fail(r, RC_INVALID_TEXT, "%s must be ASCII: Sendmail writes it as it is", what);
 		return NULL;
 	}
-	return model_intern(r->export, text, strlen(text), false);
+	if (len == 0) {
+		fail(r, RC_EMPTY, "%s must not be empty", what);
+		return NULL;
+	}
+	if (g_utf8_strlen(text, (gssize)len) > EXPORT_TEXT_MAX) {
+		fail(r, RC_TOO_LONG, "%s is longer than %d characters", what, EXPORT_TEXT_MAX);
+		return NULL;
+	}
+	return model_intern(r->export, text, len, false);
 }
 
-typedef bool (*name_check_fn)(const char *name);
-
-/* A string checked by check and interned lower-case; NULL after reporting. */
+/* A string that names something of kind, interned lower-case (mailbox names as they are); NULL after reporting. */
 static const char *
-read_name(struct reader *r, json_t *value, name_check_fn check, const char *what)
+read_name(struct reader *r, json_t *value, enum names_kind kind)
 {
 	const char *text;
-	char buf[512];
+	char buf[600], why[300];
+	enum report_code code;
 	size_t len;
 
 	if (!want_type(r, value, JSON_STRING, "a string"))
 		return NULL;
 	text = json_string_value(value);
 	len = json_string_length(value);
-	if (len >= sizeof(buf) || len != strlen(text)) {
-		fail(r, "\"%.60s\" is not a valid %s", text, what);
+	if (names_problem(kind, text, len, why, sizeof(why), &code)) {
+		if (code == RC_TOO_LONG)
+			fail(r, code, "\"%.60s...\" %s", text, why);
+		else
+			fail(r, code, "\"%s\" is not a valid %s: it %s", text, names_what(kind), why);
 		return NULL;
 	}
 	memcpy(buf, text, len + 1);
 	addr_lower(buf);
-	if (!check(buf)) {
-		fail(r, "\"%s\" is not a valid %s", text, what);
-		return NULL;
-	}
 	return model_intern(r->export, buf, len, false);
 }
 
+/* *pos, when not NULL, gets each name's index in the array where it differs from its own. */
 static const char **
-read_name_list(struct reader *r, json_t *array, name_check_fn check, const char *what, uint32_t *count)
+read_name_list(struct reader *r, json_t *array, enum names_kind kind, uint32_t *count, uint32_t **pos)
 {
 	const char **names = g_new0(const char *, json_array_size(array) + 1);
 	size_t i;
@@ -214,18 +239,23 @@ read_name_list(struct reader *r, json_t *array, name_check_fn check, const char 
 	*count = 0;
 	json_array_foreach(array, i, value) {
 		size_t saved = path_index(r, i);
-		const char *name = read_name(r, value, check, what);
+		const char *name = read_name(r, value, kind);
 
-		if (name)
+		if (name) {
+			if (pos && *count != i && !*pos)
+				*pos = g_new0(uint32_t, json_array_size(array));
+			if (pos && *pos)
+				(*pos)[*count] = (uint32_t)i;
 			names[(*count)++] = name;
+		}
 		path_restore(r, saved);
 	}
 	return names;
 }
 
 static const char **
-member_name_list(struct reader *r, json_t *obj, const char *key, name_check_fn check,
-		 const char *what, uint32_t *count)
+member_name_list(struct reader *r, json_t *obj, const char *key, enum names_kind kind, uint32_t *count,
+		 uint32_t **pos)
 {
 	json_t *array = member(r, obj, key, JSON_ARRAY, "an array", false);
 	const char **names;
@@ -235,12 +265,47 @@ member_name_list(struct reader *r, json_t *obj, const char *key, name_check_fn c
 	if (!array)
 		return NULL;
 	saved = path_key(r, key);
-	names = read_name_list(r, array, check, what, count);
+	names = read_name_list(r, array, kind, count, pos);
 	path_restore(r, saved);
 	return names;
 }
 
 /* ---- policy rules ---- */
+
+/* Digits and an optional K, M or G (and B): the syntax size_parse reads, whatever the value. */
+static bool
+size_syntax_ok(const char *text)
+{
+	size_t digits = strspn(text, "0123456789");
+	const char *suffix = text + digits;
+
+	if (!digits || strlen(text) > 40)
+		return false;
+	if (*suffix && strchr("kKmMgG", *suffix))
+		suffix += suffix[1] == 'b' || suffix[1] == 'B' ? 2 : 1;
+	return *suffix == '\0';
+}
+
+/*
+ * A spam score: finite, within +-EXPORT_SCORE_MAX (GTUBE scores 1000), and
+ * for a reject or discard score above 0: ordinary mail scores around 0, so
+ * a threshold at or below it refuses nearly every message.
+ */
+static bool
+score_ok(struct reader *r, const char *key, double score, bool threshold)
+{
+	if (!(score >= -EXPORT_SCORE_MAX && score <= EXPORT_SCORE_MAX)) {
+		fail(r, RC_SCORE_OUT_OF_RANGE, "a spam score is between -%g and %g (GTUBE scores 1000)%s", EXPORT_SCORE_MAX,
+		     EXPORT_SCORE_MAX, threshold ? "; null turns this threshold off" : "");
+		return false;
+	}
+	if (threshold && score <= 0) {
+		fail(r, RC_SCORE_NOT_POSITIVE, "%s %g would refuse nearly every message (ordinary mail scores around 0); "
+		     "null turns it off", key, score);
+		return false;
+	}
+	return true;
+}
 
 static void
 read_size(struct reader *r, json_t *obj, struct policy_rules *rules)
@@ -253,7 +318,8 @@ read_size(struct reader *r, json_t *obj, struct policy_rules *rules)
 		return;
 	saved = path_key(r, "max_message_size");
 	if (size_parse(json_string_value(value), &rules->max_size, &why) < 0)
-		fail(r, "bad size \"%s\": %s", json_string_value(value), why);
+		fail(r, size_syntax_ok(json_string_value(value)) ? RC_SIZE_OUT_OF_RANGE : RC_INVALID_SIZE,
+		     "bad size \"%.60s\": %s", json_string_value(value), why);
 	rules->set |= POLICY_SET_MAX_SIZE;
 	path_restore(r, saved);
 }
@@ -271,7 +337,8 @@ read_score(struct reader *r, json_t *spam, const char *key, bool nullable, bool 
 	saved = path_key(r, key);
 	if (nullable && json_is_null(value)) {
 		*present = false;
-	} else if (want_type(r, value, JSON_REAL, nullable ? "a number or null" : "a number")) {
+	} else if (want_type(r, value, JSON_REAL, nullable ? "a number or null" : "a number")
+		   && score_ok(r, key, json_number_value(value), nullable)) {
 		*present = true;
 		*score = json_number_value(value);
 	}
@@ -317,9 +384,10 @@ read_spam_members(struct reader *r, json_t *spam, struct policy_rules *rules)
 		const char *tag = json_string_value(value);
 		size_t saved = path_key(r, "subject_tag");
 
-		if (strlen(tag) >= sizeof(out->subject_tag) || !text_printable(tag))
-			fail(r, "subject tag must be printable and shorter than %zu characters",
-			     sizeof(out->subject_tag));
+		if (strlen(tag) >= sizeof(out->subject_tag))
+			fail(r, RC_TOO_LONG, "a subject tag is shorter than %zu characters", sizeof(out->subject_tag));
+		else if (!text_ascii(tag) || json_string_length(value) != strlen(tag))
+			fail(r, RC_INVALID_TEXT, "a subject tag is printable ASCII: it goes into the Subject as it is");
 		else
 			strcpy(out->subject_tag, tag);
 		path_restore(r, saved);
@@ -351,21 +419,33 @@ read_virus(struct reader *r, json_t *obj, struct policy_rules *rules)
 	rules->set |= POLICY_SET_VIRUS;
 	saved = path_key(r, "virus");
 	if (policy_virus_parse(json_string_value(value), &rules->virus) < 0)
-		fail(r, "\"%s\" is not one of reject, discard, quarantine, tag", json_string_value(value));
+		fail(r, RC_INVALID_CHOICE, "\"%.60s\" is not one of reject, discard, quarantine, tag",
+		     json_string_value(value));
 	path_restore(r, saved);
 }
 
-static bool
-mime_type_valid(const char *type)
+/* "uninspectable" and "encrypted": what happens to content no engine inspects, and to encrypted content. */
+static void
+read_content_actions(struct reader *r, json_t *obj, struct policy_rules *rules)
 {
-	const char *slash = strchr(type, '/');
+	json_t *value = member(r, obj, "uninspectable", JSON_STRING, "a string", false);
+	size_t saved;
 
-	if (!slash || slash == type || !slash[1] || strchr(slash + 1, '/'))
-		return false;
-	for (const char *p = type; *p; p++)
-		if (!g_ascii_isalnum(*p) && !strchr("/.+-_", *p))
-			return false;
-	return strlen(type) < POLICY_TYPE_LEN;
+	if (value) {
+		rules->set |= POLICY_SET_UNINSPECTABLE;
+		saved = path_key(r, "uninspectable");
+		if (policy_uninspectable_parse(json_string_value(value), &rules->uninspectable) < 0)
+			fail(r, RC_INVALID_CHOICE, "\"%.60s\" is not one of reject, quarantine, tag", json_string_value(value));
+		path_restore(r, saved);
+	}
+	if ((value = member(r, obj, "encrypted", JSON_STRING, "a string", false))) {
+		rules->set |= POLICY_SET_ENCRYPTED;
+		saved = path_key(r, "encrypted");
+		if (policy_encrypted_parse(json_string_value(value), &rules->encrypted) < 0)
+			fail(r, RC_INVALID_CHOICE, "\"%.60s\" is not one of accept, tag, quarantine, reject",
+			     json_string_value(value));
+		path_restore(r, saved);
+	}
 }
 
 static void
@@ -380,8 +460,8 @@ read_blocked_types(struct reader *r, json_t *obj, struct policy_rules *rules)
 		return;
 	saved = path_key(r, "blocked_types");
 	if (json_array_size(types) > POLICY_TYPES_MAX)
-		fail(r, "at most %d blocked types", POLICY_TYPES_MAX);
-	names = read_name_list(r, types, mime_type_valid, "MIME type (type/subtype)", &count);
+		fail(r, RC_OUT_OF_RANGE, "at most %d blocked types", POLICY_TYPES_MAX);
+	names = read_name_list(r, types, NAMES_MIME, &count, NULL);
 	rules->ntypes = 0;
 	memset(rules->blocked_types, 0, sizeof(rules->blocked_types));	/* interned byte-wise */
 	for (uint32_t i = 0; i < count && i < POLICY_TYPES_MAX; i++)
@@ -399,7 +479,8 @@ read_blocked_types(struct reader *r, json_t *obj, struct policy_rules *rules)
 static const struct policy_rules *
 read_rules(struct reader *r, json_t *obj, const struct policy_rules *base)
 {
-	static const char *const keys[] = { "max_message_size", "spam", "virus", "blocked_types", NULL };
+	static const char *const keys[] = { "max_message_size", "spam", "virus", "uninspectable", "encrypted",
+					    "blocked_types", NULL };
 	struct policy_rules rules;
 	const char *const *key = keys;
 
@@ -416,6 +497,7 @@ read_rules(struct reader *r, json_t *obj, const struct policy_rules *base)
 	read_size(r, obj, &rules);
 	read_spam(r, obj, &rules);
 	read_virus(r, obj, &rules);
+	read_content_actions(r, obj, &rules);
 	read_blocked_types(r, obj, &rules);
 	return model_intern_rules(r->export, &rules);
 }
@@ -442,7 +524,7 @@ read_rate_limit(struct reader *r, json_t *obj, bool bulk, struct policy_rate *ra
 			continue;
 		inner = path_key(r, keys[i]);
 		if (json_integer_value(value) < 0 || json_integer_value(value) > POLICY_RATE_MAX)
-			fail(r, "must be between 0 (the default applies) and %u", POLICY_RATE_MAX);
+			fail(r, RC_OUT_OF_RANGE, "must be between 0 (the default applies) and %u", POLICY_RATE_MAX);
 		else
 			*fields[i] = (uint32_t)json_integer_value(value);
 		path_restore(r, inner);
@@ -451,13 +533,6 @@ read_rate_limit(struct reader *r, json_t *obj, bool bulk, struct policy_rate *ra
 }
 
 /* ---- mail client autoconfiguration (autoconfig.db) ---- */
-
-/* A server's host name as mail clients connect to it: a qualified name, no address (certificates name hosts). */
-static bool
-client_host_valid(const char *host)
-{
-	return addr_domain_valid(host) && strchr(host, '.') != NULL;
-}
 
 /* {"host": name, "port": 1-65535, "socket": "SSL"|"STARTTLS"}, every member required. */
 static void
@@ -472,15 +547,15 @@ read_client_server(struct reader *r, json_t *obj, struct mg_client_server *out)
 	out->state = MG_SERVER_SET;
 	if ((value = json_object_get(obj, "host"))) {
 		saved = path_key(r, "host");
-		out->host = read_name(r, value, client_host_valid, "server host name (a qualified name)");
+		out->host = read_name(r, value, NAMES_HOSTNAME);	/* qualified, not localhost */
 		path_restore(r, saved);
 	} else {
-		fail(r, "missing key \"host\"");
+		fail(r, RC_MISSING_KEY, "missing key \"host\"");
 	}
 	if ((value = member(r, obj, "port", JSON_INTEGER, "an integer", true))) {
 		saved = path_key(r, "port");
 		if (json_integer_value(value) < 1 || json_integer_value(value) > 65535)
-			fail(r, "a port is between 1 and 65535");
+			fail(r, RC_OUT_OF_RANGE, "a port is between 1 and 65535");
 		else
 			out->port = (uint16_t)json_integer_value(value);
 		path_restore(r, saved);
@@ -488,7 +563,8 @@ read_client_server(struct reader *r, json_t *obj, struct mg_client_server *out)
 	if ((value = member(r, obj, "socket", JSON_STRING, "a string", true))) {
 		saved = path_key(r, "socket");
 		if (acdb_socket_parse(json_string_value(value), &socket) < 0)
-			fail(r, "\"%s\" is not one of SSL (TLS from the start) and STARTTLS", json_string_value(value));
+			fail(r, RC_INVALID_CHOICE, "\"%.60s\" is not one of SSL (TLS from the start) and STARTTLS",
+			     json_string_value(value));
 		else
 			out->socket = (uint8_t)socket;
 		path_restore(r, saved);
@@ -537,18 +613,19 @@ read_autoconfig(struct reader *r, json_t *obj, struct mg_domain *domain)
 static void
 read_defaults(struct reader *r, json_t *top)
 {
-	static const char *const keys[] = { "max_message_size", "spam", "virus", "blocked_types", "rate_limit",
-					    "client_settings", NULL };
+	static const char *const keys[] = { "max_message_size", "spam", "virus", "uninspectable", "encrypted",
+					    "blocked_types", "rate_limit", "client_settings", NULL };
 	json_t *defaults = member(r, top, "defaults", JSON_OBJECT, "an object", false);
-	struct policy_rules builtin;
 	size_t saved;
 
 	if (!defaults)
 		return;
 	saved = path_key(r, "defaults");
 	check_keys(r, defaults, keys);
-	policy_rules_default(&builtin);
-	r->export->defaults = *read_rules(r, defaults, &builtin);
+	/* What the export sets itself is kept apart: --explain tells "defaults" from "built-in". */
+	r->export->defaults_own = read_rules(r, defaults, NULL);
+	policy_rules_default(&r->export->defaults);
+	policy_rules_overlay(&r->export->defaults, r->export->defaults_own);
 	read_rate_limit(r, defaults, true, &r->export->default_rate);
 	read_client_settings(r, defaults, &r->export->client_settings);
 	path_restore(r, saved);
@@ -568,7 +645,7 @@ read_targets(struct reader *r, json_t *array, struct mg_deliver *deliver)
 		const char *text = NULL;
 
 		if (want_type(r, value, JSON_STRING, "a string"))
-			text = read_text(r, value, "a deliver target");
+			text = read_text(r, value, "a deliver target", true);
 		if (text)
 			deliver->targets[deliver->ntargets++].text = text;
 		path_restore(r, saved);
@@ -584,16 +661,16 @@ read_deliver(struct reader *r, json_t *obj, struct mg_deliver *deliver)
 	size_t saved;
 
 	if ((targets != NULL) == (reject != NULL)) {
-		fail(r, "needs exactly one of \"deliver\" and \"reject\"");
+		fail(r, RC_DELIVER_OR_REJECT, "needs exactly one of \"deliver\" and \"reject\"");
 		return;
 	}
 	if (reject) {
 		saved = path_key(r, "reject");
 		if (want_type(r, reject, JSON_STRING, "a string"))
-			deliver->reject = read_text(r, reject, "a reject text");
+			deliver->reject = read_text(r, reject, "a reject text", true);
 		/* It is written inside double quotes in virtmaps. */
 		if (deliver->reject && strpbrk(deliver->reject, "\"\\")) {
-			fail(r, "a reject text must not contain double quotes or backslashes");
+			fail(r, RC_INVALID_TEXT, "a reject text must not contain double quotes or backslashes");
 			deliver->reject = NULL;
 		}
 		path_restore(r, saved);
@@ -602,7 +679,7 @@ read_deliver(struct reader *r, json_t *obj, struct mg_deliver *deliver)
 	saved = path_key(r, "deliver");
 	if (want_type(r, targets, JSON_ARRAY, "an array")) {
 		if (json_array_size(targets) == 0)
-			fail(r, "needs at least one target");
+			fail(r, RC_EMPTY, "needs at least one target");
 		read_targets(r, targets, deliver);
 	}
 	path_restore(r, saved);
@@ -614,28 +691,28 @@ static void
 read_mailbox(struct reader *r, json_t *obj)
 {
 	static const char *const keys[] = { "name", "send_as", "max_message_size", "spam", "virus",
-					    "blocked_types", "rate_limit", NULL };
+					    "uninspectable", "encrypted", "blocked_types", "rate_limit", NULL };
 	struct mg_mailbox mailbox = { 0 };
 	json_t *name;
 
-	mailbox.where = model_intern(r->export, r->path, r->pathlen, false);
+	mailbox.where = model_intern(r->export, r->path->str, r->path->len, false);
 	if (!want_type(r, obj, JSON_OBJECT, "an object"))
 		return;
 	check_keys(r, obj, keys);
 	if ((name = json_object_get(obj, "name"))) {
 		size_t saved = path_key(r, "name");
 
-		mailbox.name = read_name(r, name, addr_mailbox_name_valid, "mailbox name (a safe local user name)");
+		mailbox.name = read_name(r, name, NAMES_MAILBOX);
 		path_restore(r, saved);
 	} else {
-		fail(r, "missing key \"name\"");
+		fail(r, RC_MISSING_KEY, "missing key \"name\"");
 	}
-	mailbox.send_as = member_name_list(r, obj, "send_as", addr_pattern_valid,
-					   "sender address or @domain", &mailbox.nsend_as);
+	mailbox.send_as = member_name_list(r, obj, "send_as", NAMES_PATTERN, &mailbox.nsend_as, &mailbox.send_as_pos);
 	read_rate_limit(r, obj, true, &mailbox.rate);
 	mailbox.rules = read_rules(r, obj, NULL);
 	if (!mailbox.name) {
 		g_free(mailbox.send_as);
+		g_free(mailbox.send_as_pos);
 		return;
 	}
 	g_array_append_val(r->export->mailboxes, mailbox);
@@ -658,16 +735,16 @@ read_address(struct reader *r, json_t *obj, struct mg_domain *domain, uint32_t i
 	if ((local = json_object_get(obj, "local"))) {
 		size_t saved = path_key(r, "local");
 
-		address->local = read_name(r, local, addr_local_valid, "local part");
+		address->local = read_name(r, local, NAMES_LOCAL);
 		path_restore(r, saved);
 	} else {
-		fail(r, "missing key \"local\"");
+		fail(r, RC_MISSING_KEY, "missing key \"local\"");
 	}
 	if (!model_domain_relayed(domain))
 		read_deliver(r, obj, &address->deliver);
 	else if (json_object_get(obj, "deliver") || json_object_get(obj, "reject"))
-		fail(r, "the addresses of a routed or backup-MX domain are its valid recipients, relayed to its "
-		     "server: no \"deliver\" or \"reject\" here");
+		fail(r, RC_NOT_ALLOWED_HERE, "the addresses of a routed or backup-MX domain are its valid recipients, "
+		     "relayed to its server: no \"deliver\" or \"reject\" here");
 	if (address->local && domain->name) {
 		char *full = g_strconcat(address->local, "@", domain->name, NULL);
 
@@ -715,14 +792,15 @@ read_catch_all(struct reader *r, json_t *obj, struct mg_domain *domain)
 		read_deliver(r, catch_all, &domain->catch_all);
 		domain->has_catch_all = true;
 		if (model_domain_relayed(domain))
-			fail(r, "a routed or backup-MX domain relays its mail: its catch-all can only be "
-			     "{\"relay\": true}");
+			fail(r, RC_NOT_ALLOWED_HERE, "a routed or backup-MX domain relays its mail: its catch-all can only "
+			     "be {\"relay\": true}");
 	} else if (json_object_size(catch_all) != 1) {
-		fail(r, "\"relay\" cannot be combined with \"deliver\" or \"reject\"");
+		fail(r, RC_CONFLICTING_KEYS, "\"relay\" cannot be combined with \"deliver\" or \"reject\"");
 	} else {
 		read_bool(r, catch_all, "relay", &domain->catch_all_relay);
 		if (domain->catch_all_relay && !model_domain_relayed(domain))
-			fail(r, "\"relay\": true needs a route or backup_mx: a local domain delivers here");
+			fail(r, RC_NOT_ALLOWED_HERE, "\"relay\": true needs a route or backup_mx: a local domain delivers "
+			     "here");
 	}
 	path_restore(r, saved);
 }
@@ -752,17 +830,17 @@ read_route_host(struct reader *r, json_t *value, struct mg_route *route)
 		route->family = inet_pton(AF_INET6, text, bytes) == 1 ? AF_INET6
 				: inet_pton(AF_INET, text, bytes) == 1 ? AF_INET : 0;
 		if (!route->family) {
-			fail(r, "\"%s\" is not an IP address in brackets", json_string_value(value));
+			fail(r, RC_INVALID_ROUTE_HOST, "\"%.100s\" is not an IP address in brackets", json_string_value(value));
 			return;
 		}
 	} else if (strpbrk(text, ":,[]")) {
-		fail(r, "\"%s\": a colon or comma outside brackets; give the port as \"port\" and an IPv6 "
-		     "address in brackets", text);
+		fail(r, RC_INVALID_ROUTE_HOST, "\"%.100s\": a colon or comma outside brackets; give the port as "
+		     "\"port\" and an IPv6 address in brackets", text);
 		return;
 	} else if (inet_pton(AF_INET, text, bytes) == 1) {
 		route->family = AF_INET;
 	} else if (!addr_domain_valid(text) || !strchr(text, '.')) {
-		fail(r, "\"%s\" is not a host name or IP address", text);
+		fail(r, RC_INVALID_ROUTE_HOST, "\"%.100s\" is not a host name or IP address", text);
 		return;
 	}
 	route->host = model_intern(r->export, text, strlen(text), true);
@@ -783,14 +861,14 @@ read_route_tls(struct reader *r, json_t *route_obj, struct mg_route *route)
 	if ((name = member(r, tls, "name", JSON_STRING, "a string", false))) {
 		size_t inner = path_key(r, "name");
 
-		route->tls_name = read_name(r, name, addr_domain_valid, "host name");
+		route->tls_name = read_name(r, name, NAMES_DOMAIN);
 		path_restore(r, inner);
 	}
 	route->tls_issuer = read_dn(r, tls, "issuer", false);
 	if (route->tls_verify && !json_object_get(tls, "name"))
-		fail(r, "\"verify\": true needs the \"name\" the server's certificate must carry");
+		fail(r, RC_MISSING_KEY, "\"verify\": true needs the \"name\" the server's certificate must carry");
 	if (!route->tls_verify && (json_object_get(tls, "name") || json_object_get(tls, "issuer")))
-		fail(r, "\"name\" and \"issuer\" are checked only with \"verify\": true");
+		fail(r, RC_CONFLICTING_KEYS, "\"name\" and \"issuer\" are checked only with \"verify\": true");
 	path_restore(r, saved);
 }
 
@@ -811,7 +889,7 @@ read_etrn_clients(struct reader *r, json_t *route_obj, struct mg_route *route)
 		if (!want_type(r, value, JSON_STRING, "a string"))
 			;
 		else if (cidr_parse(json_string_value(value), &route->etrn_clients[route->netrn], &why) < 0)
-			fail(r, "bad network \"%s\": %s", json_string_value(value), why);
+			fail(r, RC_INVALID_NETWORK, "bad network \"%.100s\": %s", json_string_value(value), why);
 		else
 			route->netrn++;
 		path_restore(r, inner);
@@ -843,7 +921,7 @@ read_route(struct reader *r, json_t *obj, struct mg_domain *domain)
 		size_t inner = path_key(r, "port");
 
 		if (json_integer_value(value) < 1 || json_integer_value(value) > 65535)
-			fail(r, "a port is between 1 and 65535");
+			fail(r, RC_OUT_OF_RANGE, "a port is between 1 and 65535");
 		else
 			out->port = (uint16_t)json_integer_value(value);
 		path_restore(r, inner);
@@ -852,7 +930,7 @@ read_route(struct reader *r, json_t *obj, struct mg_domain *domain)
 	if (out->mx && out->family) {
 		size_t inner = path_key(r, "mx");
 
-		fail(r, "an IP address has no MX records: \"mx\": true needs a host name");
+		fail(r, RC_CONFLICTING_KEYS, "an IP address has no MX records: \"mx\": true needs a host name");
 		path_restore(r, inner);
 	}
 	read_route_tls(r, route, out);
@@ -865,32 +943,31 @@ static void
 read_domain(struct reader *r, json_t *obj)
 {
 	static const char *const keys[] = { "name", "aliases", "addresses", "catch_all", "backup_mx", "route",
-					    "max_message_size", "spam", "virus", "blocked_types",
-					    "allow_senders", "block_senders", "autoconfig", "client_settings", NULL };
+					    "max_message_size", "spam", "virus", "uninspectable", "encrypted",
+					    "blocked_types", "allow_senders", "block_senders", "autoconfig", "client_settings",
+					    NULL };
 	struct mg_domain domain = { 0 };
 	json_t *name;
 
-	domain.where = model_intern(r->export, r->path, r->pathlen, false);
+	domain.where = model_intern(r->export, r->path->str, r->path->len, false);
 	if (!want_type(r, obj, JSON_OBJECT, "an object"))
 		return;
 	check_keys(r, obj, keys);
 	if ((name = json_object_get(obj, "name"))) {
 		size_t saved = path_key(r, "name");
 
-		domain.name = read_name(r, name, addr_domain_valid, "domain name");
+		domain.name = read_name(r, name, NAMES_DOMAIN);
 		path_restore(r, saved);
 	} else {
-		fail(r, "missing key \"name\"");
+		fail(r, RC_MISSING_KEY, "missing key \"name\"");
 	}
-	domain.aliases = member_name_list(r, obj, "aliases", addr_domain_valid, "domain name", &domain.naliases);
+	domain.aliases = member_name_list(r, obj, "aliases", NAMES_DOMAIN, &domain.naliases, NULL);
 	read_bool(r, obj, "backup_mx", &domain.backup_mx);	/* first: they decide what addresses are */
 	read_route(r, obj, &domain);
 	read_addresses(r, obj, &domain);
 	read_catch_all(r, obj, &domain);
-	domain.allow_senders = member_name_list(r, obj, "allow_senders", addr_pattern_valid,
-						"sender address or @domain", &domain.nallow);
-	domain.block_senders = member_name_list(r, obj, "block_senders", addr_pattern_valid,
-						"sender address or @domain", &domain.nblock);
+	domain.allow_senders = member_name_list(r, obj, "allow_senders", NAMES_PATTERN, &domain.nallow, NULL);
+	domain.block_senders = member_name_list(r, obj, "block_senders", NAMES_PATTERN, &domain.nblock, NULL);
 	domain.rules = read_rules(r, obj, NULL);
 	read_autoconfig(r, obj, &domain);
 	/* A domain without a valid name is kept so its addresses are checked; validate skips it. */
@@ -907,21 +984,21 @@ read_alias(struct reader *r, json_t *obj)
 	json_t *name, *targets;
 	size_t saved;
 
-	alias.where = model_intern(r->export, r->path, r->pathlen, false);
+	alias.where = model_intern(r->export, r->path->str, r->path->len, false);
 	if (!want_type(r, obj, JSON_OBJECT, "an object"))
 		return;
 	check_keys(r, obj, keys);
 	if ((name = json_object_get(obj, "name"))) {
 		saved = path_key(r, "name");
-		alias.name = read_name(r, name, addr_alias_name_valid, "alias name");
+		alias.name = read_name(r, name, NAMES_ALIAS);
 		path_restore(r, saved);
 	} else {
-		fail(r, "missing key \"name\"");
+		fail(r, RC_MISSING_KEY, "missing key \"name\"");
 	}
 	if ((targets = member(r, obj, "deliver", JSON_ARRAY, "an array", true))) {
 		saved = path_key(r, "deliver");
 		if (json_array_size(targets) == 0)
-			fail(r, "needs at least one target");
+			fail(r, RC_EMPTY, "needs at least one target");
 		read_targets(r, targets, &alias.deliver);
 		path_restore(r, saved);
 	}
@@ -939,6 +1016,7 @@ read_network(struct reader *r, json_t *obj)
 	json_t *value;
 	const char *why;
 
+	network.where = model_intern(r->export, r->path->str, r->path->len, false);
 	if (!want_type(r, obj, JSON_OBJECT, "an object"))
 		return;
 	check_keys(r, obj, keys);
@@ -947,7 +1025,7 @@ read_network(struct reader *r, json_t *obj)
 		return;
 	size_t saved = path_key(r, "network");
 	if (cidr_parse(json_string_value(value), &network.net, &why) < 0) {
-		fail(r, "bad network \"%s\": %s", json_string_value(value), why);
+		fail(r, RC_INVALID_NETWORK, "bad network \"%.100s\": %s", json_string_value(value), why);
 	} else {
 		network.text = model_intern(r->export, json_string_value(value), json_string_length(value), true);
 	}
@@ -967,9 +1045,9 @@ read_dn(struct reader *r, json_t *obj, const char *key, bool required)
 	if (!value)
 		return NULL;
 	saved = path_key(r, key);
-	text = read_text(r, value, "a distinguished name");
+	text = read_text(r, value, "a distinguished name", false);
 	if (text && text[0] != '/') {
-		fail(r, "a distinguished name starts with '/' as in \"/C=DE/O=Example/CN=Example CA\"");
+		fail(r, RC_INVALID_DN, "a distinguished name starts with '/' as in \"/C=DE/O=Example/CN=Example CA\"");
 		text = NULL;
 	}
 	path_restore(r, saved);
@@ -982,6 +1060,7 @@ read_certificate(struct reader *r, json_t *obj)
 	static const char *const keys[] = { "issuer", "subject", "note", "rate_limit", NULL };
 	struct mg_cert cert = { 0 };
 
+	cert.where = model_intern(r->export, r->path->str, r->path->len, false);
 	if (!want_type(r, obj, JSON_OBJECT, "an object"))
 		return;
 	check_keys(r, obj, keys);
@@ -1033,30 +1112,17 @@ read_relay(struct reader *r, json_t *top)
 	path_restore(r, saved);
 }
 
-static bool
-access_key_valid(const char *key)
-{
-	static const char *const tags[] = { "connect:", "from:", "to:", "spam:", "tls_srv:", "tls_clt:",
-					    "tls_rcpt:", "certissuer:", "certsubject:", "srv_features:",
-					    "clt_features:", "try_tls:", "greetpause:", "clientrate:",
-					    "clientconn:", "authinfo:", NULL };
-
-	if (!*key || strpbrk(key, " \t"))
-		return false;
-	for (const char *const *t = tags; *t; t++)
-		if (g_ascii_strncasecmp(key, *t, strlen(*t)) == 0)
-			return true;
-	return false;
-}
-
 static void
 read_access(struct reader *r, json_t *obj)
 {
 	static const char *const keys[] = { "key", "value", NULL };
 	struct mg_access entry = { 0 };
 	json_t *key, *value;
+	enum report_code code;
+	char why[600];
 	size_t saved;
 
+	entry.where = model_intern(r->export, r->path->str, r->path->len, false);
 	if (!want_type(r, obj, JSON_OBJECT, "an object"))
 		return;
 	check_keys(r, obj, keys);
@@ -1065,18 +1131,23 @@ read_access(struct reader *r, json_t *obj)
 	if (!key || !value)
 		return;
 	saved = path_key(r, "key");
-	entry.key = read_text(r, key, "an access key");
-	if (entry.key && !access_key_valid(entry.key)) {
-		fail(r, "\"%s\" is not a tagged access key (Connect:, From:, To:, ...) without blanks", entry.key);
+	entry.key = read_text(r, key, "an access key", true);
+	if (entry.key && !accessrule_key_valid(entry.key)) {
+		fail(r, RC_INVALID_ACCESS_KEY, "\"%s\" is not a tagged access key (Connect:, From:, To:, ...) without "
+		     "blanks", entry.key);
 		entry.key = NULL;
 	}
 	path_restore(r, saved);
 	saved = path_key(r, "value");
-	entry.value = read_text(r, value, "an access value");
-	path_restore(r, saved);
-	if (entry.key && entry.value) {
-		g_array_append_val(r->export->access, entry);
+	entry.value = read_text(r, value, "an access value", true);
+	if (entry.key && entry.value && accessrule_check(entry.key, entry.value, why, sizeof(why), &code)) {
+		if (code != RC_INVALID_ACCESS_VALUE)
+			path_restore(r, saved), path_key(r, "key");
+		fail(r, code, "%s", why);
 	}
+	path_restore(r, saved);
+	if (entry.key && entry.value)
+		g_array_append_val(r->export->access, entry);
 }
 
 static void
@@ -1094,11 +1165,10 @@ read_server(struct reader *r, json_t *top)
 	if ((hostname = member(r, server, "hostname", JSON_STRING, "a string", true))) {
 		size_t inner = path_key(r, "hostname");
 
-		r->export->hostname = read_name(r, hostname, addr_domain_valid, "host name");
+		r->export->hostname = read_name(r, hostname, NAMES_HOSTNAME);
 		path_restore(r, inner);
 	}
-	r->export->names = member_name_list(r, server, "names", addr_domain_valid, "host name",
-					    &r->export->nnames);
+	r->export->names = member_name_list(r, server, "names", NAMES_HOSTNAME, &r->export->nnames, NULL);
 	path_restore(r, saved);
 }
 
@@ -1112,7 +1182,7 @@ read_version(struct reader *r, json_t *top)
 		return;
 	saved = path_key(r, "version");
 	if (json_integer_value(version) != EXPORT_VERSION)
-		fail(r, "unsupported export version %lld (this hostmapgen reads version %d)",
+		fail(r, RC_UNSUPPORTED_VERSION, "unsupported export version %lld (this hostmapgen reads version %d)",
 		     (long long)json_integer_value(version), EXPORT_VERSION);
 	path_restore(r, saved);
 }
@@ -1135,7 +1205,7 @@ struct stream {
 };
 
 static void
-stream_error(struct stream *s, const char *at, const char *text)
+stream_error(struct stream *s, enum report_code code, const char *at, const char *text)
 {
 	int line = 1, column = 1;
 
@@ -1144,7 +1214,7 @@ stream_error(struct stream *s, const char *at, const char *text)
 			line++;
 			column = 0;
 		}
-	report_error(s->r->report, "%s:%d:%d: not valid JSON: %s", s->name, line, column, text);
+	report_add(s->r->report, code, s->r->path->str, "%s:%d:%d: not valid JSON: %s", s->name, line, column, text);
 	s->broken = true;
 }
 
@@ -1160,20 +1230,91 @@ stream_accept(struct stream *s, char c)
 	return false;
 }
 
+/* A string of the careful reading: reported and mended when it holds what jansson refused. */
+static void
+careful_string(struct reader *r, json_t *value)
+{
+	const char *text = json_string_value(value);
+	size_t len = json_string_length(value);
+	bool bad = memmem(text, len, EXPORT_BAD_UTF8, 3) != NULL, nul = memchr(text, '\0', len) != NULL;
+	GString *mended;
+
+	if (bad)
+		fail(r, RC_INVALID_UTF8, "this string is not valid UTF-8 (each bad byte is shown as U+FFFF here)");
+	if (nul)
+		fail(r, RC_INVALID_TEXT, "this string contains a NUL character (\\u0000)");
+	if (!bad && !nul)
+		return;
+	mended = g_string_sized_new(len);
+	for (size_t i = 0; i < len; i++) {
+		if (text[i] == '\0')
+			g_string_append_c(mended, '?');
+		else if (i + 3 <= len && memcmp(text + i, EXPORT_BAD_UTF8, 3) == 0) {
+			g_string_append_c(mended, '?');
+			i += 2;
+		} else
+			g_string_append_c(mended, text[i]);
+	}
+	json_string_setn(value, mended->str, mended->len);
+	g_string_free(mended, TRUE);
+}
+
+/* Every string and key of value, for careful_string (jansson bounds the depth). */
+static void
+careful_walk(struct reader *r, json_t *value)
+{
+	const char *key;
+	json_t *member;
+	size_t i, saved;
+
+	switch (json_typeof(value)) {
+	case JSON_OBJECT:
+		json_object_foreach(value, key, member) {
+			saved = path_key(r, key);
+			if (strstr(key, EXPORT_BAD_UTF8))
+				fail(r, RC_INVALID_UTF8, "this key is not valid UTF-8");
+			careful_walk(r, member);
+			path_restore(r, saved);
+		}
+		break;
+	case JSON_ARRAY:
+		json_array_foreach(value, i, member) {
+			saved = path_index(r, i);
+			careful_walk(r, member);
+			path_restore(r, saved);
+		}
+		break;
+	case JSON_STRING:
+		careful_string(r, value);
+		break;
+	default:
+		break;
+	}
+}
+
 static json_t *
 stream_value(struct stream *s)
 {
+	size_t flags = JSON_DISABLE_EOF_CHECK | JSON_DECODE_ANY | JSON_REJECT_DUPLICATES;
 	json_error_t error;
 	json_t *value;
 
 	stream_accept(s, ' ');
-	value = json_loadb(s->p, (size_t)(s->end - s->p),
-			   JSON_DISABLE_EOF_CHECK | JSON_DECODE_ANY | JSON_REJECT_DUPLICATES, &error);
+	value = json_loadb(s->p, (size_t)(s->end - s->p), flags | (s->r->careful ? JSON_ALLOW_NUL : 0), &error);
 	if (!value) {
-		stream_error(s, s->p + error.position, error.text);
+		enum json_error_code code = json_error_code(&error);
+
+		if (!s->r->careful && (code == json_error_invalid_utf8 || code == json_error_null_character)) {
+			s->r->retry = true;
+			s->broken = true;
+		} else
+			stream_error(s, code == json_error_duplicate_key ? RC_DUPLICATE_KEY : RC_JSON_SYNTAX,
+				     s->p + error.position, error.text);
 		return NULL;
 	}
 	s->p += error.position;
+	if (s->r->careful)
+		careful_walk(s->r, value);
 	return value;
 }
 
@@ -1184,7 +1325,7 @@ stream_next(struct stream *s, char close, bool *done)
 	*done = stream_accept(s, close);
 	if (*done || stream_accept(s, ','))
 		return true;
-	stream_error(s, s->p, close == ']' ? "expected ',' or ']'" : "expected ',' or '}'");
+	stream_error(s, RC_JSON_SYNTAX, s->p, close == ']' ? "expected ',' or ']'" : "expected ',' or '}'");
 	return false;
 }
 
@@ -1206,12 +1347,11 @@ stream_array(struct stream *s, const char *key, item_fn read_item)
 	}
 	done = stream_accept(s, ']');
 	while (!done && !s->broken) {
+		size_t inner = path_index(r, i++);
 		json_t *item = stream_value(s);
-		size_t inner;
 
 		if (!item)
 			break;
-		inner = path_index(r, i++);
 		read_item(r, item);
 		json_decref(item);
 		path_restore(r, inner);
@@ -1241,22 +1381,29 @@ stream_member(struct stream *s, json_t *top)
 	json_t *key = stream_value(s), *value;
 	item_fn read_item;
 	const char *name;
+	size_t saved;
 
 	if (!key)
 		return;
 	if (!json_is_string(key) || !stream_accept(s, ':')) {
-		stream_error(s, s->p, "expected a key and ':'");
+		stream_error(s, RC_JSON_SYNTAX, s->p, "expected a key and ':'");
 		json_decref(key);
 		return;
 	}
 	name = json_string_value(key);
-	if (json_object_get(top, name))
-		stream_error(s, s->p, "duplicate object key");
-	else if ((read_item = streamed_array(name)) != NULL) {
+	if (json_object_get(top, name)) {
+		saved = path_key(s->r, name);
+		stream_error(s, RC_DUPLICATE_KEY, s->p, "duplicate object key");
+		path_restore(s->r, saved);
+	} else if ((read_item = streamed_array(name)) != NULL) {
 		stream_array(s, name, read_item);
 		json_object_set_new(top, name, json_true());	/* marks it seen */
-	} else if ((value = stream_value(s)) != NULL)
-		json_object_set_new(top, name, value);
+	} else {
+		saved = path_key(s->r, name);
+		if ((value = stream_value(s)) != NULL)
+			json_object_set_new(top, name, value);
+		path_restore(s->r, saved);
+	}
 	json_decref(key);
 }
 
@@ -1273,17 +1420,17 @@ read_top(struct reader *r, json_t *top)
 	read_relay(r, top);
 }
 
-int
-export_parse(const char *data, size_t len, const char *name, struct mg_export *export,
-	     struct mg_report *report)
+static int
+export_parse_as(const char *data, size_t len, const char *name, struct mg_export *export,
+		struct mg_report *report, bool careful)
 {
-	struct reader r = { .export = export, .report = report };
+	struct reader r = { .export = export, .report = report, .path = g_string_new(NULL), .careful = careful };
 	struct stream s = { data, data, data + len, name, &r, false };
 	json_t *top = json_object();
 	bool done;
 
 	if (!stream_accept(&s, '{')) {
-		report_error(report, "%s: the export must be a JSON object", name);
+		report_add(report, RC_WRONG_TYPE, "", "%s: the export must be a JSON object", name);
 		s.broken = true;
 	} else if (!(done = stream_accept(&s, '}'))) {
 		while (!done && !s.broken) {
@@ -1293,13 +1440,64 @@ export_parse(const char *data, size_t len, const char *name, struct mg_export *e
 		}
 	}
 	if (!s.broken && (stream_accept(&s, ' '), s.p != s.end))
-		stream_error(&s, s.p, "end of file expected");
+		stream_error(&s, RC_JSON_SYNTAX, s.p, "end of file expected");
 	if (!s.broken)
 		read_top(&r, top);
 	json_decref(top);
-	if (r.dropped)
-		report_error(report, "... and %lu more errors", r.dropped);
-	return s.broken ? -1 : 0;
+	g_string_free(r.path, TRUE);
+	return r.retry ? 1 : s.broken ? -1 : 0;
+}
+
+int
+export_parse(const char *data, size_t len, const char *name, struct mg_export *export,
+	     struct mg_report *report)
+{
+	return export_parse_as(data, len, name, export, report, false);
+}
+
+char *
+export_careful(const char *data, size_t len, size_t *newlen)
+{
+	GString *out = g_string_sized_new(len + 64);
+	const char *p = data, *end = data + len, *valid_end;
+
+	while (p < end) {
+		if (g_utf8_validate_len(p, (gsize)(end - p), &valid_end)) {
+			g_string_append_len(out, p, end - p);
+			break;
+		}
+		g_string_append_len(out, p, valid_end - p);
+		g_string_append(out, EXPORT_BAD_UTF8);
+		p = valid_end + 1;
+	}
+	*newlen = out->len;
+	return g_string_free(out, FALSE);
+}
+
+int
+export_read(const char *data, size_t len, const char *name, struct mg_export **export, struct mg_report *report)
+{
+	struct mg_report first;
+	char *mended;
+	size_t mended_len;
+	int rc;
+
+	report_init(&first);
+	*export = model_new();
+	rc = export_parse_as(data, len, name, *export, &first, false);
+	if (rc != 1) {
+		report_merge(report, &first);
+		report_free(&first);
+		return rc;
+	}
+	/* Invalid UTF-8 or a NUL: everything again, carefully (see the top of this file). */
+	report_free(&first);
+	model_free(*export);
+	*export = model_new();
+	mended = export_careful(data, len, &mended_len);
+	rc = export_parse_as(mended, mended_len, name, *export, report, true);
+	g_free(mended);
+	return rc < 0 ? -1 : 0;
 }
 
 int

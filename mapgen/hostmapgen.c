@@ -3,14 +3,20 @@
  * aliases, access and sendmail.cw (text and Berkeley DB) and hostmilter's
  * policy database.  See hostmapgen(8) and hostmapgen-export(5).
  *
- * Exit status: 0 done, 1 invalid export (nothing written), 2 usage,
- * 3 I/O or lock failure (nothing changed), 4 partly installed (a rename
- * failed after others succeeded; the message names both sets), 5 installed
- * but the reload command failed or timed out (the next run runs it again).
+ * Exit status: 0 done (--dry-run, --diff: nothing would change), 1 invalid
+ * export (nothing written), 2 usage, 3 I/O or lock failure (nothing
+ * changed), 4 partly installed (a rename failed after others succeeded;
+ * the message names both sets), 5 installed but the reload command failed
+ * or timed out (the next run runs it again), 6 --dry-run or --diff: the
+ * export is valid and files would change.
+ *
+ * Whatever happens is said once, at the end (outcome.h): as text, or with
+ * --format json as one document on stdout.
  */
 #include "config.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -19,10 +25,13 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include "diff.h"
 #include "emit.h"
+#include "explain.h"
 #include "export.h"
 #include "install.h"
 #include "msg.h"
+#include "outcome.h"
 #include "reload.h"
 #include "safefile.h"
 #include "size.h"
@@ -35,6 +44,7 @@ enum {
 	EXIT_IO = 3,
 	EXIT_PARTIAL = 4,
 	EXIT_RELOAD = 5,
+	EXIT_WOULD_CHANGE = 6,
 };
 
 /* Defaults of --max-export-size, --lock-timeout and --reload-timeout (hostmapgen(8)). */
@@ -43,9 +53,6 @@ enum {
 #define RELOAD_TIMEOUT_DEFAULT 60
 #define TIMEOUT_MAX 86400
 
-/* How many errors are printed before the rest are only counted. */
-#define ERRORS_SHOWN 200
-
 struct options {
 	const char *dir;
 	const char *layout;
@@ -53,8 +60,13 @@ struct options {
 	const char *export_path;
 	uint64_t export_cap;
 	unsigned lock_timeout, reload_timeout;
-	bool check, diff, dry_run, quiet;
+	bool check, diff, dry_run, quiet, json, explain;
+	char **subject;		/* --explain's operands */
+	int nsubject;
 };
+
+/* What this run found and did, said once at its end. */
+static struct outcome out;
 
 struct layout_names {
 	const char *virtuser, *aliases, *access, *cw;
@@ -109,28 +121,81 @@ progress_done(void)
 		fprintf(stderr, "\r\033[K");
 }
 
+/* Says what the run found and did, and exits with status. */
+static void __attribute__((noreturn))
+finish(int status)
+{
+	progress_done();
+	exit(outcome_finish(&out, status));
+}
+
+/* A failure of the run itself (no place in the export): said, and the run ends with status. */
+static void __attribute__((noreturn, format(printf, 3, 4)))
+stop(int status, enum report_code code, const char *fmt, ...)
+{
+	char text[1400];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(text, sizeof(text), fmt, ap);
+	va_end(ap);
+	report_add(&out.report, code, "", "%s", text);
+	finish(status);
+}
+
 static void __attribute__((noreturn))
 usage(int status)
 {
 	fprintf(status ? stderr : stdout,
 		"usage: hostmapgen [-o DIR] [--layout hostnet|debian] [--check] [--diff] [--dry-run]\n"
-		"                  [--reload-cmd CMD] [--reload-timeout SECONDS] [--lock-timeout SECONDS]\n"
-		"                  [--max-export-size SIZE] [-q] EXPORT|-\n"
+		"                  [--format text|json] [--reload-cmd CMD] [--reload-timeout SECONDS]\n"
+		"                  [--lock-timeout SECONDS] [--max-export-size SIZE] [-q] EXPORT|-\n"
+		"       hostmapgen [-o DIR] [--layout hostnet|debian] [--format text|json]\n"
+		"                  --explain ADDRESS|IP|auth USER|cert ISSUER [SUBJECT]\n"
+		"       hostmapgen -h|--help | -V|--version\n"
 		"  -o DIR          write the maps into DIR (default /etc/mail)\n"
 		"  --layout NAME   file names: hostnet (virtmaps, sendmail.cw) or debian\n"
 		"                  (virtusertable, local-host-names)\n"
 		"  --check         validate the export only\n"
-		"  --diff          show what would change in the text maps; write nothing\n"
-		"  --dry-run       say which files would change; write nothing\n"
-		"  --reload-cmd C  run C (with /bin/sh) when sendmail.cw changed, until it succeeds\n"
+		"  --dry-run       say which files would change; write nothing (exit 6 when some would)\n"
+		"  --diff          say what would change in every file, object by object; write nothing\n"
+		"  --format F      text (default) or json: one JSON document on stdout\n"
+		"  --explain ...   what the installed files do with an address, a client's IP address,\n"
+		"                  an AUTH user or a client certificate; reads the files, not an export\n"
+		"  --reload-cmd C  run C (with /bin/sh) when sendmail.cw or hostmilter-mailers.m4\n"
+		"                  changed, until it succeeds\n"
 		"  --reload-timeout SECONDS\n"
 		"                  kill the reload command after SECONDS (default 60)\n"
 		"  --lock-timeout SECONDS\n"
 		"                  give up after waiting SECONDS for another run's lock (default 120)\n"
 		"  --max-export-size SIZE\n"
 		"                  refuse a larger export (default 1G)\n"
-		"  -q              no summary line\n");
+		"  -q, --quiet     no summary line\n"
+		"  -h, --help      this text\n"
+		"  -V, --version   the version\n"
+		"Exit status: 0 done, 1 invalid export, 2 usage, 3 I/O or lock failure, 4 partly\n"
+		"installed, 5 reload failed, 6 files would change (--dry-run, --diff).\n");
+	if (status && out.json) {
+		report_add(&out.report, RC_USAGE, "", "usage error; see hostmapgen --help");
+		exit(outcome_finish(&out, status));
+	}
 	exit(status);
+}
+
+/* A usage error: said, then the usage. */
+static void __attribute__((noreturn, format(printf, 1, 2)))
+bad_usage(const char *fmt, ...)
+{
+	char text[600];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(text, sizeof(text), fmt, ap);
+	va_end(ap);
+	if (out.json)
+		report_add(&out.report, RC_USAGE, "", "%s", text);
+	msg_error("%s", text);
+	usage(EXIT_USAGE);
 }
 
 static unsigned
@@ -141,10 +206,8 @@ parse_seconds(const char *option, const char *text)
 
 	errno = 0;
 	value = strtoul(text, &end, 10);
-	if (errno || end == text || *end || text[0] == '-' || value > TIMEOUT_MAX) {
-		msg_error("%s: \"%s\" is no number of seconds from 0 to %d", option, text, TIMEOUT_MAX);
-		usage(EXIT_USAGE);
-	}
+	if (errno || end == text || *end || text[0] == '-' || value > TIMEOUT_MAX)
+		bad_usage("%s: \"%s\" is no number of seconds from 0 to %d", option, text, TIMEOUT_MAX);
 	return (unsigned)value;
 }
 
@@ -154,11 +217,50 @@ parse_size(const char *option, const char *text)
 	uint64_t bytes;
 	const char *why;
 
-	if (size_parse(text, &bytes, &why) < 0) {
-		msg_error("%s: %s", option, why);
-		usage(EXIT_USAGE);
-	}
+	if (size_parse(text, &bytes, &why) < 0)
+		bad_usage("%s: %s", option, why);
 	return bytes;
+}
+
+/* --format json anywhere on the line: even a usage error is then said as JSON. */
+static bool
+wants_json(int argc, char **argv)
+{
+	for (int i = 1; i < argc && strcmp(argv[i], "--") != 0; i++)
+		if (strcmp(argv[i], "--format=json") == 0 || (strcmp(argv[i], "--format") == 0 && i + 1 < argc
+							     && strcmp(argv[i + 1], "json") == 0))
+			return true;
+	return false;
+}
+
+static const char *
+mode_of(const struct options *opts)
+{
+	if (opts->explain)
+		return "explain";
+	if (opts->diff)
+		return "diff";
+	if (opts->dry_run)
+		return "dry-run";
+	return opts->check ? "check" : "install";
+}
+
+/* The operands: the export, or what --explain explains. */
+static void
+parse_operands(int argc, char **argv, struct options *opts)
+{
+	if (opts->explain) {
+		if (opts->check || opts->diff || opts->dry_run || opts->reload_cmd)
+			bad_usage("--explain reads the installed files; it takes no --check, --diff, --dry-run or --reload-cmd");
+		opts->subject = argv + optind;
+		opts->nsubject = argc - optind;
+		if (opts->nsubject < 1 || opts->nsubject > 3)
+			bad_usage("--explain needs an address, an IP address, \"auth USER\" or \"cert ISSUER [SUBJECT]\"");
+		return;
+	}
+	if (optind != argc - 1)
+		bad_usage(optind == argc ? "no export given (a file, or - for standard input)" : "more than one export given");
+	opts->export_path = argv[optind];
 }
 
 static void
@@ -169,14 +271,17 @@ parse_options(int argc, char **argv, struct options *opts)
 		{ "diff", no_argument, NULL, 'd' }, { "dry-run", no_argument, NULL, 'n' },
 		{ "reload-cmd", required_argument, NULL, 'r' }, { "quiet", no_argument, NULL, 'q' },
 		{ "reload-timeout", required_argument, NULL, 'R' }, { "lock-timeout", required_argument, NULL, 'l' },
-		{ "max-export-size", required_argument, NULL, 'm' },
+		{ "max-export-size", required_argument, NULL, 'm' }, { "format", required_argument, NULL, 'F' },
+		{ "explain", no_argument, NULL, 'E' },
 		{ "help", no_argument, NULL, 'h' }, { "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
 	int c;
 
 	*opts = (struct options){ .dir = "/etc/mail", .layout = "hostnet", .export_cap = EXPORT_CAP_DEFAULT,
-				  .lock_timeout = LOCK_TIMEOUT_DEFAULT, .reload_timeout = RELOAD_TIMEOUT_DEFAULT };
+				  .lock_timeout = LOCK_TIMEOUT_DEFAULT, .reload_timeout = RELOAD_TIMEOUT_DEFAULT,
+				  .json = wants_json(argc, argv) };
+	outcome_init(&out, "install", opts->json, false);
 	while ((c = getopt_long(argc, argv, "o:qhV", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'o': opts->dir = optarg; break;
@@ -189,18 +294,22 @@ parse_options(int argc, char **argv, struct options *opts)
 		case 'l': opts->lock_timeout = parse_seconds("--lock-timeout", optarg); break;
 		case 'm': opts->export_cap = parse_size("--max-export-size", optarg); break;
 		case 'q': opts->quiet = true; break;
-		case 'h': usage(EXIT_DONE);
+		case 'E': opts->explain = true; break;
+		case 'F':
+			if (strcmp(optarg, "json") != 0 && strcmp(optarg, "text") != 0)
+				bad_usage("unknown format \"%s\" (text or json)", optarg);
+			break;
+		case 'h': out.json = false; usage(EXIT_DONE);
 		case 'V': printf("hostmapgen %s\n", PACKAGE_VERSION); exit(EXIT_DONE);
 		default: usage(EXIT_USAGE);
 		}
 	}
-	if (optind != argc - 1)
-		usage(EXIT_USAGE);
-	opts->export_path = argv[optind];
-	if (strcmp(opts->layout, "hostnet") != 0 && strcmp(opts->layout, "debian") != 0) {
-		msg_error("unknown layout \"%s\" (hostnet or debian)", opts->layout);
-		usage(EXIT_USAGE);
-	}
+	parse_operands(argc, argv, opts);
+	if (strcmp(opts->layout, "hostnet") != 0 && strcmp(opts->layout, "debian") != 0)
+		bad_usage("unknown layout \"%s\" (hostnet or debian)", opts->layout);
+	/* --check with --diff or --dry-run: those check the export too, and say more. */
+	out.mode = mode_of(opts);
+	out.quiet = opts->quiet;
 }
 
 static const struct layout_names *
@@ -209,38 +318,51 @@ layout_of(const char *name)
 	return strcmp(name, "debian") == 0 ? &layouts[1] : &layouts[0];
 }
 
+/*
+ * HOSTMAPGEN_TEST_ACCEPTED=DIR (the test suite's hook): each export that
+ * passes the checks of reading and validation is copied into DIR, named by
+ * its digest, so that the tests can hold it against the JSON Schema
+ * (lib.sh, done_testing).  Written in place, without the rename of
+ * g_file_set_contents: tests count this program's renames (strace).
+ */
 static void
-print_errors(const struct mg_report *report)
+keep_accepted(const char *data, size_t len)
 {
-	guint shown = report->errors->len < ERRORS_SHOWN ? report->errors->len : ERRORS_SHOWN;
+	const char *dir = getenv("HOSTMAPGEN_TEST_ACCEPTED");
+	char digest[EXPORT_DIGEST_LEN], *path;
+	int fd;
 
-	progress_done();
-	for (guint i = 0; i < shown; i++)
-		msg_error("%s", (const char *)report->errors->pdata[i]);
-	if (report->errors->len > shown)
-		msg_error("... and %u more errors", report->errors->len - shown);
-	msg_error("export is invalid (%u errors); nothing written", report->errors->len);
+	if (!dir || !*dir)
+		return;
+	export_digest(data, len, digest);
+	path = g_strdup_printf("%s/%s.json", dir, digest);
+	if (g_mkdir_with_parents(dir, 0700) == 0
+	    && (fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600)) >= 0) {
+		if (write(fd, data, len) != (ssize_t)len)
+			msg_warn("HOSTMAPGEN_TEST_ACCEPTED: cannot write %s", path);
+		close(fd);
+	}
+	g_free(path);
 }
 
-/* Reads and checks the export; exits 1 when it is invalid. */
+/* Reads and checks the export; ends the run (1) when it is invalid. */
 static struct mg_export *
 load_export(const struct options *opts, const char *data, size_t len)
 {
-	struct mg_export *export = model_new();
-	struct mg_report report;
+	struct mg_export *export = NULL;
 	const char *name = strcmp(opts->export_path, "-") == 0 ? "(stdin)" : opts->export_path;
 
-	report_init(&report);
 	progress("reading the export");
-	if (export_parse(data, len, name, export, &report) == 0) {
+	if (export_read(data, len, name, &export, &out.report) == 0) {
 		progress("checking the export");
-		validate_export(export, &report);
+		validate_export(export, &out.report);
+		outcome_count(&out, export);
 	}
-	if (report.errors->len) {
-		print_errors(&report);
-		exit(EXIT_INVALID);
+	if (out.report.errors->len) {
+		model_free(export);
+		finish(EXIT_INVALID);
 	}
-	report_free(&report);
+	keep_accepted(data, len);
 	return export;
 }
 
@@ -251,7 +373,8 @@ struct generated {
 	unsigned deferred_routes;	/* written as tempfail: their mailer waits for sendmail.cf */
 };
 
-static int
+/* The installed text maps, read for their admin lines; ends the run (3) when one cannot be. */
+static void
 load_maps(struct generated *gen, struct install_set *set, const struct layout_names *names)
 {
 	struct textmap *maps[] = { &gen->virtuser, &gen->aliases, &gen->access, &gen->cw, &gen->mailertable };
@@ -263,12 +386,10 @@ load_maps(struct generated *gen, struct install_set *set, const struct layout_na
 	textmap_init(&gen->cw, names->cw, TEXTMAP_CLASS, true);
 	textmap_init(&gen->mailertable, MAILERTABLE, TEXTMAP_MAKEMAP, true);
 	for (unsigned i = 0; i < 5; i++) {
-		if (textmap_load(maps[i], set->files[i].path, err, sizeof(err)) < 0) {
-			msg_error("%s; nothing changed", err);
-			return -1;
-		}
+		maps[i]->report = &out.report;
+		if (textmap_load(maps[i], set->files[i].path, err, sizeof(err)) < 0)
+			stop(EXIT_IO, RC_BROKEN_MAP, "%s; nothing changed", err);
 	}
-	return 0;
 }
 
 /* The mailer names an installed file names (parse: emit_mailers_named, emit_mailers_routed); none when unreadable. */
@@ -343,16 +464,12 @@ mailers_need_reload(const struct install_set *set, const GString *text)
 static void
 generate(const struct mg_export *export, struct generated *gen, struct install_set *set, bool writing)
 {
-	struct mg_report report;
 	struct textmap *maps[] = { &gen->virtuser, &gen->aliases, &gen->access, &gen->cw, &gen->mailertable };
 	GHashTable *active;
 
-	report_init(&report);
 	progress("generating the policy database");
-	if (emit_policy(export, &gen->records, &report)) {
-		print_errors(&report);
-		exit(EXIT_INVALID);
-	}
+	if (emit_policy(export, &gen->records, &out.report))
+		finish(EXIT_INVALID);
 	set->files[FILE_POLICY].records = &gen->records;
 	if (writing)
 		install_start_policy(set, &gen->records);
@@ -361,7 +478,7 @@ generate(const struct mg_export *export, struct generated *gen, struct install_s
 	progress("generating aliases");
 	emit_aliases(export, &gen->aliases);
 	progress("generating access");
-	emit_access(export, &gen->access, &report);
+	emit_access(export, &gen->access, &out.report);
 	emit_cw(export, &gen->cw);
 	progress("generating mailertable");
 	active = active_mailers(set);
@@ -372,12 +489,10 @@ generate(const struct mg_export *export, struct generated *gen, struct install_s
 	progress("generating autoconfig.db");
 	emit_autoconfig(export, &gen->autoconfig);
 	set->files[FILE_AUTOCONFIG].records = &gen->autoconfig;
-	if (report.errors->len) {
+	if (out.report.errors->len) {
 		install_abandon(set);
-		print_errors(&report);
-		exit(EXIT_INVALID);
+		finish(EXIT_INVALID);
 	}
-	report_free(&report);
 	for (unsigned i = 0; i < 5; i++) {
 		set->files[i].text = textmap_render(maps[i]);
 		textmap_free(maps[i]);
@@ -399,18 +514,20 @@ register_files(struct install_set *set, const struct layout_names *names)
 	install_add(set, AUTOCONFIG_FILE, TEXTMAP_CLASS, true)->policy = true;
 }
 
+/* The files this run changed (or would change), into the outcome. */
 static void
-list_changes(const struct install_set *set, GString *out)
+list_changes(const struct install_set *set)
 {
+	out.compared = true;
 	for (unsigned i = 0; i < set->nfiles; i++) {
 		const struct install_file *file = &set->files[i];
+		char *db = file->policy ? g_strdup(file->name) : g_strconcat(file->name, ".db", NULL);
 
-		if (file->text_changed)
-			g_string_append_printf(out, " %s", file->name);
-		if (file->db_changed && !file->policy)
-			g_string_append_printf(out, " %s.db", file->name);
-		if (file->db_changed && file->policy)
-			g_string_append_printf(out, " %s", file->name);
+		if (file->text_changed && !file->policy)
+			outcome_file(&out, file->name);
+		if (file->db_changed)
+			outcome_file(&out, db);
+		g_free(db);
 	}
 }
 
@@ -428,7 +545,7 @@ static int
 run_reload(const struct options *opts, struct install_set *set, unsigned deferred)
 {
 	GString *due = g_string_new(NULL);
-	char why[256];
+	char why[256], *notice;
 	int status = EXIT_DONE;
 
 	if (install_reload_due(set, due) == 0) {
@@ -437,11 +554,14 @@ run_reload(const struct options *opts, struct install_set *set, unsigned deferre
 	}
 	if (!opts->reload_cmd) {
 		if (strstr(due->str, MAILERS_FILE))
-			msg_info("%s changed: rebuild sendmail.cf (m4 sendmail.mc) and restart sendmail%s", due->str,
-				 deferred ? "; routes that need its new mailers tempfail until hostmapgen runs with a "
-				 "--reload-cmd that does so" : "");
+			notice = g_strdup_printf("%s changed: rebuild sendmail.cf (m4 sendmail.mc) and restart sendmail%s",
+						 due->str, deferred ? "; routes that need its new mailers tempfail until "
+						 "hostmapgen runs with a --reload-cmd that does so" : "");
 		else
-			msg_info("%s changed: Sendmail reads it only at start; restart sendmail or send it SIGHUP", due->str);
+			notice = g_strdup_printf("%s changed: Sendmail reads it only at start; restart sendmail or send it "
+						 "SIGHUP", due->str);
+		outcome_reload(&out, due->str, NULL, "left to the admin", notice);
+		g_free(notice);
 		if (deferred)
 			install_reload_keep_due(set, MAILERS_FILE);
 		install_reload_covered(set);
@@ -449,32 +569,17 @@ run_reload(const struct options *opts, struct install_set *set, unsigned deferre
 		install_pause("reloading", NULL);
 		if (reload_run(opts->reload_cmd, opts->reload_timeout, why, sizeof(why)) == 0) {
 			install_reload_covered(set);
+			outcome_reload(&out, due->str, opts->reload_cmd, "done", "");
 		} else {
-			msg_error("reload command \"%s\" failed (%s); the new %s %s in place, and the next run "
-				  "runs the command again", opts->reload_cmd, why, due->str,
-				  strchr(due->str, ' ') ? "are" : "is");
+			outcome_reload(&out, due->str, opts->reload_cmd, "failed", why);
+			report_add(&out.report, RC_RELOAD_FAILED, "", "reload command \"%s\" failed (%s); the new %s %s in "
+				   "place, and the next run runs the command again", opts->reload_cmd, why, due->str,
+				   strchr(due->str, ' ') ? "are" : "is");
 			status = EXIT_RELOAD;
 		}
 	}
 	g_string_free(due, TRUE);
 	return status;
-}
-
-static void
-summary(const struct options *opts, const struct mg_export *export, const struct install_set *set,
-	const char *verb)
-{
-	GString *changed = g_string_new(NULL);
-
-	progress_done();
-	if (opts->quiet)
-		return;
-	list_changes(set, changed);
-	printf("hostmapgen: %u domains, %zu addresses, %u mailboxes, %u aliases; %u files %s%s%s\n",
-	       export ? export->domains->len : 0, export ? export->naddresses : 0,
-	       export ? export->mailboxes->len : 0, export ? export->aliases->len : 0,
-	       install_changed_count(set), verb, changed->len ? ":" : "", changed->str);
-	g_string_free(changed, TRUE);
 }
 
 /* A rename failed after others succeeded: say exactly what is where. */
@@ -485,46 +590,47 @@ report_partial(const struct install_set *set, const char *err)
 
 	install_list(set, true, installed);
 	install_list(set, false, missing);
-	msg_error("%s; partly installed: new:%s; still old:%s; run hostmapgen again once the cause is mended",
-		  err, installed->str, missing->str);
+	report_add(&out.report, RC_PARTLY_INSTALLED, "", "%s; partly installed: new:%s; still old:%s; run hostmapgen "
+		   "again once the cause is mended", err, installed->str, missing->str);
 	g_string_free(installed, TRUE);
 	g_string_free(missing, TRUE);
 }
 
 /* Installs, reloads what needs it, records the state; the exit status.  deferred: see run_reload. */
 static int
-install_and_reload(const struct options *opts, const struct mg_export *export, struct install_set *set,
-		   unsigned deferred)
+install_and_reload(const struct options *opts, struct install_set *set, unsigned deferred)
 {
 	char err[1024];
 	enum install_result result = install_commit(set, err, sizeof(err));
 	int status;
 
 	progress_done();
-	if (result == INSTALL_NOTHING) {
-		msg_error("%s; nothing changed", err);
-		return EXIT_IO;
-	}
+	if (result == INSTALL_NOTHING)
+		stop(EXIT_IO, RC_INSTALL_FAILED, "%s; nothing changed", err);
+	list_changes(set);
 	if (result == INSTALL_PARTIAL)
 		report_partial(set, err);
-	else
-		summary(opts, export, set, "changed");
 	status = run_reload(opts, set, deferred);
 	install_record(set);
 	return result == INSTALL_PARTIAL ? EXIT_PARTIAL : status;
 }
 
+/* --check: what only generating finds too (an address reaching too many mailboxes, an access key clash). */
 static int
 check_only(const struct options *opts, const char *data, size_t len)
 {
 	struct mg_export *export = load_export(opts, data, len);
+	struct policy_records records = { 0 };
+	struct textmap access;
 
-	progress_done();
-	if (!opts->quiet)
-		printf("hostmapgen: export is valid: %u domains, %zu addresses, %u mailboxes, %u aliases\n",
-		       export->domains->len, export->naddresses, export->mailboxes->len, export->aliases->len);
+	progress("generating, to check");
+	emit_policy(export, &records, &out.report);
+	policy_records_free(&records);
+	textmap_init(&access, "access", TEXTMAP_MAKEMAP, true);
+	emit_access(export, &access, &out.report);
+	textmap_free(&access);
 	model_free(export);
-	return EXIT_DONE;
+	return out.report.errors->len ? EXIT_INVALID : EXIT_DONE;
 }
 
 /* Generates, compares and installs; *deferred gets the routes written as tempfail. */
@@ -532,23 +638,25 @@ static int
 apply(const struct options *opts, struct install_set *set, const struct mg_export *export, unsigned *deferred)
 {
 	struct generated gen = { 0 };
+	bool writing = !opts->diff && !opts->dry_run;
 	int status = EXIT_DONE;
 
-	if (load_maps(&gen, set, layout_of(opts->layout)) < 0)
-		return EXIT_IO;
-	generate(export, &gen, set, !opts->diff && !opts->dry_run);
+	load_maps(&gen, set, layout_of(opts->layout));
+	generate(export, &gen, set, writing);
 	progress("comparing with the installed files");
 	install_compare(set);
-	if (opts->diff) {
-		progress_done();
-		install_diff(set);
-	} else if (opts->dry_run) {
-		summary(opts, export, set, "would change");
+	if (!writing) {
+		list_changes(set);
+		if (opts->diff) {
+			progress("listing the changes");
+			out.changes = diff_changes(set);
+		}
+		status = out.files->len ? EXIT_WOULD_CHANGE : EXIT_DONE;
 	} else {
 		progress("writing");
 		/* Deferred routes are not final: the next run, whatever its export, writes them again. */
 		set->partial = gen.deferred_routes > 0;
-		status = install_and_reload(opts, export, set, gen.deferred_routes);
+		status = install_and_reload(opts, set, gen.deferred_routes);
 	}
 	*deferred = gen.deferred_routes;
 	policy_records_free(&gen.records);
@@ -590,7 +698,7 @@ exec_with_huge_pages(char **argv)
 #endif
 }
 
-/* The export, at most --max-export-size of it; exits 3 when unreadable, 1 when too large. */
+/* The export, at most --max-export-size of it; ends the run (3) when unreadable, (1) when too large. */
 static char *
 read_export(const struct options *opts, size_t *len)
 {
@@ -601,9 +709,9 @@ read_export(const struct options *opts, size_t *len)
 	case SAFEFILE_OK:
 		return data;
 	case SAFEFILE_TOO_LARGE:
-		msg_fatal(EXIT_INVALID, "%s (--max-export-size); nothing written", err);
+		stop(EXIT_INVALID, RC_EXPORT_TOO_LARGE, "%s (--max-export-size); nothing written", err);
 	default:
-		msg_fatal(EXIT_IO, "%s", err);
+		stop(EXIT_IO, RC_EXPORT_UNREADABLE, "%s", err);
 	}
 }
 
@@ -613,7 +721,9 @@ unchanged(const struct options *opts, struct install_set *set, bool writing)
 {
 	int status = EXIT_DONE;
 
-	summary(opts, NULL, set, "changed (export and files as last written)");
+	out.compared = true;
+	if (opts->diff)
+		out.changes = json_array();
 	if (writing) {
 		status = run_reload(opts, set, 0);	/* unchanged: the last run deferred no route */
 		if (g_hash_table_size(set->reload_covered))
@@ -639,13 +749,16 @@ run(const struct options *opts, const char *digest, char **data, size_t len, str
 	int status;
 
 	install_init(&set, opts->dir, opts->layout, digest);
+	set.report = &out.report;
+	if (safefile_check_dir(opts->dir, err, sizeof(err)) < 0)
+		stop(EXIT_IO, RC_UNSAFE_FILE, "%s; nothing changed", err);
 	if (install_lock(&set, opts->lock_timeout, err, sizeof(err)) < 0)
-		msg_fatal(EXIT_IO, "%s; nothing changed", err);
+		stop(EXIT_IO, RC_LOCK_FAILED, "%s; nothing changed", err);
 	install_pause(second ? "relocked" : "locked", NULL);
 	install_clean_stale(&set);
 	register_files(&set, layout_of(opts->layout));
 	if (install_survey(&set, writing, err, sizeof(err)) < 0)
-		msg_fatal(EXIT_IO, "%s; nothing changed", err);
+		stop(EXIT_IO, RC_UNSAFE_FILE, "%s; nothing changed", err);
 	if (!second && install_unchanged(&set)) {
 		status = unchanged(opts, &set, writing);
 		deferred = 1;	/* not known without generating: a second pass finds out */
@@ -654,6 +767,10 @@ run(const struct options *opts, const char *digest, char **data, size_t len, str
 			*export = load_export(opts, *data, len);
 			g_free(*data);
 			*data = NULL;
+		}
+		if (second) {	/* the second pass says what both changed */
+			g_ptr_array_set_size(out.files, 0);
+			out.compared = false;
 		}
 		status = apply(opts, &set, *export, &deferred);
 	}
@@ -665,11 +782,26 @@ run(const struct options *opts, const char *digest, char **data, size_t len, str
 		progress("the reload covered " MAILERS_FILE ": writing the routes it activates");
 		status = run(opts, digest, data, len, export, true);
 	} else if (deferred && writing && status != EXIT_IO && status != EXIT_PARTIAL && *export)
-		msg_warn("%u route%s wait%s for sendmail.cf to be rebuilt (their mailers are new in %s): Sendmail "
-			 "tempfails their mail until %s", deferred, deferred == 1 ? "" : "s", deferred == 1 ? "s" : "",
-			 MAILERS_FILE, opts->reload_cmd ? "the reload command succeeds"
-			 : "hostmapgen runs with a --reload-cmd that rebuilds it");
+		report_add(&out.report, RC_ROUTES_DEFERRED, "", "%u route%s wait%s for sendmail.cf to be rebuilt (their "
+			   "mailers are new in %s): Sendmail tempfails their mail until %s", deferred, deferred == 1 ? "" : "s",
+			   deferred == 1 ? "s" : "", MAILERS_FILE, opts->reload_cmd ? "the reload command succeeds"
+			   : "hostmapgen runs with a --reload-cmd that rebuilds it");
 	return status;
+}
+
+/* --explain: from the installed files of the layout, under no lock (each is replaced whole, by rename). */
+static int
+explain(const struct options *opts)
+{
+	const struct layout_names *names = layout_of(opts->layout);
+	struct explain_files files = { opts->dir, names->virtuser, names->aliases, names->access, names->cw,
+				       MAILERTABLE, "hostmilter.db" };
+	char err[1024];
+
+	if (explain_subject(&files, opts->nsubject, opts->subject, &out.explain, &out.explain_text, err,
+			    sizeof(err)) < 0)
+		stop(EXIT_IO, RC_POLICY_UNREADABLE, "%s", err);
+	return EXIT_DONE;
 }
 
 int
@@ -681,21 +813,23 @@ main(int argc, char **argv)
 	size_t len;
 	int status;
 
-	exec_with_huge_pages(argv);
 	msg_init(argv[0]);
 	parse_options(argc, argv, &opts);
-	show_progress = isatty(STDERR_FILENO) && !opts.quiet;
+	if (opts.explain)
+		finish(explain(&opts));
+	exec_with_huge_pages(argv);
+	show_progress = isatty(STDERR_FILENO) && !opts.quiet && !opts.json;
 	show_timing = getenv("HOSTMAPGEN_TIMING") != NULL;
 	progress("start");
 	data = read_export(&opts, &len);
-	if (opts.check) {
+	if (opts.check && !opts.diff && !opts.dry_run) {
 		status = check_only(&opts, data, len);
 		g_free(data);
-		return status;
+		finish(status);
 	}
 	export_digest(data, len, digest);
 	status = run(&opts, digest, &data, len, &export, false);
 	model_free(export);
 	g_free(data);
-	return status;
+	finish(status);
 }

@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,6 +27,21 @@
 #define BDB_TMP_PREFIX "__db."
 /* What GLib's g_file_set_contents left of the state file (earlier versions). */
 #define OLD_STATE_TMP INSTALL_STATE "."
+
+static void __attribute__((format(printf, 3, 4)))
+install_warn(const struct install_set *set, enum report_code code, const char *fmt, ...)
+{
+	char text[1200];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(text, sizeof(text), fmt, ap);
+	va_end(ap);
+	if (set->report)
+		report_add(set->report, code, "", "%s", text);
+	else
+		msg_warn("%s", text);
+}
 
 void
 install_init(struct install_set *set, const char *dir, const char *layout, const char *digest)
@@ -119,7 +135,7 @@ install_clean_stale(struct install_set *set)
 		if (install_is_stale(entry->d_name)) {
 			char *path = g_build_filename(set->dir, entry->d_name, NULL);
 
-			msg_warn("removing %s, left behind by an interrupted run", path);
+			install_warn(set, RC_STALE_FILE_REMOVED, "removing %s, left behind by an interrupted run", path);
 			unlink(path);
 			g_free(path);
 		}
@@ -720,7 +736,8 @@ install_commit(struct install_set *set, char *err, size_t errlen)
 	if (failed && renamed == 0)
 		return INSTALL_NOTHING;
 	if (sync_dir(set->dir) < 0)
-		msg_warn("cannot sync %s: %s; a crash may lose what was renamed", set->dir, strerror(errno));
+		install_warn(set, RC_STATE_NOT_RECORDED, "cannot sync %s: %s; a crash may lose what was renamed", set->dir,
+			     strerror(errno));
 	if (failed) {
 		set->partial = true;
 		return INSTALL_PARTIAL;
@@ -813,7 +830,8 @@ install_record(struct install_set *set)
 	text = state_format(&now);
 	tmp = write_tmp(set->dir, INSTALL_STATE + 1, text->str, text->len, NULL, err, sizeof(err));
 	if (!tmp || rename(tmp, path) < 0 || sync_dir(set->dir) < 0) {
-		msg_warn("cannot record the state in %s: %s", path, tmp ? strerror(errno) : err);
+		install_warn(set, RC_STATE_NOT_RECORDED, "cannot record the state in %s: %s", path,
+			     tmp ? strerror(errno) : err);
 		if (tmp)
 			unlink(tmp);
 		rc = -1;

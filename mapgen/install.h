@@ -81,6 +81,7 @@ struct install_set {
 	GHashTable *reload_now;		/* name -> identity of the files due for a reload */
 	GHashTable *reload_covered;	/* the same, once a reload covered them */
 	bool partial;			/* recorded as incomplete: the next run does everything again */
+	struct mg_report *report;	/* where its warnings go; NULL: msg_warn */
 };
 
 void install_init(struct install_set *set, const char *dir, const char *layout, const char *digest);

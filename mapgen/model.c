@@ -3,7 +3,6 @@
  */
 #include "config.h"
 
-#include <stdarg.h>
 #include <string.h>
 
 #include "model.h"
@@ -75,8 +74,10 @@ model_free(struct mg_export *export)
 	if (!export)
 		return;
 	model_free_domains(export->domains);
-	for (guint i = 0; i < export->mailboxes->len; i++)
+	for (guint i = 0; i < export->mailboxes->len; i++) {
 		g_free(model_mailbox(export, i)->send_as);
+		g_free(model_mailbox(export, i)->send_as_pos);
+	}
 	for (guint i = 0; i < export->aliases->len; i++)
 		model_free_deliver(&model_alias(export, i)->deliver);
 	g_array_free(export->mailboxes, TRUE);
@@ -149,27 +150,4 @@ struct mg_alias *
 model_alias(const struct mg_export *export, uint32_t i)
 {
 	return &g_array_index(export->aliases, struct mg_alias, i);
-}
-
-void
-report_init(struct mg_report *report)
-{
-	report->errors = g_ptr_array_new_with_free_func(g_free);
-	report->warnings = 0;
-}
-
-void
-report_free(struct mg_report *report)
-{
-	g_ptr_array_free(report->errors, TRUE);
-}
-
-void
-report_error(struct mg_report *report, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	g_ptr_array_add(report->errors, g_strdup_vprintf(fmt, ap));
-	va_end(ap);
 }

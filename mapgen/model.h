@@ -17,6 +17,7 @@
 #include "acdb.h"
 #include "cidr.h"
 #include "policy.h"
+#include "report.h"
 
 enum mg_target_kind {
 	MG_TARGET_UNKNOWN,
@@ -89,7 +90,7 @@ struct mg_client_settings {
 
 struct mg_domain {
 	const char *name;
-	const char *where;	/* JSON path, for messages */
+	const char *where;	/* JSON Pointer, for messages */
 	const char **aliases;
 	uint32_t naliases;
 	struct mg_address *addresses;
@@ -113,6 +114,7 @@ struct mg_mailbox {
 	const char *where;
 	const char **send_as;
 	uint32_t nsend_as;
+	uint32_t *send_as_pos;	/* each one's index in the export's array; NULL: its own */
 	struct policy_rate rate;
 	const struct policy_rules *rules;	/* what it sets itself */
 };
@@ -127,18 +129,21 @@ struct mg_alias {
 struct mg_network {
 	struct cidr net;
 	const char *text;
+	const char *where;
 	struct policy_rate rate;
 };
 
 struct mg_cert {
 	const char *issuer;
 	const char *subject;	/* NULL: any certificate of the issuer */
+	const char *where;
 	struct policy_rate rate;
 };
 
 struct mg_access {
 	const char *key;
 	const char *value;
+	const char *where;
 };
 
 struct mg_export {
@@ -150,6 +155,7 @@ struct mg_export {
 	const char **names;
 	uint32_t nnames;
 	struct policy_rules defaults;	/* every key set */
+	const struct policy_rules *defaults_own;	/* what the export's "defaults" sets itself; NULL: nothing */
 	struct policy_rate default_rate;
 	struct mg_client_settings client_settings;	/* defaults' */
 
@@ -168,12 +174,6 @@ struct mg_export {
 	GHashTable *address_domain;	/* struct mg_address* -> struct mg_domain* */
 	size_t naddresses;
 	bool add_postmaster;	/* the export defines no postmaster: hostmapgen adds one */
-};
-
-/* Errors and warnings found while reading and checking an export. */
-struct mg_report {
-	GPtrArray *errors;	/* char* */
-	unsigned long warnings;
 };
 
 /* A domain relayed to another server (backup MX, or a route): not in class w, no virtmaps. */
@@ -220,10 +220,5 @@ const struct policy_rules *model_empty_rules(struct mg_export *export);
 struct mg_domain *model_domain(const struct mg_export *export, uint32_t i);
 struct mg_mailbox *model_mailbox(const struct mg_export *export, uint32_t i);
 struct mg_alias *model_alias(const struct mg_export *export, uint32_t i);
-
-void report_init(struct mg_report *report);
-void report_free(struct mg_report *report);
-void report_error(struct mg_report *report, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
 
 #endif

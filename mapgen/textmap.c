@@ -59,7 +59,12 @@ textmap_admin_key(const char *key, size_t keylen, const char *value, size_t valu
 	if (keylen && key[keylen - 1] == '\0')
 		keylen--;
 	folded = textmap_fold(map, key, keylen);
-	if (!g_hash_table_add(map->admin_keys, folded))
+	if (g_hash_table_add(map->admin_keys, folded))
+		return 0;
+	if (map->report)
+		report_add(map->report, RC_ADMIN_DUPLICATE_KEY, "", "%s: the admin's lines have key \"%s\" twice; the "
+			   "first one counts", map->name, folded);
+	else
 		msg_warn("%s: the admin's lines have key \"%s\" twice; the first one counts", map->name, folded);
 	return 0;
 }
@@ -174,8 +179,13 @@ textmap_add(struct textmap *map, const char *key, const char *value)
 		g_free(folded);
 		if (shadowed) {
 			map->shadowed++;
-			msg_warn("%s: the admin's line for \"%s\" overrides the generated entry \"%s%s%s\"",
-				 map->name, key, key, textmap_separator(map), value);
+			if (map->report)
+				report_add(map->report, RC_ADMIN_LINE_OVERRIDES, "", "%s: the admin's line for \"%s\" "
+					   "overrides the generated entry \"%s%s%s\"", map->name, key, key,
+					   textmap_separator(map), value);
+			else
+				msg_warn("%s: the admin's line for \"%s\" overrides the generated entry \"%s%s%s\"",
+					 map->name, key, key, textmap_separator(map), value);
 			g_string_append_printf(map->block, "# overridden by the admin's line: %s%s%s\n",
 					       key, textmap_separator(map), value);
 			return true;

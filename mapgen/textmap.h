@@ -9,7 +9,7 @@
  * A file without markers is all admin text; the block is appended to it.
  *
  * Promise: a generated line whose key an admin line already has is written
- * as a comment and reported (msg_warn), so the admin's line wins both in the
+ * as a comment and reported (admin_line_overrides), so the admin's line wins both in the
  * text and in the .db and the text never holds a key twice.  The .db is
  * built from the final text by the rules of the program Sendmail's admins
  * would use on it: makemap (key up to the first blank, lower-cased, value
@@ -23,6 +23,8 @@
 #include <glib.h>
 #include <stdbool.h>
 #include <sys/stat.h>
+
+#include "report.h"
 
 enum textmap_style {
 	TEXTMAP_MAKEMAP,	/* key<TAB>value, hash map as makemap writes it */
@@ -41,6 +43,7 @@ struct textmap {
 	GHashTable *generated_keys;	/* only when dedupe is on */
 	GStringChunk *keys;
 	unsigned long generated, shadowed;
+	struct mg_report *report;	/* where its warnings go; NULL: msg_warn */
 };
 
 void textmap_init(struct textmap *map, const char *name, enum textmap_style style, bool dedupe);

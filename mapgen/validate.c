@@ -6,10 +6,22 @@
 #include <string.h>
 
 #include "addr.h"
-#include "msg.h"
+#include "magictypes.h"
 #include "validate.h"
 
 enum { MARK_NEW, MARK_ACTIVE, MARK_DONE };
+
+/* "duplicate mailbox "x" (first at mailboxes[2])", at where/name. */
+static void
+duplicate(struct mg_report *report, enum report_code code, const char *where, const char *what, const char *name,
+	  const char *first)
+{
+	char *there = report_dotted(first);
+
+	report_add(report, code, report_at(report, "%s/name", where), "duplicate %s \"%s\" (first at %s)", what, name,
+		   there);
+	g_free(there);
+}
 
 static void
 index_mailboxes(struct mg_export *export, struct mg_report *report)
@@ -19,8 +31,7 @@ index_mailboxes(struct mg_export *export, struct mg_report *report)
 		struct mg_mailbox *first = g_hash_table_lookup(export->mailbox_index, mailbox->name);
 
 		if (first)
-			report_error(report, "%s.name: duplicate mailbox \"%s\" (first at %s)",
-				     mailbox->where, mailbox->name, first->where);
+			duplicate(report, RC_DUPLICATE_MAILBOX, mailbox->where, "mailbox", mailbox->name, first->where);
 		else
 			g_hash_table_insert(export->mailbox_index, (gpointer)mailbox->name, mailbox);
 	}
@@ -34,15 +45,14 @@ index_aliases(struct mg_export *export, struct mg_report *report)
 		struct mg_alias *first = g_hash_table_lookup(export->alias_index, alias->name);
 
 		if (first) {
-			report_error(report, "%s.name: duplicate alias \"%s\" (first at %s)",
-				     alias->where, alias->name, first->where);
+			duplicate(report, RC_DUPLICATE_ALIAS, alias->where, "alias", alias->name, first->where);
 			continue;
 		}
 		g_hash_table_insert(export->alias_index, (gpointer)alias->name, alias);
 		if (g_hash_table_contains(export->mailbox_index, alias->name)) {
 			alias->shadows_mailbox = true;
-			msg_warn("%s: alias \"%s\" takes precedence over the mailbox of the same name",
-				 alias->where, alias->name);
+			report_add(report, RC_ALIAS_SHADOWS_MAILBOX, report_at(report, "%s/name", alias->where),
+				   "alias \"%s\" takes precedence over the mailbox of the same name", alias->name);
 		}
 	}
 	export->add_postmaster = !g_hash_table_contains(export->alias_index, "postmaster")
@@ -72,19 +82,20 @@ check_relayed_domain(const struct mg_export *export, struct mg_report *report, c
 	if (!model_domain_relayed(domain))
 		return;
 	if (server_name(export, domain->name))
-		report_error(report, "%s.%s: \"%s\" is a name of this server, where its mail is delivered", domain->where,
-			     domain->has_route ? "route" : "backup_mx", domain->name);
+		report_add(report, RC_RELAYED_SERVER_NAME, report_at(report, "%s/%s", domain->where,
+			   domain->has_route ? "route" : "backup_mx"),
+			   "\"%s\" is a name of this server, where its mail is delivered", domain->name);
 	for (uint32_t a = 0; a < domain->naliases; a++)
 		if (server_name(export, domain->aliases[a]))
-			report_error(report, "%s.aliases[%u]: \"%s\" is a name of this server, where its mail is delivered",
-				     domain->where, a, domain->aliases[a]);
+			report_add(report, RC_RELAYED_SERVER_NAME, report_at(report, "%s/aliases/%u", domain->where, a),
+				   "\"%s\" is a name of this server, where its mail is delivered", domain->aliases[a]);
 	if (domain->has_route && domain->naddresses == 0 && !domain->catch_all_relay)
-		msg_warn("%s: routed domain %s lists no addresses: every recipient is relayed, and mail to unknown "
-			 "users bounces later (backscatter); list them, or say \"catch_all\": {\"relay\": true}",
-			 domain->where, domain->name);
+		report_add(report, RC_ROUTED_UNLISTED, domain->where, "routed domain %s lists no addresses: every "
+			   "recipient is relayed, and mail to unknown users bounces later (backscatter); list them, "
+			   "or say \"catch_all\": {\"relay\": true}", domain->name);
 	if (domain->has_route && domain->route.hold && domain->route.netrn == 0)
-		msg_warn("%s.route: mail for %s is held, and no etrn_clients may ask for it", domain->where,
-			 domain->name);
+		report_add(report, RC_HELD_WITHOUT_ETRN, report_at(report, "%s/route", domain->where),
+			   "mail for %s is held, and no etrn_clients may ask for it", domain->name);
 }
 
 static void
@@ -97,8 +108,7 @@ index_domain_names(struct mg_export *export, struct mg_report *report)
 		if (!domain->name)
 			continue;
 		if ((first = g_hash_table_lookup(export->domain_index, domain->name)))
-			report_error(report, "%s.name: duplicate domain \"%s\" (first at %s)",
-				     domain->where, domain->name, first->where);
+			duplicate(report, RC_DUPLICATE_DOMAIN, domain->where, "domain", domain->name, first->where);
 		else
 			g_hash_table_insert(export->domain_index, (gpointer)domain->name, domain);
 		check_relayed_domain(export, report, domain);
@@ -116,15 +126,19 @@ index_alias_domains(struct mg_export *export, struct mg_report *report, GHashTab
 			struct mg_domain *real = g_hash_table_lookup(export->domain_index, name);
 			struct mg_domain *other = g_hash_table_lookup(alias_of, name);
 
+			const char *at = report_at(report, "%s/aliases/%u", domain->where, a);
+			char *there = report_dotted(real ? real->where : other ? other->where : "");
+
 			if (real && real == domain)
-				report_error(report, "%s.aliases[%u]: \"%s\" is an alias of itself", domain->where, a, name);
+				report_add(report, RC_ALIAS_DOMAIN_IS_DOMAIN, at, "\"%s\" is an alias of itself", name);
 			else if (real)
-				report_error(report, "%s.aliases[%u]: alias domain \"%s\" is also a domain (%s)",
-					     domain->where, a, name, real->where);
+				report_add(report, RC_ALIAS_DOMAIN_IS_DOMAIN, at, "alias domain \"%s\" is also a domain (%s)",
+					   name, there);
 			else if (other)
-				report_error(report, "%s.aliases[%u]: duplicate domain: \"%s\" is already an alias of %s (%s)",
-					     domain->where, a, name, other->name, other->where);
-			else
+				report_add(report, RC_DUPLICATE_DOMAIN, at, "duplicate domain: \"%s\" is already an alias of "
+					   "%s (%s)", name, other->name, there);
+			g_free(there);
+			if (!real && !other)
 				g_hash_table_insert(alias_of, (gpointer)name, domain);
 		}
 	}
@@ -141,8 +155,13 @@ index_addresses(struct mg_export *export, struct mg_report *report)
 			struct mg_address *first = g_hash_table_lookup(export->address_index, address->full);
 
 			if (first) {
-				report_error(report, "%s.addresses[%u].local: duplicate address %s (first at %s.addresses[%u])",
-					     domain->where, address->index, address->full, domain->where, first->index);
+				struct mg_domain *other = g_hash_table_lookup(export->address_domain, first);
+				char *there = report_dotted(report_at(report, "%s/addresses/%u", other->where, first->index));
+
+				report_add(report, RC_DUPLICATE_ADDRESS,
+					   report_at(report, "%s/addresses/%u/local", domain->where, address->index),
+					   "duplicate address %s (first at %s)", address->full, there);
+				g_free(there);
 				continue;
 			}
 			g_hash_table_insert(export->address_index, (gpointer)address->full, address);
@@ -204,95 +223,133 @@ validate_follow(const struct mg_export *export, const struct mg_target *target)
 	return NULL;
 }
 
-static const char *
-classify_special(struct mg_target *target)
+/* Why a target is refused: its code and words; code RC_COUNT: it is fine. */
+struct verdict {
+	enum report_code code;
+	const char *why;
+};
+
+static const struct verdict target_ok = { RC_COUNT, NULL };
+
+static struct verdict
+refuse(enum report_code code, const char *why)
+{
+	return (struct verdict){ code, why };
+}
+
+/* Pipes, files and includes; false when the target is none of them. */
+static bool
+classify_special(struct mg_target *target, struct verdict *v)
 {
 	const char *text = target->text;
 
+	*v = target_ok;
 	if (text[0] == '|') {
 		target->kind = MG_TARGET_PIPE;
-		return text[1] ? NULL : "a pipe needs a command";
-	}
-	if (text[0] == '/') {
+		if (!text[1])
+			*v = refuse(RC_INVALID_TARGET, "is a pipe without a command");
+	} else if (text[0] == '/') {
 		target->kind = MG_TARGET_FILE;
-		return NULL;
-	}
-	if (g_ascii_strncasecmp(text, ":include:", 9) == 0) {
+	} else if (g_ascii_strncasecmp(text, ":include:", 9) == 0) {
 		target->kind = MG_TARGET_INCLUDE;
-		return text[9] == '/' ? NULL : ":include: needs an absolute path";
-	}
-	return "";
+		if (text[9] != '/')
+			*v = refuse(RC_INVALID_TARGET, "needs an absolute path after :include:");
+	} else
+		return false;
+	return true;
 }
 
-static const char *
+/* A relayed domain that lists its valid recipients: is the local part of lower among them? */
+static bool
+listed_in(const struct mg_export *export, const struct mg_domain *domain, const char *lower)
+{
+	char key[ADDR_LOCAL_MAX + ADDR_DOMAIN_MAX + 2];
+	const char *at = addr_at(lower);
+
+	if (!model_domain_listed(domain) || strncmp(lower, "postmaster@", 11) == 0)
+		return true;
+	snprintf(key, sizeof(key), "%.*s@%s", (int)(at - lower), lower, domain->name);
+	return g_hash_table_contains(export->address_index, key);
+}
+
+static struct verdict
 classify_address(const struct mg_export *export, struct mg_target *target)
 {
 	char lower[ADDR_LOCAL_MAX + ADDR_DOMAIN_MAX + 2];
 	struct mg_domain *domain;
 
 	if (strlen(target->text) >= sizeof(lower) || !addr_address_valid(target->text))
-		return "is not a valid mail address";
+		return refuse(RC_INVALID_TARGET, "is not a valid mail address");
 	strcpy(lower, target->text);
 	addr_lower(lower);
 	domain = validate_domain(export, addr_at(lower) + 1);
 	if (!domain || model_domain_relayed(domain)) {
 		target->kind = MG_TARGET_EXTERNAL;
-		return NULL;
+		if (domain && !listed_in(export, domain, lower))
+			return refuse(RC_TARGET_NOT_LISTED, "is not among the addresses its routed or backup-MX domain "
+				      "lists, so the server behind it refuses it: list it there, or deliver elsewhere");
+		return target_ok;
 	}
 	target->kind = MG_TARGET_HOSTED;
 	if (!follow_hosted(export, lower))
-		return "is an address of this server that does not exist (no such address and no catch-all)";
-	return NULL;
+		return refuse(RC_NO_SUCH_ADDRESS, "is an address of this server that does not exist (no such address "
+			      "and no catch-all)");
+	return target_ok;
 }
 
-/* Classifies one target; returns why it is invalid, or NULL. */
-static const char *
+static struct verdict
 classify_target(const struct mg_export *export, struct mg_target *target, bool in_aliases)
 {
-	const char *why = classify_special(target);
+	struct verdict v;
 
-	if (!why)
-		return in_aliases ? NULL : "pipes, files and :include: are allowed only in aliases";
-	if (*why)
-		return why;
+	if (classify_special(target, &v))
+		return v.why || in_aliases ? v : refuse(RC_SPECIAL_TARGET, "is a pipe, file or :include:, which only "
+							"aliases may deliver to");
 	if (strchr(target->text, '@'))
 		return classify_address(export, target);
 	target->kind = classify_local_name(export, target->text);
-	return target->kind == MG_TARGET_UNKNOWN ? "is no mailbox, alias or address" : NULL;
+	return target->kind == MG_TARGET_UNKNOWN ? refuse(RC_UNKNOWN_TARGET, "is no mailbox, alias or address")
+						 : target_ok;
 }
 
+/* where: the JSON Pointer of the object holding "deliver". */
 static void
 classify_deliver(const struct mg_export *export, struct mg_report *report, struct mg_deliver *deliver,
-		 bool in_aliases, const char *where, const char *suffix)
+		 bool in_aliases, const char *where)
 {
-	for (uint32_t t = 0; t < deliver->ntargets; t++) {
-		const char *why = classify_target(export, &deliver->targets[t], in_aliases);
+	char *path = g_strdup(where);
 
-		if (why)
-			report_error(report, "%s%s.deliver[%u]: deliver target \"%s\" %s",
-				     where, suffix, t, deliver->targets[t].text, why);
+	for (uint32_t t = 0; t < deliver->ntargets; t++) {
+		struct verdict v = classify_target(export, &deliver->targets[t], in_aliases);
+
+		if (v.why)
+			report_add(report, v.code, report_at(report, "%s/deliver/%u", path, t), "deliver target \"%s\" %s",
+				   deliver->targets[t].text, v.why);
 	}
+	g_free(path);
 }
 
 static void
 classify_all(struct mg_export *export, struct mg_report *report)
 {
-	char suffix[40];
-
 	for (guint i = 0; i < export->domains->len; i++) {
 		struct mg_domain *domain = model_domain(export, i);
+		GString *where = g_string_new(NULL);
 
 		for (uint32_t a = 0; domain->name && a < domain->naddresses; a++) {
-			snprintf(suffix, sizeof(suffix), ".addresses[%u]", domain->addresses[a].index);
-			classify_deliver(export, report, &domain->addresses[a].deliver, false, domain->where, suffix);
+			g_string_printf(where, "%s/addresses/%u", domain->where, domain->addresses[a].index);
+			classify_deliver(export, report, &domain->addresses[a].deliver, false, where->str);
 		}
-		if (domain->has_catch_all)
-			classify_deliver(export, report, &domain->catch_all, false, domain->where, ".catch_all");
+		if (domain->has_catch_all) {
+			g_string_printf(where, "%s/catch_all", domain->where);
+			classify_deliver(export, report, &domain->catch_all, false, where->str);
+		}
+		g_string_free(where, TRUE);
 	}
 	for (guint i = 0; i < export->aliases->len; i++) {
 		struct mg_alias *alias = model_alias(export, i);
 
-		classify_deliver(export, report, &alias->deliver, true, alias->where, "");
+		classify_deliver(export, report, &alias->deliver, true, alias->where);
 	}
 }
 
@@ -303,17 +360,24 @@ struct frame {
 	uint32_t next;
 };
 
-static void
-report_loop(struct mg_report *report, GArray *stack, const char *start, const char *where)
-{
-	GString *chain = g_string_new(start);
+/* A search from one deliver: where it starts (a name, and the JSON Pointer of its "deliver"). */
+struct search {
+	const char *start;
+	const char *where;
+	GArray *stack;
+};
 
-	for (guint i = 0; i < stack->len; i++) {
-		struct frame *f = &g_array_index(stack, struct frame, i);
+static void
+report_loop(struct mg_report *report, const struct search *s)
+{
+	GString *chain = g_string_new(s->start);
+
+	for (guint i = 0; i < s->stack->len; i++) {
+		struct frame *f = &g_array_index(s->stack, struct frame, i);
 
 		g_string_append_printf(chain, " -> %s", f->deliver->targets[f->next - 1].text);
 	}
-	report_error(report, "%s: delivery loop: %s", where, chain->str);
+	report_add(report, RC_DELIVERY_LOOP, s->where, "delivery loop: %s", chain->str);
 	g_string_free(chain, TRUE);
 }
 
@@ -325,7 +389,7 @@ report_loop(struct mg_report *report, GArray *stack, const char *start, const ch
  */
 static void
 finish_deliver(const struct mg_export *export, struct mg_report *report, struct mg_deliver *deliver,
-	       const char *start, const char *where)
+	       const struct search *s)
 {
 	unsigned depth = 0;
 
@@ -338,62 +402,81 @@ finish_deliver(const struct mg_export *export, struct mg_report *report, struct 
 	deliver->mark = MARK_DONE;
 	deliver->depth = (uint16_t)(depth < VALIDATE_DEPTH_MAX ? depth + 1 : VALIDATE_DEPTH_MAX + 1);
 	if (deliver->depth > VALIDATE_DEPTH_MAX && depth <= VALIDATE_DEPTH_MAX)
-		report_error(report, "%s: delivery chain from %s is deeper than %d aliases and addresses", where, start,
-			     VALIDATE_DEPTH_MAX);
+		report_add(report, RC_CHAIN_TOO_DEEP, s->where, "delivery chain from %s is deeper than %d aliases and "
+			   "addresses", s->start, VALIDATE_DEPTH_MAX);
 }
 
 static void
 search_loops(const struct mg_export *export, struct mg_report *report, struct mg_deliver *root,
-	     const char *start, const char *where, GArray *stack)
+	     const struct search *s)
 {
 	struct frame top = { root, 0 };
 
 	if (root->mark != MARK_NEW)
 		return;
 	root->mark = MARK_ACTIVE;
-	g_array_set_size(stack, 0);
-	g_array_append_val(stack, top);
-	while (stack->len) {
-		struct frame *f = &g_array_index(stack, struct frame, stack->len - 1);
+	g_array_set_size(s->stack, 0);
+	g_array_append_val(s->stack, top);
+	while (s->stack->len) {
+		struct frame *f = &g_array_index(s->stack, struct frame, s->stack->len - 1);
 		struct mg_deliver *next;
 
 		if (f->next == f->deliver->ntargets) {
-			finish_deliver(export, report, f->deliver, start, where);
-			g_array_set_size(stack, stack->len - 1);
+			finish_deliver(export, report, f->deliver, s);
+			g_array_set_size(s->stack, s->stack->len - 1);
 			continue;
 		}
 		next = validate_follow(export, &f->deliver->targets[f->next++]);
 		if (!next || next->mark == MARK_DONE)
 			continue;
 		if (next->mark == MARK_ACTIVE) {
-			report_loop(report, stack, start, where);
+			report_loop(report, s);
 			continue;
 		}
 		next->mark = MARK_ACTIVE;
 		top.deliver = next;
-		g_array_append_val(stack, top);
+		g_array_append_val(s->stack, top);
 	}
+}
+
+/* Loops are rare: the path of a search is written only when one is reported, from these parts. */
+static void
+search_from(const struct mg_export *export, struct mg_report *report, struct mg_deliver *root, const char *start,
+	    GString *where, GArray *stack)
+{
+	struct search s = { start, where->str, stack };
+
+	if (root->mark == MARK_NEW)
+		search_loops(export, report, root, &s);
 }
 
 static void
 check_loops(struct mg_export *export, struct mg_report *report)
 {
 	GArray *stack = g_array_new(FALSE, FALSE, sizeof(struct frame));
+	GString *where = g_string_new(NULL);
 
 	for (guint i = 0; i < export->aliases->len; i++) {
 		struct mg_alias *alias = model_alias(export, i);
 
-		search_loops(export, report, &alias->deliver, alias->name, alias->where, stack);
+		g_string_printf(where, "%s/deliver", alias->where);
+		search_from(export, report, &alias->deliver, alias->name, where, stack);
 	}
 	for (guint i = 0; i < export->domains->len; i++) {
 		struct mg_domain *domain = model_domain(export, i);
 
-		for (uint32_t a = 0; domain->name && a < domain->naddresses; a++)
-			search_loops(export, report, &domain->addresses[a].deliver,
-				     domain->addresses[a].full, domain->where, stack);
-		if (domain->has_catch_all)
-			search_loops(export, report, &domain->catch_all, domain->name, domain->where, stack);
+		for (uint32_t a = 0; domain->name && a < domain->naddresses; a++) {
+			if (domain->addresses[a].deliver.mark != MARK_NEW)
+				continue;
+			g_string_printf(where, "%s/addresses/%u/deliver", domain->where, domain->addresses[a].index);
+			search_from(export, report, &domain->addresses[a].deliver, domain->addresses[a].full, where, stack);
+		}
+		if (domain->has_catch_all) {
+			g_string_printf(where, "%s/catch_all/deliver", domain->where);
+			search_from(export, report, &domain->catch_all, domain->name, where, stack);
+		}
 	}
+	g_string_free(where, TRUE);
 	g_array_free(stack, TRUE);
 }
 
@@ -407,7 +490,8 @@ check_access(struct mg_export *export, struct mg_report *report)
 
 		/* Sendmail folds access keys, so keys differing only in case collide. */
 		if (!g_hash_table_add(seen, g_ascii_strdown(entry->key, -1)))
-			report_error(report, "access[%u].key: duplicate access key \"%s\"", i, entry->key);
+			report_add(report, RC_DUPLICATE_ACCESS_KEY, report_at(report, "%s/key", entry->where),
+				   "duplicate access key \"%s\"", entry->key);
 	}
 	g_hash_table_destroy(seen);
 }
@@ -428,12 +512,137 @@ check_autoconfig(const struct mg_export *export, struct mg_report *report)
 			continue;
 		model_client_settings(export, domain, &settings);
 		if (model_domain_relayed(domain))
-			report_error(report, "%s.autoconfig: %s is relayed to another server, whose mailboxes mail "
-				     "clients log in to; autoconfig is for domains delivered here", domain->where,
-				     domain->name);
+			report_add(report, RC_NOT_ALLOWED_HERE, report_at(report, "%s/autoconfig", domain->where),
+				   "%s is relayed to another server, whose mailboxes mail clients log in to; autoconfig "
+				   "is for domains delivered here", domain->name);
 		else if (!model_client_settings_complete(&settings))
-			report_error(report, "%s.autoconfig: needs client_settings with \"imap\" or \"pop3\" and "
-				     "\"smtp\" (in the domain or in defaults)", domain->where);
+			report_add(report, RC_MISSING_KEY, report_at(report, "%s/autoconfig", domain->where),
+				   "needs client_settings with \"imap\" or \"pop3\" and \"smtp\" (in the domain or "
+				   "in defaults)");
+	}
+}
+
+/* ---- relay networks: the same one twice, and overlaps ---- */
+
+static gint
+network_order(gconstpointer a, gconstpointer b)
+{
+	const struct mg_network *x = *(const struct mg_network *const *)a, *y = *(const struct mg_network *const *)b;
+	int c = x->net.family - y->net.family;
+
+	if (!c)
+		c = memcmp(x->net.addr, y->net.addr, sizeof(x->net.addr));
+	if (!c)
+		c = (int)x->net.prefix - (int)y->net.prefix;
+	return c;
+}
+
+static bool
+same_rate(const struct policy_rate *a, const struct policy_rate *b)
+{
+	return a->per_hour == b->per_hour && a->burst == b->burst && a->bulk_per_hour == b->bulk_per_hour
+	       && a->bulk_burst == b->bulk_burst;
+}
+
+/*
+ * The rule (hostmapgen-export(5)): a client address in several networks
+ * gets the most specific network's rate limit, as hostmilter looks it up
+ * (policydb_relay_network).  The same network twice is an error; a network
+ * inside another one with a different limit is said, since the wider
+ * limit does not hold for it.  Sorted by address and prefix, every network
+ * follows the ones that contain it, so a stack of the enclosing ones
+ * finds each overlap in one pass.
+ */
+static void
+check_networks(struct mg_export *export, struct mg_report *report)
+{
+	GPtrArray *sorted = g_ptr_array_sized_new(export->networks->len), *outer = g_ptr_array_new();
+
+	for (guint i = 0; i < export->networks->len; i++)
+		g_ptr_array_add(sorted, &g_array_index(export->networks, struct mg_network, i));
+	g_ptr_array_sort(sorted, network_order);
+	for (guint i = 0; i < sorted->len; i++) {
+		const struct mg_network *n = sorted->pdata[i], *o;
+		char *there;
+
+		while (outer->len && !(o = outer->pdata[outer->len - 1], o->net.family == n->net.family
+				       && cidr_contains(&o->net, n->net.family, n->net.addr)))
+			g_ptr_array_set_size(outer, outer->len - 1);
+		if (outer->len) {
+			there = report_dotted(o->where);
+			if (o->net.prefix == n->net.prefix)
+				report_add(report, RC_DUPLICATE_NETWORK, report_at(report, "%s/network", n->where),
+					   "duplicate network %s (first at %s)", n->text, there);
+			else if (!same_rate(&o->rate, &n->rate))
+				report_add(report, RC_NETWORK_OVERLAP, report_at(report, "%s/network", n->where),
+					   "%s lies inside %s (%s) with another rate limit: its clients get this, the more "
+					   "specific one's", n->text, o->text, there);
+			g_free(there);
+		}
+		g_ptr_array_add(outer, (gpointer)n);
+	}
+	g_ptr_array_free(outer, TRUE);
+	g_ptr_array_free(sorted, TRUE);
+}
+
+/* ---- rules that parse but cannot be meant ---- */
+
+/* over on top of the export's defaults, checked once per distinct rule set (they are interned). */
+static void
+check_rules(const struct mg_export *export, struct mg_report *report, const struct policy_rules *over,
+	    const char *where, GHashTable *seen)
+{
+	struct policy_rules r = export->defaults;
+	const struct policy_spam *spam = &r.spam;
+
+	if (!over || (over != export->defaults_own && !g_hash_table_add(seen, (gpointer)over)))
+		return;
+	policy_rules_overlay(&r, over);
+	if (spam->scan && spam->has_reject && spam->reject_score < spam->tag_score)
+		report_add(report, RC_REJECT_BELOW_TAG, report_at(report, "%s/spam", where), "reject score %g is below the "
+			   "tag score %g: spam is refused before any is tagged (the defaults fill in what is not set here)",
+			   spam->reject_score, spam->tag_score);
+	if (spam->scan && spam->has_reject && spam->has_discard && spam->discard_score < spam->reject_score)
+		report_add(report, RC_DISCARD_BELOW_REJECT, report_at(report, "%s/spam", where), "discard score %g is "
+			   "below the reject score %g: spam is dropped silently before any is refused", spam->discard_score,
+			   spam->reject_score);
+	for (unsigned t = 0; (over->set & POLICY_SET_TYPES) && t < over->ntypes; t++)
+		if (!magictypes_known(over->blocked_types[t]))
+			report_add(report, RC_BLOCKED_TYPE_UNKNOWN, report_at(report, "%s/blocked_types/%u", where, t),
+				   "libmagic never names a part \"%s\", so this blocks nothing; write a type that "
+				   "\"file --mime-type\" prints", over->blocked_types[t]);
+}
+
+static void
+check_all_rules(const struct mg_export *export, struct mg_report *report)
+{
+	GHashTable *seen = g_hash_table_new(g_direct_hash, g_direct_equal);
+
+	g_hash_table_add(seen, (gpointer)export->empty_rules);
+	check_rules(export, report, export->defaults_own, "/defaults", seen);
+	for (guint i = 0; i < export->domains->len; i++)
+		check_rules(export, report, model_domain(export, i)->rules, model_domain(export, i)->where, seen);
+	for (guint i = 0; i < export->mailboxes->len; i++)
+		check_rules(export, report, model_mailbox(export, i)->rules, model_mailbox(export, i)->where, seen);
+	g_hash_table_destroy(seen);
+}
+
+/* A mailbox that may send as a whole domain this server does not host: anyone's, as far as it knows. */
+static void
+check_send_as(const struct mg_export *export, struct mg_report *report)
+{
+	for (guint i = 0; i < export->mailboxes->len; i++) {
+		const struct mg_mailbox *m = model_mailbox(export, i);
+
+		for (uint32_t s = 0; s < m->nsend_as; s++) {
+			const char *domain = m->send_as[s] + 1;
+
+			if (m->send_as[s][0] != '@' || validate_domain(export, domain) || server_name(export, domain))
+				continue;
+			report_add(report, RC_SEND_AS_FOREIGN_DOMAIN, report_at(report, "%s/send_as/%u", m->where,
+				   m->send_as_pos ? m->send_as_pos[s] : s), "mailbox %s may send as anyone at %s, a domain "
+				   "this server does not host; name the addresses instead", m->name, domain);
+		}
 	}
 }
 
@@ -460,9 +669,11 @@ validate_export(struct mg_export *export, struct mg_report *report)
 	g_hash_table_destroy(alias_of);
 	index_addresses(export, report);
 	classify_all(export, report);
-	if (report->errors->len == before)
-		check_loops(export, report);
+	check_loops(export, report);	/* unknown targets are leaves to it: every loop is found, whatever else is wrong */
 	check_access(export, report);
 	check_autoconfig(export, report);
+	check_networks(export, report);
+	check_all_rules(export, report);
+	check_send_as(export, report);
 	return report->errors->len - before;
 }

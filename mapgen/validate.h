@@ -1,16 +1,23 @@
 /*
  * validate - the cross-reference checks of an export that has been read.
  *
- * Promise: builds the model's indexes and reports, each with its JSON path:
- * duplicate mailboxes, aliases, domains and addresses (case-insensitively
- * and through alias domains), an alias domain that is also a domain,
- * addresses in a backup-MX domain, deliver targets that are no mailbox,
- * alias, address of this server or valid outside address, pipes or files
- * outside the aliases section, loops through aliases and hosted addresses,
- * chains deeper than VALIDATE_DEPTH_MAX, duplicate access keys, and
- * "autoconfig" on a relayed domain or one left without an incoming and an
- * outgoing client server.  Warns (msg_warn) when an alias shadows a
- * mailbox.  Returns the number of errors it added.
+ * Promise: builds the model's indexes and reports, each with its code and
+ * JSON Pointer: duplicate mailboxes, aliases, domains, addresses
+ * (case-insensitively and through alias domains), networks and access
+ * keys, an alias domain that is also a domain, deliver targets that are no
+ * mailbox, alias, address of this server or valid outside address (or an
+ * address a routed domain does not list), pipes or files outside the
+ * aliases section, loops through aliases and hosted addresses (at the
+ * "deliver" where the search started), and chains deeper than
+ * VALIDATE_DEPTH_MAX.  Warns when an alias shadows a mailbox, a routed
+ * domain lists no addresses or holds mail nobody may ask for, a reject
+ * score is below the tag score (or a discard score below the reject
+ * score) once the defaults fill in, a blocked type is one libmagic never
+ * names (once per distinct rule set), a mailbox may send as a whole
+ * domain not hosted here, or a network lies inside another with another
+ * rate limit; and "autoconfig" on a relayed domain or one left without an
+ * incoming and an outgoing client server.  Returns the number of errors it
+ * added.
  */
 #ifndef HM_VALIDATE_H
 #define HM_VALIDATE_H

@@ -15,8 +15,10 @@
  * is serving, or with the child's own exit status (78, 70) when a step
  * failed, so that what the documentation promises is what the caller sees.
  * -n runs the same checks without serving and without loading libclamav's
- * database (it counts its signatures instead).  -L and -R only talk to a
- * running daemon's control socket (control.h).
+ * database (it counts its signatures instead); with --format json it says
+ * what it found as one JSON document on stdout (hostmilter(8), JSON
+ * OUTPUT), each problem with a code and the key it is about.  -L and -R
+ * only talk to a running daemon's control socket (control.h).
  *
  * Signals: libmilter's own signal thread treats SIGHUP like SIGTERM (it
  * stops the filter).  hostmilter therefore runs smfi_main in a thread of
@@ -56,6 +58,7 @@
 #include <unistd.h>
 
 #include <clamav.h>
+#include <jansson.h>
 #include <libmilter/mfapi.h>
 
 #include "attach.h"
@@ -80,6 +83,7 @@
 struct options {
 	const char *conf_path;
 	bool check_only;
+	bool json;		/* --format json: -n's findings as one document */
 	bool foreground;
 	bool versions;
 	char *request;	/* -L, -R: a request for the running daemon's control socket */
@@ -88,25 +92,36 @@ struct options {
 static void
 usage(void)
 {
-	fprintf(stderr, "usage: hostmilter [-c FILE] [-n] [-f] [-V] [-L] [-R KEY]\n"
+	fprintf(stderr, "usage: hostmilter [-c FILE] [-f] [-n [--format text|json]] [-V] [-L] [-R KEY]\n"
 			"  -c FILE  configuration (default " DEFAULT_CONF ")\n"
 			"  -n       check the configuration and the policy database, then exit\n"
+			"  --format json\n"
+			"           with -n: say what it found as one JSON document on stdout\n"
 			"  -f       stay in the foreground, log to stderr as well\n"
 			"  -V       print the versions of hostmilter and its libraries, and the\n"
 			"           ClamAV database's signature count and date, then exit\n"
 			"  -L       list the senders the running daemon holds over their rate limit\n"
-			"  -R KEY   release one of them (KEY as -L shows it)\n");
+			"  -R KEY   release one of them (KEY as -L shows it)\n"
+			"Exit status: 0 done, 1 libmilter failed, 2 usage, 70 internal error,\n"
+			"78 configuration problem; -L and -R: 0 done, 1 the daemon refused,\n"
+			"69 no daemon to ask.\n");
 	exit(2);
 }
 
 static void
 parse_options(int argc, char **argv, struct options *opt)
 {
+	static const struct option longopts[] = { { "format", required_argument, NULL, 'F' }, { NULL, 0, NULL, 0 } };
 	int c;
 
 	opt->conf_path = DEFAULT_CONF;
-	while ((c = getopt(argc, argv, "c:nfVLR:")) != -1) {
+	while ((c = getopt_long(argc, argv, "c:nfVLR:", longopts, NULL)) != -1) {
 		switch (c) {
+		case 'F':
+			if (strcmp(optarg, "json") != 0 && strcmp(optarg, "text") != 0)
+				usage();
+			opt->json = strcmp(optarg, "json") == 0;
+			break;
 		case 'c':
 			opt->conf_path = optarg;
 			break;
@@ -131,8 +146,71 @@ parse_options(int argc, char **argv, struct options *opt)
 			usage();
 		}
 	}
-	if (optind != argc)
+	if (optind != argc || (opt->json && !opt->check_only))
 		usage();
+}
+
+/* ---- -n --format json: every finding into one document ---- */
+
+static json_t *check_errors, *check_warnings;	/* NULL unless -n --format json */
+
+/* A finding: the hostmilter.conf key it is about is its JSON Pointer ("/PolicyDB"), "" when none. */
+static void
+check_found(json_t *list, const char *code, const char *key, const char *file, unsigned line, const char *text)
+{
+	json_t *e = json_pack("{s:s, s:s, s:s}", "path", "", "code", code, "message", text);
+
+	if (!e)	/* text not UTF-8: a path or a value of the file */
+		e = json_pack("{s:s, s:s, s:s}", "path", "", "code", code, "message", "(a message that is not UTF-8)");
+	if (key && *key)
+		json_object_set_new(e, "path", json_sprintf("/%s", key));
+	if (file)
+		json_object_set_new(e, "file", json_string(file));
+	if (line)
+		json_object_set_new(e, "line", json_integer(line));
+	json_array_append_new(list, e);
+}
+
+/* Whatever else is said while checking (a warning, an internal failure) goes into the document too. */
+static void
+check_message(const char *kind, const char *text)
+{
+	if (strcmp(kind, "warning") == 0)
+		check_found(check_warnings, "notice", NULL, NULL, 0, text);
+	else if (strcmp(kind, "info") != 0)
+		check_found(check_errors, "internal", NULL, NULL, 0, text);
+}
+
+static void
+check_document(int status, unsigned scanners)
+{
+	json_t *doc = json_pack("{s:b, s:i, s:s, s:O, s:O}", "ok", status == 0, "status", status, "mode", "check",
+				"errors", check_errors, "warnings", check_warnings);
+
+	if (status == 0)
+		json_object_set_new(doc, "scanners", json_integer(scanners));
+	json_dumpf(doc, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+	fputc('\n', stdout);
+	fflush(stdout);
+	json_decref(doc);
+}
+
+static int check_status = -1;	/* -n's exit status once known; else an exit through msg_fatal */
+
+static void
+check_at_exit(void)
+{
+	if (check_errors && check_status < 0)
+		check_document(EXIT_SOFTWARE, 0);
+}
+
+static void
+check_begin_json(void)
+{
+	check_errors = json_array();
+	check_warnings = json_array();
+	msg_divert(check_message);
+	atexit(check_at_exit);
 }
 
 static void
@@ -142,7 +220,14 @@ load_config(const char *path, struct hm_conf *conf)
 
 	if (!errors)
 		msg_fatal(EXIT_SOFTWARE, "out of memory");
-	if (conf_load(path, conf, errors) < 0) {
+	if (conf_load(path, conf, errors) < 0 && check_errors) {
+		for (unsigned i = 0; i < errors->count; i++)
+			check_found(check_errors, errors->code[i], errors->key[i], path, errors->line[i], errors->text[i]);
+		check_status = EXIT_CONFIG;
+		check_document(EXIT_CONFIG, 0);
+		exit(EXIT_CONFIG);
+	}
+	if (errors->count) {
 		for (unsigned i = 0; i < errors->count; i++)
 			msg_error("%s", errors->text[i]);
 		msg_fatal(EXIT_CONFIG, "%s: %u error%s, not started", path, errors->count,
@@ -169,8 +254,9 @@ print_versions(const char *conf_path)
 static bool check_mode;
 static unsigned check_failures;
 
-static void __attribute__((format(printf, 2, 3)))
-refuse(int status, const char *fmt, ...)
+/* code and key: what -n --format json says of it (hostmilter(8), JSON OUTPUT). */
+static void __attribute__((format(printf, 4, 5)))
+refuse(int status, const char *code, const char *key, const char *fmt, ...)
 {
 	char text[1024];
 	va_list ap;
@@ -180,7 +266,10 @@ refuse(int status, const char *fmt, ...)
 	va_end(ap);
 	if (!check_mode)
 		msg_fatal(status, "%s", text);
-	msg_error("%s", text);
+	if (check_errors)
+		check_found(check_errors, code, key, NULL, 0, text);
+	else
+		msg_error("%s", text);
 	check_failures++;
 }
 
@@ -190,9 +279,9 @@ lookup_user(const char *name)
 	const struct passwd *pw = getpwnam(name);
 
 	if (!pw)
-		refuse(EXIT_CONFIG, "UserID %s: no such user", name);
+		refuse(EXIT_CONFIG, "user_unknown", "UserID", "UserID %s: no such user", name);
 	else if (pw->pw_uid == 0)
-		refuse(EXIT_CONFIG, "UserID %s is root; hostmilter refuses to run as root", name);
+		refuse(EXIT_CONFIG, "user_is_root", "UserID", "UserID %s is root; hostmilter refuses to run as root", name);
 	else
 		return pw;
 	return NULL;
@@ -216,7 +305,7 @@ daemon_user(const struct hm_conf *conf, struct pathsafe_user *user)
 	snprintf(name, sizeof(name), "%s", pw->pw_name);
 	copy = (struct passwd){ .pw_name = name, .pw_uid = pw->pw_uid, .pw_gid = pw->pw_gid };
 	if (pathsafe_user_named(conf->user, user, err, sizeof(err)) < 0)
-		refuse(EXIT_CONFIG, "%s", err);
+		refuse(EXIT_CONFIG, "user_unusable", "UserID", "%s", err);
 	return &copy;
 }
 
@@ -290,10 +379,11 @@ check_as_user(const struct hm_conf *conf)
 	char err[512];
 
 	if (spool_directory_problem(conf->spool_directory, err, sizeof(err)) < 0)
-		refuse(EXIT_CONFIG, "%s", err);
+		refuse(EXIT_CONFIG, "spool_unusable", "SpoolDirectory", "%s", err);
 	/* hostmapgen's next database is opened by this user. */
 	if (access(conf->policy_db, R_OK) < 0)
-		refuse(EXIT_CONFIG, "PolicyDB %s: UserID cannot read it: %s", conf->policy_db, strerror(errno));
+		refuse(EXIT_CONFIG, "policy_unreadable", "PolicyDB", "PolicyDB %s: UserID cannot read it: %s", conf->policy_db,
+		       strerror(errno));
 }
 
 /* SIGHUP: a new SpoolDirectory is checked as at start (we run as UserID by now). */
@@ -319,11 +409,11 @@ check_socket(const struct hm_conf *conf, const struct pathsafe_user *user)
 	char err[512];
 
 	if (conf_socket_parse(conf->socket, &sock, &why) < 0) {
-		refuse(EXIT_CONFIG, "Socket %s %s", conf->socket, why);
+		refuse(EXIT_CONFIG, "socket_invalid", "Socket", "Socket %s %s", conf->socket, why);
 		return;
 	}
 	if (sock.family == AF_UNIX && pathsafe_socket_dir(sock.path, user, err, sizeof(err)) < 0)
-		refuse(EXIT_CONFIG, "Socket %s: %s", conf->socket, err);
+		refuse(EXIT_CONFIG, "socket_unsafe", "Socket", "Socket %s: %s", conf->socket, err);
 	if (!sock.loopback)
 		msg_warn("Socket %s listens beyond loopback (AllowRemoteSocket yes): the milter protocol has no "
 			 "authentication, so let nothing but the MTA's hosts reach that port", conf->socket);
@@ -337,14 +427,14 @@ check_pid_directory(const char *path)
 	struct stat st;
 
 	if (path[0] != '/' || !slash) {
-		refuse(EXIT_CONFIG, "PidFile %s is not an absolute path", path);
+		refuse(EXIT_CONFIG, "pid_file_invalid", "PidFile", "PidFile %s is not an absolute path", path);
 		return;
 	}
 	snprintf(dir, sizeof(dir), "%.*s", slash == path ? 1 : (int)(slash - path), path);
 	if (stat(dir, &st) < 0)
-		refuse(EXIT_CONFIG, "PidFile %s: its directory %s: %s", path, dir, strerror(errno));
+		refuse(EXIT_CONFIG, "pid_file_invalid", "PidFile", "PidFile %s: its directory %s: %s", path, dir, strerror(errno));
 	else if (!S_ISDIR(st.st_mode))
-		refuse(EXIT_CONFIG, "PidFile %s: %s is not a directory", path, dir);
+		refuse(EXIT_CONFIG, "pid_file_invalid", "PidFile", "PidFile %s: %s is not a directory", path, dir);
 }
 
 /* Socket mode 0600 from its creation (umask), never a chmod or chown by name afterwards. */
@@ -517,11 +607,11 @@ check_clamav_database(const char *dir)
 	cl_error_t rc;
 
 	if ((rc = cl_init(CL_INIT_DEFAULT)) != CL_SUCCESS)
-		refuse(EXIT_CONFIG, "libclamav: %s", cl_strerror(rc));
+		refuse(EXIT_CONFIG, "clamav_database", "ClamAVDatabase", "libclamav: %s", cl_strerror(rc));
 	else if ((rc = cl_countsigs(dir, CL_COUNTSIGS_ALL, &sigs)) != CL_SUCCESS)
-		refuse(EXIT_CONFIG, "ClamAV database %s: %s", dir, cl_strerror(rc));
+		refuse(EXIT_CONFIG, "clamav_database", "ClamAVDatabase", "ClamAV database %s: %s", dir, cl_strerror(rc));
 	else if (sigs == 0)
-		refuse(EXIT_CONFIG, "ClamAV database %s is empty: no signatures", dir);
+		refuse(EXIT_CONFIG, "clamav_database", "ClamAVDatabase", "ClamAV database %s is empty: no signatures", dir);
 }
 
 /* The scanners as a start opens them, but libclamav's database only counted; the number of engines. */
@@ -547,7 +637,7 @@ check_scanners(const struct hm_conf *conf)
 	if (clamav)
 		check_clamav_database(conf->clamav_database);
 	if (!(scanners = scanners_open(others, err, sizeof(err))))
-		refuse(EXIT_CONFIG, "%s", err);
+		refuse(EXIT_CONFIG, "scanner_unavailable", "Scanner", "%s", err);
 	n = scanners_count(scanners) + clamav;
 	scanners_close(scanners);
 	free(others);
@@ -569,18 +659,23 @@ check_only(const struct options *opt, const struct hm_conf *conf)
 	check_pid_directory(conf->pid_file);
 	snapshot_set_guard(&user, NULL);
 	if (snapshot_init(conf, err, sizeof(err)) < 0)
-		refuse(EXIT_CONFIG, "%s", err);
+		refuse(EXIT_CONFIG, "policy_unreadable", "PolicyDB", "%s", err);
 	attach_init();
 	n = check_scanners(conf);
 	if (scanserve_check(conf, err, sizeof(err)) < 0)
-		refuse(EXIT_CONFIG, "%s", err);
+		refuse(EXIT_CONFIG, "scan_service", "ScanService", "%s", err);
 	if (control_check(conf->control_socket, pw ? pw->pw_uid : geteuid(), err, sizeof(err)) < 0)
-		refuse(EXIT_CONFIG, "%s", err);
+		refuse(EXIT_CONFIG, "control_socket", "ControlSocket", "%s", err);
 	attach_shutdown();
 	snapshot_shutdown();
 	if (pw)
 		drop_privileges(pw);
 	check_as_user(conf);
+	check_status = check_failures ? EXIT_CONFIG : 0;
+	if (check_errors) {
+		check_document(check_status, n);
+		exit(check_status);
+	}
 	if (check_failures)
 		msg_fatal(EXIT_CONFIG, "%s: %u problem%s, would not start", opt->conf_path, check_failures,
 			  check_failures == 1 ? "" : "s");
@@ -733,6 +828,8 @@ main(int argc, char **argv)
 	msg_init(argv[0]);
 	umask(077);
 	parse_options(argc, argv, &opt);
+	if (opt.json)
+		check_begin_json();
 	if (opt.versions)
 		print_versions(opt.conf_path);
 	load_config(opt.conf_path, &conf);

@@ -18,7 +18,8 @@
  * lines in this process.
  *
  * Without --filter the verdict is printed (exit 0 clean, 1 spam, 2 virus,
- * 3 blocked type, 75 failure).  With --filter the message is written back
+ * 3 blocked type, 4 refused uninspected -- the uninspectable or encrypted
+ * policy --, 75 failure).  With --filter the message is written back
  * with hostmilter's marks in place of any copies the sender wrote, and
  * the exit status is 0 once it is written, whatever the verdict (procmail
  * delivers the unfiltered original on any other status: "Rescue of
@@ -29,6 +30,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -50,6 +52,7 @@
 #define EXIT_SPAM 1
 #define EXIT_VIRUS 2
 #define EXIT_BLOCKED 3
+#define EXIT_UNINSPECTED 4	/* refused by the uninspectable or encrypted policy */
 #define EXIT_USAGE 64
 #define EXIT_TEMPFAIL 75
 #define EXIT_CONFIG 78
@@ -65,11 +68,26 @@ struct hostscan {
 	struct message_verdict message;
 };
 
+/* -h and --help: the usage on stdout and 0; a usage error: on stderr and EXIT_USAGE. */
+static void
+usage_to(FILE *out, int status)
+{
+	fprintf(out, "usage: hostscan [-c CONF] [-r|--recipient ADDRESS] [--filter] < MESSAGE\n"
+		     "       hostscan -V | -h|--help\n"
+		     "  -c CONF        hostmilter's configuration (default /etc/mail/hostmilter.conf)\n"
+		     "  -r, --recipient ADDRESS\n"
+		     "                 judge by this recipient's rules in PolicyDB\n"
+		     "  --filter       write the message back with hostmilter's headers\n"
+		     "  -V             the version; -h, --help: this text\n"
+		     "Exit status: 0 clean (--filter: written), 1 spam, 2 virus, 3 blocked type,\n"
+		     "64 usage, 75 could not scan, 78 configuration.\n");
+	exit(status);
+}
+
 static void
 usage(void)
 {
-	fprintf(stderr, "usage: hostscan [-c CONF] [-r ADDRESS] [--filter] < MESSAGE\n");
-	exit(EXIT_USAGE);
+	usage_to(stderr, EXIT_USAGE);
 }
 
 /* A recipient's rules: 0, or -1 (said why) when they cannot be known. */
@@ -214,6 +232,8 @@ hostscan_exit_code(const struct hostscan *h)
 		return EXIT_TEMPFAIL;
 	if (strcmp(v->rule, "blocked-type") == 0)
 		return EXIT_BLOCKED;
+	if (verdict_refuses(v) && (strcmp(v->rule, "uninspectable") == 0 || strcmp(v->rule, "encrypted") == 0))
+		return EXIT_UNINSPECTED;
 	if (strcmp(v->rule, "virus") == 0)
 		return EXIT_VIRUS;
 	return strcmp(v->rule, "spam") == 0 ? EXIT_SPAM : 0;
@@ -237,6 +257,8 @@ hostscan_print(const struct hostscan *h)
 		printf("blocked: %s\n", blocked);
 	else if (o->virus)
 		printf("virus: %s\n", o->virus_name);
+	else if (strcmp(h->verdict.rule, "uninspectable") == 0 || strcmp(h->verdict.rule, "encrypted") == 0)
+		printf("%s: %s\n", h->verdict.rule, h->verdict.unscanned ? h->verdict.unscanned : h->verdict.text);
 	else if (strcmp(h->verdict.rule, "spam") == 0)
 		printf("spam: score=%.1f required=%.1f tests=%s\n", o->score, o->required, o->rules);
 	else if (o->spam_scored)
@@ -259,29 +281,32 @@ struct hostscan_filter {
 	const char *tag;	/* for the Subject, or NULL */
 };
 
-/* A header line's start: whether it is one of the marks (dropped), or the Subject to tag. */
+/*
+ * A header line's start (or a piece of a long one): whether it is one of
+ * the marks (dropped), or the Subject to tag.  The tag goes in front of the
+ * value, which is written as it came, however long and however folded.
+ */
 static void
 hostscan_header_start(struct hostscan_filter *f, const char *line, size_t len, bool whole)
 {
-	char name[80], tagged[1100];
-	size_t n = strcspn(line, ":\r\n");
+	char name[80];
+	size_t n = strcspn(line, ":\r\n"), v, taglen;
 
+	(void)whole;
 	while (n > 0 && (line[n - 1] == ' ' || line[n - 1] == '\t'))
 		n--;
 	snprintf(name, sizeof(name), "%.*s", (int)(n < sizeof(name) ? n : 0), line);
 	f->dropping = marks_owned(name, f->virus_marks, f->spam_marks) >= 0;
 	if (f->dropping)
 		return;
-	if (f->tag && whole && strcasecmp(name, "Subject") == 0 && line[n] == ':' && len < 1024) {
-		char subject[1024];
-		size_t end = len;
-
-		while (end > n + 1 && (line[end - 1] == '\n' || line[end - 1] == '\r'))
-			end--;
-		snprintf(subject, sizeof(subject), "%.*s", (int)(end - n - 1), line + n + 1);
-		marks_subject(subject, f->tag, tagged, sizeof(tagged));
-		printf("Subject: %s%.*s", tagged, (int)(len - end), line + end);
-		return;
+	if (f->tag && strcasecmp(name, "Subject") == 0 && n < len && line[n] == ':') {
+		v = n + 1 + strspn(line + n + 1, " \t");
+		taglen = strlen(f->tag);
+		if (!(len - v >= taglen && strncasecmp(line + v, f->tag, taglen) == 0)) {
+			printf("Subject: %s%s", f->tag, v < len && line[v] != '\r' && line[v] != '\n' ? " " : "");
+			fwrite(line + v, 1, len - v, stdout);
+			return;
+		}
 	}
 	fwrite(line, 1, len, stdout);
 }
@@ -364,6 +389,29 @@ hostscan_filter(struct hostscan *h)
 	return fflush(stdout) == 0 && !ferror(stdout) && n == 0 ? 0 : -1;
 }
 
+/*
+ * The scan, with standard output closed to what the libraries print:
+ * libytnef reports a damaged winmail.dat with printf, which would land in
+ * the middle of the message --filter writes to standard output.
+ */
+static void
+hostscan_scan_quietly(struct hostscan *h)
+{
+	int out = dup(STDOUT_FILENO), null = open("/dev/null", O_WRONLY | O_CLOEXEC);
+
+	fflush(stdout);
+	if (out >= 0 && null >= 0)
+		dup2(null, STDOUT_FILENO);
+	hostscan_scan(h);
+	fflush(stdout);	/* what they printed goes to /dev/null, not into the message */
+	if (out >= 0 && null >= 0)
+		dup2(out, STDOUT_FILENO);
+	if (out >= 0)
+		close(out);
+	if (null >= 0)
+		close(null);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -391,6 +439,10 @@ main(int argc, char **argv)
 			recipient = optarg;
 		} else if (opt == 'F')
 			filter = true;
+		else if (opt == 'h') {
+			free(h);
+			usage_to(stdout, 0);
+		}
 		else if (opt == 'V') {
 			printf("hostscan %s\n", PACKAGE_VERSION);
 			free(h);
@@ -404,7 +456,7 @@ main(int argc, char **argv)
 		return rc == -2 ? EXIT_TEMPFAIL : EXIT_CONFIG;
 	if (hostscan_read(h) < 0)
 		return EXIT_TEMPFAIL;
-	hostscan_scan(h);
+	hostscan_scan_quietly(h);
 	rc = hostscan_exit_code(h);
 	if (filter && rc == EXIT_TEMPFAIL)	/* procmail's log is where its user looks */
 		msg_warn("not filtered: %s", h->verdict.failure ? h->verdict.failure : "the message could not be scanned");

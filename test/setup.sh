@@ -3,11 +3,11 @@
 # builds the programs outside the source tree.  Expects SRC, BUILD and LOGS.
 
 PACKAGES="build-essential autoconf automake m4 pkg-config libmilter-dev libdb-dev db-util
-	libmagic-dev libclamav-dev libssl-dev libjansson-dev libgmime-3.0-dev libglib2.0-dev check
-	sendmail-bin sendmail-cf sasl2-bin libsasl2-modules swaks libnet-ssleay-perl libio-socket-ssl-perl openssl miltertest jq python3 util-linux
+	libmagic-dev libclamav-dev libytnef0-dev libarchive-dev libpoppler-glib-dev libssl-dev libjansson-dev libgmime-3.0-dev libglib2.0-dev check
+	sendmail-bin sendmail-cf sasl2-bin libsasl2-modules swaks libnet-ssleay-perl libio-socket-ssl-perl openssl miltertest jq python3 python3-jsonschema util-linux
 	libmicrohttpd-dev clamav clamav-daemon clamav-testfiles spamassassin spamc rspamd
 	clang libclang-rt-14-dev cppcheck clang-tidy valgrind dpkg-dev debhelper fakeroot curl iproute2 strace
-	libhiredis-dev redis-server procmail
+	libhiredis-dev redis-server procmail p7zip-full zstd xz-utils poppler-utils
 	libexpat1-dev libxml2-utils wrk nginx-light apache2"
 
 install_packages() {

@@ -56,7 +56,7 @@ static void
 build_sample(const char *path)
 {
 	const char *sample = getenv("HM_SAMPLE_EXPORT") ? getenv("HM_SAMPLE_EXPORT") : HM_SAMPLE_EXPORT_PATH;
-	struct mg_export *export = model_new();
+	struct mg_export *export = NULL;
 	struct policy_records records = { 0 };
 	struct mg_report report;
 	struct dbmap_writer *map;
@@ -64,7 +64,7 @@ build_sample(const char *path)
 	size_t len;
 
 	report_init(&report);
-	if (export_slurp(sample, &data, &len) < 0 || export_parse(data, len, sample, export, &report) < 0
+	if (export_slurp(sample, &data, &len) < 0 || export_read(data, len, sample, &export, &report) < 0
 	    || validate_export(export, &report) != 0) {
 		fprintf(stderr, "fuzz_db: cannot read the sample export %s\n", sample);
 		abort();

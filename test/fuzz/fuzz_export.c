@@ -81,11 +81,12 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	struct mg_export *export = model_new();
+	struct mg_export *export = NULL;
 	struct mg_report report;
 
 	report_init(&report);
-	if (export_parse((const char *)data, size, "fuzz.json", export, &report) == 0
+	/* export_read: the careful second reading too, on invalid UTF-8 or a NUL. */
+	if (export_read((const char *)data, size, "fuzz.json", &export, &report) == 0
 	    && validate_export(export, &report) == 0 && report.errors->len == 0)
 		emit_all(export, &report);
 	report_free(&report);

@@ -16,6 +16,11 @@ SAMPLE_EXPORT=$HM_SRC/sample-etc-mail/panel-export.json
 HM_TEST_ROOT=${HM_TEST_ROOT:-/var/lib/hostmilter-test}
 HM_TESTS=0
 HM_FAILS=0
+HM_SCHEMA=$HM_SRC/mapgen/hostmapgen-export.schema.json
+# hostmapgen copies each export it accepts here (its test hook); done_testing
+# holds them against the JSON Schema, so every export any test has hostmapgen
+# accept is one the schema accepts too.
+export HOSTMAPGEN_TEST_ACCEPTED=${HOSTMAPGEN_TEST_ACCEPTED:-$HM_TEST_ROOT/accepted.$$}
 
 ok() { HM_TESTS=$((HM_TESTS + 1)); echo "ok $HM_TESTS - $*"; }
 not_ok() { HM_TESTS=$((HM_TESTS + 1)); HM_FAILS=$((HM_FAILS + 1)); echo "not ok $HM_TESTS - $*"; }
@@ -43,7 +48,21 @@ unlike() {
 	if printf '%s\n' "$2" | grep -Eq -- "$3"; then not_ok "$1"; diag "got: $2"; diag "want no /$3/"; else ok "$1"; fi
 }
 
+# hm_accepted_valid: every export hostmapgen accepted in this script validates against the schema.
+hm_accepted_valid() {
+	local dir=$HOSTMAPGEN_TEST_ACCEPTED out
+	[ -d "$dir" ] || return 0
+	if out=$(python3 "$HM_SRC/test/integration/schema-check.py" validate "$HM_SCHEMA" "$dir"/*.json 2>&1); then
+		ok "the $(ls "$dir" | wc -l) exports hostmapgen accepted here validate against its JSON Schema"
+	else
+		not_ok "the exports hostmapgen accepted here validate against its JSON Schema"
+		diag "$out"
+	fi
+	rm -rf "$dir"
+}
+
 done_testing() {
+	hm_accepted_valid
 	echo "1..$HM_TESTS"
 	[ "$HM_FAILS" -eq 0 ]
 }
@@ -65,6 +84,7 @@ hm_cleanup() {
 	hm_milter_stop
 	[ -z "${HM_BG_PIDS:-}" ] || kill $HM_BG_PIDS 2>/dev/null
 	hm_sasl_cleanup
+	rm -rf "$HOSTMAPGEN_TEST_ACCEPTED"
 	[ -n "${KEEP_RUN:-}" ] || rm -rf "$RUN"
 }
 

@@ -1,19 +1,24 @@
 #!/usr/bin/python3
 """mutate-export - feeds hostmapgen damaged exports and checks what it leaves behind.
 
-mutate-export.py HOSTMAPGEN EXPORT DIR N [SEED]: DIR holds the maps a good
-run of EXPORT installed.  N times, damages a copy of EXPORT -- a value of
-the wrong type, an odd or huge string, a huge or negative number, a key
-removed or added, an entry doubled, deep nesting, or broken bytes (flipped,
-cut, invalid UTF-8, NUL) -- and runs hostmapgen -o DIR on it.  Every run
-must end with status 0, 1 or 3 within 60 s; a run that did not end with 0
-must leave every file in DIR byte-identical.  Damaged exports that broke
-a rule are kept in DIR/../mutations-failed.  Prints one summary line,
-"runs N status0 A status1 B status3 C crashes D hangs E changed F", and
-exits 1 when any rule was broken.
+mutate-export.py HOSTMAPGEN EXPORT DIR N [SEED [SCHEMA]]: DIR holds the
+maps a good run of EXPORT installed.  N times, damages a copy of EXPORT --
+a value of the wrong type, an odd or huge string, a huge or negative
+number, a key removed or added, an entry doubled, deep nesting, or broken
+bytes (flipped, cut, invalid UTF-8, NUL) -- and runs hostmapgen -o DIR
+--format json on it.  Every run must end with status 0, 1 or 3 within 60 s;
+a run that did not end with 0 must leave every file in DIR byte-identical.
+With SCHEMA (hostmapgen's JSON Schema), every export a run accepted must
+validate against it, and every structural error a run reported (its JSON
+"errors", schema-check.py) the schema must report too.  Damaged exports
+that broke a rule are kept in DIR/../mutations-failed.  Prints one summary
+line, "runs N status0 A status1 B status3 C crashes D hangs E
+schema_refused G schema_missed H changed F", and exits 1 when any rule
+was broken.
 """
 import copy
 import hashlib
+import importlib.util
 import json
 import os
 import random
@@ -117,13 +122,39 @@ def snapshot(d):
     return out
 
 
+def schema_checker(path):
+    spec = importlib.util.spec_from_file_location("schema_check", os.path.join(os.path.dirname(__file__),
+                                                                              "schema-check.py"))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module, module.Checker(path)
+
+
+def against_schema(module, checker, data, status, out):
+    """What the schema says differently from hostmapgen: None, or why."""
+    try:
+        result = json.loads(out)
+    except ValueError:
+        return "hostmapgen's --format json output is not JSON"
+    if status == 0:
+        try:
+            places = checker.errors(module.strict_load(data))
+        except (ValueError, UnicodeError) as e:
+            places = [("", str(e))]
+        return f"accepted, but the schema refuses it: {places[0]}" if places else None
+    missed = checker.missed(data, result.get("errors", []))
+    return f"schema missed {missed[0]['code']} at {missed[0]['path']!r}" if missed else None
+
+
 def main():
     hostmapgen, export, outdir, n = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
     rnd = random.Random(int(sys.argv[5]) if len(sys.argv) > 5 else 20261122)
+    module, checker = schema_checker(sys.argv[6]) if len(sys.argv) > 6 else (None, None)
     original = open(export, "rb").read()
     doc = json.loads(original)
     failed_dir = os.path.join(os.path.dirname(outdir.rstrip("/")), "mutations-failed")
-    counts = {"status0": 0, "status1": 0, "status3": 0, "crashes": 0, "hangs": 0, "changed": 0}
+    counts = {"status0": 0, "status1": 0, "status3": 0, "crashes": 0, "hangs": 0, "schema_refused": 0,
+              "schema_missed": 0, "changed": 0}
     damaged = os.path.join(os.path.dirname(outdir.rstrip("/")), "damaged.json")
     for i in range(n):
         data = mutate_json(doc, rnd) if rnd.random() < 0.6 else mutate_bytes(original, rnd)
@@ -131,7 +162,8 @@ def main():
             f.write(data)
         before = snapshot(outdir)
         try:
-            r = subprocess.run([hostmapgen, "-q", "-o", outdir, damaged], capture_output=True, timeout=60)
+            r = subprocess.run([hostmapgen, "-q", "--format", "json", "-o", outdir, damaged], capture_output=True,
+                               timeout=60)
             status = r.returncode
         except subprocess.TimeoutExpired:
             status = None
@@ -144,6 +176,10 @@ def main():
             if status != 0 and snapshot(outdir) != before:
                 counts["changed"] += 1
                 broke = "files changed by a failed run"
+            elif checker and status in (0, 1):
+                broke = against_schema(module, checker, data, status, r.stdout)
+                if broke:
+                    counts["schema_refused" if status == 0 else "schema_missed"] += 1
         else:
             counts["crashes"] += 1
             broke = f"status {status}: {r.stderr.decode(errors='replace')[-300:]}"
@@ -153,7 +189,8 @@ def main():
                 f.write(data)
             print(f"# mutation {i}: {broke}")
     print(f"runs {n} " + " ".join(f"{k} {v}" for k, v in counts.items()))
-    sys.exit(1 if counts["crashes"] or counts["hangs"] or counts["changed"] else 0)
+    sys.exit(1 if counts["crashes"] or counts["hangs"] or counts["changed"] or counts["schema_refused"]
+             or counts["schema_missed"] else 0)
 
 
 if __name__ == "__main__":

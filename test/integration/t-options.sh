@@ -24,10 +24,12 @@ like "the summary counts domains, addresses and changed files" "$out" \
 jq '.domains[1].addresses += [{"local": "new", "deliver": ["xyz00-office"]}]' "$SAMPLE_EXPORT" >"$RUN/more.json"
 before=$(hm_fingerprint "$M")
 diff=$("$HOSTMAPGEN" --diff -o "$M" "$RUN/more.json" 2>/dev/null)
-like "--diff shows the added line" "$diff" '^\+new@example\.org	xyz00-office$'
-like "--diff names the file" "$diff" '^--- virtmaps$'
+is "--diff exits 6: files would change" "$?" 6
+like "--diff shows the added address, naming the file" "$diff" '^address new@example\.org: virtmaps \(none\) -> xyz00-office$'
+like "--diff shows it in hostmilter.db too" "$diff" '^address new@example\.org: added in hostmilter\.db: mailboxes xyz00-office$'
 is "--diff writes nothing" "$(hm_fingerprint "$M")" "$before"
 out=$("$HOSTMAPGEN" --dry-run -o "$M" "$RUN/more.json" 2>/dev/null)
+is "--dry-run exits 6: files would change" "$?" 6
 # (not mailertable: branch.example's route on a new port waits, 451, for a
 # run whose reload command rebuilds sendmail.cf; the first run had none)
 like "--dry-run says which files would change" "$out" 'files would change: virtmaps virtmaps.db hostmilter.db$'

@@ -22,6 +22,7 @@
 #include "dbmap.h"
 #include "emit.h"
 #include "export.h"
+#include "report.h"
 #include "mapwatch.h"
 #include "msg.h"
 #include "odreq.h"
@@ -67,8 +68,13 @@ expect_error(const char *json, const char *needle)
 	bool found = false;
 
 	for (guint i = 0; i < l.report.errors->len; i++) {
-		g_string_append_printf(all, "\n  %s", (const char *)l.report.errors->pdata[i]);
-		found |= strstr(l.report.errors->pdata[i], needle) != NULL;
+		const struct report_entry *e = l.report.errors->pdata[i];
+		char *where = report_dotted(e->path), *text = g_strdup_printf("%s: %s", where, e->message);
+
+		g_string_append_printf(all, "\n  %s", text);
+		found |= strstr(text, needle) != NULL;
+		g_free(text);
+		g_free(where);
 	}
 	ck_assert_msg(found, "no error containing \"%s\" in:%s", needle, all->str);
 	g_string_free(all, TRUE);
@@ -81,7 +87,7 @@ expect_valid(const char *json)
 	struct loaded l = load(json);
 
 	ck_assert_msg(l.report.errors->len == 0, "unexpected error: %s",
-		      l.report.errors->len ? (const char *)l.report.errors->pdata[0] : "");
+		      l.report.errors->len ? ((const struct report_entry *)l.report.errors->pdata[0])->message : "");
 	unload(&l);
 }
 
@@ -94,7 +100,7 @@ START_TEST(client_settings_errors_name_their_path)
 	expect_error(HEAD "\"defaults\":{\"client_settings\":{\"smtp\":{\"host\":\"smtp.example.net\",\"port\":0,"
 		     "\"socket\":\"SSL\"}}}}", "defaults.client_settings.smtp.port: a port is between 1 and 65535");
 	expect_error(HEAD "\"defaults\":{\"client_settings\":{\"smtp\":{\"host\":\"localhost\",\"port\":25,"
-		     "\"socket\":\"SSL\"}}}}", "defaults.client_settings.smtp.host: \"localhost\" is not a valid server host name");
+		     "\"socket\":\"SSL\"}}}}", "defaults.client_settings.smtp.host: \"localhost\" is not a valid host name");
 	expect_error(HEAD "\"defaults\":{\"client_settings\":{\"imap\":{\"port\":993,\"socket\":\"SSL\"}}}}",
 		     "defaults.client_settings.imap: missing key \"host\"");
 	expect_error(HEAD "\"defaults\":{\"client_settings\":{\"jmap\":{}}}}",

@@ -37,12 +37,23 @@ struct loaded {
 static struct loaded
 load(const char *json)
 {
-	struct loaded l = { .export = model_new() };
+	struct loaded l = { 0 };
 
 	report_init(&l.report);
-	if (export_parse(json, strlen(json), "test", l.export, &l.report) == 0)
+	if (export_read(json, strlen(json), "test", &l.export, &l.report) == 0)
 		validate_export(l.export, &l.report);
 	return l;
+}
+
+/* A finding as the text form says it: "domains[0].name: duplicate ... [code]". */
+static char *
+finding(const struct report_entry *e)
+{
+	char *where = report_dotted(e->path), *text = g_strdup_printf("%s: %s [%s]", where, e->message,
+								      report_code_name(e->code));
+
+	g_free(where);
+	return text;
 }
 
 static void
@@ -53,24 +64,47 @@ unload(struct loaded *l)
 }
 
 static bool
+has_finding(const GPtrArray *list, const char *needle)
+{
+	for (guint i = 0; i < list->len; i++) {
+		char *text = finding(list->pdata[i]);
+		bool found = strstr(text, needle) != NULL;
+
+		g_free(text);
+		if (found)
+			return true;
+	}
+	return false;
+}
+
+static bool
 has_error(const struct loaded *l, const char *needle)
 {
-	for (guint i = 0; i < l->report.errors->len; i++)
-		if (strstr(l->report.errors->pdata[i], needle))
-			return true;
-	return false;
+	return has_finding(l->report.errors, needle);
+}
+
+static char *
+all_findings(const GPtrArray *list)
+{
+	GString *all = g_string_new(NULL);
+
+	for (guint i = 0; i < list->len; i++) {
+		char *text = finding(list->pdata[i]);
+
+		g_string_append_printf(all, "\n  %s", text);
+		g_free(text);
+	}
+	return g_string_free(all, FALSE);
 }
 
 static void
 expect_error(const char *json, const char *needle)
 {
 	struct loaded l = load(json);
-	GString *all = g_string_new(NULL);
+	char *all = all_findings(l.report.errors);
 
-	for (guint i = 0; i < l.report.errors->len; i++)
-		g_string_append_printf(all, "\n  %s", (const char *)l.report.errors->pdata[i]);
-	ck_assert_msg(has_error(&l, needle), "no error containing \"%s\" in:%s", needle, all->str);
-	g_string_free(all, TRUE);
+	ck_assert_msg(has_error(&l, needle), "no error containing \"%s\" in:%s", needle, all);
+	g_free(all);
 	unload(&l);
 }
 
@@ -79,8 +113,10 @@ expect_valid(const char *json)
 {
 	struct loaded l = load(json);
 
-	ck_assert_msg(l.report.errors->len == 0, "unexpected error: %s",
-		      l.report.errors->len ? (const char *)l.report.errors->pdata[0] : "");
+	char *all = all_findings(l.report.errors);
+
+	ck_assert_msg(l.report.errors->len == 0, "unexpected errors:%s", all);
+	g_free(all);
 	unload(&l);
 }
 
@@ -118,6 +154,18 @@ START_TEST(wrong_type_named_with_path)
 		     "{\"local\":\"y\",\"deliver\":[5]}]}]}", "domains[0].addresses[1].deliver[0]: expected a string, found an integer");
 	expect_error(HEAD "\"domains\":{}}", "domains: expected an array, found an object");
 	expect_error(HEAD "\"domains\":[{\"name\":\"a.example\",\"backup_mx\":\"yes\"}]}", "domains[0].backup_mx: expected a boolean");
+}
+END_TEST
+
+/* "uninspectable" and "encrypted" take their own actions, named with the path when wrong. */
+START_TEST(content_actions_validated)
+{
+	expect_error(HEAD "\"defaults\":{\"uninspectable\":\"accept\"}}",
+		     "defaults.uninspectable: \"accept\" is not one of reject, quarantine, tag");
+	expect_error(HEAD "\"mailboxes\":[{\"name\":\"xyz00-a\",\"encrypted\":\"discard\"}]}",
+		     "mailboxes[0].encrypted: \"discard\" is not one of accept, tag, quarantine, reject");
+	expect_error(HEAD "\"domains\":[{\"name\":\"a.example\",\"encrypted\":true}]}",
+		     "domains[0].encrypted: expected a string");
 }
 END_TEST
 
@@ -214,7 +262,7 @@ END_TEST
 START_TEST(pipes_only_in_aliases)
 {
 	expect_error(HEAD "\"domains\":[{\"name\":\"a.example\",\"addresses\":[{\"local\":\"x\",\"deliver\":[\"|/bin/sh\"]}]}]}",
-		     "pipes, files and :include: are allowed only in aliases");
+		     "is a pipe, file or :include:, which only aliases may deliver to [special_target]");
 	expect_valid(HEAD "\"aliases\":[{\"name\":\"news\",\"deliver\":[\"|/usr/bin/x -L y\",\":include:/etc/mail/l\"]}]}");
 }
 END_TEST
@@ -1066,6 +1114,7 @@ mapgen_suite(void)
 	tcase_add_test(errors, wrong_version);
 	tcase_add_test(errors, unknown_key_named_with_path);
 	tcase_add_test(errors, wrong_type_named_with_path);
+	tcase_add_test(errors, content_actions_validated);
 	tcase_add_test(errors, duplicate_domain_any_case);
 	tcase_add_test(errors, duplicate_address_any_case);
 	tcase_add_test(errors, duplicate_through_alias_domains);
