@@ -15,6 +15,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "acdb.h"
 #include "addr.h"
 #include "cidr.h"
 #include "dbmap.h"
@@ -37,6 +38,7 @@ struct explainer {
 	struct dbmap_reader *maps[MAP_COUNT];	/* NULL: no such map, an empty one */
 	char *cw;		/* class w: "\nname\n..." in lower case */
 	struct policydb *db;
+	struct acdb *autoconfig;	/* NULL: no autoconfig.db, nobody's client is configured */
 	struct policy_rules defaults_set;	/* what the export's defaults set themselves */
 	bool defaults_set_known;
 };
@@ -123,6 +125,24 @@ read_defaults_set(struct explainer *e)
 	dbmap_close(raw);
 }
 
+/* autoconfig.db, when there is one: written before this feature, a server has none. */
+static int
+open_autoconfig(struct explainer *e, char *err, size_t errlen)
+{
+	char *path;
+	int rc = 0;
+
+	if (!e->files->autoconfig)
+		return 0;
+	path = path_of(e, e->files->autoconfig, "");
+	if (safefile_check_target(path, false, err, errlen) < 0)
+		rc = -1;
+	else if (access(path, F_OK) == 0 && !(e->autoconfig = acdb_open(path, err, errlen)))
+		rc = -1;
+	g_free(path);
+	return rc;
+}
+
 static int
 explainer_open(struct explainer *e, const struct explain_files *files, char *err, size_t errlen)
 {
@@ -143,7 +163,7 @@ explainer_open(struct explainer *e, const struct explain_files *files, char *err
 	if (safefile_check_target(policy, false, err, errlen) == 0)
 		e->db = policydb_open(policy, err, errlen);
 	g_free(policy);
-	if (!e->db)
+	if (!e->db || open_autoconfig(e, err, errlen) < 0)
 		return -1;
 	read_defaults_set(e);
 	return 0;
@@ -156,6 +176,7 @@ explainer_close(struct explainer *e)
 		if (e->maps[m])
 			dbmap_close(e->maps[m]);
 	policydb_close(e->db);
+	acdb_close(e->autoconfig);
 	g_free(e->cw);
 }
 
@@ -549,17 +570,41 @@ place_name(enum policy_rcpt_place place)
 }
 
 /*
- * AUTOCONFIG (issue 28, branch i28-autoconfig): the login a mail client is
- * told for this address comes from autoconfig.db, through the lookup
- * function that branch adds to lib/.  Until it is merged, "autoconfig" is
- * null: replace this function's body with that lookup (login, server names).
+ * What hostautoconfig tells a mail client for this address, from
+ * autoconfig.db (lib/acdb.h): {"login", "via" (address, detail,
+ * catch-all), "domain", "servers": [{"protocol", "host", "port",
+ * "socket"}]}; null when the address is not eligible (or there is no
+ * autoconfig.db), {"error": why} for a record that cannot be read.
  */
 static json_t *
 autoconfig_json(const struct explainer *e, const char *address)
 {
-	(void)e;
-	(void)address;
-	return json_null();
+	struct acdb_answer answer;
+	const char *why = "";
+	json_t *servers;
+
+	if (!e->autoconfig)
+		return json_null();
+	switch (acdb_lookup(e->autoconfig, address, &answer, &why)) {
+	case ACDB_FOUND:
+		break;
+	case ACDB_ERROR:
+		return json_pack("{s:s}", "error", why);
+	default:
+		return json_null();
+	}
+	servers = json_array();
+	for (unsigned p = 0; p < ACDB_PROTOCOLS; p++) {
+		const struct acdb_server *server = &answer.settings.server[p];
+
+		if (server->offered)
+			json_array_append_new(servers, json_pack("{s:s, s:s, s:i, s:s}", "protocol",
+								 acdb_protocol_name((enum acdb_protocol)p), "host", server->host,
+								 "port", (int)server->port, "socket",
+								 acdb_socket_name(server->socket)));
+	}
+	return json_pack("{s:s, s:s, s:s, s:o}", "login", answer.login, "via", acdb_via_name(answer.via),
+			 "domain", answer.canonical, "servers", servers);
 }
 
 /* The recipient as hostmilter sees it at RCPT TO. */
@@ -868,6 +913,26 @@ text_client(GString *out, const json_t *a)
 		text_rate(out, json_object_get(a, "rate_limit"));
 }
 
+/* "autoconfig: login xyz00-info (address), imap mail.example.net:993 SSL, smtp ...", or "none". */
+static void
+text_autoconfig(GString *out, const json_t *ac)
+{
+	size_t i;
+	json_t *server;
+
+	g_string_append(out, "autoconfig: ");
+	if (!json_is_object(ac) || !json_object_get(ac, "login")) {
+		text_value(out, ac);
+		g_string_append_c(out, '\n');
+		return;
+	}
+	g_string_append_printf(out, "login %s (%s)", str(ac, "login"), str(ac, "via"));
+	json_array_foreach(json_object_get(ac, "servers"), i, server)
+		g_string_append_printf(out, ", %s %s:%lld %s", str(server, "protocol"), str(server, "host"),
+				       (long long)json_integer_value(json_object_get(server, "port")), str(server, "socket"));
+	g_string_append_c(out, '\n');
+}
+
 static char *
 explain_text(const json_t *a)
 {
@@ -887,9 +952,7 @@ explain_text(const json_t *a)
 	}
 	text_deliveries(out, json_object_get(a, "deliveries"));
 	text_recipient(out, json_object_get(a, "recipient"));
-	g_string_append(out, "autoconfig: ");
-	text_value(out, json_object_get(a, "autoconfig"));
-	g_string_append_c(out, '\n');
+	text_autoconfig(out, json_object_get(a, "autoconfig"));
 	return g_string_free(out, FALSE);
 }
 

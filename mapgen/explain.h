@@ -31,6 +31,7 @@
 struct explain_files {
 	const char *dir;
 	const char *virtuser, *aliases, *access, *cw, *mailertable, *policy;
+	const char *autoconfig;	/* autoconfig.db: missing, no domain opted in */
 };
 
 /*

@@ -820,7 +820,7 @@ explain(const struct options *opts)
 {
 	const struct layout_names *names = layout_of(opts->layout);
 	struct explain_files files = { opts->dir, names->virtuser, names->aliases, names->access, names->cw,
-				       MAILERTABLE, "hostmilter.db" };
+				       MAILERTABLE, "hostmilter.db", AUTOCONFIG_FILE };
 	char err[1024];
 
 	if (explain_subject(&files, opts->nsubject, opts->subject, &out.explain, &out.explain_text, err,

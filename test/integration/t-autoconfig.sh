@@ -49,8 +49,9 @@ OUTLOOK_AGENT='Microsoft Office/16.0 (Windows NT 10.0; Microsoft Outlook 16.0.17
 B=http://127.0.0.1:$PORT
 
 # ---- 1. hostmapgen writes autoconfig.db ----
-out=$("$HOSTMAPGEN" -o "$M" --reload-cmd true "$SAMPLE_EXPORT" 2>&1)
+out=$("$HOSTMAPGEN" -o "$M" "$SAMPLE_EXPORT" 2>&1)
 like "hostmapgen installs autoconfig.db with the other files" "$out" 'files changed: .*autoconfig\.db'
+"$HOSTMAPGEN" -q -o "$M" --reload-cmd true "$SAMPLE_EXPORT" 2>/dev/null	# (the route the sample has waited for)
 dump=$(makemap -u hash "$M/autoconfig.db" 2>/dev/null)
 like "makemap reads it: the format record" "$dump" '^@format	hostmilter-autoconfig 1$'
 like "... example.com and its alias domain" "$dump" '^D:example\.net	example\.com	0	1	xyz00-info$'
@@ -64,6 +65,17 @@ err=$("$HOSTMAPGEN" -o "$M" "$RUN/nosmtp.json" 2>&1)
 is "autoconfig without an SMTP server: exit 1" "$?" 1
 like "... the error names the domain's JSON path" "$err" 'domains\[0\]\.autoconfig: needs client_settings'
 is "... and nothing was written" "$(stat -c %i "$M/autoconfig.db")" "$inode"
+
+# ---- --explain shows it, from the installed file ----
+out=$("$HOSTMAPGEN" -o "$M" --explain Staff@example.net 2>&1)
+like "--explain: the login a mail client is told, and how it was found" "$out" \
+	'^autoconfig: login xyz00-office \(address\), imap mail\.example\.net:993 SSL, pop3 mail\.example\.net:995 SSL, smtp mail\.example\.net:587 STARTTLS$'
+like "--explain: through the catch-all" "$("$HOSTMAPGEN" -o "$M" --explain nobody+x@example.com 2>&1)" \
+	'^autoconfig: login xyz00-info \(catch-all\)'
+like "--explain: an address that is not eligible" "$("$HOSTMAPGEN" -o "$M" --explain boss@example.com 2>&1)" '^autoconfig: none$'
+is "--explain --format json: login, via, domain, servers" \
+	"$("$HOSTMAPGEN" -o "$M" --format json --explain sales@example.net | jq -c '.explain.autoconfig | [.login, .via, .domain, (.servers | map(.protocol + ":" + (.port | tostring)))]')" \
+	'["xyz00-sales","address","example.com",["imap:993","pop3:995","smtp:587"]]'
 
 # ---- 2. privileges ----
 out=$("$AC" -l 127.0.0.1:$PORT -m "$M/autoconfig.db" 2>&1)
