@@ -57,9 +57,8 @@ open_map(const struct explainer *e, const char *name, struct dbmap_reader **map,
 	int rc = 0;
 
 	*map = NULL;
-	if (safefile_check_target(path, false, err, errlen) < 0)
-		rc = -1;
-	else if (access(path, F_OK) == 0 && !(*map = dbmap_open(path, err, errlen)))
+	if (safefile_check_target(path, false, err, errlen) < 0
+	    || (access(path, F_OK) == 0 && !(*map = dbmap_open(path, err, errlen))))
 		rc = -1;
 	g_free(path);
 	return rc;

@@ -206,16 +206,17 @@ textmap_note(struct textmap *map, const char *comment)
 	g_string_append_printf(map->block, "# %s\n", comment);
 }
 
+/* The block grows into the whole file in place: a million lines are not copied again. */
 GString *
-textmap_render(const struct textmap *map)
+textmap_render(struct textmap *map)
 {
-	GString *out = g_string_sized_new(map->before->len + map->block->len + map->after->len + 256);
+	GString *out = map->block;
 
-	g_string_append_len(out, map->before->str, (gssize)map->before->len);
-	g_string_append(out, TEXTMAP_BEGIN ": generated from the panel export; edit outside this block\n");
-	g_string_append_len(out, map->block->str, (gssize)map->block->len);
+	g_string_prepend(out, TEXTMAP_BEGIN ": generated from the panel export; edit outside this block\n");
+	g_string_prepend_len(out, map->before->str, (gssize)map->before->len);
 	g_string_append(out, TEXTMAP_END "\n");
 	g_string_append_len(out, map->after->str, (gssize)map->after->len);
+	map->block = g_string_new(NULL);
 	return out;
 }
 
