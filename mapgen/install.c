@@ -450,7 +450,8 @@ policy_store(const char *key, size_t keylen, const char *value, size_t valuelen,
 {
 	struct policy_build *build = context;
 
-	return dbmap_put(build->writer, key, keylen, value, valuelen) == 0 ? 0 : -1;
+	/* The records stay until install_commit is over: queued without a copy. */
+	return dbmap_put_ref(build->writer, key, keylen, value, valuelen) == 0 ? 0 : -1;
 }
 
 static int
