@@ -634,6 +634,7 @@ read_address(struct reader *r, json_t *obj, struct mg_domain *domain, uint32_t i
 	check_keys(r, obj, keys);
 	memset(address, 0, sizeof(*address));
 	address->index = index;
+	address->domain = r->export->domains->len;	/* read_domain appends its domain next */
 	if ((local = json_object_get(obj, "local"))) {
 		size_t saved = path_key(r, "local");
 

@@ -96,8 +96,9 @@ timing(const char *stage)
 	if (!start)
 		start = now;
 	getrusage(RUSAGE_SELF, &usage);
-	fprintf(stderr, "%s: timing: %8.3f s  maxrss %6ld MB  %s\n", msg_progname(),
-		(double)(now - start) / 1e6, usage.ru_maxrss / 1024, stage);
+	fprintf(stderr, "%s: timing: %8.3f s  cpu %7.3f s  maxrss %6ld MB  %s\n", msg_progname(),
+		(double)(now - start) / 1e6, (double)(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec)
+		+ (double)(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6, usage.ru_maxrss / 1024, stage);
 }
 
 static void
