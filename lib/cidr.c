@@ -3,6 +3,8 @@
  */
 #include "config.h"
 
+#include <stdbool.h>
+
 #include <arpa/inet.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -127,6 +129,18 @@ cidr_format(const struct cidr *net, char *buf, size_t buflen)
 	snprintf(buf, buflen, "%s/%u", host, net->prefix);
 }
 
+/* Appends one number to key; false when it does not fit: a cut key would name another network. */
+static bool
+cidr_append(char *key, size_t size, size_t *len, const char *sep, unsigned value, bool hex)
+{
+	int n = snprintf(key + *len, size - *len, hex ? "%s%x" : "%s%u", sep, value);
+
+	if (n < 0 || (size_t)n >= size - *len)
+		return false;
+	*len += (size_t)n;
+	return true;
+}
+
 static size_t
 cidr_keys_v4(const struct cidr *net, cidr_key_fn emit, void *context)
 {
@@ -136,12 +150,13 @@ cidr_keys_v4(const struct cidr *net, cidr_key_fn emit, void *context)
 
 	for (unsigned i = 0; i < count; i++) {
 		size_t len = 0;
+		bool fits = true;
 
-		for (unsigned o = 0; o < octets; o++) {
-			unsigned value = net->addr[o] + (o == octets - 1 ? i : 0);
-
-			len += (size_t)snprintf(key + len, sizeof(key) - len, "%s%u", o ? "." : "", value);
-		}
+		for (unsigned o = 0; o < octets && fits; o++)
+			fits = cidr_append(key, sizeof(key), &len, o ? "." : "", net->addr[o] + (o == octets - 1 ? i : 0),
+					   false);
+		if (!fits)
+			return i;	/* cannot happen within CIDR_KEY_MAX; the caller sees fewer keys than asked */
 		emit(key, context);
 	}
 	return count;
@@ -155,15 +170,17 @@ cidr_keys_v6(const struct cidr *net, cidr_key_fn emit, void *context)
 	char key[CIDR_KEY_MAX];
 
 	for (unsigned i = 0; i < count; i++) {
-		size_t len = (size_t)snprintf(key, sizeof(key), "IPv6:");
+		size_t len = sizeof("IPv6:") - 1;
+		bool fits = true;
 
-		for (unsigned g = 0; g < groups; g++) {
+		memcpy(key, "IPv6:", len + 1);
+		for (unsigned g = 0; g < groups && fits; g++) {
 			unsigned value = (unsigned)net->addr[2 * g] << 8 | net->addr[2 * g + 1];
 
-			if (g == groups - 1)
-				value += i;
-			len += (size_t)snprintf(key + len, sizeof(key) - len, "%s%x", g ? ":" : "", value);
+			fits = cidr_append(key, sizeof(key), &len, g ? ":" : "", value + (g == groups - 1 ? i : 0), true);
 		}
+		if (!fits)
+			return i;	/* cannot happen within CIDR_KEY_MAX; the caller sees fewer keys than asked */
 		emit(key, context);
 	}
 	return count;

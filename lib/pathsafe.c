@@ -210,3 +210,62 @@ pathsafe_policy(const char *path, const struct pathsafe_user *user, char *err, s
 	}
 	return 0;
 }
+
+const char *
+pathsafe_judge_runtime_dir(const char *dir)
+{
+	size_t len = strlen(PATHSAFE_RUNTIME_PARENT);
+	const char *name = dir + len + 1;
+
+	if (strncmp(dir, PATHSAFE_RUNTIME_PARENT "/", len + 1) != 0)
+		return "is not directly under " PATHSAFE_RUNTIME_PARENT;
+	if (!*name || strchr(name, '/') || strcmp(name, ".") == 0 || strcmp(name, "..") == 0)
+		return "is not directly under " PATHSAFE_RUNTIME_PARENT;
+	return NULL;
+}
+
+/* dir, just made by mkdir: root's and 0755 through its descriptor, never by name. */
+static int
+pathsafe_own_runtime_dir(const char *dir, char *err, size_t errlen)
+{
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+
+	if (fd < 0 || fchown(fd, 0, 0) < 0 || fchmod(fd, 0755) < 0) {
+		snprintf(err, errlen, "runtime directory %s: %s", dir, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	close(fd);
+	return 0;
+}
+
+int
+pathsafe_runtime_dir(const char *path, const struct pathsafe_user *user, bool create, char *err, size_t errlen)
+{
+	char dir[4096], parent[4096];
+	struct stat st;
+	const char *why;
+
+	pathsafe_dirname(path, dir, sizeof(dir));
+	if (lstat(dir, &st) == 0 || errno != ENOENT)
+		return 0;
+	if (pathsafe_judge_runtime_dir(dir))
+		return 0;	/* not ours to make: the checks of what goes in it say it is missing */
+	/* Whoever may rename in /run could swap what we make: the rules of any socket's ancestors. */
+	pathsafe_dirname(dir, parent, sizeof(parent));
+	if (pathsafe_stat_dir_nofollow(parent, &st, err, errlen) < 0)
+		return -1;
+	if ((why = pathsafe_judge_ancestor(&st, user))) {
+		snprintf(err, errlen, "%s %s; not making %s in it", parent, why, dir);
+		return -1;
+	}
+	if (pathsafe_ancestors(parent, user, err, errlen) < 0)
+		return -1;
+	if (!create)
+		return 1;
+	/* Only root may write in /run: EEXIST means root made it meanwhile; the other checks judge it. */
+	if (mkdir(dir, 0700) < 0)
+		return errno == EEXIST ? 0 : (snprintf(err, errlen, "cannot make %s: %s", dir, strerror(errno)), -1);
+	return pathsafe_own_runtime_dir(dir, err, errlen) < 0 ? -1 : 1;
+}

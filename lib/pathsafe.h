@@ -13,6 +13,12 @@
  * only with the sticky bit (as /tmp).  The policy database and its
  * directory are writable neither by UserID (a compromised filter must not
  * rewrite the policy it enforces) nor by every user.
+ *
+ * pathsafe_runtime_dir makes a missing runtime directory directly under
+ * /run, as systemd's RuntimeDirectory= does for the unit: root's, mode
+ * 0755 (set on the open directory, not by name), only when /run itself
+ * passes the ancestor rules; anywhere else a missing directory is the
+ * admin's mistake and is left for the checks above to report.
  */
 #ifndef HM_PATHSAFE_H
 #define HM_PATHSAFE_H
@@ -42,6 +48,20 @@ const char *pathsafe_judge_policy(const struct stat *st, const struct pathsafe_u
 
 /* The directory of a unix socket's path and its ancestors; 0, or -1 with err. */
 int pathsafe_socket_dir(const char *socket_path, const struct pathsafe_user *user, char *err, size_t errlen);
+/* The only parent under which pathsafe_runtime_dir makes a directory. */
+#define PATHSAFE_RUNTIME_PARENT "/run"
+
+/* Pure: NULL when dir is one pathsafe_runtime_dir may make (its parent is PATHSAFE_RUNTIME_PARENT), else why not. */
+const char *pathsafe_judge_runtime_dir(const char *dir);
+/*
+ * The directory of path: 0 when it exists or is not one to make here (the
+ * other checks judge it); 1 when it was missing and is now made (with
+ * create) or would be made (without); -1 with err when /run is unsafe or
+ * mkdir failed.
+ */
+int pathsafe_runtime_dir(const char *path, const struct pathsafe_user *user, bool create, char *err,
+			 size_t errlen);
+
 /* The policy database (a regular file, no link) and its directory; 0, or -1 with err. */
 int pathsafe_policy(const char *path, const struct pathsafe_user *user, char *err, size_t errlen);
 

@@ -15,6 +15,31 @@ static const char *const policy_virus_names[] = {
 	[POLICY_VIRUS_TAG] = "tag",
 };
 
+static const char *const policy_uninspectable_names[] = {
+	[POLICY_UNINSPECTABLE_REJECT] = "reject",
+	[POLICY_UNINSPECTABLE_QUARANTINE] = "quarantine",
+	[POLICY_UNINSPECTABLE_TAG] = "tag",
+};
+
+static const char *const policy_encrypted_names[] = {
+	[POLICY_ENCRYPTED_ACCEPT] = "accept",
+	[POLICY_ENCRYPTED_TAG] = "tag",
+	[POLICY_ENCRYPTED_QUARANTINE] = "quarantine",
+	[POLICY_ENCRYPTED_REJECT] = "reject",
+};
+
+#define POLICY_COUNT(a) (sizeof(a) / sizeof(*(a)))
+
+/* The index of name in names, or -1. */
+static int
+policy_name_index(const char *const *names, size_t n, const char *name)
+{
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(name, names[i]) == 0)
+			return (int)i;
+	return -1;
+}
+
 const char *
 policy_virus_name(enum policy_virus virus)
 {
@@ -24,13 +49,43 @@ policy_virus_name(enum policy_virus virus)
 int
 policy_virus_parse(const char *name, enum policy_virus *virus)
 {
-	for (size_t i = 0; i < sizeof(policy_virus_names) / sizeof(*policy_virus_names); i++) {
-		if (strcmp(name, policy_virus_names[i]) == 0) {
-			*virus = (enum policy_virus)i;
-			return 0;
-		}
-	}
-	return -1;
+	int i = policy_name_index(policy_virus_names, POLICY_COUNT(policy_virus_names), name);
+
+	if (i >= 0)
+		*virus = (enum policy_virus)i;
+	return i >= 0 ? 0 : -1;
+}
+
+const char *
+policy_uninspectable_name(enum policy_uninspectable action)
+{
+	return policy_uninspectable_names[action];
+}
+
+int
+policy_uninspectable_parse(const char *name, enum policy_uninspectable *action)
+{
+	int i = policy_name_index(policy_uninspectable_names, POLICY_COUNT(policy_uninspectable_names), name);
+
+	if (i >= 0)
+		*action = (enum policy_uninspectable)i;
+	return i >= 0 ? 0 : -1;
+}
+
+const char *
+policy_encrypted_name(enum policy_encrypted action)
+{
+	return policy_encrypted_names[action];
+}
+
+int
+policy_encrypted_parse(const char *name, enum policy_encrypted *action)
+{
+	int i = policy_name_index(policy_encrypted_names, POLICY_COUNT(policy_encrypted_names), name);
+
+	if (i >= 0)
+		*action = (enum policy_encrypted)i;
+	return i >= 0 ? 0 : -1;
 }
 
 static bool
@@ -45,7 +100,7 @@ bool
 policy_rules_equal(const struct policy_rules *a, const struct policy_rules *b)
 {
 	if (a->set != b->set || a->max_size != b->max_size || a->virus != b->virus
-	    || !policy_spam_equal(&a->spam, &b->spam) || a->ntypes != b->ntypes)
+	    || a->uninspectable != b->uninspectable || a->encrypted != b->encrypted || !policy_spam_equal(&a->spam, &b->spam) || a->ntypes != b->ntypes)
 		return false;
 	for (unsigned i = 0; i < a->ntypes; i++)
 		if (strcmp(a->blocked_types[i], b->blocked_types[i]) != 0)
@@ -60,6 +115,8 @@ policy_rules_default(struct policy_rules *rules)
 	rules->set = POLICY_SET_ALL;
 	rules->max_size = SIZE_DEFAULT_LIMIT;
 	rules->virus = POLICY_VIRUS_REJECT;
+	rules->uninspectable = POLICY_UNINSPECTABLE_REJECT;
+	rules->encrypted = POLICY_ENCRYPTED_ACCEPT;
 	rules->spam.scan = true;
 	rules->spam.tag_score = 5.0;
 	strcpy(rules->spam.subject_tag, "[SPAM]");
@@ -76,6 +133,10 @@ policy_rules_overlay(struct policy_rules *rules, const struct policy_rules *over
 		rules->max_size = over->max_size;
 	if (set & POLICY_SET_VIRUS)
 		rules->virus = over->virus;
+	if (set & POLICY_SET_UNINSPECTABLE)
+		rules->uninspectable = over->uninspectable;
+	if (set & POLICY_SET_ENCRYPTED)
+		rules->encrypted = over->encrypted;
 	if (set & POLICY_SET_TYPES) {
 		rules->ntypes = over->ntypes;
 		memcpy(rules->blocked_types, over->blocked_types, sizeof(rules->blocked_types));
@@ -132,6 +193,11 @@ policy_rules_to_json(const struct policy_rules *rules)
 		json_object_set_new(json, "max_size", json_integer((json_int_t)rules->max_size));
 	if (rules->set & POLICY_SET_VIRUS)
 		json_object_set_new(json, "virus", json_string(policy_virus_name(rules->virus)));
+	if (rules->set & POLICY_SET_UNINSPECTABLE)
+		json_object_set_new(json, "uninspectable",
+				    json_string(policy_uninspectable_name(rules->uninspectable)));
+	if (rules->set & POLICY_SET_ENCRYPTED)
+		json_object_set_new(json, "encrypted", json_string(policy_encrypted_name(rules->encrypted)));
 	if (rules->set & POLICY_SET_SPAM)
 		json_object_set_new(json, "spam", policy_spam_to_json(rules));
 	if (rules->set & POLICY_SET_TYPES) {
@@ -254,10 +320,37 @@ policy_max_size_from_json(const json_t *value, struct policy_rules *rules, const
 	return 0;
 }
 
+/* "uninspectable" and "encrypted", when present. */
+static int
+policy_actions_from_json(const json_t *json, struct policy_rules *rules, const char **why)
+{
+	const json_t *uninspectable = json_object_get(json, "uninspectable");
+	const json_t *encrypted = json_object_get(json, "encrypted");
+
+	if (uninspectable) {
+		if (!json_is_string(uninspectable)
+		    || policy_uninspectable_parse(json_string_value(uninspectable), &rules->uninspectable) < 0) {
+			*why = "unknown uninspectable action";
+			return -1;
+		}
+		rules->set |= POLICY_SET_UNINSPECTABLE;
+	}
+	if (encrypted) {
+		if (!json_is_string(encrypted)
+		    || policy_encrypted_parse(json_string_value(encrypted), &rules->encrypted) < 0) {
+			*why = "unknown encrypted action";
+			return -1;
+		}
+		rules->set |= POLICY_SET_ENCRYPTED;
+	}
+	return 0;
+}
+
 int
 policy_rules_from_json(const json_t *json, struct policy_rules *rules, const char **why)
 {
-	static const char *const keys[] = { "max_size", "virus", "spam", "blocked_types", NULL };
+	static const char *const keys[] = { "max_size", "virus", "uninspectable", "encrypted", "spam",
+					    "blocked_types", NULL };
 	const json_t *max_size = json_object_get(json, "max_size"), *virus = json_object_get(json, "virus");
 	const json_t *spam = json_object_get(json, "spam"), *types = json_object_get(json, "blocked_types");
 
@@ -274,6 +367,8 @@ policy_rules_from_json(const json_t *json, struct policy_rules *rules, const cha
 		}
 		rules->set |= POLICY_SET_VIRUS;
 	}
+	if (policy_actions_from_json(json, rules, why) < 0)
+		return -1;
 	if (spam && policy_spam_from_json(spam, rules, why) < 0)
 		return -1;
 	if (types && policy_types_from_json(types, rules, why) < 0)

@@ -2,11 +2,11 @@
  * policy - the records of hostmilter.db, written by hostmapgen and read by
  * hostmilter and hostscan.
  *
- * Layout, version 2 (a Berkeley DB hash file; keys and values are bytes
+ * Layout, version 3 (a Berkeley DB hash file; keys and values are bytes
  * without a trailing NUL, keys lower-case):
  *
- *   @format              "hostmilter-policy 2"  -- readers refuse other values,
- *                        and name version 1 as "rerun hostmapgen"
+ *   @format              "hostmilter-policy 3"  -- readers refuse other values,
+ *                        and name older versions as "rerun hostmapgen"
  *   @digest              hex SHA-256 over every other record, in write order
  *   @server              JSON {"hostname": str, "names": [str]}
  *   @defaults            JSON rules (below) with every key set, and
@@ -38,13 +38,18 @@
  *                        (external forwards, rejects, routed domains)
  *
  * JSON rules hold only what their owner sets: {"max_size": bytes,
- * "virus": "reject"|"discard"|"quarantine"|"tag", "spam": {"scan": bool,
+ * "virus": "reject"|"discard"|"quarantine"|"tag", "uninspectable":
+ * "reject"|"quarantine"|"tag", "encrypted": "accept"|"tag"|"quarantine"|
+ * "reject", "spam": {"scan": bool,
  * "tag_score": num, "subject_tag": str, "reject_score": num|null,
  * "discard_score": num|null}, "blocked_types": [str]}, each key (and each
  * member of "spam") optional.  A recipient's rules are resolved key by key:
  * its mailbox's own setting, else its domain's, else @defaults
  * (policy_rules_overlay), so a mailbox that sets only "spam" keeps its
- * domain's virus action.  Version 1 stored every rule set with the defaults
+ * domain's virus action.  Version 3 added "uninspectable" and "encrypted"
+ * (what happens to content no engine could inspect, and to encrypted
+ * content: scan/verdict.h); a version 2 reader would have refused them
+ * as unknown members, so the format says so first.  Version 1 stored every rule set with the defaults
  * merged in, which made "set" and "inherited" indistinguishable.  Rule sets
  * are shared by reference because a panel has few distinct ones and
  * hundreds of thousands of domains and mailboxes.
@@ -64,7 +69,7 @@
 
 #include <jansson.h>
 
-#define POLICY_FORMAT		"hostmilter-policy 2"
+#define POLICY_FORMAT		"hostmilter-policy 3"
 #define POLICY_FORMAT_PREFIX	"hostmilter-policy "
 #define POLICY_KEY_FORMAT	"@format"
 #define POLICY_KEY_DIGEST	"@digest"
@@ -83,6 +88,26 @@ enum policy_virus {
 	POLICY_VIRUS_DISCARD,
 	POLICY_VIRUS_QUARANTINE,
 	POLICY_VIRUS_TAG,
+};
+
+/*
+ * Content that cannot be inspected, for a reason that will not change on the
+ * next try (a limit of the walk or an engine, a container no library here
+ * opens): refused with 554 5.7.1 naming why, held, or delivered marked.
+ */
+enum policy_uninspectable {
+	POLICY_UNINSPECTABLE_REJECT,
+	POLICY_UNINSPECTABLE_QUARANTINE,
+	POLICY_UNINSPECTABLE_TAG,
+};
+
+/* Encrypted content (PGP/MIME, S/MIME enveloped-data, password-protected
+ * archives): nobody but its recipient can open it. */
+enum policy_encrypted {
+	POLICY_ENCRYPTED_ACCEPT,
+	POLICY_ENCRYPTED_TAG,
+	POLICY_ENCRYPTED_QUARANTINE,
+	POLICY_ENCRYPTED_REJECT,
 };
 
 struct policy_spam {
@@ -108,15 +133,20 @@ enum policy_rule_bit {
 	POLICY_SET_SUBJECT_TAG = 1u << 5,
 	POLICY_SET_REJECT_SCORE = 1u << 6,
 	POLICY_SET_DISCARD_SCORE = 1u << 7,
+	POLICY_SET_UNINSPECTABLE = 1u << 8,
+	POLICY_SET_ENCRYPTED = 1u << 9,
 };
 #define POLICY_SET_SPAM (POLICY_SET_SPAM_SCAN | POLICY_SET_TAG_SCORE | POLICY_SET_SUBJECT_TAG \
 			 | POLICY_SET_REJECT_SCORE | POLICY_SET_DISCARD_SCORE)
-#define POLICY_SET_ALL (POLICY_SET_MAX_SIZE | POLICY_SET_VIRUS | POLICY_SET_TYPES | POLICY_SET_SPAM)
+#define POLICY_SET_ALL (POLICY_SET_MAX_SIZE | POLICY_SET_VIRUS | POLICY_SET_TYPES | POLICY_SET_SPAM \
+			| POLICY_SET_UNINSPECTABLE | POLICY_SET_ENCRYPTED)
 
 struct policy_rules {
 	unsigned set;		/* enum policy_rule_bit; all of them in @defaults and resolved rules */
 	uint64_t max_size;
 	enum policy_virus virus;
+	enum policy_uninspectable uninspectable;
+	enum policy_encrypted encrypted;
 	struct policy_spam spam;
 	unsigned ntypes;
 	char blocked_types[POLICY_TYPES_MAX][POLICY_TYPE_LEN];
@@ -124,6 +154,10 @@ struct policy_rules {
 
 const char *policy_virus_name(enum policy_virus virus);
 int policy_virus_parse(const char *name, enum policy_virus *virus);
+const char *policy_uninspectable_name(enum policy_uninspectable action);
+int policy_uninspectable_parse(const char *name, enum policy_uninspectable *action);
+const char *policy_encrypted_name(enum policy_encrypted action);
+int policy_encrypted_parse(const char *name, enum policy_encrypted *action);
 /* The built-in defaults, every member set. */
 void policy_rules_default(struct policy_rules *rules);
 /* Copies into rules what over sets, leaving the rest: mailbox over domain over defaults. */

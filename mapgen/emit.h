@@ -64,4 +64,11 @@ typedef int (*policy_record_fn)(const char *key, size_t keylen, const char *valu
 				size_t valuelen, void *context);
 int policy_records_each(const struct policy_records *records, policy_record_fn fn, void *context);
 
+/*
+ * autoconfig.db records (lib/acdb.h), in the same list form as
+ * hostmilter.db's, so that the same install writes them; returns how many
+ * domains opted in.  The export must have passed validate.
+ */
+unsigned emit_autoconfig(const struct mg_export *export, struct policy_records *records);
+
 #endif

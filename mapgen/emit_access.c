@@ -86,14 +86,19 @@ emit_tls_rcpt(struct textmap *map, const char *name, const struct mg_route *rout
 {
 	char key[300], value[1600], issuer[1400];
 
-	snprintf(key, sizeof(key), "TLS_Rcpt:%s", name);
+	int n;
+
+	snprintf(key, sizeof(key), "TLS_Rcpt:%s", name);	/* a domain name: 253 bytes at most */
 	if (!route->tls_issuer)
-		snprintf(value, sizeof(value), "VERIFY+CN:%s", route->tls_name);
-	else if (xtext_encode(route->tls_issuer, issuer, sizeof(issuer)) < 0) {
-		msg_warn("access: issuer too long for Sendmail: %.60s...; %s is not relayed", route->tls_issuer, name);
+		n = snprintf(value, sizeof(value), "VERIFY+CN:%s", route->tls_name);
+	else if (xtext_encode(route->tls_issuer, issuer, sizeof(issuer)) < 0)
+		n = -1;
+	else	/* the CN last: see the header */
+		n = snprintf(value, sizeof(value), "VERIFY+CI:%s++CN:%s", issuer, route->tls_name);
+	if (n < 0 || (size_t)n >= sizeof(value)) {	/* a cut requirement would check another name */
+		msg_warn("access: the TLS requirement of %s is too long for Sendmail; it is held, not relayed", name);
 		snprintf(value, sizeof(value), "VERIFY+CI:too+20long");	/* never matches: held, not sent unchecked */
-	} else	/* the CN last: see the header */
-		snprintf(value, sizeof(value), "VERIFY+CI:%s++CN:%s", issuer, route->tls_name);
+	}
 	textmap_add(map, key, value);
 }
 

@@ -432,6 +432,30 @@ read_virus(struct reader *r, json_t *obj, struct policy_rules *rules)
 	path_restore(r, saved);
 }
 
+/* "uninspectable" and "encrypted": what happens to content no engine inspects, and to encrypted content. */
+static void
+read_content_actions(struct reader *r, json_t *obj, struct policy_rules *rules)
+{
+	json_t *value = member(r, obj, "uninspectable", JSON_STRING, "a string", false);
+	size_t saved;
+
+	if (value) {
+		rules->set |= POLICY_SET_UNINSPECTABLE;
+		saved = path_key(r, "uninspectable");
+		if (policy_uninspectable_parse(json_string_value(value), &rules->uninspectable) < 0)
+			fail(r, RC_INVALID_CHOICE, "\"%.60s\" is not one of reject, quarantine, tag", json_string_value(value));
+		path_restore(r, saved);
+	}
+	if ((value = member(r, obj, "encrypted", JSON_STRING, "a string", false))) {
+		rules->set |= POLICY_SET_ENCRYPTED;
+		saved = path_key(r, "encrypted");
+		if (policy_encrypted_parse(json_string_value(value), &rules->encrypted) < 0)
+			fail(r, RC_INVALID_CHOICE, "\"%.60s\" is not one of accept, tag, quarantine, reject",
+			     json_string_value(value));
+		path_restore(r, saved);
+	}
+}
+
 static void
 read_blocked_types(struct reader *r, json_t *obj, struct policy_rules *rules)
 {
@@ -463,7 +487,8 @@ read_blocked_types(struct reader *r, json_t *obj, struct policy_rules *rules)
 static const struct policy_rules *
 read_rules(struct reader *r, json_t *obj, const struct policy_rules *base)
 {
-	static const char *const keys[] = { "max_message_size", "spam", "virus", "blocked_types", NULL };
+	static const char *const keys[] = { "max_message_size", "spam", "virus", "uninspectable", "encrypted",
+					    "blocked_types", NULL };
 	struct policy_rules rules;
 	const char *const *key = keys;
 
@@ -480,6 +505,7 @@ read_rules(struct reader *r, json_t *obj, const struct policy_rules *base)
 	read_size(r, obj, &rules);
 	read_spam(r, obj, &rules);
 	read_virus(r, obj, &rules);
+	read_content_actions(r, obj, &rules);
 	read_blocked_types(r, obj, &rules);
 	return model_intern_rules(r->export, &rules);
 }
@@ -514,10 +540,89 @@ read_rate_limit(struct reader *r, json_t *obj, bool bulk, struct policy_rate *ra
 	path_restore(r, saved);
 }
 
+/* ---- mail client autoconfiguration (autoconfig.db) ---- */
+
+/* {"host": name, "port": 1-65535, "socket": "SSL"|"STARTTLS"}, every member required. */
+static void
+read_client_server(struct reader *r, json_t *obj, struct mg_client_server *out)
+{
+	static const char *const keys[] = { "host", "port", "socket", NULL };
+	json_t *value;
+	enum acdb_socket socket;
+	size_t saved;
+
+	check_keys(r, obj, keys);
+	out->state = MG_SERVER_SET;
+	if ((value = json_object_get(obj, "host"))) {
+		saved = path_key(r, "host");
+		out->host = read_name(r, value, NAMES_HOSTNAME);	/* qualified, not localhost */
+		path_restore(r, saved);
+	} else {
+		fail(r, RC_MISSING_KEY, "missing key \"host\"");
+	}
+	if ((value = member(r, obj, "port", JSON_INTEGER, "an integer", true))) {
+		saved = path_key(r, "port");
+		if (json_integer_value(value) < 1 || json_integer_value(value) > 65535)
+			fail(r, RC_OUT_OF_RANGE, "a port is between 1 and 65535");
+		else
+			out->port = (uint16_t)json_integer_value(value);
+		path_restore(r, saved);
+	}
+	if ((value = member(r, obj, "socket", JSON_STRING, "a string", true))) {
+		saved = path_key(r, "socket");
+		if (acdb_socket_parse(json_string_value(value), &socket) < 0)
+			fail(r, RC_INVALID_CHOICE, "\"%.60s\" is not one of SSL (TLS from the start) and STARTTLS",
+			     json_string_value(value));
+		else
+			out->socket = (uint8_t)socket;
+		path_restore(r, saved);
+	}
+}
+
+/*
+ * "client_settings": {"imap": server, "pop3": server, "smtp": server}, each
+ * optional; null says a domain does not offer what the defaults do.
+ */
+static void
+read_client_settings(struct reader *r, json_t *obj, struct mg_client_settings *out)
+{
+	static const char *const keys[] = { "imap", "pop3", "smtp", NULL };
+	json_t *settings = member(r, obj, "client_settings", JSON_OBJECT, "an object", false);
+	size_t saved;
+
+	if (!settings)
+		return;
+	saved = path_key(r, "client_settings");
+	check_keys(r, settings, keys);
+	for (unsigned p = 0; p < ACDB_PROTOCOLS; p++) {
+		json_t *server = json_object_get(settings, keys[p]);
+		size_t inner;
+
+		if (!server)
+			continue;
+		inner = path_key(r, keys[p]);
+		if (json_is_null(server))
+			out->server[p].state = MG_SERVER_REMOVED;
+		else if (want_type(r, server, JSON_OBJECT, "an object or null"))
+			read_client_server(r, server, &out->server[p]);
+		path_restore(r, inner);
+	}
+	path_restore(r, saved);
+}
+
+/* A domain's "autoconfig" (boolean) and "client_settings". */
+static void
+read_autoconfig(struct reader *r, json_t *obj, struct mg_domain *domain)
+{
+	read_bool(r, obj, "autoconfig", &domain->autoconfig);
+	read_client_settings(r, obj, &domain->client_settings);
+}
+
 static void
 read_defaults(struct reader *r, json_t *top)
 {
-	static const char *const keys[] = { "max_message_size", "spam", "virus", "blocked_types", "rate_limit", NULL };
+	static const char *const keys[] = { "max_message_size", "spam", "virus", "uninspectable", "encrypted",
+					    "blocked_types", "rate_limit", "client_settings", NULL };
 	json_t *defaults = member(r, top, "defaults", JSON_OBJECT, "an object", false);
 	size_t saved;
 
@@ -530,6 +635,7 @@ read_defaults(struct reader *r, json_t *top)
 	policy_rules_default(&r->export->defaults);
 	policy_rules_overlay(&r->export->defaults, r->export->defaults_own);
 	read_rate_limit(r, defaults, true, &r->export->default_rate);
+	read_client_settings(r, defaults, &r->export->client_settings);
 	path_restore(r, saved);
 }
 
@@ -593,7 +699,7 @@ static void
 read_mailbox(struct reader *r, json_t *obj)
 {
 	static const char *const keys[] = { "name", "send_as", "max_message_size", "spam", "virus",
-					    "blocked_types", "rate_limit", NULL };
+					    "uninspectable", "encrypted", "blocked_types", "rate_limit", NULL };
 	struct mg_mailbox mailbox = { 0 };
 	json_t *name;
 
@@ -846,8 +952,9 @@ static void
 read_domain(struct reader *r, json_t *obj)
 {
 	static const char *const keys[] = { "name", "aliases", "addresses", "catch_all", "backup_mx", "route",
-					    "max_message_size", "spam", "virus", "blocked_types",
-					    "allow_senders", "block_senders", NULL };
+					    "max_message_size", "spam", "virus", "uninspectable", "encrypted",
+					    "blocked_types", "allow_senders", "block_senders", "autoconfig", "client_settings",
+					    NULL };
 	struct mg_domain domain = { 0 };
 	json_t *name;
 
@@ -871,6 +978,7 @@ read_domain(struct reader *r, json_t *obj)
 	domain.allow_senders = member_name_list(r, obj, "allow_senders", NAMES_PATTERN, &domain.nallow, NULL);
 	domain.block_senders = member_name_list(r, obj, "block_senders", NAMES_PATTERN, &domain.nblock, NULL);
 	domain.rules = read_rules(r, obj, NULL);
+	read_autoconfig(r, obj, &domain);
 	/* A domain without a valid name is kept so its addresses are checked; validate skips it. */
 	g_array_append_val(r->export->domains, domain);
 }

@@ -18,6 +18,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <pwd.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -58,6 +59,7 @@ struct options {
 	const char *layout;
 	const char *reload_cmd;
 	const char *export_path;
+	const char *mta_user;		/* NULL: MTA_USER when that user exists */
 	uint64_t export_cap;
 	unsigned lock_timeout, reload_timeout;
 	bool check, diff, dry_run, quiet, json, explain;
@@ -80,8 +82,11 @@ static const struct layout_names layouts[] = {
 #define MAILERTABLE "mailertable"
 #define MAILERS_FILE "hostmilter-mailers.m4"
 
-/* The files, in install_add order: texts before hostmilter.db and the mailers. */
-enum { FILE_VIRTUSER, FILE_ALIASES, FILE_ACCESS, FILE_CW, FILE_MAILERTABLE, FILE_POLICY, FILE_MAILERS };
+#define AUTOCONFIG_FILE "autoconfig.db"
+
+/* The files, in install_add order: texts before hostmilter.db, the mailers and autoconfig.db. */
+enum { FILE_VIRTUSER, FILE_ALIASES, FILE_ACCESS, FILE_CW, FILE_MAILERTABLE, FILE_POLICY, FILE_MAILERS,
+       FILE_AUTOCONFIG };
 
 static bool show_progress;
 static bool show_timing;	/* HOSTMAPGEN_TIMING set: one line per stage, for benchmarks */
@@ -147,7 +152,7 @@ usage(int status)
 	fprintf(status ? stderr : stdout,
 		"usage: hostmapgen [-o DIR] [--layout hostnet|debian] [--check] [--diff] [--dry-run]\n"
 		"                  [--format text|json] [--reload-cmd CMD] [--reload-timeout SECONDS]\n"
-		"                  [--lock-timeout SECONDS] [--max-export-size SIZE] [-q] EXPORT|-\n"
+		"                  [--lock-timeout SECONDS] [--max-export-size SIZE] [--mta-user USER] [-q] EXPORT|-\n"
 		"       hostmapgen [-o DIR] [--layout hostnet|debian] [--format text|json]\n"
 		"                  --explain ADDRESS|IP|auth USER|cert ISSUER [SUBJECT]\n"
 		"       hostmapgen -h|--help | -V|--version\n"
@@ -168,6 +173,8 @@ usage(int status)
 		"                  give up after waiting SECONDS for another run's lock (default 120)\n"
 		"  --max-export-size SIZE\n"
 		"                  refuse a larger export (default 1G)\n"
+		"  --mta-user USER trust USER's files and directories as root's (default\n"
+		"                  " MTA_USER " when that user exists; \"\" for none)\n"
 		"  -q, --quiet     no summary line\n"
 		"  -h, --help      this text\n"
 		"  -V, --version   the version\n"
@@ -270,7 +277,7 @@ parse_options(int argc, char **argv, struct options *opts)
 		{ "reload-cmd", required_argument, NULL, 'r' }, { "quiet", no_argument, NULL, 'q' },
 		{ "reload-timeout", required_argument, NULL, 'R' }, { "lock-timeout", required_argument, NULL, 'l' },
 		{ "max-export-size", required_argument, NULL, 'm' }, { "format", required_argument, NULL, 'F' },
-		{ "explain", no_argument, NULL, 'E' },
+		{ "explain", no_argument, NULL, 'E' }, { "mta-user", required_argument, NULL, 'U' },
 		{ "help", no_argument, NULL, 'h' }, { "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -291,6 +298,7 @@ parse_options(int argc, char **argv, struct options *opts)
 		case 'R': opts->reload_timeout = parse_seconds("--reload-timeout", optarg); break;
 		case 'l': opts->lock_timeout = parse_seconds("--lock-timeout", optarg); break;
 		case 'm': opts->export_cap = parse_size("--max-export-size", optarg); break;
+		case 'U': opts->mta_user = optarg; break;
 		case 'q': opts->quiet = true; break;
 		case 'E': opts->explain = true; break;
 		case 'F':
@@ -308,6 +316,27 @@ parse_options(int argc, char **argv, struct options *opts)
 	/* --check with --diff or --dry-run: those check the export too, and say more. */
 	out.mode = mode_of(opts);
 	out.quiet = opts->quiet;
+}
+
+/*
+ * Whom the checks trust besides root and this user: the MTA's own user,
+ * which owns /etc/mail on Debian (smmta) and can rewrite Sendmail's
+ * configuration anyway.  Named with --mta-user, it must exist; the
+ * built-in default counts only where it exists.
+ */
+static void
+set_trust(const struct options *opts)
+{
+	const char *name = opts->mta_user ? opts->mta_user : MTA_USER;
+	const struct passwd *pw = name[0] ? getpwnam(name) : NULL;
+	struct safefile_trust trust;
+
+	safefile_trust_init(&trust, geteuid(), getegid());
+	if (pw)
+		safefile_trust_mta(&trust, pw->pw_uid, name);
+	else if (opts->mta_user && name[0])
+		msg_fatal(EXIT_USAGE, "--mta-user %s: no such user", name);
+	safefile_set_trust(&trust);
 }
 
 static const struct layout_names *
@@ -367,6 +396,7 @@ load_export(const struct options *opts, const char *data, size_t len)
 struct generated {
 	struct textmap virtuser, aliases, access, cw, mailertable;
 	struct policy_records records;
+	struct policy_records autoconfig;
 	unsigned deferred_routes;	/* written as tempfail: their mailer waits for sendmail.cf */
 };
 
@@ -502,6 +532,9 @@ generate(const struct mg_export *export, struct generated *gen, struct install_s
 	g_hash_table_destroy(active);
 	set->files[FILE_MAILERS].text = emit_mailers(export);
 	set->files[FILE_MAILERS].reload = mailers_need_reload(set, set->files[FILE_MAILERS].text);
+	progress("generating autoconfig.db");
+	emit_autoconfig(export, &gen->autoconfig);
+	set->files[FILE_AUTOCONFIG].records = &gen->autoconfig;
 	progress("generating the policy database");
 	g_thread_join(policy);
 	report_merge(&out.report, &job.report);
@@ -520,13 +553,16 @@ static void
 register_files(struct install_set *set, const struct layout_names *names)
 {
 	install_add(set, names->virtuser, TEXTMAP_MAKEMAP, true);
-	install_add(set, names->aliases, TEXTMAP_ALIASES, true);
+	/* Debian's /etc/mail/aliases is a link to ../aliases: the text goes where it points. */
+	install_add(set, names->aliases, TEXTMAP_ALIASES, true)->follow_link = names == &layouts[1];
 	install_add(set, names->access, TEXTMAP_MAKEMAP, true);
 	install_add(set, names->cw, TEXTMAP_CLASS, false)->reload = true;	/* Sendmail rereads it only when reloaded */
 	install_add(set, MAILERTABLE, TEXTMAP_MAKEMAP, true);
 	install_add(set, "hostmilter.db", TEXTMAP_CLASS, true)->policy = true;
 	/* Whole, no admin lines; a change needs sendmail.cf rebuilt, which the reload command does. */
 	install_add(set, MAILERS_FILE, TEXTMAP_CLASS, false)->reload = true;
+	/* What mail clients are told (hostautoconfig); records like hostmilter.db's. */
+	install_add(set, AUTOCONFIG_FILE, TEXTMAP_CLASS, true)->policy = true;
 }
 
 /* The files this run changed (or would change), into the outcome. */
@@ -675,6 +711,7 @@ apply(const struct options *opts, struct install_set *set, const struct mg_expor
 	}
 	*deferred = gen.deferred_routes;
 	policy_records_free(&gen.records);
+	policy_records_free(&gen.autoconfig);
 	return status;
 }
 
@@ -782,10 +819,8 @@ run(const struct options *opts, const char *digest, char **data, size_t len, str
 			g_free(*data);
 			*data = NULL;
 		}
-		if (second) {	/* the second pass says what both changed */
-			g_ptr_array_set_size(out.files, 0);
-			out.compared = false;
-		}
+		/* A second pass adds what it writes again to what the first changed: a run that changed
+		 * twelve files says twelve, not only the routes it wrote last. */
 		status = apply(opts, &set, *export, &deferred);
 	}
 	/* Without --reload-cmd nobody vouches for sendmail.cf: its routes wait for a run with one. */
@@ -829,6 +864,7 @@ main(int argc, char **argv)
 
 	msg_init(argv[0]);
 	parse_options(argc, argv, &opts);
+	set_trust(&opts);
 	if (opts.explain)
 		finish(explain(&opts));
 	exec_with_huge_pages(argv);

@@ -75,6 +75,8 @@ install_free(struct install_set *set)
 	for (unsigned i = 0; i < set->nfiles; i++) {
 		install_unlink_tmp(&set->files[i]);
 		g_free(set->files[i].path);
+		g_free(set->files[i].db);
+		g_free(set->files[i].text_dir);
 		if (set->files[i].text)
 			g_string_free(set->files[i].text, TRUE);
 	}
@@ -123,24 +125,38 @@ install_is_stale(const char *name)
 	       && strlen(name) == strlen(OLD_STATE_TMP) + 6;
 }
 
-void
-install_clean_stale(struct install_set *set)
+/* Removes in dir the temporary files of a killed run: all of them, or only those of name. */
+static void
+install_clean_dir(const struct install_set *set, const char *dirname, const char *name)
 {
-	DIR *dir = opendir(set->dir);
+	DIR *dir = opendir(dirname);
 	struct dirent *entry;
+	char *mine = name ? g_strconcat(".", name, TMP_MARK, NULL) : NULL;
 
-	if (!dir)
+	if (!dir) {
+		g_free(mine);
 		return;
+	}
 	while ((entry = readdir(dir)) != NULL) {
-		if (install_is_stale(entry->d_name)) {
-			char *path = g_build_filename(set->dir, entry->d_name, NULL);
+		if (mine ? strncmp(entry->d_name, mine, strlen(mine)) == 0 : install_is_stale(entry->d_name)) {
+			char *path = g_build_filename(dirname, entry->d_name, NULL);
 
-			install_warn(set, RC_STALE_FILE_REMOVED, "removing %s, left behind by an interrupted run", path);
+			if (set)
+				install_warn(set, RC_STALE_FILE_REMOVED, "removing %s, left behind by an interrupted run", path);
+			else	/* a followed link's directory, found while checking */
+				msg_warn("removing %s, left behind by an interrupted run", path);
 			unlink(path);
 			g_free(path);
 		}
 	}
 	closedir(dir);
+	g_free(mine);
+}
+
+void
+install_clean_stale(struct install_set *set)
+{
+	install_clean_dir(set, set->dir, NULL);
 }
 
 struct install_file *
@@ -153,6 +169,8 @@ install_add(struct install_set *set, const char *name, enum textmap_style style,
 	memset(file, 0, sizeof(*file));
 	file->name = name;
 	file->path = g_build_filename(set->dir, name, NULL);
+	file->db = g_strconcat(file->path, ".db", NULL);
+	file->text_dir = g_strdup(set->dir);
 	file->style = style;
 	file->has_db = has_db;
 	return file;
@@ -161,7 +179,7 @@ install_add(struct install_set *set, const char *name, enum textmap_style style,
 static char *
 db_path(const struct install_file *file)
 {
-	return file->policy ? g_strdup(file->path) : g_strconcat(file->path, ".db", NULL);
+	return g_strdup(file->policy ? file->path : file->db);
 }
 
 static char *
@@ -172,16 +190,48 @@ db_label(const struct install_file *file)
 
 /* ---- checking names, reading the state ---- */
 
+/* A name that must be absent or a regular file of a trusted user. */
 static int
-check_file(const struct install_file *file, bool replacing, char *err, size_t errlen)
+check_name(const char *path, bool replacing, char *err, size_t errlen)
+{
+	if (safefile_check_target(path, replacing, err, errlen) < 0)
+		return -1;
+	return safefile_check_owner(path, err, errlen);
+}
+
+/*
+ * Where the caller allows it, a trusted link at the name leads to the
+ * text: from now on file->path is its target, and a killed run's
+ * temporary file beside that target is removed as those in the directory.
+ */
+static int
+follow_link(struct install_file *file, char *err, size_t errlen)
+{
+	char *target;
+	int rc;
+
+	if (!file->follow_link || (rc = safefile_follow_link(file->path, &target, err, errlen)) == 0)
+		return 0;
+	if (rc < 0)
+		return -1;
+	g_free(file->path);
+	g_free(file->text_dir);
+	file->path = target;
+	file->text_dir = g_path_get_dirname(target);
+	install_clean_dir(NULL, file->text_dir, file->name);
+	return 0;
+}
+
+static int
+check_file(struct install_file *file, bool replacing, char *err, size_t errlen)
 {
 	char *db = db_path(file);
-	int rc = 0;
+	int rc = follow_link(file, err, errlen);
 
-	if (!file->policy)
-		rc = safefile_check_target(file->path, replacing, err, errlen);
+	if (rc == 0 && !file->policy)
+		rc = check_name(file->path, replacing, err, errlen);
 	if (rc == 0 && file->has_db)
-		rc = safefile_check_target(db, replacing, err, errlen);
+		rc = check_name(db, replacing, err, errlen);
 	g_free(db);
 	return rc;
 }
@@ -195,7 +245,7 @@ install_survey(struct install_set *set, bool replacing, char *err, size_t errlen
 
 	for (unsigned i = 0; i < set->nfiles && rc == 0; i++)
 		rc = check_file(&set->files[i], replacing, err, errlen);
-	if (rc == 0 && safefile_check_target(path, replacing, err, errlen) < 0)
+	if (rc == 0 && check_name(path, replacing, err, errlen) < 0)
 		rc = -1;
 	if (rc == 0 && safefile_read(path, SAFEFILE_NO_CAP, &text, &len, err, errlen) < 0)
 		rc = -1;
@@ -277,6 +327,8 @@ vouched(const struct install_set *set, const struct install_file *file)
 
 /* ---- deciding what changes ---- */
 
+static bool built_early(const struct install_set *set, const struct install_file *file);
+
 static bool
 text_differs(const struct install_file *file)
 {
@@ -318,7 +370,7 @@ install_compare(struct install_set *set)
 		struct install_file *file = &set->files[i];
 
 		if (file->policy) {
-			if (!set->early)
+			if (!built_early(set, file))
 				file->db_changed = policy_differs(file);
 			continue;
 		}
@@ -437,7 +489,7 @@ write_text(struct install_set *set, struct install_file *file, char *err, size_t
 	struct stat st;
 	const struct stat *like = old_attributes(file->path, &st);
 
-	file->tmp_text = write_tmp(set->dir, file->name, file->text->str, file->text->len, like, err, errlen);
+	file->tmp_text = write_tmp(file->text_dir, file->name, file->text->str, file->text->len, like, err, errlen);
 	return file->tmp_text ? 0 : -1;
 }
 
@@ -515,10 +567,18 @@ db_job_run(gpointer data)
 }
 
 struct install_early {
+	struct install_file *file;	/* the database built ahead */
 	struct db_job job;
 	GThread *thread;
 	bool joined;
 };
+
+/* Whether file is the database install_start_policy builds ahead (its changes decided there). */
+static bool
+built_early(const struct install_set *set, const struct install_file *file)
+{
+	return set->early && set->early->file == file;
+}
 
 static struct install_file *
 policy_file(struct install_set *set)
@@ -539,6 +599,7 @@ install_start_policy(struct install_set *set, const struct policy_records *recor
 	file->records = records;
 	file->db_changed = policy_differs(file);
 	set->early = g_new0(struct install_early, 1);
+	set->early->file = file;
 	if (!file->db_changed) {
 		set->early->joined = true;	/* nothing to build */
 		return;
@@ -597,7 +658,7 @@ prepare_all(struct install_set *set, char *err, size_t errlen)
 	int rc = 0;
 
 	for (unsigned i = 0; i < set->nfiles; i++) {
-		if (!set->files[i].db_changed || (set->files[i].policy && set->early))
+		if (!set->files[i].db_changed || built_early(set, &set->files[i]))
 			continue;
 		jobs[n] = (struct db_job){ .set = set, .file = &set->files[i] };
 		threads[n] = g_thread_new(set->files[i].name, db_job_run, &jobs[n]);
@@ -630,6 +691,20 @@ sync_dir(const char *dir)
 	rc = fsync(fd);
 	close(fd);
 	return rc;
+}
+
+/* The output directory, and any other a followed link put a text in. */
+static void
+sync_dirs(const struct install_set *set)
+{
+	for (unsigned i = 0; i <= set->nfiles; i++) {
+		const char *dir = i < set->nfiles ? set->files[i].text_dir : set->dir;
+
+		if (i < set->nfiles && strcmp(dir, set->dir) == 0)
+			continue;
+		if (sync_dir(dir) < 0)
+			msg_warn("cannot sync %s: %s; a crash may lose what was renamed", dir, strerror(errno));
+	}
 }
 
 /* Every target is still one rename can replace; checked again now that the run is about to. */
@@ -719,9 +794,7 @@ install_commit(struct install_set *set, char *err, size_t errlen)
 	unlink_all_tmp(set);	/* after a failure, those never to be renamed */
 	if (failed && renamed == 0)
 		return INSTALL_NOTHING;
-	if (sync_dir(set->dir) < 0)
-		install_warn(set, RC_STATE_NOT_RECORDED, "cannot sync %s: %s; a crash may lose what was renamed", set->dir,
-			     strerror(errno));
+	sync_dirs(set);
 	if (failed) {
 		set->partial = true;
 		return INSTALL_PARTIAL;

@@ -27,6 +27,15 @@
  * (sendmail.cw) whose identity differs from the one recorded is due for
  * a reload, whichever run changed it, until a reload succeeds.
  *
+ * Every name read or replaced must belong to a trusted user (safefile.h):
+ * root, the user running hostmapgen or the MTA's own user.  One symbolic
+ * link is followed, and only where the caller asks for it (follow_link:
+ * Debian's /etc/mail/aliases -> ../aliases) and safefile_follow_link
+ * finds it safe: the text is then read and replaced where the link points
+ * (its temporary file beside it, in that directory), while its .db stays
+ * beside the link, where Sendmail looks for ALIAS_FILE.db, and the link
+ * itself is left as it is.
+ *
  * HOSTMAPGEN_TEST_PAUSE=STAGE in the environment stops the process
  * (SIGSTOP) at a named stage, for tests that must kill a run at a known
  * point: "locked", "written" (all temporary files complete), "renamed:NAME"
@@ -49,10 +58,13 @@
 
 struct install_file {
 	const char *name;		/* as in the directory: "virtmaps" */
-	char *path;
+	char *path;			/* the text: the name in the directory, or where its link points */
+	char *db;			/* the .db: always the name in the directory, plus ".db" */
+	char *text_dir;			/* path's directory, for its temporary file */
+	bool follow_link;		/* the name may be a trusted link to the text (safefile_follow_link) */
 	enum textmap_style style;
 	bool has_db;
-	bool policy;			/* hostmilter.db: no text, records instead */
+	bool policy;			/* hostmilter.db, autoconfig.db: no text, records instead */
 	bool reload;			/* Sendmail rereads it only when reloaded (sendmail.cw) */
 	GString *text;			/* new content of a text file */
 	const struct policy_records *records;

@@ -14,6 +14,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "acdb.h"
 #include "cidr.h"
 #include "policy.h"
 #include "report.h"
@@ -70,6 +71,24 @@ struct mg_route {
 	uint32_t netrn;
 };
 
+/*
+ * The server a mail client uses for one protocol (export "client_settings"):
+ * set, unset (inherited from defaults), or removed ("null": not offered
+ * for this domain although the defaults offer it).
+ */
+enum mg_server_state { MG_SERVER_UNSET, MG_SERVER_SET, MG_SERVER_REMOVED };
+
+struct mg_client_server {
+	const char *host;
+	uint16_t port;
+	uint8_t socket;		/* enum acdb_socket */
+	uint8_t state;		/* enum mg_server_state */
+};
+
+struct mg_client_settings {
+	struct mg_client_server server[ACDB_PROTOCOLS];	/* imap, pop3, smtp */
+};
+
 struct mg_domain {
 	const char *name;
 	const char *where;	/* JSON Pointer, for messages */
@@ -87,6 +106,8 @@ struct mg_domain {
 	const struct policy_rules *rules;	/* what it sets itself */
 	const char **allow_senders, **block_senders;
 	uint32_t nallow, nblock;
+	bool autoconfig;	/* mail clients may configure themselves (autoconfig.db) */
+	struct mg_client_settings client_settings;	/* what it sets itself */
 };
 
 struct mg_mailbox {
@@ -137,6 +158,7 @@ struct mg_export {
 	struct policy_rules defaults;	/* every key set */
 	const struct policy_rules *defaults_own;	/* what the export's "defaults" sets itself; NULL: nothing */
 	struct policy_rate default_rate;
+	struct mg_client_settings client_settings;	/* defaults' */
 
 	GArray *mailboxes;	/* struct mg_mailbox */
 	GArray *domains;	/* struct mg_domain */
@@ -166,6 +188,27 @@ static inline bool
 model_domain_listed(const struct mg_domain *domain)
 {
 	return model_domain_relayed(domain) && domain->naddresses > 0 && !domain->catch_all_relay;
+}
+
+/* A domain's client settings, protocol by protocol: its own, else the defaults'. */
+static inline void
+model_client_settings(const struct mg_export *export, const struct mg_domain *domain,
+		      struct mg_client_settings *out)
+{
+	for (unsigned p = 0; p < ACDB_PROTOCOLS; p++) {
+		const struct mg_client_server *own = &domain->client_settings.server[p];
+
+		out->server[p] = own->state != MG_SERVER_UNSET ? *own : export->client_settings.server[p];
+	}
+}
+
+/* Whether settings offer an incoming (IMAP or POP3) and an outgoing server. */
+static inline bool
+model_client_settings_complete(const struct mg_client_settings *settings)
+{
+	return settings->server[ACDB_SMTP].state == MG_SERVER_SET
+	       && (settings->server[ACDB_IMAP].state == MG_SERVER_SET
+		   || settings->server[ACDB_POP3].state == MG_SERVER_SET);
 }
 
 struct mg_export *model_new(void);

@@ -40,6 +40,9 @@ outcome_count(struct outcome *o, const struct mg_export *export)
 void
 outcome_file(struct outcome *o, const char *name)
 {
+	for (guint i = 0; i < o->files->len; i++)
+		if (strcmp(o->files->pdata[i], name) == 0)
+			return;	/* written by both passes of a run (hostmapgen.c, run) */
 	g_ptr_array_add(o->files, g_strdup(name));
 }
 

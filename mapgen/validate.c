@@ -495,6 +495,32 @@ check_access(struct mg_export *export, struct mg_report *report)
 	g_hash_table_destroy(seen);
 }
 
+/*
+ * Mail client autoconfiguration: an opted-in domain needs an incoming and
+ * an outgoing server to tell clients about, and its mailboxes here (a
+ * relayed domain's are on its own server, which answers for them).
+ */
+static void
+check_autoconfig(const struct mg_export *export, struct mg_report *report)
+{
+	for (guint i = 0; i < export->domains->len; i++) {
+		const struct mg_domain *domain = model_domain(export, i);
+		struct mg_client_settings settings;
+
+		if (!domain->autoconfig || !domain->name)
+			continue;
+		model_client_settings(export, domain, &settings);
+		if (model_domain_relayed(domain))
+			report_add(report, RC_AUTOCONFIG_RELAYED, report_at(report, "%s/autoconfig", domain->where),
+				   "%s is relayed to another server, whose mailboxes mail clients log in to; autoconfig "
+				   "is for domains delivered here", domain->name);
+		else if (!model_client_settings_complete(&settings))
+			report_add(report, RC_AUTOCONFIG_NO_SERVERS, report_at(report, "%s/autoconfig", domain->where),
+				   "needs client_settings with \"imap\" or \"pop3\" and \"smtp\" (in the domain or "
+				   "in defaults)");
+	}
+}
+
 /* ---- relay networks: the same one twice, and overlaps ---- */
 
 static gint
@@ -654,6 +680,7 @@ validate_export(struct mg_export *export, struct mg_report *report)
 	classify_all(export, report);
 	check_loops(export, report);	/* unknown targets are leaves to it: every loop is found, whatever else is wrong */
 	check_access(export, report);
+	check_autoconfig(export, report);
 	check_networks(export, report);
 	check_all_rules(export, report);
 	check_send_as(export, report);

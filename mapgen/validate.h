@@ -15,7 +15,9 @@
  * score) once the defaults fill in, a blocked type is one libmagic never
  * names (once per distinct rule set), a mailbox may send as a whole
  * domain not hosted here, or a network lies inside another with another
- * rate limit.  Returns the number of errors it added.
+ * rate limit; and "autoconfig" on a relayed domain or one left without an
+ * incoming and an outgoing client server.  Returns the number of errors it
+ * added.
  */
 #ifndef HM_VALIDATE_H
 #define HM_VALIDATE_H

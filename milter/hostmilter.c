@@ -1,7 +1,9 @@
 /*
  * hostmilter - the daemon: configuration, privileges, signals, libmilter.
  *
- * Start-up order, each step checked: read the configuration; check what
+ * Start-up order, each step checked: read the configuration; make the
+ * runtime directories that are missing under /run (pathsafe.h: root's,
+ * 0755, as the unit's RuntimeDirectory= would; -n only names them); check what
  * root is about to touch (UserID, the socket's directory, the PidFile's
  * directory); as root open the policy database (after pathsafe has found
  * it safe from UserID), the scanners (libclamav's database, TLS keys), the
@@ -395,6 +397,74 @@ reload_check(const struct hm_conf *conf, const struct hm_conf *running, char *er
 	return spool_directory_problem(conf->spool_directory, err, errlen);
 }
 
+/* ---- runtime directories: made under /run when missing, as systemd's RuntimeDirectory= ---- */
+
+#define RUNTIME_PATHS 4
+static char runtime_pending[RUNTIME_PATHS][CONF_PATH_MAX];	/* -n: missing, a start would make them */
+
+static bool
+runtime_is_pending(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+	size_t len = slash ? (size_t)(slash - path) : 0;
+
+	for (unsigned i = 0; i < RUNTIME_PATHS; i++)
+		if (runtime_pending[i][0] && strlen(runtime_pending[i]) == len && strncmp(runtime_pending[i], path, len) == 0)
+			return true;
+	return false;
+}
+
+/* The paths whose directories hostmilter makes: Socket, ControlSocket, ScanService, PidFile. */
+static unsigned
+runtime_paths(const struct hm_conf *conf, const char **paths)
+{
+	static struct conf_socket sock;
+	const char *why, *control = NULL;
+	unsigned n = 0;
+
+	if (conf_socket_parse(conf->socket, &sock, &why) == 0 && sock.family == AF_UNIX)
+		paths[n++] = sock.path;
+	if (conf_control_parse(conf->control_socket, &control) == 0 && control)
+		paths[n++] = control;
+	if (strncmp(conf->scan_service, "unix:/", 6) == 0)
+		paths[n++] = conf->scan_service + strlen("unix:");
+	paths[n++] = conf->pid_file;
+	return n;
+}
+
+/*
+ * A directory made here is root's, mode 0755, as the unit's
+ * RuntimeDirectory= makes /run/hostmilter: Sendmail (root) reaches the
+ * socket in it, hostscan's users the scan socket, and UserID, which parses
+ * hostile mail, can rename nothing there (the pid file is emptied at exit
+ * instead, see remove_pid_file).  -n makes nothing: it says what a start
+ * would make, and the checks of what goes in there are left to the start.
+ */
+static void
+runtime_directories(const struct hm_conf *conf, const struct pathsafe_user *user, bool create)
+{
+	const char *paths[RUNTIME_PATHS];
+	unsigned n = runtime_paths(conf, paths);
+	char err[512];
+
+	for (unsigned i = 0; i < n; i++) {
+		const char *slash = strrchr(paths[i], '/');
+		int rc;
+
+		if (paths[i][0] != '/' || !slash)
+			continue;	/* not absolute: refused by the checks that follow */
+		rc = pathsafe_runtime_dir(paths[i], user, create, err, sizeof(err));
+		if (rc < 0) {
+			refuse(EXIT_CONFIG, "runtime_directory", "Socket", "%s", err);
+		} else if (rc == 1 && create) {
+			msg_info("made the runtime directory %.*s (root's, mode 0755)", (int)(slash - paths[i]), paths[i]);
+		} else if (rc == 1 && !runtime_is_pending(paths[i])) {
+			snprintf(runtime_pending[i], sizeof(runtime_pending[i]), "%.*s", (int)(slash - paths[i]), paths[i]);
+			msg_info("%s is missing; a start makes it (root's, mode 0755)", runtime_pending[i]);
+		}
+	}
+}
+
 /*
  * Before root binds anything: a unix socket's directory must be one nobody
  * but root and UserID can write to (pathsafe.h), so that the name cannot be
@@ -412,7 +482,8 @@ check_socket(const struct hm_conf *conf, const struct pathsafe_user *user)
 		refuse(EXIT_CONFIG, "socket_invalid", "Socket", "Socket %s %s", conf->socket, why);
 		return;
 	}
-	if (sock.family == AF_UNIX && pathsafe_socket_dir(sock.path, user, err, sizeof(err)) < 0)
+	if (sock.family == AF_UNIX && !runtime_is_pending(sock.path)
+	    && pathsafe_socket_dir(sock.path, user, err, sizeof(err)) < 0)
 		refuse(EXIT_CONFIG, "socket_unsafe", "Socket", "Socket %s: %s", conf->socket, err);
 	if (!sock.loopback)
 		msg_warn("Socket %s listens beyond loopback (AllowRemoteSocket yes): the milter protocol has no "
@@ -430,6 +501,8 @@ check_pid_directory(const char *path)
 		refuse(EXIT_CONFIG, "pid_file_invalid", "PidFile", "PidFile %s is not an absolute path", path);
 		return;
 	}
+	if (runtime_is_pending(path))
+		return;
 	snprintf(dir, sizeof(dir), "%.*s", slash == path ? 1 : (int)(slash - path), path);
 	if (stat(dir, &st) < 0)
 		refuse(EXIT_CONFIG, "pid_file_invalid", "PidFile", "PidFile %s: its directory %s: %s", path, dir, strerror(errno));
@@ -644,6 +717,15 @@ check_scanners(const struct hm_conf *conf)
 	return n;
 }
 
+/* -n: the ControlSocket's directory is one a start would make. */
+static bool
+control_pending(const struct hm_conf *conf)
+{
+	const char *path = NULL;
+
+	return conf_control_parse(conf->control_socket, &path) == 0 && path && runtime_is_pending(path);
+}
+
 /* -n: everything a start checks, as root and then as UserID, without serving. */
 static void
 check_only(const struct options *opt, const struct hm_conf *conf)
@@ -655,6 +737,7 @@ check_only(const struct options *opt, const struct hm_conf *conf)
 
 	check_mode = true;
 	pw = daemon_user(conf, &user);
+	runtime_directories(conf, &user, false);
 	check_socket(conf, &user);
 	check_pid_directory(conf->pid_file);
 	snapshot_set_guard(&user, NULL);
@@ -664,7 +747,7 @@ check_only(const struct options *opt, const struct hm_conf *conf)
 	n = check_scanners(conf);
 	if (scanserve_check(conf, err, sizeof(err)) < 0)
 		refuse(EXIT_CONFIG, "scan_service", "ScanService", "%s", err);
-	if (control_check(conf->control_socket, pw ? pw->pw_uid : geteuid(), err, sizeof(err)) < 0)
+	if (!control_pending(conf) && control_check(conf->control_socket, pw ? pw->pw_uid : geteuid(), err, sizeof(err)) < 0)
 		refuse(EXIT_CONFIG, "control_socket", "ControlSocket", "%s", err);
 	attach_shutdown();
 	snapshot_shutdown();
@@ -838,6 +921,8 @@ main(int argc, char **argv)
 	if (opt.check_only)
 		check_only(&opt, &conf);
 	pw = daemon_user(&conf, &user);
+	if (getuid() == 0 || geteuid() == 0)
+		runtime_directories(&conf, &user, true);
 	check_socket(&conf, &user);
 	check_pid_directory(conf.pid_file);
 	if (!opt.foreground)

@@ -94,7 +94,7 @@ struct session {
 	bool refused;		/* refused where no reply goes back; see session_refuse */
 	struct decision refusal;
 	struct spool *spool;
-	char subject[SESSION_SUBJECT_MAX + 1];
+	char *subject;		/* the first Subject, whole (NULL: none) */
 	bool has_subject;
 	unsigned marks_seen[MARKS_MAX];	/* the sender's copies of each header hostmilter writes */
 };
@@ -233,7 +233,8 @@ session_message_end(struct session *s)
 	s->accepted = 0;
 	session_forget_rcpts(s);
 	s->scan_decided = s->scan = s->has_subject = s->quarantined = s->refused = false;
-	s->subject[0] = '\0';
+	free(s->subject);
+	s->subject = NULL;
 	memset(s->marks_seen, 0, sizeof(s->marks_seen));
 	spool_free(s->spool);
 	s->spool = NULL;
@@ -686,7 +687,7 @@ session_header(SMFICTX *ctx, char *name, char *value)
 		return SMFIS_NOREPLY;
 	if (!s->has_subject && strcasecmp(name, "Subject") == 0) {
 		s->has_subject = true;
-		snprintf(s->subject, sizeof(s->subject), "%s", value);
+		s->subject = strdup(value);	/* tagged whole at the end, never cut (NULL: tagged as empty) */
 	}
 	if ((mark = marks_owned(name, scanners_any(session_scanners, SCAN_KIND_VIRUS),
 				scanners_any(session_scanners, SCAN_KIND_SPAM))) >= 0)
@@ -787,6 +788,10 @@ session_log_verdict(const struct session *s, const char *rcpt, const struct verd
 		snprintf(detail, sizeof(detail), " score=%.1f", o->score);
 	if (v->failure)
 		snprintf(detail + strlen(detail), sizeof(detail) - strlen(detail), " failure=\"%.200s\"", v->failure);
+	if (v->unscanned)
+		snprintf(detail + strlen(detail), sizeof(detail) - strlen(detail), " unscanned=\"%.150s\"", v->unscanned);
+	else if (strcmp(v->rule, "uninspectable") == 0 || strcmp(v->rule, "encrypted") == 0)
+		snprintf(detail + strlen(detail), sizeof(detail) - strlen(detail), " why=\"%.150s\"", v->text);
 	msg_info("%s: %s rule=%s client=%s auth=%s from=<%s>%s%s%s%s%s%s%s%s%s", s->qid[0] ? s->qid : "NOQUEUE",
 		 actions[v->action], v->rule, s->client[0] ? s->client : "unknown", s->auth_user[0] ? s->auth_user : "-",
 		 s->sender_text, rcpt ? " to=<" : "", rcpt ? rcpt : "", rcpt ? ">" : "", detail,
@@ -833,7 +838,8 @@ session_mark(SMFICTX *ctx, struct session *s, const struct scan_outcome *o, cons
 	struct marks_facts facts = { o, m, scanners_any(session_scanners, SCAN_KIND_VIRUS),
 				     scanners_any(session_scanners, SCAN_KIND_SPAM), NULL };
 	struct marks marks;
-	char subject[SESSION_SUBJECT_MAX + 64];
+	char *subject;
+	int rc;
 
 	for (int i = 0; i < MARKS_MAX; i++)
 		for (unsigned idx = s->marks_seen[i]; idx > 0; idx--)
@@ -843,14 +849,15 @@ session_mark(SMFICTX *ctx, struct session *s, const struct scan_outcome *o, cons
 	for (unsigned i = 0; i < marks.n; i++)
 		if (smfi_addheader(ctx, (char *)marks.mark[i].name, marks.mark[i].value) != MI_SUCCESS)
 			return -1;
-	if (m->spam_tag && m->subject_tag) {
-		marks_subject(s->subject, m->subject_tag, subject, sizeof(subject));
-		if (s->has_subject)
-			smfi_chgheader(ctx, "Subject", 1, subject);
-		else
-			smfi_addheader(ctx, "Subject", subject);
-	}
-	return 0;
+	if (!m->spam_tag || !m->subject_tag)
+		return 0;
+	if (s->has_subject && !s->subject)
+		return -1;	/* its copy failed: a tag on an empty subject would lose the sender's */
+	if (!(subject = marks_subject_dup(s->subject, m->subject_tag)))
+		return -1;
+	rc = s->has_subject ? smfi_chgheader(ctx, "Subject", 1, subject) : smfi_addheader(ctx, "Subject", subject);
+	free(subject);
+	return rc == MI_SUCCESS ? 0 : -1;
 }
 
 static sfsistat

@@ -10,14 +10,23 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include <gmime/gmime.h>
 #include <magic.h>
+#include <openssl/bio.h>
+#include <openssl/cms.h>
+#include <openssl/objects.h>
+#include <ytnef.h>
 
 #include "attach.h"
+#include "exetype.h"
+#include "lenient.h"
 #include "magictypes.h"
 #include "magicset.h"
+#include "pdfparts.h"
+#include "unpack.h"
 
 /* What a thread keeps between messages: libmagic's cookies and the buffer
  * the decoded head of a part is typed from. */
@@ -111,6 +120,9 @@ struct attach_walk {
 	struct attach_report *report;
 	GMimeParserOptions *options;
 	unsigned types_max;
+	uint64_t expanded;	/* bytes taken out of archives so far */
+	unsigned members;	/* archive members and embedded files walked so far */
+	unsigned in_member;	/* walking inside one: parts count as members */
 	bool stop;		/* a cap was crossed: the rest is not looked at */
 };
 
@@ -128,26 +140,41 @@ attach_incomplete(struct attach_walk *w, const char *fmt, ...)
 	va_end(ap);
 }
 
-/* GMime's critical warnings: parts of the input it ignored or that another reader may take otherwise. */
+/* The walk could not finish now (I/O, memory): the first reason is kept. */
+static void
+attach_failed(struct attach_walk *w, const char *what)
+{
+	if (w->report->failed)
+		return;
+	w->report->failed = true;
+	snprintf(w->report->failed_why, sizeof(w->report->failed_why), "%s", what);
+}
+
+/* Content only its recipient can decrypt: the first kind is kept. */
+static void
+attach_encrypted(struct attach_walk *w, const char *what)
+{
+	if (w->report->encrypted)
+		return;
+	w->report->encrypted = true;
+	snprintf(w->report->encrypted_why, sizeof(w->report->encrypted_why), "%s", what);
+}
+
+/*
+ * GMime's critical warnings.  Most say that readers could disagree about
+ * the parts (conflicting headers, a part without headers): that is no
+ * reason to refuse ordinary mail, which is full of them (repeated Cc:
+ * headers, bounces, digests); GMime's reading is walked, libclamav reads
+ * the raw message its own way, and a multipart without a boundary is
+ * read a second way (attach_walk_guessed).  Only parts nested past
+ * GMime's own limit go uninspected, and say so.
+ */
 static void
 attach_parser_warning(gint64 offset, GMimeParserWarning code, const gchar *item, gpointer arg)
 {
-	static const struct {
-		GMimeParserWarning code;
-		const char *text;
-	} critical[] = {
-		{ GMIME_CRIT_INVALID_HEADER_NAME, "an invalid header name" },
-		{ GMIME_CRIT_CONFLICTING_HEADER, "conflicting headers" },
-		{ GMIME_CRIT_CONFLICTING_PARAMETER, "conflicting header parameters" },
-		{ GMIME_CRIT_MULTIPART_WITHOUT_BOUNDARY, "a multipart without a boundary" },
-		{ GMIME_CRIT_NESTING_OVERFLOW, "MIME parts nested too deep" },
-		{ GMIME_CRIT_PART_WITHOUT_HEADERS_OR_CONTENT, "a part without headers or content" },
-	};
-
-	for (size_t i = 0; i < sizeof(critical) / sizeof(*critical); i++)
-		if (critical[i].code == code)
-			attach_incomplete(arg, "the MIME structure is ambiguous: %s at byte %lld", critical[i].text,
-					  (long long)offset);
+	(void)item;
+	if (code == GMIME_CRIT_NESTING_OVERFLOW)
+		attach_incomplete(arg, "MIME parts nested too deep for GMime at byte %lld", (long long)offset);
 }
 
 static void
@@ -175,6 +202,14 @@ attach_count_part(struct attach_walk *w)
 {
 	if (w->stop)
 		return false;
+	if (w->in_member) {	/* an archive of documents may hold thousands: their own cap */
+		if (++w->members > ATTACH_MEMBERS_MAX) {
+			attach_incomplete(w, "archives of more than %d members", ATTACH_MEMBERS_MAX);
+			w->stop = true;
+			return false;
+		}
+		return true;
+	}
 	if (++w->report->nparts > ATTACH_PARTS_MAX) {
 		attach_incomplete(w, "more than %d parts", ATTACH_PARTS_MAX);
 		w->stop = true;
@@ -183,12 +218,20 @@ attach_count_part(struct attach_walk *w)
 	return true;
 }
 
-/* The type of a decoded head; NULL (and the report incomplete) when libmagic fails. */
+/*
+ * The type of a decoded head, as libmagic names it, remembered with the
+ * executable type its structure shows when that is another (exetype.h):
+ * a blocked type matches when any reading of the content has it.  NULL
+ * (and the report incomplete) when libmagic fails.
+ */
 static const char *
-attach_type_of(struct attach_walk *w, const char *buf, size_t len)
+attach_type_of(struct attach_walk *w, const char *buf, size_t len, const char *filename)
 {
 	const char *type = magicset_type(w->t->chosen, w->t->full, buf, len);
+	const char *exe = exetype_of((const unsigned char *)buf, len);
 
+	if (exe && !(type && attach_same_type(type, exe)))
+		attach_remember(w, exe, filename);
 	if (!type)
 		attach_incomplete(w, "libmagic: %s", magic_error(w->t->full) ? magic_error(w->t->full) : "failed");
 	return type;
@@ -196,26 +239,76 @@ attach_type_of(struct attach_walk *w, const char *buf, size_t len)
 
 /* ---- decoding ---- */
 
-/* The part's content with its transfer encoding undone; the caller unrefs it. */
+/* The part's content with a transfer encoding undone (one reading of it: attach_readings); the caller unrefs it.
+ * uuencode and yEnc are left as text: their blocks are found and decoded line by line (attach_walk_blocks). */
 static GMimeStream *
-attach_decoded(GMimePart *part)
+attach_decoded(GMimePart *part, enum lenient_encoding encoding)
 {
 	GMimeDataWrapper *content = g_mime_part_get_content(part);
 	GMimeStream *raw, *filtered;
-	GMimeContentEncoding encoding;
+	GMimeFilter *decoder = NULL;
 
 	if (!content || !(raw = g_mime_data_wrapper_get_stream(content)))
 		return NULL;
-	encoding = g_mime_data_wrapper_get_encoding(content);
 	g_mime_stream_reset(raw);
 	filtered = g_mime_stream_filter_new(raw);
-	if (encoding != GMIME_CONTENT_ENCODING_DEFAULT) {
-		GMimeFilter *decoder = g_mime_filter_basic_new(encoding, FALSE);
-
+	if (encoding == LENIENT_BASE64)
+		decoder = lenient_base64_filter_new();
+	else if (encoding == LENIENT_QP)
+		decoder = g_mime_filter_basic_new(GMIME_CONTENT_ENCODING_QUOTEDPRINTABLE, FALSE);
+	if (decoder) {
 		g_mime_stream_filter_add(GMIME_STREAM_FILTER(filtered), decoder);
 		g_object_unref(decoder);
 	}
 	return filtered;
+}
+
+/* The encoding GMime read for the part, in lenient terms. */
+static enum lenient_encoding
+attach_gmime_encoding(GMimePart *part)
+{
+	GMimeDataWrapper *content = g_mime_part_get_content(part);
+
+	switch (content ? g_mime_data_wrapper_get_encoding(content) : GMIME_CONTENT_ENCODING_DEFAULT) {
+	case GMIME_CONTENT_ENCODING_BASE64:
+		return LENIENT_BASE64;
+	case GMIME_CONTENT_ENCODING_QUOTEDPRINTABLE:
+		return LENIENT_QP;
+	case GMIME_CONTENT_ENCODING_UUENCODE:
+		return LENIENT_UUENCODE;
+	default:
+		return LENIENT_IDENTITY;
+	}
+}
+
+#define ATTACH_READINGS 5	/* one per lenient_encoding, at most */
+
+/*
+ * The readings of a part's transfer encoding: GMime's, and Thunderbird's
+ * of every Content-Transfer-Encoding header it carries (cut at ";", ","
+ * or a space; its aliases), each once.  Where they differ, each is walked.
+ */
+static size_t
+attach_readings(GMimePart *part, enum lenient_encoding readings[ATTACH_READINGS])
+{
+	GMimeHeaderList *headers = g_mime_object_get_header_list(GMIME_OBJECT(part));
+	size_t n = 0;
+
+	readings[n++] = attach_gmime_encoding(part);
+	for (int i = 0; headers && i < g_mime_header_list_get_count(headers); i++) {
+		GMimeHeader *header = g_mime_header_list_get_header_at(headers, i);
+		enum lenient_encoding encoding;
+		size_t k = 0;
+
+		if (g_ascii_strcasecmp(g_mime_header_get_name(header), "Content-Transfer-Encoding") != 0)
+			continue;
+		encoding = lenient_transfer_encoding(g_mime_header_get_value(header));
+		while (k < n && readings[k] != encoding)
+			k++;
+		if (k == n && n < ATTACH_READINGS)
+			readings[n++] = encoding;
+	}
+	return n;
 }
 
 /* Up to size bytes: the count read, or -1 when the stream fails. */
@@ -271,9 +364,10 @@ attach_looks_like_message(const char *buf, size_t len)
  * starts like a header block may be no message at all, so they do not.
  */
 static void
-attach_walk_embedded(struct attach_walk *w, GMimePart *part, unsigned depth, bool declared)
+attach_walk_embedded(struct attach_walk *w, GMimePart *part, unsigned depth, bool declared,
+		     enum lenient_encoding reading)
 {
-	GMimeStream *stream = attach_decoded(part);
+	GMimeStream *stream = attach_decoded(part, reading);
 	GMimeParser *parser;
 	GMimeMessage *message;
 
@@ -295,29 +389,351 @@ attach_walk_embedded(struct attach_walk *w, GMimePart *part, unsigned depth, boo
 
 /* Containers this walk does not open; a reader that opens them may find anything inside. */
 static const char *
-attach_unopened(GMimeObject *object, const char *type, const char *buf, size_t len)
+attach_unopened(GMimeObject *object, const char *type)
 {
-	static const unsigned char signed_data[] = { 0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x07, 0x02 };
 	const char *filename = GMIME_IS_PART(object) ? g_mime_part_get_filename(GMIME_PART(object)) : NULL;
 
-	if (strcmp(type, "application/vnd.ms-tnef") == 0 || attach_declared(object, "application", "ms-tnef")
-	    || attach_declared(object, "application", "vnd.ms-tnef") || (filename && strcasecmp(filename, "winmail.dat") == 0))
-		return "TNEF (winmail.dat)";
+	(void)filename;
 	if (strcmp(type, "application/mac-binhex40") == 0 || attach_declared(object, "application", "mac-binhex40"))
 		return "BinHex";
 	if (attach_declared(object, "message", "partial"))
 		return "message/partial";
-	/* PKCS #7 signed-data carries its content inside: an S/MIME reader shows it, this walk does not. */
-	if (len > 32 && memmem(buf, 32, signed_data, sizeof(signed_data)))
-		return "S/MIME signed-data";
 	return NULL;
 }
 
+/* ---- archives: members taken out with libarchive ---- */
 
-/* ---- uuencoded blocks and BinHex in text parts ---- */
+#define ATTACH_MEMBER_MAX ((size_t)64 << 20)	/* a member read whole to open what is inside */
+#define ATTACH_EXPAND_MAX ((uint64_t)1 << 30)	/* all that one message's archives expand to */
+
+static void attach_walk_blob(struct attach_walk *w, const unsigned char *data, size_t len, const char *name,
+			     unsigned depth);
+static GByteArray *attach_decoded_bytes(GMimePart *part, enum lenient_encoding reading);
+
+struct attach_unpack {
+	struct attach_walk *w;
+	unsigned depth;
+};
+
+/* A member is read whole when it may hold more to open: an archive, a message, S/MIME or TNEF. */
+static bool
+attach_member_want_whole(void *arg, const unsigned char *head, size_t len)
+{
+	(void)arg;
+	return unpack_is_archive(head, len) || pdfparts_is_pdf(head, len) || attach_looks_like_message((const char *)head, len)
+	       || (len > 4 && memcmp(head, "\x78\x9f\x3e\x22", 4) == 0)	/* TNEF */
+	       || (len > 2 && head[0] == 0x30 && (head[1] == 0x80 || (head[1] >= 0x81 && head[1] <= 0x84)));	/* DER */
+}
+
+static bool
+attach_member(void *arg, const struct unpack_member *m)
+{
+	struct attach_unpack *u = arg;
+	struct attach_walk *w = u->w;
+
+	if (m->encrypted) {
+		attach_encrypted(w, "a password-protected archive");
+		return true;
+	}
+	if (m->too_large) {
+		attach_incomplete(w, "an archive holds a container larger than %zu bytes", ATTACH_MEMBER_MAX);
+		return true;
+	}
+	w->expanded += m->len;
+	if (w->expanded > ATTACH_EXPAND_MAX) {
+		attach_incomplete(w, "archives that expand to more than %llu bytes", (unsigned long long)ATTACH_EXPAND_MAX);
+		w->stop = true;
+		return false;
+	}
+	w->in_member++;
+	attach_walk_blob(w, m->data, m->len, m->name, u->depth);
+	w->in_member--;
+	return !w->stop;
+}
+
+/* An archive libclamav may not open (zip with LZMA, PPMd or XZ; 7z; zstd...): every member walked. */
+static void
+attach_walk_archive(struct attach_walk *w, GMimePart *part, unsigned depth, enum lenient_encoding reading)
+{
+	GByteArray *bytes = attach_decoded_bytes(part, reading);
+	struct attach_unpack u = { w, depth };
+	struct unpack_ops ops = { ATTACH_MAGIC_BYTES, ATTACH_MEMBER_MAX, ATTACH_MEMBERS_MAX, attach_member_want_whole,
+				  attach_member, &u };
+	char why[200] = "";
+
+	if (!bytes) {
+		attach_failed(w, "an archive could not be read from the spool");
+		return;
+	}
+	switch (unpack_each(bytes->data, bytes->len, &ops, why, sizeof(why))) {
+	case UNPACK_DONE:
+	case UNPACK_STOPPED:
+		break;
+	case UNPACK_TOO_MANY:
+		attach_incomplete(w, "an archive of more than %d members", ATTACH_MEMBERS_MAX);
+		break;
+	case UNPACK_ENCRYPTED:
+		attach_encrypted(w, "a password-protected archive");
+		break;
+	case UNPACK_UNREADABLE:
+		attach_incomplete(w, "an archive libarchive cannot read (%.80s)", why);
+		break;
+	case UNPACK_NO_MEMORY:
+		attach_failed(w, "out of memory for an archive");
+		break;
+	}
+	g_byte_array_free(bytes, TRUE);
+}
+
+/* ---- PDF: embedded files taken out with poppler ---- */
+
+static bool
+attach_pdf_part(void *arg, const char *name, const unsigned char *data, size_t len)
+{
+	struct attach_unpack *u = arg;
+
+	u->w->expanded += len;
+	if (u->w->expanded > ATTACH_EXPAND_MAX) {
+		attach_incomplete(u->w, "containers that expand to more than %llu bytes",
+				  (unsigned long long)ATTACH_EXPAND_MAX);
+		u->w->stop = true;
+		return false;
+	}
+	u->w->in_member++;
+	attach_walk_blob(u->w, data, len, name, u->depth);
+	u->w->in_member--;
+	return !u->w->stop;
+}
+
+static void
+attach_walk_pdf(struct attach_walk *w, GMimePart *part, unsigned depth, enum lenient_encoding reading)
+{
+	GByteArray *bytes = attach_decoded_bytes(part, reading);
+	struct attach_unpack u = { w, depth };
+	char why[200] = "";
+
+	if (!bytes) {
+		attach_failed(w, "a PDF could not be read from the spool");
+		return;
+	}
+	switch (pdfparts_each(bytes->data, bytes->len, ATTACH_MEMBER_MAX, attach_pdf_part, &u, why, sizeof(why))) {
+	case PDFPARTS_DONE:
+		break;
+	case PDFPARTS_ENCRYPTED:
+		attach_encrypted(w, "a password-protected PDF");
+		break;
+	case PDFPARTS_TOO_LARGE:
+		attach_incomplete(w, "a PDF embeds a file larger than %zu bytes", ATTACH_MEMBER_MAX);
+		break;
+	case PDFPARTS_UNREADABLE:
+		/* A PDF whose catalog poppler cannot read shows no attachments in a reader either
+		 * (they hang off the catalog); libclamav still scans its bytes.  Refusing it refused
+		 * every mail with a broken or fake PDF. */
+		break;
+	}
+	g_byte_array_free(bytes, TRUE);
+}
+
+/* ---- TNEF (winmail.dat): attachments taken out with libytnef ---- */
+
+static bool
+attach_is_tnef(GMimePart *part, const char *type)
+{
+	const char *filename = g_mime_part_get_filename(part);
+
+	return strcmp(type, "application/vnd.ms-tnef") == 0 || attach_declared(GMIME_OBJECT(part), "application", "ms-tnef")
+	       || attach_declared(GMIME_OBJECT(part), "application", "vnd.ms-tnef")
+	       || (filename && strcasecmp(filename, "winmail.dat") == 0);
+}
+
+static void attach_walk_entity(struct attach_walk *w, const unsigned char *data, size_t len, unsigned depth);
+
+/* Bytes taken out of a container, walked as a part of their own (typed, and opened if they are a container). */
+static void
+attach_walk_blob(struct attach_walk *w, const unsigned char *data, size_t len, const char *name, unsigned depth)
+{
+	GString *entity = g_string_new("Content-Type: application/octet-stream\r\n");
+	size_t i;
+
+	if (name && *name) {
+		g_string_append(entity, "Content-Disposition: attachment; filename=\"");
+		for (i = 0; i < 120 && name[i]; i++)	/* a header value: printable, no quote */
+			g_string_append_c(entity, name[i] >= ' ' && name[i] <= '~' && name[i] != '"' && name[i] != '\\'
+						  ? name[i] : '_');
+		g_string_append(entity, "\"\r\n");
+	}
+	g_string_append(entity, "\r\n");
+	g_string_append_len(entity, (const char *)data, (gssize)len);
+	attach_walk_entity(w, (const unsigned char *)entity->str, entity->len, depth);
+	g_string_free(entity, TRUE);
+}
+
+/* One TNEF attachment: an embedded object's data (past its 16-byte GUID), else the file data. */
+static void
+attach_walk_tnef_attachment(struct attach_walk *w, Attachment *a, unsigned depth)
+{
+	variableLength *object = MAPIFindProperty(&a->MAPI, PROP_TAG(PT_OBJECT, PR_ATTACH_DATA_OBJ));
+	variableLength *name = MAPIFindProperty(&a->MAPI, PROP_TAG(PT_STRING8, PR_ATTACH_LONG_FILENAME));
+	char title[128] = "";
+
+	if (name == MAPI_UNDEFINED)
+		name = &a->Title;
+	if (name->data && name->size > 0)
+		snprintf(title, sizeof(title), "%.*s", name->size, (const char *)name->data);
+	if (object != MAPI_UNDEFINED && object->data && object->size > 16)
+		attach_walk_blob(w, object->data + 16, (size_t)object->size - 16, title, depth);
+	else if (a->FileData.data && a->FileData.size > 0)
+		attach_walk_blob(w, a->FileData.data, (size_t)a->FileData.size, title, depth);
+}
+
+/* The message's compressed RTF body: Outlook shows it, objects embedded in it included. */
+static void
+attach_walk_tnef_rtf(struct attach_walk *w, TNEFStruct *tnef, unsigned depth)
+{
+	variableLength *rtf = MAPIFindProperty(&tnef->MapiProperties, PROP_TAG(PT_BINARY, PR_RTF_COMPRESSED));
+	BYTE *body;
+	int size = 0;
+
+	if (rtf == MAPI_UNDEFINED || !rtf->data || rtf->size <= 0)
+		return;
+	if (!(body = DecompressRTF(rtf, &size))) {
+		attach_incomplete(w, "a TNEF body libytnef cannot decompress");
+		return;
+	}
+	attach_walk_blob(w, body, (size_t)(size > 0 ? size : 0), "body.rtf", depth);
+	free(body);
+}
+
+static void
+attach_walk_tnef(struct attach_walk *w, GMimePart *part, unsigned depth, enum lenient_encoding reading)
+{
+	GByteArray *bytes = attach_decoded_bytes(part, reading);
+	TNEFStruct tnef;
+
+	if (!bytes) {
+		attach_failed(w, "a TNEF part could not be read");
+		return;
+	}
+	memset(&tnef, 0, sizeof(tnef));	/* TNEFInitialize leaves Debug as it finds it */
+	TNEFInitialize(&tnef);
+	if (bytes->len > 0 && bytes->len < INT32_MAX && TNEFParseMemory(bytes->data, (long)bytes->len, &tnef) >= 0) {
+		for (Attachment *a = tnef.starting_attach.next; a && !w->stop; a = a->next)
+			attach_walk_tnef_attachment(w, a, depth);
+		attach_walk_tnef_rtf(w, &tnef, depth);
+	} else
+		attach_incomplete(w, "TNEF (winmail.dat) that libytnef cannot read");
+	TNEFFree(&tnef);
+	g_byte_array_free(bytes, TRUE);
+}
+
+/* ---- S/MIME: CMS content, opened with OpenSSL ---- */
+
+/* Whether a part is CMS (PKCS #7): declared so, or DER that names a pkcs7 content type near its start. */
+static bool
+attach_is_cms(GMimeObject *object, const char *buf, size_t len)
+{
+	static const unsigned char pkcs7_oid[] = { 0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x07 };
+	static const char *const declared[] = { "pkcs7-mime", "x-pkcs7-mime", "pkcs7-signature", "x-pkcs7-signature" };
+
+	for (size_t i = 0; i < sizeof(declared) / sizeof(*declared); i++)
+		if (attach_declared(object, "application", declared[i]))
+			return true;
+	return len > 32 && (unsigned char)buf[0] == 0x30 && memmem(buf, 32, pkcs7_oid, sizeof(pkcs7_oid)) != NULL;
+}
+
+/* A part's whole decoded content, in memory; NULL when it cannot be read. */
+static GByteArray *
+attach_decoded_bytes(GMimePart *part, enum lenient_encoding reading)
+{
+	GMimeStream *stream = attach_decoded(part, reading), *mem;
+	GByteArray *bytes = NULL;
+
+	if (!stream)
+		return NULL;
+	mem = g_mime_stream_mem_new();
+	if (g_mime_stream_write_to_stream(stream, mem) >= 0) {
+		bytes = g_mime_stream_mem_get_byte_array(GMIME_STREAM_MEM(mem));
+		g_mime_stream_mem_set_owner(GMIME_STREAM_MEM(mem), FALSE);
+	}
+	g_object_unref(mem);
+	g_object_unref(stream);
+	return bytes;
+}
+
+/* A MIME entity held in memory (S/MIME content), parsed and walked. */
+static void
+attach_walk_entity(struct attach_walk *w, const unsigned char *data, size_t len, unsigned depth)
+{
+	GMimeStream *stream = g_mime_stream_mem_new_with_buffer((const char *)data, len);
+	GMimeParser *parser = g_mime_parser_new_with_stream(stream);
+	GMimeObject *object = g_mime_parser_construct_part(parser, w->options);
+
+	g_object_unref(parser);
+	g_object_unref(stream);
+	if (object) {
+		attach_walk_object(w, object, depth + 1);
+		g_object_unref(object);
+	} else
+		attach_incomplete(w, "S/MIME content that is no MIME entity");
+}
+
+/* What a CMS structure holds: signed or plain data is walked, enveloped data is encrypted. */
+static void
+attach_walk_cms_info(struct attach_walk *w, CMS_ContentInfo *cms, unsigned depth)
+{
+	ASN1_OCTET_STRING **content;
+
+	switch (OBJ_obj2nid(CMS_get0_type(cms))) {
+	case NID_pkcs7_signed:
+	case NID_pkcs7_data:
+		content = CMS_get0_content(cms);
+		/* A detached signature (multipart/signed) carries no content: the signed part is walked beside it. */
+		if (content && *content && ASN1_STRING_length(*content) > 0)
+			attach_walk_entity(w, ASN1_STRING_get0_data(*content), (size_t)ASN1_STRING_length(*content), depth);
+		break;
+	case NID_pkcs7_enveloped:
+	case NID_pkcs7_encrypted:
+	case NID_id_smime_ct_authEnvelopedData:
+		attach_encrypted(w, "S/MIME enveloped-data");
+		break;
+	default:
+		attach_incomplete(w, "S/MIME content of type %s is not inspected", OBJ_nid2sn(OBJ_obj2nid(CMS_get0_type(cms))));
+	}
+}
+
+static void
+attach_walk_cms(struct attach_walk *w, GMimePart *part, unsigned depth, enum lenient_encoding reading)
+{
+	GByteArray *bytes = attach_decoded_bytes(part, reading);
+	BIO *bio;
+	CMS_ContentInfo *cms;
+
+	if (!bytes) {
+		attach_failed(w, "an S/MIME part could not be read");
+		return;
+	}
+	bio = BIO_new_mem_buf(bytes->data, (int)bytes->len);
+	cms = bio && bytes->len < INT32_MAX ? d2i_CMS_bio(bio, NULL) : NULL;
+	if (cms) {
+		attach_walk_cms_info(w, cms, depth);
+		CMS_ContentInfo_free(cms);
+	} else if (bio)
+		attach_incomplete(w, "S/MIME content OpenSSL cannot read");
+	else
+		attach_failed(w, "out of memory for S/MIME content");
+	BIO_free(bio);
+	g_byte_array_free(bytes, TRUE);
+}
+
+
+/* ---- uuencoded and yEnc blocks, BinHex and PGP in text parts ---- */
 
 #define ATTACH_BINHEX "(This file must be converted with BinHex"
+#define ATTACH_PGP_MESSAGE "-----BEGIN PGP MESSAGE-----"
 #define ATTACH_LINE_START 80	/* of each line, what a "begin" or BinHex line is told by */
+#define ATTACH_BLOCK_LINE 4096	/* of a block's line, decoded at once; longer lines in pieces */
+
+enum attach_block { ATTACH_BLOCK_NONE, ATTACH_BLOCK_UU, ATTACH_BLOCK_YENC };
 
 /* "begin MODE NAME": the NAME, or NULL when the line opens no uuencoded block. */
 static const char *
@@ -332,22 +748,37 @@ attach_uu_begin(const char *line, size_t len)
 	return i > 6 && i + 1 < len && line[i] == ' ' ? line + i + 1 : NULL;
 }
 
+/* "=ybegin ... name=NAME": the NAME ("" when it has none), or NULL when the line opens no yEnc block. */
+static const char *
+attach_yenc_begin(const char *line, size_t len)
+{
+	const char *name;
+
+	if (len < 8 || memcmp(line, "=ybegin ", 8) != 0)
+		return NULL;
+	name = strstr(line, " name=");
+	return name ? name + 6 : "";
+}
+
 /* A text part read line by line: the lines that open what this walk must look into. */
 struct attach_text {
 	char start[ATTACH_LINE_START];	/* the current line's first bytes */
 	size_t start_len;
 	bool in_line;		/* past the first bytes of a line: only its end matters */
-	bool uu, binhex;
-	/* while decoding a uuencoded block (attach_walk_uuencoded) */
+	bool uu, yenc, binhex, pgp;
+	/* while decoding blocks (attach_walk_blocks) */
 	struct attach_walk *w;
-	bool in_block;
-	int state;
-	guint32 save;
-	size_t out;		/* decoded bytes of the block in w->t->buf */
+	enum attach_block block;
+	char line[ATTACH_BLOCK_LINE];	/* the block's current line */
+	unsigned char decoded[ATTACH_BLOCK_LINE];	/* what it decodes to (never more bytes than it has) */
+	size_t line_len;
+	GByteArray *out;	/* the block decoded, whole up to ATTACH_MEMBER_MAX */
+	bool too_large;
+	unsigned depth;
 	char name[128];
 };
 
-static void attach_uu_start(struct attach_text *text);
+static void attach_block_start(struct attach_text *text);
 
 /* Takes the bytes of one line up to and including its '\n' (or a piece of it). */
 static void
@@ -366,69 +797,108 @@ attach_text_line(struct attach_text *text, const char *p, size_t n, bool ends)
 		return;	/* the line's start may still grow */
 	text->start[text->start_len] = '\0';
 	text->uu |= attach_uu_begin(text->start, text->start_len) != NULL;
+	text->yenc |= attach_yenc_begin(text->start, text->start_len) != NULL;
 	text->binhex |= strncmp(text->start, ATTACH_BINHEX, strlen(ATTACH_BINHEX)) == 0;
+	text->pgp |= strncmp(text->start, ATTACH_PGP_MESSAGE, strlen(ATTACH_PGP_MESSAGE)) == 0;
 	if (text->w && ends)
-		attach_uu_start(text);
+		attach_block_start(text);
 	if (ends)
 		text->start_len = 0, text->in_line = false;
 }
 
-/* The block's decoded head is typed like a part of its own. */
+/* The decoded block is walked like an attachment of its own: typed, and opened if it is a container. */
 static void
-attach_uu_finish(struct attach_text *text)
+attach_block_finish(struct attach_text *text)
 {
 	struct attach_walk *w = text->w;
-	const char *type;
 
-	text->in_block = false;
-	if (text->out > 0 && attach_count_part(w) && (type = attach_type_of(w, w->t->buf, text->out)))
-		attach_remember(w, type, text->name);
+	text->block = ATTACH_BLOCK_NONE;
+	if (text->too_large)
+		attach_incomplete(w, "an encoded block larger than %zu bytes", ATTACH_MEMBER_MAX);
+	else if (text->out && text->out->len > 0)
+		attach_walk_blob(w, text->out->data, text->out->len, text->name, text->depth);
+	if (text->out)
+		g_byte_array_set_size(text->out, 0);
+	text->too_large = false;
 }
 
 static void
-attach_uu_start(struct attach_text *text)
+attach_block_start(struct attach_text *text)
 {
-	const char *name = attach_uu_begin(text->start, text->start_len);
+	const char *uu = attach_uu_begin(text->start, text->start_len);
+	const char *yenc = uu ? NULL : attach_yenc_begin(text->start, text->start_len);
+	const char *name = uu ? uu : yenc;
 
 	if (!name || text->w->stop)
 		return;
-	text->in_block = true;
-	text->state = GMIME_UUDECODE_STATE_INIT;
-	text->save = 0;
-	text->out = 0;
+	text->block = uu ? ATTACH_BLOCK_UU : ATTACH_BLOCK_YENC;
+	if (!text->out)
+		text->out = g_byte_array_new();
+	g_byte_array_set_size(text->out, 0);
+	text->too_large = false;
+	text->line_len = 0;
 	snprintf(text->name, sizeof(text->name), "%.*s", (int)strcspn(name, "\r\n"), name);
 }
 
-/* Bytes of a uuencoded block; their decoded head goes to the thread's buffer. */
+/* Decoded bytes of a block, kept up to ATTACH_MEMBER_MAX. */
 static void
-attach_uu_step(struct attach_text *text, const char *p, size_t n)
+attach_block_keep(struct attach_text *text, const unsigned char *bytes, size_t n)
 {
-	unsigned char out[4096 + 4];	/* uudecoding never grows: 4096 in, at most 3072 + 3 out */
-
-	while (n > 0 && !(text->state & GMIME_UUDECODE_STATE_END)) {
-		size_t piece = n < 4096 ? n : 4096, room = ATTACH_MAGIC_BYTES - text->out;
-		size_t got = g_mime_encoding_uudecode_step((const unsigned char *)p, piece, out, &text->state,
-							   &text->save);
-
-		memcpy(text->w->t->buf + text->out, out, got < room ? got : room);
-		text->out += got < room ? got : room;
-		p += piece;
-		n -= piece;
-	}
+	if (text->too_large || text->out->len + n > ATTACH_MEMBER_MAX)
+		text->too_large = true;
+	else
+		g_byte_array_append(text->out, bytes, (guint)n);
 }
 
-/* A line (or a piece of one) of a uuencoded block.  GMime's decoder takes a CR
- * for the length byte of a line, so a CRLF line end goes to it as LF. */
-static void
-attach_uu_decode(struct attach_text *text, const char *p, size_t n, bool ends)
+/* A whole line of a block, or a piece of a long one; false when it ends the block. */
+static bool
+attach_block_line(struct attach_text *text, const char *line, size_t len)
 {
-	bool crlf = ends && n >= 2 && p[n - 2] == '\r';
+	unsigned char *out = text->decoded;
+	size_t end = 3;
 
-	attach_uu_step(text, p, crlf ? n - 2 : n);
-	if (crlf)
-		attach_uu_step(text, "\n", 1);
-	if (ends && (text->state & GMIME_UUDECODE_STATE_END))
-		attach_uu_finish(text);
+	while (len > 0 && (line[len - 1] == '\r' || line[len - 1] == '\n'))
+		len--;
+	if (text->block == ATTACH_BLOCK_UU) {
+		while (end < len && (line[end] == ' ' || line[end] == '\t'))
+			end++;	/* "end" and white space: the line is not NUL-terminated */
+		if (len >= 3 && memcmp(line, "end", 3) == 0 && end == len)
+			return false;
+		attach_block_keep(text, out, lenient_uu_line(line, len < LENIENT_UU_LINE_MAX ? len : LENIENT_UU_LINE_MAX, out));
+		return true;
+	}
+	if (len >= 5 && memcmp(line, "=yend", 5) == 0)
+		return false;
+	if (len < 6 || memcmp(line, "=ypart", 6) != 0)
+		attach_block_keep(text, out, lenient_yenc_line(line, len, out));
+	return true;
+}
+
+/* Bytes of a block's line, up to and including its '\n' (or a piece of it). */
+static void
+attach_block_feed(struct attach_text *text, const char *p, size_t n, bool ends)
+{
+	while (n > 0) {
+		size_t take = n < sizeof(text->line) - text->line_len ? n : sizeof(text->line) - text->line_len;
+
+		memcpy(text->line + text->line_len, p, take);
+		text->line_len += take;
+		p += take;
+		n -= take;
+		if (text->line_len == sizeof(text->line) && (n > 0 || !ends)) {
+			/* a line longer than any encoder writes: decoded in pieces; a yEnc escape is not split */
+			size_t keep = text->line[text->line_len - 1] == '=' ? 1 : 0;
+
+			attach_block_line(text, text->line, text->line_len - keep);
+			memmove(text->line, text->line + text->line_len - keep, keep);
+			text->line_len = keep;
+		}
+	}
+	if (ends) {
+		if (!attach_block_line(text, text->line, text->line_len))
+			attach_block_finish(text);
+		text->line_len = 0;
+	}
 }
 
 /* Feeds decoded text, from the start of a line, in pieces of any size. */
@@ -439,8 +909,8 @@ attach_text_feed(struct attach_text *text, const char *buf, size_t len)
 		const char *nl = memchr(buf, '\n', len);
 		size_t n = nl ? (size_t)(nl - buf) + 1 : len;
 
-		if (text->in_block)
-			attach_uu_decode(text, buf, n, nl != NULL);
+		if (text->block != ATTACH_BLOCK_NONE)
+			attach_block_feed(text, buf, n, nl != NULL);
 		else
 			attach_text_line(text, buf, n, nl != NULL);
 		buf += n;
@@ -448,7 +918,7 @@ attach_text_feed(struct attach_text *text, const char *buf, size_t len)
 	}
 }
 
-/* Whether the part's decoded text holds uuencoded blocks or BinHex: the head, then the rest. */
+/* Whether the part's decoded text holds encoded blocks, BinHex or PGP: the head, then the rest. */
 static int
 attach_text_scan(GMimeStream *stream, char *buf, size_t len, struct attach_text *text)
 {
@@ -460,37 +930,52 @@ attach_text_scan(GMimeStream *stream, char *buf, size_t len, struct attach_text 
 	return n < 0 ? -1 : 0;
 }
 
-/* Second look at a text part that holds "begin MODE NAME" lines: each block decoded and typed. */
+/* Second look at a text part that holds "begin MODE NAME" or "=ybegin" lines: each block decoded and typed. */
 static void
-attach_walk_uuencoded(struct attach_walk *w, GMimePart *part)
+attach_walk_blocks(struct attach_walk *w, GMimePart *part, unsigned depth, enum lenient_encoding encoding)
 {
-	GMimeStream *stream = attach_decoded(part);
-	struct attach_text text = { .w = w };
+	GMimeStream *stream = attach_decoded(part, encoding);
+	struct attach_text *text = calloc(1, sizeof(*text));
 	char in[16384];
 	ssize_t n;
 
-	if (!stream)
+	if (!stream || !text) {
+		attach_failed(w, "out of memory for an encoded block");
+		free(text);
+		if (stream)
+			g_object_unref(stream);
 		return;
+	}
+	text->w = w;
+	text->depth = depth;
 	while (!w->stop && (n = g_mime_stream_read(stream, in, sizeof(in))) > 0)
-		attach_text_feed(&text, in, (size_t)n);
-	if (text.in_block)
-		attach_uu_finish(&text);
+		attach_text_feed(text, in, (size_t)n);
+	if (text->block != ATTACH_BLOCK_NONE) {
+		if (text->line_len > 0)
+			attach_block_line(text, text->line, text->line_len);
+		attach_block_finish(text);
+	}
+	if (text->out)
+		g_byte_array_free(text->out, TRUE);
+	free(text);
 	g_object_unref(stream);
 }
 
 /* ---- the walk ---- */
 
-/* What the part's decoded head says about it: its type, and what is inside that must be opened. */
-static void
+/* What the part's decoded head says about it: whether it is TNEF, once its type is remembered and
+ * containers this walk does not open are noted. */
+static bool
 attach_type_head(struct attach_walk *w, GMimePart *part, size_t len)
 {
-	const char *type = attach_type_of(w, w->t->buf, len), *unopened;
+	const char *type = attach_type_of(w, w->t->buf, len, g_mime_part_get_filename(part)), *unopened;
 
 	if (!type)
-		return;
+		return false;
 	attach_remember(w, type, g_mime_part_get_filename(part));
-	if ((unopened = attach_unopened(GMIME_OBJECT(part), type, w->t->buf, len)))
+	if ((unopened = attach_unopened(GMIME_OBJECT(part), type)))
 		attach_incomplete(w, "%s content is not inspected", unopened);
+	return attach_is_tnef(part, type);
 }
 
 /* 1: a message a reader opens as one; 2: content that starts like one; 0: neither. */
@@ -507,30 +992,91 @@ attach_embedded_kind(GMimePart *part, size_t len, const char *buf)
 	return 0;
 }
 
+/* One reading of a part: its decoded head typed, its text scanned, the containers in it opened. */
 static void
-attach_walk_part(struct attach_walk *w, GMimePart *part, unsigned depth)
+attach_walk_reading(struct attach_walk *w, GMimePart *part, unsigned depth, enum lenient_encoding reading)
 {
 	struct attach_text text = { 0 };
 	GMimeStream *stream;
 	ssize_t len;
 	int embedded;
+	bool cms, tnef, textual, archive, pdf;
 
-	if (!attach_count_part(w) || !(stream = attach_decoded(part)))
+	if (!(stream = attach_decoded(part, reading)))
 		return;	/* no content: nothing of any type */
 	len = attach_read(stream, w->t->buf, ATTACH_MAGIC_BYTES);
-	if (len > 0)
-		attach_type_head(w, part, (size_t)len);
+	tnef = len > 0 && attach_type_head(w, part, (size_t)len);
 	embedded = len < 0 ? 0 : attach_embedded_kind(part, (size_t)len, w->t->buf);
-	if (len < 0 || (attach_declared(GMIME_OBJECT(part), "text", "*")
-			&& attach_text_scan(stream, w->t->buf, (size_t)len, &text) < 0))
-		attach_incomplete(w, "a part could not be decoded");
+	cms = len > 0 && attach_is_cms(GMIME_OBJECT(part), w->t->buf, (size_t)len);
+	/* A message (forwarded, or a part that starts like one) is walked as one, not as a file: a
+	 * PDF or archive it carries is one of its own parts. */
+	archive = len > 0 && !embedded && unpack_is_archive((const unsigned char *)w->t->buf, (size_t)len);
+	pdf = len > 0 && !embedded && pdfparts_is_pdf((const unsigned char *)w->t->buf, (size_t)len);
+	/* Text, and what is encoded in text: a reader finds uuencoded and yEnc blocks there. */
+	textual = attach_declared(GMIME_OBJECT(part), "text", "*") || reading == LENIENT_UUENCODE
+		  || reading == LENIENT_YENC;
+	if (len < 0 || (textual && attach_text_scan(stream, w->t->buf, (size_t)len, &text) < 0))
+		attach_failed(w, "a part could not be read from the spool");
 	g_object_unref(stream);
 	if (text.binhex)
 		attach_incomplete(w, "BinHex content is not inspected");
-	if (text.uu)
-		attach_walk_uuencoded(w, part);
+	if (text.pgp)
+		attach_encrypted(w, "inline PGP");
+	if (text.uu || text.yenc)
+		attach_walk_blocks(w, part, depth, reading);
+	if (cms && !w->stop)
+		attach_walk_cms(w, part, depth, reading);
+	if (tnef && !w->stop)
+		attach_walk_tnef(w, part, depth, reading);
+	if (archive && !w->stop)
+		attach_walk_archive(w, part, depth, reading);
+	if (pdf && !w->stop)
+		attach_walk_pdf(w, part, depth, reading);
 	if (embedded && !w->stop)
-		attach_walk_embedded(w, part, depth, embedded == 1);
+		attach_walk_embedded(w, part, depth, embedded == 1, reading);
+}
+
+/* A leaf part, in every reading of its transfer encoding (attach_readings). */
+static void
+attach_walk_part(struct attach_walk *w, GMimePart *part, unsigned depth)
+{
+	enum lenient_encoding readings[ATTACH_READINGS];
+	size_t n;
+
+	if (!attach_count_part(w))
+		return;
+	n = attach_readings(part, readings);
+	for (size_t i = 0; i < n && !w->stop; i++)
+		attach_walk_reading(w, part, depth, readings[i]);
+}
+
+/*
+ * A multipart without a boundary parameter: GMime keeps its whole body as
+ * the prologue.  Readers that guess take the first line that starts with
+ * "--" for the boundary; that reading is walked too.
+ */
+static void
+attach_walk_guessed(struct attach_walk *w, GMimeMultipart *multipart, unsigned depth)
+{
+	const char *body = g_mime_multipart_get_prologue(multipart), *line;
+	GString *entity;
+	size_t len;
+
+	for (line = body; line && *line; line += strcspn(line, "\n") + (line[strcspn(line, "\n")] == '\n'))
+		if (line[0] == '-' && line[1] == '-' && line[2] > ' ')
+			break;
+	if (!line || !*line)
+		return;
+	line += 2;
+	len = strcspn(line, " \t\r\n\"\\");
+	if (len == 0 || len > 70 || (line[len] != '\r' && line[len] != '\n' && line[len] != ' ' && line[len] != '\t'))
+		return;
+	entity = g_string_new("Content-Type: multipart/mixed; boundary=\"");
+	g_string_append_len(entity, line, (gssize)len);
+	g_string_append(entity, "\"\r\n\r\n");
+	g_string_append(entity, body);
+	attach_walk_entity(w, (const unsigned char *)entity->str, entity->len, depth);
+	g_string_free(entity, TRUE);
 }
 
 static void
@@ -544,6 +1090,11 @@ attach_walk_object(struct attach_walk *w, GMimeObject *object, unsigned depth)
 	} else if (GMIME_IS_MULTIPART(object)) {
 		GMimeMultipart *multipart = GMIME_MULTIPART(object);
 
+		if (GMIME_IS_MULTIPART_ENCRYPTED(object))
+			attach_encrypted(w, "PGP/MIME");
+		/* Not g_mime_multipart_get_boundary: it makes one up when the header has none. */
+		if (!g_mime_object_get_content_type_parameter(object, "boundary"))
+			attach_walk_guessed(w, multipart, depth);
 		for (int i = 0; i < g_mime_multipart_get_count(multipart) && !w->stop; i++)
 			attach_walk_object(w, g_mime_multipart_get_part(multipart, i), depth + 1);
 	} else if (GMIME_IS_MESSAGE_PART(object)) {
@@ -555,26 +1106,63 @@ attach_walk_object(struct attach_walk *w, GMimeObject *object, unsigned depth)
 		attach_walk_part(w, GMIME_PART(object), depth);
 }
 
-static GMimeStream *
-attach_open_stream(const struct spool *spool)
-{
-	const unsigned char *mem = spool_memory(spool);
-	int fd;
+/*
+ * The message in place, behind a GMime memory stream that does not copy
+ * it: the spool's memory, or its file mapped read-only.  Not GMime's file
+ * or mmap streams: every part of a parsed message is a bounded substream,
+ * and theirs answer a read at the bound with -1 instead of 0, so a part
+ * read to its end looked unreadable -- every text part of every message
+ * spooled to a file.  The memory stream answers 0 there, and needs no
+ * shared file offset.
+ */
+struct attach_source {
+	GByteArray *array;	/* borrowed bytes: never freed, never grown */
+	void *map;
+	size_t maplen;
+};
 
-	if (mem)
-		return g_mime_stream_mem_new_with_buffer((const char *)mem, (size_t)spool_size(spool));
-	fd = dup(spool_fd(spool));
-	if (fd < 0)
+static GMimeStream *
+attach_open_stream(const struct spool *spool, struct attach_source *src)
+{
+	static guint8 empty[1];
+	const unsigned char *mem = spool_memory(spool);
+	uint64_t size = spool_size(spool);
+	guint8 *data = (guint8 *)mem;
+	GMimeStream *stream;
+
+	if (size > G_MAXUINT)
 		return NULL;
-	return g_mime_stream_fs_new_with_bounds(fd, 0, (gint64)spool_size(spool));
+	if (!mem && size > 0) {
+		src->map = mmap(NULL, (size_t)size, PROT_READ, MAP_PRIVATE, spool_fd(spool), 0);
+		if (src->map == MAP_FAILED) {
+			src->map = NULL;
+			return NULL;
+		}
+		src->maplen = (size_t)size;
+		data = src->map;
+	}
+	src->array = g_byte_array_new_take(data ? data : empty, (gsize)size);
+	stream = g_mime_stream_mem_new();
+	g_mime_stream_mem_set_byte_array(GMIME_STREAM_MEM(stream), src->array);
+	return stream;
+}
+
+/* After every GMime object made from the stream is gone. */
+static void
+attach_close_source(struct attach_source *src)
+{
+	if (src->array)
+		g_byte_array_free(src->array, FALSE);	/* the array, not the borrowed bytes */
+	if (src->map)
+		munmap(src->map, src->maplen);
 }
 
 static int
 attach_fail(struct attach_report *report, char *err, size_t errlen, const char *what)
 {
 	snprintf(err, errlen, "%s", what);
-	report->incomplete = true;
-	snprintf(report->why, sizeof(report->why), "%s", what);
+	report->failed = true;
+	snprintf(report->failed_why, sizeof(report->failed_why), "%s", what);
 	return -1;
 }
 
@@ -583,6 +1171,7 @@ attach_scan(const struct spool *spool, const struct attach_want *want, struct at
 	    size_t errlen)
 {
 	struct attach_walk w = { .types_max = ATTACH_TYPES_MAX };
+	struct attach_source src = { 0 };
 	GMimeStream *stream;
 	GMimeParser *parser;
 	GMimeMessage *message;
@@ -594,7 +1183,7 @@ attach_scan(const struct spool *spool, const struct attach_want *want, struct at
 		w.types_max = want->types_max;
 	if (!w.t || magicset_choose(&w.t->chosen, ATTACH_MAGIC_FLAGS, want ? want->types : NULL, want ? want->ntypes : 0) < 0)
 		return attach_fail(report, err, errlen, "libmagic: cannot load its database");
-	if (!(stream = attach_open_stream(spool)))
+	if (!(stream = attach_open_stream(spool, &src)))
 		return attach_fail(report, err, errlen, "cannot read the spooled message");
 	w.options = g_mime_parser_options_new();
 	g_mime_parser_options_set_warning_callback(w.options, attach_parser_warning, &w);
@@ -609,5 +1198,6 @@ attach_scan(const struct spool *spool, const struct attach_want *want, struct at
 	if (message)
 		g_object_unref(message);
 	g_mime_parser_options_free(w.options);
+	attach_close_source(&src);
 	return 0;
 }

@@ -9,21 +9,35 @@
  * or any part that starts like a header block) is parsed and walked, and
  * uuencoded blocks inside text parts are decoded and typed.
  *
- * Whatever the walk does not inspect marks the report incomplete, with
- * the reason: more than ATTACH_PARTS_MAX parts, nesting deeper than
- * ATTACH_DEPTH_MAX, more than ATTACH_TYPES_MAX distinct types, a message
- * GMime cannot parse or finds ambiguous (GMime's GMIME_CRIT_* warnings:
- * another reader may see other parts), a part that cannot be decoded,
- * libmagic failing, and content in a container this walk does not open
- * (TNEF/winmail.dat, BinHex, S/MIME signed-data, message/partial).  A
- * recipient whose rules block types never gets "clean" from an
- * incomplete report (verdict.h).  Encrypted content (S/MIME
- * enveloped-data, PGP, password-protected archives) cannot be opened by
- * anyone but its recipient; it has the true type of its container, which
- * a policy may block.
+ * Containers of everyday mail are opened: multipart/signed (its content
+ * part is walked like any other), S/MIME signed-data (its content taken
+ * out with OpenSSL's CMS reader and walked; a detached signature holds
+ * none), TNEF winmail.dat (its attachments and its RTF body taken out
+ * with libytnef and walked), message/rfc822 in any transfer encoding.
  *
- * The message is read from the spool as a stream, so memory stays
- * bounded by ATTACH_MAGIC_BYTES and GMime's headers, not by the message.
+ * What the walk does not inspect is reported in one of three classes, so
+ * that the verdict can answer each as it deserves (verdict.h):
+ * - incomplete, a deterministic reason the next try meets again: more
+ *   than ATTACH_PARTS_MAX parts, nesting deeper than ATTACH_DEPTH_MAX,
+ *   more than ATTACH_TYPES_MAX distinct types, a message GMime cannot
+ *   parse, libmagic failing on a part, S/MIME content OpenSSL cannot
+ *   read, TNEF libytnef cannot read, and content in a container this
+ *   walk does not open (BinHex, message/partial);
+ * - failed, a transient reason (the spool cannot be read or mapped,
+ *   libmagic's database cannot be loaded, out of memory);
+ * - encrypted: PGP/MIME (multipart/encrypted), inline PGP messages,
+ *   S/MIME enveloped-data.  Nobody but the recipient can open them; the
+ *   container still has its true type, which a policy may block.
+ * Ambiguity alone is no reason to refuse: where GMime warns that readers
+ * could disagree (conflicting headers, a header block without its blank
+ * line), its reading is walked and libclamav reads the raw message its
+ * own way; a multipart without a boundary parameter, which GMime leaves
+ * unsplit, is also split at its first "--" line, as lenient readers do,
+ * and that reading walked too.
+ *
+ * The message is read from the spool in place (its memory, or its file
+ * mapped read-only), never copied whole; the parts of a signed-data
+ * container are decoded into memory, which the message's size bounds.
  * Each thread keeps its libmagic cookies and its buffer (a cookie's result
  * buffer is not thread-safe), made on first use and freed when the
  * thread ends: nothing large is allocated per message.
@@ -41,6 +55,7 @@
 #define ATTACH_PARTS_MAX 1000	/* leaf parts and uuencoded blocks looked at per message */
 #define ATTACH_DEPTH_MAX 32	/* multiparts and messages inside each other */
 #define ATTACH_TYPES_MAX 64	/* distinct types remembered */
+#define ATTACH_MEMBERS_MAX 20000	/* archive members and embedded files walked per message */
 
 struct attach_type {
 	char type[POLICY_TYPE_LEN];	/* "application/x-dosexec" */
@@ -51,8 +66,12 @@ struct attach_report {
 	unsigned nparts;
 	unsigned ntypes;
 	struct attach_type types[ATTACH_TYPES_MAX];
-	bool incomplete;	/* something was not inspected; why says what */
+	bool incomplete;	/* something was not inspected, for good; why says what */
 	char why[160];
+	bool failed;		/* the walk could not finish now: the next try may */
+	char failed_why[160];
+	bool encrypted;		/* content only its recipient can decrypt */
+	char encrypted_why[160];
 };
 
 /* The types the message's recipients block, all of them: libmagic's
@@ -70,7 +89,7 @@ void attach_shutdown(void);
  * Fills report.  0 when every part was looked at (the report may still be
  * incomplete: a container not opened, a cap crossed); -1 with err when the
  * walk could not run at all (spool unreadable, libmagic not loaded), in
- * which case the report is incomplete too.
+ * which case the report says failed.
  */
 int attach_scan(const struct spool *spool, const struct attach_want *want, struct attach_report *report, char *err,
 		size_t errlen);

@@ -16,7 +16,10 @@
  * (CL_SCAN_HEURISTIC_EXCEEDS_MAX: an archive entry past MaxFileSize, an
  * archive past MaxScanSize, MaxFiles or MaxRecursion, mail nested deeper
  * than that): such an alert, or a message larger than MaxFileSize, is an
- * INCOMPLETE scan -- never "clean", never the node's fault.  A signature
+ * INCOMPLETE scan -- never "clean", never the node's fault.  It also
+ * alerts on archives and documents it cannot decrypt
+ * (CL_SCAN_HEURISTIC_ENCRYPTED_*): an ENCRYPTED verdict, for the
+ * recipient's "encrypted" action.  A signature
  * libclamav matches still wins over a limit alert (heuristic alerts do
  * not take precedence, so the scan goes on past them).
  */
@@ -286,7 +289,8 @@ clamav_scan(void *arg, const struct scan_job *job, const struct net_wait *wait, 
 {
 	struct clamav_node *node = arg;
 	struct cl_scan_options options = { .general = CL_SCAN_GENERAL_HEURISTICS, .parse = ~0u,
-					   .heuristic = CL_SCAN_HEURISTIC_EXCEEDS_MAX };
+					   .heuristic = CL_SCAN_HEURISTIC_EXCEEDS_MAX | CL_SCAN_HEURISTIC_ENCRYPTED_ARCHIVE
+							| CL_SCAN_HEURISTIC_ENCRYPTED_DOC };
 	struct cl_engine *engine = clamav_take(node);
 	const unsigned char *mem = spool_memory(job->spool);
 	struct clamav_call call = { .job = job, .progress_at = net_now_ms() };
@@ -314,8 +318,8 @@ clamav_scan(void *arg, const struct scan_job *job, const struct net_wait *wait, 
 	cl_engine_free(engine);
 	if (rc == CL_CLEAN && call.error)
 		engine_fail(result, "libclamav: %s", call.first_error);	/* a part may have gone unscanned */
-	else if (rc == CL_VIRUS && virname && engine_limit_alert(virname))
-		engine_incomplete(result, "libclamav did not inspect all of it: %.100s", virname);
+	else if (rc == CL_VIRUS && virname && engine_alert("libclamav", virname, result))
+		;	/* a limit, or encrypted content: no verdict on what it holds */
 	else if (rc == CL_CLEAN || rc == CL_VIRUS) {
 		result->status = SCAN_DONE;
 		result->virus = rc == CL_VIRUS;

@@ -8,8 +8,11 @@
  * "INSTREAM size limit exceeded" (StreamMaxLength) and the alerts of a
  * node with AlertExceedsMax ("Heuristics.Limits.Exceeded.* FOUND": an
  * archive past MaxFileSize, MaxScanSize, MaxFiles or MaxRecursion) are
- * INCOMPLETE scans, which OnScannerFailure decides; the node is not
- * blamed for them.  hostmilter.conf(5) lists the clamd.conf settings a
+ * INCOMPLETE scans, which the recipient's "uninspectable" action decides
+ * (MaxScanTime, a limit of the moment, is a failure OnScannerFailure
+ * decides); with AlertEncrypted, "Heuristics.Encrypted.* FOUND" is an
+ * ENCRYPTED verdict (the "encrypted" action); the node is not blamed for
+ * them.  hostmilter.conf(5) lists the clamd.conf settings a
  * node needs: AlertExceedsMax yes, and limits no smaller than the largest
  * message the policy accepts.  Any other ERROR, or no reply, is a failure.
  */
@@ -81,8 +84,7 @@ clamd_parse_reply(const char *reply, struct scan_result *result)
 		if (namelen >= sizeof(result->virus_name))
 			namelen = sizeof(result->virus_name) - 1;
 		engine_header_value(result->virus_name, namelen + 1, reply);
-		if (engine_limit_alert(result->virus_name)) {
-			engine_incomplete(result, "clamd did not inspect all of it: %.100s", result->virus_name);
+		if (engine_alert("clamd", result->virus_name, result)) {
 			result->virus_name[0] = '\0';
 			return;
 		}

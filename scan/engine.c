@@ -94,6 +94,35 @@ engine_limit_alert(const char *virus_name)
 	return strncmp(virus_name, prefix, sizeof(prefix) - 1) == 0;
 }
 
+bool
+engine_time_alert(const char *virus_name)
+{
+	return engine_limit_alert(virus_name) && strstr(virus_name, "MaxScanTime") != NULL;
+}
+
+bool
+engine_encrypted_alert(const char *virus_name)
+{
+	static const char prefix[] = "Heuristics.Encrypted.";
+
+	return strncmp(virus_name, prefix, sizeof(prefix) - 1) == 0;
+}
+
+bool
+engine_alert(const char *engine, const char *virus_name, struct scan_result *result)
+{
+	if (engine_time_alert(virus_name))
+		engine_fail(result, "%s ran out of time: %.100s", engine, virus_name);
+	else if (engine_limit_alert(virus_name))
+		engine_incomplete(result, "%s did not inspect all of it: %.100s", engine, virus_name);
+	else if (engine_encrypted_alert(virus_name)) {
+		result->status = SCAN_ENCRYPTED;
+		snprintf(result->note, sizeof(result->note), "%s: %.100s", engine, virus_name);
+	} else
+		return false;
+	return true;
+}
+
 int
 engine_each_chunk(const struct spool *spool, size_t chunk, int (*fn)(const void *, size_t, void *), void *arg)
 {

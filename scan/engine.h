@@ -11,7 +11,11 @@
  * "size limit exceeded") -- so the message is not clean, yet no other
  * node need be tried and no breaker counts it; FAILED is anything else
  * -- refused connection, timeout, a reply that does not parse, an ERROR
- * line.  A virus engine never skips: what it did not inspect is at best
+ * line, and a scan that ran out of time (libclamav's MaxScanTime: the
+ * next try, on a less busy node, may finish).  ENCRYPTED is a virus
+ * engine's verdict of "nothing found" on a message that holds content it
+ * could not decrypt (libclamav's "Heuristics.Encrypted.*" alerts: a
+ * password-protected archive or document).  A virus engine never skips: what it did not inspect is at best
  * INCOMPLETE.  Neither a failure nor an incomplete scan is ever read as
  * a verdict.
  * Replies are read into bounded buffers; no wait outlives the deadline.
@@ -30,7 +34,7 @@
 struct hm_conf;
 
 enum scan_kind { SCAN_KIND_VIRUS, SCAN_KIND_SPAM };
-enum scan_status { SCAN_DONE, SCAN_SKIPPED, SCAN_INCOMPLETE, SCAN_FAILED };
+enum scan_status { SCAN_DONE, SCAN_SKIPPED, SCAN_INCOMPLETE, SCAN_FAILED, SCAN_ENCRYPTED };
 
 /* The envelope, as rspamd wants it; strings may be NULL. */
 struct scan_job {
@@ -102,6 +106,16 @@ void engine_fail(struct scan_result *result, const char *fmt, ...) __attribute__
 void engine_incomplete(struct scan_result *result, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Whether a virus name is libclamav's alert for a limit it hit ("Heuristics.Limits.Exceeded.MaxFileSize"). */
 bool engine_limit_alert(const char *virus_name);
+/* Whether that limit is the scan time: a limit of the moment, not of the message. */
+bool engine_time_alert(const char *virus_name);
+/* Whether a virus name is libclamav's alert for encrypted content ("Heuristics.Encrypted.Zip"). */
+bool engine_encrypted_alert(const char *virus_name);
+/*
+ * What an engine's alert means for a result: a limit (INCOMPLETE, or
+ * FAILED for the scan time) or encrypted content (ENCRYPTED), with a note
+ * naming it; false, and the result untouched, for a real virus name.
+ */
+bool engine_alert(const char *engine, const char *virus_name, struct scan_result *result);
 /* Streams the spool to fn in chunks of at most chunk bytes; -1 when fn or a read fails. */
 int engine_each_chunk(const struct spool *spool, size_t chunk, int (*fn)(const void *, size_t, void *), void *arg);
 /* Copies a peer or envelope string into a header value: printable, bounded. */

@@ -18,7 +18,8 @@
  * lines in this process.
  *
  * Without --filter the verdict is printed (exit 0 clean, 1 spam, 2 virus,
- * 3 blocked type, 75 failure).  With --filter the message is written back
+ * 3 blocked type, 4 refused uninspected -- the uninspectable or encrypted
+ * policy --, 75 failure).  With --filter the message is written back
  * with hostmilter's marks in place of any copies the sender wrote, and
  * the exit status is 0 once it is written, whatever the verdict (procmail
  * delivers the unfiltered original on any other status: "Rescue of
@@ -29,6 +30,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -50,6 +52,7 @@
 #define EXIT_SPAM 1
 #define EXIT_VIRUS 2
 #define EXIT_BLOCKED 3
+#define EXIT_UNINSPECTED 4	/* refused by the uninspectable or encrypted policy */
 #define EXIT_USAGE 64
 #define EXIT_TEMPFAIL 75
 #define EXIT_CONFIG 78
@@ -229,6 +232,8 @@ hostscan_exit_code(const struct hostscan *h)
 		return EXIT_TEMPFAIL;
 	if (strcmp(v->rule, "blocked-type") == 0)
 		return EXIT_BLOCKED;
+	if (verdict_refuses(v) && (strcmp(v->rule, "uninspectable") == 0 || strcmp(v->rule, "encrypted") == 0))
+		return EXIT_UNINSPECTED;
 	if (strcmp(v->rule, "virus") == 0)
 		return EXIT_VIRUS;
 	return strcmp(v->rule, "spam") == 0 ? EXIT_SPAM : 0;
@@ -248,10 +253,14 @@ hostscan_print(const struct hostscan *h)
 
 	if (h->verdict.action == VERDICT_TEMPFAIL)
 		printf("tempfail: %s\n", h->verdict.failure ? h->verdict.failure : "the message could not be scanned");
+	else if (o->virus && strcmp(h->verdict.rule, "virus") == 0)
+		printf("virus: %s\n", o->virus_name);	/* the verdict's reason first: the exit status says virus */
 	else if (blocked)
 		printf("blocked: %s\n", blocked);
 	else if (o->virus)
 		printf("virus: %s\n", o->virus_name);
+	else if (strcmp(h->verdict.rule, "uninspectable") == 0 || strcmp(h->verdict.rule, "encrypted") == 0)
+		printf("%s: %s\n", h->verdict.rule, h->verdict.unscanned ? h->verdict.unscanned : h->verdict.text);
 	else if (strcmp(h->verdict.rule, "spam") == 0)
 		printf("spam: score=%.1f required=%.1f tests=%s\n", o->score, o->required, o->rules);
 	else if (o->spam_scored)
@@ -272,31 +281,44 @@ struct hostscan_filter {
 	bool dropping;		/* the current header is a sender's copy of a mark */
 	bool virus_marks, spam_marks;	/* which marks hostscan writes, so which copies go */
 	const char *tag;	/* for the Subject, or NULL */
+	const struct marks *marks;	/* still to be written: at the end of the header block */
 };
 
-/* A header line's start: whether it is one of the marks (dropped), or the Subject to tag. */
+/* hostmilter's marks, where Sendmail puts a filter's added headers: after the sender's. */
+static void
+hostscan_write_marks(struct hostscan_filter *f)
+{
+	for (unsigned i = 0; f->marks && i < f->marks->n; i++)
+		printf("%s: %s\n", f->marks->mark[i].name, f->marks->mark[i].value);
+	f->marks = NULL;
+}
+
+/*
+ * A header line's start (or a piece of a long one): whether it is one of
+ * the marks (dropped), or the Subject to tag.  The tag goes in front of the
+ * value, which is written as it came, however long and however folded.
+ */
 static void
 hostscan_header_start(struct hostscan_filter *f, const char *line, size_t len, bool whole)
 {
-	char name[80], tagged[1100];
-	size_t n = strcspn(line, ":\r\n");
+	char name[80];
+	size_t n = strcspn(line, ":\r\n"), v, taglen;
 
+	(void)whole;
 	while (n > 0 && (line[n - 1] == ' ' || line[n - 1] == '\t'))
 		n--;
 	snprintf(name, sizeof(name), "%.*s", (int)(n < sizeof(name) ? n : 0), line);
 	f->dropping = marks_owned(name, f->virus_marks, f->spam_marks) >= 0;
 	if (f->dropping)
 		return;
-	if (f->tag && whole && strcasecmp(name, "Subject") == 0 && line[n] == ':' && len < 1024) {
-		char subject[1024];
-		size_t end = len;
-
-		while (end > n + 1 && (line[end - 1] == '\n' || line[end - 1] == '\r'))
-			end--;
-		snprintf(subject, sizeof(subject), "%.*s", (int)(end - n - 1), line + n + 1);
-		marks_subject(subject, f->tag, tagged, sizeof(tagged));
-		printf("Subject: %s%.*s", tagged, (int)(len - end), line + end);
-		return;
+	if (f->tag && strcasecmp(name, "Subject") == 0 && n < len && line[n] == ':') {
+		v = n + 1 + strspn(line + n + 1, " \t");
+		taglen = strlen(f->tag);
+		if (!(len - v >= taglen && strncasecmp(line + v, f->tag, taglen) == 0)) {
+			printf("Subject: %s%s", f->tag, v < len && line[v] != '\r' && line[v] != '\n' ? " " : "");
+			fwrite(line + v, 1, len - v, stdout);
+			return;
+		}
 	}
 	fwrite(line, 1, len, stdout);
 }
@@ -309,6 +331,7 @@ hostscan_header_piece(struct hostscan_filter *f, const char *p, size_t len, bool
 
 	f->mid_line = !whole;
 	if (start && (p[0] == '\n' || (p[0] == '\r' && len > 1 && p[1] == '\n'))) {
+		hostscan_write_marks(f);
 		fwrite(p, 1, len, stdout);	/* the blank line: the body follows */
 		return false;
 	}
@@ -319,7 +342,12 @@ hostscan_header_piece(struct hostscan_filter *f, const char *p, size_t len, bool
 	return true;
 }
 
-/* The headers: an mbox From_ line first, then hostmilter's marks, then the sender's headers without its marks. */
+/*
+ * The headers: an mbox From_ line first, the sender's headers without its
+ * marks, then hostmilter's marks.  Not the marks first: a message whose
+ * first header line starts with white space would fold it into the last
+ * mark ("X-Virus-Status: Clean From: ...").
+ */
 static int
 hostscan_filter_headers(struct hostscan_filter *f, const struct spool *spool, const struct marks *marks)
 {
@@ -327,18 +355,12 @@ hostscan_filter_headers(struct hostscan_filter *f, const struct spool *spool, co
 	ssize_t n;
 	bool more = true, first = true;
 
+	f->marks = marks;
 	while (more && (n = spool_read(spool, f->offset, buf, sizeof(buf))) > 0) {
 		const char *nl = memchr(buf, '\n', (size_t)n);
 		size_t len = nl ? (size_t)(nl - buf) + 1 : (size_t)n;
 
-		if (first && !(len > 5 && strncmp(buf, "From ", 5) == 0))
-			first = false;	/* no From_ line: the marks go first */
-		if (!first && marks) {
-			for (unsigned i = 0; i < marks->n; i++)
-				printf("%s: %s\n", marks->mark[i].name, marks->mark[i].value);
-			marks = NULL;
-		}
-		if (first) {
+		if (first && len > 5 && strncmp(buf, "From ", 5) == 0) {
 			fwrite(buf, 1, len, stdout);
 			f->mid_line = nl == NULL;
 		} else
@@ -346,8 +368,9 @@ hostscan_filter_headers(struct hostscan_filter *f, const struct spool *spool, co
 		first = false;
 		f->offset += len;
 	}
-	for (unsigned i = 0; marks && i < marks->n; i++)	/* a message of nothing but a From_ line */
-		printf("%s: %s\n", marks->mark[i].name, marks->mark[i].value);
+	if (f->marks && f->mid_line)
+		printf("\n");	/* a message that ends inside its headers */
+	hostscan_write_marks(f);
 	return n < 0 ? -1 : 0;
 }
 
@@ -377,6 +400,29 @@ hostscan_filter(struct hostscan *h)
 		f.offset += (uint64_t)n;
 	}
 	return fflush(stdout) == 0 && !ferror(stdout) && n == 0 ? 0 : -1;
+}
+
+/*
+ * The scan, with standard output closed to what the libraries print:
+ * libytnef reports a damaged winmail.dat with printf, which would land in
+ * the middle of the message --filter writes to standard output.
+ */
+static void
+hostscan_scan_quietly(struct hostscan *h)
+{
+	int out = dup(STDOUT_FILENO), null = open("/dev/null", O_WRONLY | O_CLOEXEC);
+
+	fflush(stdout);
+	if (out >= 0 && null >= 0)
+		dup2(null, STDOUT_FILENO);
+	hostscan_scan(h);
+	fflush(stdout);	/* what they printed goes to /dev/null, not into the message */
+	if (out >= 0 && null >= 0)
+		dup2(out, STDOUT_FILENO);
+	if (out >= 0)
+		close(out);
+	if (null >= 0)
+		close(null);
 }
 
 int
@@ -423,7 +469,7 @@ main(int argc, char **argv)
 		return rc == -2 ? EXIT_TEMPFAIL : EXIT_CONFIG;
 	if (hostscan_read(h) < 0)
 		return EXIT_TEMPFAIL;
-	hostscan_scan(h);
+	hostscan_scan_quietly(h);
 	rc = hostscan_exit_code(h);
 	if (filter && rc == EXIT_TEMPFAIL)	/* procmail's log is where its user looks */
 		msg_warn("not filtered: %s", h->verdict.failure ? h->verdict.failure : "the message could not be scanned");

@@ -27,7 +27,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "attach.h"
+#include "magictypes.h"
+#include "policy.h"
 #include "magicset.h"
 
 #define MAGICSET_NO 0xF11E041Cu
@@ -43,7 +44,8 @@
 #define MAGICSET_NAME 45	/* FILE_NAME */
 #define MAGICSET_USE 46		/* FILE_USE */
 #define MAGICSET_NAMES_MAX 64	/* wanted types, families included */
-#define MAGICSET_KEY_MAX (MAGICSET_NAMES_MAX * POLICY_TYPE_LEN)
+/* Every name (at most POLICY_TYPE_LEN - 1 characters) and its '\n', and the final NUL. */
+#define MAGICSET_KEY_MAX (MAGICSET_NAMES_MAX * POLICY_TYPE_LEN + 1)
 
 struct magicset_rule {
 	size_t first, count;	/* its entries, numbered from 0 after the header */
@@ -321,7 +323,7 @@ magicset_names(const char *const *types, size_t ntypes, struct magicset_cookie *
 	size_t n = 0, len = 0;
 
 	for (size_t t = 0; t < ntypes; t++) {
-		size_t count = attach_type_family(types[t], family, sizeof(family) / sizeof(*family));
+		size_t count = magictypes_family(types[t], family, sizeof(family) / sizeof(*family));
 
 		for (size_t f = 0; f < count; f++, n++) {
 			if (n == MAGICSET_NAMES_MAX)
@@ -337,8 +339,12 @@ magicset_names(const char *const *types, size_t ntypes, struct magicset_cookie *
 	for (size_t i = 0; i < n; i++) {
 		if (i > 0 && strcmp(sorted[i], sorted[i - 1]) == 0)
 			continue;
+		int w = snprintf(c->key + len, sizeof(c->key) - len, "%s\n", sorted[i]);
+
+		if (w < 0 || (size_t)w >= sizeof(c->key) - len)
+			return 0;	/* cannot happen with names of POLICY_TYPE_LEN; never cut one if it does */
 		c->names[c->nnames++] = c->store + len;
-		len += (size_t)snprintf(c->key + len, sizeof(c->key) - len, "%s\n", sorted[i]);
+		len += (size_t)w;
 	}
 	memcpy(c->store, c->key, len + 1);
 	for (size_t i = 0; i < len; i++)

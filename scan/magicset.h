@@ -8,7 +8,7 @@
  * database made of the system's own compiled rules (the magic.mgc that
  * magic_load(NULL) reads), keeping every rule that can name one of the
  * wanted types (or a name libmagic uses for the same kind of file,
- * attach_type_family), the named rules they use, and every rule that
+ * magictypes_family, lib/magictypes.h), the named rules they use, and every rule that
  * re-enters the database at an offset (type "indirect").
  *
  * Promise: magicset_type names a wanted type exactly when libmagic with

@@ -7,16 +7,18 @@
 #include "config.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
 #include "marks.h"
 
-/* Every header marks_build writes; the first two come from virus engines. */
-static const char *const marks_names[MARKS_MAX] = { "X-Virus-Scanned", "X-Virus-Status", "X-Spam-Status",
-						    "X-Spam-Score", "X-Spam-Flag" };
+/* Every header marks_build writes; the first three come from virus engines and the walk. */
+static const char *const marks_names[MARKS_MAX] = { "X-Virus-Scanned", "X-Virus-Status", "X-Virus-Flag",
+						    "X-Spam-Status", "X-Spam-Score", "X-Spam-Flag" };
 
-#define MARKS_VIRUS_NAMES 2
+#define MARKS_VIRUS_NAMES 3
+enum { MARK_SCANNED, MARK_STATUS, MARK_VFLAG, MARK_SPAM_STATUS, MARK_SPAM_SCORE, MARK_SPAM_FLAG };
 
 int
 marks_owned(const char *name, bool virus_scanning, bool spam_scanning)
@@ -45,22 +47,37 @@ marks_add(struct marks *marks, int name)
 
 #define MARK_VALUE sizeof(((struct mark *)0)->value)
 
+/* Content delivered uninspected, and why: one line of printable ASCII, whatever the reason's text. */
+static void
+marks_unscanned(const struct marks_facts *f, struct marks *marks)
+{
+	char why[300];
+	size_t n = 0;
+
+	for (const char *p = f->verdict->unscanned; *p && n + 1 < sizeof(why); p++)
+		why[n++] = *p >= ' ' && *p <= '~' ? *p : '?';
+	why[n] = '\0';
+	snprintf(marks_add(marks, MARK_STATUS), MARK_VALUE, "Unscanned (%s)", why);
+}
+
 static void
 marks_virus(const struct marks_facts *f, struct marks *marks)
 {
 	const struct scan_outcome *o = f->outcome;
 
 	if (o->virus_failed && !o->virus)
-		snprintf(marks_add(marks, 0), MARK_VALUE, "failed (%.300s); accepted by OnScannerFailure", o->failure);
+		snprintf(marks_add(marks, MARK_SCANNED), MARK_VALUE, "failed (%.300s); accepted by OnScannerFailure", o->failure);
 	else
-		snprintf(marks_add(marks, 0), MARK_VALUE, "%s by %s %s", o->virus_engines, PACKAGE_NAME,
+		snprintf(marks_add(marks, MARK_SCANNED), MARK_VALUE, "%s by %s %s", o->virus_engines, PACKAGE_NAME,
 			 PACKAGE_VERSION);
 	if (o->virus)
-		snprintf(marks_add(marks, 1), MARK_VALUE, "Infected (%s)", o->virus_name);
+		snprintf(marks_add(marks, MARK_STATUS), MARK_VALUE, "Infected (%s)", o->virus_name);
 	else if (f->blocked_type)
-		snprintf(marks_add(marks, 1), MARK_VALUE, "Blocked (%.200s)", f->blocked_type);
+		snprintf(marks_add(marks, MARK_STATUS), MARK_VALUE, "Blocked (%.200s)", f->blocked_type);
+	else if (f->verdict->unscanned)
+		marks_unscanned(f, marks);
 	else if (!o->virus_failed)
-		snprintf(marks_add(marks, 1), MARK_VALUE, "Clean");
+		snprintf(marks_add(marks, MARK_STATUS), MARK_VALUE, "Clean");
 }
 
 static void
@@ -71,18 +88,18 @@ marks_spam(const struct marks_facts *f, struct marks *marks)
 
 	if (!o->spam_scored) {
 		if (o->spam_failed)
-			snprintf(marks_add(marks, 2), MARK_VALUE, "failed (%.300s); accepted by OnScannerFailure",
+			snprintf(marks_add(marks, MARK_SPAM_STATUS), MARK_VALUE, "failed (%.300s); accepted by OnScannerFailure",
 				 o->failure);
 		else
-			snprintf(marks_add(marks, 2), MARK_VALUE, "skipped (%.300s)",
+			snprintf(marks_add(marks, MARK_SPAM_STATUS), MARK_VALUE, "skipped (%.300s)",
 				 o->skipped[0] ? o->skipped : "not scanned");
 		return;
 	}
-	snprintf(marks_add(marks, 2), MARK_VALUE, "%s, score=%.1f required=%.1f tests=%s", tag ? "Yes" : "No",
+	snprintf(marks_add(marks, MARK_SPAM_STATUS), MARK_VALUE, "%s, score=%.1f required=%.1f tests=%s", tag ? "Yes" : "No",
 		 o->score, o->required, o->rules[0] ? o->rules : "none");
-	snprintf(marks_add(marks, 3), MARK_VALUE, "%.1f", o->score);
+	snprintf(marks_add(marks, MARK_SPAM_SCORE), MARK_VALUE, "%.1f", o->score);
 	if (tag)
-		snprintf(marks_add(marks, 4), MARK_VALUE, "YES");
+		snprintf(marks_add(marks, MARK_SPAM_FLAG), MARK_VALUE, "YES");
 }
 
 void
@@ -92,7 +109,11 @@ marks_build(const struct marks_facts *facts, struct marks *marks)
 	if (facts->virus_scanning)
 		marks_virus(facts, marks);
 	else if (facts->blocked_type)
-		snprintf(marks_add(marks, 1), MARK_VALUE, "Blocked (%.200s)", facts->blocked_type);
+		snprintf(marks_add(marks, MARK_STATUS), MARK_VALUE, "Blocked (%.200s)", facts->blocked_type);
+	else if (facts->verdict->unscanned)
+		marks_unscanned(facts, marks);
+	if (facts->verdict->virus_flag)
+		snprintf(marks_add(marks, MARK_VFLAG), MARK_VALUE, "YES");
 	if (facts->spam_scanning)
 		marks_spam(facts, marks);
 }
@@ -107,4 +128,15 @@ marks_subject(const char *subject, const char *tag, char *out, size_t outlen)
 		snprintf(out, outlen, "%s", s);
 	else
 		snprintf(out, outlen, "%s%s%s", tag, s[0] ? " " : "", s);
+}
+
+char *
+marks_subject_dup(const char *subject, const char *tag)
+{
+	size_t len = (subject ? strlen(subject) : 0) + strlen(tag) + 2;
+	char *out = malloc(len);
+
+	if (out)
+		marks_subject(subject, tag, out, len);
+	return out;
 }

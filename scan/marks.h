@@ -1,14 +1,17 @@
 /*
  * marks - the headers a scanned message carries on delivery.
  *
- * Promise: one place builds X-Virus-Scanned, X-Virus-Status,
+ * Promise: one place builds X-Virus-Scanned, X-Virus-Status, X-Virus-Flag,
  * X-Spam-Status, X-Spam-Score and X-Spam-Flag from a scan outcome and the
  * message verdict, so that hostmilter and hostscan --filter mark mail
  * identically, and one place says which headers those are, so that both
  * remove every copy a sender wrote of a header hostmilter writes.  Values
  * are single-line printable ASCII.  What was not inspected is never
  * marked clean: a virus engine that failed (accepted by OnScannerFailure)
- * gives "X-Virus-Scanned: failed (...)" and no X-Virus-Status; spam
+ * gives "X-Virus-Scanned: failed (...)" and no X-Virus-Status; content
+ * delivered uninspected (the "uninspectable" or "encrypted" policy)
+ * gives "X-Virus-Status: Unscanned (why)", and "X-Virus-Flag: YES" where
+ * a policy said tag; spam
  * engines that did not score the message give "X-Spam-Status: skipped
  * (why)" or "failed (why)" and neither X-Spam-Score nor X-Spam-Flag.
  */
@@ -18,7 +21,7 @@
 #include "scanners.h"
 #include "verdict.h"
 
-#define MARKS_MAX 5
+#define MARKS_MAX 6
 
 struct mark {
 	const char *name;
@@ -52,5 +55,7 @@ const char *marks_name(int index);
 
 /* The subject with the tag in front, unless it already starts with it. */
 void marks_subject(const char *subject, const char *tag, char *out, size_t outlen);
+/* The same, whole, however long (folded lines and RFC 2047 words kept as they are); free() it; NULL: out of memory. */
+char *marks_subject_dup(const char *subject, const char *tag);
 
 #endif

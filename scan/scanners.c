@@ -152,6 +152,17 @@ scanners_add(struct scan_outcome *outcome, const struct scan_engine *engine, con
 {
 	bool virus = engine->kind == SCAN_KIND_VIRUS;
 
+	if (virus && result->status == SCAN_INCOMPLETE) {
+		outcome->virus_incomplete = true;
+		if (!outcome->incomplete[0])
+			scanners_note(outcome->incomplete, sizeof(outcome->incomplete), engine->name, result->note);
+		return;
+	}
+	if (virus && result->status == SCAN_ENCRYPTED) {
+		outcome->encrypted = true;
+		if (!outcome->encrypted_why[0])
+			snprintf(outcome->encrypted_why, sizeof(outcome->encrypted_why), "%s", result->note);
+	}
 	if (result->status == SCAN_FAILED || result->status == SCAN_INCOMPLETE
 	    || (virus && result->status == SCAN_SKIPPED)) {
 		*(virus ? &outcome->virus_failed : &outcome->spam_failed) = true;

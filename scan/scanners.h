@@ -26,7 +26,11 @@ struct scanners;
 struct scan_outcome {
 	bool virus;
 	char virus_name[SCAN_NAME_MAX];
-	bool virus_failed;	/* a virus engine gave no verdict on the whole message */
+	bool virus_failed;	/* a virus engine failed: the next try may pass (OnScannerFailure) */
+	bool virus_incomplete;	/* a virus engine hit one of its limits: the next try will too ("uninspectable") */
+	char incomplete[200];	/* what it did not inspect */
+	bool encrypted;		/* a virus engine found content it cannot decrypt ("encrypted") */
+	char encrypted_why[200];
 	bool spam_scored;
 	double score, required;
 	char rules[SCAN_RULES_MAX];

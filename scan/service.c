@@ -152,6 +152,10 @@ service_format_outcome(const struct scan_outcome *o, char *buf, size_t size, siz
 		service_add(buf, size, len, "virus: %s\n", service_value(v, sizeof(v), o->virus_name));
 	if (o->virus_failed)
 		service_add(buf, size, len, "virus-failed: 1\n");
+	if (o->virus_incomplete)
+		service_add(buf, size, len, "virus-incomplete: %s\n", service_value(v, sizeof(v), o->incomplete));
+	if (o->encrypted)
+		service_add(buf, size, len, "encrypted: %s\n", service_value(v, sizeof(v), o->encrypted_why));
 	if (o->spam_scored)
 		service_add(buf, size, len, "spam: %.3f %.3f %s\n", o->score, o->required,
 			    service_value(v, sizeof(v), o->rules));
@@ -183,6 +187,11 @@ service_reply_format(const struct service_reply *reply, char *buf, size_t size)
 	if (reply->attachments_read)
 		service_add(buf, size, &len, "attachments: %s%s\n", a->incomplete ? "incomplete " : "complete",
 			    a->incomplete ? service_value(v, sizeof(v), a->why) : "");
+	if (reply->attachments_read && a->failed)
+		service_add(buf, size, &len, "attachments-failed: %s\n", service_value(v, sizeof(v), a->failed_why));
+	if (reply->attachments_read && a->encrypted)
+		service_add(buf, size, &len, "attachments-encrypted: %s\n",
+			    service_value(v, sizeof(v), a->encrypted_why));
 	service_add(buf, size, &len, "\n");
 	return len < size ? len : 0;
 }
@@ -266,6 +275,24 @@ service_parse_engines(char *value, struct service_reply *reply)
 	return 0;
 }
 
+/* What was not inspected, and why: an engine's limit, encrypted content, the walk's failure. */
+static int
+service_parse_uninspected(const char *key, const char *value, struct service_reply *reply)
+{
+	struct scan_outcome *o = &reply->outcome;
+	struct attach_report *a = &reply->attachments;
+
+	if (strcmp(key, "virus-incomplete") == 0)
+		return (o->virus_incomplete = true, service_copy(o->incomplete, sizeof(o->incomplete), value));
+	if (strcmp(key, "encrypted") == 0)
+		return (o->encrypted = true, service_copy(o->encrypted_why, sizeof(o->encrypted_why), value));
+	if (strcmp(key, "attachments-failed") == 0)
+		return (a->failed = true, service_copy(a->failed_why, sizeof(a->failed_why), value));
+	if (strcmp(key, "attachments-encrypted") == 0)
+		return (a->encrypted = true, service_copy(a->encrypted_why, sizeof(a->encrypted_why), value));
+	return -1;
+}
+
 /* One "key: value" line of an answer; -1 for anything unknown or too long. */
 static int
 service_parse_field(char *key, char *value, struct service_reply *reply)
@@ -290,7 +317,7 @@ service_parse_field(char *key, char *value, struct service_reply *reply)
 		return service_parse_type(value, &reply->attachments);
 	if (strcmp(key, "attachments") == 0)
 		return service_parse_attachments(value, reply);
-	return -1;
+	return service_parse_uninspected(key, value, reply);
 }
 
 int

@@ -13,8 +13,9 @@
  * message is not sent at all -- and then one answer, a head only:
  *
  *   HOSTSCAN/1 ok\n  engines: virus spam\n  virus-engines: clamav\n  virus: NAME\n
- *   virus-failed: 1\n  spam: SCORE REQUIRED RULES\n  spam-failed: 1\n  failure: TEXT\n
- *   skipped: TEXT\n  type: TYPE<TAB>FILENAME\n ...  attachments: complete|incomplete WHY\n  \n
+ *   virus-failed: 1\n  virus-incomplete: WHY\n  encrypted: WHY\n  spam: SCORE REQUIRED RULES\n
+ *   spam-failed: 1\n  failure: TEXT\n  skipped: TEXT\n  type: TYPE<TAB>FILENAME\n ...
+ *   attachments: complete|incomplete WHY\n  attachments-failed: WHY\n  attachments-encrypted: WHY\n  \n
  *
  * or "HOSTSCAN/1 error TEXT\n\n".  The "type:" lines of a request are the
  * types the caller's rules block (libmagic's rules are chosen from them,

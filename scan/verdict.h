@@ -3,19 +3,29 @@
  *
  * Promise: pure functions over plain structs (no clock, no I/O, no
  * libmilter), shared by hostmilter and hostscan and unit-tested directly.
- * For one recipient, in this order: a failure that matters to it
- * tempfails (451 4.7.1) unless OnScannerFailure is accept -- a virus
- * engine that gave no verdict, a spam engine that gave none when the
- * recipient wants one, or, when its rules block types, attachments not
- * examined or an incomplete report (a part not inspected: attach.h);
- * a blocked type found among the parts that were inspected refuses even
- * then, and a virus found is named whatever failed; a virus is
- * handled by the recipient's virus policy (reject 554 5.7.1, discard,
- * quarantine, tag); a blocked true type rejects (550 5.7.1), also when
- * the virus policy would only tag; a spam score is
- * held against the recipient's reject, discard and tag scores, unless the
- * sender is in the recipient domain's allow_senders or the recipient's
- * policy does not scan.  For the message: any tempfail tempfails it all
+ * For one recipient, in this order:
+ * 1. a virus found is handled by the recipient's virus policy (reject
+ *    554 5.7.1, discard, quarantine, tag), whatever else failed;
+ * 2. a blocked true type found among the parts inspected rejects (550
+ *    5.7.1), also when the virus policy would only tag;
+ * 3. what could not be inspected, for a reason the next try meets again
+ *    (a virus engine's limit, an incomplete attachment walk when its rules
+ *    block types), gets the recipient's "uninspectable" action: reject
+ *    (554 5.7.1 naming why), quarantine, or tag; encrypted content (a
+ *    virus engine's or the walk's finding) gets its "encrypted" action:
+ *    reject (554 5.7.1), quarantine, tag or accept.  A retry would meet
+ *    the same message, so neither is ever a 4xx;
+ * 4. a failure that matters to it and may pass on the next try tempfails
+ *    (451 4.7.1) unless OnScannerFailure is accept -- a virus engine that
+ *    failed, a spam engine that gave no score when the recipient wants
+ *    one, attachments not examined or a walk that failed when its rules
+ *    block types;
+ * 5. content delivered uninspected is marked: "X-Virus-Status: Unscanned
+ *    (why)" (unscanned), and "X-Virus-Flag: YES" (virus_flag) when the
+ *    policy said tag -- for a virus, uninspectable or encrypted content;
+ * 6. a spam score is held against the recipient's reject, discard and tag
+ *    scores, unless the sender is in the recipient domain's allow_senders
+ *    or the recipient's policy does not scan.  For the message: any tempfail tempfails it all
  * (nothing is accepted unscanned); when every recipient refuses, the
  * message is refused (rejected if any recipient rejects, else discarded);
  * otherwise the refusing recipients are removed and the rest delivered,
@@ -48,6 +58,8 @@ struct verdict {
 	bool spam_tag;		/* deliver with X-Spam-Flag YES and the subject tag */
 	const char *failure;	/* what was not inspected, when the rule says scanner-failure */
 	const char *subject_tag;
+	const char *unscanned;	/* delivered uninspected: why ("encrypted" for encrypted content) */
+	bool virus_flag;	/* the policy said tag: X-Virus-Flag */
 };
 
 struct verdict_facts {
@@ -69,6 +81,8 @@ struct message_verdict {
 	bool quarantine;
 	bool spam_tag;
 	const char *subject_tag;
+	const char *unscanned;	/* some delivered recipient gets it uninspected: why */
+	bool virus_flag;	/* some delivered recipient's policy said tag */
 	size_t removed;		/* recipients whose verdict refuses: removed when delivering */
 };
 

@@ -2,12 +2,16 @@
 # they need (without starting services), makes the host name qualified, and
 # builds the programs outside the source tree.  Expects SRC, BUILD and LOGS.
 
+# The last line is the legit corpus of t-legit.sh (make-legit.py): PDFs, photos, and public corpora
+# of real mail (Python's email tests, enmime's test mail).
 PACKAGES="build-essential autoconf automake m4 pkg-config libmilter-dev libdb-dev db-util
-	libmagic-dev libclamav-dev libssl-dev libjansson-dev libgmime-3.0-dev libglib2.0-dev check
-	sendmail-bin sendmail-cf sasl2-bin libsasl2-modules swaks libnet-ssleay-perl libio-socket-ssl-perl openssl miltertest jq python3 python3-jsonschema util-linux
+	libmagic-dev libclamav-dev libytnef0-dev libarchive-dev libpoppler-glib-dev libssl-dev libjansson-dev libgmime-3.0-dev libglib2.0-dev check
+	sendmail sendmail-bin sendmail-cf sasl2-bin libsasl2-modules swaks libnet-ssleay-perl libio-socket-ssl-perl openssl miltertest jq python3 python3-jsonschema util-linux
 	libmicrohttpd-dev clamav clamav-daemon clamav-testfiles spamassassin spamc rspamd
 	clang libclang-rt-14-dev cppcheck clang-tidy valgrind dpkg-dev debhelper fakeroot curl iproute2 strace
-	libhiredis-dev redis-server procmail"
+	libhiredis-dev redis-server procmail p7zip-full zstd xz-utils poppler-utils
+	libexpat1-dev libxml2-utils wrk nginx-light apache2
+	gnupg libtasn1-doc shared-mime-info libjxl-testdata libpython3.11-testsuite golang-github-jhillyerd-enmime-dev zip"
 
 install_packages() {
 	local missing=() p created=

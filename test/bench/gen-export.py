@@ -7,6 +7,11 @@ reject; a third of the domains have a catch-all, one in ten an alias domain.
 One mailbox per five addresses.  Deterministic for a given --seed, so a
 benchmark and its rerun see the same bytes.
 
+With --autoconfig every domain opts in to mail client autoconfiguration,
+with client settings in the defaults (autoconfig.db then lists every
+address); the rest of the export is byte for byte the same, so a run with
+it and one without measure what autoconfig.db costs.
+
 With --routed the same domains and local parts make a gateway's export:
 every domain is routed to one of 50 hives (a tenth on port 2526 behind
 verified TLS), its addresses are its valid recipients, and there are no
@@ -23,6 +28,7 @@ def main():
     p.add_argument("--addresses", type=int, default=1000000)
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--routed", action="store_true")
+    p.add_argument("--autoconfig", action="store_true")
     a = p.parse_args()
     if a.routed:
         return routed(a)
@@ -32,8 +38,11 @@ def main():
     out = sys.stdout
     w = out.write
     w('{"version": 1,\n "server": {"hostname": "bench.example.net", "names": ["mail.bench.example.net"]},\n')
-    w(' "defaults": {"max_message_size": "128M", "virus": "reject", "blocked_types": ["application/x-dosexec"]},\n')
-    w(' "mailboxes": [\n')
+    w(' "defaults": {"max_message_size": "128M", "virus": "reject", "blocked_types": ["application/x-dosexec"]')
+    if a.autoconfig:
+        w(',\n  "client_settings": {"imap": {"host": "imap.bench.example.net", "port": 993, "socket": "SSL"},'
+          ' "smtp": {"host": "smtp.bench.example.net", "port": 587, "socket": "STARTTLS"}}')
+    w('},\n "mailboxes": [\n')
     for m in range(mailboxes):
         sep = ",\n" if m else ""
         if m % 50 == 0:
@@ -63,6 +72,8 @@ def main():
             w(f', "catch_all": {{"deliver": ["u{rnd.randrange(mailboxes)}"]}}')
         if d % 100 == 0:
             w(', "max_message_size": "64M"')
+        if a.autoconfig:
+            w(', "autoconfig": true')
         w("}")
     w('\n ],\n "aliases": [{"name": "postmaster", "deliver": ["root"]}],\n')
     w(' "relay": {"clients": [')

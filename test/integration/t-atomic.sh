@@ -159,6 +159,7 @@ if mkdir -p "$RUN/small" && mount -t tmpfs -o size=2m,mode=755 tmpfs "$RUN/small
 	is "and leaves the old file as it was, with no temporary files" \
 		"$(sha256sum <"$RUN/small/sendmail.cw") $(ls -A "$RUN/small" | grep -c 'tmp\|^__db\.')" \
 		"$(sha256sum <"$M/sendmail.cw") 0"
+	diag "left in the full directory: $(ls -A "$RUN/small" | tr '\n' ' ')"
 	umount "$RUN/small"
 else
 	diag "tmpfs cannot be mounted here; the full-disk case is not tested"

@@ -3,8 +3,12 @@
 # the source tree, dpkg installs it, and what an admin gets is checked: the
 # programs, man pages and FEATURE where Debian's sendmail-cf finds it, the
 # hostmilter user and its spool, a sandboxed systemd unit that waits for
-# the policy database, nothing started, and hostmilter -n passing on the
-# sample configuration.  Purged at the end.
+# the policy database (enabled), the panel's hook (hostmapgen.service and
+# hostmapgen.path, with Debian's layout and the reload command that
+# rebuilds sendmail.cf; not enabled), Debian's daemon names in
+# hostmilter.conf, nothing started, and hostmilter -n passing on the sample
+# configuration.  Purged at the end.  t-debian-recipe runs README.Debian
+# with the package (and holds this test's lock).
 . "$(dirname "$0")/lib.sh"
 
 hm_rundir deb
@@ -34,11 +38,13 @@ trap 'purge; hm_cleanup' EXIT
 for f in /usr/sbin/hostmilter /usr/sbin/hostmapgen /usr/bin/hostscan /usr/share/man/man8/hostmilter.8.gz \
 	/usr/share/man/man8/hostmapgen.8.gz /usr/share/man/man5/hostmilter.conf.5.gz \
 	/usr/share/man/man5/hostmapgen-export.5.gz /usr/share/man/man1/hostscan.1.gz \
-	/usr/share/sendmail/cf/feature/hostmilter.m4 /etc/mail/hostmilter.conf; do
+	/usr/share/sendmail/cf/feature/hostmilter.m4 /etc/mail/hostmilter.conf /usr/libexec/hostmilter/sendmail-reload \
+	/lib/systemd/system/hostmilter.service /lib/systemd/system/hostmapgen.service \
+	/lib/systemd/system/hostmapgen.path /usr/share/doc/hostmilter/README.Debian.gz; do
 	check "installs $f" test -e "$f"
 done
 like "hostmilter.conf is a conffile" "$(dpkg-query -W -f='${Conffiles}' hostmilter)" '/etc/mail/hostmilter\.conf'
-check "the hostmilter user exists" getent passwd hostmilter >/dev/null
+check "the hostmilter user exists" bash -c "getent passwd hostmilter >/dev/null"
 is "its spool: /var/spool/hostmilter, 0700, hostmilter's" "$(stat -c '%a %U' /var/spool/hostmilter)" "700 hostmilter"
 unit=/lib/systemd/system/hostmilter.service
 for d in ProtectSystem=strict PrivateTmp=yes RestrictAddressFamilies= NoNewPrivileges=yes CapabilityBoundingSet= \
@@ -56,11 +62,24 @@ check "... and no longer grants CAP_CHOWN (the socket is never chowned)" unlike_
 if command -v systemd-analyze >/dev/null; then
 	out=$(systemd-analyze verify "$unit" 2>&1 | grep -v 'sendmail.service\|network.target')
 	is "systemd-analyze verify finds nothing wrong" "$out" ""
-	# The example's hook units, as an admin would copy them.
-	cp /usr/share/doc/hostmilter/examples/hostmapgen.path /usr/share/doc/hostmilter/examples/hostmapgen.service "$RUN/"
-	out=$(systemd-analyze verify "$RUN/hostmapgen.path" "$RUN/hostmapgen.service" 2>&1)
-	is "systemd-analyze verify: the example's hostmapgen.path and .service" "$out" ""
+	out=$(systemd-analyze verify /lib/systemd/system/hostmapgen.path /lib/systemd/system/hostmapgen.service 2>&1)
+	is "systemd-analyze verify: the panel's hook, hostmapgen.path and .service" "$out" ""
 fi
+hook=$(sed -n 's/^ExecStart=//p' /lib/systemd/system/hostmapgen.service)
+is "hostmapgen.service: Debian's layout, the reload command, the export in /var/lib/hostmilter" "$hook" \
+	"/usr/sbin/hostmapgen --layout debian --reload-cmd /usr/libexec/hostmilter/sendmail-reload /var/lib/hostmilter/export.json"
+like "hostmapgen.path watches that export" "$(cat /lib/systemd/system/hostmapgen.path)" \
+	'^PathChanged=/var/lib/hostmilter/export\.json$'
+check "hostmilter.service is enabled" test -L /etc/systemd/system/multi-user.target.wants/hostmilter.service
+check "... hostmapgen.path is not (the admin enables it after the first export)" \
+	test ! -e /etc/systemd/system/multi-user.target.wants/hostmapgen.path
+is "the export's directory: /var/lib/hostmilter, root's, 0750" "$(stat -c '%a %U' /var/lib/hostmilter)" "750 root"
+# The daemon names of Debian's own sendmail.mc: each submission daemon (MSP-*) requires AUTH.
+msp=$(sed -n "s/.*DAEMON_OPTIONS(\`[^']*Name=\(MSP-v[46]\).*/\1/p" /usr/share/sendmail/cf/debian/sendmail.mc 2>/dev/null |
+	LC_ALL=C sort -u | paste -sd' ')
+is "AuthRequiredDaemons names the submission daemons of Debian's sendmail.mc (${msp:-none found})" \
+	"$(awk '$1 == "AuthRequiredDaemons" { $1 = ""; print substr($0, 2) }' /etc/mail/hostmilter.conf)" "MSP-v4 MSP-v6"
+check "... which Debian's sendmail.mc has" test "$msp" = "MSP-v4 MSP-v6"
 is "installing started nothing" "$(pgrep -x hostmilter)" "$(cat "$RUN/before.pids")"
 
 # The FEATURE as sendmail-cf finds it, from the example sendmail.mc.
@@ -93,4 +112,6 @@ check "... and its README" test -s /usr/share/doc/hostmilter/examples/README.md
 purge
 check "purged: the spool is gone" test ! -e /var/spool/hostmilter
 check "... and the configuration" test ! -e /etc/mail/hostmilter.conf
+check "... and the export's directory" test ! -e /var/lib/hostmilter
+check "... and the unit's link" test ! -e /etc/systemd/system/multi-user.target.wants/hostmilter.service
 done_testing

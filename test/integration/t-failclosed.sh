@@ -1,8 +1,10 @@
 #!/bin/bash
 # t-failclosed - nothing slips through the scanners: what an engine or the
-# attachment walk did not inspect gets OnScannerFailure (451 4.7.1 here),
-# never "clean", and a sender's copies of hostmilter's headers never reach
-# the recipient.  Real sendmail, in-process libclamav, real clamd and spamd.
+# attachment walk did not inspect is never "clean".  A limit of an engine or
+# of the walk, or a container nothing here opens, will be met again by the
+# next try: the recipient's "uninspectable" action answers (554 5.7.1 naming
+# why, by default), never a 4xx retried for days.  A sender's copies of
+# hostmilter's headers never reach the recipient.  Real sendmail, in-process libclamav, real clamd and spamd.
 #
 # Recipients (a copy of the sample export where only example.com blocks types):
 #   info@example.com     blocks application/x-dosexec, virus reject
@@ -58,13 +60,13 @@ like "clam.exe behind 450 MB of zeros (past libclamav's default MaxScanSize, wit
 	"$(step DATA "$out")" '^DATA 554 5\.7\.1 '
 zip_behind 6 100 behind600.zip
 out=$(send zip-600 attach "$RUN/behind600.zip" -- orders@shop.example)
-like "clam.exe behind 600 MB of zeros (past MaxScanSize): 451 4.7.1, not clean" \
-	"$(step DATA "$out")" '^DATA 451 4\.7\.1 '
+like "clam.exe behind 600 MB of zeros (past MaxScanSize): 554 5.7.1 naming why, not clean" \
+	"$(step DATA "$out")" '^DATA 554 5\.7\.1 .*inspected.*Heuristics\.Limits\.Exceeded\.MaxScanSize'
 like "... libclamav's alert is the logged reason" "$(cat "$RUN/hostmilter.log")" \
-	'tempfail rule=scanner-failure .*Heuristics\.Limits\.Exceeded\.MaxScanSize'
+	'reject rule=uninspectable .*Heuristics\.Limits\.Exceeded\.MaxScanSize'
 out=$(send deep-20 deep 20 /usr/share/clamav-testfiles/clam.exe -- orders@shop.example)
-like "clam.exe inside 20 nested multiparts (past libclamav's MaxRecursion): 451 4.7.1" \
-	"$(step DATA "$out")" '^DATA 451 4\.7\.1 '
+like "clam.exe inside 20 nested multiparts (past libclamav's MaxRecursion): 554 5.7.1" \
+	"$(step DATA "$out")" '^DATA 554 5\.7\.1 '
 is "... and libclamav's node is not blamed for any of it" "$(grep -c 'scanner clamav' "$RUN/hostmilter.log")" "0"
 
 out=$(send spam-skip big 20000 -- orders@shop.example)
@@ -90,32 +92,48 @@ check "hostmilter starts with clamd" restart_milter "Scanner clamd tcp:127.0.0.1
 out=$(send parts-under many 990 "$RUN/changed.exe" -- info@example.com)
 like "an executable after 990 text parts: 550 5.7.1 by its true type" "$(step DATA "$out")" '^DATA 550 5\.7\.1 .*x-dosexec'
 out=$(send parts-over many 1000 "$RUN/changed.exe" -- info@example.com)
-like "an executable after 1000 text parts (past the walk's 1000): 451 4.7.1, not clean" \
-	"$(step DATA "$out")" '^DATA 451 4\.7\.1 '
-like "... logged with the reason" "$(cat "$RUN/hostmilter.log")" 'failure="more than 1000 parts"'
+like "an executable after 1000 text parts (past the walk's 1000): 554 5.7.1, not clean" \
+	"$(step DATA "$out")" '^DATA 554 5\.7\.1 .*more than 1000 parts'
+like "... logged with the reason" "$(cat "$RUN/hostmilter.log")" 'why="Message could not be inspected: more than 1000 parts"'
 out=$(send parts-over-open many 1000 "$RUN/changed.exe" -- orders@shop.example)
 like "... the same message to a recipient that blocks no type: delivered" "$(step DATA "$out")" '^DATA 250 '
 out=$(send deep-40 deep 40 "$RUN/changed.exe" -- info@example.com)
-like "an executable 40 multiparts deep (past the walk's 32): 451 4.7.1" "$(step DATA "$out")" '^DATA 451 4\.7\.1 '
-like "... logged with the reason" "$(cat "$RUN/hostmilter.log")" 'failure="parts nested more than 32 deep"'
+like "an executable 40 multiparts deep (past the walk's 32): 554 5.7.1" "$(step DATA "$out")" '^DATA 554 5\.7\.1 '
+like "... logged with the reason" "$(cat "$RUN/hostmilter.log")" 'why="Message could not be inspected: parts nested more than 32 deep"'
 out=$(send fwd-b64 fwd-base64 "$RUN/changed.exe" -- info@example.com)
 like "an executable in a forwarded message sent base64-encoded: 550 5.7.1" "$(step DATA "$out")" '^DATA 550 5\.7\.1 .*x-dosexec'
 out=$(send uu uuencoded "$RUN/changed.exe" -- info@example.com)
 like "an executable uuencoded in a text body: 550 5.7.1" "$(step DATA "$out")" '^DATA 550 5\.7\.1 .*x-dosexec'
 out=$(send no-boundary no-boundary "$RUN/changed.exe" -- info@example.com)
-like "an executable in a multipart without a boundary (GMime's critical warning): 451 4.7.1" \
-	"$(step DATA "$out")" '^DATA 451 4\.7\.1 '
-like "... logged with the reason" "$(cat "$RUN/hostmilter.log")" 'failure="the MIME structure is ambiguous: a multipart without a boundary'
-# winmail.dat holding an executable no signature matches: TNEF is not opened by the walk.
-python3 - "$RUN/changed.tnef" <<'PY'
-import sys
+like "an executable in a multipart without a boundary: found by the guessed reading, 550 5.7.1" \
+	"$(step DATA "$out")" '^DATA 550 5\.7\.1 .*x-dosexec'
+# winmail.dat holding an executable no signature matches.  No winmail.dat made by Outlook
+# ships in a package here; ClamAV's clam.tnef is hand-made with attribute checksums
+# libytnef rejects, so a copy with them recomputed stands for a good one.
+tnef_file() {	# tnef_file OUT FIX_CHECKSUMS
+	python3 - "$RUN/$1" "$2" <<'PY'
+import struct, sys
 d = bytearray(open("/usr/share/clamav-testfiles/clam.tnef", "rb").read())
-d[d.index(b"MZ") + 0x100] ^= 0xff
+d[d.index(b"MZ") + 0x1f0] ^= 0xff
+i = 6   # signature and key; then level, id, length, data, checksum
+while sys.argv[2] == "1" and i + 9 <= len(d):
+    n = struct.unpack_from("<I", d, i + 5)[0]
+    if i + 9 + n + 2 > len(d):
+        break
+    struct.pack_into("<H", d, i + 9 + n, sum(d[i + 9:i + 9 + n]) & 0xffff)
+    i += 9 + n + 2
 open(sys.argv[1], "wb").write(d)
 PY
+}
+tnef_file changed.tnef 1
+tnef_file broken.tnef 0
 out=$(send tnef attach "$RUN/changed.tnef" winmail.dat application/ms-tnef -- info@example.com)
-like "TNEF (winmail.dat), not opened by the walk: 451 4.7.1, not clean" "$(step DATA "$out")" '^DATA 451 4\.7\.1 '
-like "... logged with the reason" "$(cat "$RUN/hostmilter.log")" 'failure="TNEF \(winmail\.dat\) content is not inspected"'
+like "TNEF (winmail.dat) opened with libytnef: its executable refused by type, 550 5.7.1" \
+	"$(step DATA "$out")" '^DATA 550 5\.7\.1 .*x-dosexec'
+out=$(send tnef-broken attach "$RUN/broken.tnef" winmail.dat application/ms-tnef -- info@example.com)
+like "TNEF that libytnef cannot read: 554 5.7.1, not clean" "$(step DATA "$out")" '^DATA 554 5\.7\.1 '
+like "... logged with the reason" "$(cat "$RUN/hostmilter.log")" \
+	'why="Message could not be inspected: TNEF \(winmail\.dat\) that libytnef cannot read"'
 # clam.exe in BinHex, one character changed: no signature matches, and the walk does not decode BinHex.
 python3 - "$RUN/changed.hqx" <<'PY'
 import sys
@@ -125,10 +143,32 @@ d[i] = ord("A") if d[i] != ord("A") else ord("B")
 open(sys.argv[1], "wb").write(d)
 PY
 out=$(send binhex attach "$RUN/changed.hqx" setup.hqx application/mac-binhex40 -- info@example.com)
-like "BinHex, not opened by the walk: 451 4.7.1" "$(step DATA "$out")" '^DATA 451 4\.7\.1 '
-like "... logged with the reason" "$(cat "$RUN/hostmilter.log")" 'failure="BinHex content is not inspected"'
-out=$(send tnef-open attach "$RUN/changed.tnef" winmail.dat application/ms-tnef -- orders@shop.example)
+like "BinHex, not opened by the walk: 554 5.7.1" "$(step DATA "$out")" '^DATA 554 5\.7\.1 '
+like "... logged with the reason" "$(cat "$RUN/hostmilter.log")" 'why="Message could not be inspected: BinHex content is not inspected"'
+out=$(send tnef-open attach "$RUN/broken.tnef" winmail.dat application/ms-tnef -- orders@shop.example)
 like "... to a recipient that blocks no type: delivered" "$(step DATA "$out")" '^DATA 250 '
+
+# What only a lenient reader decodes is what Thunderbird shows: each is read as it does (issue 23).
+mkdir -p "$RUN/lenient"
+python3 "$HM_SRC/test/integration/make-lenient.py" "$RUN/changed.exe" "$RUN/lenient"
+for kind in pad uu xuu yenc cte cte2; do
+	out=$(hm_probe --source 127.0.0.5 --to info@example.com --message "$RUN/lenient/$kind.eml")
+	like "an executable only a lenient reader decodes ($kind): 550 5.7.1 by its true type" \
+		"$(step DATA "$out")" '^DATA 550 5\.7\.1 .*x-dosexec'
+done
+
+# Containers libclamav does not open, opened with libarchive and poppler (issue 23).
+mkdir -p "$RUN/containers"
+python3 "$HM_SRC/test/integration/make-containers.py" "$RUN/changed.exe" "$RUN/containers"
+for kind in zip-lzma zip-ppmd zip-xz 7z-bzip2 7z-deflate zstd lzma pdf-predictor pdf-attach; do
+	out=$(hm_probe --source 127.0.0.5 --to info@example.com --message "$RUN/containers/$kind.eml")
+	like "an executable in $kind: 550 5.7.1 by its true type" "$(step DATA "$out")" '^DATA 550 5\.7\.1 .*x-dosexec'
+done
+out=$(hm_probe --source 127.0.0.5 --to info@example.com --message "$RUN/containers/zip-encrypted.eml")
+like "a password-protected zip: delivered under the default encrypted: accept" "$(step DATA "$out")" '^DATA 250 '
+qf=$(grep -l 'container-zip-encrypted' "$RUN"/queue/qf* 2>/dev/null | head -1)
+like "... marked X-Virus-Status: Unscanned (encrypted)" "$(grep '^H??X-Virus-Status' "$qf" 2>/dev/null)" \
+	'X-Virus-Status: Unscanned \(encrypted\)$'
 
 is "no spool file left behind" "$(ls -A "$RUN/spool")" ""
 done_testing

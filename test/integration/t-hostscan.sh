@@ -33,6 +33,12 @@ like "--filter: subject tagged" "$out" 'Subject: \[SPAM\] hello'
 like "--filter: X-Virus-Scanned by clamav" "$out" 'X-Virus-Scanned: clamav by hostmilter'
 like "--filter: the body intact, exit 0 (a filter's non-zero status makes procmail deliver the original)" \
 	"$(tail -n 2 <<<"$out" | tr '\r\n' '  ')" 'GTUBE-STANDARD-ANTI-UBE-TEST-EMAIL.*exit=0'
+# A Subject line longer than hostscan reads at once: tagged all the same, and whole.
+long=$(printf 'y%.0s' $(seq 1 3000))
+out=$(printf 'From: a@client.example\r\nSubject: long %s tail\r\n\r\nXJS*C4JDBQADN1.NSBN3*2IDNEN*GTUBE-STANDARD-ANTI-UBE-TEST-EMAIL*C.34X\r\n' \
+	"$long" | "$HOSTSCAN" -c "$RUN/scan.conf" --filter)
+like "--filter: a 3 KB Subject line tagged, nothing of it lost" "$(grep '^Subject:' <<<"$out" | tr -d '\r')" \
+	"^Subject: \\[SPAM\\] long y{3000} tail\$"
 cat >"$RUN/dead.conf" <<CONF
 PolicyDB $RUN/maps/hostmilter.db
 Scanner clamd tcp:127.0.0.1:3399

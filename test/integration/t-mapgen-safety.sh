@@ -11,7 +11,11 @@
 # that fails after others succeeded is reported as a partial install
 # (exit 4); a failed or killed reload is retried until it succeeds, and a
 # hanging reload command is killed after --reload-timeout, against a real
-# sendmail whose class w shows whether it was reloaded.
+# sendmail whose class w shows whether it was reloaded.  Debian's /etc/mail
+# as Debian ships it (issue 25): a directory and files of the MTA's user
+# smmta are trusted like root's, the aliases link to ../aliases is followed
+# (the text where it points, the .db beside the link, as newaliases has
+# it), and a link, target, file or directory of any other user is not.
 # Faults no real component produces on demand (a rename failing with EIO,
 # a kill while Berkeley DB's temporary file exists) are injected with
 # strace, and named so below.
@@ -229,4 +233,96 @@ check "... and what it started is gone too" hm_wait 30 hm_gone "$(cat "$RUN/slee
 "$HOSTMAPGEN" -q -o "$M" --reload-cmd "$HUP" "$RUN/hang.json" 2>/dev/null
 is "the next run reloads" "$? $(wc -l <"$RUN/reloads")" "0 3"
 check "... so sendmail accepts mail for hang.example" hm_wait 60 knows hang.example
+hm_sendmail_stop
+
+# ---- 7. Debian's /etc/mail: smmta's, with /etc/mail/aliases -> ../aliases ----
+E=$RUN/etc
+D=$E/mail
+mkdir -p "$D"
+chown smmta:smmsp "$D"
+chmod 2755 "$D"
+printf '# the system'"'"'s aliases\nmailer-daemon: postmaster\n' >"$E/aliases"
+ln -s ../aliases "$D/aliases"
+chown -h root:smmsp "$D/aliases"
+printf 'Connect:127\tRELAY\n' >"$D/access"
+makemap hash "$D/access" <"$D/access"
+chown smmta:smmsp "$D/access.db"
+chmod 0640 "$D/access.db"
+debian() { "$HOSTMAPGEN" -q --layout debian -o "$D" "$@" 2>&1; }
+err=$(debian "$SAMPLE_EXPORT")
+is "Debian's /etc/mail (smmta:smmsp 2755): installed, exit 0" "$?" 0
+is "... no owner, mode or link changed" "$(stat -c '%U:%G %a' "$D") $(readlink "$D/aliases") $(stat -c '%U:%G %a' "$D/access.db")" \
+	"smmta:smmsp 2755 ../aliases smmta:smmsp 640"
+check "... the aliases text went where the link points, the admin's line kept" \
+	grep -q '^mailer-daemon: postmaster$' "$E/aliases"
+check "... with the generated block" grep -q '^# BEGIN hostmapgen' "$E/aliases"
+check "... and aliases.db beside the link, where Sendmail reads ALIAS_FILE.db" test -f "$D/aliases.db"
+check "... holding the system's alias and the generated ones" \
+	bash -c "makemap -u hash '$D/aliases' | grep -q '^mailer-daemon' && makemap -u hash '$D/aliases' | grep -q '^sales=example.com'"
+hm_makemap_dump "$D/aliases" >"$RUN/ours.txt"
+cp "$D/aliases.db" "$RUN/ours.db"
+sendmail -bi -oA"$D/aliases" >/dev/null 2>&1
+is "newaliases from the same text (as any other package runs it) gives the same aliases" \
+	"$(hm_makemap_dump "$D/aliases")" "$(cat "$RUN/ours.txt")"
+records() { db_dump -p "$1" | sed -n '/^HEADER=END/,/^DATA=END/p' | paste - - | LC_ALL=C sort; }
+is "... record for record" "$(records "$D/aliases.db")" "$(records "$RUN/ours.db")"
+out=$("$HOSTMAPGEN" --layout debian -o "$D" "$SAMPLE_EXPORT" 2>/dev/null)
+like "the next run rewrites only aliases.db, which newaliases replaced" "$out" '1 files changed: aliases\.db$'
+err=$(debian --mta-user '' "$SAMPLE_EXPORT")
+is "--mta-user '': smmta is not trusted, exit 3" "$?" 3
+like "... saying whom the directory belongs to" "$err" \
+	"$D belongs to uid $(id -u smmta) \\(smmta\\); only root may own the maps' directory"
+err=$(debian --mta-user no-such-user-here "$SAMPLE_EXPORT")
+is "--mta-user naming no user: exit 2" "$?" 2
+
+# Every name under $RUN/etc: inode, size, mtime, owner, mode.
+both() { find "$E" -exec stat -c '%n %i %s %y %U %a' {} + | LC_ALL=C sort; }
+refused() {	# refused DESCRIPTION PATTERN: the run exits 3 with PATTERN, nothing changed
+	local err status before
+	before=$(both)
+	err=$(debian "$RUN/added.json")
+	status=$?
+	is "$1: exit 3" "$status" 3
+	like "... saying why" "$err" "$2"
+	is "... nothing changed" "$(both)" "$before"
+}
+chown -h nobody "$D/aliases"
+refused "the aliases link planted by a third user" \
+	"$D/aliases is a symbolic link of uid $(id -u nobody) \\(nobody\\); hostmapgen follows one only when it belongs to root or the MTA's user smmta"
+chown -h root:smmsp "$D/aliases"
+chown nobody "$E/aliases"
+refused "the link's target owned by a third user" "$E/aliases belongs to uid $(id -u nobody) \\(nobody\\), who could rewrite it"
+chown root "$E/aliases"
+mkdir -m 777 "$RUN/open"
+cp "$E/aliases" "$RUN/open/aliases"
+ln -sfn ../../open/aliases "$D/aliases"
+refused "a link into a directory every user can write" "the way there is not safe: $RUN/open is writable by every user"
+mkdir -m 755 "$RUN/real" && cp "$E/aliases" "$RUN/real/aliases"
+ln -s real "$RUN/linked"
+ln -sfn ../../linked/aliases "$D/aliases"
+refused "a link through a further link (a linked directory)" "the way there is not safe: $RUN/linked: not a directory"
+ln -sfn ../aliases "$D/aliases"
+mv "$E/aliases" "$E/aliases.real" && ln -s aliases.real "$E/aliases"
+refused "a link to a link" "$E/aliases is a symbolic link, not a regular file; hostmapgen follows no further link"
+rm "$E/aliases" && mv "$E/aliases.real" "$E/aliases"
+chown -h root:smmsp "$D/aliases"
+chown nobody "$D/virtusertable"
+refused "a map owned by a third user" "$D/virtusertable belongs to uid $(id -u nobody) \\(nobody\\), who could rewrite it"
+chown smmta "$D/virtusertable"
+err=$(debian "$RUN/added.json")
+is "a map of smmta's is trusted: exit 0" "$?" 0
+is "... and keeps its owner" "$(stat -c %U "$D/virtusertable")" smmta
+err=$("$HOSTMAPGEN" -q -o "$D" "$SAMPLE_EXPORT" 2>&1)
+like "the hostnet layout follows no link, not even Debian's" "$err" 'aliases is a symbolic link, not a regular file'
+jq '.aliases += [{"name": "webmaster", "deliver": ["xyz00-info"]}]' "$SAMPLE_EXPORT" >"$RUN/alias-added.json"
+HOSTMAPGEN_TEST_PAUSE=written "$HOSTMAPGEN" -q --layout debian -o "$D" "$RUN/alias-added.json" 2>/dev/null &
+pid=$!
+check "a run stopped with its temporary files written" hm_wait_stopped "$pid"
+like "... the aliases text's beside its target" "$(ls -A "$E")" '^\.aliases\.hostmapgen-tmp\.'
+kill -9 "$pid"
+wait "$pid" 2>/dev/null
+err=$(debian "$SAMPLE_EXPORT")
+is "the next run succeeds" "$?" 0
+is "... and removes it" "$(ls -A "$E" | grep -c hostmapgen-tmp)" 0
+is "... naming it" "$(grep -c "removing $E/\.aliases\.hostmapgen-tmp\." <<<"$err")" 1
 done_testing

@@ -19,7 +19,7 @@ out=$("$HOSTMAPGEN" -o "$M" - <"$SAMPLE_EXPORT" 2>/dev/null)
 is "the export can come from stdin" "$?" 0
 is "off a terminal a run prints one summary line" "$(printf '%s\n' "$out" | wc -l)" 1
 like "the summary counts domains, addresses and changed files" "$out" \
-	'^hostmapgen: 5 domains, 11 addresses, 5 mailboxes, 3 aliases; 11 files changed'
+	'^hostmapgen: 5 domains, 11 addresses, 5 mailboxes, 3 aliases; 12 files changed'
 
 jq '.domains[1].addresses += [{"local": "new", "deliver": ["xyz00-office"]}]' "$SAMPLE_EXPORT" >"$RUN/more.json"
 before=$(hm_fingerprint "$M")
@@ -38,7 +38,7 @@ is "--dry-run writes nothing" "$(hm_fingerprint "$M")" "$before"
 mkdir "$RUN/debian"
 "$HOSTMAPGEN" -q --layout debian -o "$RUN/debian" "$SAMPLE_EXPORT" 2>/dev/null
 is "--layout debian uses Debian's file names" "$(ls "$RUN/debian" | paste -sd' ')" \
-	"access access.db aliases aliases.db hostmilter-mailers.m4 hostmilter.db local-host-names mailertable mailertable.db virtusertable virtusertable.db"
+	"access access.db aliases aliases.db autoconfig.db hostmilter-mailers.m4 hostmilter.db local-host-names mailertable mailertable.db virtusertable virtusertable.db"
 "$HOSTMAPGEN" --layout bsd -o "$RUN/debian" "$SAMPLE_EXPORT" 2>/dev/null
 is "an unknown layout exits 2" "$?" 2
 

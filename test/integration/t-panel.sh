@@ -37,7 +37,7 @@ like "... in the message" "$(jq -r '.errors[0].message' <<<"$out")" 'syntax.json
 
 out=$(mg --format json "$SAMPLE_EXPORT")
 is "install: exit 0 (or 5 for the reload)" "$?" 0
-is "... the files it changed" "$(jq -c '[.mode, .changed, (.files | length)]' <<<"$out")" '["install",true,11]'
+is "... the files it changed" "$(jq -c '[.mode, .changed, (.files | length)]' <<<"$out")" '["install",true,12]'
 is "... and the reload left to the admin" "$(jq -c '[.reload.outcome, .reload.due]' <<<"$out")" \
 	'["left to the admin",["sendmail.cw","hostmilter-mailers.m4"]]'
 out=$(mg "$SAMPLE_EXPORT" 2>/dev/null)

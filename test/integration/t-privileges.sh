@@ -5,7 +5,9 @@
 # allowed, a policy database its own user cannot rewrite (at start and at
 # every reload), no way back to root, no capabilities, no_new_privs, a pid
 # file that planted links cannot redirect, and a spool directory it
-# checks before taking any mail.
+# checks before taking any mail.  Started outside systemd, it makes its
+# missing runtime directory under /run itself, root's and 0755 (issue 25);
+# -n only names it.
 . "$(dirname "$0")/lib.sh"
 
 hm_rundir privileges
@@ -148,6 +150,26 @@ before=$(hm_log_count 'policy loaded')
 kill -HUP "$HM_MILTER_PID"
 check "... made root's again, SIGHUP loads it" hm_wait_log 'policy loaded' "$before"
 hm_milter_stop
+
+# ---- the runtime directory: made under /run when missing, as the unit's RuntimeDirectory= ----
+rundir=/run/hostmilter-test-privileges
+rm -rf "$rundir"
+trap 'rm -rf "$rundir"; hm_cleanup' EXIT
+sed -e "s|^Socket .*|Socket unix:$rundir/hostmilter.sock|" -e "s|^PidFile .*|PidFile $rundir/hostmilter.pid|" \
+	-e "s|^ControlSocket .*|ControlSocket unix:$rundir/control.sock|" "$RUN/hostmilter.conf" >"$RUN/run.conf"
+out=$(timeout 30 "$HOSTMILTER" -n -c "$RUN/run.conf" 2>&1)
+is "-n with the runtime directory missing: exit 0" "$?" 0
+like "... saying a start makes it" "$out" "$rundir is missing; a start makes it \\(root's, mode 0755\\)"
+check "... and making nothing" test ! -e "$rundir"
+check "a start outside systemd makes it" hm_milter_start "$RUN/run.conf"
+is "... root's, mode 0755" "$(stat -c '%U:%G %a' "$rundir")" "root:root 755"
+is "... with the socket, the control socket and the pid file in it" \
+	"$(cd "$rundir" && ls | LC_ALL=C sort | paste -sd' ')" "control.sock hostmilter.pid hostmilter.sock"
+hm_milter_stop
+sed -e "s|^Socket .*|Socket unix:$RUN/missing/hostmilter.sock|" "$RUN/hostmilter.conf" >"$RUN/missing.conf"
+out=$(timeout 30 "$HOSTMILTER" -f -c "$RUN/missing.conf" 2>&1)
+is "a missing socket directory outside /run: not made, not started (78)" "$?" 78
+check "... and not made" test ! -e "$RUN/missing"
 
 sed -i "s|^UserID .*|UserID root|" "$RUN/hostmilter.conf"
 out=$(start_fails)

@@ -37,8 +37,9 @@ missed=$(hm_testfiles_missed)
 is "every clamav-testfiles sample detected through clamd" "$missed" ""
 is "... with no node failure on the way" "$(grep -c 'scanner clamd' "$RUN/hostmilter.log")" "0"
 out=$(send big-1 big 5000000 -- info@example.com)
-like "a message over clamd's StreamMaxLength was not inspected: 451 4.7.1 (OnScannerFailure)" "$(step DATA "$out")" '^DATA 451 4\.7\.1 '
-like "... logged as such" "$(cat "$RUN/hostmilter.log")" "tempfail rule=scanner-failure .*failure=\"clamd: larger than clamd's StreamMaxLength\""
+like "a message over clamd's StreamMaxLength was not inspected: 554 5.7.1 (uninspectable: the next try meets the same limit)" \
+	"$(step DATA "$out")" '^DATA 554 5\.7\.1 .*StreamMaxLength'
+like "... logged as such" "$(cat "$RUN/hostmilter.log")" "reject rule=uninspectable .*why=\"Message could not be inspected: clamd: larger than clamd's StreamMaxLength\""
 is "... and the node is not blamed for it" "$(grep -c 'scanner clamd' "$RUN/hostmilter.log")" "0"
 
 # One misbehaving node and one real node: the retry from the spool gives the real verdict.

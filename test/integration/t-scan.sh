@@ -65,6 +65,23 @@ is "... team@example.org removed, info@example.com kept" "$(queued_rcpts "$qf")"
 like "... subject tagged [SPAM]" "$(grep '^H??Subject' "$qf")" 'Subject: \[SPAM\] twelve$'
 like "... X-Spam-Flag YES" "$(grep '^H??X-Spam-Flag' "$qf")" 'YES'
 like "... X-Spam-Status names the local rule" "$(grep '^H??X-Spam-Status' "$qf")" 'Yes, score=1[0-9]\.[0-9] .*HOSTMILTER_TEST_12'
+# A Subject longer than a line, folded, with RFC 2047 words: tagged whole, nothing of it lost.
+python3 - "$RUN/long-subject.eml" <<'PY'
+import sys
+words = " ".join("=?UTF-8?Q?Gr=C3=BC=C3=9Fe_{:03d}?=".format(i) for i in range(40))
+folded = "\r\n ".join("long-subject part {} ".format(i) + "x" * 600 for i in range(5)) + "\r\n " + words
+msg = ("From: a@client.example\r\nTo: info@example.com\r\nSubject: " + folded + "\r\nMessage-ID: <long@client.example>\r\n"
+       "\r\nHOSTMILTER-TWELVE-POINTS\r\n")
+open(sys.argv[1], "w").write(msg)
+PY
+out=$(hm_probe --source 127.0.0.5 --to info@example.com --message "$RUN/long-subject.eml")
+like "a 12-point message with a folded 3 KB Subject: accepted" "$(step DATA "$out")" '^DATA 250 '
+qf=$(grep -l 'long-subject part 0' "$RUN"/queue/qf* 2>/dev/null | head -1)
+subject=$(awk '/^H\?\?Subject:/ { on = 1; print; next } on && /^[ \t]/ { print; next } { on = 0 }' "$qf" 2>/dev/null)
+like "... tagged [SPAM] in front" "$subject" 'Subject: \[SPAM\] long-subject part 0 '
+like "... its last folded line and RFC 2047 words kept whole" "$subject" 'long-subject part 4 x{600}'
+like "... the last encoded word too" "$subject" 'Gr=C3=BC=C3=9Fe_039\?='
+
 out=$(send twelve-team text "HOSTMILTER-TWELVE-POINTS" -- team@example.org)
 like "12 points to team alone: 550 5.7.1" "$(step DATA "$out")" '^DATA 550 5\.7\.1 '
 

@@ -665,6 +665,28 @@ START_TEST(pathsafe_policy_files)
 }
 END_TEST
 
+/* Only a directory directly under /run is made when missing (as the unit's RuntimeDirectory=). */
+START_TEST(pathsafe_runtime_directories)
+{
+	struct pathsafe_user me;
+	char err[512];
+
+	ck_assert_ptr_null(pathsafe_judge_runtime_dir("/run/hostmilter"));
+	ck_assert_ptr_nonnull(pathsafe_judge_runtime_dir("/run"));
+	ck_assert_ptr_nonnull(pathsafe_judge_runtime_dir("/run/"));
+	ck_assert_ptr_nonnull(pathsafe_judge_runtime_dir("/run/a/b"));
+	ck_assert_ptr_nonnull(pathsafe_judge_runtime_dir("/run/.."));
+	ck_assert_ptr_nonnull(pathsafe_judge_runtime_dir("/var/run/hostmilter"));
+	ck_assert_ptr_nonnull(pathsafe_judge_runtime_dir("/runaway/hostmilter"));
+	ck_assert_ptr_nonnull(pathsafe_judge_runtime_dir("/tmp/hostmilter"));
+	/* Existing, or not ours to make: left to the other checks (0), and nothing made. */
+	pathsafe_user_self(&me);
+	ck_assert_int_eq(pathsafe_runtime_dir("/tmp/x.sock", &me, false, err, sizeof(err)), 0);
+	ck_assert_int_eq(pathsafe_runtime_dir("/nonexistent-hostmilter/x.sock", &me, true, err, sizeof(err)), 0);
+	ck_assert_int_eq(access("/nonexistent-hostmilter", F_OK), -1);
+}
+END_TEST
+
 /* The checks on a real tree: a temporary directory of this test's user, standing for UserID. */
 START_TEST(pathsafe_checks_real_paths)
 {
@@ -779,6 +801,7 @@ lib_suite(void)
 	tcase_add_test(tc, policy_refuses_malformed);
 	tcase_add_test(tc, pathsafe_socket_directories);
 	tcase_add_test(tc, pathsafe_policy_files);
+	tcase_add_test(tc, pathsafe_runtime_directories);
 	tcase_add_test(tc, pathsafe_checks_real_paths);
 	tcase_add_test(tc, pathsafe_user_lookup);
 	tcase_add_test(tc, ratelog_one_line_per_interval);

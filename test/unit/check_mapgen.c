@@ -157,6 +157,18 @@ START_TEST(wrong_type_named_with_path)
 }
 END_TEST
 
+/* "uninspectable" and "encrypted" take their own actions, named with the path when wrong. */
+START_TEST(content_actions_validated)
+{
+	expect_error(HEAD "\"defaults\":{\"uninspectable\":\"accept\"}}",
+		     "defaults.uninspectable: \"accept\" is not one of reject, quarantine, tag");
+	expect_error(HEAD "\"mailboxes\":[{\"name\":\"xyz00-a\",\"encrypted\":\"discard\"}]}",
+		     "mailboxes[0].encrypted: \"discard\" is not one of accept, tag, quarantine, reject");
+	expect_error(HEAD "\"domains\":[{\"name\":\"a.example\",\"encrypted\":true}]}",
+		     "domains[0].encrypted: expected a string");
+}
+END_TEST
+
 START_TEST(duplicate_domain_any_case)
 {
 	expect_error(HEAD "\"domains\":[{\"name\":\"example.com\"},{\"name\":\"Example.COM\"}]}",
@@ -943,6 +955,83 @@ START_TEST(a_directory_others_can_write_is_refused)
 }
 END_TEST
 
+static struct stat
+owned(mode_t type, mode_t perm, uid_t uid, gid_t gid)
+{
+	struct stat st;
+
+	memset(&st, 0, sizeof(st));
+	st.st_mode = type | perm;
+	st.st_uid = uid;
+	st.st_gid = gid;
+	return st;
+}
+
+/* Root, the user running hostmapgen and the MTA's user are trusted; nobody else. */
+START_TEST(trusted_owners_of_the_maps)
+{
+	struct safefile_trust trust;
+	struct stat st;
+
+	safefile_trust_init(&trust, 0, 0);
+	ck_assert(safefile_trusted(&trust, 0));
+	ck_assert(!safefile_trusted(&trust, 105));
+	st = owned(S_IFDIR, 02755, 105, 108);	/* Debian's /etc/mail, smmta:smmsp */
+	ck_assert_str_eq(safefile_judge_dir(&st, &trust), "belongs to a user hostmapgen does not trust");
+	safefile_trust_mta(&trust, 105, "smmta");
+	ck_assert(safefile_trusted(&trust, 105));
+	ck_assert_ptr_null(safefile_judge_dir(&st, &trust));
+	safefile_trust_mta(&trust, 105, "smmta");	/* twice: still one entry */
+	ck_assert_uint_eq(trust.n, 2);
+	st = owned(S_IFDIR, 0755, 1001, 1001);
+	ck_assert_ptr_nonnull(safefile_judge_dir(&st, &trust));
+	st = owned(S_IFDIR, 0777, 105, 108);
+	ck_assert_str_eq(safefile_judge_dir(&st, &trust), "is writable by every user");
+	st = owned(S_IFDIR, 01777, 0, 0);	/* /tmp: the sticky bit does not help a name not yet made */
+	ck_assert_str_eq(safefile_judge_dir(&st, &trust), "is writable by every user");
+	st = owned(S_IFDIR, 02775, 105, 108);
+	ck_assert_str_eq(safefile_judge_dir(&st, &trust), "is writable by its group");
+	st = owned(S_IFDIR, 0775, 0, 0);
+	ck_assert_ptr_null(safefile_judge_dir(&st, &trust));
+	st = owned(S_IFREG, 0755, 0, 0);
+	ck_assert_str_eq(safefile_judge_dir(&st, &trust), "is not a directory");
+	st = owned(S_IFREG, 0640, 105, 108);	/* Debian's access.db */
+	ck_assert_ptr_null(safefile_judge_owner(&st, &trust));
+	st = owned(S_IFLNK, 0777, 65534, 65534);	/* a link planted by nobody */
+	ck_assert_ptr_nonnull(safefile_judge_owner(&st, &trust));
+	/* A user running hostmapgen on its own directory trusts itself, and its group. */
+	safefile_trust_init(&trust, 1000, 1000);
+	st = owned(S_IFDIR, 0775, 1000, 1000);
+	ck_assert_ptr_null(safefile_judge_dir(&st, &trust));
+}
+END_TEST
+
+/* A link whose way leads through a directory every user may write is not followed. */
+START_TEST(links_followed_only_through_trusted_directories)
+{
+	char tmpl[] = "/tmp/check_mapgen.XXXXXX";	/* under /tmp itself, whatever TMPDIR says */
+	char *dir = g_strdup(mkdtemp(tmpl)), *target = put_file(dir, "aliases.real", "root: admin\n");
+	char *link = g_build_filename(dir, "aliases", NULL), *to = NULL, *plain, err[1024];
+	struct safefile_trust trust;
+
+	safefile_trust_init(&trust, geteuid(), getegid());
+	safefile_set_trust(&trust);
+	ck_assert_int_eq(symlink("aliases.real", link), 0);
+	ck_assert_int_eq(safefile_follow_link(link, &to, err, sizeof(err)), -1);	/* /tmp is 1777 */
+	ck_assert_ptr_null(to);
+	ck_assert_ptr_nonnull(strstr(err, "the way there is not safe"));
+	ck_assert_ptr_nonnull(strstr(err, "is writable by every user"));
+	plain = g_build_filename(dir, "plain", NULL);
+	ck_assert_int_eq(safefile_follow_link(target, &to, err, sizeof(err)), 0);	/* no link: 0 */
+	ck_assert_int_eq(safefile_follow_link(plain, &to, err, sizeof(err)), 0);	/* absent: 0 */
+	ck_assert_ptr_null(to);
+	g_free(plain);
+	g_free(link);
+	g_free(target);
+	rm_tree(dir);
+}
+END_TEST
+
 START_TEST(state_round_trip_and_decisions)
 {
 	const char *text = "hostmapgen-state 2 0.1.0\nexport abc hostnet\nfile virtmaps 1 2 3 4.5\n"
@@ -1102,6 +1191,7 @@ mapgen_suite(void)
 	tcase_add_test(errors, wrong_version);
 	tcase_add_test(errors, unknown_key_named_with_path);
 	tcase_add_test(errors, wrong_type_named_with_path);
+	tcase_add_test(errors, content_actions_validated);
 	tcase_add_test(errors, duplicate_domain_any_case);
 	tcase_add_test(errors, duplicate_address_any_case);
 	tcase_add_test(errors, duplicate_through_alias_domains);
@@ -1135,6 +1225,8 @@ mapgen_suite(void)
 	tcase_add_test(safety, maps_are_read_only_from_regular_files);
 	tcase_add_test(safety, the_export_is_a_regular_file_within_its_cap);
 	tcase_add_test(safety, a_directory_others_can_write_is_refused);
+	tcase_add_test(safety, trusted_owners_of_the_maps);
+	tcase_add_test(safety, links_followed_only_through_trusted_directories);
 	tcase_add_test(safety, state_round_trip_and_decisions);
 	tcase_add_test(safety, lock_holder_from_proc_locks);
 	tcase_add_test(safety, a_held_lock_is_waited_for_only_so_long);
