@@ -24,12 +24,14 @@
 
 #include "dbmap.h"
 
-/* A queued record: its bytes (key, then value) and where it goes. */
+/* A queued record: its bytes (key, then value), copied or the caller's, and where it goes. */
 struct dbmap_pending {
 	uint32_t bucket_order;
 	uint32_t keylen;
 	uint32_t valuelen;
-	size_t offset;
+	bool borrowed;		/* key and value are the caller's (dbmap_put_ref), else in bytes */
+	uintptr_t offset;	/* into bytes, or the key's address; a borrowed value's is value */
+	const char *value;
 };
 
 struct dbmap_writer {
@@ -202,6 +204,25 @@ dbmap_put(struct dbmap_writer *map, const void *key, size_t keylen,
 	return 0;
 }
 
+int
+dbmap_put_ref(struct dbmap_writer *map, const void *key, size_t keylen, const void *value, size_t valuelen)
+{
+	struct dbmap_pending *record;
+
+	if (keylen > UINT32_MAX || valuelen > UINT32_MAX) {
+		errno = EFBIG;
+		return -1;
+	}
+	if (!dbmap_reserve((void **)&map->pending, &map->pending_cap, map->npending, 1, sizeof(*record))) {
+		errno = ENOMEM;
+		return -1;
+	}
+	record = &map->pending[map->npending++];
+	*record = (struct dbmap_pending){ .bucket_order = dbmap_bucket_order(key, keylen), .keylen = (uint32_t)keylen,
+		.valuelen = (uint32_t)valuelen, .borrowed = true, .offset = (uintptr_t)key, .value = value };
+	return 0;
+}
+
 /* Least significant digit first radix sort: stable, so of two records with
  * one key the first queued is stored first and wins, as when put directly. */
 static bool
@@ -236,13 +257,17 @@ dbmap_store_pending(struct dbmap_writer *map, char *err, size_t errlen)
 {
 	for (size_t i = 0; i < map->npending; i++) {
 		const struct dbmap_pending *record = &map->pending[i];
-		DBT k = { .data = map->bytes + record->offset, .size = record->keylen };
-		DBT v = { .data = map->bytes + record->offset + record->keylen, .size = record->valuelen };
+		char *key = record->borrowed ? (char *)record->offset : map->bytes + record->offset;
+		DBT k = { .data = key, .size = record->keylen };
+		DBT v = { .data = record->borrowed ? (char *)record->value : key + record->keylen, .size = record->valuelen };
 		int rc;
 
 #if defined(__GNUC__)
-		if (i + DBMAP_PREFETCH_AHEAD < map->npending)
-			__builtin_prefetch(map->bytes + map->pending[i + DBMAP_PREFETCH_AHEAD].offset);
+		if (i + DBMAP_PREFETCH_AHEAD < map->npending) {
+			const struct dbmap_pending *ahead = &map->pending[i + DBMAP_PREFETCH_AHEAD];
+
+			__builtin_prefetch(ahead->borrowed ? (char *)ahead->offset : map->bytes + ahead->offset);
+		}
 #endif
 		rc = map->db->put(map->db, NULL, &k, &v, DB_NOOVERWRITE);
 		if (rc == DB_KEYEXIST && map->on_duplicate) {

@@ -30,6 +30,9 @@ void dbmap_on_duplicate(struct dbmap_writer *map, dbmap_duplicate_fn fn, void *c
 /* 0 queued, -1 with errno (ENOMEM, EFBIG). */
 int dbmap_put(struct dbmap_writer *map, const void *key, size_t keylen,
 	      const void *value, size_t valuelen);
+/* The same without a copy: key and value must stay as they are until dbmap_finish or dbmap_discard. */
+int dbmap_put_ref(struct dbmap_writer *map, const void *key, size_t keylen,
+		  const void *value, size_t valuelen);
 /* Store, flush, set mode and owner, fsync, close, free.  0 or -1 with err
  * filled in (the file is then removed and the writer freed). */
 int dbmap_finish(struct dbmap_writer *map, mode_t mode, uid_t uid, gid_t gid,

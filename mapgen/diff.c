@@ -210,8 +210,9 @@ diff_text_file(const struct install_file *file, json_t *out)
 		json_t *c;
 
 		diff_records(file, old, new, part);
-		json_array_foreach(part, i, c)
+		json_array_foreach(part, i, c) {
 			json_object_set_new(c, "object", json_string("mailer"));
+		}
 		json_array_extend(out, part);
 		json_decref(part);
 	} else
@@ -337,13 +338,15 @@ diff_flat(const char *object, const char *name, json_t *old, json_t *new, json_t
 						  json_incref(new)));
 		return;
 	}
-	json_object_foreach(new, key, value)
+	json_object_foreach(new, key, value) {
 		if (!json_equal(json_object_get(old, key), value))
 			json_array_append_new(out, change("hostmilter.db", object, name, key,
 							  json_incref(json_object_get(old, key)), json_incref(value)));
-	json_object_foreach(old, key, value)
+	}
+	json_object_foreach(old, key, value) {
 		if (!json_object_get(new, key))
 			json_array_append_new(out, change("hostmilter.db", object, name, key, json_incref(value), NULL));
+	}
 }
 
 static void
@@ -352,11 +355,13 @@ diff_lines(const char *object, const char *old, const char *new, int name_fields
 	json_t *o = flat_lines(old, name_fields), *n = flat_lines(new, name_fields), *value;
 	const char *name;
 
-	json_object_foreach(n, name, value)
+	json_object_foreach(n, name, value) {
 		diff_flat(object, name, json_object_get(o, name), value, out);
-	json_object_foreach(o, name, value)
+	}
+	json_object_foreach(o, name, value) {
 		if (!json_object_get(n, name))
 			diff_flat(object, name, value, NULL, out);
+	}
 	json_decref(o);
 	json_decref(n);
 }
@@ -386,7 +391,7 @@ diff_policy_record(const struct policy_side *old, const struct policy_side *new,
 		return;
 	}
 	for (size_t i = 0; i < G_N_ELEMENTS(kinds); i++) {
-		if (!g_str_has_prefix(key, kinds[i].prefix) || (kinds[i].prefix[0] == '@' && strcmp(key, kinds[i].prefix)))
+		if (!g_str_has_prefix(key, kinds[i].prefix) || (kinds[i].prefix[0] == '@' && strcmp(key, kinds[i].prefix) != 0))
 			continue;
 		fa = a ? flat_record(old, a) : NULL;
 		fb = b ? flat_record(new, b) : NULL;
@@ -436,8 +441,8 @@ diff_policy(const struct install_file *file, json_t *out)
 	policy_side_free(&new);
 }
 
-static int
-change_order(const void *a, const void *b)
+static gint
+change_order(gconstpointer a, gconstpointer b)
 {
 	const json_t *x = *(json_t *const *)a, *y = *(json_t *const *)b;
 	static const char *const fields[] = { "object", "name", "file", "key" };
@@ -455,15 +460,15 @@ change_order(const void *a, const void *b)
 static json_t *
 sorted(json_t *changes)
 {
-	size_t n = json_array_size(changes);
-	json_t **items = g_new(json_t *, n + 1), *out = json_array();
+	GPtrArray *items = g_ptr_array_sized_new((guint)json_array_size(changes));
+	json_t *out = json_array();
 
-	for (size_t i = 0; i < n; i++)
-		items[i] = json_array_get(changes, i);
-	qsort(items, n, sizeof(*items), change_order);
-	for (size_t i = 0; i < n; i++)
-		json_array_append(out, items[i]);
-	g_free(items);
+	for (size_t i = 0; i < json_array_size(changes); i++)
+		g_ptr_array_add(items, json_array_get(changes, i));
+	g_ptr_array_sort(items, change_order);
+	for (guint i = 0; i < items->len; i++)
+		json_array_append(out, items->pdata[i]);
+	g_ptr_array_free(items, TRUE);
 	json_decref(changes);
 	return out;
 }

@@ -22,6 +22,7 @@ struct emitter {
 	EVP_MD_CTX *md;
 	GHashTable *rule_ids;	/* const struct policy_rules* -> id + 1 */
 	GHashTable *visited;	/* struct mg_deliver* followed for the current address */
+	GHashTable *found;	/* its mailboxes, once they are too many to search a list for them */
 	GString *value;
 };
 
@@ -122,6 +123,24 @@ put_domain(struct emitter *e, const struct mg_domain *domain, const char *name, 
  * refused its own address, a second mailbox left out would let the first
  * one's rules decide for both.
  */
+/* Past this many, the mailboxes found are looked up in a hash table, not searched (an alias may name 10,000). */
+#define EMIT_FOUND_LIST 16
+
+static void
+add_mailbox(struct emitter *e, GPtrArray *found, const char *name)
+{
+	if (found->len < EMIT_FOUND_LIST) {
+		if (!g_ptr_array_find_with_equal_func(found, name, g_str_equal, NULL))
+			g_ptr_array_add(found, (gpointer)name);
+		return;
+	}
+	if (!g_hash_table_size(e->found))
+		for (guint i = 0; i < found->len; i++)
+			g_hash_table_add(e->found, found->pdata[i]);
+	if (g_hash_table_add(e->found, (gpointer)name))
+		g_ptr_array_add(found, (gpointer)name);
+}
+
 static void
 collect_mailboxes(struct emitter *e, const struct mg_deliver *deliver, GPtrArray *found)
 {
@@ -130,8 +149,7 @@ collect_mailboxes(struct emitter *e, const struct mg_deliver *deliver, GPtrArray
 		const struct mg_deliver *next;
 
 		if (target->kind == MG_TARGET_MAILBOX) {
-			if (!g_ptr_array_find_with_equal_func(found, target->text, g_str_equal, NULL))
-				g_ptr_array_add(found, (gpointer)target->text);
+			add_mailbox(e, found, target->text);
 			continue;
 		}
 		next = validate_follow(e->export, target);
@@ -148,6 +166,8 @@ collect_for(struct emitter *e, const struct mg_deliver *deliver, GPtrArray *foun
 	g_ptr_array_set_size(found, 0);
 	if (g_hash_table_size(e->visited))
 		g_hash_table_remove_all(e->visited);
+	if (g_hash_table_size(e->found))
+		g_hash_table_remove_all(e->found);
 	collect_mailboxes(e, deliver, found);
 	if (found->len > POLICYDB_LIST_MAX)
 		report_add(e->report, RC_TOO_MANY_MAILBOXES,
@@ -304,8 +324,10 @@ unsigned
 emit_policy(const struct mg_export *export, struct policy_records *records, struct mg_report *report)
 {
 	unsigned before = report->errors->len;
-	struct emitter e = { export, records, report, EVP_MD_CTX_new(), g_hash_table_new(g_direct_hash, g_direct_equal),
-			     g_hash_table_new(g_direct_hash, g_direct_equal), g_string_new(NULL) };
+	struct emitter e = { .export = export, .records = records, .report = report, .md = EVP_MD_CTX_new(),
+			     .rule_ids = g_hash_table_new(g_direct_hash, g_direct_equal),
+			     .visited = g_hash_table_new(g_direct_hash, g_direct_equal),
+			     .found = g_hash_table_new(g_str_hash, g_str_equal), .value = g_string_new(NULL) };
 	unsigned char md[EVP_MAX_MD_SIZE];
 	unsigned mdlen = 0;
 
@@ -323,6 +345,7 @@ emit_policy(const struct mg_export *export, struct policy_records *records, stru
 	EVP_MD_CTX_free(e.md);
 	g_hash_table_destroy(e.rule_ids);
 	g_hash_table_destroy(e.visited);
+	g_hash_table_destroy(e.found);
 	g_string_free(e.value, TRUE);
 	for (unsigned i = 0; i < mdlen && i < 32; i++)
 		snprintf(records->digest + 2 * i, 3, "%02x", md[i]);

@@ -59,9 +59,8 @@ open_map(const struct explainer *e, const char *name, struct dbmap_reader **map,
 	int rc = 0;
 
 	*map = NULL;
-	if (safefile_check_target(path, false, err, errlen) < 0)
-		rc = -1;
-	else if (access(path, F_OK) == 0 && !(*map = dbmap_open(path, err, errlen)))
+	if (safefile_check_target(path, false, err, errlen) < 0
+	    || (access(path, F_OK) == 0 && !(*map = dbmap_open(path, err, errlen))))
 		rc = -1;
 	g_free(path);
 	return rc;
@@ -712,10 +711,18 @@ explain_ip(const struct explainer *e, const char *text, int family, const uint8_
 	json_t *access = access_for_address(e, family, addr);
 	const char *value = json_is_object(access) ? json_string_value(json_object_get(access, "value")) : NULL;
 
-	return json_pack("{s:s, s:s, s:b, s:s?, s:s?, s:o, s:o}", "subject", "client", "client", text, "may_relay",
-			 right != NULL, "right", right ? "network" : NULL, "network", right ? right->text : NULL,
-			 "sendmail_access", access, "rate_limit", right ? rates_json(e, &right->rate, text) : json_null(),
-			 "sendmail_relays", value && g_ascii_strcasecmp(value, "RELAY") == 0);
+	char *reason = right ? g_strdup_printf("its address is in the relay network %s (relay.clients; the most "
+					       "specific one that holds it)", right->text)
+			     : g_strdup("its address is in no relay network: it relays only after SMTP AUTH as a mailbox "
+					"or with a listed client certificate, else 550 5.7.1 Relaying denied");
+	json_t *out = json_pack("{s:s, s:s, s:b, s:s?, s:s?, s:s, s:o, s:o, s:b}", "subject", "client", "client", text,
+				"may_relay", right != NULL, "right", right ? "network" : NULL, "network",
+				right ? right->text : NULL, "reason", reason, "sendmail_access", access, "rate_limit",
+				right ? rates_json(e, &right->rate, text) : json_null(), "sendmail_relays",
+				value && g_ascii_strcasecmp(value, "RELAY") == 0);
+
+	g_free(reason);
+	return out;
 }
 
 static json_t *
@@ -740,8 +747,9 @@ explain_auth(const struct explainer *e, const char *user)
 				 "is not a mailbox of this server");
 	for (char *const *p = mailbox.send_as; p && *p; p++)
 		json_array_append_new(send_as, json_string(*p));
-	out = json_pack("{s:s, s:s, s:b, s:s, s:s, s:o, s:o}", "subject", "auth", "user", user, "may_relay", 1, "right",
-			"auth", "mailbox", name, "send_as", send_as, "rate_limit", rates_json(e, &mailbox.rate, name));
+	out = json_pack("{s:s, s:s, s:b, s:s, s:s, s:s, s:o, s:o}", "subject", "auth", "user", user, "may_relay", 1,
+			"right", "auth", "mailbox", name, "reason", "it authenticates as a mailbox of this server", "send_as",
+			send_as, "rate_limit", rates_json(e, &mailbox.rate, name));
 	policy_mailbox_free(&mailbox);
 	return out;
 }
@@ -768,9 +776,11 @@ explain_cert(const struct explainer *e, const char *issuer, const char *subject)
 		access = json_pack("{s:s, s:s}", "key", key, "value", value);
 	g_free(key);
 	g_free(value);
-	return json_pack("{s:s, s:s, s:s?, s:b, s:s?, s:o, s:o}", "subject", "certificate", "issuer", issuer,
+	return json_pack("{s:s, s:s, s:s?, s:b, s:s?, s:s, s:o, s:o}", "subject", "certificate", "issuer", issuer,
 			 "certificate_subject", subject, "may_relay", right != NULL, "right", right ? "certificate" : NULL,
-			 "sendmail_access", access, "rate_limit",
+			 "reason", !right ? "relay.certificates lists neither this issuer with this subject nor this issuer "
+			 "for any subject" : right->text[0] ? "relay.certificates lists this issuer with this subject"
+			 : "relay.certificates lists this issuer for any subject", "sendmail_access", access, "rate_limit",
 			 right ? rates_json(e, &right->rate, subject && *subject ? subject : issuer) : json_null());
 }
 
@@ -900,6 +910,8 @@ text_client(GString *out, const json_t *a)
 		g_string_append_printf(out, " (%s%s%s)", str(a, "right"), *str(a, "network") ? " " : "", str(a, "network"));
 	if (*str(a, "refusal"))
 		g_string_append_printf(out, ": %s", str(a, "refusal"));
+	if (*str(a, "reason"))
+		g_string_append_printf(out, ": %s", str(a, "reason"));
 	g_string_append_c(out, '\n');
 	if (json_is_array(json_object_get(a, "send_as"))) {
 		g_string_append(out, "send_as: ");

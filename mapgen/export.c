@@ -180,6 +180,9 @@ read_text(struct reader *r, json_t *value, const char *what, bool ascii)
 
 	if (!text)
 		return NULL;
+	/* One pass for what nearly every text is: printable ASCII of a sensible length. */
+	if (len && len <= EXPORT_TEXT_MAX && text_ascii(text) && strlen(text) == len)
+		return model_intern(r->export, text, len, false);
 	if (strchr(text, '\n') || strchr(text, '\r')) {
 		fail(r, RC_INVALID_TEXT, "%s must be a single line", what);
 		return NULL;
@@ -216,16 +219,21 @@ read_name(struct reader *r, json_t *value, enum names_kind kind)
 		return NULL;
 	text = json_string_value(value);
 	len = json_string_length(value);
+	/* Valid names are nearly all: lower-case them and ask addr.h; only a refusal asks names.c why. */
+	if (len < sizeof(buf) && len == strlen(text)) {
+		memcpy(buf, text, len + 1);
+		if (kind != NAMES_MAILBOX)
+			addr_lower(buf);
+		if (names_valid(kind, buf))
+			return model_intern(r->export, buf, len, false);
+	}
 	if (names_problem(kind, text, len, why, sizeof(why), &code)) {
 		if (code == RC_TOO_LONG)
 			fail(r, code, "\"%.60s...\" %s", text, why);
 		else
 			fail(r, code, "\"%s\" is not a valid %s: it %s", text, names_what(kind), why);
-		return NULL;
 	}
-	memcpy(buf, text, len + 1);
-	addr_lower(buf);
-	return model_intern(r->export, buf, len, false);
+	return NULL;
 }
 
 /* *pos, when not NULL, gets each name's index in the array where it differs from its own. */
@@ -732,6 +740,7 @@ read_address(struct reader *r, json_t *obj, struct mg_domain *domain, uint32_t i
 	check_keys(r, obj, keys);
 	memset(address, 0, sizeof(*address));
 	address->index = index;
+	address->domain = r->export->domains->len;	/* read_domain appends its domain next */
 	if ((local = json_object_get(obj, "local"))) {
 		size_t saved = path_key(r, "local");
 
@@ -746,10 +755,10 @@ read_address(struct reader *r, json_t *obj, struct mg_domain *domain, uint32_t i
 		fail(r, RC_NOT_ALLOWED_HERE, "the addresses of a routed or backup-MX domain are its valid recipients, "
 		     "relayed to its server: no \"deliver\" or \"reject\" here");
 	if (address->local && domain->name) {
-		char *full = g_strconcat(address->local, "@", domain->name, NULL);
+		char full[ADDR_LOCAL_MAX + ADDR_DOMAIN_MAX + 2];
+		int n = snprintf(full, sizeof(full), "%s@%s", address->local, domain->name);
 
-		address->full = model_intern(r->export, full, strlen(full), false);
-		g_free(full);
+		address->full = model_intern(r->export, full, (size_t)n, false);
 		domain->naddresses++;
 	} else {
 		g_free(address->deliver.targets);
@@ -1292,49 +1301,203 @@ careful_walk(struct reader *r, json_t *value)
 	}
 }
 
+/* Why the stream stopped, kept by a thread that must not report (stream_array's reader). */
+struct stream_stop {
+	enum report_code code;
+	const char *at;
+	char text[JSON_ERROR_TEXT_LENGTH];
+	bool retry;		/* invalid UTF-8 or a NUL: read again carefully */
+};
+
+/* The next value, or NULL with why in *stop; touches nothing but s->p. */
 static json_t *
-stream_value(struct stream *s)
+stream_parse(struct stream *s, bool careful, struct stream_stop *stop)
 {
 	size_t flags = JSON_DISABLE_EOF_CHECK | JSON_DECODE_ANY | JSON_REJECT_DUPLICATES;
 	json_error_t error;
 	json_t *value;
 
 	stream_accept(s, ' ');
-	value = json_loadb(s->p, (size_t)(s->end - s->p), flags | (s->r->careful ? JSON_ALLOW_NUL : 0), &error);
+	value = json_loadb(s->p, (size_t)(s->end - s->p), flags | (careful ? JSON_ALLOW_NUL : 0), &error);
 	if (!value) {
 		enum json_error_code code = json_error_code(&error);
 
-		if (!s->r->careful && (code == json_error_invalid_utf8 || code == json_error_null_character)) {
-			s->r->retry = true;
-			s->broken = true;
-		} else
-			stream_error(s, code == json_error_duplicate_key ? RC_DUPLICATE_KEY : RC_JSON_SYNTAX,
-				     s->p + error.position, error.text);
+		stop->retry = !careful && (code == json_error_invalid_utf8 || code == json_error_null_character);
+		stop->code = code == json_error_duplicate_key ? RC_DUPLICATE_KEY : RC_JSON_SYNTAX;
+		stop->at = s->p + error.position;
+		g_strlcpy(stop->text, error.text, sizeof(stop->text));
 		return NULL;
 	}
 	s->p += error.position;
-	if (s->r->careful)
+	return value;
+}
+
+/* Says why the stream stopped: read again carefully, or a syntax error at the reader's path. */
+static void
+stream_stopped(struct stream *s, const struct stream_stop *stop)
+{
+	if (stop->retry) {
+		s->r->retry = true;
+		s->broken = true;
+	} else
+		stream_error(s, stop->code, stop->at, stop->text);
+}
+
+static json_t *
+stream_value(struct stream *s)
+{
+	struct stream_stop stop;
+	json_t *value = stream_parse(s, s->r->careful, &stop);
+
+	if (!value)
+		stream_stopped(s, &stop);
+	else if (s->r->careful)
 		careful_walk(s->r, value);
 	return value;
 }
 
-/* Reads the next "," or the closing c; false (reported) on anything else. */
+/* Reads the next "," or the closing c; false on anything else (with *stop). */
 static bool
-stream_next(struct stream *s, char close, bool *done)
+stream_next_raw(struct stream *s, char close, bool *done, struct stream_stop *stop)
 {
 	*done = stream_accept(s, close);
 	if (*done || stream_accept(s, ','))
 		return true;
-	stream_error(s, RC_JSON_SYNTAX, s->p, close == ']' ? "expected ',' or ']'" : "expected ',' or '}'");
+	*stop = (struct stream_stop){ .code = RC_JSON_SYNTAX, .at = s->p };
+	g_strlcpy(stop->text, close == ']' ? "expected ',' or ']'" : "expected ',' or '}'", sizeof(stop->text));
 	return false;
+}
+
+static bool
+stream_next(struct stream *s, char close, bool *done)
+{
+	struct stream_stop stop;
+
+	if (stream_next_raw(s, close, done, &stop))
+		return true;
+	stream_stopped(s, &stop);
+	return false;
+}
+
+/*
+ * A big array's elements are parsed by jansson on a thread of their own,
+ * a batch at a time, while this one turns the previous batches into the
+ * model: on two cores that halves the longest single-threaded stage of a
+ * run (mapgen-bench).  The reading thread touches only the stream's
+ * position and the parsed trees it hands over; every report is made here,
+ * after the batches before it, so they come in the document's order.
+ */
+#define PIPE_BATCH 256
+#define PIPE_DEPTH 16		/* batches parsed ahead, at most: memory stays bounded */
+
+struct pipe {
+	struct stream *s;
+	bool careful;
+	GMutex lock;
+	GCond cond;
+	GQueue full;		/* GPtrArray* of json_t*, in order; NULL: no more */
+	GQueue used;		/* batches read into the model, for the reading thread to free: */
+				/* glibc frees fastest on the thread that allocated */
+	struct stream_stop stop;
+	bool stopped;		/* stop holds why the array ended early */
+	size_t stopped_at;	/* the index of the element that could not be parsed */
+	bool in_item;		/* ... and whether it was an element (else a separator) */
+};
+
+/* Hands a batch over (NULL: the end), freeing used ones while it waits for room. */
+static void pipe_free_used(struct pipe *p);
+
+static void
+pipe_push(struct pipe *p, GPtrArray *batch)
+{
+	for (;;) {
+		pipe_free_used(p);
+		g_mutex_lock(&p->lock);
+		if (!batch || p->full.length < PIPE_DEPTH)
+			break;
+		if (g_queue_is_empty(&p->used))
+			g_cond_wait(&p->cond, &p->lock);
+		g_mutex_unlock(&p->lock);
+	}
+	g_queue_push_tail(&p->full, batch);
+	g_cond_broadcast(&p->cond);
+	g_mutex_unlock(&p->lock);
+}
+
+static GPtrArray *
+pipe_pop(struct pipe *p)
+{
+	GPtrArray *batch;
+
+	g_mutex_lock(&p->lock);
+	while (g_queue_is_empty(&p->full))
+		g_cond_wait(&p->cond, &p->lock);
+	batch = g_queue_pop_head(&p->full);
+	g_cond_broadcast(&p->cond);
+	g_mutex_unlock(&p->lock);
+	return batch;
+}
+
+/* Frees the batches the model no longer needs. */
+static void
+pipe_free_used(struct pipe *p)
+{
+	GPtrArray *batch;
+
+	for (;;) {
+		g_mutex_lock(&p->lock);
+		batch = g_queue_pop_head(&p->used);
+		g_mutex_unlock(&p->lock);
+		if (!batch)
+			return;
+		for (guint b = 0; b < batch->len; b++)
+			json_decref(batch->pdata[b]);
+		g_ptr_array_free(batch, TRUE);
+	}
+}
+
+static gpointer
+pipe_read(gpointer data)
+{
+	struct pipe *p = data;
+	struct stream *s = p->s;
+	GPtrArray *batch = g_ptr_array_sized_new(PIPE_BATCH);
+	bool done = stream_accept(s, ']');
+	size_t i = 0;
+
+	while (!done) {
+		json_t *item = stream_parse(s, p->careful, &p->stop);
+
+		if (!item) {
+			p->stopped = p->in_item = true;
+			p->stopped_at = i;
+			break;
+		}
+		g_ptr_array_add(batch, item);
+		i++;
+		if (batch->len == PIPE_BATCH) {
+			pipe_push(p, batch);
+			pipe_free_used(p);
+			batch = g_ptr_array_sized_new(PIPE_BATCH);
+		}
+		if (!stream_next_raw(s, ']', &done, &p->stop)) {
+			p->stopped = true;
+			break;
+		}
+	}
+	pipe_push(p, batch);
+	pipe_push(p, NULL);
+	return NULL;
 }
 
 static void
 stream_array(struct stream *s, const char *key, item_fn read_item)
 {
 	struct reader *r = s->r;
-	size_t saved = path_key(r, key), i = 0;
-	bool done;
+	size_t saved = path_key(r, key), i = 0, inner;
+	struct pipe p = { .s = s, .careful = r->careful };
+	GPtrArray *batch;
+	GThread *reader;
 
 	if (!stream_accept(s, '[')) {
 		json_t *value = stream_value(s);
@@ -1345,17 +1508,30 @@ stream_array(struct stream *s, const char *key, item_fn read_item)
 		path_restore(r, saved);
 		return;
 	}
-	done = stream_accept(s, ']');
-	while (!done && !s->broken) {
-		size_t inner = path_index(r, i++);
-		json_t *item = stream_value(s);
-
-		if (!item)
-			break;
-		read_item(r, item);
-		json_decref(item);
+	g_mutex_init(&p.lock);
+	g_cond_init(&p.cond);
+	reader = g_thread_new("export", pipe_read, &p);
+	while ((batch = pipe_pop(&p)) != NULL) {
+		for (guint b = 0; b < batch->len; b++) {
+			inner = path_index(r, i++);
+			if (r->careful)
+				careful_walk(r, batch->pdata[b]);
+			read_item(r, batch->pdata[b]);
+			path_restore(r, inner);
+		}
+		g_mutex_lock(&p.lock);
+		g_queue_push_tail(&p.used, batch);
+		g_cond_broadcast(&p.cond);
+		g_mutex_unlock(&p.lock);
+	}
+	g_thread_join(reader);
+	pipe_free_used(&p);
+	g_mutex_clear(&p.lock);
+	g_cond_clear(&p.cond);
+	if (p.stopped) {
+		inner = p.in_item ? path_index(r, p.stopped_at) : r->path->len;
+		stream_stopped(s, &p.stop);
 		path_restore(r, inner);
-		stream_next(s, ']', &done);
 	}
 	path_restore(r, saved);
 }

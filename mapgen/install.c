@@ -502,7 +502,8 @@ policy_store(const char *key, size_t keylen, const char *value, size_t valuelen,
 {
 	struct policy_build *build = context;
 
-	return dbmap_put(build->writer, key, keylen, value, valuelen) == 0 ? 0 : -1;
+	/* The records stay until install_commit is over: queued without a copy. */
+	return dbmap_put_ref(build->writer, key, keylen, value, valuelen) == 0 ? 0 : -1;
 }
 
 static int
@@ -641,11 +642,14 @@ install_abandon(struct install_set *set)
 	set->early = NULL;
 }
 
-/* The .db files are independent Berkeley DB handles, each used by one
+/*
+ * The .db files are independent Berkeley DB handles, each used by one
  * thread only, so they are built side by side (hostmilter.db perhaps
- * already under way: install_start_policy). */
+ * already under way: install_start_policy), from the texts in memory,
+ * while this thread writes and flushes the texts' temporary files.
+ */
 static int
-prepare_dbs(struct install_set *set, char *err, size_t errlen)
+prepare_all(struct install_set *set, char *err, size_t errlen)
 {
 	struct db_job jobs[G_N_ELEMENTS(set->files)];
 	GThread *threads[G_N_ELEMENTS(set->files)];
@@ -660,6 +664,9 @@ prepare_dbs(struct install_set *set, char *err, size_t errlen)
 		threads[n] = g_thread_new(set->files[i].name, db_job_run, &jobs[n]);
 		n++;
 	}
+	for (unsigned i = 0; i < set->nfiles && rc == 0; i++)
+		if (set->files[i].text_changed && write_text(set, &set->files[i], err, errlen) < 0)
+			rc = -1;
 	for (unsigned i = 0; i < n; i++) {
 		g_thread_join(threads[i]);
 		if (jobs[i].rc < 0 && rc == 0) {
@@ -671,18 +678,6 @@ prepare_dbs(struct install_set *set, char *err, size_t errlen)
 		return install_join_early(set, err, errlen);
 	install_join_early(set, spare, sizeof(spare));	/* the first error is the one reported */
 	return rc;
-}
-
-static int
-prepare_all(struct install_set *set, char *err, size_t errlen)
-{
-	for (unsigned i = 0; i < set->nfiles; i++) {
-		struct install_file *file = &set->files[i];
-
-		if (file->text_changed && write_text(set, file, err, errlen) < 0)
-			return -1;
-	}
-	return prepare_dbs(set, err, errlen);
 }
 
 static int

@@ -91,7 +91,6 @@ model_free(struct mg_export *export)
 		g_hash_table_destroy(export->alias_index);
 		g_hash_table_destroy(export->domain_index);
 		g_hash_table_destroy(export->address_index);
-		g_hash_table_destroy(export->address_domain);
 	}
 	g_hash_table_destroy(export->interned_rules);
 	g_string_chunk_free(export->strings);

@@ -49,6 +49,7 @@ struct mg_address {
 	const char *full;	/* local@domain */
 	struct mg_deliver deliver;
 	uint32_t index;		/* position in the export, for error paths */
+	uint32_t domain;	/* its domain's position in the export's domains */
 };
 
 /*
@@ -171,7 +172,6 @@ struct mg_export {
 	GHashTable *alias_index;	/* name -> struct mg_alias* */
 	GHashTable *domain_index;	/* name -> struct mg_domain* (alias domains too) */
 	GHashTable *address_index;	/* local@domain -> struct mg_address* */
-	GHashTable *address_domain;	/* struct mg_address* -> struct mg_domain* */
 	size_t naddresses;
 	bool add_postmaster;	/* the export defines no postmaster: hostmapgen adds one */
 };

@@ -74,7 +74,7 @@ names_qualified(const char *name)
 	       && !g_str_has_suffix(name, ".localhost");
 }
 
-static bool
+bool
 names_valid(enum names_kind kind, const char *text)
 {
 	switch (kind) {

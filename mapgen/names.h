@@ -11,6 +11,7 @@
 #ifndef HM_NAMES_H
 #define HM_NAMES_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "report.h"
@@ -33,6 +34,8 @@ enum names_kind {
 const char *names_problem(enum names_kind kind, const char *text, size_t len, char *why, size_t whylen,
 			  enum report_code *code);
 
+/* Whether text (already lower-cased, but for NAMES_MAILBOX) is a valid name of kind: the verdict names_problem explains. */
+bool names_valid(enum names_kind kind, const char *text);
 /* The words for the kind, as in "not a valid %s". */
 const char *names_what(enum names_kind kind);
 

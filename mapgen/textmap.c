@@ -206,16 +206,17 @@ textmap_note(struct textmap *map, const char *comment)
 	g_string_append_printf(map->block, "# %s\n", comment);
 }
 
+/* The block grows into the whole file in place: a million lines are not copied again. */
 GString *
-textmap_render(const struct textmap *map)
+textmap_render(struct textmap *map)
 {
-	GString *out = g_string_sized_new(map->before->len + map->block->len + map->after->len + 256);
+	GString *out = map->block;
 
-	g_string_append_len(out, map->before->str, (gssize)map->before->len);
-	g_string_append(out, TEXTMAP_BEGIN ": generated from the panel export; edit outside this block\n");
-	g_string_append_len(out, map->block->str, (gssize)map->block->len);
+	g_string_prepend(out, TEXTMAP_BEGIN ": generated from the panel export; edit outside this block\n");
+	g_string_prepend_len(out, map->before->str, (gssize)map->before->len);
 	g_string_append(out, TEXTMAP_END "\n");
 	g_string_append_len(out, map->after->str, (gssize)map->after->len);
+	map->block = g_string_new(NULL);
 	return out;
 }
 
@@ -323,6 +324,7 @@ textmap_records(enum textmap_style style, const char *text, size_t len,
 struct db_build {
 	struct dbmap_writer *writer;
 	const char *name;
+	enum textmap_style style;
 	size_t count, bytes;
 	int failed;
 };
@@ -348,10 +350,15 @@ textmap_store(const char *key, size_t keylen, const char *value, size_t valuelen
 		msg_warn("%s: key \"%.40s...\" is longer than Sendmail reads; left out", build->name, key);
 		return 0;
 	}
-	/* makemap folds keys to lower case; newaliases keys arrive folded. */
+	/* makemap folds keys to lower case; newaliases keys arrive folded, in a buffer of their own. */
 	for (size_t i = 0; i < keylen; i++)
 		buf[i] = g_ascii_tolower(key[i]);
-	rc = dbmap_put(build->writer, buf, keylen, value, valuelen);
+	/* A makemap record points into the text, which outlives the writer: a key already in lower case
+	 * (every generated one) is queued without a copy. */
+	if (build->style == TEXTMAP_MAKEMAP && memcmp(buf, key, keylen) == 0)
+		rc = dbmap_put_ref(build->writer, key, keylen, value, valuelen);
+	else
+		rc = dbmap_put(build->writer, buf, keylen, value, valuelen);
 	if (rc < 0)
 		build->failed = errno ? errno : EIO;
 	return rc < 0 ? -1 : 0;
@@ -370,7 +377,7 @@ int
 textmap_write_db(enum textmap_style style, const char *name, const char *text, size_t len,
 		 const char *path, const struct stat *like, char *err, size_t errlen)
 {
-	struct db_build build = { .name = name };
+	struct db_build build = { .name = name, .style = style };
 
 	textmap_records(style, text, len, textmap_count, &build);
 	build.writer = dbmap_create(path, build.count + 1, build.bytes, err, errlen);

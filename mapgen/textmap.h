@@ -56,8 +56,8 @@ int textmap_load_text(struct textmap *map, const char *text, size_t len, char *e
 /* Adds a generated entry; returns false when the key was generated before with another value. */
 bool textmap_add(struct textmap *map, const char *key, const char *value);
 void textmap_note(struct textmap *map, const char *comment);
-/* The whole new file. */
-GString *textmap_render(const struct textmap *map);
+/* The whole new file, which the block becomes (the map's block is empty after). */
+GString *textmap_render(struct textmap *map);
 
 typedef int (*textmap_record_fn)(const char *key, size_t keylen, const char *value,
 				 size_t valuelen, void *context);

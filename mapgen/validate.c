@@ -155,7 +155,7 @@ index_addresses(struct mg_export *export, struct mg_report *report)
 			struct mg_address *first = g_hash_table_lookup(export->address_index, address->full);
 
 			if (first) {
-				struct mg_domain *other = g_hash_table_lookup(export->address_domain, first);
+				struct mg_domain *other = model_domain(export, first->domain);
 				char *there = report_dotted(report_at(report, "%s/addresses/%u", other->where, first->index));
 
 				report_add(report, RC_DUPLICATE_ADDRESS,
@@ -165,7 +165,6 @@ index_addresses(struct mg_export *export, struct mg_report *report)
 				continue;
 			}
 			g_hash_table_insert(export->address_index, (gpointer)address->full, address);
-			g_hash_table_insert(export->address_domain, address, domain);
 			if (strcmp(address->local, "postmaster") == 0)
 				domain->defines_postmaster = true;
 			export->naddresses++;
@@ -553,6 +552,20 @@ same_rate(const struct policy_rate *a, const struct policy_rate *b)
  * follows the ones that contain it, so a stack of the enclosing ones
  * finds each overlap in one pass.
  */
+/* The innermost network of the stack that holds n; the others, which do not, are popped. */
+static const struct mg_network *
+enclosing(GPtrArray *outer, const struct mg_network *n)
+{
+	while (outer->len) {
+		const struct mg_network *o = outer->pdata[outer->len - 1];
+
+		if (o->net.family == n->net.family && cidr_contains(&o->net, n->net.family, n->net.addr))
+			return o;
+		g_ptr_array_set_size(outer, outer->len - 1);
+	}
+	return NULL;
+}
+
 static void
 check_networks(struct mg_export *export, struct mg_report *report)
 {
@@ -562,13 +575,10 @@ check_networks(struct mg_export *export, struct mg_report *report)
 		g_ptr_array_add(sorted, &g_array_index(export->networks, struct mg_network, i));
 	g_ptr_array_sort(sorted, network_order);
 	for (guint i = 0; i < sorted->len; i++) {
-		const struct mg_network *n = sorted->pdata[i], *o;
+		const struct mg_network *n = sorted->pdata[i], *o = enclosing(outer, n);
 		char *there;
 
-		while (outer->len && !(o = outer->pdata[outer->len - 1], o->net.family == n->net.family
-				       && cidr_contains(&o->net, n->net.family, n->net.addr)))
-			g_ptr_array_set_size(outer, outer->len - 1);
-		if (outer->len) {
+		if (o) {
 			there = report_dotted(o->where);
 			if (o->net.prefix == n->net.prefix)
 				report_add(report, RC_DUPLICATE_NETWORK, report_at(report, "%s/network", n->where),
@@ -658,7 +668,6 @@ validate_export(struct mg_export *export, struct mg_report *report)
 	export->alias_index = g_hash_table_new(g_str_hash, g_str_equal);
 	export->domain_index = g_hash_table_new(g_str_hash, g_str_equal);
 	export->address_index = g_hash_table_new(g_str_hash, g_str_equal);
-	export->address_domain = g_hash_table_new(g_direct_hash, g_direct_equal);
 	index_mailboxes(export, report);
 	index_aliases(export, report);
 	index_domain_names(export, report);

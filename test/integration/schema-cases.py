@@ -129,6 +129,8 @@ CASES = [
         ["domains", 0, "addresses", 0, "deliver"], ["everyone"])(d))),
     ("access_key_generated", "/access/1/key", adding(["access"], {"key": "To:backup.example", "value": "REJECT"})),
     ("too_many_errors", "", many_errors),
+    ("autoconfig_relayed", "/domains/3/autoconfig", setting(["domains", 3, "autoconfig"], True)),
+    ("autoconfig_without_servers", "/domains/0/autoconfig", removing(["defaults", "client_settings"])),
     # warnings
     ("alias_shadows_mailbox", "/aliases/1/name", lambda d: None),
     ("routed_unlisted", "/domains/5", adding(["domains"], {"name": "hive.example", "route": {"host": "192.0.2.7"}})),
