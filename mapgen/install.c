@@ -56,13 +56,29 @@ install_init(struct install_set *set, const char *dir, const char *layout, const
 	set->reload_covered = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
 }
 
+/* Berkeley DB's own temporary file for path (DIR/__db.NAME), which a write that failed half-way
+ * (a full disk) leaves behind. */
+static void
+install_unlink_bdb_tmp(const char *path)
+{
+	char *dir = g_path_get_dirname(path), *base = g_path_get_basename(path);
+	char *side = g_strconcat(dir, "/" BDB_TMP_PREFIX, base, NULL);
+
+	unlink(side);
+	g_free(side);
+	g_free(base);
+	g_free(dir);
+}
+
 static void
 install_unlink_tmp(struct install_file *file)
 {
 	if (file->tmp_text)
 		unlink(file->tmp_text);
-	if (file->tmp_db)
+	if (file->tmp_db) {
 		unlink(file->tmp_db);
+		install_unlink_bdb_tmp(file->tmp_db);
+	}
 	g_free(file->tmp_text);
 	g_free(file->tmp_db);
 	file->tmp_text = file->tmp_db = NULL;
@@ -544,7 +560,8 @@ write_db(struct install_set *set, struct install_file *file, char *err, size_t e
 		rc = textmap_write_db(file->style, file->name, file->text->str, file->text->len,
 				      file->tmp_db, like, err, errlen);
 	if (rc < 0) {
-		g_free(file->tmp_db);	/* the writer removed what it made */
+		install_unlink_bdb_tmp(file->tmp_db);	/* the writer removed what it made, but not Berkeley DB's */
+		g_free(file->tmp_db);
 		file->tmp_db = NULL;
 	}
 	return rc;
