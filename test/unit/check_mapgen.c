@@ -353,7 +353,7 @@ START_TEST(policy_records)
 	g_free(value);
 	ck_assert_str_eq(value = record(&records, "R:1"), "{\"max_size\":52428800}");
 	g_free(value);
-	ck_assert_str_eq(value = record(&records, "@relay-networks"), "2001:db8:1::/48\t0\t0\n");
+	ck_assert_str_eq(value = record(&records, "@relay-networks"), "2001:db8:1::/48\t0\t0\t0\t0\n");
 	g_free(value);
 	ck_assert_str_eq(value = record(&records, "@format"), POLICY_FORMAT);
 	g_free(value);
@@ -465,8 +465,11 @@ START_TEST(rate_limits_validated)
 		     "mailboxes[0].rate_limit.recipients_per_hour: expected an integer");
 	expect_error(HEAD "\"mailboxes\":[{\"name\":\"m\",\"rate_limit\":{\"recipients_per_hour\":1.5}}]}",
 		     "mailboxes[0].rate_limit.recipients_per_hour: expected an integer");
-	expect_error(HEAD "\"relay\":{\"clients\":[{\"network\":\"192.0.2.1\",\"rate_limit\":{\"bulk_recipients_per_hour\":1}}]}}",
-		     "relay.clients[0].rate_limit.bulk_recipients_per_hour: unknown key");
+	/* Networks and certificates have a bulk allowance of their own (issue 24). */
+	expect_valid(HEAD "\"relay\":{\"clients\":[{\"network\":\"192.0.2.1\",\"rate_limit\":{\"bulk_recipients_per_hour\":1,"
+		     "\"bulk_burst\":2}}],\"certificates\":[{\"issuer\":\"/CN=CA\",\"rate_limit\":{\"bulk_recipients_per_hour\":3}}]}}");
+	expect_error(HEAD "\"relay\":{\"clients\":[{\"network\":\"192.0.2.1\",\"rate_limit\":{\"bulk_per_day\":1}}]}}",
+		     "relay.clients[0].rate_limit.bulk_per_day: unknown key");
 	expect_error(HEAD "\"defaults\":{\"rate_limit\":{\"per_day\":1}}}", "defaults.rate_limit.per_day: unknown key");
 }
 END_TEST
@@ -536,7 +539,7 @@ START_TEST(owner_lists_complete)
 	policy_records_free(&records);
 	unload(&l);
 	l = many_mailboxes(POLICYDB_LIST_MAX + 1);
-	ck_assert_uint_eq(emit_policy(l.export, &records, &l.report), 1);
+	ck_assert_uint_eq(emit_policy(l.export, &records, &l.report), 2);	/* the address and the alias "all" */
 	ck_assert(has_error(&l, "reaches 10001 mailboxes"));
 	policy_records_free(&records);
 	unload(&l);
@@ -556,7 +559,7 @@ START_TEST(unencodable_certificate_grants_nothing)
 	long_subject.subject = subject;
 	g_array_append_val(l.export->certs, long_subject);
 	ck_assert_uint_eq(emit_policy(l.export, &records, &l.report), 0);
-	ck_assert_str_eq(value = record(&records, "@relay-certificates"), "/CN=Good+20CA\t/CN=a\t0\t0\n");
+	ck_assert_str_eq(value = record(&records, "@relay-certificates"), "/CN=Good+20CA\t/CN=a\t0\t0\t0\t0\n");
 	g_free(value);
 	g_free(subject);
 	policy_records_free(&records);
