@@ -1128,7 +1128,10 @@ session_negotiate(SMFICTX *ctx, unsigned long actions, unsigned long steps, unsi
 	*want2 = *want3 = 0;
 	if (!(s = session_of(ctx)))
 		return SMFIS_TEMPFAIL;
-	if ((actions & SMFIF_SETSYMLIST) && smfi_setsymlist(ctx, SMFIM_EOM, "i {msg_size}") == MI_SUCCESS) {
+	/* Sendmail 8.14 to 8.18 send a filter's own end-of-message list only when it also set one for
+	 * the end of the headers (milter.c tests MI_LFLAGS_SYM(SMFIM_EOH) there): so both. */
+	if ((actions & SMFIF_SETSYMLIST) && smfi_setsymlist(ctx, SMFIM_EOH, "i") == MI_SUCCESS
+	    && smfi_setsymlist(ctx, SMFIM_EOM, "i {msg_size}") == MI_SUCCESS) {
 		*want_actions |= SMFIF_SETSYMLIST;
 		s->size_asked = true;
 	}
