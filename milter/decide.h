@@ -25,6 +25,7 @@ struct decision {
 	const char *xcode;	/* "5.7.1" */
 	char text[160];
 	char note[240];		/* more for the log line, "" for none; a decision with a note is always logged */
+	const char *mailbox;	/* the one mailbox whose rules a recipient gets, for the log; NULL: none */
 };
 
 /* What is known of the client when a message starts. */

@@ -287,11 +287,12 @@ session_log(struct session *s, const char *stage, const char *rcpt, const struct
 		session_outcome(s, d->action == DECIDE_REJECT ? STATS_REJECTED : STATS_TEMPFAILED);
 	if (d->action == DECIDE_CONTINUE && !s->snap->conf.log_accepted && !d->note[0])
 		return;
-	msg_info("%s: %s rule=%s client=%s auth=%s from=<%s>%s%s%s%s%s%s%s%s%s%s", s->qid[0] ? s->qid : "NOQUEUE",
+	msg_info("%s: %s rule=%s client=%s auth=%s from=<%s>%s%s%s%s%s%s%s%s%s%s%s%s", s->qid[0] ? s->qid : "NOQUEUE",
 		 actions[d->action], d->rule ? d->rule : "-", s->client[0] ? s->client : "unknown",
 		 s->auth_user[0] ? s->auth_user : "-", s->sender_text, rcpt ? " to=<" : "", rcpt ? rcpt : "",
-		 rcpt ? ">" : "", d->note[0] ? " " : "", d->note, d->rcode ? " reply=\"" : "", d->rcode ? d->rcode : "",
-		 d->rcode ? " " : "", d->rcode ? d->xcode : "", d->rcode ? "\"" : "");
+		 rcpt ? ">" : "", d->mailbox ? " mailbox=" : "", d->mailbox ? d->mailbox : "", d->note[0] ? " " : "",
+		 d->note, d->rcode ? " reply=\"" : "", d->rcode ? d->rcode : "", d->rcode ? " " : "",
+		 d->rcode ? d->xcode : "", d->rcode ? "\"" : "");
 }
 
 static sfsistat
@@ -647,6 +648,7 @@ session_envrcpt(SMFICTX *ctx, char **argv)
 	facts.lookup_failed = facts_rcpt_lookup(s->snap->db, &rcpt, &s->sender, &lookup) < 0;
 	facts_rcpt_apply(&lookup, &facts);
 	decide_rcpt(&facts, &d);
+	d.mailbox = lookup.recipient.mailbox[0] ? lookup.recipient.mailbox : NULL;	/* whose rules, for the log */
 	if (d.action == DECIDE_CONTINUE)
 		session_rate_limit(s, &d);
 	if (d.action == DECIDE_CONTINUE && session_keep_rcpt(s, argv[0], &lookup) < 0)
