@@ -194,6 +194,43 @@ put_addresses(struct emitter *e, const struct mg_domain *domain, GPtrArray *foun
 	}
 }
 
+/*
+ * The mailboxes the local name "postmaster" reaches: the export's alias of
+ * that name, else the "postmaster: root" hostmapgen adds (emit_aliases).
+ */
+static void
+collect_postmaster(struct emitter *e, GPtrArray *found)
+{
+	const struct mg_alias *alias = g_hash_table_lookup(e->export->alias_index, "postmaster");
+
+	g_ptr_array_set_size(found, 0);
+	if (alias)
+		collect_for(e, &alias->deliver, found, "postmaster", alias->where);
+	else if (e->export->add_postmaster)
+		g_ptr_array_add(found, (gpointer) "root");
+}
+
+/*
+ * postmaster@DOMAIN of a domain that does not list it: virtmaps sends it to
+ * the local name postmaster, so its A: record says where that goes -- else
+ * hostmilter would give it the catch-all's rules and owner.
+ */
+static void
+put_postmaster(struct emitter *e, const struct mg_domain *domain, GPtrArray *found, GString *value)
+{
+	char key[300];
+
+	if (domain->defines_postmaster || model_domain_relayed(domain))
+		return;
+	collect_postmaster(e, found);
+	note_delivering(e, domain, found);
+	g_string_truncate(value, 0);
+	for (guint i = 0; i < found->len; i++)
+		g_string_append_printf(value, "%s%s", i ? "," : "", (const char *)found->pdata[i]);
+	snprintf(key, sizeof(key), POLICY_PREFIX_ADDRESS "postmaster@%s", domain->name);
+	put(e, key, value->str);
+}
+
 static const char *
 domain_kind(const struct mg_domain *domain)
 {
@@ -222,6 +259,7 @@ put_domains(struct emitter *e)
 			put_domain(e, domain, domain->aliases[a], model_domain_relayed(domain) ? domain_kind(domain) : "alias",
 				   found);
 		put_addresses(e, domain, found, value);
+		put_postmaster(e, domain, found, value);
 	}
 	g_string_free(value, TRUE);
 	g_ptr_array_free(found, TRUE);
@@ -311,6 +349,10 @@ put_locals(struct emitter *e)
 
 		collect_for(e, &alias->deliver, found, alias->name, alias->where);
 		put_local(e, alias->name, found, block, alias->where);
+	}
+	if (e->export->add_postmaster) {
+		collect_postmaster(e, found);
+		put_local(e, "postmaster", found, block, "postmaster");
 	}
 	g_ptr_array_free(found, TRUE);
 	g_ptr_array_free(block, TRUE);

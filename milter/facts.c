@@ -11,7 +11,9 @@
  *  - its send_as entries ("a@dom" one address, and its +detail forms;
  *    "@dom" a whole domain, whatever its local parts);
  *  - its own name, with any +detail, unqualified or at one of the server's
- *    host names, because that is where Sendmail delivers it locally;
+ *    host names, because that is where Sendmail delivers it locally, and
+ *    there every name of the export that delivers to it (an alias; L:
+ *    records) -- but no generated alias name, which is no address;
  *  - the null sender, which bounces and auto-replies need.
  * A sender whose local part Sendmail would route by ('%', '!') at a domain
  * of this server, or whose domain cannot be read at all, is nobody's: its
@@ -165,6 +167,26 @@ facts_own_name(const struct addr_envelope *sender, const char *name)
 	       && strncmp(sender->local, name, sender->userlen) == 0;
 }
 
+/*
+ * A local name (unqualified, or at a server name): the mailbox's own name,
+ * or a name that delivers to it (L: record, with the +detail fallback);
+ * never a generated alias name, which is no address (policy.h).
+ */
+static int
+facts_owned_locally(const struct policydb *db, const char *name, const struct addr_envelope *sender)
+{
+	struct policy_recipient local;
+	int rc;
+
+	if (facts_own_name(sender, name))
+		return 0;
+	rc = policydb_recipient(db, sender->local, "", &local);
+	if (rc == 0)
+		rc = !local.generated_alias && facts_names_have(local.local.mailboxes, name) ? 0 : 1;
+	policy_recipient_free(&local);
+	return rc;
+}
+
 int
 facts_sender_owned(const struct policydb *db, const char *name, const struct policy_mailbox *mailbox,
 		   const struct addr_envelope *sender)
@@ -174,9 +196,9 @@ facts_sender_owned(const struct policydb *db, const char *name, const struct pol
 	if (sender->kind == ADDR_ENV_NULL)
 		return 0;
 	if (sender->domain[0] == '\0')
-		return facts_own_name(sender, name) ? 0 : 1;	/* unqualified, or unreadable */
+		return sender->kind == ADDR_ENV_PLAIN ? facts_owned_locally(db, name, sender) : 1;
 	if (policydb_server_name(db, sender->domain))
-		return facts_own_name(sender, name) ? 0 : 1;
+		return facts_owned_locally(db, name, sender);
 	if ((rc = facts_sender_readable(db, sender)) != 0)
 		return rc;
 	rc = facts_owned_by_delivery(db, name, sender);

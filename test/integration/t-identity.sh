@@ -22,6 +22,7 @@
 . "$(dirname "$0")/lib.sh"
 
 MTA=2621 MSA=2622 BULK=2623 MTA6=2624 ORACLE=2625
+export HM_SASL_REPAIR=1	# /etc/sasldb2 is shared with the tests of other checkouts (smtp-probe.py)
 hm_rundir identity
 hm_sample_users
 hm_users xyz00-tiny xyz00-clock xyz00-gone xyz00-gone2
