@@ -358,6 +358,49 @@ START_TEST(policy_records)
 	ck_assert_str_eq(value = record(&records, "@format"), POLICY_FORMAT);
 	g_free(value);
 	ck_assert_uint_eq(strlen(records.digest), 64);
+	/* Local names (issue 24): the mailboxes a name reaches and the strictest rules of their domains. */
+	ck_assert_str_eq(value = record(&records, "L:m1"), "{\"mailboxes\":[\"m1\"],\"rules\":3,\"block_senders\":[]}");
+	g_free(value);
+	ck_assert_str_eq(value = record(&records, "R:3"), "{\"max_size\":134217728,\"virus\":\"tag\",\"spam\":"
+			 "{\"scan\":true,\"tag_score\":5.0,\"subject_tag\":\"[SPAM]\",\"reject_score\":15.0,"
+			 "\"discard_score\":null},\"blocked_types\":[]}");
+	g_free(value);
+	ck_assert_str_eq(value = record(&records, "L:list"), "{\"mailboxes\":[\"m1\",\"m2\"],\"rules\":4,\"block_senders\":[]}");
+	g_free(value);
+	ck_assert_ptr_nonnull(strstr(value = record(&records, "R:4"), "\"max_size\":52428800,\"virus\":\"tag\""));
+	g_free(value);
+	/* postmaster@ of a domain that does not list it goes where the local name postmaster goes. */
+	ck_assert_str_eq(value = record(&records, "A:postmaster@a.example"), "root");
+	g_free(value);
+	ck_assert_str_eq(value = record(&records, "L:postmaster"), "{\"mailboxes\":[\"root\"],\"rules\":5,\"block_senders\":[]}");
+	g_free(value);
+	policy_records_free(&records);
+	unload(&l);
+}
+END_TEST
+
+/* A mailbox no domain delivers to gets its own rules over the defaults; blocked senders are pooled. */
+START_TEST(policy_local_names)
+{
+	struct loaded l = load(HEAD "\"mailboxes\":[{\"name\":\"m\",\"virus\":\"discard\"},{\"name\":\"lone\"}],"
+			       "\"domains\":[{\"name\":\"a.example\",\"max_message_size\":\"10K\",\"block_senders\":[\"@s.example\"],"
+			       "\"addresses\":[{\"local\":\"m\",\"deliver\":[\"m\"]}]},"
+			       "{\"name\":\"b.example\",\"max_message_size\":\"20K\",\"block_senders\":[\"x@t.example\",\"@s.example\"],"
+			       "\"catch_all\":{\"deliver\":[\"m\"]}}],"
+			       "\"aliases\":[{\"name\":\"postmaster\",\"deliver\":[\"m\"]}]}");
+	struct policy_records records = { 0 };
+	char *value;
+
+	ck_assert_uint_eq(l.report.errors->len, 0);
+	ck_assert_uint_eq(emit_policy(l.export, &records, &l.report), 0);
+	ck_assert_ptr_nonnull(strstr(value = record(&records, "L:m"), "\"block_senders\":[\"@s.example\",\"x@t.example\"]"));
+	g_free(value);
+	ck_assert_str_eq(value = record(&records, "A:postmaster@a.example"), "m");
+	g_free(value);
+	ck_assert_ptr_nonnull(strstr(value = record(&records, "L:lone"), "\"mailboxes\":[\"lone\"]"));	/* no domain: its own */
+	g_free(value);
+	ck_assert_ptr_nonnull(strstr(value = record(&records, "L:postmaster"), "\"mailboxes\":[\"m\"]"));
+	g_free(value);
 	policy_records_free(&records);
 	unload(&l);
 }
@@ -1087,6 +1130,7 @@ mapgen_suite(void)
 	tcase_add_test(emit, virtuser_values);
 	tcase_add_test(emit, alias_values);
 	tcase_add_test(emit, policy_records);
+	tcase_add_test(emit, policy_local_names);
 	tcase_add_test(emit, owner_lists_complete);
 	tcase_add_test(emit, unencodable_certificate_grants_nothing);
 	tcase_add_test(errors, rate_limits_validated);
