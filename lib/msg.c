@@ -40,6 +40,20 @@ static unsigned long msg_warnings;
 static int msg_fd = -1;			/* connected to MSG_SYSLOG_PATH, or -1 */
 static time_t msg_retry_at;		/* no reconnect before this second */
 static pthread_mutex_t msg_lock = PTHREAD_MUTEX_INITIALIZER;	/* connecting only */
+static pid_t msg_pid;			/* this process's, for "NAME[PID]" (a forked child sets its own) */
+static pthread_once_t msg_once = PTHREAD_ONCE_INIT;
+
+static void
+msg_after_fork(void)
+{
+	msg_pid = getpid();
+}
+
+static void
+msg_watch_forks(void)
+{
+	pthread_atfork(NULL, NULL, msg_after_fork);
+}
 
 void
 msg_init(const char *progname)
@@ -72,6 +86,8 @@ msg_connect(time_t now)
 void
 msg_syslog(int mode)
 {
+	pthread_once(&msg_once, msg_watch_forks);
+	msg_pid = getpid();
 	msg_to_syslog = mode;
 	if (mode) {
 		pthread_mutex_lock(&msg_lock);
@@ -136,7 +152,7 @@ msg_vprint(int priority, const char *label, const char *fmt, va_list ap)
 	int head;
 
 	/* "NAME[PID]: " for syslog (and LOG_PERROR's stderr), "NAME: " for a program on a terminal. */
-	head = msg_to_syslog ? snprintf(line, 128, "%s[%ld]: ", msg_name, (long)getpid())
+	head = msg_to_syslog ? snprintf(line, 128, "%s[%ld]: ", msg_name, (long)msg_pid)
 			     : snprintf(line, 128, "%s: ", msg_name);
 	len = (size_t)head + (size_t)snprintf(line + head, sizeof(line) - (size_t)head - 1, "%s", label);
 	if (len < sizeof(line) - 1)

@@ -354,15 +354,8 @@ session_needs_content(const struct snapshot *snap)
 static void
 session_refresh(struct session *s)
 {
-	struct snapshot *now = snapshot_acquire();
-
-	if (!now || now == s->snap) {
-		snapshot_release(now);
-		return;
-	}
-	snapshot_release(s->snap);
-	s->snap = now;
-	session_snapshot_facts(s);
+	if (snapshot_refresh(&s->snap))
+		session_snapshot_facts(s);
 }
 
 /* Over the descriptor budget (fdlimit.h): said once a minute, however many are refused. */
