@@ -109,13 +109,21 @@ msg_warn_count(void)
 	return msg_warnings;
 }
 
+/* The header and the text as one datagram. */
+static ssize_t
+msg_send(int fd, const char *head, size_t headlen, const char *text, size_t len)
+{
+	struct iovec iov[2] = { { (void *)head, headlen }, { (void *)text, len } };
+	struct msghdr mh = { .msg_iov = iov, .msg_iovlen = 2 };
+
+	return sendmsg(fd, &mh, MSG_NOSIGNAL | MSG_DONTWAIT);
+}
+
 /* One datagram to the daemon; a socket the daemon closed is dropped and made again later. */
 static void
 msg_send_syslog(int priority, const char *text, size_t len)
 {
 	char head[64];
-	struct iovec iov[2];
-	struct msghdr mh = { .msg_iov = iov, .msg_iovlen = 2 };
 	struct tm tm;
 	time_t now = time(NULL);
 	int fd = __atomic_load_n(&msg_fd, __ATOMIC_ACQUIRE);
@@ -132,9 +140,7 @@ msg_send_syslog(int priority, const char *text, size_t len)
 	localtime_r(&now, &tm);
 	headlen = (size_t)snprintf(head, sizeof(head), "<%d>", LOG_MAIL | priority);
 	headlen += strftime(head + headlen, sizeof(head) - headlen, "%b %e %T ", &tm);
-	iov[0] = (struct iovec){ head, headlen };
-	iov[1] = (struct iovec){ (void *)text, len };
-	if (sendmsg(fd, &mh, MSG_NOSIGNAL | MSG_DONTWAIT) < 0 && errno != EAGAIN && errno != EWOULDBLOCK) {
+	if (msg_send(fd, head, headlen, text, len) < 0 && errno != EAGAIN && errno != EWOULDBLOCK) {
 		pthread_mutex_lock(&msg_lock);
 		if (msg_fd == fd) {
 			__atomic_store_n(&msg_fd, -1, __ATOMIC_RELEASE);
