@@ -30,7 +30,7 @@
  *   local table itself cannot take a new sender (out of memory), the
  *   verdict is RATELIMIT_STORE_FAILED unless the failure action is accept.
  * - Keys are the caller's printable strings ("mailbox:xyz00-info",
- *   "client:192.0.2.10", "cert:SUBJECT", "bulk:mailbox:xyz00-info").  A
+ *   "client:192.0.2.10", "cert:issuer|subject" in lower case, "bulk:mailbox:xyz00-info").  A
  *   key longer than RATELIMIT_KEY_MAX or holding control characters is
  *   replaced by "sha256:" and its digest in hex, so that every key can be
  *   shown and named in one line of the control protocol.

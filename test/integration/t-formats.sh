@@ -53,7 +53,7 @@ check "sendmail does not call the aliases.db out of date" bash -c "! grep -qi 'o
 is "sendmail did not rebuild aliases.db" "$(stat -c %Y.%i "$RUN/maps/aliases.db")" "$before"
 
 policy=$(makemap -u hash "$RUN/maps/hostmilter")
-like "hostmilter.db: format record" "$policy" $'^@format\thostmilter-policy 2$'
+like "hostmilter.db: format record" "$policy" $'^@format\thostmilter-policy 3$'
 like "hostmilter.db: digest record" "$policy" $'^@digest\t[0-9a-f]{64}$'
 like "hostmilter.db: address owner through an alias that shadows a mailbox" "$policy" $'^A:staff@example.com\txyz00-office$'
 like "hostmilter.db: mailboxes of a multi-target address" "$policy" $'^A:team@example.org\txyz00-info,xyz00-office$'
