@@ -296,7 +296,10 @@ facts_rcpt_lookup(const struct policydb *db, const struct addr_envelope *rcpt, c
 	int rc;
 
 	memset(out, 0, sizeof(*out));
-	if (rcpt->kind != ADDR_ENV_PLAIN) {
+	/* An odd local part Sendmail does not route by still goes to its domain (a relaying client's "a b"@dom
+	 * reaches dom's catch-all, with dom's rules); one it routes by, or no domain, is read as elsewhere. */
+	if (rcpt->kind == ADDR_ENV_NULL
+	    || (rcpt->kind == ADDR_ENV_ROUTED && (!rcpt->domain[0] || !rcpt->local[0] || rcpt->local_routes))) {
 		out->destination = RCPT_REMOTE;
 		out->recipient.rules = *policydb_defaults(db);
 		return 0;
