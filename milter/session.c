@@ -1082,6 +1082,8 @@ session_close(SMFICTX *ctx)
  */
 #define SESSION_NO_REPLY (SMFIP_NR_HELO | SMFIP_NR_HDR | SMFIP_NR_EOH | SMFIP_NR_BODY)
 #define SESSION_NO_CONTENT (SMFIP_NOHDRS | SMFIP_NOEOH | SMFIP_NOBODY)
+/* What hostmilter reads at MAIL, HELO's macros included (FEATURE(`hostmilter') lists the same). */
+#define SESSION_MAIL_MACROS "i {auth_authen} {auth_type} {mail_addr} {verify} {cert_subject} {cert_issuer}"
 
 /*
  * Sendmail's own count of the message ({msg_size}) is asked for at end of
@@ -1133,6 +1135,10 @@ session_negotiate(SMFICTX *ctx, unsigned long actions, unsigned long steps, unsi
 	if (s->size_asked && (steps & SESSION_NO_CONTENT) == SESSION_NO_CONTENT && !session_content_needed_now()) {
 		*want_steps |= SESSION_NO_CONTENT;
 		s->envelope_only = true;
+		/* HELO's macros ({verify} and the certificate's) then come with MAIL, and HELO is declined too:
+		 * nothing but scanning reads the HELO name.  Macros that do not come mean "no right". */
+		if ((steps & SMFIP_NOHELO) && smfi_setsymlist(ctx, SMFIM_ENVFROM, SESSION_MAIL_MACROS) == MI_SUCCESS)
+			*want_steps = (*want_steps & ~(unsigned long)SMFIP_NR_HELO) | SMFIP_NOHELO;
 	}
 	return SMFIS_CONTINUE;
 }

@@ -262,7 +262,8 @@ open_session(uint32_t *pflags)
 	len += 2;
 	len += (size_t)snprintf(conn + len, sizeof(conn) - len, "127.77.0.5") + 1;
 	if (send_macros(fd, 'C', conn_macros) < 0
-	    || step(fd, *pflags, P_NOCONNECT, P_NR_CONN, 'C', conn, len) != 0 || send_macros(fd, 'H', helo_macros) < 0
+	    || step(fd, *pflags, P_NOCONNECT, P_NR_CONN, 'C', conn, len) != 0
+	    || (!(*pflags & P_NOHELO) && send_macros(fd, 'H', helo_macros) < 0)
 	    || step(fd, *pflags, P_NOHELO, P_NR_HELO, 'H', "client.example", 15) != 0) {
 		close(fd);
 		return -1;
