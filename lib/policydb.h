@@ -122,8 +122,10 @@ void policydb_resolve(const struct policydb *db, const struct policy_rules *doma
  * name hostmilter.db does not know (a system account) gets the defaults,
  * and a generated alias name (POLICY_GENERATED_ALIAS_MARK) is flagged.
  * A local part with "+detail" falls back to the address without it, as
- * Sendmail does.  0, or -1 when a record could not be read (then the rules
- * are not to be used); free with policy_recipient_free either way.
+ * Sendmail does.  local and domain are the canonical (lower-case) form
+ * addr_envelope_parse gives, made once per RCPT and not again here.  0,
+ * or -1 when a record could not be read (then the rules are not to be
+ * used); free with policy_recipient_free either way.
  */
 enum policy_rcpt_place { POLICY_RCPT_ELSEWHERE, POLICY_RCPT_HERE, POLICY_RCPT_BACKUP, POLICY_RCPT_ROUTED };
 
