@@ -1039,7 +1039,7 @@ read_network(struct reader *r, json_t *obj)
 		network.text = model_intern(r->export, json_string_value(value), json_string_length(value), true);
 	}
 	path_restore(r, saved);
-	read_rate_limit(r, obj, false, &network.rate);
+	read_rate_limit(r, obj, true, &network.rate);
 	if (network.text)
 		g_array_append_val(r->export->networks, network);
 }
@@ -1076,7 +1076,7 @@ read_certificate(struct reader *r, json_t *obj)
 	member(r, obj, "note", JSON_STRING, "a string", false);
 	cert.issuer = read_dn(r, obj, "issuer", true);
 	cert.subject = read_dn(r, obj, "subject", false);
-	read_rate_limit(r, obj, false, &cert.rate);
+	read_rate_limit(r, obj, true, &cert.rate);
 	if (cert.issuer)
 		g_array_append_val(r->export->certs, cert);
 }
