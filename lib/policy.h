@@ -195,7 +195,8 @@ void policy_rules_overlay(struct policy_rules *rules, const struct policy_rules 
  * Makes rules (complete, every member set) at least as strict as other
  * (complete too), key by key: the smaller size limit (0, none, is the
  * largest), the virus action that delivers least (reject, discard,
- * quarantine, tag), spam scanning if either scans, the lower tag, reject
+ * quarantine, tag), the strictest uninspectable and encrypted actions,
+ * spam scanning if either scans, the lower tag, reject
  * and discard scores (a score set in either), the subject tag of the
  * lower tag score, every blocked type of both.  -1 when the types of both
  * do not fit POLICY_TYPES_MAX (rules then holds as many as fit).
