@@ -20,6 +20,7 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,7 +37,7 @@
 
 static const char *msg_name = "hostmilter";
 static int msg_to_syslog;
-static unsigned long msg_warnings;
+static atomic_ulong msg_warnings;	/* counted by every thread */
 static void (*msg_diverted)(const char *kind, const char *text);
 static int msg_fd = -1;			/* connected to MSG_SYSLOG_PATH, or -1 */
 static time_t msg_retry_at;		/* no reconnect before this second */

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "emit.h"
+#include "msg.h"
 #include "policydb.h"
 #include "validate.h"
 #include "xtext.h"
@@ -53,6 +54,8 @@ put_json(struct emitter *e, const char *key, json_t *value)
 {
 	char *text = json_dumps(value, JSON_COMPACT);
 
+	if (!text)	/* out of memory: a record left out or "(null)" would change the policy */
+		msg_fatal(3, "%s: cannot encode its record", key);	/* 3: nothing changed */
 	put(e, key, text);
 	free(text);
 	json_decref(value);
@@ -406,6 +409,8 @@ append_rate(GString *out, const struct policy_rate *rate)
 		return;
 	json = policy_rate_to_json(rate);
 	text = json_dumps(json, JSON_COMPACT | JSON_SORT_KEYS);
+	if (!text)	/* out of memory, as above */
+		msg_fatal(3, "cannot encode a rate limit");
 	g_string_append_printf(out, ",\"rate_limit\":%s", text);
 	free(text);
 	json_decref(json);
