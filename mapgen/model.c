@@ -60,6 +60,7 @@ model_free_domains(GArray *domains)
 			model_free_deliver(&d->addresses[a].deliver);
 		model_free_deliver(&d->catch_all);
 		g_free(d->addresses);
+		g_free(d->by_local);
 		g_free(d->aliases);
 		g_free(d->allow_senders);
 		g_free(d->block_senders);
@@ -90,7 +91,6 @@ model_free(struct mg_export *export)
 		g_hash_table_destroy(export->mailbox_index);
 		g_hash_table_destroy(export->alias_index);
 		g_hash_table_destroy(export->domain_index);
-		g_hash_table_destroy(export->address_index);
 	}
 	g_hash_table_destroy(export->interned_rules);
 	g_string_chunk_free(export->strings);

@@ -96,6 +96,8 @@ struct mg_domain {
 	uint32_t naliases;
 	struct mg_address *addresses;
 	uint32_t naddresses;
+	uint32_t *by_local;	/* positions of its addresses sorted by local part, each local part once (validate) */
+	uint32_t nby_local;
 	bool has_catch_all;
 	struct mg_deliver catch_all;
 	bool backup_mx;
@@ -171,7 +173,6 @@ struct mg_export {
 	GHashTable *mailbox_index;	/* name -> struct mg_mailbox* */
 	GHashTable *alias_index;	/* name -> struct mg_alias* */
 	GHashTable *domain_index;	/* name -> struct mg_domain* (alias domains too) */
-	GHashTable *address_index;	/* local@domain -> struct mg_address* */
 	size_t naddresses;
 	bool add_postmaster;	/* the export defines no postmaster: hostmapgen adds one */
 };

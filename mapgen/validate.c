@@ -144,32 +144,108 @@ index_alias_domains(struct mg_export *export, struct mg_report *report, GHashTab
 	}
 }
 
+/* By local part, then by position in the export: the first of equal ones comes first. */
+static gint
+by_local_order(gconstpointer a, gconstpointer b, gpointer data)
+{
+	const struct mg_address *addresses = data;
+	const struct mg_address *x = &addresses[*(const uint32_t *)a], *y = &addresses[*(const uint32_t *)b];
+	int c = strcmp(x->local, y->local);
+
+	return c ? c : (x->index > y->index) - (x->index < y->index);
+}
+
+/* A local part given again: the later address and the first one, as positions in the domain. */
+struct duplicate {
+	uint32_t later, first;
+};
+
+static gint
+by_position(gconstpointer a, gconstpointer b, gpointer data)
+{
+	const struct mg_address *addresses = data;
+
+	return (gint)addresses[((const struct duplicate *)a)->later].index
+	       - (gint)addresses[((const struct duplicate *)b)->later].index;
+}
+
+/*
+ * Each domain's addresses sorted by local part, each once: lookups are a
+ * binary search in the domain, and a million addresses need no hash
+ * table.  A local part given twice is reported at the later one, in the
+ * order of the export.
+ */
+static void
+index_domain_addresses(struct mg_export *export, struct mg_report *report, struct mg_domain *domain)
+{
+	uint32_t *pos = g_new(uint32_t, domain->naddresses + 1), n = 0;
+	GArray *dups = g_array_new(FALSE, FALSE, sizeof(struct duplicate));
+
+	for (uint32_t a = 0; a < domain->naddresses; a++)
+		pos[a] = a;
+	g_qsort_with_data(pos, (gint)domain->naddresses, sizeof(*pos), by_local_order, domain->addresses);
+	for (uint32_t k = 0; k < domain->naddresses; k++) {
+		const struct mg_address *address = &domain->addresses[pos[k]];
+
+		if (n && strcmp(address->local, domain->addresses[pos[n - 1]].local) == 0) {
+			struct duplicate dup = { pos[k], pos[n - 1] };
+
+			g_array_append_val(dups, dup);
+			continue;
+		}
+		pos[n++] = pos[k];
+		if (strcmp(address->local, "postmaster") == 0)
+			domain->defines_postmaster = true;
+	}
+	domain->by_local = pos;
+	domain->nby_local = n;
+	export->naddresses += n;
+	g_array_sort_with_data(dups, by_position, domain->addresses);
+	for (guint d = 0; d < dups->len; d++) {
+		const struct duplicate *dup = &g_array_index(dups, struct duplicate, d);
+		const struct mg_address *address = &domain->addresses[dup->later];
+		char *there = report_dotted(report_at(report, "%s/addresses/%u", domain->where,
+						      domain->addresses[dup->first].index));
+
+		report_add(report, RC_DUPLICATE_ADDRESS, report_at(report, "%s/addresses/%u/local", domain->where,
+			   address->index), "duplicate address %s (first at %s)", address->full, there);
+		g_free(there);
+	}
+	g_array_free(dups, TRUE);
+}
+
 static void
 index_addresses(struct mg_export *export, struct mg_report *report)
 {
 	for (guint i = 0; i < export->domains->len; i++) {
 		struct mg_domain *domain = model_domain(export, i);
 
-		for (uint32_t a = 0; domain->name && a < domain->naddresses; a++) {
-			struct mg_address *address = &domain->addresses[a];
-			struct mg_address *first = g_hash_table_lookup(export->address_index, address->full);
-
-			if (first) {
-				struct mg_domain *other = model_domain(export, first->domain);
-				char *there = report_dotted(report_at(report, "%s/addresses/%u", other->where, first->index));
-
-				report_add(report, RC_DUPLICATE_ADDRESS,
-					   report_at(report, "%s/addresses/%u/local", domain->where, address->index),
-					   "duplicate address %s (first at %s)", address->full, there);
-				g_free(there);
-				continue;
-			}
-			g_hash_table_insert(export->address_index, (gpointer)address->full, address);
-			if (strcmp(address->local, "postmaster") == 0)
-				domain->defines_postmaster = true;
-			export->naddresses++;
-		}
+		if (domain->name)
+			index_domain_addresses(export, report, domain);
 	}
+}
+
+/* The address of domain with this local part (n bytes, lower case), or NULL. */
+static struct mg_address *
+domain_address(const struct mg_domain *domain, const char *local, size_t n)
+{
+	uint32_t lo = 0, hi = domain->nby_local;
+
+	while (lo < hi) {
+		uint32_t mid = lo + (hi - lo) / 2;
+		struct mg_address *address = &domain->addresses[domain->by_local[mid]];
+		int c = strncmp(local, address->local, n);
+
+		if (c == 0 && address->local[n])
+			c = -1;	/* local is a prefix of this one: it sorts before */
+		if (c == 0)
+			return address;
+		if (c < 0)
+			hi = mid;
+		else
+			lo = mid + 1;
+	}
+	return NULL;
 }
 
 struct mg_domain *
@@ -195,7 +271,7 @@ classify_local_name(const struct mg_export *export, const char *text)
 static struct mg_deliver *
 follow_hosted(const struct mg_export *export, const char *text)
 {
-	char lower[ADDR_LOCAL_MAX + ADDR_DOMAIN_MAX + 2], key[sizeof(lower)];
+	char lower[ADDR_LOCAL_MAX + ADDR_DOMAIN_MAX + 2];
 	const char *at;
 	struct mg_domain *domain;
 	struct mg_address *address;
@@ -206,8 +282,7 @@ follow_hosted(const struct mg_export *export, const char *text)
 	domain = at ? validate_domain(export, at + 1) : NULL;
 	if (!domain || model_domain_relayed(domain))
 		return NULL;
-	snprintf(key, sizeof(key), "%.*s@%s", (int)(at - lower), lower, domain->name);
-	if ((address = g_hash_table_lookup(export->address_index, key)))
+	if ((address = domain_address(domain, lower, (size_t)(at - lower))))
 		return &address->deliver;
 	return domain->has_catch_all ? &domain->catch_all : NULL;
 }
@@ -262,13 +337,11 @@ classify_special(struct mg_target *target, struct verdict *v)
 static bool
 listed_in(const struct mg_export *export, const struct mg_domain *domain, const char *lower)
 {
-	char key[ADDR_LOCAL_MAX + ADDR_DOMAIN_MAX + 2];
 	const char *at = addr_at(lower);
 
 	if (!model_domain_listed(domain) || strncmp(lower, "postmaster@", 11) == 0)
 		return true;
-	snprintf(key, sizeof(key), "%.*s@%s", (int)(at - lower), lower, domain->name);
-	return g_hash_table_contains(export->address_index, key);
+	return domain_address(domain, lower, (size_t)(at - lower)) != NULL;
 }
 
 static struct verdict
@@ -667,7 +740,6 @@ validate_export(struct mg_export *export, struct mg_report *report)
 	export->mailbox_index = g_hash_table_new(g_str_hash, g_str_equal);
 	export->alias_index = g_hash_table_new(g_str_hash, g_str_equal);
 	export->domain_index = g_hash_table_new(g_str_hash, g_str_equal);
-	export->address_index = g_hash_table_new(g_str_hash, g_str_equal);
 	index_mailboxes(export, report);
 	index_aliases(export, report);
 	index_domain_names(export, report);
