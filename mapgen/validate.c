@@ -384,44 +384,98 @@ classify_target(const struct mg_export *export, struct mg_target *target, bool i
 						 : target_ok;
 }
 
-/* where: the JSON Pointer of the object holding "deliver". */
+/*
+ * The object holding a "deliver": its owner's JSON Pointer and, for an
+ * address, its index ("/addresses/N") or, for a catch-all, "/catch_all".
+ * The path is written only for a report: a million addresses are classified.
+ */
+struct holder {
+	const char *where;
+	const char *part;	/* "addresses", "catch_all" or NULL (an alias) */
+	uint32_t index;
+};
+
 static void
 classify_deliver(const struct mg_export *export, struct mg_report *report, struct mg_deliver *deliver,
-		 bool in_aliases, const char *where)
+		 bool in_aliases, const struct holder *h)
 {
-	char *path = g_strdup(where);
-
 	for (uint32_t t = 0; t < deliver->ntargets; t++) {
 		struct verdict v = classify_target(export, &deliver->targets[t], in_aliases);
+		char *path;
 
-		if (v.why)
-			report_add(report, v.code, report_at(report, "%s/deliver/%u", path, t), "deliver target \"%s\" %s",
-				   deliver->targets[t].text, v.why);
+		if (!v.why)
+			continue;
+		if (!h->part)
+			path = g_strdup(h->where);
+		else if (strcmp(h->part, "addresses") == 0)
+			path = g_strdup_printf("%s/addresses/%u", h->where, h->index);
+		else
+			path = g_strdup_printf("%s/%s", h->where, h->part);
+		report_add(report, v.code, report_at(report, "%s/deliver/%u", path, t), "deliver target \"%s\" %s",
+			   deliver->targets[t].text, v.why);
+		g_free(path);
 	}
-	g_free(path);
 }
 
+/* The domains from..to-1: a half of them, on a thread of its own (classify_all). */
+struct classify_job {
+	struct mg_export *export;
+	guint from, to;
+	struct mg_report report;
+};
+
+static gpointer
+classify_domains(gpointer data)
+{
+	struct classify_job *job = data;
+
+	for (guint i = job->from; i < job->to; i++) {
+		struct mg_domain *domain = model_domain(job->export, i);
+		struct holder h = { domain->where, "addresses", 0 };
+
+		for (uint32_t a = 0; domain->name && a < domain->naddresses; a++) {
+			h.index = domain->addresses[a].index;
+			classify_deliver(job->export, &job->report, &domain->addresses[a].deliver, false, &h);
+		}
+		h.part = "catch_all";
+		if (domain->has_catch_all)
+			classify_deliver(job->export, &job->report, &domain->catch_all, false, &h);
+	}
+	return NULL;
+}
+
+/* Past this many domains the second half is classified on another thread. */
+#define VALIDATE_SPLIT 10000
+
+/*
+ * Classifying a target only reads the indexes and writes its own kind, so
+ * on two cores the domains' second half is classified beside the first;
+ * each half reports into its own report, and the findings come in the
+ * export's order.
+ */
 static void
 classify_all(struct mg_export *export, struct mg_report *report)
 {
-	for (guint i = 0; i < export->domains->len; i++) {
-		struct mg_domain *domain = model_domain(export, i);
-		GString *where = g_string_new(NULL);
+	guint n = export->domains->len, mid = n >= VALIDATE_SPLIT ? n / 2 : n;
+	struct classify_job first = { export, 0, mid, { 0 } }, second = { export, mid, n, { 0 } };
+	GThread *other = NULL;
 
-		for (uint32_t a = 0; domain->name && a < domain->naddresses; a++) {
-			g_string_printf(where, "%s/addresses/%u", domain->where, domain->addresses[a].index);
-			classify_deliver(export, report, &domain->addresses[a].deliver, false, where->str);
-		}
-		if (domain->has_catch_all) {
-			g_string_printf(where, "%s/catch_all", domain->where);
-			classify_deliver(export, report, &domain->catch_all, false, where->str);
-		}
-		g_string_free(where, TRUE);
-	}
+	report_init(&first.report);
+	report_init(&second.report);
+	if (mid < n)
+		other = g_thread_new("classify", classify_domains, &second);
+	classify_domains(&first);
+	if (other)
+		g_thread_join(other);
+	report_merge(report, &first.report);
+	report_merge(report, &second.report);
+	report_free(&first.report);
+	report_free(&second.report);
 	for (guint i = 0; i < export->aliases->len; i++) {
 		struct mg_alias *alias = model_alias(export, i);
+		struct holder h = { alias->where, NULL, 0 };
 
-		classify_deliver(export, report, &alias->deliver, true, alias->where);
+		classify_deliver(export, report, &alias->deliver, true, &h);
 	}
 }
 
@@ -435,9 +489,22 @@ struct frame {
 /* A search from one deliver: where it starts (a name, and the JSON Pointer of its "deliver"). */
 struct search {
 	const char *start;
-	const char *where;
+	const struct holder *holder;	/* of the "deliver" it started from */
 	GArray *stack;
 };
+
+/* The JSON Pointer of a search's "deliver", for a report (g_free it). */
+static char *
+search_path(const struct search *s)
+{
+	const struct holder *h = s->holder;
+
+	if (!h->part)
+		return g_strdup_printf("%s/deliver", h->where);
+	if (strcmp(h->part, "addresses") == 0)
+		return g_strdup_printf("%s/addresses/%u/deliver", h->where, h->index);
+	return g_strdup_printf("%s/%s/deliver", h->where, h->part);
+}
 
 static void
 report_loop(struct mg_report *report, const struct search *s)
@@ -449,7 +516,10 @@ report_loop(struct mg_report *report, const struct search *s)
 
 		g_string_append_printf(chain, " -> %s", f->deliver->targets[f->next - 1].text);
 	}
-	report_add(report, RC_DELIVERY_LOOP, s->where, "delivery loop: %s", chain->str);
+	char *where = search_path(s);
+
+	report_add(report, RC_DELIVERY_LOOP, where, "delivery loop: %s", chain->str);
+	g_free(where);
 	g_string_free(chain, TRUE);
 }
 
@@ -473,9 +543,13 @@ finish_deliver(const struct mg_export *export, struct mg_report *report, struct 
 	}
 	deliver->mark = MARK_DONE;
 	deliver->depth = (uint16_t)(depth < VALIDATE_DEPTH_MAX ? depth + 1 : VALIDATE_DEPTH_MAX + 1);
-	if (deliver->depth > VALIDATE_DEPTH_MAX && depth <= VALIDATE_DEPTH_MAX)
-		report_add(report, RC_CHAIN_TOO_DEEP, s->where, "delivery chain from %s is deeper than %d aliases and "
+	if (deliver->depth > VALIDATE_DEPTH_MAX && depth <= VALIDATE_DEPTH_MAX) {
+		char *where = search_path(s);
+
+		report_add(report, RC_CHAIN_TOO_DEEP, where, "delivery chain from %s is deeper than %d aliases and "
 			   "addresses", s->start, VALIDATE_DEPTH_MAX);
+		g_free(where);
+	}
 }
 
 static void
@@ -511,12 +585,12 @@ search_loops(const struct mg_export *export, struct mg_report *report, struct mg
 	}
 }
 
-/* Loops are rare: the path of a search is written only when one is reported, from these parts. */
+/* Loops are rare: the path of a search is written only when one is reported (search_path). */
 static void
 search_from(const struct mg_export *export, struct mg_report *report, struct mg_deliver *root, const char *start,
-	    GString *where, GArray *stack)
+	    const struct holder *h, GArray *stack)
 {
-	struct search s = { start, where->str, stack };
+	struct search s = { start, h, stack };
 
 	if (root->mark == MARK_NEW)
 		search_loops(export, report, root, &s);
@@ -526,29 +600,25 @@ static void
 check_loops(struct mg_export *export, struct mg_report *report)
 {
 	GArray *stack = g_array_new(FALSE, FALSE, sizeof(struct frame));
-	GString *where = g_string_new(NULL);
 
 	for (guint i = 0; i < export->aliases->len; i++) {
 		struct mg_alias *alias = model_alias(export, i);
+		struct holder h = { alias->where, NULL, 0 };
 
-		g_string_printf(where, "%s/deliver", alias->where);
-		search_from(export, report, &alias->deliver, alias->name, where, stack);
+		search_from(export, report, &alias->deliver, alias->name, &h, stack);
 	}
 	for (guint i = 0; i < export->domains->len; i++) {
 		struct mg_domain *domain = model_domain(export, i);
+		struct holder h = { domain->where, "addresses", 0 };
 
 		for (uint32_t a = 0; domain->name && a < domain->naddresses; a++) {
-			if (domain->addresses[a].deliver.mark != MARK_NEW)
-				continue;
-			g_string_printf(where, "%s/addresses/%u/deliver", domain->where, domain->addresses[a].index);
-			search_from(export, report, &domain->addresses[a].deliver, domain->addresses[a].full, where, stack);
+			h.index = domain->addresses[a].index;
+			search_from(export, report, &domain->addresses[a].deliver, domain->addresses[a].full, &h, stack);
 		}
-		if (domain->has_catch_all) {
-			g_string_printf(where, "%s/catch_all/deliver", domain->where);
-			search_from(export, report, &domain->catch_all, domain->name, where, stack);
-		}
+		h.part = "catch_all";
+		if (domain->has_catch_all)
+			search_from(export, report, &domain->catch_all, domain->name, &h, stack);
 	}
-	g_string_free(where, TRUE);
 	g_array_free(stack, TRUE);
 }
 
