@@ -57,12 +57,19 @@ path_key(struct reader *r, const char *key)
 	return saved;
 }
 
+/* "/N": every element of a million-address export is indexed, so no printf. */
 static size_t
 path_index(struct reader *r, size_t index)
 {
 	size_t saved = r->path->len;
+	char digits[24], *p = digits + sizeof(digits);
 
-	g_string_append_printf(r->path, "/%zu", index);
+	do {
+		*--p = (char)('0' + index % 10);
+		index /= 10;
+	} while (index);
+	*--p = '/';
+	g_string_append_len(r->path, p, digits + sizeof(digits) - p);
 	return saved;
 }
 
@@ -647,7 +654,7 @@ read_targets(struct reader *r, json_t *array, struct mg_deliver *deliver)
 	size_t i;
 	json_t *value;
 
-	deliver->targets = g_new0(struct mg_target, json_array_size(array) ? json_array_size(array) : 1);
+	deliver->targets = model_alloc(r->export, sizeof(struct mg_target) * (json_array_size(array) ? json_array_size(array) : 1));
 	json_array_foreach(array, i, value) {
 		size_t saved = path_index(r, i);
 		const char *text = NULL;
@@ -756,12 +763,14 @@ read_address(struct reader *r, json_t *obj, struct mg_domain *domain, uint32_t i
 		     "relayed to its server: no \"deliver\" or \"reject\" here");
 	if (address->local && domain->name) {
 		char full[ADDR_LOCAL_MAX + ADDR_DOMAIN_MAX + 2];
-		int n = snprintf(full, sizeof(full), "%s@%s", address->local, domain->name);
+		size_t locallen = strlen(address->local), namelen = strlen(domain->name);
 
-		address->full = model_intern(r->export, full, (size_t)n, false);
+		/* Both were checked: at most 64 and 253 bytes. */
+		memcpy(full, address->local, locallen);
+		full[locallen] = '@';
+		memcpy(full + locallen + 1, domain->name, namelen + 1);
+		address->full = model_intern(r->export, full, locallen + 1 + namelen, false);
 		domain->naddresses++;
-	} else {
-		g_free(address->deliver.targets);
 	}
 }
 
@@ -1013,8 +1022,6 @@ read_alias(struct reader *r, json_t *obj)
 	}
 	if (alias.name)
 		g_array_append_val(r->export->aliases, alias);
-	else
-		g_free(alias.deliver.targets);
 }
 
 static void

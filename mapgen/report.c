@@ -215,6 +215,10 @@ void
 report_pointer_key(GString *pointer, const char *key, size_t len)
 {
 	g_string_append_c(pointer, '/');
+	if (!memchr(key, '~', len) && !memchr(key, '/', len)) {	/* every key of the format */
+		g_string_append_len(pointer, key, (gssize)len);
+		return;
+	}
 	for (size_t i = 0; i < len; i++) {
 		if (key[i] == '~')
 			g_string_append(pointer, "~0");
