@@ -134,9 +134,8 @@ open_autoconfig(struct explainer *e, char *err, size_t errlen)
 	if (!e->files->autoconfig)
 		return 0;
 	path = path_of(e, e->files->autoconfig, "");
-	if (safefile_check_target(path, false, err, errlen) < 0)
-		rc = -1;
-	else if (access(path, F_OK) == 0 && !(e->autoconfig = acdb_open(path, err, errlen)))
+	if (safefile_check_target(path, false, err, errlen) < 0
+	    || (access(path, F_OK) == 0 && !(e->autoconfig = acdb_open(path, err, errlen))))
 		rc = -1;
 	g_free(path);
 	return rc;
@@ -939,9 +938,10 @@ text_autoconfig(GString *out, const json_t *ac)
 		return;
 	}
 	g_string_append_printf(out, "login %s (%s)", str(ac, "login"), str(ac, "via"));
-	json_array_foreach(json_object_get(ac, "servers"), i, server)
+	json_array_foreach(json_object_get(ac, "servers"), i, server) {
 		g_string_append_printf(out, ", %s %s:%lld %s", str(server, "protocol"), str(server, "host"),
 				       (long long)json_integer_value(json_object_get(server, "port")), str(server, "socket"));
+	}
 	g_string_append_c(out, '\n');
 }
 
