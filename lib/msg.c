@@ -117,6 +117,29 @@ msg_warn_count(void)
 	return msg_warnings;
 }
 
+/*
+ * "Mmm dd hh:mm:ss " for now into buf: made once a second per thread, since
+ * localtime_r takes glibc's time-zone lock.
+ */
+static size_t
+msg_timestamp(time_t now, char *buf, size_t len)
+{
+	static __thread time_t made = -1;
+	static __thread char stamp[32];
+	static __thread size_t stamplen;
+	struct tm tm;
+
+	if (now != made) {
+		localtime_r(&now, &tm);
+		stamplen = strftime(stamp, sizeof(stamp), "%b %e %T ", &tm);
+		made = now;
+	}
+	if (stamplen >= len)
+		return 0;
+	memcpy(buf, stamp, stamplen + 1);
+	return stamplen;
+}
+
 /* The header and the text as one datagram. */
 static ssize_t
 msg_send(int fd, const char *head, size_t headlen, const char *text, size_t len)
@@ -132,7 +155,6 @@ static void
 msg_send_syslog(int priority, const char *text, size_t len)
 {
 	char head[64];
-	struct tm tm;
 	time_t now = time(NULL);
 	int fd = __atomic_load_n(&msg_fd, __ATOMIC_ACQUIRE);
 	size_t headlen;
@@ -145,9 +167,8 @@ msg_send_syslog(int priority, const char *text, size_t len)
 		if (fd < 0)
 			return;
 	}
-	localtime_r(&now, &tm);
 	headlen = (size_t)snprintf(head, sizeof(head), "<%d>", LOG_MAIL | priority);
-	headlen += strftime(head + headlen, sizeof(head) - headlen, "%b %e %T ", &tm);
+	headlen += msg_timestamp(now, head + headlen, sizeof(head) - headlen);
 	if (msg_send(fd, head, headlen, text, len) < 0 && errno != EAGAIN && errno != EWOULDBLOCK) {
 		pthread_mutex_lock(&msg_lock);
 		if (msg_fd == fd) {
