@@ -41,6 +41,7 @@ put_bytes(GByteArray *data, const char *bytes, size_t len)
 	g_byte_array_append(data, (const guint8 *)bytes, (guint)len);
 }
 
+/* value is a string of valuelen bytes (its NUL is digested too, as hostmilter.db's records are). */
 static void
 put(struct ac_emitter *e, const char *key, const char *value, size_t valuelen)
 {
@@ -49,8 +50,7 @@ put(struct ac_emitter *e, const char *key, const char *value, size_t valuelen)
 	put_bytes(e->records->data, key, keylen);
 	put_bytes(e->records->data, value, valuelen);
 	EVP_DigestUpdate(e->md, key, keylen + 1);
-	EVP_DigestUpdate(e->md, value, valuelen);
-	EVP_DigestUpdate(e->md, "", 1);
+	EVP_DigestUpdate(e->md, value, valuelen + 1);
 	e->records->count++;
 }
 
