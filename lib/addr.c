@@ -141,7 +141,14 @@ addr_routed(struct addr_envelope *out, const char *why)
 	out->why = why;
 }
 
-/* The routing tricks a local part can hold; NULL when it is a plain atom. */
+/* A character of a PLAIN local part: atext without the '%' and '!' Sendmail routes by. */
+static bool
+addr_plain_char(unsigned char c)
+{
+	return isalnum(c) || (c > ' ' && c < 0x7f && strchr(".#$&'*+-/=?^_`{|}~", c));
+}
+
+/* The routing tricks a local part holds; NULL when it is plain. */
 static const char *
 addr_local_trick(const char *local, size_t len)
 {
@@ -152,36 +159,143 @@ addr_local_trick(const char *local, size_t len)
 			return "percent hack";
 		if (c == '!')
 			return "bang path";
+	}
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)local[i];
+
 		if (c == '"' || c == '\\')
 			return "quoted local part";
-		if (c == ':' || c == ',' || c == '[' || c == ']' || c == '<' || c == '>' || c == '(' || c == ')'
-		    || c == ';' || c <= ' ' || c >= 0x7f)
+		if (!addr_plain_char(c))
 			return "malformed local part";
 	}
 	return NULL;
 }
 
-static const char *
-addr_domain_trick(const char *domain)
+/* A local part that is one quoted string, without its quoting, into buf; false otherwise. */
+static bool
+addr_unquote(const char *local, size_t len, char *buf, size_t buflen, size_t *outlen)
 {
-	size_t len = strlen(domain);
+	size_t n = 0;
 
+	if (len < 2 || local[0] != '"' || local[len - 1] != '"')
+		return false;
+	for (size_t i = 1; i + 1 < len; i++) {
+		if (local[i] == '"')
+			return false;	/* "a"."b": several strings */
+		if (local[i] == '\\' && ++i + 1 >= len)
+			return false;	/* escapes the closing quote */
+		if (n + 1 >= buflen)
+			return false;
+		buf[n++] = local[i];
+	}
+	buf[n] = '\0';
+	*outlen = n;
+	return true;
+}
+
+/* The local part, canonical (see addr.h); false when it is not plain. */
+static bool
+addr_local_read(const char *local, size_t len, struct addr_envelope *out)
+{
+	char plain[ADDR_LOCAL_MAX + 2];
+	size_t plainlen;
+	const char *trick;
+
+	if (addr_unquote(local, len, plain, sizeof(plain), &plainlen) && !addr_local_trick(plain, plainlen)) {
+		local = plain;
+		len = plainlen;
+	}
+	trick = len ? addr_local_trick(local, len) : "empty local part";
+	if (!trick && len > ADDR_LOCAL_MAX)
+		trick = "local part too long";
+	if (len <= ADDR_LOCAL_MAX) {
+		memcpy(out->local, local, len);
+		out->local[len] = '\0';
+		addr_lower(out->local);
+	}
+	if (!trick) {
+		const char *plus = memchr(out->local, '+', len);
+
+		out->userlen = (unsigned char)(plus && plus != out->local ? (size_t)(plus - out->local) : len);
+		return true;
+	}
+	for (size_t i = 0; i < len && !out->local_routes; i++)
+		out->local_routes = local[i] == '%' || local[i] == '!';
+	out->userlen = (unsigned char)(len <= ADDR_LOCAL_MAX ? len : 0);
+	addr_routed(out, trick);
+	return false;
+}
+
+/* The domain without one trailing dot, lower-case; NULL when it is a host name, else why not. */
+static const char *
+addr_domain_read(const char *domain, size_t len, struct addr_envelope *out)
+{
+	char name[ADDR_DOMAIN_MAX + 2];
+
+	if (len == 0)
+		return "empty domain";
 	if (domain[0] == '[')
 		return "address literal";
-	if (len && domain[len - 1] == '.')
-		return "trailing dot";
+	if (len > 1 && domain[len - 1] == '.')
+		len--;
 	if (len > ADDR_DOMAIN_MAX)
 		return "domain too long";
-	if (!addr_domain_valid(domain))
+	memcpy(name, domain, len);
+	name[len] = '\0';
+	if (!addr_domain_valid(name))
 		return "malformed domain";
+	memcpy(out->domain, name, len + 1);
+	addr_lower(out->domain);
 	return NULL;
+}
+
+/* Prunes "@a,@b:" as Sendmail does; false when the route is malformed. */
+static bool
+addr_prune_route(const char **arg, size_t *len)
+{
+	const char *colon = memchr(*arg, ':', *len);
+
+	if (!colon || colon + 1 == *arg + *len)
+		return false;
+	for (const char *p = *arg; p < colon; p++)
+		if (*p == '"' || *p == '<' || *p == '>' || (unsigned char)*p <= ' ')
+			return false;
+	*len -= (size_t)(colon + 1 - *arg);
+	*arg = colon + 1;
+	return true;
+}
+
+/* The last '@' outside quotes; *count gets how many there are, -1 for an unbalanced quote. */
+static const char *
+addr_split_at(const char *arg, size_t len, int *count, const char **bang)
+{
+	const char *at = NULL;
+	bool quoted = false;
+
+	*count = 0;
+	*bang = NULL;
+	for (size_t i = 0; i < len; i++) {
+		if (quoted && arg[i] == '\\' && i + 1 < len)
+			i++;
+		else if (arg[i] == '"')
+			quoted = !quoted;
+		else if (!quoted && arg[i] == '@') {
+			at = arg + i;
+			(*count)++;
+		} else if (!quoted && arg[i] == '!' && !*bang)
+			*bang = arg + i;
+	}
+	if (quoted)
+		*count = -1;
+	return at;
 }
 
 void
 addr_envelope_parse(const char *arg, struct addr_envelope *out)
 {
-	size_t len = strlen(arg), locallen;
-	const char *at, *trick;
+	size_t len = strlen(arg);
+	const char *at, *bang, *why;
+	int count;
 
 	memset(out, 0, sizeof(*out));
 	if (len >= 2 && arg[0] == '<' && arg[len - 1] == '>') {
@@ -192,29 +306,35 @@ addr_envelope_parse(const char *arg, struct addr_envelope *out)
 		out->kind = ADDR_ENV_NULL;
 		return;
 	}
-	if (arg[0] == '@')
-		return addr_routed(out, "source route");
-	at = memchr(arg, '@', len);
-	if (at && memchr(at + 1, '@', len - (size_t)(at + 1 - arg)))
-		return addr_routed(out, memchr(arg, '"', len) ? "quoted local part" : "several @");
-	locallen = at ? (size_t)(at - arg) : len;
-	if ((trick = addr_local_trick(arg, locallen)))
-		return addr_routed(out, trick);
-	if (locallen == 0 || locallen > ADDR_LOCAL_MAX)
-		return addr_routed(out, "local part empty or too long");
-	if (at) {
-		size_t domainlen = len - locallen - 1;
-
-		if (domainlen == 0 || domainlen > ADDR_DOMAIN_MAX)
-			return addr_routed(out, domainlen ? "domain too long" : "empty domain");
-		memcpy(out->domain, at + 1, domainlen);
-		if ((trick = addr_domain_trick(out->domain))) {
-			out->domain[0] = '\0';
-			return addr_routed(out, trick);
-		}
+	if (len > ADDR_ENVELOPE_MAX)
+		return addr_routed(out, "address too long");
+	if (arg[0] == '@') {
+		if (!addr_prune_route(&arg, &len))
+			return addr_routed(out, "source route");
+		out->route = true;
+		out->why = "source route";
 	}
-	memcpy(out->local, arg, locallen);
-	addr_lower(out->local);
-	addr_lower(out->domain);
-	out->kind = ADDR_ENV_PLAIN;
+	at = addr_split_at(arg, len, &count, &bang);
+	if (count < 0)
+		return addr_routed(out, "malformed local part");
+	if (count > 1)
+		return addr_routed(out, "several @");
+	if (!at && bang && bang != arg) {
+		/* host.domain!user, as Sendmail reads it: user@host.domain (a host without a dot is UUCP's) */
+		if (!memchr(arg, '.', (size_t)(bang - arg)) || addr_domain_read(arg, (size_t)(bang - arg), out)) {
+			out->local_routes = true;
+			return addr_routed(out, "bang path");
+		}
+		out->route = true;
+		out->why = "bang path";
+		if (addr_local_read(bang + 1, len - (size_t)(bang + 1 - arg), out))
+			out->kind = ADDR_ENV_PLAIN;
+		return;
+	}
+	if (at && (why = addr_domain_read(at + 1, len - (size_t)(at + 1 - arg), out))) {
+		addr_local_read(arg, (size_t)(at - arg), out);
+		return addr_routed(out, why);
+	}
+	if (addr_local_read(arg, at ? (size_t)(at - arg) : len, out))
+		out->kind = ADDR_ENV_PLAIN;
 }

@@ -5,7 +5,9 @@
  * program, msg_fatal always does, with the exit status the caller names.
  * Peer input must never reach msg_fatal: it is for configuration and
  * environment failures only.  msg_syslog(1) sends messages to syslog
- * (facility mail) instead of stderr; msg_syslog(2) to both.
+ * (facility mail) instead of stderr; msg_syslog(2) to both.  Any thread
+ * may log at any time: a line costs one send to the syslog socket and one
+ * write to stderr, and no thread waits for another's (see msg.c).
  */
 #ifndef HM_MSG_H
 #define HM_MSG_H

@@ -427,3 +427,70 @@ policy_rate_from_json(const json_t *json, struct policy_rate *rate, const char *
 	}
 	return 0;
 }
+
+/* ---- the strictest of two rule sets (L: records; see policy.h) ---- */
+
+/* How little a virus action delivers: reject and discard deliver nothing, tag everything. */
+static int
+policy_virus_rank(enum policy_virus virus)
+{
+	static const int rank[] = { [POLICY_VIRUS_TAG] = 0, [POLICY_VIRUS_QUARANTINE] = 1,
+				    [POLICY_VIRUS_DISCARD] = 2, [POLICY_VIRUS_REJECT] = 3 };
+
+	return rank[virus];
+}
+
+/* The lower of two optional scores. */
+static void
+policy_lower_score(bool *has, double *score, bool other_has, double other)
+{
+	if (other_has && (!*has || other < *score))
+		*score = other;
+	*has = *has || other_has;
+}
+
+static void
+policy_spam_strictest(struct policy_spam *spam, const struct policy_spam *other)
+{
+	spam->scan = spam->scan || other->scan;
+	if (other->tag_score < spam->tag_score) {
+		spam->tag_score = other->tag_score;
+		memcpy(spam->subject_tag, other->subject_tag, sizeof(spam->subject_tag));
+	}
+	policy_lower_score(&spam->has_reject, &spam->reject_score, other->has_reject, other->reject_score);
+	policy_lower_score(&spam->has_discard, &spam->discard_score, other->has_discard, other->discard_score);
+}
+
+int
+policy_rules_strictest(struct policy_rules *rules, const struct policy_rules *other)
+{
+	int rc = 0;
+
+	if (other->max_size && (!rules->max_size || other->max_size < rules->max_size))
+		rules->max_size = other->max_size;
+	if (policy_virus_rank(other->virus) > policy_virus_rank(rules->virus))
+		rules->virus = other->virus;
+	/* The enums run from the most lenient to the strictest action but for reject, which comes first in one. */
+	if (other->uninspectable == POLICY_UNINSPECTABLE_REJECT
+	    || (rules->uninspectable != POLICY_UNINSPECTABLE_REJECT
+		&& other->uninspectable == POLICY_UNINSPECTABLE_QUARANTINE))
+		rules->uninspectable = other->uninspectable;
+	if (other->encrypted > rules->encrypted)	/* accept, tag, quarantine, reject */
+		rules->encrypted = other->encrypted;
+	policy_spam_strictest(&rules->spam, &other->spam);
+	for (unsigned i = 0; i < other->ntypes; i++) {
+		unsigned j = 0;
+
+		while (j < rules->ntypes && strcmp(rules->blocked_types[j], other->blocked_types[i]) != 0)
+			j++;
+		if (j < rules->ntypes)
+			continue;
+		if (rules->ntypes == POLICY_TYPES_MAX) {
+			rc = -1;
+			continue;
+		}
+		memcpy(rules->blocked_types[rules->ntypes++], other->blocked_types[i], POLICY_TYPE_LEN);
+	}
+	rules->set |= other->set;
+	return rc;
+}

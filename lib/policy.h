@@ -15,11 +15,12 @@
  *                        themselves; the rest of @defaults is built in
  *                        (hostmapgen --explain says which; hostmilter
  *                        does not read it)
- *   @relay-networks      one "CIDR\tPER_HOUR\tBURST" per line
- *                        ("192.0.2.0/27\t0\t0"; 0: the default's)
- *   @relay-certificates  one "ISSUER\tSUBJECT\tPER_HOUR\tBURST" per line, DNs
- *                        xtext-encoded as Sendmail gives {cert_issuer}; an
- *                        empty SUBJECT means any certificate of that issuer
+ *   @relay-networks      one "CIDR\tPER_HOUR\tBURST\tBULK_PER_HOUR\tBULK_BURST"
+ *                        per line ("192.0.2.0/27\t0\t0\t0\t0"; 0: the default's)
+ *   @relay-certificates  one "ISSUER\tSUBJECT\tPER_HOUR\tBURST\tBULK_PER_HOUR\t
+ *                        BULK_BURST" per line, DNs xtext-encoded as Sendmail
+ *                        gives {cert_issuer}; an empty SUBJECT means any
+ *                        certificate of that issuer
  *   R:<id>               JSON rules (below); one record per distinct rule set,
  *                        ids are small decimal integers
  *   D:<domain>           JSON {"kind": "local" | "backup" | "alias" | "routed",
@@ -36,6 +37,30 @@
  *                        followed through aliases; canonical domains only;
  *                        empty for an address that reaches no mailbox
  *                        (external forwards, rejects, routed domains)
+ *   L:<name>             JSON {"mailboxes": [mailbox], "rules": id,
+ *                        "block_senders": [pattern]}: a local name -- each
+ *                        mailbox, each alias of the export, postmaster -- as
+ *                        it is addressed unqualified or at one of the
+ *                        server's names, where Sendmail delivers it through
+ *                        aliases and the user table, not the virtusertable.
+ *                        mailboxes: the ones it reaches (an alias of the
+ *                        same name as a mailbox decides, as in Sendmail);
+ *                        rules: a complete rule set, the strictest, key by
+ *                        key, of what each mailbox it reaches gets through
+ *                        each domain that delivers to that mailbox (the
+ *                        mailbox's own over the domain's over the defaults;
+ *                        the mailbox's own over the defaults for a mailbox
+ *                        no domain delivers to; the defaults for a name that
+ *                        reaches none), so that another name of a mailbox
+ *                        never escapes a rule of its domains; block_senders:
+ *                        the union of those domains' lists
+ *
+ * Generated alias names: hostmapgen names the alias of an address or
+ * catch-all with several targets "LOCAL=DOMAIN" (or "*=DOMAIN"), and "="
+ * (POLICY_GENERATED_ALIAS_MARK) is in no name an export may give.  A local
+ * part addressed unqualified or at a server name whose part before any
+ * "+detail" holds it is such a name: hostmilter refuses it as a recipient,
+ * since it is the virtusertable's target and never an address.
  *
  * JSON rules hold only what their owner sets: {"max_size": bytes,
  * "virus": "reject"|"discard"|"quarantine"|"tag", "uninspectable":
@@ -56,6 +81,8 @@
  *
  * JSON rate: {"recipients_per_hour": n, "burst": n, "bulk_recipients_per_hour":
  * n, "bulk_burst": n}, all optional, 0 or absent meaning "the default's".
+ * Version 2 had no L: records and no bulk fields for networks and
+ * certificates.
  *
  * Promise: policy_rules_to_json and policy_rules_from_json round-trip,
  * including which keys are set; from_json refuses a record it cannot fully
@@ -82,6 +109,8 @@
 #define POLICY_PREFIX_DOMAIN	"D:"
 #define POLICY_PREFIX_MAILBOX	"M:"
 #define POLICY_PREFIX_ADDRESS	"A:"
+#define POLICY_PREFIX_LOCAL	"L:"
+#define POLICY_GENERATED_ALIAS_MARK '='
 
 enum policy_virus {
 	POLICY_VIRUS_REJECT,
@@ -162,6 +191,17 @@ int policy_encrypted_parse(const char *name, enum policy_encrypted *action);
 void policy_rules_default(struct policy_rules *rules);
 /* Copies into rules what over sets, leaving the rest: mailbox over domain over defaults. */
 void policy_rules_overlay(struct policy_rules *rules, const struct policy_rules *over);
+/*
+ * Makes rules (complete, every member set) at least as strict as other
+ * (complete too), key by key: the smaller size limit (0, none, is the
+ * largest), the virus action that delivers least (reject, discard,
+ * quarantine, tag), the strictest uninspectable and encrypted actions,
+ * spam scanning if either scans, the lower tag, reject
+ * and discard scores (a score set in either), the subject tag of the
+ * lower tag score, every blocked type of both.  -1 when the types of both
+ * do not fit POLICY_TYPES_MAX (rules then holds as many as fit).
+ */
+int policy_rules_strictest(struct policy_rules *rules, const struct policy_rules *other);
 /* Member by member: a struct's padding bytes need not be equal. */
 bool policy_rules_equal(const struct policy_rules *a, const struct policy_rules *b);
 

@@ -51,6 +51,14 @@ struct policy_mailbox {
 	void *owned;
 };
 
+/* A local name addressed unqualified or at a server name (L: records, policy.h). */
+struct policy_local {
+	char *const *mailboxes;		/* the mailboxes it reaches, NULL-terminated */
+	const struct policy_rules *rules;	/* complete: the strictest of its mailboxes' domains */
+	char *const *block_senders;
+	void *owned;
+};
+
 /* A relay network or certificate, and its own rate limit. */
 struct policy_relay_right {
 	const char *text;	/* "192.0.2.0/27", or the certificate's subject ("" any) */
@@ -68,6 +76,8 @@ const struct policy_rules *policydb_defaults(const struct policydb *db);
 const struct policy_rate *policydb_default_rate(const struct policydb *db);
 /* The largest max_size of any rule set: the largest message the policy accepts. */
 uint64_t policydb_largest_size(const struct policydb *db);
+/* Whether some rule set blocks types: then some message's content must be read. */
+bool policydb_blocks_types(const struct policydb *db);
 /* The server's own host names: the hostname and the export's "names". */
 bool policydb_server_name(const struct policydb *db, const char *domain);
 /* The most specific relay network holding the address, or NULL. */
@@ -90,6 +100,8 @@ struct policy_address {
 };
 int policydb_address(const struct policydb *db, const char *address, struct policy_address *out);
 void policy_address_free(struct policy_address *address);
+int policydb_local(const struct policydb *db, const char *name, struct policy_local *out);
+void policy_local_free(struct policy_local *local);
 
 /*
  * The rules a recipient gets, key by key: the mailbox's own (may be NULL),
@@ -104,19 +116,29 @@ void policydb_resolve(const struct policydb *db, const struct policy_rules *doma
  * domain's, else the defaults, the mailbox counting when the address
  * reaches exactly one (directly, through aliases or the catch-all); a
  * routed or backup-MX domain's own rules; the defaults elsewhere.  An
- * unqualified address, or one at a server name, names the mailbox itself.
+ * unqualified address, or one at a server name, is a local name (L:
+ * record): the rules are the strictest its mailboxes get through any of
+ * their domains, and its senders are blocked by all of those domains; a
+ * name hostmilter.db does not know (a system account) gets the defaults,
+ * and a generated alias name (POLICY_GENERATED_ALIAS_MARK) is flagged.
  * A local part with "+detail" falls back to the address without it, as
- * Sendmail does.  0, or -1 when a record could not be read (then the rules
- * are not to be used); free with policy_recipient_free either way.
+ * Sendmail does.  local and domain are the canonical (lower-case) form
+ * addr_envelope_parse gives, made once per RCPT and not again here.  0,
+ * or -1 when a record could not be read (then the rules are not to be
+ * used); free with policy_recipient_free either way.
  */
 enum policy_rcpt_place { POLICY_RCPT_ELSEWHERE, POLICY_RCPT_HERE, POLICY_RCPT_BACKUP, POLICY_RCPT_ROUTED };
 
 struct policy_recipient {
 	enum policy_rcpt_place place;
 	struct policy_domain domain;	/* zero unless the domain is ours */
+	struct policy_local local;	/* zero unless addressed at a server name or unqualified */
 	bool unknown;			/* its routed or backup domain lists addresses, not this one */
+	bool generated_alias;		/* a generated alias name at a server name: never an address */
 	struct policy_rules rules;
 	char mailbox[ADDR_NAME_MAX + 1];	/* the one mailbox it reaches, "" else */
+	char *const *allow_senders;	/* of its domain (none at a server name) */
+	char *const *block_senders;	/* of its domain, or of every domain of its local name */
 };
 
 int policydb_recipient(const struct policydb *db, const char *local, const char *domain,

@@ -302,23 +302,28 @@ flat_record(const struct policy_side *side, const char *text)
 	return flat;
 }
 
-/* "CIDR\tPER_HOUR\tBURST" lines, or "ISSUER\tSUBJECT\tPER_HOUR\tBURST": name -> {rate_limit...}. */
+/*
+ * "CIDR\tPER_HOUR\tBURST\tBULK_PER_HOUR\tBULK_BURST" lines, or the same after
+ * "ISSUER\tSUBJECT" (lib/policy.h): name -> {rate_limit...}.
+ */
 static json_t *
 flat_lines(const char *text, int name_fields)
 {
+	static const char *const keys[] = { "rate_limit.recipients_per_hour", "rate_limit.burst",
+					    "rate_limit.bulk_recipients_per_hour", "rate_limit.bulk_burst" };
 	json_t *all = json_object();
 	char **lines = g_strsplit(text ? text : "", "\n", -1);
 
 	for (char **l = lines; *l; l++) {
 		char **f = g_strsplit(*l, "\t", -1);
 
-		if (g_strv_length(f) == (guint)name_fields + 2) {
+		if (g_strv_length(f) == (guint)name_fields + 4) {
 			char *name = name_fields == 1 ? g_strdup(f[0]) : g_strdup_printf("%s %s", f[0], *f[1] ? f[1] : "(any)");
+			json_t *rate = json_object();
 
-			json_object_set_new(all, name, json_pack("{s:I, s:I}", "rate_limit.recipients_per_hour",
-								(json_int_t)strtoul(f[name_fields], NULL, 10),
-								"rate_limit.burst",
-								(json_int_t)strtoul(f[name_fields + 1], NULL, 10)));
+			for (int k = 0; k < 4; k++)
+				json_object_set_new(rate, keys[k], json_integer((json_int_t)strtoul(f[name_fields + k], NULL, 10)));
+			json_object_set_new(all, name, rate);
 			g_free(name);
 		}
 		g_strfreev(f);

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "emit.h"
+#include "msg.h"
 #include "policydb.h"
 #include "validate.h"
 #include "xtext.h"
@@ -24,6 +25,7 @@ struct emitter {
 	GHashTable *visited;	/* struct mg_deliver* followed for the current address */
 	GHashTable *found;	/* its mailboxes, once they are too many to search a list for them */
 	GString *value;
+	GHashTable *delivering;	/* mailbox name -> GPtrArray of the domains delivering to it (L: records) */
 };
 
 static void
@@ -52,6 +54,8 @@ put_json(struct emitter *e, const char *key, json_t *value)
 {
 	char *text = json_dumps(value, JSON_COMPACT);
 
+	if (!text)	/* out of memory: a record left out or "(null)" would change the policy */
+		msg_fatal(3, "%s: cannot encode its record", key);	/* 3: nothing changed */
 	put(e, key, text);
 	free(text);
 	json_decref(value);
@@ -176,6 +180,37 @@ collect_for(struct emitter *e, const struct mg_deliver *deliver, GPtrArray *foun
 			   "%s reaches %u mailboxes; hostmilter reads at most %d", what, found->len, POLICYDB_LIST_MAX);
 }
 
+/* Remembers that domain delivers to each mailbox found (for the L: records). */
+/* The same for an alias (its errors at its own "deliver"). */
+static void
+collect_for_alias(struct emitter *e, const struct mg_alias *alias, GPtrArray *found, const char *what)
+{
+	g_ptr_array_set_size(found, 0);
+	if (g_hash_table_size(e->visited))
+		g_hash_table_remove_all(e->visited);
+	if (g_hash_table_size(e->found))
+		g_hash_table_remove_all(e->found);
+	collect_mailboxes(e, &alias->deliver, found);
+	if (found->len > POLICYDB_LIST_MAX)
+		report_add(e->report, RC_TOO_MANY_MAILBOXES, report_at(e->report, "%s/deliver", alias->where),
+			   "%s reaches %u mailboxes; hostmilter reads at most %d", what, found->len, POLICYDB_LIST_MAX);
+}
+
+static void
+note_delivering(struct emitter *e, const struct mg_domain *domain, GPtrArray *found)
+{
+	for (guint i = 0; i < found->len; i++) {
+		GPtrArray *domains = g_hash_table_lookup(e->delivering, found->pdata[i]);
+
+		if (!domains) {
+			domains = g_ptr_array_new();
+			g_hash_table_insert(e->delivering, found->pdata[i], domains);
+		}
+		if (!domains->len || domains->pdata[domains->len - 1] != domain)
+			g_ptr_array_add(domains, (gpointer)domain);
+	}
+}
+
 static void
 put_addresses(struct emitter *e, const struct mg_domain *domain, GPtrArray *found, GString *value)
 {
@@ -187,6 +222,7 @@ put_addresses(struct emitter *e, const struct mg_domain *domain, GPtrArray *foun
 		/* Written even when it reaches no mailbox, so that the domain's
 		 * catch-all owner does not seem to own this address. */
 		collect_for(e, &address->deliver, found, address->full, domain, address);
+		note_delivering(e, domain, found);
 		g_string_truncate(value, 0);
 		for (guint i = 0; i < found->len; i++) {
 			if (i)
@@ -196,6 +232,43 @@ put_addresses(struct emitter *e, const struct mg_domain *domain, GPtrArray *foun
 		snprintf(key, sizeof(key), POLICY_PREFIX_ADDRESS "%s", address->full);
 		put(e, key, value->str);
 	}
+}
+
+/*
+ * The mailboxes the local name "postmaster" reaches: the export's alias of
+ * that name, else the "postmaster: root" hostmapgen adds (emit_aliases).
+ */
+static void
+collect_postmaster(struct emitter *e, GPtrArray *found)
+{
+	const struct mg_alias *alias = g_hash_table_lookup(e->export->alias_index, "postmaster");
+
+	g_ptr_array_set_size(found, 0);
+	if (alias)
+		collect_for_alias(e, alias, found, "postmaster");
+	else if (e->export->add_postmaster)
+		g_ptr_array_add(found, (gpointer) "root");
+}
+
+/*
+ * postmaster@DOMAIN of a domain that does not list it: virtmaps sends it to
+ * the local name postmaster, so its A: record says where that goes -- else
+ * hostmilter would give it the catch-all's rules and owner.
+ */
+static void
+put_postmaster(struct emitter *e, const struct mg_domain *domain, GPtrArray *found, GString *value)
+{
+	char key[300];
+
+	if (domain->defines_postmaster || model_domain_relayed(domain))
+		return;
+	collect_postmaster(e, found);
+	note_delivering(e, domain, found);
+	g_string_truncate(value, 0);
+	for (guint i = 0; i < found->len; i++)
+		g_string_append_printf(value, "%s%s", i ? "," : "", (const char *)found->pdata[i]);
+	snprintf(key, sizeof(key), POLICY_PREFIX_ADDRESS "postmaster@%s", domain->name);
+	put(e, key, value->str);
 }
 
 static const char *
@@ -216,17 +289,113 @@ put_domains(struct emitter *e)
 		if (!domain->name)
 			continue;
 		g_ptr_array_set_size(found, 0);
-		if (domain->has_catch_all)
+		if (domain->has_catch_all) {
 			collect_for(e, &domain->catch_all, found, "the catch-all", domain, NULL);
+			note_delivering(e, domain, found);
+		}
 		/* A relayed domain's alias names are relayed too, and checked against its list. */
 		put_domain(e, domain, domain->name, domain_kind(domain), found);
 		for (uint32_t a = 0; a < domain->naliases; a++)
 			put_domain(e, domain, domain->aliases[a], model_domain_relayed(domain) ? domain_kind(domain) : "alias",
 				   found);
 		put_addresses(e, domain, found, value);
+		put_postmaster(e, domain, found, value);
 	}
 	g_string_free(value, TRUE);
 	g_ptr_array_free(found, TRUE);
+}
+
+/*
+ * The rules a mailbox gets as a local name (policy.h, L: records): the
+ * strictest over the domains delivering to it of its own over the
+ * domain's over the defaults; its own over the defaults when none does.
+ * Merged into *rules, which starts as the caller's first value.
+ */
+static int
+local_rules(struct emitter *e, const struct mg_mailbox *mailbox, struct policy_rules *rules, bool *first,
+	    GPtrArray *block)
+{
+	GPtrArray *domains = g_hash_table_lookup(e->delivering, mailbox->name);
+	struct policy_rules one;
+	int rc = 0;
+
+	for (guint i = 0; i < (domains ? domains->len : 1); i++) {
+		const struct mg_domain *domain = domains ? domains->pdata[i] : NULL;
+
+		one = e->export->defaults;
+		if (domain)
+			policy_rules_overlay(&one, domain->rules);
+		policy_rules_overlay(&one, mailbox->rules);
+		if (*first)
+			*rules = one;
+		else if (policy_rules_strictest(rules, &one) < 0)
+			rc = -1;
+		*first = false;
+		for (uint32_t b = 0; domain && b < domain->nblock; b++)
+			if (!g_ptr_array_find_with_equal_func(block, domain->block_senders[b], g_str_equal, NULL))
+				g_ptr_array_add(block, (gpointer)domain->block_senders[b]);
+	}
+	return rc;
+}
+
+/* One L: record: the mailboxes name reaches, their strictest rules, their domains' blocked senders. */
+static void
+put_local(struct emitter *e, const char *name, GPtrArray *mailboxes, GPtrArray *block, const char *where)
+{
+	struct policy_rules rules = e->export->defaults, interned;
+	bool first = true;
+	char key[100];
+	guint id;
+
+	g_ptr_array_set_size(block, 0);
+	for (guint i = 0; i < mailboxes->len; i++) {
+		const struct mg_mailbox *mailbox = g_hash_table_lookup(e->export->mailbox_index, mailboxes->pdata[i]);
+
+		if (mailbox && local_rules(e, mailbox, &rules, &first, block) < 0)
+			report_add(e->report, RC_TOO_MANY_BLOCKED_TYPES, where,
+				   "the domains delivering to \"%s\" block more than %d types together; hostmilter keeps "
+				   "at most %d for one recipient", name, POLICY_TYPES_MAX, POLICY_TYPES_MAX);
+	}
+	/* Interned like the export's own, so that equal rule sets share one R: record. */
+	memset(&interned, 0, sizeof(interned));
+	policy_rules_overlay(&interned, &rules);
+	id = rules_id(e, model_intern_rules((struct mg_export *)e->export, &interned));
+	g_string_printf(e->value, "{\"mailboxes\":");
+	append_names(e->value, (const char *const *)mailboxes->pdata, mailboxes->len);
+	g_string_append_printf(e->value, ",\"rules\":%u,\"block_senders\":", id);
+	append_names(e->value, (const char *const *)block->pdata, block->len);
+	g_string_append_c(e->value, '}');
+	snprintf(key, sizeof(key), POLICY_PREFIX_LOCAL "%s", name);
+	put(e, key, e->value->str);
+}
+
+/* L: records for every mailbox no alias shadows and every alias of the export. */
+static void
+put_locals(struct emitter *e)
+{
+	GPtrArray *found = g_ptr_array_new(), *block = g_ptr_array_new();
+
+	for (guint i = 0; i < e->export->mailboxes->len; i++) {
+		const struct mg_mailbox *mailbox = model_mailbox(e->export, i);
+
+		if (g_hash_table_contains(e->export->alias_index, mailbox->name))
+			continue;	/* Sendmail's aliases come first: the alias's record says where it goes */
+		g_ptr_array_set_size(found, 0);
+		g_ptr_array_add(found, (gpointer)mailbox->name);
+		put_local(e, mailbox->name, found, block, mailbox->where);
+	}
+	for (guint i = 0; i < e->export->aliases->len; i++) {
+		const struct mg_alias *alias = model_alias(e->export, i);
+
+		collect_for_alias(e, alias, found, alias->name);
+		put_local(e, alias->name, found, block, alias->where);
+	}
+	if (e->export->add_postmaster) {
+		collect_postmaster(e, found);
+		put_local(e, "postmaster", found, block, "postmaster");
+	}
+	g_ptr_array_free(found, TRUE);
+	g_ptr_array_free(block, TRUE);
 }
 
 /* ',"rate_limit":{...}' when any member is set. */
@@ -240,6 +409,8 @@ append_rate(GString *out, const struct policy_rate *rate)
 		return;
 	json = policy_rate_to_json(rate);
 	text = json_dumps(json, JSON_COMPACT | JSON_SORT_KEYS);
+	if (!text)	/* out of memory, as above */
+		msg_fatal(3, "cannot encode a rate limit");
 	g_string_append_printf(out, ",\"rate_limit\":%s", text);
 	free(text);
 	json_decref(json);
@@ -282,8 +453,8 @@ put_certificates(struct emitter *e, GString *text)
 		subject[0] = '\0';
 		if (cert->subject && xtext_encode(cert->subject, subject, sizeof(subject)) < 0)
 			continue;
-		g_string_append_printf(text, "%s\t%s\t%u\t%u\n", issuer, subject, cert->rate.per_hour,
-				       cert->rate.burst);
+		g_string_append_printf(text, "%s\t%s\t%u\t%u\t%u\t%u\n", issuer, subject, cert->rate.per_hour,
+				       cert->rate.burst, cert->rate.bulk_per_hour, cert->rate.bulk_burst);
 	}
 }
 
@@ -297,7 +468,8 @@ put_relay(struct emitter *e)
 		const struct mg_network *network = &g_array_index(e->export->networks, struct mg_network, i);
 
 		cidr_format(&network->net, line, sizeof(line));
-		g_string_append_printf(text, "%s\t%u\t%u\n", line, network->rate.per_hour, network->rate.burst);
+		g_string_append_printf(text, "%s\t%u\t%u\t%u\t%u\n", line, network->rate.per_hour, network->rate.burst,
+				       network->rate.bulk_per_hour, network->rate.bulk_burst);
 	}
 	put(e, POLICY_KEY_NETWORKS, text->str);
 	g_string_truncate(text, 0);
@@ -327,7 +499,8 @@ emit_policy(const struct mg_export *export, struct policy_records *records, stru
 	struct emitter e = { .export = export, .records = records, .report = report, .md = EVP_MD_CTX_new(),
 			     .rule_ids = g_hash_table_new(g_direct_hash, g_direct_equal),
 			     .visited = g_hash_table_new(g_direct_hash, g_direct_equal),
-			     .found = g_hash_table_new(g_str_hash, g_str_equal), .value = g_string_new(NULL) };
+			     .found = g_hash_table_new(g_str_hash, g_str_equal), .value = g_string_new(NULL),
+			     .delivering = g_hash_table_new_full(g_str_hash, g_str_equal, NULL, (GDestroyNotify)g_ptr_array_unref) };
 	unsigned char md[EVP_MAX_MD_SIZE];
 	unsigned mdlen = 0;
 
@@ -341,12 +514,14 @@ emit_policy(const struct mg_export *export, struct policy_records *records, stru
 	put_relay(&e);
 	put_mailboxes(&e);
 	put_domains(&e);
+	put_locals(&e);
 	EVP_DigestFinal_ex(e.md, md, &mdlen);
 	EVP_MD_CTX_free(e.md);
 	g_hash_table_destroy(e.rule_ids);
 	g_hash_table_destroy(e.visited);
 	g_hash_table_destroy(e.found);
 	g_string_free(e.value, TRUE);
+	g_hash_table_destroy(e.delivering);
 	for (unsigned i = 0; i < mdlen && i < 32; i++)
 		snprintf(records->digest + 2 * i, 3, "%02x", md[i]);
 	return report->errors->len - before;

@@ -18,6 +18,12 @@
 #define EXPORT_VERSION 1
 #define EXPORT_DIGEST_LEN 65
 
+/*
+ * Before any other use of jansson in the process: jansson's allocations
+ * while a big array's elements are parsed come from arenas dropped whole
+ * (export.c).  Optional: without it every object is malloc's.
+ */
+void export_use_arenas(void);
 /* Reads all of path ("-": stdin) into *data; 0, or -1 with errno set. */
 int export_slurp(const char *path, char **data, size_t *len);
 void export_digest(const char *data, size_t len, char digest[EXPORT_DIGEST_LEN]);

@@ -880,6 +880,7 @@ main(int argc, char **argv)
 	size_t len;
 	int status;
 
+	export_use_arenas();	/* before anything made of jansson */
 	msg_init(argv[0]);
 	parse_options(argc, argv, &opts);
 	set_trust(&opts);

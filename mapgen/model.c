@@ -44,10 +44,11 @@ model_new(void)
 	return export;
 }
 
+/* Targets live in the model's blocks (model_alloc), freed with it. */
 static void
 model_free_deliver(struct mg_deliver *deliver)
 {
-	g_free(deliver->targets);
+	(void)deliver;
 }
 
 static void
@@ -60,6 +61,7 @@ model_free_domains(GArray *domains)
 			model_free_deliver(&d->addresses[a].deliver);
 		model_free_deliver(&d->catch_all);
 		g_free(d->addresses);
+		g_free(d->by_local);
 		g_free(d->aliases);
 		g_free(d->allow_senders);
 		g_free(d->block_senders);
@@ -90,9 +92,10 @@ model_free(struct mg_export *export)
 		g_hash_table_destroy(export->mailbox_index);
 		g_hash_table_destroy(export->alias_index);
 		g_hash_table_destroy(export->domain_index);
-		g_hash_table_destroy(export->address_index);
 	}
 	g_hash_table_destroy(export->interned_rules);
+	g_slist_free_full(export->blocks, g_free);
+	g_slist_free_full(export->big, g_free);
 	g_string_chunk_free(export->strings);
 	g_free(export);
 }
@@ -107,6 +110,28 @@ model_intern(struct mg_export *export, const char *text, size_t len, bool lower)
 			if (*p >= 'A' && *p <= 'Z')
 				*p = (char)(*p + ('a' - 'A'));
 	return copy;
+}
+
+#define MODEL_BLOCK (1u << 20)
+
+void *
+model_alloc(struct mg_export *export, size_t size)
+{
+	void *p;
+
+	size = (size + 7) & ~(size_t)7;
+	if (size > MODEL_BLOCK / 4) {	/* a big one gets a block of its own */
+		p = g_malloc0(size);
+		export->big = g_slist_prepend(export->big, p);
+		return p;
+	}
+	if (!export->blocks || export->block_used + size > MODEL_BLOCK) {
+		export->blocks = g_slist_prepend(export->blocks, g_malloc0(MODEL_BLOCK));
+		export->block_used = 0;
+	}
+	p = (char *)export->blocks->data + export->block_used;
+	export->block_used += size;
+	return p;
 }
 
 const struct policy_rules *

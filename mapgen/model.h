@@ -4,7 +4,8 @@
  * Promise: after export_read and validate succeed, every name in the model
  * is lower-case and syntactically valid, every deliver target is classified
  * and known to exist, the indexes answer by name, and there is no loop.
- * Strings live in one string chunk owned by the export; rules are interned,
+ * Strings live in one string chunk owned by the export, deliver targets in
+ * its blocks (model_alloc); rules are interned,
  * so domains and mailboxes that set the same rules share one struct.
  */
 #ifndef HM_MODEL_H
@@ -96,6 +97,8 @@ struct mg_domain {
 	uint32_t naliases;
 	struct mg_address *addresses;
 	uint32_t naddresses;
+	uint32_t *by_local;	/* positions of its addresses sorted by local part, each local part once (validate) */
+	uint32_t nby_local;
 	bool has_catch_all;
 	struct mg_deliver catch_all;
 	bool backup_mx;
@@ -149,6 +152,8 @@ struct mg_access {
 
 struct mg_export {
 	GStringChunk *strings;
+	GSList *blocks, *big;	/* model_alloc's memory: blocks to cut, and big pieces of their own */
+	size_t block_used;	/* in the first block */
 	GHashTable *interned_rules;	/* struct policy_rules* set */
 	const struct policy_rules *empty_rules;	/* interned once: what most objects set */
 
@@ -171,7 +176,6 @@ struct mg_export {
 	GHashTable *mailbox_index;	/* name -> struct mg_mailbox* */
 	GHashTable *alias_index;	/* name -> struct mg_alias* */
 	GHashTable *domain_index;	/* name -> struct mg_domain* (alias domains too) */
-	GHashTable *address_index;	/* local@domain -> struct mg_address* */
 	size_t naddresses;
 	bool add_postmaster;	/* the export defines no postmaster: hostmapgen adds one */
 };
@@ -214,6 +218,8 @@ model_client_settings_complete(const struct mg_client_settings *settings)
 struct mg_export *model_new(void);
 void model_free(struct mg_export *export);
 const char *model_intern(struct mg_export *export, const char *text, size_t len, bool lower);
+/* Zeroed memory that lives as long as the model (a million small arrays need no malloc each). */
+void *model_alloc(struct mg_export *export, size_t size);
 const struct policy_rules *model_intern_rules(struct mg_export *export, const struct policy_rules *rules);
 /* The interned rule set that sets nothing. */
 const struct policy_rules *model_empty_rules(struct mg_export *export);

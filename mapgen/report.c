@@ -70,6 +70,7 @@ static const struct report_kind report_kinds[RC_COUNT] = {
 	[RC_ACCESS_KEY_GENERATED] = { "access_key_generated", true },
 	[RC_AUTOCONFIG_RELAYED] = { "autoconfig_relayed", true },
 	[RC_AUTOCONFIG_NO_SERVERS] = { "autoconfig_without_servers", true },
+	[RC_TOO_MANY_BLOCKED_TYPES] = { "too_many_blocked_types", true },
 	[RC_ALIAS_SHADOWS_MAILBOX] = { "alias_shadows_mailbox", false },
 	[RC_ROUTED_UNLISTED] = { "routed_unlisted", false },
 	[RC_HELD_WITHOUT_ETRN] = { "held_without_etrn", false },
@@ -214,6 +215,10 @@ void
 report_pointer_key(GString *pointer, const char *key, size_t len)
 {
 	g_string_append_c(pointer, '/');
+	if (!memchr(key, '~', len) && !memchr(key, '/', len)) {	/* every key of the format */
+		g_string_append_len(pointer, key, (gssize)len);
+		return;
+	}
 	for (size_t i = 0; i < len; i++) {
 		if (key[i] == '~')
 			g_string_append(pointer, "~0");

@@ -144,32 +144,108 @@ index_alias_domains(struct mg_export *export, struct mg_report *report, GHashTab
 	}
 }
 
+/* By local part, then by position in the export: the first of equal ones comes first. */
+static gint
+by_local_order(gconstpointer a, gconstpointer b, gpointer data)
+{
+	const struct mg_address *addresses = data;
+	const struct mg_address *x = &addresses[*(const uint32_t *)a], *y = &addresses[*(const uint32_t *)b];
+	int c = strcmp(x->local, y->local);
+
+	return c ? c : (x->index > y->index) - (x->index < y->index);
+}
+
+/* A local part given again: the later address and the first one, as positions in the domain. */
+struct duplicate {
+	uint32_t later, first;
+};
+
+static gint
+by_position(gconstpointer a, gconstpointer b, gpointer data)
+{
+	const struct mg_address *addresses = data;
+
+	return (gint)addresses[((const struct duplicate *)a)->later].index
+	       - (gint)addresses[((const struct duplicate *)b)->later].index;
+}
+
+/*
+ * Each domain's addresses sorted by local part, each once: lookups are a
+ * binary search in the domain, and a million addresses need no hash
+ * table.  A local part given twice is reported at the later one, in the
+ * order of the export.
+ */
+static void
+index_domain_addresses(struct mg_export *export, struct mg_report *report, struct mg_domain *domain)
+{
+	uint32_t *pos = g_new(uint32_t, domain->naddresses + 1), n = 0;
+	GArray *dups = g_array_new(FALSE, FALSE, sizeof(struct duplicate));
+
+	for (uint32_t a = 0; a < domain->naddresses; a++)
+		pos[a] = a;
+	g_qsort_with_data(pos, (gint)domain->naddresses, sizeof(*pos), by_local_order, domain->addresses);
+	for (uint32_t k = 0; k < domain->naddresses; k++) {
+		const struct mg_address *address = &domain->addresses[pos[k]];
+
+		if (n && strcmp(address->local, domain->addresses[pos[n - 1]].local) == 0) {
+			struct duplicate dup = { pos[k], pos[n - 1] };
+
+			g_array_append_val(dups, dup);
+			continue;
+		}
+		pos[n++] = pos[k];
+		if (strcmp(address->local, "postmaster") == 0)
+			domain->defines_postmaster = true;
+	}
+	domain->by_local = pos;
+	domain->nby_local = n;
+	export->naddresses += n;
+	g_array_sort_with_data(dups, by_position, domain->addresses);
+	for (guint d = 0; d < dups->len; d++) {
+		const struct duplicate *dup = &g_array_index(dups, struct duplicate, d);
+		const struct mg_address *address = &domain->addresses[dup->later];
+		char *there = report_dotted(report_at(report, "%s/addresses/%u", domain->where,
+						      domain->addresses[dup->first].index));
+
+		report_add(report, RC_DUPLICATE_ADDRESS, report_at(report, "%s/addresses/%u/local", domain->where,
+			   address->index), "duplicate address %s (first at %s)", address->full, there);
+		g_free(there);
+	}
+	g_array_free(dups, TRUE);
+}
+
 static void
 index_addresses(struct mg_export *export, struct mg_report *report)
 {
 	for (guint i = 0; i < export->domains->len; i++) {
 		struct mg_domain *domain = model_domain(export, i);
 
-		for (uint32_t a = 0; domain->name && a < domain->naddresses; a++) {
-			struct mg_address *address = &domain->addresses[a];
-			struct mg_address *first = g_hash_table_lookup(export->address_index, address->full);
-
-			if (first) {
-				struct mg_domain *other = model_domain(export, first->domain);
-				char *there = report_dotted(report_at(report, "%s/addresses/%u", other->where, first->index));
-
-				report_add(report, RC_DUPLICATE_ADDRESS,
-					   report_at(report, "%s/addresses/%u/local", domain->where, address->index),
-					   "duplicate address %s (first at %s)", address->full, there);
-				g_free(there);
-				continue;
-			}
-			g_hash_table_insert(export->address_index, (gpointer)address->full, address);
-			if (strcmp(address->local, "postmaster") == 0)
-				domain->defines_postmaster = true;
-			export->naddresses++;
-		}
+		if (domain->name)
+			index_domain_addresses(export, report, domain);
 	}
+}
+
+/* The address of domain with this local part (n bytes, lower case), or NULL. */
+static struct mg_address *
+domain_address(const struct mg_domain *domain, const char *local, size_t n)
+{
+	uint32_t lo = 0, hi = domain->nby_local;
+
+	while (lo < hi) {
+		uint32_t mid = lo + (hi - lo) / 2;
+		struct mg_address *address = &domain->addresses[domain->by_local[mid]];
+		int c = strncmp(local, address->local, n);
+
+		if (c == 0 && address->local[n])
+			c = -1;	/* local is a prefix of this one: it sorts before */
+		if (c == 0)
+			return address;
+		if (c < 0)
+			hi = mid;
+		else
+			lo = mid + 1;
+	}
+	return NULL;
 }
 
 struct mg_domain *
@@ -195,7 +271,7 @@ classify_local_name(const struct mg_export *export, const char *text)
 static struct mg_deliver *
 follow_hosted(const struct mg_export *export, const char *text)
 {
-	char lower[ADDR_LOCAL_MAX + ADDR_DOMAIN_MAX + 2], key[sizeof(lower)];
+	char lower[ADDR_LOCAL_MAX + ADDR_DOMAIN_MAX + 2];
 	const char *at;
 	struct mg_domain *domain;
 	struct mg_address *address;
@@ -206,8 +282,7 @@ follow_hosted(const struct mg_export *export, const char *text)
 	domain = at ? validate_domain(export, at + 1) : NULL;
 	if (!domain || model_domain_relayed(domain))
 		return NULL;
-	snprintf(key, sizeof(key), "%.*s@%s", (int)(at - lower), lower, domain->name);
-	if ((address = g_hash_table_lookup(export->address_index, key)))
+	if ((address = domain_address(domain, lower, (size_t)(at - lower))))
 		return &address->deliver;
 	return domain->has_catch_all ? &domain->catch_all : NULL;
 }
@@ -262,13 +337,11 @@ classify_special(struct mg_target *target, struct verdict *v)
 static bool
 listed_in(const struct mg_export *export, const struct mg_domain *domain, const char *lower)
 {
-	char key[ADDR_LOCAL_MAX + ADDR_DOMAIN_MAX + 2];
 	const char *at = addr_at(lower);
 
 	if (!model_domain_listed(domain) || strncmp(lower, "postmaster@", 11) == 0)
 		return true;
-	snprintf(key, sizeof(key), "%.*s@%s", (int)(at - lower), lower, domain->name);
-	return g_hash_table_contains(export->address_index, key);
+	return domain_address(domain, lower, (size_t)(at - lower)) != NULL;
 }
 
 static struct verdict
@@ -311,44 +384,98 @@ classify_target(const struct mg_export *export, struct mg_target *target, bool i
 						 : target_ok;
 }
 
-/* where: the JSON Pointer of the object holding "deliver". */
+/*
+ * The object holding a "deliver": its owner's JSON Pointer and, for an
+ * address, its index ("/addresses/N") or, for a catch-all, "/catch_all".
+ * The path is written only for a report: a million addresses are classified.
+ */
+struct holder {
+	const char *where;
+	const char *part;	/* "addresses", "catch_all" or NULL (an alias) */
+	uint32_t index;
+};
+
 static void
 classify_deliver(const struct mg_export *export, struct mg_report *report, struct mg_deliver *deliver,
-		 bool in_aliases, const char *where)
+		 bool in_aliases, const struct holder *h)
 {
-	char *path = g_strdup(where);
-
 	for (uint32_t t = 0; t < deliver->ntargets; t++) {
 		struct verdict v = classify_target(export, &deliver->targets[t], in_aliases);
+		char *path;
 
-		if (v.why)
-			report_add(report, v.code, report_at(report, "%s/deliver/%u", path, t), "deliver target \"%s\" %s",
-				   deliver->targets[t].text, v.why);
+		if (!v.why)
+			continue;
+		if (!h->part)
+			path = g_strdup(h->where);
+		else if (strcmp(h->part, "addresses") == 0)
+			path = g_strdup_printf("%s/addresses/%u", h->where, h->index);
+		else
+			path = g_strdup_printf("%s/%s", h->where, h->part);
+		report_add(report, v.code, report_at(report, "%s/deliver/%u", path, t), "deliver target \"%s\" %s",
+			   deliver->targets[t].text, v.why);
+		g_free(path);
 	}
-	g_free(path);
 }
 
+/* The domains from..to-1: a half of them, on a thread of its own (classify_all). */
+struct classify_job {
+	struct mg_export *export;
+	guint from, to;
+	struct mg_report report;
+};
+
+static gpointer
+classify_domains(gpointer data)
+{
+	struct classify_job *job = data;
+
+	for (guint i = job->from; i < job->to; i++) {
+		struct mg_domain *domain = model_domain(job->export, i);
+		struct holder h = { domain->where, "addresses", 0 };
+
+		for (uint32_t a = 0; domain->name && a < domain->naddresses; a++) {
+			h.index = domain->addresses[a].index;
+			classify_deliver(job->export, &job->report, &domain->addresses[a].deliver, false, &h);
+		}
+		h.part = "catch_all";
+		if (domain->has_catch_all)
+			classify_deliver(job->export, &job->report, &domain->catch_all, false, &h);
+	}
+	return NULL;
+}
+
+/* Past this many domains the second half is classified on another thread. */
+#define VALIDATE_SPLIT 10000
+
+/*
+ * Classifying a target only reads the indexes and writes its own kind, so
+ * on two cores the domains' second half is classified beside the first;
+ * each half reports into its own report, and the findings come in the
+ * export's order.
+ */
 static void
 classify_all(struct mg_export *export, struct mg_report *report)
 {
-	for (guint i = 0; i < export->domains->len; i++) {
-		struct mg_domain *domain = model_domain(export, i);
-		GString *where = g_string_new(NULL);
+	guint n = export->domains->len, mid = n >= VALIDATE_SPLIT ? n / 2 : n;
+	struct classify_job first = { export, 0, mid, { 0 } }, second = { export, mid, n, { 0 } };
+	GThread *other = NULL;
 
-		for (uint32_t a = 0; domain->name && a < domain->naddresses; a++) {
-			g_string_printf(where, "%s/addresses/%u", domain->where, domain->addresses[a].index);
-			classify_deliver(export, report, &domain->addresses[a].deliver, false, where->str);
-		}
-		if (domain->has_catch_all) {
-			g_string_printf(where, "%s/catch_all", domain->where);
-			classify_deliver(export, report, &domain->catch_all, false, where->str);
-		}
-		g_string_free(where, TRUE);
-	}
+	report_init(&first.report);
+	report_init(&second.report);
+	if (mid < n)
+		other = g_thread_new("classify", classify_domains, &second);
+	classify_domains(&first);
+	if (other)
+		g_thread_join(other);
+	report_merge(report, &first.report);
+	report_merge(report, &second.report);
+	report_free(&first.report);
+	report_free(&second.report);
 	for (guint i = 0; i < export->aliases->len; i++) {
 		struct mg_alias *alias = model_alias(export, i);
+		struct holder h = { alias->where, NULL, 0 };
 
-		classify_deliver(export, report, &alias->deliver, true, alias->where);
+		classify_deliver(export, report, &alias->deliver, true, &h);
 	}
 }
 
@@ -362,9 +489,22 @@ struct frame {
 /* A search from one deliver: where it starts (a name, and the JSON Pointer of its "deliver"). */
 struct search {
 	const char *start;
-	const char *where;
+	const struct holder *holder;	/* of the "deliver" it started from */
 	GArray *stack;
 };
+
+/* The JSON Pointer of a search's "deliver", for a report (g_free it). */
+static char *
+search_path(const struct search *s)
+{
+	const struct holder *h = s->holder;
+
+	if (!h->part)
+		return g_strdup_printf("%s/deliver", h->where);
+	if (strcmp(h->part, "addresses") == 0)
+		return g_strdup_printf("%s/addresses/%u/deliver", h->where, h->index);
+	return g_strdup_printf("%s/%s/deliver", h->where, h->part);
+}
 
 static void
 report_loop(struct mg_report *report, const struct search *s)
@@ -376,7 +516,10 @@ report_loop(struct mg_report *report, const struct search *s)
 
 		g_string_append_printf(chain, " -> %s", f->deliver->targets[f->next - 1].text);
 	}
-	report_add(report, RC_DELIVERY_LOOP, s->where, "delivery loop: %s", chain->str);
+	char *where = search_path(s);
+
+	report_add(report, RC_DELIVERY_LOOP, where, "delivery loop: %s", chain->str);
+	g_free(where);
 	g_string_free(chain, TRUE);
 }
 
@@ -400,9 +543,13 @@ finish_deliver(const struct mg_export *export, struct mg_report *report, struct 
 	}
 	deliver->mark = MARK_DONE;
 	deliver->depth = (uint16_t)(depth < VALIDATE_DEPTH_MAX ? depth + 1 : VALIDATE_DEPTH_MAX + 1);
-	if (deliver->depth > VALIDATE_DEPTH_MAX && depth <= VALIDATE_DEPTH_MAX)
-		report_add(report, RC_CHAIN_TOO_DEEP, s->where, "delivery chain from %s is deeper than %d aliases and "
+	if (deliver->depth > VALIDATE_DEPTH_MAX && depth <= VALIDATE_DEPTH_MAX) {
+		char *where = search_path(s);
+
+		report_add(report, RC_CHAIN_TOO_DEEP, where, "delivery chain from %s is deeper than %d aliases and "
 			   "addresses", s->start, VALIDATE_DEPTH_MAX);
+		g_free(where);
+	}
 }
 
 static void
@@ -438,12 +585,12 @@ search_loops(const struct mg_export *export, struct mg_report *report, struct mg
 	}
 }
 
-/* Loops are rare: the path of a search is written only when one is reported, from these parts. */
+/* Loops are rare: the path of a search is written only when one is reported (search_path). */
 static void
 search_from(const struct mg_export *export, struct mg_report *report, struct mg_deliver *root, const char *start,
-	    GString *where, GArray *stack)
+	    const struct holder *h, GArray *stack)
 {
-	struct search s = { start, where->str, stack };
+	struct search s = { start, h, stack };
 
 	if (root->mark == MARK_NEW)
 		search_loops(export, report, root, &s);
@@ -453,29 +600,25 @@ static void
 check_loops(struct mg_export *export, struct mg_report *report)
 {
 	GArray *stack = g_array_new(FALSE, FALSE, sizeof(struct frame));
-	GString *where = g_string_new(NULL);
 
 	for (guint i = 0; i < export->aliases->len; i++) {
 		struct mg_alias *alias = model_alias(export, i);
+		struct holder h = { alias->where, NULL, 0 };
 
-		g_string_printf(where, "%s/deliver", alias->where);
-		search_from(export, report, &alias->deliver, alias->name, where, stack);
+		search_from(export, report, &alias->deliver, alias->name, &h, stack);
 	}
 	for (guint i = 0; i < export->domains->len; i++) {
 		struct mg_domain *domain = model_domain(export, i);
+		struct holder h = { domain->where, "addresses", 0 };
 
 		for (uint32_t a = 0; domain->name && a < domain->naddresses; a++) {
-			if (domain->addresses[a].deliver.mark != MARK_NEW)
-				continue;
-			g_string_printf(where, "%s/addresses/%u/deliver", domain->where, domain->addresses[a].index);
-			search_from(export, report, &domain->addresses[a].deliver, domain->addresses[a].full, where, stack);
+			h.index = domain->addresses[a].index;
+			search_from(export, report, &domain->addresses[a].deliver, domain->addresses[a].full, &h, stack);
 		}
-		if (domain->has_catch_all) {
-			g_string_printf(where, "%s/catch_all/deliver", domain->where);
-			search_from(export, report, &domain->catch_all, domain->name, where, stack);
-		}
+		h.part = "catch_all";
+		if (domain->has_catch_all)
+			search_from(export, report, &domain->catch_all, domain->name, &h, stack);
 	}
-	g_string_free(where, TRUE);
 	g_array_free(stack, TRUE);
 }
 
@@ -667,7 +810,6 @@ validate_export(struct mg_export *export, struct mg_report *report)
 	export->mailbox_index = g_hash_table_new(g_str_hash, g_str_equal);
 	export->alias_index = g_hash_table_new(g_str_hash, g_str_equal);
 	export->domain_index = g_hash_table_new(g_str_hash, g_str_equal);
-	export->address_index = g_hash_table_new(g_str_hash, g_str_equal);
 	index_mailboxes(export, report);
 	index_aliases(export, report);
 	index_domain_names(export, report);

@@ -4,11 +4,15 @@
  * Order of the recipient checks, and why:
  *  1. lookup failures tempfail first: without the facts no answer is safe;
  *  2. routing tricks before relaying: a "local" domain we parsed may not be
- *     where Sendmail would send the message;
- *  3. relaying; 4. a recipient its routed or backup domain does not list
- *     (550 5.1.1 at the edge, instead of a bounce later); 5. the recipient
- *     count; 6. SIZE= against the recipient's limit; 7. the domain's blocked
- *     senders.
+ *     where Sendmail would send the message, and a source route or bang
+ *     path is no form a client without a relay right needs;
+ *  3. relaying; 4. a generated alias name at a server name, and a
+ *     recipient its routed or backup domain does not list (550 5.1.1 at
+ *     the edge, instead of a bounce later); 5. the recipient count; 6. SIZE=
+ *     against the recipient's limit; 7. the domain's blocked senders.
+ * At MAIL, a sender Sendmail would route where hostmilter cannot follow is
+ * refused for every client (553 5.1.7): no decision keyed on it could be
+ * trusted, and nobody's mail needs such a form.
  * Size over the limit while the body streams refuses the whole message
  * (552), never a silent subset of recipients: a sender whose message is
  * refused gets a bounce and can split it, while a removed recipient would
@@ -83,11 +87,17 @@ decide_mail(const struct mail_facts *f, struct decision *d)
 		decide_refuse(d, DECIDE_TEMPFAIL, "shutdown", "451", "4.3.2", "Filter shutting down, try again later");
 	else if (f->lookup_failed)
 		decide_tempfail(d);
+	else if (f->content_missing)
+		decide_refuse(d, DECIDE_TEMPFAIL, "policy-reloaded", "451", "4.3.2",
+			      "Policy changed since this connection began, try again");
 	else if (client->auth_required && !client->auth_user)
 		decide_refuse(d, DECIDE_REJECT, "auth-required", "530", "5.7.0", "Authentication required");
 	else if (client->auth_user && !client->auth_mailbox)
 		decide_refuse(d, DECIDE_REJECT, "auth-unknown-user", "550", "5.7.1",
 			      "Authenticated user is not a mailbox of this server");
+	else if (f->sender_unreadable)
+		decide_refuse(d, DECIDE_REJECT, "sender-routing", "553", "5.1.7",
+			      "Sender address form not accepted: it routes elsewhere");
 	else if (client->auth_user && !f->sender_owned)
 		decide_refuse(d, DECIDE_REJECT, "sender-not-owned", "553", "5.7.1", "Sender address not owned");
 	else if (f->declared_size && f->sender_limit && f->declared_size > f->sender_limit)
@@ -106,19 +116,21 @@ decide_rcpt(const struct rcpt_facts *f, struct decision *d)
 		return;
 	}
 	decide_continue(d, rules[f->destination] ? rules[f->destination] : right);
-	if (f->rcpt->kind != ADDR_ENV_PLAIN && !right) {
+	if ((f->rcpt->kind != ADDR_ENV_PLAIN || f->rcpt->route) && !right) {
 		char text[120];
 
 		snprintf(text, sizeof(text), "Recipient address not accepted: %s",
 			 f->rcpt->kind == ADDR_ENV_NULL ? "empty address" : f->rcpt->why);
 		decide_refuse(d, DECIDE_REJECT, "rcpt-routing", "550", "5.7.1", text);
-	} else if (f->rcpt->kind != ADDR_ENV_PLAIN) {
+	} else if (f->rcpt->kind != ADDR_ENV_PLAIN || f->rcpt->route) {
 		d->rule = right;	/* a relaying client may use any address form */
 	} else if (f->destination == RCPT_REMOTE && !right)
 		decide_refuse(d, DECIDE_REJECT, "relay", "550", "5.7.1", "Relaying denied");
 	if (d->action != DECIDE_CONTINUE)
 		return;
-	if (f->unknown_recipient && f->rcpt->kind == ADDR_ENV_PLAIN)
+	if (f->generated_alias && f->rcpt->kind == ADDR_ENV_PLAIN)
+		decide_refuse(d, DECIDE_REJECT, "generated-alias", "550", "5.1.1", "User unknown");
+	else if (f->unknown_recipient && f->rcpt->kind == ADDR_ENV_PLAIN)
 		decide_refuse(d, DECIDE_REJECT, "unknown-recipient", "550", "5.1.1", "User unknown");
 	else if (f->max_recipients && f->accepted >= f->max_recipients)
 		decide_refuse(d, DECIDE_TEMPFAIL, "too-many-recipients", "452", "4.5.3", "Too many recipients");
@@ -165,6 +177,22 @@ decide_message_limit(uint64_t current, uint64_t more)
 	if (!more)
 		return current;
 	return more < current ? more : current;
+}
+
+int
+decide_parse_msg_size(const char *macro, uint64_t *size)
+{
+	uint64_t n = 0;
+
+	if (!macro || !*macro || strlen(macro) > 20)
+		return 0;
+	for (const char *p = macro; *p; p++) {
+		if (!isdigit((unsigned char)*p) || n > (UINT64_MAX - 9) / 10)
+			return 0;
+		n = n * 10 + (uint64_t)(*p - '0');
+	}
+	*size = n;
+	return 1;
 }
 
 int

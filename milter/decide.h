@@ -25,6 +25,7 @@ struct decision {
 	const char *xcode;	/* "5.7.1" */
 	char text[160];
 	char note[240];		/* more for the log line, "" for none; a decision with a note is always logged */
+	const char *mailbox;	/* the one mailbox whose rules a recipient gets, for the log; NULL: none */
 };
 
 /* What is known of the client when a message starts. */
@@ -40,10 +41,12 @@ struct mail_facts {
 	const struct client_facts *client;
 	const struct addr_envelope *sender;
 	bool sender_owned;	/* by auth_user; read only when authenticated */
+	bool sender_unreadable;	/* Sendmail would route it where hostmilter cannot follow (facts_sender_readable) */
 	uint64_t declared_size;	/* ESMTP SIZE=, 0 when not given */
 	uint64_t sender_limit;	/* an authenticated mailbox's limit; 0: none (recipients' apply) */
 	bool lookup_failed;
 	bool shutting_down;
+	bool content_missing;	/* a reload needs the content the connection negotiated away */
 };
 
 /* Local: delivered here; backup MX and routed: relayed for a domain of ours; remote: anywhere else. */
@@ -56,6 +59,7 @@ struct rcpt_facts {
 	uint64_t declared_size;
 	uint64_t rcpt_limit;	/* the recipient's size limit (its rules'); 0: none */
 	bool unknown_recipient;	/* not a valid recipient of its routed or backup domain */
+	bool generated_alias;	/* a name hostmapgen generated for the virtusertable, at a server name */
 	bool sender_blocked;	/* the sender is in the domain's block_senders */
 	unsigned accepted;	/* recipients accepted so far in this message */
 	unsigned max_recipients;
@@ -80,6 +84,8 @@ void decide_rate(enum decide_rate_outcome outcome, bool warn_only, const char *w
 
 /* Bytes counted so far against the message's limit. */
 void decide_size(uint64_t counted, uint64_t limit, struct decision *d);
+/* {msg_size} at end of message, Sendmail's own count of the message: 1 read, 0 absent or malformed. */
+int decide_parse_msg_size(const char *macro, uint64_t *size);
 /* The limit a message is held to: the smaller of the two, 0 meaning none. */
 uint64_t decide_message_limit(uint64_t current, uint64_t more);
 

@@ -24,6 +24,14 @@
 int facts_auth_mailbox(const struct policydb *db, const char *auth_user, char *name, size_t namelen,
 		       struct policy_mailbox *mailbox);
 
+/*
+ * Whether Sendmail's reading of a sender is one hostmilter can follow: 0
+ * yes, 1 no (a '%' or '!' local part at a domain of this server, which
+ * Sendmail would route elsewhere, or a domain that is no host name), -1 a
+ * record could not be read.  See facts.c.
+ */
+int facts_sender_readable(const struct policydb *db, const struct addr_envelope *sender);
+
 /* 0 owned, 1 not owned, -1 unreadable.  See facts.c for what "own" means. */
 int facts_sender_owned(const struct policydb *db, const char *mailbox_name,
 		       const struct policy_mailbox *mailbox, const struct addr_envelope *sender);
@@ -63,14 +71,22 @@ struct rate_payer {
 	const char *auth_mailbox;	/* the mailbox name, or NULL */
 	const struct policy_mailbox *mailbox;
 	const struct policy_relay_right *network;	/* the client's relay network, or NULL */
-	int family;			/* the client's address */
+	int family;			/* the client's address, canonical (facts_client_canonical) */
 	const uint8_t *addr;
 	const struct policy_relay_right *certificate;	/* the relaying certificate, or NULL */
-	const char *cert_issuer, *cert_subject;
+	const char *cert_identity;	/* facts_cert_identity of it: the key */
+	const char *cert_issuer, *cert_subject;	/* printable, as Sendmail gave them: the reply's name */
 	bool bulk;			/* {daemon_name} is in BulkDaemons */
 };
 
-#define FACTS_RATE_KEY_MAX 600
+/*
+ * Certificate DNs longer than this ({cert_issuer} or {cert_subject}, xtext
+ * as Sendmail gives them) grant no relay right at all: refused, never cut,
+ * so two certificates can never share a right or a rate allowance by a
+ * common prefix.  Sendmail's own are at most 3 x 255 bytes.
+ */
+#define FACTS_CERT_DN_MAX 2048
+#define FACTS_RATE_KEY_MAX (2 * FACTS_CERT_DN_MAX + 16)
 #define FACTS_RATE_WHO_MAX 300
 
 struct rate_charge {
@@ -83,11 +99,24 @@ struct rate_charge {
 /* 1 when someone pays (*charge filled), 0 when nobody does or the rate is unlimited. */
 int facts_rate_charge(const struct policydb *db, const struct rate_payer *payer, struct rate_charge *charge);
 
-/* Does a pattern list ("a@dom", "@dom") match this sender? */
+/* Does a pattern list ("a@dom", "@dom") match this sender ("a@dom" also a+detail@dom)? */
 bool facts_pattern_match(char *const *patterns, const struct addr_envelope *sender);
 
-/* The client's certificate relay right from {verify}, {cert_issuer}, {cert_subject}, or NULL. */
+/* The client's certificate relay right from {verify}, {cert_issuer}, {cert_subject}, or NULL
+ * (also for a DN longer than FACTS_CERT_DN_MAX). */
 const struct policy_relay_right *facts_cert_relay(const struct policydb *db, const char *verify, const char *issuer,
 						  const char *subject);
+
+/*
+ * A certificate as relaying compares it, whole: "issuer|subject", ASCII
+ * case folded (the relay check and Sendmail's access map ignore case), so
+ * that one certificate has one rate allowance however its DN is spelled.
+ * Written into out (FACTS_RATE_KEY_MAX bytes); false when a DN is longer
+ * than FACTS_CERT_DN_MAX.
+ */
+bool facts_cert_identity(const char *issuer, const char *subject, char *out, size_t outlen);
+
+/* The client's address as every decision keys on it: an IPv4-mapped IPv6 address is IPv4. */
+void facts_client_canonical(int *family, uint8_t addr[16]);
 
 #endif

@@ -77,6 +77,17 @@ gcra_step(uint64_t now_us, uint64_t tat_us, uint64_t interval_us, uint32_t burst
 	return gcra_tau(now_us, tat_us, interval_us, tau, new_tat_us, retry_after_us);
 }
 
+uint64_t
+gcra_refund(uint64_t now_us, uint64_t tat_us, uint64_t interval_us, uint64_t charged_tat_us)
+{
+	uint64_t held;
+
+	if (tat_us <= now_us || charged_tat_us <= now_us)
+		return tat_us;	/* time has given back all that charge took */
+	held = charged_tat_us - now_us < interval_us ? charged_tat_us - now_us : interval_us;
+	return tat_us - now_us > held ? tat_us - held : now_us;
+}
+
 bool
 gcra_params(const struct ratelimit_limit *limit, uint64_t *interval_us, uint64_t *tau_us)
 {
@@ -196,7 +207,7 @@ ratelimit_charge_local(struct ratelimit *rl, const char *key, uint64_t interval,
 		       struct ratelimit_result *out)
 {
 	uint64_t now = ratelimit_now_us(), retry = 0;
-	int rc = rlocal_step(rl->local, key, now, interval, tau, &retry);
+	int rc = rlocal_step(rl->local, key, now, interval, tau, &retry, &out->tat_us);
 
 	if (rc >= 0) {
 		out->store = "local";
@@ -226,7 +237,7 @@ ratelimit_charge(struct ratelimit *rl, const char *key, const struct ratelimit_l
 		ratelimit_charge_local(rl, k, interval, tau, out);
 		return;
 	}
-	rc = rredis_step(rl->redis, RREDIS_CHARGE, k, interval, tau, &retry);
+	rc = rredis_step(rl->redis, RREDIS_CHARGE, k, interval, tau, &retry, &out->tat_us);
 	if (rc >= 0) {
 		out->store = "redis";
 		ratelimit_verdict(rc, retry, out);
@@ -247,15 +258,15 @@ ratelimit_refund(struct ratelimit *rl, const char *key, const struct ratelimit_l
 		 const struct ratelimit_result *charged)
 {
 	char k[RATELIMIT_KEY_MAX + 1];
-	uint64_t interval, tau, retry;
+	uint64_t interval, tau, retry, tat = charged->tat_us;
 
 	if (charged->verdict != RATELIMIT_ALLOW || !gcra_params(limit, &interval, &tau))
 		return;
 	ratelimit_key(key, k);
 	if (strcmp(charged->store, "local") == 0)
-		rlocal_refund(rl->local, k, ratelimit_now_us(), interval);
+		rlocal_refund(rl->local, k, ratelimit_now_us(), interval, charged->tat_us);
 	else if (strcmp(charged->store, "redis") == 0 && rl->redis)
-		rredis_step(rl->redis, RREDIS_REFUND, k, interval, tau, &retry);
+		rredis_step(rl->redis, RREDIS_REFUND, k, interval, tau, &retry, &tat);
 }
 
 struct ratelimit_listing {

@@ -30,7 +30,7 @@
  *   local table itself cannot take a new sender (out of memory), the
  *   verdict is RATELIMIT_STORE_FAILED unless the failure action is accept.
  * - Keys are the caller's printable strings ("mailbox:xyz00-info",
- *   "client:192.0.2.10", "cert:SUBJECT", "bulk:mailbox:xyz00-info").  A
+ *   "client:192.0.2.10", "cert:issuer|subject" in lower case, "bulk:mailbox:xyz00-info").  A
  *   key longer than RATELIMIT_KEY_MAX or holding control characters is
  *   replaced by "sha256:" and its digest in hex, so that every key can be
  *   shown and named in one line of the control protocol.
@@ -47,8 +47,14 @@
  *   until the next recipient passes.  ratelimit_release forgets a key in
  *   both stores, so its next recipient starts a full burst.
  * - ratelimit_refund gives back one recipient charged by an ALLOW (a
- *   message aborted before its data was complete): TAT moves back by one
- *   interval, never before now, in the store that charged it.
+ *   message aborted before its data was complete), in the store that
+ *   charged it, but only what time has not given back already: the charge
+ *   moved TAT to T (its tat_us); at NOW it still holds min(interval,
+ *   T - NOW), none once T has passed, and TAT moves back by that much,
+ *   never before NOW (gcra_refund).  So a refund never lifts a sender above
+ *   what it would have had without that charge: the burst stays the most
+ *   a sender gets at any moment, however long a transaction was held open
+ *   before it was abandoned.
  */
 #ifndef HM_RATELIMIT_H
 #define HM_RATELIMIT_H
@@ -81,6 +87,7 @@ struct ratelimit_result {
 	bool fallback;		/* the configured store failed; OnRateLimitStoreFailure answered */
 	bool store_error;	/* this charge asked the configured store and it failed */
 	const char *store;	/* where it was counted: "local", "redis", or "none" */
+	uint64_t tat_us;	/* ALLOW: the sender's TAT after this charge, on that store's clock */
 };
 
 /* A limited sender, as the stores' listings report it (see "Limited" above). */
@@ -95,6 +102,8 @@ bool gcra_step(uint64_t now_us, uint64_t tat_us, uint64_t interval_us, uint32_t 
 /* The same with tau = burst * interval given (at least interval), as the stores call it. */
 bool gcra_tau(uint64_t now_us, uint64_t tat_us, uint64_t interval_us, uint64_t tau_us, uint64_t *new_tat_us,
 	      uint64_t *retry_after_us);
+/* The TAT after a refund of a charge that had moved it to charged_tat_us (see above). */
+uint64_t gcra_refund(uint64_t now_us, uint64_t tat_us, uint64_t interval_us, uint64_t charged_tat_us);
 /* interval and burst * interval (tau) of a limit, both at least 1 us; false for per_hour 0. */
 bool gcra_params(const struct ratelimit_limit *limit, uint64_t *interval_us, uint64_t *tau_us);
 

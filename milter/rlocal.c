@@ -77,13 +77,15 @@ rlocal_shard(struct rlocal *table, const char *key)
 }
 
 static int
-rlocal_apply(struct rlocal_entry *e, uint64_t now, uint64_t interval, uint64_t tau, uint64_t *retry_after)
+rlocal_apply(struct rlocal_entry *e, uint64_t now, uint64_t interval, uint64_t tau, uint64_t *retry_after,
+	     uint64_t *tat)
 {
 	uint64_t new_tat;
 	bool ok = gcra_tau(now, e->tat, interval, tau, &new_tat, retry_after);
 
 	e->tat = new_tat;
 	e->tol = tau - interval;
+	*tat = new_tat;
 	return ok;
 }
 
@@ -238,7 +240,7 @@ rlocal_reserve(struct rlocal *table, uint64_t now)
 /* A sender not seen yet: reserve, allocate outside the lock, then insert unless another thread did. */
 static int
 rlocal_insert(struct rlocal *table, struct rlocal_shard *shard, const char *key, uint64_t now, uint64_t interval,
-	      uint64_t tau, uint64_t *retry_after)
+	      uint64_t tau, uint64_t *retry_after, uint64_t *tat)
 {
 	size_t len = strlen(key);
 	struct rlocal_entry *e, *found;
@@ -260,14 +262,14 @@ rlocal_insert(struct rlocal *table, struct rlocal_shard *shard, const char *key,
 		e = found;
 	} else
 		g_hash_table_insert(shard->map, e->key, e);
-	rc = rlocal_apply(e, now, interval, tau, retry_after);
+	rc = rlocal_apply(e, now, interval, tau, retry_after, tat);
 	pthread_mutex_unlock(&shard->lock);
 	return rc;
 }
 
 int
 rlocal_step(struct rlocal *table, const char *key, uint64_t now_us, uint64_t interval_us, uint64_t tau_us,
-	    uint64_t *retry_after_us)
+	    uint64_t *retry_after_us, uint64_t *tat_us)
 {
 	struct rlocal_shard *shard = rlocal_shard(table, key);
 	struct rlocal_entry *e;
@@ -276,24 +278,24 @@ rlocal_step(struct rlocal *table, const char *key, uint64_t now_us, uint64_t int
 	pthread_mutex_lock(&shard->lock);
 	e = g_hash_table_lookup(shard->map, key);
 	if (e) {
-		rc = rlocal_apply(e, now_us, interval_us, tau_us, retry_after_us);
+		rc = rlocal_apply(e, now_us, interval_us, tau_us, retry_after_us, tat_us);
 		pthread_mutex_unlock(&shard->lock);
 		return rc;
 	}
 	pthread_mutex_unlock(&shard->lock);
-	return rlocal_insert(table, shard, key, now_us, interval_us, tau_us, retry_after_us);
+	return rlocal_insert(table, shard, key, now_us, interval_us, tau_us, retry_after_us, tat_us);
 }
 
 void
-rlocal_refund(struct rlocal *table, const char *key, uint64_t now_us, uint64_t interval_us)
+rlocal_refund(struct rlocal *table, const char *key, uint64_t now_us, uint64_t interval_us, uint64_t charged_tat_us)
 {
 	struct rlocal_shard *shard = rlocal_shard(table, key);
 	struct rlocal_entry *e;
 
 	pthread_mutex_lock(&shard->lock);
 	e = g_hash_table_lookup(shard->map, key);
-	if (e && e->tat > now_us)
-		e->tat = e->tat - now_us > interval_us ? e->tat - interval_us : now_us;
+	if (e)
+		e->tat = gcra_refund(now_us, e->tat, interval_us, charged_tat_us);
 	pthread_mutex_unlock(&shard->lock);
 }
 

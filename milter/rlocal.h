@@ -36,12 +36,13 @@ struct rlocal;
 struct rlocal *rlocal_new(unsigned long max);
 void rlocal_free(struct rlocal *table);
 
-/* 1 allowed, 0 limited (with *retry_after_us), -1 no room for a new sender (out of memory).
- * tau_us = burst * interval_us. */
+/* 1 allowed (*tat_us: the TAT it left), 0 limited (with *retry_after_us), -1 no room for a new
+ * sender (out of memory).  tau_us = burst * interval_us. */
 int rlocal_step(struct rlocal *table, const char *key, uint64_t now_us, uint64_t interval_us, uint64_t tau_us,
-		uint64_t *retry_after_us);
-/* Moves key's TAT back by interval_us, not before now. */
-void rlocal_refund(struct rlocal *table, const char *key, uint64_t now_us, uint64_t interval_us);
+		uint64_t *retry_after_us, uint64_t *tat_us);
+/* Gives back what an allowed step that left charged_tat_us still holds (gcra_refund). */
+void rlocal_refund(struct rlocal *table, const char *key, uint64_t now_us, uint64_t interval_us,
+		   uint64_t charged_tat_us);
 /* true when key was tracked (and is not any more). */
 bool rlocal_forget(struct rlocal *table, const char *key);
 /* Calls visit for each limited sender, shard by shard (each under its lock: visit must not call back). */

@@ -30,8 +30,10 @@
 #include "msg.h"
 #include "rredis.h"
 
-/* The GCRA step of gcra_tau (ratelimit.c), on the server's clock; ARGV: op, interval_us, tau_us.
- * Numbers go back to Redis through string.format: Redis would write a large Lua number as 3.6e+12. */
+/* The GCRA step of gcra_tau and the refund of gcra_refund (ratelimit.c), on the server's clock;
+ * ARGV: op, interval_us, tau_us, and for a refund the TAT its charge left.  Answers {allowed,
+ * retry_after_us, tat_us}.  Numbers go back to Redis through string.format: Redis would write a
+ * large Lua number as 3.6e+12. */
 const char rredis_script[] =
 	"local t = redis.call('TIME')\n"
 	"local now = tonumber(t[1]) * 1000000 + tonumber(t[2])\n"
@@ -50,18 +52,19 @@ const char rredis_script[] =
 	"             string.format('%.0f', math.ceil((x - now) / 1000)))\n"
 	"end\n"
 	"if ARGV[1] == 'refund' then\n"
-	"  if tat > now then put(math.max(now, tat - interval)) end\n"
-	"  return {1, 0}\n"
+	"  local charged = tonumber(ARGV[4])\n"
+	"  if tat > now and charged > now then put(math.max(now, tat - math.min(interval, charged - now))) end\n"
+	"  return {1, 0, 0}\n"
 	"end\n"
 	"local base = math.max(tat, now)\n"
 	"local pulled = false\n"
 	"if base - now > tau then base = now + tau pulled = true end\n"
 	"if base - now > tol then\n"
 	"  if pulled then put(base) end\n"
-	"  return {0, base - now - tol}\n"
+	"  return {0, base - now - tol, 0}\n"
 	"end\n"
 	"put(base + interval)\n"
-	"return {1, math.max(0, base + interval - now - tol)}\n";
+	"return {1, math.max(0, base + interval - now - tol), base + interval}\n";
 
 struct rredis_conn {
 	redisContext *ctx;
@@ -334,44 +337,47 @@ rredis_fullkey(const char *key, char *out, size_t outlen)
 /* EVALSHA, then EVAL when the server has lost the script. */
 static redisReply *
 rredis_eval(struct rredis *r, struct rredis_conn *conn, uint64_t deadline_ms, const char *fullkey,
-	    enum rredis_op op, uint64_t interval_us, uint64_t tau_us)
+	    enum rredis_op op, uint64_t interval_us, uint64_t tau_us, uint64_t tat_us)
 {
-	char interval[24], tau[24];
-	const char *argv[7] = { "EVALSHA", r->sha, "1", fullkey, op == RREDIS_REFUND ? "refund" : "charge",
-				interval, tau };
-	size_t lens[7];
+	char interval[24], tau[24], tat[24];
+	const char *argv[8] = { "EVALSHA", r->sha, "1", fullkey, op == RREDIS_REFUND ? "refund" : "charge",
+				interval, tau, tat };
+	size_t lens[8];
 	redisReply *reply;
 
 	snprintf(interval, sizeof(interval), "%" PRIu64, interval_us);
 	snprintf(tau, sizeof(tau), "%" PRIu64, tau_us);
-	for (unsigned i = 0; i < 7; i++)
+	snprintf(tat, sizeof(tat), "%" PRIu64, tat_us);
+	for (unsigned i = 0; i < 8; i++)
 		lens[i] = strlen(argv[i]);
-	reply = rredis_command(conn, deadline_ms, 7, argv, lens);
+	reply = rredis_command(conn, deadline_ms, 8, argv, lens);
 	if (reply && reply->type == REDIS_REPLY_ERROR && strncmp(reply->str, "NOSCRIPT", 8) == 0) {
 		freeReplyObject(reply);
 		argv[0] = "EVAL";
 		argv[1] = rredis_script;
 		lens[0] = 4;
 		lens[1] = strlen(rredis_script);
-		reply = rredis_command(conn, deadline_ms, 7, argv, lens);
+		reply = rredis_command(conn, deadline_ms, 8, argv, lens);
 	}
 	return reply;
 }
 
-/* The script's answer {allowed, retry_after_us}; -1 with why for anything else. */
+/* The script's answer {allowed, retry_after_us, tat_us}; -1 with why for anything else. */
 static int
-rredis_answer(const redisReply *reply, uint64_t *retry_after_us, char *why, size_t whylen)
+rredis_answer(const redisReply *reply, uint64_t *retry_after_us, uint64_t *tat_us, char *why, size_t whylen)
 {
 	if (reply->type == REDIS_REPLY_ERROR) {
 		snprintf(why, whylen, "%.*s", (int)(reply->len < 200 ? reply->len : 200), reply->str);
 		return -1;
 	}
-	if (reply->type != REDIS_REPLY_ARRAY || reply->elements != 2 || reply->element[0]->type != REDIS_REPLY_INTEGER
-	    || reply->element[1]->type != REDIS_REPLY_INTEGER || reply->element[1]->integer < 0) {
+	if (reply->type != REDIS_REPLY_ARRAY || reply->elements != 3 || reply->element[0]->type != REDIS_REPLY_INTEGER
+	    || reply->element[1]->type != REDIS_REPLY_INTEGER || reply->element[1]->integer < 0
+	    || reply->element[2]->type != REDIS_REPLY_INTEGER || reply->element[2]->integer < 0) {
 		snprintf(why, whylen, "unexpected reply to the rate-limit script");
 		return -1;
 	}
 	*retry_after_us = (uint64_t)reply->element[1]->integer;
+	*tat_us = (uint64_t)reply->element[2]->integer;
 	return reply->element[0]->integer ? RREDIS_ALLOWED : RREDIS_LIMITED;
 }
 
@@ -412,12 +418,13 @@ rredis_record_error(struct rredis *r, const char *key, const char *why)
 
 int
 rredis_step(struct rredis *r, enum rredis_op op, const char *key, uint64_t interval_us, uint64_t tau_us,
-	    uint64_t *retry_after_us)
+	    uint64_t *retry_after_us, uint64_t *tat_us)
 {
 	uint64_t deadline = rredis_now_ms() + r->timeout_ms;
 	char fullkey[RATELIMIT_KEY_MAX + sizeof(RREDIS_PREFIX) + 1], why[256];
 	struct rredis_conn *conn;
 	redisReply *reply;
+	uint64_t refund_tat;
 	bool admitted;
 	int rc;
 
@@ -433,7 +440,7 @@ rredis_step(struct rredis *r, enum rredis_op op, const char *key, uint64_t inter
 		rredis_outcome(r, false, why);
 		return RREDIS_FAILED;
 	}
-	reply = rredis_eval(r, conn, deadline, fullkey, op, interval_us, tau_us);
+	reply = rredis_eval(r, conn, deadline, fullkey, op, interval_us, tau_us, op == RREDIS_REFUND ? *tat_us : 0);
 	if (!reply) {
 		snprintf(why, sizeof(why), "%s", conn->ctx->err ? conn->ctx->errstr : "deadline passed");
 		rredis_put(r, conn, true);
@@ -441,7 +448,7 @@ rredis_step(struct rredis *r, enum rredis_op op, const char *key, uint64_t inter
 		return RREDIS_FAILED;
 	}
 	rredis_put(r, conn, false);
-	rc = rredis_answer(reply, retry_after_us, why, sizeof(why));
+	rc = rredis_answer(reply, retry_after_us, op == RREDIS_REFUND ? &refund_tat : tat_us, why, sizeof(why));
 	freeReplyObject(reply);
 	if (rc == -1 && strstr(why, "hostmilter: unreadable")) {
 		rredis_record_error(r, key, why);

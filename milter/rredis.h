@@ -59,9 +59,10 @@ void rredis_free(struct rredis *r);
 /* "redis unix:/run/redis/redis.sock" */
 const char *rredis_name(const struct rredis *r);
 
-/* One GCRA step (or refund) for key; tau = burst * interval; see the RREDIS_ answers. */
+/* One GCRA step (or refund) for key; tau = burst * interval; see the RREDIS_ answers.  A charge
+ * ALLOWED leaves the TAT it wrote in *tat_us; a refund takes the charge's in *tat_us (gcra_refund). */
 int rredis_step(struct rredis *r, enum rredis_op op, const char *key, uint64_t interval_us, uint64_t tau_us,
-		uint64_t *retry_after_us);
+		uint64_t *retry_after_us, uint64_t *tat_us);
 
 /* The admin's calls, which ask Redis whatever the breaker says and do not change it. */
 /* Every limited sender under RREDIS_PREFIX (at most RREDIS_SCAN_MAX keys examined); 0 or -1 with err. */

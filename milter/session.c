@@ -34,6 +34,7 @@
 
 #define SESSION_TEXT_MAX 256	/* what of a peer's string is stored or logged */
 #define SESSION_SUBJECT_MAX 998	/* RFC 5322's line limit */
+#define SESSION_LINE_MAX 2048	/* a log line: five bounded texts and a note fit whole */
 
 /*
  * An accepted recipient, with what its verdict needs.  arg is kept byte for
@@ -59,6 +60,10 @@ struct session_charges {
 
 struct session {
 	struct snapshot *snap;
+	bool entered;		/* counted by fdlimit_enter */
+	bool envelope_only;	/* negotiated without headers and body (session_negotiate) */
+	bool size_asked;	/* {msg_size} was asked for at end of message */
+	char daemon[SESSION_TEXT_MAX];	/* {daemon_name}, for each snapshot's daemon lists */
 	char client[INET6_ADDRSTRLEN];
 	bool in_relay_network;
 	const struct policy_relay_right *relay_network;	/* in snap's database */
@@ -75,7 +80,8 @@ struct session {
 	char mailbox[ADDR_NAME_MAX + 1];
 	struct client_facts facts;
 	const struct policy_relay_right *cert_right;	/* the relaying certificate, in snap's database */
-	char cert_issuer[SESSION_TEXT_MAX], cert_subject[SESSION_TEXT_MAX];
+	char *cert_identity;	/* facts_cert_identity of it, while it relays */
+	char cert_issuer[SESSION_TEXT_MAX], cert_subject[SESSION_TEXT_MAX];	/* printable, for the rate limit's reply */
 	bool auth_rate_known;
 	struct policy_rate auth_rate;	/* the authenticated mailbox's own rate limit */
 	struct session_charges charges;	/* this message's, given back if it is abandoned */
@@ -83,7 +89,9 @@ struct session {
 	char sender_text[SESSION_TEXT_MAX];
 	uint64_t declared_size;
 	uint64_t limit;
-	uint64_t counted;
+	uint64_t counted;	/* headers and body as Sendmail counts them (LF line ends), as far as seen */
+	uint64_t counted_body;	/* the body alone: never more than Sendmail's count */
+	bool body_cr;		/* the last body chunk ended in CR */
 	unsigned accepted;
 	/* what scanning needs */
 	char helo[SESSION_TEXT_MAX];
@@ -226,10 +234,13 @@ session_message_end(struct session *s)
 	session_charges_end(s, false);
 	s->qid[0] = s->auth_user[0] = s->mailbox[0] = s->sender_text[0] = '\0';
 	s->cert_right = NULL;
+	free(s->cert_identity);
+	s->cert_identity = NULL;
 	s->auth_rate_known = false;
 	memset(&s->facts, 0, sizeof(s->facts));
 	memset(&s->sender, 0, sizeof(s->sender));
-	s->declared_size = s->limit = s->counted = 0;
+	s->declared_size = s->limit = s->counted = s->counted_body = 0;
+	s->body_cr = false;
 	s->accepted = 0;
 	session_forget_rcpts(s);
 	s->scan_decided = s->scan = s->has_subject = s->quarantined = s->refused = false;
@@ -267,22 +278,65 @@ session_macro(SMFICTX *ctx, const char *name)
 	return value && value[0] ? value : NULL;
 }
 
-/* Logs a decision of the dialogue and counts it; a refusal at MAIL or DATA ends the message. */
+/* Appends text to a log line of size SESSION_LINE_MAX (cut, never overrun). */
+static void
+session_put(char *line, size_t *len, const char *text)
+{
+	size_t n = strlen(text);
+
+	if (n > SESSION_LINE_MAX - 1 - *len)
+		n = SESSION_LINE_MAX - 1 - *len;
+	memcpy(line + *len, text, n);
+	*len += n;
+	line[*len] = '\0';
+}
+
+/* Appends " NAME=<VALUE>", " NAME=VALUE" or " NAME=\"VALUE\"", as open and close say. */
+static void
+session_field(char *line, size_t *len, const char *name, const char *open, const char *value, const char *close)
+{
+	session_put(line, len, name);
+	session_put(line, len, open);
+	session_put(line, len, value);
+	session_put(line, len, close);
+}
+
+/*
+ * Logs a decision of the dialogue and counts it; a refusal at MAIL or DATA
+ * ends the message.  The line is put together piece by piece: it is written
+ * for every decision, and one printf of eighteen strings cost more than the
+ * decision itself.
+ */
 static void
 session_log(struct session *s, const char *stage, const char *rcpt, const struct decision *d)
 {
 	static const char *const actions[] = { "accept", "reject", "tempfail" };
+	char line[SESSION_LINE_MAX];
+	size_t len = 0;
 
 	stats_decision(stage, d->rule, actions[d->action]);
 	if (d->action != DECIDE_CONTINUE && !rcpt)
 		session_outcome(s, d->action == DECIDE_REJECT ? STATS_REJECTED : STATS_TEMPFAILED);
 	if (d->action == DECIDE_CONTINUE && !s->snap->conf.log_accepted && !d->note[0])
 		return;
-	msg_info("%s: %s rule=%s client=%s auth=%s from=<%s>%s%s%s%s%s%s%s%s%s%s", s->qid[0] ? s->qid : "NOQUEUE",
-		 actions[d->action], d->rule ? d->rule : "-", s->client[0] ? s->client : "unknown",
-		 s->auth_user[0] ? s->auth_user : "-", s->sender_text, rcpt ? " to=<" : "", rcpt ? rcpt : "",
-		 rcpt ? ">" : "", d->note[0] ? " " : "", d->note, d->rcode ? " reply=\"" : "", d->rcode ? d->rcode : "",
-		 d->rcode ? " " : "", d->rcode ? d->xcode : "", d->rcode ? "\"" : "");
+	line[0] = '\0';
+	session_put(line, &len, s->qid[0] ? s->qid : "NOQUEUE");
+	session_field(line, &len, ": ", "", actions[d->action], "");
+	session_field(line, &len, " rule=", "", d->rule ? d->rule : "-", "");
+	session_field(line, &len, " client=", "", s->client[0] ? s->client : "unknown", "");
+	session_field(line, &len, " auth=", "", s->auth_user[0] ? s->auth_user : "-", "");
+	session_field(line, &len, " from=", "<", s->sender_text, ">");
+	if (rcpt)
+		session_field(line, &len, " to=", "<", rcpt, ">");
+	if (d->mailbox)
+		session_field(line, &len, " mailbox=", "", d->mailbox, "");
+	if (d->note[0])
+		session_field(line, &len, " ", "", d->note, "");
+	if (d->rcode) {
+		session_field(line, &len, " reply=", "\"", d->rcode, " ");
+		session_field(line, &len, "", "", d->xcode, "\"");
+	}
+	msg_info("%s", line);
 }
 
 static sfsistat
@@ -307,19 +361,45 @@ session_client(struct session *s, SMFICTX *ctx, const struct sockaddr *addr)
 	} else if (addr && addr->sa_family == AF_INET6) {
 		family = AF_INET6;
 		memcpy(bytes, &((const struct sockaddr_in6 *)addr)->sin6_addr, 16);
-		if (IN6_IS_ADDR_V4MAPPED((const struct in6_addr *)bytes)) {
-			family = AF_INET;
-			memmove(bytes, bytes + 12, 4);
-		}
 	} else if ((macro = session_macro(ctx, "{client_addr}")) && cidr_parse_host(macro, &family, bytes) < 0)
 		family = 0;
 	if (family) {
+		facts_client_canonical(&family, bytes);	/* one client, one identity: ::ffff:a.b.c.d is a.b.c.d */
 		s->client_family = family;
 		memcpy(s->client_addr, bytes, sizeof(s->client_addr));
 		inet_ntop(family, bytes, s->client, sizeof(s->client));
-		s->relay_network = policydb_relay_network(s->snap->db, family, bytes);
-		s->in_relay_network = s->relay_network != NULL;
 	}
+}
+
+/* What the connection derives from its snapshot: its relay network, its daemon's lists. */
+static void
+session_snapshot_facts(struct session *s)
+{
+	s->relay_network = s->client_family ? policydb_relay_network(s->snap->db, s->client_family, s->client_addr)
+					    : NULL;
+	s->in_relay_network = s->relay_network != NULL;
+	s->auth_required = s->daemon[0] && conf_list_has(&s->snap->conf.auth_required_daemons, s->daemon);
+	s->bulk = s->daemon[0] && conf_list_has(&s->snap->conf.bulk_daemons, s->daemon);
+}
+
+/* Some message must be read whole: a scanner is configured or some rule set blocks types. */
+static bool
+session_needs_content(const struct snapshot *snap)
+{
+	return scanners_count(session_scanners) > 0 || policydb_blocks_types(snap->db);
+}
+
+/*
+ * A reload takes effect for an open connection at its next transaction
+ * (MAIL): the connection moves to the current snapshot, and what it
+ * derived from the old one is derived again, so a mailbox or network
+ * removed cannot start another message on a connection opened before.
+ */
+static void
+session_refresh(struct session *s)
+{
+	if (snapshot_refresh(&s->snap))
+		session_snapshot_facts(s);
 }
 
 /* Over the descriptor budget (fdlimit.h): said once a minute, however many are refused. */
@@ -334,39 +414,38 @@ session_refuse_connection(void)
 			 "(said at most once a minute; %lu refused since the last time)", fdlimit_open(), held);
 }
 
+/* The connection's session: made by session_negotiate, or here for an MTA that does not negotiate. */
+static struct session *
+session_of(SMFICTX *ctx)
+{
+	struct session *s = smfi_getpriv(ctx);
+
+	if (!s && (s = calloc(1, sizeof(*s))))
+		smfi_setpriv(ctx, s);	/* session_close frees it, whatever happens next */
+	return s;
+}
+
 static sfsistat
 session_connect(SMFICTX *ctx, char *hostname, _SOCK_ADDR *hostaddr)
 {
-	struct session *s;
-	const char *daemon;
+	struct session *s = session_of(ctx);
+	bool stopping;
 
-	if (!fdlimit_enter()) {
+	if (!s)
+		return SMFIS_TEMPFAIL;
+	if (!s->entered && !fdlimit_enter()) {
 		session_refuse_connection();
 		return SMFIS_TEMPFAIL;
 	}
-	if (!(s = calloc(1, sizeof(*s)))) {
-		fdlimit_leave();
-		return SMFIS_TEMPFAIL;
-	}
+	s->entered = true;
 	pthread_mutex_lock(&session_lock);
-	if (session_stopping) {
-		pthread_mutex_unlock(&session_lock);
-		free(s);
-		fdlimit_leave();
-		return SMFIS_TEMPFAIL;
-	}
+	stopping = session_stopping;
 	pthread_mutex_unlock(&session_lock);
-	s->snap = snapshot_acquire();
-	if (!s->snap) {
-		free(s);
-		fdlimit_leave();
+	if (stopping || (!s->snap && !(s->snap = snapshot_acquire())))
 		return SMFIS_TEMPFAIL;
-	}
-	smfi_setpriv(ctx, s);
 	session_client(s, ctx, (const struct sockaddr *)hostaddr);
-	daemon = session_macro(ctx, "{daemon_name}");
-	s->auth_required = daemon && conf_list_has(&s->snap->conf.auth_required_daemons, daemon);
-	s->bulk = daemon && conf_list_has(&s->snap->conf.bulk_daemons, daemon);
+	session_copy(s->daemon, sizeof(s->daemon), session_macro(ctx, "{daemon_name}"));
+	session_snapshot_facts(s);
 	return SMFIS_CONTINUE;
 }
 
@@ -385,9 +464,27 @@ session_helo(SMFICTX *ctx, char *name)
 	return SMFIS_NOREPLY;	/* without a session MAIL tempfails */
 }
 
+/* The relaying certificate and its identity (facts_cert_identity), at MAIL; -1 out of memory. */
+static int
+session_cert(struct session *s, SMFICTX *ctx)
+{
+	const char *issuer = session_macro(ctx, "{cert_issuer}"), *subject = session_macro(ctx, "{cert_subject}");
+	char identity[FACTS_RATE_KEY_MAX];
+
+	s->cert_right = facts_cert_relay(s->snap->db, session_macro(ctx, "{verify}"), issuer, subject);
+	if (s->cert_right && !facts_cert_identity(issuer, subject, identity, sizeof(identity)))
+		s->cert_right = NULL;	/* facts_cert_relay refused such DNs already */
+	s->facts.cert_relay = s->cert_right != NULL;
+	session_copy(s->cert_issuer, sizeof(s->cert_issuer), issuer);
+	session_copy(s->cert_subject, sizeof(s->cert_subject), subject);
+	if (s->cert_right && !(s->cert_identity = strdup(identity)))
+		return -1;
+	return 0;
+}
+
 /* The authenticated user, the certificate and the sender, at MAIL. */
 static int
-session_gather_mail(struct session *s, SMFICTX *ctx, const char *sender)
+session_gather_mail(struct session *s, SMFICTX *ctx, const char *sender, int *readable)
 {
 	const struct policydb *db = s->snap->db;
 	struct policy_mailbox mailbox = { 0 };
@@ -398,12 +495,12 @@ session_gather_mail(struct session *s, SMFICTX *ctx, const char *sender)
 	session_copy_address(s->sender_text, sizeof(s->sender_text), sender);
 	s->facts.in_relay_network = s->in_relay_network;
 	s->facts.auth_required = s->auth_required;
-	s->cert_right = facts_cert_relay(db, session_macro(ctx, "{verify}"), session_macro(ctx, "{cert_issuer}"),
-					 session_macro(ctx, "{cert_subject}"));
-	s->facts.cert_relay = s->cert_right != NULL;
-	session_copy(s->cert_issuer, sizeof(s->cert_issuer), session_macro(ctx, "{cert_issuer}"));
-	session_copy(s->cert_subject, sizeof(s->cert_subject), session_macro(ctx, "{cert_subject}"));
+	if (session_cert(s, ctx) < 0)
+		return -1;
 	s->limit = 0;	/* without AUTH, each recipient's limit applies (session_envrcpt) */
+	*readable = facts_sender_readable(db, &s->sender);
+	if (*readable < 0)
+		return -1;
 	if (!auth)
 		return 0;
 	session_copy(s->auth_user, sizeof(s->auth_user), auth);
@@ -426,19 +523,22 @@ session_envfrom(SMFICTX *ctx, char **argv)
 	struct session *s = smfi_getpriv(ctx);
 	struct mail_facts facts = { 0 };
 	struct decision d;
-	int owned;
+	int owned, readable = 0;
 
-	if (!s || !argv || !argv[0])
+	if (!s || !s->snap || !argv || !argv[0])
 		return SMFIS_TEMPFAIL;
 	session_message_end(s);
 	session_next_event(s);
 	facts.shutting_down = !session_message_start(s);
+	session_refresh(s);
 	session_copy(s->qid, sizeof(s->qid), session_macro(ctx, "i"));
-	owned = session_gather_mail(s, ctx, argv[0]);
+	owned = session_gather_mail(s, ctx, argv[0], &readable);
 	facts.client = &s->facts;
 	facts.sender = &s->sender;
 	facts.sender_owned = owned == 0;
+	facts.sender_unreadable = readable == 1;
 	facts.lookup_failed = owned < 0;
+	facts.content_missing = s->envelope_only && session_needs_content(s->snap);
 	facts.sender_limit = s->limit;
 	for (char **arg = argv + 1; *arg; arg++) {
 		if (decide_parse_size_param(*arg, &s->declared_size) < 0)
@@ -536,7 +636,8 @@ session_rate_limit(struct session *s, struct decision *d)
 	struct rate_payer payer = { .auth_mailbox = s->facts.auth_mailbox ? s->mailbox : NULL,
 				    .network = s->relay_network, .family = s->client_family,
 				    .addr = s->client_family ? s->client_addr : NULL, .certificate = s->cert_right,
-				    .cert_issuer = s->cert_issuer, .cert_subject = s->cert_subject, .bulk = s->bulk };
+				    .cert_identity = s->cert_identity, .cert_issuer = s->cert_issuer,
+				    .cert_subject = s->cert_subject, .bulk = s->bulk };
 	struct policy_mailbox mailbox = { .rate = s->auth_rate };
 	struct rate_charge charge;
 	struct ratelimit_limit limit;
@@ -572,7 +673,7 @@ session_envrcpt(SMFICTX *ctx, char **argv)
 	char rcpt_text[SESSION_TEXT_MAX];
 	struct decision d;
 
-	if (!s || !argv || !argv[0])
+	if (!s || !s->snap || !argv || !argv[0])
 		return SMFIS_TEMPFAIL;
 	addr_envelope_parse(argv[0], &rcpt);
 	session_copy_address(rcpt_text, sizeof(rcpt_text), argv[0]);
@@ -584,6 +685,7 @@ session_envrcpt(SMFICTX *ctx, char **argv)
 	facts.lookup_failed = facts_rcpt_lookup(s->snap->db, &rcpt, &s->sender, &lookup) < 0;
 	facts_rcpt_apply(&lookup, &facts);
 	decide_rcpt(&facts, &d);
+	d.mailbox = lookup.recipient.mailbox[0] ? lookup.recipient.mailbox : NULL;	/* whose rules, for the log */
 	if (d.action == DECIDE_CONTINUE)
 		session_rate_limit(s, &d);
 	if (d.action == DECIDE_CONTINUE && session_keep_rcpt(s, argv[0], &lookup) < 0)
@@ -614,16 +716,39 @@ session_refuse(struct session *s, const struct decision *d)
 	s->spool = NULL;
 }
 
+/*
+ * Counts a piece of the message as Sendmail counts it (LF line ends: what
+ * MaxMessageSize and {msg_size} say; a CRLF counts one byte).  The final
+ * answer at end of message is Sendmail's own {msg_size} when it was asked
+ * for (session_negotiate); until then only the body, which is never more
+ * than that, refuses early, since the headers as the milter sees them hold
+ * Sendmail's own Received: line and may differ in their blanks.
+ */
 static bool
-session_count(struct session *s, size_t bytes)
+session_count(struct session *s, uint64_t header_bytes, uint64_t body_bytes)
 {
 	struct decision d;
 
-	s->counted += bytes;
-	decide_size(s->counted, s->limit, &d);
+	s->counted += header_bytes + body_bytes;
+	s->counted_body += body_bytes;
+	decide_size(s->size_asked ? s->counted_body : s->counted, s->limit, &d);
 	if (d.action != DECIDE_CONTINUE)
 		session_refuse(s, &d);
 	return !s->refused;
+}
+
+/* A body chunk's bytes with its CRLFs counted as LFs (a CRLF may straddle two chunks). */
+static uint64_t
+session_lf_bytes(struct session *s, const unsigned char *data, size_t len)
+{
+	uint64_t n = len;
+
+	for (const unsigned char *p = data, *end = data + len; (p = memchr(p, '\n', (size_t)(end - p))); p++)
+		if (p > data ? p[-1] == '\r' : s->body_cr)
+			n--;
+	if (len)
+		s->body_cr = data[len - 1] == '\r';
+	return n;
 }
 
 /* Scanning is needed when a scanner is configured or some recipient's rules block types. */
@@ -668,11 +793,11 @@ session_spool(struct session *s, const void *data, size_t len)
 	return false;
 }
 
-/* Counts and stores a piece of the message unless it is refused already. */
+/* Counts (as session_count) and stores a piece of the message unless it is refused already. */
 static void
-session_take(struct session *s, const void *data, size_t len)
+session_take(struct session *s, const void *data, size_t len, uint64_t header_bytes, uint64_t body_bytes)
 {
-	if (s && s->in_message && !s->refused && session_count(s, len))
+	if (s && s->in_message && !s->refused && session_count(s, header_bytes, body_bytes))
 		session_spool(s, data, len);
 }
 
@@ -681,6 +806,7 @@ session_header(SMFICTX *ctx, char *name, char *value)
 {
 	struct session *s = smfi_getpriv(ctx);
 	char line[SESSION_SUBJECT_MAX * 2];
+	uint64_t counted;
 	int len, mark;
 
 	if (!s || !s->in_message || s->refused)
@@ -692,13 +818,15 @@ session_header(SMFICTX *ctx, char *name, char *value)
 	if ((mark = marks_owned(name, scanners_any(session_scanners, SCAN_KIND_VIRUS),
 				scanners_any(session_scanners, SCAN_KIND_SPAM))) >= 0)
 		s->marks_seen[mark]++;	/* forged or stale: removed at the end (session_mark) */
-	/* "Name: value\r\n", as the message is stored. */
+	/* "Name: value\n" as Sendmail counts it: a folded value holds a bare LF per fold, one byte
+	 * each like every line end.  Spooled as "Name: value\r\n". */
+	counted = strlen(name) + 2 + strlen(value) + 1;
 	len = snprintf(line, sizeof(line), "%s: %s\r\n", name, value);
 	if (len >= 0 && (size_t)len < sizeof(line)) {
-		session_take(s, line, (size_t)len);
+		session_take(s, line, (size_t)len, counted, 0);
 		return SMFIS_NOREPLY;
 	}
-	if (!session_count(s, strlen(name) + strlen(value) + 4))
+	if (!session_count(s, counted, 0))
 		return SMFIS_NOREPLY;
 	if (session_spool(s, name, strlen(name)) && session_spool(s, ": ", 2)
 	    && session_spool(s, value, strlen(value)))
@@ -709,14 +837,17 @@ session_header(SMFICTX *ctx, char *name, char *value)
 static sfsistat
 session_eoh(SMFICTX *ctx)
 {
-	session_take(smfi_getpriv(ctx), "\r\n", 2);
+	session_take(smfi_getpriv(ctx), "\r\n", 2, 1, 0);
 	return SMFIS_NOREPLY;
 }
 
 static sfsistat
 session_body(SMFICTX *ctx, unsigned char *chunk, size_t len)
 {
-	session_take(smfi_getpriv(ctx), chunk, len);
+	struct session *s = smfi_getpriv(ctx);
+
+	if (s && s->in_message && !s->refused)
+		session_take(s, chunk, len, 0, session_lf_bytes(s, chunk, len));
 	return SMFIS_NOREPLY;
 }
 
@@ -911,6 +1042,29 @@ session_scan(SMFICTX *ctx, struct session *s)
 	return rc;
 }
 
+/*
+ * The message's size against its limit, once it is complete: Sendmail's
+ * own count ({msg_size}, as MaxMessageSize counts) when Sendmail gave it,
+ * else what hostmilter counted; a connection that negotiated the content
+ * away and got no {msg_size} cannot tell, and tempfails a message that has
+ * a limit rather than let it through unmeasured.
+ */
+static void
+session_final_size(SMFICTX *ctx, struct session *s)
+{
+	struct decision d;
+	uint64_t size;
+
+	if (decide_parse_msg_size(session_macro(ctx, "{msg_size}"), &size))
+		decide_size(size, s->limit, &d);
+	else if (!s->envelope_only || !s->limit)
+		decide_size(s->counted, s->limit, &d);
+	else
+		session_tempfail(&d, "size-unknown", "4.3.0", "Message size unknown, try again later");
+	if (d.action != DECIDE_CONTINUE)
+		session_refuse(s, &d);
+}
+
 static sfsistat
 session_eom(SMFICTX *ctx)
 {
@@ -920,6 +1074,8 @@ session_eom(SMFICTX *ctx)
 	if (!s || !s->in_message)
 		return SMFIS_TEMPFAIL;	/* no session, or no MAIL seen: nothing to deliver safely */
 	session_charges_end(s, false);	/* its data is complete: its recipients stay counted */
+	if (!s->refused)
+		session_final_size(ctx, s);
 	if (!s->refused && !s->scan_decided)
 		session_spool(s, "", 0);	/* a message without headers or body */
 	if (s->refused)
@@ -957,7 +1113,8 @@ session_close(SMFICTX *ctx)
 	session_charges_end(s, true);	/* what an unfinished message charged */
 	session_message_end(s);
 	session_next_event(s);
-	fdlimit_leave();
+	if (s->entered)
+		fdlimit_leave();
 	smfi_setpriv(ctx, NULL);
 	snapshot_release(s->snap);
 	free(s->rcpts);
@@ -974,13 +1131,38 @@ session_close(SMFICTX *ctx)
  * CONTINUE itself, so the callbacks can always answer SMFIS_NOREPLY.
  */
 #define SESSION_NO_REPLY (SMFIP_NR_HELO | SMFIP_NR_HDR | SMFIP_NR_EOH | SMFIP_NR_BODY)
+#define SESSION_NO_CONTENT (SMFIP_NOHDRS | SMFIP_NOEOH | SMFIP_NOBODY)
+/* What hostmilter reads at MAIL, HELO's macros included (FEATURE(`hostmilter') lists the same). */
+#define SESSION_MAIL_MACROS "i {auth_authen} {auth_type} {mail_addr} {verify} {cert_subject} {cert_issuer}"
+
+/*
+ * Sendmail's own count of the message ({msg_size}) is asked for at end of
+ * message, so that the size limit counts exactly what MaxMessageSize counts.
+ * With it, a connection whose policy reads no content (no scanner, no rule
+ * set blocking types) declines the headers and the body altogether: the
+ * policy path then costs Sendmail what the protocol's floor costs --
+ * connect, MAIL, RCPT and end of message (test/bench/milter-bench).  Should
+ * a reload bring a policy that reads content, such a connection tempfails
+ * its next MAIL (decide_mail, content_missing) and the client's retry
+ * comes on a new one.
+ */
+static bool
+session_content_needed_now(void)
+{
+	struct snapshot *snap = snapshot_acquire();
+	bool needed = !snap || session_needs_content(snap);
+
+	snapshot_release(snap);
+	return needed;
+}
 
 static sfsistat
 session_negotiate(SMFICTX *ctx, unsigned long actions, unsigned long steps, unsigned long unused2,
 		  unsigned long unused3, unsigned long *want_actions, unsigned long *want_steps,
 		  unsigned long *want2, unsigned long *want3)
 {
-	(void)ctx;
+	struct session *s;
+
 	(void)unused2;
 	(void)unused3;
 	if ((actions & session_filter.xxfi_flags) != session_filter.xxfi_flags
@@ -991,6 +1173,23 @@ session_negotiate(SMFICTX *ctx, unsigned long actions, unsigned long steps, unsi
 	*want_actions = session_filter.xxfi_flags;
 	*want_steps |= SESSION_NO_REPLY | (steps & (SMFIP_NODATA | SMFIP_NOUNKNOWN));
 	*want2 = *want3 = 0;
+	if (!(s = session_of(ctx)))
+		return SMFIS_TEMPFAIL;
+	/* Sendmail 8.14 to 8.18 send a filter's own end-of-message list only when it also set one for
+	 * the end of the headers (milter.c tests MI_LFLAGS_SYM(SMFIM_EOH) there): so both. */
+	if ((actions & SMFIF_SETSYMLIST) && smfi_setsymlist(ctx, SMFIM_EOH, "i") == MI_SUCCESS
+	    && smfi_setsymlist(ctx, SMFIM_EOM, "i {msg_size}") == MI_SUCCESS) {
+		*want_actions |= SMFIF_SETSYMLIST;
+		s->size_asked = true;
+	}
+	if (s->size_asked && (steps & SESSION_NO_CONTENT) == SESSION_NO_CONTENT && !session_content_needed_now()) {
+		*want_steps |= SESSION_NO_CONTENT;
+		s->envelope_only = true;
+		/* HELO's macros ({verify} and the certificate's) then come with MAIL, and HELO is declined too:
+		 * nothing but scanning reads the HELO name.  Macros that do not come mean "no right". */
+		if ((steps & SMFIP_NOHELO) && smfi_setsymlist(ctx, SMFIM_ENVFROM, SESSION_MAIL_MACROS) == MI_SUCCESS)
+			*want_steps = (*want_steps & ~(unsigned long)SMFIP_NR_HELO) | SMFIP_NOHELO;
+	}
 	return SMFIS_CONTINUE;
 }
 

@@ -9,6 +9,7 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -24,6 +25,7 @@ static unsigned long snapshot_generations;
 static bool snapshot_missing_told;	/* the database's absence was logged */
 static struct pathsafe_user snapshot_user;	/* whom the policy database must be safe from */
 static snapshot_check_fn *snapshot_reload_check;
+static uint64_t snapshot_next_check_ms;	/* atomic: the file is not looked at again before */
 
 void
 snapshot_set_guard(const struct pathsafe_user *user, snapshot_check_fn *reload_check)
@@ -79,7 +81,7 @@ snapshot_install(struct snapshot *snap)
 	pthread_mutex_lock(&snapshot_lock);
 	old = snapshot_current;
 	snap->generation = ++snapshot_generations;
-	snapshot_current = snap;
+	__atomic_store_n(&snapshot_current, snap, __ATOMIC_RELEASE);	/* snapshot_refresh reads it unlocked */
 	snapshot_missing_told = false;
 	pthread_mutex_unlock(&snapshot_lock);
 	msg_info("policy loaded: %s digest %.16s (generation %lu)", snap->conf.policy_db,
@@ -152,19 +154,54 @@ snapshot_tell_missing(const char *path, int error)
 		msg_error("policy database %s: %s; keeping the one loaded", path, strerror(error));
 }
 
+/* Whether the file is due for a look: one thread in each SNAPSHOT_CHECK_MS, on the coarse clock. */
+static bool
+snapshot_check_due(void)
+{
+	struct timespec ts;
+	uint64_t now, next;
+
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+	now = (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+	next = __atomic_load_n(&snapshot_next_check_ms, __ATOMIC_RELAXED);
+	return now >= next && __atomic_compare_exchange_n(&snapshot_next_check_ms, &next, now + SNAPSHOT_CHECK_MS, false,
+							   __ATOMIC_RELAXED, __ATOMIC_RELAXED);
+}
+
+/* Reloads the policy database when its file changed (snap: a snapshot the caller holds). */
+static void
+snapshot_check_file(const struct snapshot *snap)
+{
+	struct stat now;
+
+	if (stat(snap->conf.policy_db, &now) < 0)
+		snapshot_tell_missing(snap->conf.policy_db, errno);
+	else if (!snapshot_same_file(&now, &snap->db_stat))
+		snapshot_reload_policy(&now);
+}
+
+bool
+snapshot_refresh(struct snapshot **held)
+{
+	struct snapshot *now;
+
+	if (snapshot_check_due())
+		snapshot_check_file(*held);
+	if (__atomic_load_n(&snapshot_current, __ATOMIC_ACQUIRE) == *held || !(now = snapshot_take()))
+		return false;
+	snapshot_release(*held);
+	*held = now;
+	return true;
+}
+
 struct snapshot *
 snapshot_acquire(void)
 {
 	struct snapshot *snap = snapshot_take();
-	struct stat now;
 
-	if (!snap)
-		return NULL;
-	if (stat(snap->conf.policy_db, &now) < 0)
-		snapshot_tell_missing(snap->conf.policy_db, errno);
-	else if (!snapshot_same_file(&now, &snap->db_stat)) {
-		snapshot_reload_policy(&now);
-		/* Our own reference: the reload dropped only the current one's. */
+	if (snap && snapshot_check_due()) {
+		snapshot_check_file(snap);
+		/* Our own reference: a reload dropped only the current one's. */
 		snapshot_release(snap);	/* NOLINT(clang-analyzer-unix.Malloc): refcounted */
 		snap = snapshot_take();
 	}
@@ -274,7 +311,7 @@ snapshot_shutdown(void)
 
 	pthread_mutex_lock(&snapshot_lock);
 	old = snapshot_current;
-	snapshot_current = NULL;
+	__atomic_store_n(&snapshot_current, NULL, __ATOMIC_RELEASE);
 	pthread_mutex_unlock(&snapshot_lock);
 	snapshot_release(old);
 }

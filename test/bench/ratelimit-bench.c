@@ -130,11 +130,11 @@ bench_memory(unsigned long senders)
 	struct rlocal *table = rlocal_new(senders);
 	long before = rss_kb(), after;
 	char key[64];
-	uint64_t retry;
+	uint64_t retry, tat;
 
 	for (unsigned long i = 0; i < senders; i++) {
 		snprintf(key, sizeof(key), "mailbox:xyz%05lu-user%lu", i % 100000, i);
-		rlocal_step(table, key, 1000000000, 36000000, 3600000000ULL, &retry);
+		rlocal_step(table, key, 1000000000, 36000000, 3600000000ULL, &retry, &tat);
 	}
 	after = rss_kb();
 	printf("local senders=%lu rss_kb=%ld bytes/sender=%.0f count=%lu\n", senders, after - before,

@@ -22,6 +22,8 @@ look_up(const struct policydb *db, const char *name)
 	struct policy_domain domain;
 	struct policy_mailbox mailbox;
 	struct policy_address address;
+	struct policy_local local;
+	struct policy_recipient recipient;
 	struct policy_rules resolved;
 	uint8_t host[4] = { 192, 0, 2, 1 };
 
@@ -38,6 +40,13 @@ look_up(const struct policydb *db, const char *name)
 		if (policydb_address(db, name, &address) == 0 && !address.mailboxes)
 			abort();
 		policy_address_free(&address);
+		if (policydb_local(db, name, &local) == 0
+		    && (!local.mailboxes || !local.block_senders || !local.rules || local.rules->set != POLICY_SET_ALL))
+			abort();
+		policy_local_free(&local);
+		if (policydb_recipient(db, name, "", &recipient) == 0 && recipient.rules.set != POLICY_SET_ALL)
+			abort();	/* a local name's rules are complete, or it gets the defaults */
+		policy_recipient_free(&recipient);
 	}
 	policydb_server_name(db, name);
 	policydb_relay_network(db, 2 /* AF_INET */, host);

@@ -26,8 +26,8 @@ SEMANTIC = {
     "duplicate_mailbox", "duplicate_alias", "duplicate_domain", "duplicate_address", "duplicate_network",
     "duplicate_access_key", "alias_domain_is_domain", "relayed_server_name", "unknown_target", "invalid_target",
     "no_such_address", "target_not_listed", "special_target", "delivery_loop", "chain_too_deep",
-    "too_many_mailboxes", "access_key_generated", "autoconfig_relayed", "autoconfig_without_servers", "invalid_network", "size_out_of_range", "invalid_access_value",
-    "access_key_cidr", "access_open_relay", "too_many_errors", "autoconfig_relayed", "autoconfig_without_servers",
+    "too_many_mailboxes", "access_key_generated", "autoconfig_relayed", "autoconfig_without_servers", "too_many_blocked_types", "invalid_network", "size_out_of_range", "invalid_access_value",
+    "access_key_cidr", "access_open_relay", "too_many_errors", "autoconfig_relayed", "autoconfig_without_servers", "too_many_blocked_types",
     # failures of the run, not of the export
     "usage", "export_unreadable", "export_too_large", "lock_failed", "unsafe_file", "broken_map", "install_failed",
     "partly_installed", "reload_failed", "policy_unreadable",

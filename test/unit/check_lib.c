@@ -455,6 +455,57 @@ START_TEST(policy_overlay_key_by_key)
 }
 END_TEST
 
+/* The strictest of two complete rule sets, key by key (L: records, issue 24). */
+START_TEST(policy_strictest_key_by_key)
+{
+	struct policy_rules a, b;
+
+	policy_rules_default(&a);
+	policy_rules_default(&b);
+	a.max_size = 10240;
+	a.virus = POLICY_VIRUS_TAG;
+	a.spam.scan = false;
+	a.spam.has_reject = false;
+	strcpy(a.blocked_types[a.ntypes++], "application/zip");
+	b.max_size = 0;	/* none: the largest */
+	b.virus = POLICY_VIRUS_QUARANTINE;
+	b.spam.tag_score = 3.0;
+	strcpy(b.spam.subject_tag, "[B]");
+	b.spam.has_discard = true;
+	b.spam.discard_score = 30;
+	strcpy(b.blocked_types[b.ntypes++], "application/zip");
+	strcpy(b.blocked_types[b.ntypes++], "application/pdf");
+	ck_assert_int_eq(policy_rules_strictest(&a, &b), 0);
+	ck_assert_uint_eq(a.max_size, 10240);
+	ck_assert_int_eq(a.virus, POLICY_VIRUS_QUARANTINE);
+	ck_assert(a.spam.scan);
+	ck_assert(a.spam.tag_score == 3.0);
+	ck_assert_str_eq(a.spam.subject_tag, "[B]");
+	ck_assert(a.spam.has_reject && a.spam.reject_score == 15.0);
+	ck_assert(a.spam.has_discard && a.spam.discard_score == 30);
+	ck_assert_uint_eq(a.ntypes, 2);
+	ck_assert_str_eq(a.blocked_types[1], "application/pdf");
+	b.virus = POLICY_VIRUS_REJECT;
+	b.max_size = 5000;
+	ck_assert_int_eq(policy_rules_strictest(&a, &b), 0);
+	ck_assert_int_eq(a.virus, POLICY_VIRUS_REJECT);
+	ck_assert_uint_eq(a.max_size, 5000);
+	policy_rules_default(&a);
+	a.max_size = 0;
+	b.max_size = 0;
+	ck_assert_int_eq(policy_rules_strictest(&a, &b), 0);
+	ck_assert_uint_eq(a.max_size, 0);	/* no limit on either side: none */
+	/* More types than one rule set holds: as many as fit, and said. */
+	a.ntypes = b.ntypes = 0;
+	for (unsigned i = 0; i < POLICY_TYPES_MAX; i++) {
+		snprintf(a.blocked_types[a.ntypes++], POLICY_TYPE_LEN, "application/a%u", i);
+		snprintf(b.blocked_types[b.ntypes++], POLICY_TYPE_LEN, "application/b%u", i);
+	}
+	ck_assert_int_eq(policy_rules_strictest(&a, &b), -1);
+	ck_assert_uint_eq(a.ntypes, POLICY_TYPES_MAX);
+}
+END_TEST
+
 START_TEST(policy_refuses_malformed)
 {
 	static const char *const bad[] = {
@@ -806,6 +857,7 @@ lib_suite(void)
 	tcase_add_test(tc, pathsafe_user_lookup);
 	tcase_add_test(tc, ratelog_one_line_per_interval);
 	tcase_add_test(tc, policy_overlay_key_by_key);
+	tcase_add_test(tc, policy_strictest_key_by_key);
 	tcase_add_test(tc, policy_rates);
 	tcase_add_test(tc, conf_ratelimit_defaults);
 	tcase_add_test(tc, conf_ratelimit_good_values);

@@ -401,11 +401,55 @@ START_TEST(policy_records)
 	g_free(value);
 	ck_assert_str_eq(value = record(&records, "R:1"), "{\"max_size\":52428800}");
 	g_free(value);
-	ck_assert_str_eq(value = record(&records, "@relay-networks"), "2001:db8:1::/48\t0\t0\n");
+	ck_assert_str_eq(value = record(&records, "@relay-networks"), "2001:db8:1::/48\t0\t0\t0\t0\n");
 	g_free(value);
 	ck_assert_str_eq(value = record(&records, "@format"), POLICY_FORMAT);
 	g_free(value);
 	ck_assert_uint_eq(strlen(records.digest), 64);
+	/* Local names (issue 24): the mailboxes a name reaches and the strictest rules of their domains. */
+	ck_assert_str_eq(value = record(&records, "L:m1"), "{\"mailboxes\":[\"m1\"],\"rules\":3,\"block_senders\":[]}");
+	g_free(value);
+	ck_assert_str_eq(value = record(&records, "R:3"), "{\"max_size\":134217728,\"virus\":\"tag\","
+			 "\"uninspectable\":\"reject\",\"encrypted\":\"accept\",\"spam\":"
+			 "{\"scan\":true,\"tag_score\":5.0,\"subject_tag\":\"[SPAM]\",\"reject_score\":15.0,"
+			 "\"discard_score\":null},\"blocked_types\":[]}");
+	g_free(value);
+	ck_assert_str_eq(value = record(&records, "L:list"), "{\"mailboxes\":[\"m1\",\"m2\"],\"rules\":4,\"block_senders\":[]}");
+	g_free(value);
+	ck_assert_ptr_nonnull(strstr(value = record(&records, "R:4"), "\"max_size\":52428800,\"virus\":\"tag\""));
+	g_free(value);
+	/* postmaster@ of a domain that does not list it goes where the local name postmaster goes. */
+	ck_assert_str_eq(value = record(&records, "A:postmaster@a.example"), "root");
+	g_free(value);
+	ck_assert_str_eq(value = record(&records, "L:postmaster"), "{\"mailboxes\":[\"root\"],\"rules\":5,\"block_senders\":[]}");
+	g_free(value);
+	policy_records_free(&records);
+	unload(&l);
+}
+END_TEST
+
+/* A mailbox no domain delivers to gets its own rules over the defaults; blocked senders are pooled. */
+START_TEST(policy_local_names)
+{
+	struct loaded l = load(HEAD "\"mailboxes\":[{\"name\":\"m\",\"virus\":\"discard\"},{\"name\":\"lone\"}],"
+			       "\"domains\":[{\"name\":\"a.example\",\"max_message_size\":\"10K\",\"block_senders\":[\"@s.example\"],"
+			       "\"addresses\":[{\"local\":\"m\",\"deliver\":[\"m\"]}]},"
+			       "{\"name\":\"b.example\",\"max_message_size\":\"20K\",\"block_senders\":[\"x@t.example\",\"@s.example\"],"
+			       "\"catch_all\":{\"deliver\":[\"m\"]}}],"
+			       "\"aliases\":[{\"name\":\"postmaster\",\"deliver\":[\"m\"]}]}");
+	struct policy_records records = { 0 };
+	char *value;
+
+	ck_assert_uint_eq(l.report.errors->len, 0);
+	ck_assert_uint_eq(emit_policy(l.export, &records, &l.report), 0);
+	ck_assert_ptr_nonnull(strstr(value = record(&records, "L:m"), "\"block_senders\":[\"@s.example\",\"x@t.example\"]"));
+	g_free(value);
+	ck_assert_str_eq(value = record(&records, "A:postmaster@a.example"), "m");
+	g_free(value);
+	ck_assert_ptr_nonnull(strstr(value = record(&records, "L:lone"), "\"mailboxes\":[\"lone\"]"));	/* no domain: its own */
+	g_free(value);
+	ck_assert_ptr_nonnull(strstr(value = record(&records, "L:postmaster"), "\"mailboxes\":[\"m\"]"));
+	g_free(value);
 	policy_records_free(&records);
 	unload(&l);
 }
@@ -513,8 +557,11 @@ START_TEST(rate_limits_validated)
 		     "mailboxes[0].rate_limit.recipients_per_hour: expected an integer");
 	expect_error(HEAD "\"mailboxes\":[{\"name\":\"m\",\"rate_limit\":{\"recipients_per_hour\":1.5}}]}",
 		     "mailboxes[0].rate_limit.recipients_per_hour: expected an integer");
-	expect_error(HEAD "\"relay\":{\"clients\":[{\"network\":\"192.0.2.1\",\"rate_limit\":{\"bulk_recipients_per_hour\":1}}]}}",
-		     "relay.clients[0].rate_limit.bulk_recipients_per_hour: unknown key");
+	/* Networks and certificates have a bulk allowance of their own (issue 24). */
+	expect_valid(HEAD "\"relay\":{\"clients\":[{\"network\":\"192.0.2.1\",\"rate_limit\":{\"bulk_recipients_per_hour\":1,"
+		     "\"bulk_burst\":2}}],\"certificates\":[{\"issuer\":\"/CN=CA\",\"rate_limit\":{\"bulk_recipients_per_hour\":3}}]}}");
+	expect_error(HEAD "\"relay\":{\"clients\":[{\"network\":\"192.0.2.1\",\"rate_limit\":{\"bulk_per_day\":1}}]}}",
+		     "relay.clients[0].rate_limit.bulk_per_day: unknown key");
 	expect_error(HEAD "\"defaults\":{\"rate_limit\":{\"per_day\":1}}}", "defaults.rate_limit.per_day: unknown key");
 }
 END_TEST
@@ -584,7 +631,7 @@ START_TEST(owner_lists_complete)
 	policy_records_free(&records);
 	unload(&l);
 	l = many_mailboxes(POLICYDB_LIST_MAX + 1);
-	ck_assert_uint_eq(emit_policy(l.export, &records, &l.report), 1);
+	ck_assert_uint_eq(emit_policy(l.export, &records, &l.report), 2);	/* the address and the alias "all" */
 	ck_assert(has_error(&l, "reaches 10001 mailboxes"));
 	policy_records_free(&records);
 	unload(&l);
@@ -604,7 +651,7 @@ START_TEST(unencodable_certificate_grants_nothing)
 	long_subject.subject = subject;
 	g_array_append_val(l.export->certs, long_subject);
 	ck_assert_uint_eq(emit_policy(l.export, &records, &l.report), 0);
-	ck_assert_str_eq(value = record(&records, "@relay-certificates"), "/CN=Good+20CA\t/CN=a\t0\t0\n");
+	ck_assert_str_eq(value = record(&records, "@relay-certificates"), "/CN=Good+20CA\t/CN=a\t0\t0\t0\t0\n");
 	g_free(value);
 	g_free(subject);
 	policy_records_free(&records);
@@ -1210,6 +1257,7 @@ mapgen_suite(void)
 	tcase_add_test(emit, virtuser_values);
 	tcase_add_test(emit, alias_values);
 	tcase_add_test(emit, policy_records);
+	tcase_add_test(emit, policy_local_names);
 	tcase_add_test(emit, owner_lists_complete);
 	tcase_add_test(emit, unencodable_certificate_grants_nothing);
 	tcase_add_test(errors, rate_limits_validated);

@@ -351,11 +351,11 @@ END_TEST
 START_TEST(envelope_routing_tricks)
 {
 	static const char *const tricks[] = {
-		"<user%evil.example@example.com>", "<evil.example!user@example.com>", "<evil.example!user>",
-		"<@example.com:user@evil.example>", "<@a.example,@b.example:user@c.example>",
-		"<\"user@evil.example\"@example.com>", "<\"user\"@example.com>", "<user@[192.0.2.1]>",
-		"<user@example.com.>", "<user@evil.example@example.com>", "<user@>", "<@>", "<user@exa mple.com>",
+		"<user%evil.example@example.com>", "<evil.example!user@example.com>", "<evil!user>",
+		"<\"user@evil.example\"@example.com>", "<user@[192.0.2.1]>", "<user@example.com..>",
+		"<user@evil.example@example.com>", "<user@>", "<@>", "<user@exa mple.com>", "<\"unbalanced@example.com>",
 		"<user@example.com:25>", "<us\ter@example.com>", "<user\\@evil.example@example.com>",
+		"<\"a\".b@example.com>", "<@relay.example>", "<user@ex\xc3\xa4mple.com>",
 	};
 	struct addr_envelope a;
 
@@ -364,10 +364,62 @@ START_TEST(envelope_routing_tricks)
 		ck_assert_msg(a.kind == ADDR_ENV_ROUTED, "%s not seen as routed", tricks[i]);
 		ck_assert_ptr_nonnull(a.why);
 	}
-	addr_envelope_parse("<u@example.com.>", &a);
-	ck_assert_str_eq(a.why, "trailing dot");
 	addr_envelope_parse("<u%x@example.com>", &a);
 	ck_assert_str_eq(a.why, "percent hack");
+	ck_assert(a.local_routes);
+	ck_assert_str_eq(a.domain, "example.com");	/* where Sendmail hands it unless the domain is its own */
+	ck_assert_str_eq(a.local, "u%x");
+	addr_envelope_parse("<\"John Smith\"@Partner.Example>", &a);
+	ck_assert_str_eq(a.why, "quoted local part");
+	ck_assert(!a.local_routes);
+	ck_assert_str_eq(a.local, "\"john smith\"");
+	ck_assert_str_eq(a.domain, "partner.example");
+	addr_envelope_parse("<x@[192.0.2.1]>", &a);
+	ck_assert_str_eq(a.why, "address literal");
+	ck_assert_str_eq(a.domain, "");
+}
+END_TEST
+
+/*
+ * The one form of an address, as Sendmail reads it (sendmail -bv and -bt
+ * 3,0 agree on each of these; t-probe compares the whole list with them).
+ */
+START_TEST(envelope_canonical_forms)
+{
+	static const struct {
+		const char *arg, *local, *domain;
+		unsigned userlen;
+		bool route;
+	} forms[] = {
+		{ "<Info@Example.COM>", "info", "example.com", 4, false },
+		{ "<info@example.com.>", "info", "example.com", 4, false },
+		{ "<INFO@EXAMPLE.NET.>", "info", "example.net", 4, false },
+		{ "<\"info\"@example.com>", "info", "example.com", 4, false },
+		{ "<\"in\\fo\"@example.com>", "info", "example.com", 4, false },
+		{ "<staff+x@example.com>", "staff+x", "example.com", 5, false },
+		{ "<STAFF+X@EXAMPLE.NET>", "staff+x", "example.net", 5, false },
+		{ "<sales+a+b@example.com>", "sales+a+b", "example.com", 5, false },
+		{ "<+x@example.com>", "+x", "example.com", 2, false },
+		{ "<a+@example.com>", "a+", "example.com", 1, false },
+		{ "<\"x\"@spam.example>", "x", "spam.example", 1, false },
+		{ "<x@spam.example.>", "x", "spam.example", 1, false },
+		{ "<@relay.example:x@spam.example>", "x", "spam.example", 1, true },
+		{ "<@a.example,@b.example:user@c.example>", "user", "c.example", 4, true },
+		{ "<spam.example!x>", "x", "spam.example", 1, true },
+		{ "<xyz00-info+x>", "xyz00-info+x", "", 10, false },
+		{ "<sales=example.com>", "sales=example.com", "", 17, false },
+		{ "postmaster", "postmaster", "", 10, false },
+	};
+	struct addr_envelope a;
+
+	for (size_t i = 0; i < sizeof(forms) / sizeof(*forms); i++) {
+		addr_envelope_parse(forms[i].arg, &a);
+		ck_assert_msg(a.kind == ADDR_ENV_PLAIN, "%s: kind %d (%s)", forms[i].arg, a.kind, a.why ? a.why : "");
+		ck_assert_msg(strcmp(a.local, forms[i].local) == 0, "%s: local %s", forms[i].arg, a.local);
+		ck_assert_msg(strcmp(a.domain, forms[i].domain) == 0, "%s: domain %s", forms[i].arg, a.domain);
+		ck_assert_msg(a.userlen == forms[i].userlen, "%s: userlen %u", forms[i].arg, a.userlen);
+		ck_assert_msg(a.route == forms[i].route, "%s: route %d", forms[i].arg, a.route);
+	}
 }
 END_TEST
 
@@ -418,6 +470,16 @@ START_TEST(decide_mail_rules)
 	decide_mail(&f, &d);
 	ck_assert_int_eq(d.action, DECIDE_TEMPFAIL);
 	ck_assert_str_eq(d.rcode, "451");
+	f.lookup_failed = false;
+	f.sender_unreadable = true;	/* a form Sendmail would route elsewhere: refused, whoever sends */
+	decide_mail(&f, &d);
+	ck_assert_str_eq(d.rule, "sender-routing");
+	ck_assert_str_eq(d.rcode, "553");
+	ck_assert_str_eq(d.xcode, "5.1.7");
+	f.content_missing = true;	/* a reload needs content this connection declined */
+	decide_mail(&f, &d);
+	ck_assert_int_eq(d.action, DECIDE_TEMPFAIL);
+	ck_assert_str_eq(d.xcode, "4.3.2");
 }
 END_TEST
 
@@ -469,6 +531,28 @@ START_TEST(decide_relay_rules)
 	/* An unauthenticated user who is not a mailbox has no relay right. */
 	auth.auth_mailbox = false;
 	ck_assert_int_eq(rcpt_decision(&auth, "<a@elsewhere.example>", RCPT_REMOTE).action, DECIDE_REJECT);
+	/* Read through a route, the address is local; a client that may not relay may not use the route. */
+	d = rcpt_decision(&outsider, "<@elsewhere.example:a@example.com>", RCPT_LOCAL);
+	ck_assert_str_eq(d.rule, "rcpt-routing");
+	ck_assert_str_eq(d.rcode, "550");
+	ck_assert_int_eq(rcpt_decision(&outsider, "<elsewhere.example!a>", RCPT_REMOTE).action, DECIDE_REJECT);
+	ck_assert_str_eq(rcpt_decision(&network, "<@relay.example:a@example.com>", RCPT_LOCAL).rule, "network");
+	ck_assert_int_eq(rcpt_decision(&outsider, "<a@example.com.>", RCPT_LOCAL).action, DECIDE_CONTINUE);
+}
+END_TEST
+
+/* A generated alias name is refused whoever sends to it. */
+START_TEST(decide_generated_alias)
+{
+	struct client_facts auth = { .auth_user = "u", .auth_mailbox = true };
+	struct addr_envelope a = envelope("<sales=example.com@xyz00.example.net>");
+	struct rcpt_facts f = { .client = &auth, .rcpt = &a, .destination = RCPT_LOCAL, .generated_alias = true };
+	struct decision d;
+
+	decide_rcpt(&f, &d);
+	ck_assert_str_eq(d.rule, "generated-alias");
+	ck_assert_str_eq(d.rcode, "550");
+	ck_assert_str_eq(d.xcode, "5.1.1");
 }
 END_TEST
 
@@ -531,6 +615,64 @@ START_TEST(decide_rate_limits)
 	decide_continue_for_test(&d);
 	decide_rate(DECIDE_RATE_STORE_FAILED, true, "u", 20, 0, &d);	/* warn does not accept a failed store */
 	ck_assert_int_eq(d.action, DECIDE_TEMPFAIL);
+}
+END_TEST
+
+/* {msg_size}, Sendmail's own count of the message, at end of message. */
+START_TEST(decide_msg_size_macro)
+{
+	uint64_t size = 7;
+
+	ck_assert_int_eq(decide_parse_msg_size("10240", &size), 1);
+	ck_assert_uint_eq(size, 10240);
+	ck_assert_int_eq(decide_parse_msg_size("0", &size), 1);
+	ck_assert_uint_eq(size, 0);
+	ck_assert_int_eq(decide_parse_msg_size(NULL, &size), 0);
+	ck_assert_int_eq(decide_parse_msg_size("", &size), 0);
+	ck_assert_int_eq(decide_parse_msg_size("-1", &size), 0);
+	ck_assert_int_eq(decide_parse_msg_size("12k", &size), 0);
+	ck_assert_int_eq(decide_parse_msg_size("99999999999999999999", &size), 0);
+	ck_assert_int_eq(decide_parse_msg_size("123456789012345678901", &size), 0);
+}
+END_TEST
+
+/* A certificate's identity: whole, case folded, refused (never cut) past the maximum. */
+START_TEST(facts_certificate_identity)
+{
+	char id[FACTS_RATE_KEY_MAX], *long_dn = malloc(FACTS_CERT_DN_MAX + 2);
+
+	ck_assert(facts_cert_identity("/C=DE/O=Probe+20CA", "/CN=SITE.Probe.example", id, sizeof(id)));
+	ck_assert_str_eq(id, "/c=de/o=probe+20ca|/cn=site.probe.example");
+	ck_assert(facts_cert_identity("/CN=CA", NULL, id, sizeof(id)));
+	ck_assert_str_eq(id, "/cn=ca|");
+	memset(long_dn, 'a', FACTS_CERT_DN_MAX + 1);
+	long_dn[FACTS_CERT_DN_MAX + 1] = '\0';
+	ck_assert(!facts_cert_identity("/CN=CA", long_dn, id, sizeof(id)));
+	long_dn[FACTS_CERT_DN_MAX] = '\0';	/* at the maximum: whole */
+	ck_assert(facts_cert_identity("/CN=CA", long_dn, id, sizeof(id)));
+	ck_assert_uint_eq(strlen(id), strlen("/cn=ca|") + FACTS_CERT_DN_MAX);
+	free(long_dn);
+}
+END_TEST
+
+/* An IPv4-mapped IPv6 client is the IPv4 client. */
+START_TEST(facts_client_identity)
+{
+	uint8_t addr[16];
+	int family = AF_INET6;
+
+	inet_pton(AF_INET6, "::ffff:127.77.0.6", addr);
+	facts_client_canonical(&family, addr);
+	ck_assert_int_eq(family, AF_INET);
+	ck_assert_int_eq(memcmp(addr, "\x7f\x4d\x00\x06", 4), 0);
+	family = AF_INET6;
+	inet_pton(AF_INET6, "2001:db8::ffff:7f4d:6", addr);	/* not mapped: stays IPv6 */
+	facts_client_canonical(&family, addr);
+	ck_assert_int_eq(family, AF_INET6);
+	family = AF_INET;
+	inet_pton(AF_INET, "192.0.2.1", addr);
+	facts_client_canonical(&family, addr);
+	ck_assert_int_eq(family, AF_INET);
 }
 END_TEST
 
@@ -704,6 +846,127 @@ START_TEST(facts_sender_ownership)
 }
 END_TEST
 
+/*
+ * Issue 24: the catch-all's owner sent as staff+x@; every form as Sendmail
+ * reads it (t-probe compares the same with sendmail -bv).
+ */
+START_TEST(facts_sender_ownership_forms)
+{
+	static const struct {
+		const char *mailbox, *sender;
+		int owned;
+	} forms[] = {
+		{ "xyz00-info", "<staff+x@example.com>", 1 },	/* staff@'s, through +detail: not the catch-all's */
+		{ "xyz00-info", "<STAFF+x@EXAMPLE.NET>", 1 },
+		{ "xyz00-info", "<boss+x@example.com>", 1 },
+		{ "xyz00-info", "<\"staff\"@example.com>", 1 },
+		{ "xyz00-info", "<staff@example.com.>", 1 },
+		{ "xyz00-office", "<staff+x@example.com>", 0 },
+		{ "xyz00-office", "<Staff+Y@example.net.>", 0 },
+		{ "xyz00-info", "<info+x@example.com>", 0 },
+		{ "xyz00-info", "<anything+x@example.com>", 0 },
+		{ "xyz00-info", "<sales+x@example.com>", 0 },	/* send_as, +detail */
+		{ "xyz00-info", "<\"a b\"@example.com>", 0 },	/* Sendmail delivers it to the catch-all */
+		{ "xyz00-info", "<@relay.example:info@example.com>", 0 },	/* the route is pruned */
+		{ "xyz00-info", "<info%evil.example@example.com>", 1 },
+		{ "xyz00-info", "<info!evil@example.com>", 1 },
+		{ "xyz00-info", "<postmaster@example.com>", 1 },	/* root's, not the catch-all's */
+		{ "xyz00-info", "<xyz00-info+x@mail.example.net>", 0 },
+		{ "xyz00-info", "<xyz00-info+x>", 0 },
+		{ "xyz00-office", "<xyz00-news@xyz00.example.net>", 0 },	/* the alias delivers to it */
+		{ "xyz00-news", "<xyz00-news@xyz00.example.net>", 0 },	/* its own name still */
+		{ "xyz00-sales", "<sales=example.com@xyz00.example.net>", 1 },	/* a generated name: nobody's */
+		{ "xyz00-sales", "<sales=example.com>", 1 },
+		{ "xyz00-info", "<x%y>", 1 },
+	};
+
+	for (size_t i = 0; i < sizeof(forms) / sizeof(*forms); i++)
+		ck_assert_msg(owned(forms[i].mailbox, forms[i].sender) == forms[i].owned, "%s as %s: want %d",
+			      forms[i].mailbox, forms[i].sender, forms[i].owned);
+}
+END_TEST
+
+/* Which senders hostmilter can follow (facts_sender_readable): 0 yes, 1 no. */
+START_TEST(facts_sender_forms_readable)
+{
+	static const struct {
+		const char *sender;
+		int readable;
+	} forms[] = {
+		{ "<>", 0 }, { "<x@spam.example>", 0 }, { "<x%y@spam.example>", 0 }, { "<x!y@spam.example>", 0 },
+		{ "<\"x y\"@spam.example>", 0 }, { "<\"x y\"@example.com>", 0 }, { "<x@[192.0.2.1]>", 0 },
+		{ "<spam.example!x>", 0 }, { "<x%y@backup.example>", 0 },
+		{ "<x%y@example.com>", 1 }, { "<x%y@EXAMPLE.NET>", 1 }, { "<x!y@example.com>", 1 },
+		{ "<x%y@xyz00.example.net>", 1 }, { "<x%y>", 1 }, { "<a!x>", 1 }, { "<a@b@c.example>", 1 },
+		{ "<x@exa mple.com>", 1 }, { "<x@example.com..>", 1 },
+	};
+
+	for (size_t i = 0; i < sizeof(forms) / sizeof(*forms); i++) {
+		struct addr_envelope a = envelope(forms[i].sender);
+
+		ck_assert_msg(facts_sender_readable(db, &a) == forms[i].readable, "%s", forms[i].sender);
+	}
+}
+END_TEST
+
+/* A block list matches every spelling of a blocked sender (issue 24). */
+START_TEST(facts_patterns_canonical)
+{
+	char *const patterns[] = { "@spam.example", "bad@worse.example", NULL };
+	static const char *const blocked[] = { "<x@spam.example.>", "<\"x\"@spam.example>", "<@relay.example:x@spam.example>",
+					       "<x%y@spam.example>", "<spam.example!x>", "<\"x y\"@SPAM.example>",
+					       "<bad+x@worse.example>", "<BAD@worse.example.>", "<\"bad\"@worse.example>" };
+	static const char *const passed[] = { "<good@worse.example>", "<bad.x@worse.example>", "<x@sub.spam.example>",
+					      "<x@spam.example.net>", "<x%spam.example@elsewhere.example>", "<>",
+					      "<+bad@worse.example>" };
+
+	for (size_t i = 0; i < sizeof(blocked) / sizeof(*blocked); i++) {
+		struct addr_envelope a = envelope(blocked[i]);
+
+		ck_assert_msg(facts_pattern_match(patterns, &a), "%s not matched", blocked[i]);
+	}
+	for (size_t i = 0; i < sizeof(passed) / sizeof(*passed); i++) {
+		struct addr_envelope a = envelope(passed[i]);
+
+		ck_assert_msg(!facts_pattern_match(patterns, &a), "%s matched", passed[i]);
+	}
+}
+END_TEST
+
+static struct rcpt_lookup lookup(const char *arg);
+
+/* Another name of a mailbox: its domains' rules and block lists; generated names flagged. */
+START_TEST(facts_local_names)
+{
+	struct rcpt_lookup l;
+
+	l = lookup("<xyz00-info@xyz00.example.net>");	/* reached through example.com and example.org (team@) */
+	ck_assert_int_eq(l.destination, RCPT_LOCAL);
+	ck_assert_str_eq(l.recipient.mailbox, "xyz00-info");
+	ck_assert_uint_eq(l.recipient.rules.max_size, 64u << 20);	/* example.com's, stricter than the defaults' */
+	ck_assert_int_eq(l.recipient.rules.virus, POLICY_VIRUS_REJECT);
+	ck_assert(l.recipient.rules.spam.has_reject && l.recipient.rules.spam.reject_score == 10.0);	/* example.org's */
+	ck_assert(l.sender_blocked);	/* example.com blocks @spam.example */
+	ck_assert(!l.sender_allowed);	/* no allow list at a server name */
+	l = lookup("<XYZ00-INFO+list>");
+	ck_assert_str_eq(l.recipient.mailbox, "xyz00-info");
+	ck_assert_uint_eq(l.recipient.rules.max_size, 64u << 20);
+	l = lookup("<xyz00-news@mail.example.net>");	/* the alias, not the mailbox of that name */
+	ck_assert_str_eq(l.recipient.mailbox, "xyz00-office");
+	ck_assert_int_eq(l.recipient.rules.virus, POLICY_VIRUS_TAG);	/* its own, through every domain */
+	l = lookup("<root@xyz00.example.net>");	/* no name of the export: the defaults */
+	ck_assert_str_eq(l.recipient.mailbox, "");
+	ck_assert_uint_eq(l.recipient.rules.max_size, 128u << 20);
+	ck_assert(!l.recipient.generated_alias);
+	ck_assert(lookup("<sales=example.com@xyz00.example.net>").recipient.generated_alias);
+	ck_assert(lookup("<SALES=EXAMPLE.COM>").recipient.generated_alias);
+	ck_assert(lookup("<team=example.org+x@mail.example.net>").recipient.generated_alias);
+	ck_assert(!lookup("<sales=example.com@example.com>").recipient.generated_alias);	/* example.com's catch-all */
+	l = lookup("<postmaster@example.com>");	/* the local name postmaster's, not the catch-all's */
+	ck_assert_str_eq(l.recipient.mailbox, "root");
+}
+END_TEST
+
 /* What an RCPT of arg looks up, from an outside sender. */
 static struct rcpt_lookup
 lookup(const char *arg)
@@ -854,6 +1117,32 @@ START_TEST(precedence_key_by_key)
 	ck_assert_int_eq(r.virus, POLICY_VIRUS_DISCARD);
 	assert_spam(&r, true, 3, "[D]", 10, -1);
 	assert_types(&r, "application/zip");
+}
+END_TEST
+
+/* At a server name, a mailbox gets the strictest of what its domains give it, key by key. */
+START_TEST(precedence_server_names_strictest)
+{
+	struct policy_rules r;
+	struct rcpt_lookup l;
+
+	/* m-plain: the defaults through plain.example, set.example's rules through set.example. */
+	r = rules_of("<m-plain@prec.example.net>", "m-plain");
+	ck_assert_uint_eq(r.max_size, 64u << 20);
+	ck_assert_int_eq(r.virus, POLICY_VIRUS_REJECT);
+	assert_spam(&r, true, 3, "[D]", 10, -1);
+	ck_assert_uint_eq(r.ntypes, 2);	/* application/x-dosexec and application/zip */
+	r = rules_of("<M-Spam+x>", "m-spam");
+	ck_assert_uint_eq(r.max_size, 64u << 20);
+	ck_assert_int_eq(r.virus, POLICY_VIRUS_REJECT);
+	assert_spam(&r, true, 2, "[SPAM]", 10, -1);
+	r = rules_of("<m-all>", "m-all");	/* it sets every key itself: its own, whichever domain */
+	ck_assert_uint_eq(r.max_size, 20u << 20);
+	ck_assert_int_eq(r.virus, POLICY_VIRUS_TAG);
+	assert_spam(&r, false, 1, "[M]", -1, 30);
+	assert_types(&r, "application/pdf");
+	l = lookup("<nobody@prec.example.net>");
+	ck_assert_uint_eq(l.recipient.rules.max_size, 100u << 20);	/* no name of the export: the defaults */
 }
 END_TEST
 
@@ -1033,6 +1322,16 @@ START_TEST(gateway_rate_payers)
 	ck_assert_int_eq(facts_rate_charge(db, &payer, &charge), 1);
 	ck_assert_str_eq(charge.key, "client:2001:db8:1:2::/64");
 	ck_assert_str_eq(charge.who, "2001:db8:1:2::/64");
+	inet_pton(AF_INET, "192.0.2.5", v4);	/* a network's own bulk allowance, counted apart (issue 24) */
+	payer = (struct rate_payer){ .network = policydb_relay_network(db, AF_INET, v4), .family = AF_INET, .addr = v4,
+				     .bulk = true };
+	ck_assert_int_eq(facts_rate_charge(db, &payer, &charge), 1);
+	ck_assert_str_eq(charge.key, "bulk:client:192.0.2.5");
+	ck_assert_uint_eq(charge.per_hour, 20);
+	ck_assert_uint_eq(charge.burst, 2);
+	payer.bulk = false;
+	payer.family = AF_INET6;
+	payer.addr = v6;
 	ck_assert_int_eq(policydb_mailbox(db, "gw-admin", &mailbox), 0);
 	payer.auth_mailbox = "gw-admin";	/* AUTH first, whatever the network */
 	payer.mailbox = &mailbox;
@@ -1057,9 +1356,9 @@ START_TEST(gateway_rate_payers)
 	ck_assert_uint_eq(charge.per_hour, 200);
 	policy_mailbox_free(&mailbox);
 	payer = (struct rate_payer){ .certificate = &(struct policy_relay_right){ "/CN=a", { 7, 0, 0, 0 } },
-				     .cert_issuer = "/CN=CA", .cert_subject = "/CN=a" };
+				     .cert_identity = "/cn=ca|/cn=a", .cert_issuer = "/CN=CA", .cert_subject = "/CN=a" };
 	ck_assert_int_eq(facts_rate_charge(db, &payer, &charge), 1);
-	ck_assert_str_eq(charge.key, "cert:/CN=CA|/CN=a");
+	ck_assert_str_eq(charge.key, "cert:/cn=ca|/cn=a");
 	ck_assert_str_eq(charge.who, "/CN=a");
 	ck_assert_uint_eq(charge.per_hour, 7);
 	ck_assert_uint_eq(charge.burst, 7);
@@ -1079,11 +1378,14 @@ START_TEST(gateway_rate_cert_reply)
 	struct rate_payer payer = { .certificate = &(struct policy_relay_right){ "/CN=site.in-berlin.de", { 6, 2, 0, 0 } },
 				    .cert_issuer = "/C=DE/O=IN-Berlin+20e.V./CN=IN-Berlin+20CA",
 				    .cert_subject = "/CN=site.in-berlin.de" };
+	char identity[FACTS_RATE_KEY_MAX];
 	struct rate_charge charge;
 	struct decision d;
 
+	ck_assert(facts_cert_identity(payer.cert_issuer, payer.cert_subject, identity, sizeof(identity)));
+	payer.cert_identity = identity;
 	ck_assert_int_eq(facts_rate_charge(db, &payer, &charge), 1);
-	ck_assert_str_eq(charge.key, "cert:/C=DE/O=IN-Berlin+20e.V./CN=IN-Berlin+20CA|/CN=site.in-berlin.de");
+	ck_assert_str_eq(charge.key, "cert:/c=de/o=in-berlin+20e.v./cn=in-berlin+20ca|/cn=site.in-berlin.de");
 	decide_continue_for_test(&d);
 	decide_rate(DECIDE_RATE_LIMITED, false, charge.who, charge.per_hour, 600, &d);
 	ck_assert_str_eq(d.text, "Rate limit of 6 recipients per hour for /CN=site.in-berlin.de exceeded, retry in 600 seconds");
@@ -1148,15 +1450,24 @@ milter_suite(void)
 	tcase_add_test(tc, stats_report_scanner_nodes);
 	tcase_add_test(tc, envelope_plain_addresses);
 	tcase_add_test(tc, envelope_routing_tricks);
+	tcase_add_test(tc, envelope_canonical_forms);
 	tcase_add_test(tc, decide_mail_rules);
 	tcase_add_test(tc, decide_relay_rules);
 	tcase_add_test(tc, decide_rcpt_limits);
 	tcase_add_test(tc, decide_size_and_params);
 	tcase_add_test(tc, decide_rate_limits);
+	tcase_add_test(tc, decide_generated_alias);
+	tcase_add_test(tc, decide_msg_size_macro);
+	tcase_add_test(tc, facts_certificate_identity);
+	tcase_add_test(tc, facts_client_identity);
 	suite_add_tcase(s, tc);
 	tcase_add_checked_fixture(lookups, build_sample_db, drop_sample_db);
 	tcase_add_test(lookups, facts_auth_users);
 	tcase_add_test(lookups, facts_sender_ownership);
+	tcase_add_test(lookups, facts_sender_ownership_forms);
+	tcase_add_test(lookups, facts_sender_forms_readable);
+	tcase_add_test(lookups, facts_patterns_canonical);
+	tcase_add_test(lookups, facts_local_names);
 	tcase_add_test(lookups, facts_destinations);
 	tcase_add_test(lookups, facts_relay_rights);
 	tcase_add_test(lookups, facts_scan_policies);
@@ -1166,6 +1477,7 @@ milter_suite(void)
 	tcase_add_test(precedence, precedence_defaults_and_mailbox);
 	tcase_add_test(precedence, precedence_domain_then_defaults);
 	tcase_add_test(precedence, precedence_key_by_key);
+	tcase_add_test(precedence, precedence_server_names_strictest);
 	tcase_add_test(precedence, unreadable_mailbox_fails_closed);
 	tcase_add_test(precedence, record_cache_limit);
 	tcase_add_test(lookups, policydb_refuses_old_format);

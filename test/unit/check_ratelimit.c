@@ -240,29 +240,111 @@ collected_has(const struct collected *c, const char *key)
 	return false;
 }
 
+/*
+ * Issue 24: a transaction held open and then abandoned gave its recipients
+ * back on top of an allowance time had restored already: 9 recipients in
+ * one second against a burst of 3.  Burst 3, one a second: A takes 3 and
+ * waits 4 s, B takes a full burst again, A gives its 3 back -- nothing, all
+ * of it had come back with time -- and C gets none.
+ */
+START_TEST(gcra_refund_after_time_restored)
+{
+	const uint64_t s = 1000000, t0 = HOUR;
+	uint64_t tat = 0, next, retry, a[3], b_tat;
+
+	for (int i = 0; i < 3; i++) {
+		ck_assert(gcra_step(t0, tat, s, 3, &next, &retry));
+		a[i] = tat = next;
+	}
+	for (int i = 0; i < 3; i++) {
+		ck_assert(gcra_step(t0 + 4 * s, tat, s, 3, &next, &retry));
+		tat = next;
+	}
+	b_tat = tat;
+	for (int i = 0; i < 3; i++)
+		tat = gcra_refund(t0 + 4 * s, tat, s, a[i]);
+	ck_assert_uint_eq(tat, b_tat);
+	ck_assert(!gcra_step(t0 + 4 * s, tat, s, 3, &next, &retry));
+	/* Half way through, what time has not given back comes back: a full burst, never more. */
+	tat = a[2];
+	for (int i = 0; i < 3; i++)
+		tat = gcra_refund(t0 + s + s / 2, tat, s, a[i]);
+	ck_assert_uint_eq(tat, t0 + s + s / 2);
+	/* Right away, each refund is a whole interval. */
+	tat = a[2];
+	tat = gcra_refund(t0, tat, s, a[2]);
+	ck_assert_uint_eq(tat, a[1]);
+}
+END_TEST
+
+/*
+ * Whatever the order of charges and refunds, a refund never leaves a
+ * sender more than it would have had had the refunded charges never been
+ * made: replaying the charges that were kept gives a TAT no later.
+ */
+START_TEST(gcra_refund_never_above_history)
+{
+	enum { OPS = 400 };
+	const uint64_t interval = 1000, tau = 4000;
+	uint64_t when[OPS], charged[OPS], tat = 0, now = HOUR, next, retry, replay;
+	bool kept[OPS];
+	unsigned n = 0, seed = 24;
+
+	for (int op = 0; op < 20000; op++) {
+		now += (uint64_t)(rand_r(&seed) % 700);
+		if (n < OPS && rand_r(&seed) % 3) {
+			if (gcra_tau(now, tat, interval, tau, &next, &retry)) {
+				when[n] = now;
+				charged[n] = next;
+				kept[n++] = true;
+			}
+			tat = next;
+		} else if (n) {
+			unsigned i = (unsigned)rand_r(&seed) % n;
+
+			if (kept[i])
+				tat = gcra_refund(now, tat, interval, charged[i]);
+			kept[i] = false;
+		}
+		replay = 0;
+		for (unsigned i = 0; i < n; i++)
+			if (kept[i])
+				replay = (replay > when[i] ? replay : when[i]) + interval;
+		ck_assert_msg((tat > now ? tat : now) >= (replay > now ? replay : now),
+			      "op %d: TAT %llu, history without the refunded charges %llu", op,
+			      (unsigned long long)tat, (unsigned long long)replay);
+		if (n == OPS) {
+			n = 0;	/* a fresh history, from where this one left the sender */
+			now += tau;
+			tat = 0;
+		}
+	}
+}
+END_TEST
+
 START_TEST(local_limits_and_lists)
 {
 	struct rlocal *t = rlocal_new(1000);
 	struct collected c = { 0 };
-	uint64_t retry, now = HOUR;
+	uint64_t retry, tat, a_tat, now = HOUR;
 
 	for (int i = 0; i < 3; i++)
-		ck_assert_int_eq(rlocal_step(t, "mailbox:a", now, 1000000, 3000000, &retry), 1);
-	ck_assert_int_eq(rlocal_step(t, "mailbox:a", now, 1000000, 3000000, &retry), 0);
+		ck_assert_int_eq(rlocal_step(t, "mailbox:a", now, 1000000, 3000000, &retry, &a_tat), 1);
+	ck_assert_int_eq(rlocal_step(t, "mailbox:a", now, 1000000, 3000000, &retry, &tat), 0);
 	ck_assert_uint_eq(retry, 1000000);
-	ck_assert_int_eq(rlocal_step(t, "mailbox:b", now, 1000000, 3000000, &retry), 1);
+	ck_assert_int_eq(rlocal_step(t, "mailbox:b", now, 1000000, 3000000, &retry, &tat), 1);
 	rlocal_each_limited(t, now, collect, &c);
 	ck_assert_uint_eq(c.n, 1);
 	ck_assert_str_eq(c.keys[0], "mailbox:a");
 	ck_assert_uint_eq(c.retry[0], 1000000);
 	/* A refund gives one back; forgetting starts a full burst. */
-	rlocal_refund(t, "mailbox:a", now, 1000000);
-	ck_assert_int_eq(rlocal_step(t, "mailbox:a", now, 1000000, 3000000, &retry), 1);
+	rlocal_refund(t, "mailbox:a", now, 1000000, a_tat);
+	ck_assert_int_eq(rlocal_step(t, "mailbox:a", now, 1000000, 3000000, &retry, &tat), 1);
 	ck_assert(rlocal_forget(t, "mailbox:a"));
 	ck_assert(!rlocal_forget(t, "mailbox:a"));
 	ck_assert_uint_eq(rlocal_count(t), 1);
 	for (int i = 0; i < 3; i++)
-		ck_assert_int_eq(rlocal_step(t, "mailbox:a", now, 1000000, 3000000, &retry), 1);
+		ck_assert_int_eq(rlocal_step(t, "mailbox:a", now, 1000000, 3000000, &retry, &tat), 1);
 	rlocal_free(t);
 }
 END_TEST
@@ -271,11 +353,11 @@ START_TEST(local_table_bounded)
 {
 	struct rlocal *t = rlocal_new(200);
 	char key[32];
-	uint64_t retry;
+	uint64_t retry, tat;
 
 	for (int i = 0; i < 5000; i++) {
 		snprintf(key, sizeof(key), "client:10.0.%d.%d", i / 256, i % 256);
-		ck_assert_int_eq(rlocal_step(t, key, HOUR + (uint64_t)i, 1000000, 10000000, &retry), 1);
+		ck_assert_int_eq(rlocal_step(t, key, HOUR + (uint64_t)i, 1000000, 10000000, &retry, &tat), 1);
 		ck_assert_uint_le(rlocal_count(t), 200);
 	}
 	ck_assert_uint_ge(rlocal_reclaims(t), 5000 / (200 / RLOCAL_RECLAIM_DIVISOR + 1) / 2);
@@ -296,27 +378,27 @@ START_TEST(local_eviction_keeps_limited)
 	struct rlocal *t = rlocal_new(128);
 	struct collected c = { 0 };
 	char key[32];
-	uint64_t retry, now = HOUR, minute = 60000000;
+	uint64_t retry, tat, now = HOUR, minute = 60000000;
 
 	for (int i = 0; i < 40; i++) {
 		snprintf(key, sizeof(key), "limited:%d", i);
-		rlocal_step(t, key, now, 10 * minute, 10 * minute, &retry);	/* burst 1: used up */
+		rlocal_step(t, key, now, 10 * minute, 10 * minute, &retry, &tat);	/* burst 1: used up */
 	}
 	for (int i = 0; i < 88; i++) {
 		snprintf(key, sizeof(key), "partly:%d", i);
 		for (int k = 0; k < 50; k++)
-			ck_assert_int_eq(rlocal_step(t, key, now, minute, 100 * minute, &retry), 1);
+			ck_assert_int_eq(rlocal_step(t, key, now, minute, 100 * minute, &retry, &tat), 1);
 	}
 	for (int i = 0; i < 500; i++) {
 		snprintf(key, sizeof(key), "new:%d", i);
-		ck_assert_int_eq(rlocal_step(t, key, now + 1000 + (uint64_t)i, 1000000, 50000000, &retry), 1);
+		ck_assert_int_eq(rlocal_step(t, key, now + 1000 + (uint64_t)i, 1000000, 50000000, &retry, &tat), 1);
 	}
 	rlocal_each_limited(t, now + 2000, collect, &c);
 	ck_assert_uint_eq(c.n, 40);
 	for (int i = 0; i < 40; i++) {
 		snprintf(key, sizeof(key), "limited:%d", i);
 		ck_assert_msg(collected_has(&c, key), "%s was dropped", key);
-		ck_assert_int_eq(rlocal_step(t, key, now + 3000, 10 * minute, 10 * minute, &retry), 0);
+		ck_assert_int_eq(rlocal_step(t, key, now + 3000, 10 * minute, 10 * minute, &retry, &tat), 0);
 	}
 	rlocal_free(t);
 }
@@ -328,21 +410,21 @@ START_TEST(local_eviction_order_among_limited)
 	struct rlocal *t = rlocal_new(RLOCAL_RECLAIM_DIVISOR);	/* a reclaim frees exactly one */
 	struct collected c = { 0 };
 	char key[32];
-	uint64_t retry, now = HOUR;
+	uint64_t retry, tat, now = HOUR;
 
 	for (int i = 0; i < RLOCAL_RECLAIM_DIVISOR; i++) {
 		snprintf(key, sizeof(key), "limited:%02d", i);
 		/* burst 1, intervals from 10 to 73 minutes: limited until now + that */
-		rlocal_step(t, key, now, (uint64_t)(10 + i) * 60000000, (uint64_t)(10 + i) * 60000000, &retry);
+		rlocal_step(t, key, now, (uint64_t)(10 + i) * 60000000, (uint64_t)(10 + i) * 60000000, &retry, &tat);
 	}
-	rlocal_step(t, "new:0", now + 1, 1000000, 5000000, &retry);
+	rlocal_step(t, "new:0", now + 1, 1000000, 5000000, &retry, &tat);
 	rlocal_each_limited(t, now + 2, collect, &c);
 	ck_assert(!collected_has(&c, "limited:00"));
 	ck_assert(collected_has(&c, "limited:01"));
 	ck_assert(collected_has(&c, "limited:63"));
 	/* Later, limited:01's TAT has passed: it is dropped before the rest, new:0 (limited until its TAT - 4 s) too. */
 	c.n = 0;
-	rlocal_step(t, "new:1", now + 11 * 60000000ULL + 1, 1000000, 5000000, &retry);
+	rlocal_step(t, "new:1", now + 11 * 60000000ULL + 1, 1000000, 5000000, &retry, &tat);
 	rlocal_each_limited(t, now + 11 * 60000000ULL + 2, collect, &c);
 	ck_assert(!collected_has(&c, "limited:01"));
 	ck_assert(collected_has(&c, "limited:02"));
@@ -362,11 +444,11 @@ hammer_thread(void *arg)
 {
 	struct hammer *h = arg;
 	char key[48];
-	uint64_t retry;
+	uint64_t retry, tat;
 
 	for (unsigned i = 0; i < h->charges; i++) {
 		snprintf(key, sizeof(key), "t%u:%u", h->id, i);
-		if (rlocal_step(h->table, h->key ? h->key : key, HOUR + i, HOUR, 1000 * HOUR, &retry) == 1)
+		if (rlocal_step(h->table, h->key ? h->key : key, HOUR + i, HOUR, 1000 * HOUR, &retry, &tat) == 1)
 			h->allowed++;
 	}
 	return NULL;
@@ -629,6 +711,8 @@ ratelimit_suite(void)
 	tcase_add_test(gcra, gcra_clock_backwards);
 	tcase_add_test(gcra, gcra_huge_values);
 	tcase_add_test(gcra, gcra_params_of_limits);
+	tcase_add_test(gcra, gcra_refund_after_time_restored);
+	tcase_add_test(gcra, gcra_refund_never_above_history);
 	tcase_add_test(gcra, keys_printable_and_bounded);
 	tcase_add_test(gcra, breaker_opens_probes_and_closes);
 	tcase_add_test(gcra, breaker_revive_capped_and_jittered);
