@@ -123,13 +123,44 @@ acdb_bucket_find(const char *value, size_t len, const char *local, char *login, 
 
 /* ---- D: and S: values ---- */
 
+/* Appends text to buf at *used (of len); false when it does not fit. */
+static bool
+append_text(char *buf, size_t len, size_t *used, const char *text)
+{
+	size_t n = strlen(text);
+
+	if (n >= len - *used)
+		return false;
+	memcpy(buf + *used, text, n + 1);
+	*used += n;
+	return true;
+}
+
+static bool
+append_number(char *buf, size_t len, size_t *used, unsigned value)
+{
+	char digits[12], *p = digits + sizeof(digits) - 1;
+
+	*p = '\0';
+	do
+		*--p = (char)('0' + value % 10);
+	while ((value /= 10) != 0);
+	return append_text(buf, len, used, p);
+}
+
+/* Without snprintf: hostmapgen formats one per domain name, a hundred thousand and more a run. */
 int
 acdb_domain_format(const struct acdb_domain *domain, char *buf, size_t len)
 {
-	int w = snprintf(buf, len, "%s\t%u\t%u\t%s", domain->canonical, domain->settings_id, domain->buckets,
-			 domain->catch_all);
+	size_t used = 0;
 
-	return w > 0 && (size_t)w < len ? 0 : -1;
+	if (len == 0)
+		return -1;
+	buf[0] = '\0';
+	return append_text(buf, len, &used, domain->canonical) && append_text(buf, len, &used, "\t")
+	       && append_number(buf, len, &used, domain->settings_id) && append_text(buf, len, &used, "\t")
+	       && append_number(buf, len, &used, domain->buckets) && append_text(buf, len, &used, "\t")
+	       && append_text(buf, len, &used, domain->catch_all) ? 0 : -1;
 }
 
 /* An unsigned decimal number of [p, end) no greater than max. */
@@ -173,10 +204,11 @@ int
 acdb_domain_parse(const char *value, size_t len, struct acdb_domain *domain, const char **why)
 {
 	const char *s[4], *e[4];
+	const char *nl = memchr(value, '\n', len), *end = nl ? nl : value + len;
 	unsigned long id, buckets;
 
 	memset(domain, 0, sizeof(*domain));
-	if (!split_fields(value, value + len, 4, s, e)) {
+	if (!split_fields(value, end, 4, s, e)) {
 		*why = "a domain record is not four fields";
 		return -1;
 	}
@@ -186,9 +218,13 @@ acdb_domain_parse(const char *value, size_t len, struct acdb_domain *domain, con
 		return -1;
 	}
 	if (!parse_number(s[1], e[1], ACDB_SETTINGS_MAX, &id) || !parse_number(s[2], e[2], ACDB_BUCKETS_MAX, &buckets)
-	    || buckets == 0) {
+	    || (buckets > 0 && nl)) {
 		*why = "a domain record has a bad settings id or bucket count";
 		return -1;
+	}
+	if (buckets == 0) {	/* the addresses follow */
+		domain->lines = nl ? nl + 1 : value + len;
+		domain->lines_len = (size_t)(value + len - domain->lines);
 	}
 	domain->settings_id = (unsigned)id;
 	domain->buckets = (unsigned)buckets;
@@ -363,30 +399,35 @@ acdb_digest(const struct acdb *db)
 	return db->digest;
 }
 
-/* The D: record of domain into answer; ACDB_FOUND, ACDB_NOT_ELIGIBLE or ACDB_ERROR. */
+/*
+ * The D: record of domain into record (*value holds it, and the addresses
+ * record->lines points to: the caller frees it) and its settings into
+ * answer; ACDB_FOUND, ACDB_NOT_ELIGIBLE or ACDB_ERROR.
+ */
 static enum acdb_result
-load_domain(struct acdb *db, const char *domain, struct acdb_domain *record, struct acdb_answer *answer,
-	    const char **why)
+load_domain(struct acdb *db, const char *domain, struct acdb_domain *record, char **value,
+	    struct acdb_answer *answer, const char **why)
 {
-	char key[ADDR_DOMAIN_MAX + 8], value[ACDB_VALUE_MAX], skey[32];
-	size_t len = 0;
+	char key[ADDR_DOMAIN_MAX + 8], settings[ACDB_VALUE_MAX], skey[32];
+	size_t len = 0, slen = 0;
 	int rc;
 
+	*value = NULL;
 	snprintf(key, sizeof(key), ACDB_PREFIX_DOMAIN "%s", domain);
-	if ((rc = get_record(db, key, value, sizeof(value), &len)) == 1)
+	if ((rc = dbmap_get(db->map, key, strlen(key), value, &len)) == 1)
 		return ACDB_NOT_ELIGIBLE;
-	if (rc < 0) {
+	if (rc < 0 || memchr(*value, '\0', len)) {
 		*why = "cannot read a domain record";
 		return ACDB_ERROR;
 	}
-	if (acdb_domain_parse(value, len, record, why) < 0)
+	if (acdb_domain_parse(*value, len, record, why) < 0)
 		return ACDB_ERROR;
 	snprintf(skey, sizeof(skey), ACDB_PREFIX_SETTINGS "%u", record->settings_id);
-	if (get_record(db, skey, value, sizeof(value), &len) != 0) {
+	if (get_record(db, skey, settings, sizeof(settings), &slen) != 0) {
 		*why = "a domain record names settings that cannot be read";
 		return ACDB_ERROR;
 	}
-	if (acdb_settings_parse(value, len, &answer->settings, why) < 0)
+	if (acdb_settings_parse(settings, slen, &answer->settings, why) < 0)
 		return ACDB_ERROR;
 	strcpy(answer->domain, domain);
 	strcpy(answer->canonical, record->canonical);
@@ -394,7 +435,7 @@ load_domain(struct acdb *db, const char *domain, struct acdb_domain *record, str
 	return ACDB_FOUND;
 }
 
-/* Looks local up in its bucket: 1 listed (login set, perhaps ""), 0 not, -1 error. */
+/* Looks local up among the domain's addresses: 1 listed (login set, perhaps ""), 0 not, -1 error. */
 static int
 find_local(struct acdb *db, const struct acdb_domain *record, const char *local, char *login, size_t loginlen,
 	   const char **why)
@@ -403,16 +444,20 @@ find_local(struct acdb *db, const struct acdb_domain *record, const char *local,
 	size_t len = 0;
 	int rc;
 
-	if (acdb_bucket_key(record->canonical, acdb_bucket(local, record->buckets), key, sizeof(key)) < 0)
-		return -1;
-	if ((rc = dbmap_get(db->map, key, strlen(key), &value, &len)) == 1)
-		return 0;	/* an empty bucket is not written */
-	if (rc < 0) {
-		*why = "cannot read an address record";
-		return -1;
+	if (record->buckets == 0) {
+		rc = acdb_bucket_find(record->lines, record->lines_len, local, login, loginlen);
+	} else {
+		if (acdb_bucket_key(record->canonical, acdb_bucket(local, record->buckets), key, sizeof(key)) < 0)
+			return -1;
+		if ((rc = dbmap_get(db->map, key, strlen(key), &value, &len)) == 1)
+			return 0;	/* an empty bucket is not written */
+		if (rc < 0) {
+			*why = "cannot read an address record";
+			return -1;
+		}
+		rc = acdb_bucket_find(value, len, local, login, loginlen);
+		free(value);
 	}
-	rc = acdb_bucket_find(value, len, local, login, loginlen);
-	free(value);
 	if (rc < 0 || (rc == 1 && login[0] && !addr_mailbox_name_valid(login))) {
 		*why = "an address record is malformed";
 		return -1;
@@ -448,24 +493,26 @@ enum acdb_result
 acdb_lookup(struct acdb *db, const char *address, struct acdb_answer *answer, const char **why)
 {
 	struct acdb_domain record;
-	char domain[ADDR_DOMAIN_MAX + 1];
+	char domain[ADDR_DOMAIN_MAX + 1], *value = NULL;
 	enum acdb_result rc;
 
 	memset(answer, 0, sizeof(*answer));
 	*why = "";
 	if (!acdb_address_split(address, answer->local, domain))
 		return ACDB_NOT_ADDRESS;
-	if ((rc = load_domain(db, domain, &record, answer, why)) != ACDB_FOUND)
-		return rc;
-	snprintf(answer->address, sizeof(answer->address), "%s@%s", answer->local, domain);
-	return resolve_local(db, &record, answer, why);
+	if ((rc = load_domain(db, domain, &record, &value, answer, why)) == ACDB_FOUND) {
+		snprintf(answer->address, sizeof(answer->address), "%s@%s", answer->local, domain);
+		rc = resolve_local(db, &record, answer, why);
+	}
+	free(value);
+	return rc;
 }
 
 enum acdb_result
 acdb_lookup_domain(struct acdb *db, const char *domain, struct acdb_answer *answer, const char **why)
 {
 	struct acdb_domain record;
-	char lower[ADDR_DOMAIN_MAX + 1];
+	char lower[ADDR_DOMAIN_MAX + 1], *value = NULL;
 	enum acdb_result rc;
 
 	memset(answer, 0, sizeof(*answer));
@@ -476,7 +523,8 @@ acdb_lookup_domain(struct acdb *db, const char *domain, struct acdb_answer *answ
 	addr_lower(lower);
 	if (!addr_domain_valid(lower))
 		return ACDB_NOT_ADDRESS;
-	rc = load_domain(db, lower, &record, answer, why);
+	rc = load_domain(db, lower, &record, &value, answer, why);
+	free(value);
 	answer->via = ACDB_VIA_DOMAIN;
 	return rc;
 }

@@ -3,10 +3,10 @@
  * for an address.  hostmapgen writes it, hostautoconfig answers from it,
  * and hostmapgen --explain shows it.
  *
- * Layout, version 1 (a Berkeley DB hash file; keys and values are bytes
+ * Layout, version 2 (a Berkeley DB hash file; keys and values are bytes
  * without a trailing NUL, keys lower-case):
  *
- *   @format          "hostmilter-autoconfig 1"; readers refuse other values
+ *   @format          "hostmilter-autoconfig 2"; readers refuse other values
  *   @digest          hex SHA-256 over every other record, in write order
  *                    (the key and its meaning are hostmilter.db's, so that
  *                    hostmapgen leaves an unchanged file alone the same way)
@@ -14,10 +14,13 @@
  *                    "imap|pop3|smtp\tHOST\tPORT\tSSL|STARTTLS\n", in
  *                    that order; ids are small decimal integers, one per
  *                    distinct set
- *   D:<domain>       "CANONICAL\tSETTINGS-ID\tBUCKETS\tCATCH-ALL-LOGIN":
+ *   D:<domain>       "CANONICAL\tSETTINGS-ID\tBUCKETS\tCATCH-ALL-LOGIN"
  *                    for every domain that opted in and each of its alias
  *                    domains; the login is empty unless the catch-all
- *                    reaches exactly one mailbox
+ *                    reaches exactly one mailbox.  BUCKETS 0: the domain
+ *                    has fewer than ACDB_BUCKET_ADDRESSES addresses, and
+ *                    they follow in this record, after a newline, as a
+ *                    B: record holds them
  *   B:<canonical>/<n> the addresses of CANONICAL whose local part falls
  *                    in bucket n (acdb_bucket, 0 <= n < BUCKETS): one
  *                    "LOCAL\tLOGIN\n" per address; an empty LOGIN means
@@ -27,11 +30,13 @@
  * An address is eligible when its domain has a D: record and its local
  * part (else, for "local+detail", the part before the "+", as Sendmail's
  * virtusertable resolves it) is listed with a login, or is not listed and
- * the catch-all has one.  Addresses are grouped in buckets of about
- * ACDB_BUCKET_ADDRESSES so that the file holds a record per few dozen
- * addresses rather than one each (a full hostmapgen run on a million
- * addresses pays for records, not for bytes), while a lookup still reads
- * one small record whatever the size of the domain.
+ * the catch-all has one.  Addresses are grouped, a small domain's in its
+ * D: record, a larger one's in buckets of about ACDB_BUCKET_ADDRESSES, so
+ * that the file holds a record per domain or per few dozen addresses
+ * rather than one each (a full hostmapgen run on a million addresses pays
+ * for records, not for bytes), while a lookup still reads one or two small
+ * records whatever the size of the domain.  Version 1 kept every domain's
+ * addresses in B: records, twice the records for the same answers.
  *
  * Promise: acdb_open refuses a file that is not this format; a lookup
  * answers found, not eligible, not an address, or -1 for a record it
@@ -48,7 +53,7 @@
 
 #include "addr.h"
 
-#define ACDB_FORMAT		"hostmilter-autoconfig 1"
+#define ACDB_FORMAT		"hostmilter-autoconfig 2"
 #define ACDB_KEY_FORMAT		"@format"
 #define ACDB_KEY_DIGEST		"@digest"
 #define ACDB_PREFIX_SETTINGS	"S:"
@@ -129,11 +134,13 @@ int acdb_bucket_find(const char *value, size_t len, const char *local, char *log
 struct acdb_domain {
 	char canonical[ADDR_DOMAIN_MAX + 1];
 	unsigned settings_id;
-	unsigned buckets;
+	unsigned buckets;			/* 0: the addresses are lines, below */
 	char catch_all[ADDR_NAME_MAX + 1];	/* "" when the catch-all is not eligible */
+	const char *lines;			/* into the parsed value; NULL unless buckets is 0 */
+	size_t lines_len;
 };
 
-/* Writes the D: value; -1 when it does not fit. */
+/* Writes the D: value's first line (no newline); -1 when it does not fit.  With buckets 0, the caller appends "\n" and the lines. */
 int acdb_domain_format(const struct acdb_domain *domain, char *buf, size_t len);
 int acdb_domain_parse(const char *value, size_t len, struct acdb_domain *domain, const char **why);
 

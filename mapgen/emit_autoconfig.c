@@ -7,8 +7,9 @@
  * Outside addresses, pipes and files beside it do not count (the mailbox
  * still gets the mail and its owner reads it); a second mailbox, the
  * system's root, or none at all make it ineligible, since no single login
- * reads that mail.  Addresses are written for opted-in domains only, once
- * under the real domain: an alias domain's D: record points there.
+ * reads that mail.  Addresses are written for opted-in domains only: a
+ * small domain's in its D: record and each alias domain's, a larger one's
+ * once, in B: records under the real domain, which its aliases point to.
  */
 #include "config.h"
 
@@ -27,7 +28,8 @@ struct ac_emitter {
 	GHashTable *settings_ids;	/* S: value -> id + 1 */
 	GHashTable *visited;		/* struct mg_deliver* followed for the current address */
 	unsigned defaults_id;		/* of domains that set no client settings of their own; 0: none yet */
-	GString *lines;			/* a bucket's value, reused */
+	GString *lines;			/* a small domain's addresses, reused */
+	GString *value;			/* a D: record, reused */
 };
 
 static void
@@ -39,6 +41,7 @@ put_bytes(GByteArray *data, const char *bytes, size_t len)
 	g_byte_array_append(data, (const guint8 *)bytes, (guint)len);
 }
 
+/* value is a string of valuelen bytes (its NUL is digested too, as hostmilter.db's records are). */
 static void
 put(struct ac_emitter *e, const char *key, const char *value, size_t valuelen)
 {
@@ -47,8 +50,7 @@ put(struct ac_emitter *e, const char *key, const char *value, size_t valuelen)
 	put_bytes(e->records->data, key, keylen);
 	put_bytes(e->records->data, value, valuelen);
 	EVP_DigestUpdate(e->md, key, keylen + 1);
-	EVP_DigestUpdate(e->md, value, valuelen);
-	EVP_DigestUpdate(e->md, "", 1);
+	EVP_DigestUpdate(e->md, value, valuelen + 1);
 	e->records->count++;
 }
 
@@ -149,14 +151,22 @@ settings_id_of(struct ac_emitter *e, const struct mg_domain *domain)
 	return g_hash_table_size(e->settings_ids) - 1;
 }
 
+/* The D: record of name: the first line, and a small domain's addresses after it. */
 static void
-put_domain_record(struct ac_emitter *e, const char *name, const struct acdb_domain *record)
+put_domain_record(struct ac_emitter *e, const char *name, const struct acdb_domain *record, const GString *lines)
 {
-	char key[ADDR_DOMAIN_MAX + 8], value[ADDR_DOMAIN_MAX + ADDR_NAME_MAX + 40];
+	char key[ADDR_DOMAIN_MAX + 8], head[ADDR_DOMAIN_MAX + ADDR_NAME_MAX + 40];
 
 	snprintf(key, sizeof(key), ACDB_PREFIX_DOMAIN "%s", name);
-	acdb_domain_format(record, value, sizeof(value));	/* fits: validated names */
-	put(e, key, value, strlen(value));
+	acdb_domain_format(record, head, sizeof(head));	/* fits: validated names */
+	if (record->buckets) {
+		put(e, key, head, strlen(head));
+		return;
+	}
+	g_string_assign(e->value, head);
+	g_string_append_c(e->value, '\n');
+	g_string_append_len(e->value, lines->str, (gssize)lines->len);
+	put(e, key, e->value->str, e->value->len);
 }
 
 static void
@@ -169,31 +179,13 @@ append_line(GString *out, const struct mg_address *address, const char *login)
 	g_string_append_c(out, '\n');
 }
 
-static void
-put_bucket(struct ac_emitter *e, const char *domain, unsigned n, const GString *lines)
-{
-	char key[ADDR_DOMAIN_MAX + 24];
-
-	if (!lines->len)
-		return;	/* a lookup takes a missing bucket for an empty one */
-	acdb_bucket_key(domain, n, key, sizeof(key));
-	put(e, key, lines->str, lines->len);
-}
-
-/* The B: records: each address's "LOCAL\tLOGIN\n" in its bucket. */
+/* A larger domain's B: records: each address's "LOCAL\tLOGIN\n" in its bucket. */
 static void
 put_buckets(struct ac_emitter *e, const struct mg_domain *domain, unsigned buckets)
 {
-	GString **lines;
+	GString **lines = g_new0(GString *, buckets);
+	char key[ADDR_DOMAIN_MAX + 24];
 
-	if (buckets == 1) {	/* nearly every domain: one value, no hashing */
-		g_string_truncate(e->lines, 0);
-		for (uint32_t a = 0; a < domain->naddresses; a++)
-			append_line(e->lines, &domain->addresses[a], login_of(e, &domain->addresses[a].deliver));
-		put_bucket(e, domain->name, 0, e->lines);
-		return;
-	}
-	lines = g_new0(GString *, buckets);
 	for (unsigned n = 0; n < buckets; n++)
 		lines[n] = g_string_new(NULL);
 	for (uint32_t a = 0; a < domain->naddresses; a++) {
@@ -202,12 +194,19 @@ put_buckets(struct ac_emitter *e, const struct mg_domain *domain, unsigned bucke
 		append_line(lines[acdb_bucket(address->local, buckets)], address, login_of(e, &address->deliver));
 	}
 	for (unsigned n = 0; n < buckets; n++) {
-		put_bucket(e, domain->name, n, lines[n]);
+		if (lines[n]->len) {	/* a lookup takes a missing bucket for an empty one */
+			acdb_bucket_key(domain->name, n, key, sizeof(key));
+			put(e, key, lines[n]->str, lines[n]->len);
+		}
 		g_string_free(lines[n], TRUE);
 	}
 	g_free(lines);
 }
 
+/*
+ * Nearly every domain has fewer than ACDB_BUCKET_ADDRESSES addresses: they
+ * go into its D: record (and each alias domain's), one record per name.
+ */
 static void
 put_domain(struct ac_emitter *e, const struct mg_domain *domain)
 {
@@ -216,12 +215,16 @@ put_domain(struct ac_emitter *e, const struct mg_domain *domain)
 
 	g_strlcpy(record.canonical, domain->name, sizeof(record.canonical));
 	record.settings_id = settings_id(e, domain);
-	record.buckets = domain->naddresses / ACDB_BUCKET_ADDRESSES + 1;
+	record.buckets = domain->naddresses < ACDB_BUCKET_ADDRESSES ? 0 : domain->naddresses / ACDB_BUCKET_ADDRESSES + 1;
 	g_strlcpy(record.catch_all, catch_all ? catch_all : "", sizeof(record.catch_all));
-	put_domain_record(e, domain->name, &record);
+	g_string_truncate(e->lines, 0);
+	for (uint32_t a = 0; record.buckets == 0 && a < domain->naddresses; a++)
+		append_line(e->lines, &domain->addresses[a], login_of(e, &domain->addresses[a].deliver));
+	put_domain_record(e, domain->name, &record, e->lines);
 	for (uint32_t a = 0; a < domain->naliases; a++)
-		put_domain_record(e, domain->aliases[a], &record);
-	put_buckets(e, domain, record.buckets);
+		put_domain_record(e, domain->aliases[a], &record, e->lines);
+	if (record.buckets)
+		put_buckets(e, domain, record.buckets);
 }
 
 unsigned
@@ -229,7 +232,8 @@ emit_autoconfig(const struct mg_export *export, struct policy_records *records)
 {
 	struct ac_emitter e = { export, records, EVP_MD_CTX_new(),
 				g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL),
-				g_hash_table_new(g_direct_hash, g_direct_equal), 0, g_string_sized_new(1024) };
+				g_hash_table_new(g_direct_hash, g_direct_equal), 0, g_string_sized_new(1024),
+				g_string_sized_new(1024) };
 	unsigned char md[EVP_MAX_MD_SIZE];
 	unsigned mdlen = 0, domains = 0;
 
@@ -251,6 +255,7 @@ emit_autoconfig(const struct mg_export *export, struct policy_records *records)
 	g_hash_table_destroy(e.settings_ids);
 	g_hash_table_destroy(e.visited);
 	g_string_free(e.lines, TRUE);
+	g_string_free(e.value, TRUE);
 	for (unsigned i = 0; i < mdlen && i < 32; i++)
 		snprintf(records->digest + 2 * i, 3, "%02x", md[i]);
 	return domains;

@@ -501,6 +501,21 @@ policy_job_run(gpointer data)
 	return NULL;
 }
 
+/* autoconfig.db's records, on a thread of their own: like every emitter they only read the model. */
+struct autoconfig_job {
+	const struct mg_export *export;
+	struct policy_records *records;
+};
+
+static gpointer
+autoconfig_job_run(gpointer data)
+{
+	struct autoconfig_job *job = data;
+
+	emit_autoconfig(job->export, job->records);
+	return NULL;
+}
+
 /*
  * hostmilter.db first: its records and its build are the longest part, so
  * they run on a thread of their own (and the build on another, from
@@ -513,12 +528,16 @@ generate(const struct mg_export *export, struct generated *gen, struct install_s
 {
 	struct textmap *maps[] = { &gen->virtuser, &gen->aliases, &gen->access, &gen->cw, &gen->mailertable };
 	struct policy_job job = { export, gen, set, writing, { 0 } };
+	struct autoconfig_job autoconfig = { export, &gen->autoconfig };
 	GHashTable *active;
-	GThread *policy;
+	GThread *policy, *autoconfig_thread;
 
 	report_init(&job.report);
 	set->files[FILE_POLICY].records = &gen->records;
+	set->files[FILE_AUTOCONFIG].records = &gen->autoconfig;
 	policy = g_thread_new("policy", policy_job_run, &job);
+	/* Where the text maps finish before hostmilter.db's records, its core was idle: autoconfig.db fills it. */
+	autoconfig_thread = g_thread_new("autoconfig", autoconfig_job_run, &autoconfig);
 	progress("generating virtmaps");
 	emit_virtmaps(export, &gen->virtuser);
 	progress("generating aliases");
@@ -533,8 +552,7 @@ generate(const struct mg_export *export, struct generated *gen, struct install_s
 	set->files[FILE_MAILERS].text = emit_mailers(export);
 	set->files[FILE_MAILERS].reload = mailers_need_reload(set, set->files[FILE_MAILERS].text);
 	progress("generating autoconfig.db");
-	emit_autoconfig(export, &gen->autoconfig);
-	set->files[FILE_AUTOCONFIG].records = &gen->autoconfig;
+	g_thread_join(autoconfig_thread);
 	progress("generating the policy database");
 	g_thread_join(policy);
 	report_merge(&out.report, &job.report);

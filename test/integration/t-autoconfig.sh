@@ -53,9 +53,9 @@ out=$("$HOSTMAPGEN" -o "$M" "$SAMPLE_EXPORT" 2>&1)
 like "hostmapgen installs autoconfig.db with the other files" "$out" 'files changed: .*autoconfig\.db'
 "$HOSTMAPGEN" -q -o "$M" --reload-cmd true "$SAMPLE_EXPORT" 2>/dev/null	# (the route the sample has waited for)
 dump=$(makemap -u hash "$M/autoconfig.db" 2>/dev/null)
-like "makemap reads it: the format record" "$dump" '^@format	hostmilter-autoconfig 1$'
-like "... example.com and its alias domain" "$dump" '^D:example\.net	example\.com	0	1	xyz00-info$'
-like "... info@example.com's login" "$dump" '^B:example\.com/0	info	xyz00-info$'
+like "makemap reads it: the format record" "$dump" '^@format	hostmilter-autoconfig 2$'
+like "... example.com and its alias domain" "$dump" '^D:example\.net	example\.com	0	0	xyz00-info$'
+like "... info@example.com's login, in the domain's record" "$dump" '^info	xyz00-info$'
 unlike "... no domain that did not opt in" "$dump" '^D:example\.org'
 inode=$(stat -c %i "$M/autoconfig.db")
 "$HOSTMAPGEN" -q -o "$M" --reload-cmd true "$SAMPLE_EXPORT" 2>/dev/null

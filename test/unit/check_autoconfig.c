@@ -321,6 +321,11 @@ START_TEST(big_domains_spread_over_buckets)
 	records = write_db(json->str, path);
 	ck_assert_uint_gt(records, 1000 / ACDB_BUCKET_ADDRESSES);	/* buckets, not one record each */
 	ck_assert_uint_lt(records, 1000 / ACDB_BUCKET_ADDRESSES + 10);
+	/* and a small domain is one record: format, settings, its D: record */
+	g_string_assign(json, HEAD "\"defaults\":{" SETTINGS "}," MAILBOXES "\"domains\":[{\"name\":\"small.example\","
+			"\"autoconfig\":true,\"addresses\":[{\"local\":\"a\",\"deliver\":[\"xyz00-hugo\"]}]}]}");
+	snprintf(path, sizeof(path), "%s/small.db", tmpdir);
+	ck_assert_uint_eq(write_db(json->str, path), 3);
 	db = acdb_open(path, err, sizeof(err));
 	ck_assert_msg(db != NULL, "%s", err);
 	for (int i = 0; i < 1000; i++) {
@@ -372,7 +377,14 @@ START_TEST(record_values_round_trip_and_refuse_damage)
 	ck_assert_int_eq(acdb_settings_parse("smtp\th.example\t99999\tSSL\nimap\th.example\t1\tSSL\n", 47, &back, &why), -1);
 	ck_assert_int_eq(acdb_settings_parse("smtp\th.example\t25\tSSL", 21, &back, &why), -1);
 	ck_assert_int_eq(acdb_settings_parse("smtp\th.example\t25\tSSL\nsmtp\th.example\t25\tSSL\n", 44, &back, &why), -1);
-	ck_assert_int_eq(acdb_domain_parse("example.com\t0\t0\t", 16, &dback, &why), -1);	/* no buckets */
+	ck_assert_int_eq(acdb_domain_parse("example.com\t0\t2\t\nx\ty\n", 21, &dback, &why), -1);	/* lines and buckets */
+	/* a small domain's addresses follow its first line */
+	ck_assert_int_eq(acdb_domain_parse("example.com\t0\t0\t\nhugo\txyz00-hugo\n", 33, &dback, &why), 0);
+	ck_assert_uint_eq(dback.buckets, 0);
+	ck_assert_int_eq(acdb_bucket_find(dback.lines, dback.lines_len, "hugo", login, sizeof(login)), 1);
+	ck_assert_str_eq(login, "xyz00-hugo");
+	ck_assert_int_eq(acdb_domain_parse("example.com\t0\t0\t", 16, &dback, &why), 0);
+	ck_assert_uint_eq(dback.lines_len, 0);
 	ck_assert_int_eq(acdb_domain_parse("example.com\t0\t1\tRoot!", 21, &dback, &why), -1);
 	ck_assert_int_eq(acdb_domain_parse("example.com\t0\t1", 15, &dback, &why), -1);
 	ck_assert_int_eq(acdb_domain_parse("example.com\tx\t1\t", 16, &dback, &why), -1);
