@@ -761,6 +761,25 @@ install_one(char **tmp, const char *target, const char *label, char *err, size_t
 	return rc;
 }
 
+/*
+ * A database's modification time not older than its text's, once the text is renamed into place.
+ * Debian's /etc/mail/Makefile (run by its init script and by sendmail-reload) rebuilds a .db whose text
+ * is newer, and rebuilds aliases.db with mode 0644 whatever mode the admin gave it; the text is written
+ * after a database built ahead, so without this the next make redoes (and re-modes) what we just wrote.
+ * Touches the new database before its rename, or the installed one when its content did not change.
+ */
+static void
+db_not_older_than_text(const struct install_file *file, const char *db)
+{
+	const char *path = file->tmp_db ? file->tmp_db : db;
+	struct stat st;
+
+	if (file->policy || !file->has_db || lstat(path, &st) < 0 || !S_ISREG(st.st_mode))
+		return;
+	if (utimensat(AT_FDCWD, path, NULL, AT_SYMLINK_NOFOLLOW) < 0)
+		msg_warn("cannot update the time of %s: %s; make may rebuild it", path, strerror(errno));
+}
+
 /* Renames until the first failure (*failed); returns how many renames succeeded. */
 static unsigned
 rename_all(struct install_set *set, bool *failed, char *err, size_t errlen)
@@ -776,6 +795,8 @@ rename_all(struct install_set *set, bool *failed, char *err, size_t errlen)
 			file->text_installed = install_one(&file->tmp_text, file->path, file->name, err, errlen) == 0;
 			*failed = !file->text_installed;
 			renamed += file->text_installed;
+			if (file->text_installed)
+				db_not_older_than_text(file, db);
 		}
 		if (!*failed && file->tmp_db) {
 			file->db_installed = install_one(&file->tmp_db, db, label, err, errlen) == 0;

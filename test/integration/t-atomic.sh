@@ -101,6 +101,16 @@ check "a run killed right after renaming aliases.db" kill_at renamed:aliases.db
 is "the run after it exits 0" "$?" 0
 is "and completes the new maps" "$(sorted "$(observed)")" "$(expected 8)"
 is "it leaves no temporary files behind" "$(ls -A "$M" | grep -c 'hostmapgen-tmp\|^__db\.')" 0
+# Debian's /etc/mail/Makefile rebuilds a database older than its text (aliases.db then with mode 0644).
+# A small export builds its databases (in threads) before its texts are written: five fresh runs of it.
+newer_texts() {
+	local d=$RUN/small i t
+	for i in 1 2 3 4 5; do
+		rm -rf "$d" && mkdir "$d" && "$HOSTMAPGEN" -q -o "$d" "$SAMPLE_EXPORT" 2>/dev/null
+		for t in virtmaps aliases access; do [ "$d/$t" -nt "$d/$t.db" ] && echo "run $i: $t"; done
+	done
+}
+is "no text is newer than its database, so make finds nothing to redo" "$(newer_texts)" ""
 "$HOSTMAPGEN" -q -o "$M" "$RUN/old.json" 2>/dev/null
 check "a run killed when its temporary files were written" kill_at written
 check "... left them behind" test "$(ls -A "$M" | grep -c hostmapgen-tmp)" -ge 8
