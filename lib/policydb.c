@@ -908,6 +908,8 @@ policydb_address_or_detail(const struct policydb *db, const char *local, const c
 	int rc;
 
 	memset(found, 0, sizeof(*found));
+	if (!canonical)
+		return 1;	/* no domain of ours: no such address */
 	if (!policydb_join(at_domain, sizeof(at_domain), "@", canonical, strlen(canonical))
 	    || !policydb_join(address, sizeof(address), local, at_domain, strlen(at_domain)))
 		return 1;

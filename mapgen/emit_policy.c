@@ -162,10 +162,9 @@ collect_mailboxes(struct emitter *e, const struct mg_deliver *deliver, GPtrArray
 	}
 }
 
-/* The mailboxes of one address or catch-all; an error when hostmilter could not read that many. */
-static void
-collect_for(struct emitter *e, const struct mg_deliver *deliver, GPtrArray *found, const char *what,
-	    const struct mg_domain *domain, const struct mg_address *address)
+/* The mailboxes deliver reaches, into found; true when they are more than hostmilter reads. */
+static bool
+collect_deliver(struct emitter *e, const struct mg_deliver *deliver, GPtrArray *found)
 {
 	g_ptr_array_set_size(found, 0);
 	if (g_hash_table_size(e->visited))
@@ -173,25 +172,26 @@ collect_for(struct emitter *e, const struct mg_deliver *deliver, GPtrArray *foun
 	if (g_hash_table_size(e->found))
 		g_hash_table_remove_all(e->found);
 	collect_mailboxes(e, deliver, found);
-	if (found->len > POLICYDB_LIST_MAX)
+	return found->len > POLICYDB_LIST_MAX;
+}
+
+/* An address's or a catch-all's (address NULL) mailboxes; too many is an error at its "deliver". */
+static void
+collect_for(struct emitter *e, const struct mg_deliver *deliver, GPtrArray *found, const char *what,
+	    const struct mg_domain *domain, const struct mg_address *address)
+{
+	if (collect_deliver(e, deliver, found))
 		report_add(e->report, RC_TOO_MANY_MAILBOXES,
 			   address ? report_at(e->report, "%s/addresses/%u/deliver", domain->where, address->index)
 				   : report_at(e->report, "%s/catch_all/deliver", domain->where),
 			   "%s reaches %u mailboxes; hostmilter reads at most %d", what, found->len, POLICYDB_LIST_MAX);
 }
 
-/* Remembers that domain delivers to each mailbox found (for the L: records). */
-/* The same for an alias (its errors at its own "deliver"). */
+/* The same for an alias. */
 static void
 collect_for_alias(struct emitter *e, const struct mg_alias *alias, GPtrArray *found, const char *what)
 {
-	g_ptr_array_set_size(found, 0);
-	if (g_hash_table_size(e->visited))
-		g_hash_table_remove_all(e->visited);
-	if (g_hash_table_size(e->found))
-		g_hash_table_remove_all(e->found);
-	collect_mailboxes(e, &alias->deliver, found);
-	if (found->len > POLICYDB_LIST_MAX)
+	if (collect_deliver(e, &alias->deliver, found))
 		report_add(e->report, RC_TOO_MANY_MAILBOXES, report_at(e->report, "%s/deliver", alias->where),
 			   "%s reaches %u mailboxes; hostmilter reads at most %d", what, found->len, POLICYDB_LIST_MAX);
 }

@@ -253,12 +253,10 @@ hostscan_print(const struct hostscan *h)
 
 	if (h->verdict.action == VERDICT_TEMPFAIL)
 		printf("tempfail: %s\n", h->verdict.failure ? h->verdict.failure : "the message could not be scanned");
-	else if (o->virus && strcmp(h->verdict.rule, "virus") == 0)
+	else if (o->virus && (!blocked || strcmp(h->verdict.rule, "virus") == 0))
 		printf("virus: %s\n", o->virus_name);	/* the verdict's reason first: the exit status says virus */
 	else if (blocked)
 		printf("blocked: %s\n", blocked);
-	else if (o->virus)
-		printf("virus: %s\n", o->virus_name);
 	else if (strcmp(h->verdict.rule, "uninspectable") == 0 || strcmp(h->verdict.rule, "encrypted") == 0)
 		printf("%s: %s\n", h->verdict.rule, h->verdict.unscanned ? h->verdict.unscanned : h->verdict.text);
 	else if (strcmp(h->verdict.rule, "spam") == 0)

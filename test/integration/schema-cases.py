@@ -131,6 +131,10 @@ CASES = [
     ("too_many_errors", "", many_errors),
     ("autoconfig_relayed", "/domains/3/autoconfig", setting(["domains", 3, "autoconfig"], True)),
     ("autoconfig_without_servers", "/domains/0/autoconfig", removing(["defaults", "client_settings"])),
+    ("too_many_blocked_types", "/mailboxes/0", lambda d: (
+        setting(["domains", 0, "blocked_types"], [f"application/x-a{i}" for i in range(16)])(d),
+        adding(["domains"], {"name": "third.example", "addresses": [{"local": "x", "deliver": ["xyz00-info"]}],
+                             "blocked_types": [f"application/x-b{i}" for i in range(16)]})(d))),
     # warnings
     ("alias_shadows_mailbox", "/aliases/1/name", lambda d: None),
     ("routed_unlisted", "/domains/5", adding(["domains"], {"name": "hive.example", "route": {"host": "192.0.2.7"}})),

@@ -104,7 +104,11 @@ fi
 
 # ---- libclamav cannot unpack (its temporary directory unwritable) ----
 chown root "$RUN/spool"
-out=$(hm_send no-tmpdir attach /usr/share/clamav-testfiles/clam.zip -- info@example.com)
+# EICAR zipped: only libclamav can tell it from a clean file (clam.zip's executable would be
+# refused by its type, which the attachment walk sees inside the archive, scanner or not).
+python3 -c 'import sys, zipfile; z = zipfile.ZipFile(sys.argv[1], "w"); z.writestr("eicar.com", sys.argv[2]); z.close()' \
+	"$RUN/eicar.zip" "$EICAR"
+out=$(hm_send no-tmpdir attach "$RUN/eicar.zip" -- info@example.com)
 like "libclamav cannot make its temporary directory: 451, not accepted unscanned" "$(grep '^DATA' <<<"$out")" '^DATA 451 4\.7\.1'
 like "... the log has libclamav's reason" "$(cat "$RUN/hostmilter.log")" "libclamav: .*(temporary|tmp)"
 chown hostmilter "$RUN/spool"

@@ -25,7 +25,6 @@ SpoolDirectory $RUN/spool"
 chown hostmilter "$RUN/spool"
 check "hostmilter starts with a clamd node" hm_milter_start
 SOCK=unix:$RUN/milter/hostmilter.sock
-hwm() { awk '/^VmHWM/ { print $2 }' "/proc/$HM_MILTER_PID/status"; }
 # spool_files: the distinct files in the spool directory hostmilter holds open,
 # counted by inode (libclamav may hold a second descriptor of the same file).
 spool_files() {
@@ -42,13 +41,22 @@ like "warm-up: 40 ordinary messages accepted" "$out" 'messages=40 ok=40 refused=
 # Sendmail waits only for the replies that decide (MAIL, each RCPT, end of
 # message), not for each header and body chunk: SMFIP_NR_* negotiated.
 like "... each waiting for 4 replies: MAIL, two RCPT, end of message" "$out" ' replies_per_msg=4\.0'
-before=$(hwm)
+# The memory hostmilter allocates: anonymous pages, sampled while the message goes through.  The
+# spool file is mapped read-only for the attachment walk (scan/attach.c); those pages are the page
+# cache's, shared and dropped at will, and VmHWM would count them.
+anon() { awk '/^RssAnon/ { print $2 }' "/proc/$HM_MILTER_PID/status"; }
+before=$(anon)
+: >"$RUN/anon.samples"
+( while kill -0 "$HM_MILTER_PID" 2>/dev/null && [ ! -e "$RUN/anon.stop" ]; do anon >>"$RUN/anon.samples"; sleep 0.02; done ) &
+sampler=$!
 out=$("$MILTER_LOAD" -s "$SOCK" -c 1 -n 1 --body-bytes 134217728)
-after=$(hwm)
+touch "$RUN/anon.stop"
+wait "$sampler"
+after=$(sort -n "$RUN/anon.samples" | tail -1)
 like "a 128 MB message passes, scanned and accepted" "$out" 'messages=1 ok=1 refused=0 errors=0'
-diag "peak RSS before ${before} kB, after ${after} kB"
-if [ $(( after - before )) -le 16384 ]; then ok "... peak memory grew $(( after - before )) kB, at most 16 MB"
-else not_ok "... peak memory grew $(( after - before )) kB, more than 16 MB"; fi
+diag "anonymous memory before ${before} kB, at most ${after} kB while the message went through"
+if [ $(( ${after:-0} - before )) -le 16384 ]; then ok "... anonymous memory grew $(( ${after:-0} - before )) kB, at most 16 MB"
+else not_ok "... anonymous memory grew $(( ${after:-0} - before )) kB, more than 16 MB"; fi
 is "... nothing left in the spool directory" "$(ls -A "$RUN/spool")" ""
 is "... no spool file held open" "$(spool_files)" "0"
 
