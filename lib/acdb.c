@@ -267,18 +267,21 @@ settings_line(const char *line, const char *end, struct acdb_settings *settings,
 	struct acdb_server server = { .offered = true };
 	unsigned long port;
 
-	*why = "a settings record has a malformed line";
 	if (!split_fields(line, end, 4, s, e) || !copy_field(s[0], e[0], name, sizeof(name))
-	    || acdb_protocol_parse(name, &protocol) < 0)
+	    || acdb_protocol_parse(name, &protocol) < 0) {
+		*why = "a settings record has a malformed line";
 		return -1;
+	}
 	if (settings->server[protocol].offered) {
 		*why = "a settings record names a protocol twice";
 		return -1;
 	}
 	if (!copy_field(s[1], e[1], server.host, sizeof(server.host)) || !addr_domain_valid(server.host)
 	    || !parse_number(s[2], e[2], 65535, &port) || port == 0
-	    || !copy_field(s[3], e[3], socket, sizeof(socket)) || acdb_socket_parse(socket, &server.socket) < 0)
+	    || !copy_field(s[3], e[3], socket, sizeof(socket)) || acdb_socket_parse(socket, &server.socket) < 0) {
+		*why = "a settings record has a malformed line";
 		return -1;
+	}
 	server.port = (uint16_t)port;
 	settings->server[protocol] = server;
 	return 0;

@@ -50,7 +50,7 @@ static void
 build_sample(void)
 {
 	const char *file = getenv("HM_SAMPLE_EXPORT") ? getenv("HM_SAMPLE_EXPORT") : HM_SAMPLE_EXPORT_PATH;
-	struct mg_export *export = model_new();
+	struct mg_export *export = NULL;
 	struct mg_report report;
 	struct policy_records records = { 0 };
 	struct dbmap_writer *writer;
@@ -58,7 +58,7 @@ build_sample(void)
 	size_t len;
 
 	report_init(&report);
-	if (export_slurp(file, &data, &len) < 0 || export_parse(data, len, file, export, &report) < 0
+	if (export_slurp(file, &data, &len) < 0 || export_read(data, len, file, &export, &report) < 0
 	    || validate_export(export, &report) > 0)
 		abort();
 	emit_autoconfig(export, &records);

@@ -9,11 +9,11 @@
 # descriptors back.  Runs the AddressSanitizer build when there is one
 # (HM_ASAN_BUILD), so that a memory error is a crash, and reads its
 # report, leaks included, at exit.
-# Port: 2632.
+# Port: 2672.
 . "$(dirname "$0")/lib.sh"
 
 AC=$HM_BUILD/autoconfig/hostautoconfig
-PORT=2632
+PORT=2672
 TIMEOUT=3
 CONNECTIONS=32
 hm_rundir autoconfig-hostile

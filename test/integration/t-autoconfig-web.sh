@@ -5,16 +5,16 @@
 # running it as a CGI program.  Every URL form in any letter case gets
 # through, the Host and the query string arrive, and a client cannot
 # escape its rate limit by writing its own X-Forwarded-For.
-# Ports: 2633 (nginx), 2634 (Apache, proxy), 2635 (the daemon), 2636 (Apache, CGI).
+# Ports: 2673 (nginx), 2674 (Apache, proxy), 2675 (the daemon), 2676 (Apache, CGI).
 . "$(dirname "$0")/lib.sh"
 
 AC=$HM_BUILD/autoconfig/hostautoconfig
 DATA=$HM_SRC/test/data
 SAMPLE=$HM_SRC/sample-etc-mail
-NGINX=2633
-APACHE=2634
-DAEMON=2635
-CGI=2636
+NGINX=2673
+APACHE=2674
+DAEMON=2675
+CGI=2676
 hm_rundir autoconfig-web
 M=$RUN/maps
 "$HOSTMAPGEN" -q -o "$M" --reload-cmd true "$SAMPLE_EXPORT" 2>/dev/null

@@ -9,13 +9,13 @@
 # up without a restart and a broken one never replaces a good one; the
 # rate limit, per client behind a trusted proxy; privileges; the CGI
 # program; the systemd unit.
-# Ports: 2630 (the responder), 2631 (rate limits).
+# Ports: 2670 (the responder), 2671 (rate limits).
 . "$(dirname "$0")/lib.sh"
 
 AC=${HOSTAUTOCONFIG:-$HM_BUILD/autoconfig/hostautoconfig}
 DATA=$HM_SRC/test/data
-PORT=2630
-RPORT=2631
+PORT=2670
+RPORT=2671
 hm_rundir autoconfig
 M=$RUN/maps
 

@@ -45,10 +45,10 @@ struct loaded {
 static struct loaded
 load(const char *json)
 {
-	struct loaded l = { .export = model_new() };
+	struct loaded l = { 0 };
 
 	report_init(&l.report);
-	if (export_parse(json, strlen(json), "test", l.export, &l.report) == 0)
+	if (export_read(json, strlen(json), "test", &l.export, &l.report) == 0)
 		validate_export(l.export, &l.report);
 	return l;
 }
@@ -358,7 +358,7 @@ END_TEST
 START_TEST(record_values_round_trip_and_refuse_damage)
 {
 	struct acdb_settings s = { 0 }, back;
-	struct acdb_domain d = { "example.com", 3, 2, "xyz00-hugo" }, dback;
+	struct acdb_domain d = { .canonical = "example.com", .settings_id = 3, .buckets = 2, .catch_all = "xyz00-hugo" }, dback;
 	char buf[512], login[40];
 	const char *why;
 
