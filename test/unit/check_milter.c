@@ -1392,6 +1392,49 @@ START_TEST(gateway_rate_cert_reply)
 }
 END_TEST
 
+/*
+ * Two certificates are two payers however alike their DNs: the key is made
+ * from the macros whole.  hostmilter once keyed on the copies it kept for
+ * the reply, cut to 255 characters with non-ASCII made '?', so subjects
+ * that differed only after that or only in a UTF-8 letter shared one
+ * allowance.
+ */
+static void
+cert_charge_key(const char *issuer, const char *subject, struct rate_charge *charge)
+{
+	struct rate_payer payer = { .certificate = &(struct policy_relay_right){ "/CN=any", { 6, 0, 0, 0 } },
+				    .cert_issuer = issuer, .cert_subject = subject };
+	char identity[FACTS_RATE_KEY_MAX];
+
+	ck_assert(facts_cert_identity(issuer, subject, identity, sizeof(identity)));
+	payer.cert_identity = identity;
+	ck_assert_int_eq(facts_rate_charge(db, &payer, charge), 1);
+}
+
+START_TEST(gateway_rate_cert_keys_whole)
+{
+	char a[400], b[400];
+	struct rate_charge ka, kb;
+
+	memset(a, 'x', sizeof(a) - 1);
+	a[0] = '/';
+	a[sizeof(a) - 1] = '\0';
+	memcpy(b, a, sizeof(a));
+	b[300] = 'y';	/* differs only after character 255 */
+	cert_charge_key("/CN=CA", a, &ka);
+	cert_charge_key("/CN=CA", b, &kb);
+	ck_assert_uint_eq(strlen(ka.key), strlen("cert:/cn=ca|") + sizeof(a) - 1);
+	ck_assert_str_ne(ka.key, kb.key);
+	cert_charge_key("/CN=CA", "/CN=J\xc3\xa9r\xc3\xb4me", &ka);	/* only in a non-ASCII letter */
+	cert_charge_key("/CN=CA", "/CN=J\xc3\xa8r\xc3\xb4me", &kb);
+	ck_assert_str_ne(ka.key, kb.key);
+	ck_assert_str_eq(ka.key, "cert:/cn=ca|/cn=j\xc3\xa9r\xc3\xb4me");	/* kept byte for byte */
+	cert_charge_key("/CN=CA", "/CN=Jerome", &ka);	/* ASCII case still folds: one certificate, one payer */
+	cert_charge_key("/cn=ca", "/cn=JEROME", &kb);
+	ck_assert_str_eq(ka.key, kb.key);
+}
+END_TEST
+
 /* The sample: xyz00-sales sets 1000 an hour; no default, so others are unlimited. */
 START_TEST(sample_rate_payers)
 {
@@ -1486,6 +1529,7 @@ milter_suite(void)
 	tcase_add_test(gateway, gateway_relay_rates);
 	tcase_add_test(gateway, gateway_rate_payers);
 	tcase_add_test(gateway, gateway_rate_cert_reply);
+	tcase_add_test(gateway, gateway_rate_cert_keys_whole);
 	tcase_add_test(lookups, sample_rate_payers);
 	suite_add_tcase(s, gateway);
 	suite_add_tcase(s, precedence);
