@@ -362,12 +362,51 @@ rredis_eval(struct rredis *r, struct rredis_conn *conn, uint64_t deadline_ms, co
 	return reply;
 }
 
-/* The script's answer {allowed, retry_after_us, tat_us}; -1 with why for anything else. */
-static int
-rredis_answer(const redisReply *reply, uint64_t *retry_after_us, uint64_t *tat_us, char *why, size_t whylen)
+/* The script's error for a record it cannot read (see rredis_script). */
+#define RREDIS_RECORD_ERROR "hostmilter: unreadable rate record"
+
+enum rredis_error
+rredis_error_class(const char *text, size_t len)
 {
+	if (len > RREDIS_ERROR_MAX)
+		return RREDIS_ERROR_TOO_LONG;
+	/* memmem, not strstr: the reply's length counts, whatever bytes it holds */
+	return memmem(text, len, RREDIS_RECORD_ERROR, strlen(RREDIS_RECORD_ERROR)) ? RREDIS_ERROR_RECORD
+										   : RREDIS_ERROR_STORE;
+}
+
+/* For the log: the error whole when it is printable and fits why, else its length and class, said so. */
+static void
+rredis_error_text(const redisReply *reply, enum rredis_error class, char *why, size_t whylen)
+{
+	bool printable = true;
+	int n;
+
+	for (size_t i = 0; i < reply->len && printable; i++)
+		printable = (unsigned char)reply->str[i] >= 0x20 && reply->str[i] != 0x7f;
+	if (class == RREDIS_ERROR_TOO_LONG)
+		n = snprintf(why, whylen, "an error reply of %zu bytes, longer than %d", reply->len, RREDIS_ERROR_MAX);
+	else if (printable)
+		n = snprintf(why, whylen, "%s", reply->str);
+	else
+		n = -1;
+	if (n < 0 || (size_t)n >= whylen)
+		snprintf(why, whylen, "%s error reply of %zu bytes (not shown: too long or not printable)",
+			 class == RREDIS_ERROR_RECORD ? "a record" : "an", reply->len);
+}
+
+/* The script's answer {allowed, retry_after_us, tat_us}; -1 with why for anything else, and *record
+ * when the error is the record's rather than the store's (rredis_error_class). */
+static int
+rredis_answer(const redisReply *reply, uint64_t *retry_after_us, uint64_t *tat_us, bool *record, char *why,
+	      size_t whylen)
+{
+	*record = false;
 	if (reply->type == REDIS_REPLY_ERROR) {
-		snprintf(why, whylen, "%.*s", (int)(reply->len < 200 ? reply->len : 200), reply->str);
+		enum rredis_error class = rredis_error_class(reply->str, reply->len);
+
+		*record = class == RREDIS_ERROR_RECORD;
+		rredis_error_text(reply, class, why, whylen);
 		return -1;
 	}
 	if (reply->type != REDIS_REPLY_ARRAY || reply->elements != 3 || reply->element[0]->type != REDIS_REPLY_INTEGER
@@ -421,11 +460,11 @@ rredis_step(struct rredis *r, enum rredis_op op, const char *key, uint64_t inter
 	    uint64_t *retry_after_us, uint64_t *tat_us)
 {
 	uint64_t deadline = rredis_now_ms() + r->timeout_ms;
-	char fullkey[RATELIMIT_KEY_MAX + sizeof(RREDIS_PREFIX) + 1], why[256];
+	char fullkey[RATELIMIT_KEY_MAX + sizeof(RREDIS_PREFIX) + 1], why[RREDIS_ERROR_MAX + 128];
 	struct rredis_conn *conn;
 	redisReply *reply;
 	uint64_t refund_tat;
-	bool admitted;
+	bool admitted, record;
 	int rc;
 
 	*retry_after_us = 0;
@@ -448,9 +487,10 @@ rredis_step(struct rredis *r, enum rredis_op op, const char *key, uint64_t inter
 		return RREDIS_FAILED;
 	}
 	rredis_put(r, conn, false);
-	rc = rredis_answer(reply, retry_after_us, op == RREDIS_REFUND ? &refund_tat : tat_us, why, sizeof(why));
+	rc = rredis_answer(reply, retry_after_us, op == RREDIS_REFUND ? &refund_tat : tat_us, &record, why,
+			   sizeof(why));
 	freeReplyObject(reply);
-	if (rc == -1 && strstr(why, "hostmilter: unreadable")) {
+	if (rc == -1 && record) {
 		rredis_record_error(r, key, why);
 		rredis_outcome(r, true, why);
 		return RREDIS_FAILED;

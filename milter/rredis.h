@@ -70,6 +70,18 @@ int rredis_each_limited(struct rredis *r, ratelimit_visit *visit, void *arg, cha
 /* 1 deleted, 0 there was no such key, -1 with err. */
 int rredis_forget(struct rredis *r, const char *key, char *err, size_t errlen);
 
+/*
+ * An error reply of the server, read whole (never a prefix of it): the
+ * script's own "unreadable rate record" is a fault of that one record (the
+ * server works: the breaker sees success); anything else is the store
+ * failing.  An error longer than RREDIS_ERROR_MAX is not read at all but
+ * classed too long, a store failure: Redis's own errors and the script's
+ * are one short line, so such a reply is not one of theirs.
+ */
+#define RREDIS_ERROR_MAX 4096
+enum rredis_error { RREDIS_ERROR_STORE, RREDIS_ERROR_RECORD, RREDIS_ERROR_TOO_LONG };
+enum rredis_error rredis_error_class(const char *text, size_t len);
+
 /* The Lua script, for the tests. */
 extern const char rredis_script[];
 

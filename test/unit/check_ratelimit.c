@@ -19,6 +19,7 @@
 #include "control.h"
 #include "ratelimit.h"
 #include "rlocal.h"
+#include "rredis.h"
 #include "stats.h"
 
 #define HOUR RATELIMIT_HOUR_US
@@ -699,6 +700,37 @@ START_TEST(stats_count_charges)
 }
 END_TEST
 
+/*
+ * A Redis error reply is classed whole: the script's "unreadable rate
+ * record" after a long prefix (Redis 7 names the script and line first)
+ * is still the record's fault; hostmilter once classed the first 200
+ * characters only and took it for the store failing.
+ */
+START_TEST(redis_error_classed_whole)
+{
+	static const char record[] = "hostmilter: unreadable rate record";
+	char *text = malloc(RREDIS_ERROR_MAX + 2);
+	size_t len;
+
+	ck_assert_int_eq(rredis_error_class(record, strlen(record)), RREDIS_ERROR_RECORD);
+	ck_assert_int_eq(rredis_error_class("ERR max number of clients reached", 33), RREDIS_ERROR_STORE);
+	ck_assert_int_eq(rredis_error_class("", 0), RREDIS_ERROR_STORE);
+	memset(text, 'x', RREDIS_ERROR_MAX + 1);
+	len = 250;	/* past the old cut */
+	memcpy(text + len, record, strlen(record));
+	len += strlen(record);
+	ck_assert_int_eq(rredis_error_class(text, len), RREDIS_ERROR_RECORD);
+	text[10] = '\0';	/* a NUL inside the reply does not hide the rest of it */
+	ck_assert_int_eq(rredis_error_class(text, len), RREDIS_ERROR_RECORD);
+	text[len - 1] = 'X';	/* not quite the script's error */
+	ck_assert_int_eq(rredis_error_class(text, len), RREDIS_ERROR_STORE);
+	memcpy(text + len - strlen(record), record, strlen(record));
+	ck_assert_int_eq(rredis_error_class(text, RREDIS_ERROR_MAX), RREDIS_ERROR_RECORD);	/* at the maximum */
+	ck_assert_int_eq(rredis_error_class(text, RREDIS_ERROR_MAX + 1), RREDIS_ERROR_TOO_LONG);
+	free(text);
+}
+END_TEST
+
 static Suite *
 ratelimit_suite(void)
 {
@@ -716,6 +748,7 @@ ratelimit_suite(void)
 	tcase_add_test(gcra, keys_printable_and_bounded);
 	tcase_add_test(gcra, breaker_opens_probes_and_closes);
 	tcase_add_test(gcra, breaker_revive_capped_and_jittered);
+	tcase_add_test(gcra, redis_error_classed_whole);
 	suite_add_tcase(s, gcra);
 	tcase_add_test(local, local_limits_and_lists);
 	tcase_add_test(local, local_table_bounded);
