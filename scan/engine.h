@@ -129,6 +129,11 @@ void clamd_parse_reply(const char *reply, struct scan_result *result);	/* NUL-te
 void spamd_parse_reply(const char *reply, struct scan_result *result);	/* NUL-terminated */
 int spamd_parse_number(const char *text, const char **end, double *out);	/* locale-free; 0 or -1 */
 void rspamd_parse_reply(const char *reply, size_t len, struct scan_result *result);	/* NUL at reply[len] */
+/* rspamd's request head for job (every envelope value whole, made printable); -1 when it would pass
+ * RSPAMD_HEAD_MAX bytes.  Exposed for the unit tests. */
+#define RSPAMD_HEAD_MAX (64 * 1024)
+struct dstr;
+int rspamd_request_head(const struct engine_node *node, const struct scan_job *job, struct dstr *head);
 /* Signatures in the clamav node's current engine. */
 unsigned clamav_signatures(void *node);
 /* libclamav's MaxFileSize and MaxScanSize for messages of up to max_message bytes. */

@@ -25,6 +25,7 @@
 #include "lenient.h"
 #include "cluster.h"
 #include "conf.h"
+#include "dstr.h"
 #include "engine.h"
 #include "magicset.h"
 #include "marks.h"
@@ -188,6 +189,38 @@ START_TEST(spamd_replies)
 }
 END_TEST
 
+
+/*
+ * rspamd's request head carries the envelope whole: a long sender or
+ * recipient (SMTPUTF8 and VERP addresses run long) once went out cut to
+ * 299 bytes; a CR or LF in a value cannot start a header of its own.
+ */
+START_TEST(rspamd_head_whole)
+{
+	struct engine_node node = { 0 };
+	char *sender = malloc(2001);
+	const char *rcpts[] = { "a@example.org", "b@example.org" };
+	struct scan_job job = { .helo = "mx\r\nX-Evil: 1", .sender = sender, .rcpts = rcpts, .nrcpts = 2 };
+	struct dstr head = DSTR_INIT(RSPAMD_HEAD_MAX);
+	struct spool *spool = spool_new("/tmp", 1024);
+
+	ck_assert_ptr_nonnull(spool);
+	job.spool = spool;
+	strcpy(node.addr.host, "127.0.0.1");
+	memset(sender, 's', 2000);
+	sender[2000] = '\0';
+	ck_assert_int_eq(rspamd_request_head(&node, &job, &head), 0);
+	ck_assert_ptr_nonnull(strstr(dstr_text(&head), "\r\nHelo: mx??X-Evil: 1\r\n"));
+	ck_assert_ptr_nonnull(strstr(dstr_text(&head), sender));
+	ck_assert_ptr_nonnull(strstr(dstr_text(&head), "\r\nRcpt: b@example.org\r\n\r\n"));
+	dstr_free(&head);
+	dstr_init(&head, 1000);	/* too small: refused, never sent cut */
+	ck_assert_int_eq(rspamd_request_head(&node, &job, &head), -1);
+	dstr_free(&head);
+	spool_free(spool);
+	free(sender);
+}
+END_TEST
 START_TEST(rspamd_replies)
 {
 	static const char good[] = "HTTP/1.1 200 OK\r\nContent-Length: 80\r\n\r\n"
@@ -1268,6 +1301,7 @@ scan_suite(void)
 	tcase_add_test(tc, clamd_replies);
 	tcase_add_test(tc, spamd_replies);
 	tcase_add_test(tc, rspamd_replies);
+	tcase_add_test(tc, rspamd_head_whole);
 	tcase_add_test(tc, cluster_retries_and_opens_breakers);
 	tcase_add_test(tc, cluster_all_down_fails_fast);
 	tcase_add_test(tc, attach_names_true_types_in_nested_parts);
