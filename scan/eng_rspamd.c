@@ -79,17 +79,11 @@ rspamd_symbols(json_t *symbols, struct scan_result *result)
 {
 	const char *name;
 	json_t *value;
-	size_t len = 0;
 
+	result->rules[0] = '\0';
 	json_object_foreach(symbols, name, value) {
-		size_t n = strlen(name);
-
-		if (len + n + 2 >= sizeof(result->rules))
-			break;
-		if (len)
-			result->rules[len++] = ',';
-		engine_header_value(result->rules + len, n + 1, name);
-		len += n;
+		(void)value;
+		engine_add_rule(result, name, strlen(name));
 	}
 }
 
@@ -126,6 +120,13 @@ rspamd_parse_reply(const char *reply, size_t len, struct scan_result *result)
 		/* rspamd's own limits or settings: its score of 0 is no verdict */
 		result->status = SCAN_SKIPPED;
 		snprintf(result->note, sizeof(result->note), "rspamd skipped it");
+		json_decref(json);
+		return;
+	}
+	/* as spamd's (spamd_parse_number): a score past a billion is no score, and X-Spam-Status stays short */
+	if (!(json_number_value(score) >= -1e9 && json_number_value(score) <= 1e9)
+	    || !(json_number_value(required) >= -1e9 && json_number_value(required) <= 1e9)) {
+		engine_fail(result, "rspamd's score is out of range");
 		json_decref(json);
 		return;
 	}

@@ -157,6 +157,38 @@ START_TEST(clamd_replies)
 }
 END_TEST
 
+/*
+ * A rule list longer than SCAN_RULES_MAX keeps whole names and says it
+ * goes on (",..."): it was cut in the middle of a name, which then read as
+ * a rule that does not exist.  rspamd's score is held to spamd's bound.
+ */
+START_TEST(scanner_rules_whole_names)
+{
+	struct scan_result r;
+	char reply[4096] = "SPAMD/1.1 0 EX_OK\r\nSpam: True ; 15.2 / 5.0\r\n\r\n";
+	static const char huge[] = "HTTP/1.1 200 OK\r\n\r\n{\"score\":1e300,\"required_score\":15}";
+	const char *last;
+
+	for (int i = 0; i < 100; i++)
+		snprintf(reply + strlen(reply), sizeof(reply) - strlen(reply), "%sRULE_NUMBER_%03d", i ? "," : "", i);
+	memset(&r, 0, sizeof(r));
+	spamd_parse_reply(reply, &r);
+	ck_assert_int_eq(r.status, SCAN_DONE);
+	ck_assert_uint_lt(strlen(r.rules), SCAN_RULES_MAX);
+	ck_assert_int_eq(strncmp(r.rules, "RULE_NUMBER_000,RULE_NUMBER_001,", 32), 0);
+	last = strrchr(r.rules, ',');
+	ck_assert_str_eq(last, ",...");
+	ck_assert_int_eq(strncmp(last - 15, "RULE_NUMBER_", 12), 0);	/* the name before it whole */
+	ck_assert_uint_eq((strlen(r.rules) - 4 + 1) % 16, 0);	/* nothing but whole names of 15 and commas */
+	memset(&r, 0, sizeof(r));
+	spamd_parse_reply("SPAMD/1.1 0 EX_OK\r\nSpam: True ; 15.2 / 5.0\r\n\r\nA,,B,", &r);
+	ck_assert_str_eq(r.rules, "A,B");
+	memset(&r, 0, sizeof(r));
+	rspamd_parse_reply(huge, sizeof(huge) - 1, &r);
+	ck_assert_int_eq(r.status, SCAN_FAILED);
+}
+END_TEST
+
 START_TEST(spamd_replies)
 {
 	struct scan_result r;
@@ -1302,6 +1334,7 @@ scan_suite(void)
 	tcase_add_test(tc, spamd_replies);
 	tcase_add_test(tc, rspamd_replies);
 	tcase_add_test(tc, rspamd_head_whole);
+	tcase_add_test(tc, scanner_rules_whole_names);
 	tcase_add_test(tc, cluster_retries_and_opens_breakers);
 	tcase_add_test(tc, cluster_all_down_fails_fast);
 	tcase_add_test(tc, attach_names_true_types_in_nested_parts);
