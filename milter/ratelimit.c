@@ -1,11 +1,8 @@
 /*
  * ratelimit - GCRA and the choice of store; see ratelimit.h.
  *
- * GCRA keeps one number per sender (the theoretical arrival time) and
- * makes its decision in a few comparisons, so the same step runs in this
- * process (rlocal.c) and inside Redis (rredis.c's script) and gives the
- * same answers.  All arithmetic saturates: a huge TAT or clock cannot
- * wrap into an allowance.
+ * The decision itself is gcra.c's; this module picks the store, falls
+ * back when Redis cannot answer, and keys the senders.
  */
 #include "config.h"
 
@@ -18,9 +15,12 @@
 #include <openssl/evp.h>
 
 #include "msg.h"
+#include "gcra.h"
 #include "ratelimit.h"
 #include "rlocal.h"
 #include "rredis.h"
+
+_Static_assert(RATELIMIT_KEY_MAX <= RREDIS_KEY_MAX, "every key ratelimit_key makes fits the Redis store");
 
 struct ratelimit {
 	enum conf_store_failure on_failure;
@@ -29,81 +29,6 @@ struct ratelimit {
 	uint64_t quiet_until_us;	/* "local table full" is logged at most once a minute */
 	pthread_mutex_t lock;
 };
-
-static uint64_t
-sat_add(uint64_t a, uint64_t b)
-{
-	return a > UINT64_MAX - b ? UINT64_MAX : a + b;
-}
-
-bool
-gcra_tau(uint64_t now_us, uint64_t tat_us, uint64_t interval_us, uint64_t tau_us, uint64_t *new_tat_us,
-	 uint64_t *retry_after_us)
-{
-	uint64_t base = tat_us > now_us ? tat_us : now_us, tol, next;
-
-	*new_tat_us = tat_us;
-	*retry_after_us = 0;
-	if (interval_us == 0)
-		return true;
-	if (tau_us < interval_us)
-		tau_us = interval_us;
-	tol = tau_us - interval_us;
-	if (base - now_us > tau_us) {
-		/* The clock went back: pulled to a full burst ahead, and that is written even by a refusal. */
-		base = sat_add(now_us, tau_us);
-		*new_tat_us = base;
-	}
-	if (base - now_us > tol) {
-		*retry_after_us = base - now_us - tol;
-		return false;
-	}
-	if (base > UINT64_MAX - interval_us) {
-		*retry_after_us = UINT64_MAX - now_us;	/* past the end of the clock: refused, never wrapped */
-		return false;
-	}
-	*new_tat_us = base + interval_us;
-	next = *new_tat_us - now_us;
-	*retry_after_us = next > tol ? next - tol : 0;
-	return true;
-}
-
-bool
-gcra_step(uint64_t now_us, uint64_t tat_us, uint64_t interval_us, uint32_t burst, uint64_t *new_tat_us,
-	  uint64_t *retry_after_us)
-{
-	uint64_t b = burst ? burst : 1, tau = interval_us > UINT64_MAX / b ? UINT64_MAX : b * interval_us;
-
-	return gcra_tau(now_us, tat_us, interval_us, tau, new_tat_us, retry_after_us);
-}
-
-uint64_t
-gcra_refund(uint64_t now_us, uint64_t tat_us, uint64_t interval_us, uint64_t charged_tat_us)
-{
-	uint64_t held;
-
-	if (tat_us <= now_us || charged_tat_us <= now_us)
-		return tat_us;	/* time has given back all that charge took */
-	held = charged_tat_us - now_us < interval_us ? charged_tat_us - now_us : interval_us;
-	return tat_us - now_us > held ? tat_us - held : now_us;
-}
-
-bool
-gcra_params(const struct ratelimit_limit *limit, uint64_t *interval_us, uint64_t *tau_us)
-{
-	uint64_t burst;
-
-	if (limit->per_hour == 0)
-		return false;
-	*interval_us = RATELIMIT_HOUR_US / limit->per_hour;
-	if (*interval_us == 0)
-		*interval_us = 1;
-	burst = limit->burst ? limit->burst : limit->per_hour;
-	if (burst > RATELIMIT_BURST_MAX)
-		burst = RATELIMIT_BURST_MAX;
-	*tau_us = burst * *interval_us;	/* at most 10^6 * 3.6 * 10^9: exact in the script's doubles too */
-	return true;
-}
 
 void
 ratelimit_key(const char *key, char *out)
@@ -230,7 +155,7 @@ ratelimit_charge(struct ratelimit *rl, const char *key, const struct ratelimit_l
 	memset(out, 0, sizeof(*out));
 	out->verdict = RATELIMIT_ALLOW;
 	out->store = "none";
-	if (!gcra_params(limit, &interval, &tau))
+	if (!gcra_params(limit->per_hour, limit->burst, &interval, &tau))
 		return;
 	ratelimit_key(key, k);
 	if (!rl->redis) {
@@ -260,7 +185,7 @@ ratelimit_refund(struct ratelimit *rl, const char *key, const struct ratelimit_l
 	char k[RATELIMIT_KEY_MAX + 1];
 	uint64_t interval, tau, retry, tat = charged->tat_us;
 
-	if (charged->verdict != RATELIMIT_ALLOW || !gcra_params(limit, &interval, &tau))
+	if (charged->verdict != RATELIMIT_ALLOW || !gcra_params(limit->per_hour, limit->burst, &interval, &tau))
 		return;
 	ratelimit_key(key, k);
 	if (strcmp(charged->store, "local") == 0)

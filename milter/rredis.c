@@ -30,7 +30,7 @@
 #include "msg.h"
 #include "rredis.h"
 
-/* The GCRA step of gcra_tau and the refund of gcra_refund (ratelimit.c), on the server's clock;
+/* The GCRA step of gcra_tau and the refund of gcra_refund (gcra.c), on the server's clock;
  * ARGV: op, interval_us, tau_us, and for a refund the TAT its charge left.  Answers {allowed,
  * retry_after_us, tat_us}.  Numbers go back to Redis through string.format: Redis would write a
  * large Lua number as 3.6e+12. */
@@ -460,7 +460,7 @@ rredis_step(struct rredis *r, enum rredis_op op, const char *key, uint64_t inter
 	    uint64_t *retry_after_us, uint64_t *tat_us)
 {
 	uint64_t deadline = rredis_now_ms() + r->timeout_ms;
-	char fullkey[RATELIMIT_KEY_MAX + sizeof(RREDIS_PREFIX) + 1], why[RREDIS_ERROR_MAX + 128];
+	char fullkey[RREDIS_KEY_MAX + sizeof(RREDIS_PREFIX) + 1], why[RREDIS_ERROR_MAX + 128];
 	struct rredis_conn *conn;
 	redisReply *reply;
 	uint64_t refund_tat;
@@ -528,7 +528,7 @@ rredis_time(struct rredis *r, struct rredis_conn *conn, uint64_t *now_us)
 
 /* A record "TAT:TOLERANCE"; limited when TAT - now > TOLERANCE. */
 static void
-rredis_visit_record(const redisReply *value, const char *fullkey, uint64_t now_us, ratelimit_visit *visit, void *arg)
+rredis_visit_record(const redisReply *value, const char *fullkey, uint64_t now_us, gcra_visit *visit, void *arg)
 {
 	unsigned long long tat, tol;
 	char tail;
@@ -542,7 +542,7 @@ rredis_visit_record(const redisReply *value, const char *fullkey, uint64_t now_u
 /* MGET the keys of one SCAN batch and visit the limited ones. */
 static int
 rredis_visit_batch(struct rredis *r, struct rredis_conn *conn, const redisReply *keys, uint64_t now_us,
-		   ratelimit_visit *visit, void *arg)
+		   gcra_visit *visit, void *arg)
 {
 	const char **argv = calloc(keys->elements + 1, sizeof(*argv));
 	size_t *lens = calloc(keys->elements + 1, sizeof(*lens));
@@ -584,7 +584,7 @@ rredis_scan_reply_ok(const redisReply *reply)
 
 /* SCAN over the prefix, batch by batch, until the cursor is back at 0 or RREDIS_SCAN_MAX keys were seen. */
 static int
-rredis_scan(struct rredis *r, struct rredis_conn *conn, uint64_t now_us, ratelimit_visit *visit, void *arg,
+rredis_scan(struct rredis *r, struct rredis_conn *conn, uint64_t now_us, gcra_visit *visit, void *arg,
 	    char *err, size_t errlen)
 {
 	static const char pattern[] = RREDIS_PREFIX "*";
@@ -623,7 +623,7 @@ rredis_scan(struct rredis *r, struct rredis_conn *conn, uint64_t now_us, ratelim
 }
 
 int
-rredis_each_limited(struct rredis *r, ratelimit_visit *visit, void *arg, char *err, size_t errlen)
+rredis_each_limited(struct rredis *r, gcra_visit *visit, void *arg, char *err, size_t errlen)
 {
 	char why[256];
 	struct rredis_conn *conn = rredis_get(r, rredis_now_ms() + r->timeout_ms, why, sizeof(why));
@@ -647,7 +647,7 @@ rredis_each_limited(struct rredis *r, ratelimit_visit *visit, void *arg, char *e
 int
 rredis_forget(struct rredis *r, const char *key, char *err, size_t errlen)
 {
-	char fullkey[RATELIMIT_KEY_MAX + sizeof(RREDIS_PREFIX) + 1], why[256];
+	char fullkey[RREDIS_KEY_MAX + sizeof(RREDIS_PREFIX) + 1], why[256];
 	const char *argv[2] = { "DEL", fullkey };
 	size_t lens[2] = { 3, 0 };
 	struct rredis_conn *conn;
