@@ -16,6 +16,7 @@
 
 #include "msg.h"
 #include "gcra.h"
+#include "monotime.h"
 #include "ratelimit.h"
 #include "rlocal.h"
 #include "rredis.h"
@@ -49,15 +50,6 @@ ratelimit_key(const char *key, char *out)
 		mdlen = 0;	/* cannot happen with the default provider; all such keys then share one */
 	for (unsigned i = 0; i < mdlen; i++)
 		snprintf(out + 7 + 2 * i, 3, "%02x", md[i]);
-}
-
-static uint64_t
-ratelimit_now_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
 }
 
 struct ratelimit *
@@ -131,7 +123,7 @@ static void
 ratelimit_charge_local(struct ratelimit *rl, const char *key, uint64_t interval, uint64_t tau,
 		       struct ratelimit_result *out)
 {
-	uint64_t now = ratelimit_now_us(), retry = 0;
+	uint64_t now = monotime_us(), retry = 0;
 	int rc = rlocal_step(rl->local, key, now, interval, tau, &retry, &out->tat_us);
 
 	if (rc >= 0) {
@@ -189,7 +181,7 @@ ratelimit_refund(struct ratelimit *rl, const char *key, const struct ratelimit_l
 		return;
 	ratelimit_key(key, k);
 	if (strcmp(charged->store, "local") == 0)
-		rlocal_refund(rl->local, k, ratelimit_now_us(), interval, charged->tat_us);
+		rlocal_refund(rl->local, k, monotime_us(), interval, charged->tat_us);
 	else if (strcmp(charged->store, "redis") == 0 && rl->redis)
 		rredis_step(rl->redis, RREDIS_REFUND, k, interval, tau, &retry, &tat);
 }
@@ -215,7 +207,7 @@ ratelimit_list(struct ratelimit *rl, FILE *out, unsigned long *count, char *err,
 	struct ratelimit_listing l = { out, "local", 0 };
 	int rc = 0;
 
-	rlocal_each_limited(rl->local, ratelimit_now_us(), ratelimit_list_one, &l);
+	rlocal_each_limited(rl->local, monotime_us(), ratelimit_list_one, &l);
 	if (rl->redis) {
 		l.store = "redis";
 		rc = rredis_each_limited(rl->redis, ratelimit_list_one, &l, err, errlen);

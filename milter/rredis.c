@@ -27,6 +27,7 @@
 #include <openssl/evp.h>
 
 #include "breaker.h"
+#include "monotime.h"
 #include "msg.h"
 #include "rredis.h"
 
@@ -85,15 +86,6 @@ struct rredis {
 	unsigned seed;
 	uint64_t quiet_until_ms;	/* per-record errors are logged at most every 10 s */
 };
-
-static uint64_t
-rredis_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
 
 static struct timeval
 rredis_tv(unsigned ms)
@@ -211,7 +203,7 @@ rredis_name(const struct rredis *r)
 static unsigned
 rredis_left(uint64_t deadline_ms)
 {
-	uint64_t now = rredis_now_ms();
+	uint64_t now = monotime_ms();
 
 	return now < deadline_ms ? (unsigned)(deadline_ms - now) : 0;
 }
@@ -424,7 +416,7 @@ rredis_answer(const redisReply *reply, uint64_t *retry_after_us, uint64_t *tat_u
 static void
 rredis_outcome(struct rredis *r, bool ok, const char *why)
 {
-	uint64_t now = rredis_now_ms();
+	uint64_t now = monotime_ms();
 	bool changed;
 	double jitter;
 
@@ -443,7 +435,7 @@ rredis_outcome(struct rredis *r, bool ok, const char *why)
 static void
 rredis_record_error(struct rredis *r, const char *key, const char *why)
 {
-	uint64_t now = rredis_now_ms();
+	uint64_t now = monotime_ms();
 	bool say;
 
 	pthread_mutex_lock(&r->lock);
@@ -459,7 +451,7 @@ int
 rredis_step(struct rredis *r, enum rredis_op op, const char *key, uint64_t interval_us, uint64_t tau_us,
 	    uint64_t *retry_after_us, uint64_t *tat_us)
 {
-	uint64_t deadline = rredis_now_ms() + r->timeout_ms;
+	uint64_t deadline = monotime_ms() + r->timeout_ms;
 	char fullkey[RREDIS_KEY_MAX + sizeof(RREDIS_PREFIX) + 1], why[RREDIS_ERROR_MAX + 128];
 	struct rredis_conn *conn;
 	redisReply *reply;
@@ -471,7 +463,7 @@ rredis_step(struct rredis *r, enum rredis_op op, const char *key, uint64_t inter
 	if (rredis_fullkey(key, fullkey, sizeof(fullkey)) < 0)
 		return RREDIS_FAILED;
 	pthread_mutex_lock(&r->lock);
-	admitted = breaker_admit(&r->breaker, rredis_now_ms());
+	admitted = breaker_admit(&r->breaker, monotime_ms());
 	pthread_mutex_unlock(&r->lock);
 	if (!admitted)
 		return RREDIS_SKIPPED;
@@ -504,7 +496,7 @@ rredis_step(struct rredis *r, enum rredis_op op, const char *key, uint64_t inter
 static redisReply *
 rredis_admin_command(struct rredis_conn *conn, unsigned timeout_ms, int argc, const char **argv, const size_t *lens)
 {
-	return rredis_command(conn, rredis_now_ms() + timeout_ms, argc, argv, lens);
+	return rredis_command(conn, monotime_ms() + timeout_ms, argc, argv, lens);
 }
 
 /* The server's clock in microseconds, as the script reads it. */
@@ -626,7 +618,7 @@ int
 rredis_each_limited(struct rredis *r, gcra_visit *visit, void *arg, char *err, size_t errlen)
 {
 	char why[256];
-	struct rredis_conn *conn = rredis_get(r, rredis_now_ms() + r->timeout_ms, why, sizeof(why));
+	struct rredis_conn *conn = rredis_get(r, monotime_ms() + r->timeout_ms, why, sizeof(why));
 	uint64_t now_us;
 	int rc;
 
@@ -659,7 +651,7 @@ rredis_forget(struct rredis *r, const char *key, char *err, size_t errlen)
 		return -1;
 	}
 	lens[1] = (size_t)len;
-	if (!(conn = rredis_get(r, rredis_now_ms() + r->timeout_ms, why, sizeof(why)))) {
+	if (!(conn = rredis_get(r, monotime_ms() + r->timeout_ms, why, sizeof(why)))) {
 		snprintf(err, errlen, "%s: %s", r->name, why);
 		return -1;
 	}

@@ -22,6 +22,7 @@
 #include "conf.h"
 #include "dbmap.h"
 #include "dstr.h"
+#include "monotime.h"
 #include "pathsafe.h"
 #include "policy.h"
 #include "ratelog.h"
@@ -826,6 +827,24 @@ START_TEST(ratelog_one_line_per_interval)
 }
 END_TEST
 
+/* ---- the monotonic clock ---- */
+
+START_TEST(monotime_never_back)
+{
+	uint64_t us = monotime_us(), ms = monotime_ms(), coarse = monotime_coarse_ms(), later;
+
+	ck_assert_uint_gt(us, 0);
+	ck_assert_uint_ge(ms, us / 1000);	/* one clock in two units */
+	ck_assert_uint_le(ms, us / 1000 + 1000);
+	ck_assert_uint_le(coarse, ms + 100);	/* coarse: a few ms behind at most, never ahead */
+	for (int i = 0; i < 1000; i++, us = later)
+		ck_assert_uint_ge(later = monotime_us(), us);
+	later = monotime_ms() / 1000 + 1;
+	ck_assert_int_ge(ratelog_now(), (time_t)later);	/* ratelog's seconds are this clock's, never 0 */
+	ck_assert_int_le(ratelog_now(), (time_t)monotime_ms() / 1000 + 1);
+}
+END_TEST
+
 /* ---- bounded growing strings ---- */
 
 /* Grows past any first guess, up to its maximum exactly; an append too long adds nothing. */
@@ -914,6 +933,7 @@ lib_suite(void)
 	tcase_add_test(tc, pathsafe_checks_real_paths);
 	tcase_add_test(tc, pathsafe_user_lookup);
 	tcase_add_test(tc, ratelog_one_line_per_interval);
+	tcase_add_test(tc, monotime_never_back);
 	tcase_add_test(tc, dstr_grows_to_its_maximum);
 	tcase_add_test(tc, dstr_zero_maximum_and_fixed_buffers);
 	tcase_add_test(tc, policy_overlay_key_by_key);

@@ -17,6 +17,7 @@
 #include "breaker.h"
 #include "conf.h"
 #include "control.h"
+#include "monotime.h"
 #include "ratelimit.h"
 #include "rlocal.h"
 #include "rredis.h"
@@ -344,10 +345,7 @@ END_TEST
 static double
 now_s(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+	return (double)monotime_us() / 1e6;
 }
 
 /*
