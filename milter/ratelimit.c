@@ -6,15 +6,14 @@
  */
 #include "config.h"
 
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include <openssl/evp.h>
 
 #include "msg.h"
+#include "ratelog.h"
 #include "gcra.h"
 #include "monotime.h"
 #include "ratelimit.h"
@@ -27,8 +26,7 @@ struct ratelimit {
 	enum conf_store_failure on_failure;
 	struct rlocal *local;	/* the local store, and the fallback of the Redis one */
 	struct rredis *redis;	/* NULL: RateLimitStore local */
-	uint64_t quiet_until_us;	/* "local table full" is logged at most once a minute */
-	pthread_mutex_t lock;
+	struct ratelog said_full;	/* "local table full": one line a minute */
 };
 
 void
@@ -64,7 +62,7 @@ ratelimit_open(const struct hm_conf *conf, char *err, size_t errlen)
 		return NULL;
 	}
 	rl->on_failure = conf->on_store_failure;
-	pthread_mutex_init(&rl->lock, NULL);
+	rl->said_full = (struct ratelog)RATELOG_INIT(60);
 	if (conf_store_parse(conf->rate_limit_store, &where) < 0) {
 		snprintf(err, errlen, "RateLimitStore %s: not local, redis unix:/PATH or redis tcp:HOST:PORT",
 			 conf->rate_limit_store);
@@ -86,7 +84,6 @@ ratelimit_close(struct ratelimit *rl)
 		return;
 	rredis_free(rl->redis);
 	rlocal_free(rl->local);
-	pthread_mutex_destroy(&rl->lock);
 	free(rl);
 }
 
@@ -98,17 +95,13 @@ ratelimit_describe(const struct ratelimit *rl)
 
 /* The local table could not take a new sender: said once a minute, not per RCPT. */
 static void
-ratelimit_local_full(struct ratelimit *rl, uint64_t now_us)
+ratelimit_local_full(struct ratelimit *rl)
 {
-	bool say;
+	unsigned long held;
 
-	pthread_mutex_lock(&rl->lock);
-	say = now_us >= rl->quiet_until_us;
-	if (say)
-		rl->quiet_until_us = now_us + 60000000;
-	pthread_mutex_unlock(&rl->lock);
-	if (say)
-		msg_warn("rate limits: the local table cannot take another sender (out of memory)");
+	if (ratelog_allow(&rl->said_full, ratelog_now(), &held))
+		msg_warn("rate limits: the local table cannot take another sender (out of memory; said at most once "
+			 "a minute, %lu more since the last time)", held);
 }
 
 static void
@@ -131,7 +124,7 @@ ratelimit_charge_local(struct ratelimit *rl, const char *key, uint64_t interval,
 		ratelimit_verdict(rc, retry, out);
 		return;
 	}
-	ratelimit_local_full(rl, now);
+	ratelimit_local_full(rl);
 	out->fallback = rl->on_failure == CONF_STORE_FAILURE_ACCEPT;
 	out->verdict = out->fallback ? RATELIMIT_ALLOW : RATELIMIT_STORE_FAILED;
 }

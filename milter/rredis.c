@@ -29,6 +29,7 @@
 #include "breaker.h"
 #include "monotime.h"
 #include "msg.h"
+#include "ratelog.h"
 #include "rredis.h"
 
 /* The GCRA step of gcra_tau and the refund of gcra_refund (gcra.c), on the server's clock;
@@ -84,7 +85,7 @@ struct rredis {
 	unsigned nidle, nopen;	/* nopen counts idle, busy and connecting ones */
 	struct breaker breaker;
 	unsigned seed;
-	uint64_t quiet_until_ms;	/* per-record errors are logged at most every 10 s */
+	struct ratelog said_record;	/* per-record errors: one line every 10 s */
 };
 
 static struct timeval
@@ -148,6 +149,7 @@ rredis_new(const struct conf_store *where, unsigned timeout_ms, char *err, size_
 		return NULL;
 	}
 	r->where = *where;
+	r->said_record = (struct ratelog)RATELOG_INIT(10);
 	r->timeout_ms = timeout_ms;
 	if (where->kind == CONF_STORE_REDIS_UNIX)
 		snprintf(r->name, sizeof(r->name), "redis unix:%s", where->path);
@@ -435,16 +437,11 @@ rredis_outcome(struct rredis *r, bool ok, const char *why)
 static void
 rredis_record_error(struct rredis *r, const char *key, const char *why)
 {
-	uint64_t now = monotime_ms();
-	bool say;
+	unsigned long held;
 
-	pthread_mutex_lock(&r->lock);
-	say = now >= r->quiet_until_ms;
-	if (say)
-		r->quiet_until_ms = now + 10000;
-	pthread_mutex_unlock(&r->lock);
-	if (say)
-		msg_warn("rate-limit store %s: key %s: %s", r->name, key, why);
+	if (ratelog_allow(&r->said_record, ratelog_now(), &held))
+		msg_warn("rate-limit store %s: key %s: %s (said at most every 10 s, %lu more since the last time)",
+			 r->name, key, why, held);
 }
 
 int
