@@ -59,10 +59,10 @@ struct policy_records {
 
 /* The number of errors: an address that reaches more mailboxes than hostmilter reads. */
 unsigned emit_policy(const struct mg_export *export, struct policy_records *records, struct mg_report *report);
-void policy_records_free(struct policy_records *records);
+void emit_policy_records_free(struct policy_records *records);
 typedef int (*policy_record_fn)(const char *key, size_t keylen, const char *value,
 				size_t valuelen, void *context);
-int policy_records_each(const struct policy_records *records, policy_record_fn fn, void *context);
+int emit_policy_records_each(const struct policy_records *records, policy_record_fn fn, void *context);
 
 /*
  * autoconfig.db records (lib/acdb.h), in the same list form as

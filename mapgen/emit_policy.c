@@ -528,7 +528,7 @@ emit_policy(const struct mg_export *export, struct policy_records *records, stru
 }
 
 void
-policy_records_free(struct policy_records *records)
+emit_policy_records_free(struct policy_records *records)
 {
 	if (records->data)
 		g_byte_array_free(records->data, TRUE);
@@ -536,7 +536,7 @@ policy_records_free(struct policy_records *records)
 }
 
 int
-policy_records_each(const struct policy_records *records, policy_record_fn fn, void *context)
+emit_policy_records_each(const struct policy_records *records, policy_record_fn fn, void *context)
 {
 	const guint8 *p = records->data->data, *limit = p + records->data->len;
 

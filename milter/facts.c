@@ -67,7 +67,7 @@ facts_canonical(const struct policydb *db, const char *domain, char *out)
 	if (rc < 0)
 		return -1;
 	snprintf(out, ADDR_DOMAIN_MAX + 1, "%s", rc == 0 ? record.canonical : domain);
-	policy_domain_free(&record);
+	policydb_domain_free(&record);
 	return 0;
 }
 
@@ -99,7 +99,7 @@ facts_owned_by_delivery(const struct policydb *db, const char *name, const struc
 	if (rc != 0)
 		return rc;
 	if (record.kind == POLICY_DOMAIN_BACKUP || record.kind == POLICY_DOMAIN_ROUTED) {
-		policy_domain_free(&record);
+		policydb_domain_free(&record);
 		return 1;	/* its addresses live on another server */
 	}
 	rc = sender->kind == ADDR_ENV_PLAIN ? facts_address_or_detail(db, sender, record.canonical, &found) : 1;
@@ -110,8 +110,8 @@ facts_owned_by_delivery(const struct policydb *db, const char *name, const struc
 	else
 		owned = -1;
 	if (rc == 0)
-		policy_address_free(&found);
-	policy_domain_free(&record);
+		policydb_address_free(&found);
+	policydb_domain_free(&record);
 	return owned;
 }
 
@@ -183,7 +183,7 @@ facts_owned_locally(const struct policydb *db, const char *name, const struct ad
 	rc = policydb_recipient(db, sender->local, "", &local);
 	if (rc == 0)
 		rc = !local.generated_alias && facts_names_have(local.local.mailboxes, name) ? 0 : 1;
-	policy_recipient_free(&local);
+	policydb_recipient_free(&local);
 	return rc;
 }
 
@@ -225,7 +225,7 @@ facts_sender_readable(const struct policydb *db, const struct addr_envelope *sen
 	if (rc != 0)
 		return rc < 0 ? -1 : 0;	/* elsewhere: Sendmail hands it to that domain as it is */
 	rc = record.kind == POLICY_DOMAIN_LOCAL || record.kind == POLICY_DOMAIN_ALIAS ? 1 : 0;
-	policy_domain_free(&record);
+	policydb_domain_free(&record);
 	return rc;
 }
 
@@ -314,7 +314,7 @@ facts_rcpt_lookup(const struct policydb *db, const struct addr_envelope *rcpt, c
 void
 facts_rcpt_lookup_free(struct rcpt_lookup *lookup)
 {
-	policy_recipient_free(&lookup->recipient);
+	policydb_recipient_free(&lookup->recipient);
 }
 
 void

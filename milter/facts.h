@@ -19,7 +19,7 @@
 /*
  * The mailbox an {auth_authen} names: "user", or "user@REALM" when REALM
  * is one of the server's names.  0 found (*mailbox filled, free it with
- * policy_mailbox_free), 1 not a mailbox, -1 unreadable.
+ * policydb_mailbox_free), 1 not a mailbox, -1 unreadable.
  */
 int facts_auth_mailbox(const struct policydb *db, const char *auth_user, char *name, size_t namelen,
 		       struct policy_mailbox *mailbox);

@@ -514,7 +514,7 @@ session_gather_mail(struct session *s, SMFICTX *ctx, const char *sender, int *re
 		s->auth_rate_known = true;
 		owned = facts_sender_owned(db, s->mailbox, &mailbox, &s->sender);
 	}
-	policy_mailbox_free(&mailbox);
+	policydb_mailbox_free(&mailbox);
 	return found < 0 || owned < 0 ? -1 : owned;
 }
 

@@ -365,7 +365,7 @@ record(const struct policy_records *records, const char *key)
 {
 	struct record_seen seen = { key, NULL };
 
-	policy_records_each(records, find_record, &seen);
+	emit_policy_records_each(records, find_record, &seen);
 	return seen.value;
 }
 
@@ -423,7 +423,7 @@ START_TEST(policy_records)
 	g_free(value);
 	ck_assert_str_eq(value = record(&records, "L:postmaster"), "{\"mailboxes\":[\"root\"],\"rules\":5,\"block_senders\":[]}");
 	g_free(value);
-	policy_records_free(&records);
+	emit_policy_records_free(&records);
 	unload(&l);
 }
 END_TEST
@@ -450,7 +450,7 @@ START_TEST(policy_local_names)
 	g_free(value);
 	ck_assert_ptr_nonnull(strstr(value = record(&records, "L:postmaster"), "\"mailboxes\":[\"m\"]"));
 	g_free(value);
-	policy_records_free(&records);
+	emit_policy_records_free(&records);
 	unload(&l);
 }
 END_TEST
@@ -628,12 +628,12 @@ START_TEST(owner_lists_complete)
 		commas += *p == ',';
 	ck_assert_uint_eq(commas, 99);
 	g_free(value);
-	policy_records_free(&records);
+	emit_policy_records_free(&records);
 	unload(&l);
 	l = many_mailboxes(POLICYDB_LIST_MAX + 1);
 	ck_assert_uint_eq(emit_policy(l.export, &records, &l.report), 2);	/* the address and the alias "all" */
 	ck_assert(has_error(&l, "reaches 10001 mailboxes"));
-	policy_records_free(&records);
+	emit_policy_records_free(&records);
 	unload(&l);
 }
 END_TEST
@@ -654,7 +654,7 @@ START_TEST(unencodable_certificate_grants_nothing)
 	ck_assert_str_eq(value = record(&records, "@relay-certificates"), "/CN=Good+20CA\t/CN=a\t0\t0\t0\t0\n");
 	g_free(value);
 	g_free(subject);
-	policy_records_free(&records);
+	emit_policy_records_free(&records);
 	unload(&l);
 }
 END_TEST
@@ -894,7 +894,7 @@ START_TEST(routes_in_policy)
 	g_free(value);
 	ck_assert_str_eq(value = record(&records, "A:a@backup.example"), "");
 	g_free(value);
-	policy_records_free(&records);
+	emit_policy_records_free(&records);
 	unload(&l);
 }
 END_TEST

@@ -742,9 +742,9 @@ build_db_file(const char *sample)
 	snprintf(db_path, sizeof(db_path), "%s/hostmilter.db", db_dir);
 	map = dbmap_create(db_path, records.count, records.data->len, err, sizeof(err));
 	ck_assert_ptr_nonnull(map);
-	ck_assert_int_eq(policy_records_each(&records, put_record, map), 0);
+	ck_assert_int_eq(emit_policy_records_each(&records, put_record, map), 0);
 	ck_assert_int_eq(dbmap_finish(map, 0644, getuid(), getgid(), err, sizeof(err)), 0);
-	policy_records_free(&records);
+	emit_policy_records_free(&records);
 	report_free(&report);
 	model_free(export);
 	free(data);
@@ -795,7 +795,7 @@ owned(const char *name, const char *sender)
 
 	ck_assert_int_eq(facts_auth_mailbox(db, name, found, sizeof(found), &mailbox), 0);
 	rc = facts_sender_owned(db, found, &mailbox, &a);
-	policy_mailbox_free(&mailbox);
+	policydb_mailbox_free(&mailbox);
 	return rc;
 }
 
@@ -808,11 +808,11 @@ START_TEST(facts_auth_users)
 	ck_assert_str_eq(name, "xyz00-info");
 	ck_assert_uint_eq(mailbox.rules->set, 0);	/* sets nothing: the default limit */
 	ck_assert_uint_eq(facts_sender_limit(db, &mailbox), 128u << 20);
-	policy_mailbox_free(&mailbox);
+	policydb_mailbox_free(&mailbox);
 	ck_assert_int_eq(facts_auth_mailbox(db, "XYZ00-Sales@xyz00.example.net", name, sizeof(name), &mailbox), 0);
 	ck_assert_uint_eq(facts_sender_limit(db, &mailbox), 50u << 20);
 	ck_assert_uint_eq(mailbox.rate.per_hour, 1000);
-	policy_mailbox_free(&mailbox);
+	policydb_mailbox_free(&mailbox);
 	ck_assert_int_eq(facts_auth_mailbox(db, "xyz00-info@elsewhere.example", name, sizeof(name), &mailbox), 1);
 	ck_assert_int_eq(facts_auth_mailbox(db, "stranger", name, sizeof(name), &mailbox), 1);
 	ck_assert_int_eq(facts_auth_mailbox(db, "news", name, sizeof(name), &mailbox), 1);
@@ -1171,7 +1171,7 @@ START_TEST(facts_relay_rights)
 	ck_assert(facts_pattern_match(domain.block_senders, &spammer));
 	ck_assert(!facts_pattern_match(domain.block_senders, &partner));
 	ck_assert(facts_pattern_match(domain.allow_senders, &partner));
-	policy_domain_free(&domain);
+	policydb_domain_free(&domain);
 }
 END_TEST
 
@@ -1342,7 +1342,7 @@ START_TEST(gateway_rate_payers)
 	payer.bulk = true;	/* no bulk allowance set anywhere: the ordinary one, same counter */
 	ck_assert_int_eq(facts_rate_charge(db, &payer, &charge), 1);
 	ck_assert_str_eq(charge.key, "mailbox:gw-admin");
-	policy_mailbox_free(&mailbox);
+	policydb_mailbox_free(&mailbox);
 	ck_assert_int_eq(policydb_mailbox(db, "gw-bulk", &mailbox), 0);	/* a bulk allowance: counted apart */
 	payer.auth_mailbox = "gw-bulk";
 	ck_assert_int_eq(facts_rate_charge(db, &payer, &charge), 1);
@@ -1354,7 +1354,7 @@ START_TEST(gateway_rate_payers)
 	ck_assert_int_eq(facts_rate_charge(db, &payer, &charge), 1);
 	ck_assert_str_eq(charge.key, "mailbox:gw-bulk");
 	ck_assert_uint_eq(charge.per_hour, 200);
-	policy_mailbox_free(&mailbox);
+	policydb_mailbox_free(&mailbox);
 	payer = (struct rate_payer){ .certificate = &(struct policy_relay_right){ "/CN=a", { 7, 0, 0, 0 } },
 				     .cert_identity = "/cn=ca|/cn=a", .cert_issuer = "/CN=CA", .cert_subject = "/CN=a" };
 	ck_assert_int_eq(facts_rate_charge(db, &payer, &charge), 1);
@@ -1446,11 +1446,11 @@ START_TEST(sample_rate_payers)
 	ck_assert_int_eq(facts_rate_charge(db, &payer, &charge), 1);
 	ck_assert_uint_eq(charge.per_hour, 1000);
 	ck_assert_uint_eq(charge.burst, 1000);
-	policy_mailbox_free(&mailbox);
+	policydb_mailbox_free(&mailbox);
 	ck_assert_int_eq(policydb_mailbox(db, "xyz00-info", &mailbox), 0);
 	payer.auth_mailbox = "xyz00-info";
 	ck_assert_int_eq(facts_rate_charge(db, &payer, &charge), 0);
-	policy_mailbox_free(&mailbox);
+	policydb_mailbox_free(&mailbox);
 }
 END_TEST
 
