@@ -25,6 +25,15 @@
 
 #define EMIT_VALUE_MAX 600
 
+/*
+ * snprintf for a generated key or value, checked: an entry that does not
+ * fit its buffer stops the run (exit 3, nothing installed) instead of
+ * being written cut, which would be another address or route.  The
+ * buffers are sized from the export's own limits (names, EXPORT_TEXT_MAX),
+ * so this is a guard against those limits changing apart.
+ */
+void emit_fmt(char *buf, size_t len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
 void emit_alias_name(const char *local, const char *domain, char *buf, size_t len);
 /* The single right-hand side of a virtmaps line for deliver. */
 const char *emit_virtuser_value(const struct mg_deliver *deliver, const char *local,

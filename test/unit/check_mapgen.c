@@ -1226,12 +1226,25 @@ START_TEST(install_has_room_for_more_maps)
 }
 END_TEST
 
+/* A generated entry that does not fit is never written cut: the run stops, exit 3, nothing installed. */
+START_TEST(emit_fmt_fits_or_stops)
+{
+	char buf[16];
+
+	emit_fmt(buf, sizeof(buf), "@%s", "example.org");
+	ck_assert_str_eq(buf, "@example.org");
+	emit_fmt(buf, sizeof(buf), "@%s", "example.org.long");	/* 17 bytes: exits 3 */
+}
+END_TEST
+
 static Suite *
 mapgen_suite(void)
 {
 	Suite *s = suite_create("mapgen");
 	TCase *errors = tcase_create("export errors"), *emit = tcase_create("emitters"),
 	      *text = tcase_create("text maps"), *safety = tcase_create("installing safely");
+
+	tcase_add_exit_test(emit, emit_fmt_fits_or_stops, 3);
 
 	tcase_add_test(errors, minimal_export_is_valid);
 	tcase_add_test(errors, not_json);
