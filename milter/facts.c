@@ -26,6 +26,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "dstr.h"
 #include "facts.h"
 
 int
@@ -66,9 +67,10 @@ facts_canonical(const struct policydb *db, const char *domain, char *out)
 
 	if (rc < 0)
 		return -1;
-	snprintf(out, ADDR_DOMAIN_MAX + 1, "%s", rc == 0 ? record.canonical : domain);
+	/* a canonical name cut to fit would be another domain's: a database holding one is refused */
+	rc = dstr_fmt(out, ADDR_DOMAIN_MAX + 1, "%s", rc == 0 ? record.canonical : domain) < 0 ? -1 : 0;
 	policydb_domain_free(&record);
-	return 0;
+	return rc;
 }
 
 /* The A: record of local@canonical, else of its user part before "+detail": 0, 1 neither, -1. */
@@ -80,11 +82,13 @@ facts_address_or_detail(const struct policydb *db, const struct addr_envelope *s
 	size_t len = strlen(sender->local);
 	int rc;
 
-	snprintf(address, sizeof(address), "%s@%s", sender->local, canonical);
+	if (dstr_fmt(address, sizeof(address), "%s@%s", sender->local, canonical) < 0)
+		return -1;
 	rc = policydb_address(db, address, found);
 	if (rc != 1 || sender->userlen >= len)
 		return rc;
-	snprintf(address, sizeof(address), "%.*s@%s", (int)sender->userlen, sender->local, canonical);
+	if (dstr_fmt(address, sizeof(address), "%.*s@%s", (int)sender->userlen, sender->local, canonical) < 0)
+		return -1;
 	return policydb_address(db, address, found);
 }
 
@@ -373,7 +377,8 @@ facts_rate_charge(const struct policydb *db, const struct rate_payer *payer, str
 	memset(charge, 0, sizeof(*charge));
 	if (payer->auth_mailbox) {
 		own = payer->mailbox ? &payer->mailbox->rate : NULL;
-		snprintf(key, sizeof(key), "mailbox:%s", payer->auth_mailbox);
+		if (dstr_fmt(key, sizeof(key), "mailbox:%s", payer->auth_mailbox) < 0)
+			return -1;
 		snprintf(charge->who, sizeof(charge->who), "%s", payer->auth_mailbox);
 	} else if (payer->network && payer->addr) {
 		own = &payer->network->rate;
@@ -381,7 +386,8 @@ facts_rate_charge(const struct policydb *db, const struct rate_payer *payer, str
 		snprintf(charge->who, sizeof(charge->who), "%.*s", (int)sizeof(charge->who) - 1, key + strlen("client:"));
 	} else if (payer->certificate && payer->cert_identity) {
 		own = &payer->certificate->rate;
-		snprintf(key, sizeof(key), "cert:%s", payer->cert_identity);
+		if (dstr_fmt(key, sizeof(key), "cert:%s", payer->cert_identity) < 0)
+			return -1;
 		/* The subject names the client; the issuer, often longer, would crowd it out of the reply. */
 		who = payer->cert_subject && payer->cert_subject[0] ? payer->cert_subject : payer->cert_issuer;
 		snprintf(charge->who, sizeof(charge->who), "%s", who ? who : "");
@@ -389,6 +395,7 @@ facts_rate_charge(const struct policydb *db, const struct rate_payer *payer, str
 		return 0;
 	bulk_apart = payer->bulk && ((own && own->bulk_per_hour) || defaults->bulk_per_hour);
 	facts_rate_resolve(own, defaults, bulk_apart, charge);
-	snprintf(charge->key, sizeof(charge->key), "%s%s", bulk_apart ? "bulk:" : "", key);
+	if (dstr_fmt(charge->key, sizeof(charge->key), "%s%s", bulk_apart ? "bulk:" : "", key) < 0)
+		return -1;
 	return charge->per_hour ? 1 : 0;
 }

@@ -96,7 +96,8 @@ struct rate_charge {
 	uint32_t burst;
 };
 
-/* 1 when someone pays (*charge filled), 0 when nobody does or the rate is unlimited. */
+/* 1 when someone pays (*charge filled), 0 when nobody does or the rate is unlimited, -1 when the
+ * key would not fit FACTS_RATE_KEY_MAX (refused, never cut into another payer's key). */
 int facts_rate_charge(const struct policydb *db, const struct rate_payer *payer, struct rate_charge *charge);
 
 /* Does a pattern list ("a@dom", "@dom") match this sender ("a@dom" also a+detail@dom)? */

@@ -644,11 +644,15 @@ session_rate_limit(struct session *s, struct decision *d)
 	struct ratelimit_limit limit;
 	struct ratelimit_result result;
 	enum decide_rate_outcome outcome;
+	int rc;
 
 	if (!session_ratelimit || conf->rate_limit == CONF_RATE_LIMIT_OFF)
 		return;
 	payer.mailbox = s->auth_rate_known ? &mailbox : NULL;
-	if (facts_rate_charge(s->snap->db, &payer, &charge) == 0)
+	rc = facts_rate_charge(s->snap->db, &payer, &charge);
+	if (rc < 0)	/* a key that would not fit: never charged under a cut one, another payer's */
+		session_tempfail(d, "rate-limit-key", "4.3.0", "Rate limit cannot be checked");
+	if (rc <= 0)
 		return;
 	limit = (struct ratelimit_limit){ charge.per_hour, charge.burst };
 	ratelimit_charge(session_ratelimit, charge.key, &limit, &result);

@@ -1435,6 +1435,24 @@ START_TEST(gateway_rate_cert_keys_whole)
 }
 END_TEST
 
+/* A key that would not fit is refused (-1: the session tempfails), never charged cut. */
+START_TEST(gateway_rate_key_too_long)
+{
+	char *identity = malloc(FACTS_RATE_KEY_MAX + 1);
+	struct rate_payer payer = { .certificate = &(struct policy_relay_right){ "/CN=any", { 6, 0, 0, 0 } },
+				    .cert_identity = identity, .cert_subject = "/CN=any" };
+	struct rate_charge charge;
+
+	memset(identity, 'a', FACTS_RATE_KEY_MAX);
+	identity[FACTS_RATE_KEY_MAX] = '\0';
+	ck_assert_int_eq(facts_rate_charge(db, &payer, &charge), -1);
+	identity[FACTS_RATE_KEY_MAX - 16] = '\0';	/* "cert:" and "bulk:" fit beside it */
+	ck_assert_int_eq(facts_rate_charge(db, &payer, &charge), 1);
+	ck_assert_uint_eq(strlen(charge.key), FACTS_RATE_KEY_MAX - 16 + 5);
+	free(identity);
+}
+END_TEST
+
 /* The sample: xyz00-sales sets 1000 an hour; no default, so others are unlimited. */
 START_TEST(sample_rate_payers)
 {
@@ -1530,6 +1548,7 @@ milter_suite(void)
 	tcase_add_test(gateway, gateway_rate_payers);
 	tcase_add_test(gateway, gateway_rate_cert_reply);
 	tcase_add_test(gateway, gateway_rate_cert_keys_whole);
+	tcase_add_test(gateway, gateway_rate_key_too_long);
 	tcase_add_test(lookups, sample_rate_payers);
 	suite_add_tcase(s, gateway);
 	suite_add_tcase(s, precedence);
