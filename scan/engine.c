@@ -156,6 +156,16 @@ engine_header_value(char *dst, size_t dstlen, const char *src)
 }
 
 void
+engine_virus_name(struct scan_result *result, const char *name)
+{
+	size_t size = sizeof(result->virus_name);
+
+	engine_header_value(result->virus_name, size, name);
+	if (strlen(name) >= size)
+		memcpy(result->virus_name + size - 4, "...", 4);
+}
+
+void
 engine_add_rule(struct scan_result *result, const char *name, size_t len)
 {
 	size_t used = strlen(result->rules), more = strlen(ENGINE_RULES_MORE);

@@ -120,6 +120,8 @@ bool engine_alert(const char *engine, const char *virus_name, struct scan_result
 int engine_each_chunk(const struct spool *spool, size_t chunk, int (*fn)(const void *, size_t, void *), void *arg);
 /* Copies a peer or envelope string into a header value: printable, bounded. */
 void engine_header_value(char *dst, size_t dstlen, const char *src);
+/* The verdict's virus name, printable; one longer than the field is kept cut and marked "...". */
+void engine_virus_name(struct scan_result *result, const char *name);
 /* Adds one rule name (len bytes, made printable) to result->rules, "A,B": whole or not at all; once one
  * does not fit, the list ends in ",..." (ENGINE_RULES_MORE) so a reader knows it is not all of them. */
 #define ENGINE_RULES_MORE ",..."

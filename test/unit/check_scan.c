@@ -147,6 +147,23 @@ START_TEST(clamd_replies)
 	ck_assert_int_eq(r.status, SCAN_INCOMPLETE);
 	ck_assert(!r.virus);
 	ck_assert_ptr_nonnull(strstr(r.note, "Heuristics.Limits.Exceeded.MaxFileSize"));
+	{
+		/* Classed whole: the time-out's tell-tale after what the field keeps (it read INCOMPLETE). */
+		char reply[400], x[201];
+
+		memset(x, 'X', 200);
+		x[200] = '\0';
+		snprintf(reply, sizeof(reply), "stream: Heuristics.Limits.Exceeded.%s.MaxScanTime FOUND", x);
+		memset(&r, 0, sizeof(r));
+		clamd_parse_reply(reply, &r);
+		ck_assert_int_eq(r.status, SCAN_FAILED);
+		snprintf(reply, sizeof(reply), "stream: Win.Test.%s FOUND", x);	/* kept cut, and marked */
+		memset(&r, 0, sizeof(r));
+		clamd_parse_reply(reply, &r);
+		ck_assert(r.virus);
+		ck_assert_uint_eq(strlen(r.virus_name), SCAN_NAME_MAX - 1);
+		ck_assert_str_eq(r.virus_name + SCAN_NAME_MAX - 4, "...");
+	}
 	for (const char *bad = "stream: Can't allocate memory ERROR\0\0UNKNOWN COMMAND\0\0 FOUND\0\0"; *bad;
 	     bad += strlen(bad) + 1) {
 		memset(&r, 0, sizeof(r));
