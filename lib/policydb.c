@@ -25,6 +25,7 @@
 
 #include "cidr.h"
 #include "dbmap.h"
+#include "dstr.h"
 #include "policydb.h"
 
 #define POLICYDB_RULES_MAX 100000
@@ -388,8 +389,8 @@ policydb_check_format(struct policydb *db, char *err, size_t errlen, const char 
 	}
 	free(text);
 	text = NULL;
-	if (policydb_get(db, POLICY_KEY_DIGEST, &text) == 0)
-		snprintf(db->digest, sizeof(db->digest), "%s", text);
+	if (policydb_get(db, POLICY_KEY_DIGEST, &text) == 0 && dstr_fmt(db->digest, sizeof(db->digest), "%s", text) < 0)
+		db->digest[0] = '\0';	/* not the export's digest: none shown rather than part of one */
 	free(text);
 	return 0;
 }
