@@ -1184,6 +1184,22 @@ START_TEST(scanners_virus_engines_never_skip)
 }
 END_TEST
 
+/* X-Virus-Scanned names each engine once, however many of its clusters answered: twelve clamd
+ * clusters filled the 64 bytes and the list was cut. */
+START_TEST(scanners_engines_named_once)
+{
+	struct scan_result done = { .status = SCAN_DONE };
+	struct scan_outcome o;
+
+	memset(&o, 0, sizeof(o));
+	for (int i = 0; i < 12; i++) {
+		scanners_add(&o, &engine_clamd, &done);
+		scanners_add(&o, &engine_clamav, &done);
+	}
+	ck_assert_str_eq(o.virus_engines, "clamd,clamav");
+}
+END_TEST
+
 /* ---- in-process libclamav ---- */
 
 static unsigned progress_calls;
@@ -1352,6 +1368,7 @@ scan_suite(void)
 	tcase_add_test(tc, rspamd_replies);
 	tcase_add_test(tc, rspamd_head_whole);
 	tcase_add_test(tc, scanner_rules_whole_names);
+	tcase_add_test(tc, scanners_engines_named_once);
 	tcase_add_test(tc, cluster_retries_and_opens_breakers);
 	tcase_add_test(tc, cluster_all_down_fails_fast);
 	tcase_add_test(tc, attach_names_true_types_in_nested_parts);
