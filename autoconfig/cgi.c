@@ -15,6 +15,7 @@
 
 #include "cgi.h"
 #include "mapwatch.h"
+#include "monotime.h"
 #include "msg.h"
 #include "ratetable.h"
 #include "respond.h"
@@ -75,26 +76,17 @@ emit_plain(unsigned status, const char *text, unsigned retry_after)
 	return 0;
 }
 
-static int64_t
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* Reads exactly len bytes of the body, all of it within timeout seconds; -1 when it does not come. */
 static int
 read_body(char *buf, size_t len, unsigned timeout)
 {
 	size_t got = 0;
 	struct pollfd pfd = { .fd = STDIN_FILENO, .events = POLLIN };
-	int64_t deadline = now_ms() + (int64_t)timeout * 1000;
+	int64_t deadline = (int64_t)monotime_ms() + (int64_t)timeout * 1000;
 
 	while (got < len) {
 		ssize_t n;
-		int64_t left = deadline - now_ms();
+		int64_t left = deadline - (int64_t)monotime_ms();
 
 		if (left <= 0 || poll(&pfd, 1, (int)left) <= 0)
 			return -1;

@@ -10,6 +10,7 @@
 
 #include "acdb.h"
 #include "dbmap.h"
+#include "dstr.h"
 
 struct acdb {
 	struct dbmap_reader *map;
@@ -416,7 +417,8 @@ load_domain(struct acdb *db, const char *domain, struct acdb_domain *record, cha
 	int rc;
 
 	*value = NULL;
-	snprintf(key, sizeof(key), ACDB_PREFIX_DOMAIN "%s", domain);
+	if (dstr_fmt(key, sizeof(key), ACDB_PREFIX_DOMAIN "%s", domain) < 0)
+		return ACDB_NOT_ELIGIBLE;	/* longer than any domain name: none of ours */
 	if ((rc = dbmap_get(db->map, key, strlen(key), value, &len)) == 1)
 		return ACDB_NOT_ELIGIBLE;
 	if (rc < 0 || memchr(*value, '\0', len)) {
@@ -504,8 +506,11 @@ acdb_lookup(struct acdb *db, const char *address, struct acdb_answer *answer, co
 	if (!acdb_address_split(address, answer->local, domain))
 		return ACDB_NOT_ADDRESS;
 	if ((rc = load_domain(db, domain, &record, &value, answer, why)) == ACDB_FOUND) {
-		snprintf(answer->address, sizeof(answer->address), "%s@%s", answer->local, domain);
-		rc = resolve_local(db, &record, answer, why);
+		/* local and domain were split to their maxima, which answer->address holds together */
+		if (dstr_fmt(answer->address, sizeof(answer->address), "%s@%s", answer->local, domain) < 0)
+			rc = ACDB_NOT_ADDRESS;
+		else
+			rc = resolve_local(db, &record, answer, why);
 	}
 	free(value);
 	return rc;

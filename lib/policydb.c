@@ -25,6 +25,7 @@
 
 #include "cidr.h"
 #include "dbmap.h"
+#include "dstr.h"
 #include "policydb.h"
 
 #define POLICYDB_RULES_MAX 100000
@@ -388,8 +389,8 @@ policydb_check_format(struct policydb *db, char *err, size_t errlen, const char 
 	}
 	free(text);
 	text = NULL;
-	if (policydb_get(db, POLICY_KEY_DIGEST, &text) == 0)
-		snprintf(db->digest, sizeof(db->digest), "%s", text);
+	if (policydb_get(db, POLICY_KEY_DIGEST, &text) == 0 && dstr_fmt(db->digest, sizeof(db->digest), "%s", text) < 0)
+		db->digest[0] = '\0';	/* not the export's digest: none shown rather than part of one */
 	free(text);
 	return 0;
 }
@@ -756,7 +757,7 @@ policydb_domain(const struct policydb *db, const char *domain, struct policy_dom
 }
 
 void
-policy_domain_free(struct policy_domain *domain)
+policydb_domain_free(struct policy_domain *domain)
 {
 	policydb_record_free(domain->owned);
 	memset(domain, 0, sizeof(*domain));
@@ -778,7 +779,7 @@ policydb_mailbox(const struct policydb *db, const char *name, struct policy_mail
 }
 
 void
-policy_mailbox_free(struct policy_mailbox *mailbox)
+policydb_mailbox_free(struct policy_mailbox *mailbox)
 {
 	policydb_record_free(mailbox->owned);
 	memset(mailbox, 0, sizeof(*mailbox));
@@ -800,7 +801,7 @@ policydb_address(const struct policydb *db, const char *address, struct policy_a
 }
 
 void
-policy_address_free(struct policy_address *address)
+policydb_address_free(struct policy_address *address)
 {
 	policydb_record_free(address->owned);
 	memset(address, 0, sizeof(*address));
@@ -822,7 +823,7 @@ policydb_local(const struct policydb *db, const char *name, struct policy_local 
 }
 
 void
-policy_local_free(struct policy_local *local)
+policydb_local_free(struct policy_local *local)
 {
 	policydb_record_free(local->owned);
 	memset(local, 0, sizeof(*local));
@@ -851,7 +852,7 @@ policydb_local_rules(const struct policydb *db, const char *single, const struct
 	if (single && strlen(single) < sizeof(out->mailbox))
 		strcpy(out->mailbox, single);
 	if (rc == 0)
-		policy_mailbox_free(&mailbox);
+		policydb_mailbox_free(&mailbox);
 	return 0;
 }
 
@@ -934,12 +935,12 @@ policydb_in_domain(const struct policydb *db, const char *local, struct policy_r
 		out->place = domain->kind == POLICY_DOMAIN_BACKUP ? POLICY_RCPT_BACKUP : POLICY_RCPT_ROUTED;
 		out->unknown = domain->listed && rc == 1 && strcasecmp(local, "postmaster") != 0;
 		policydb_resolve(db, domain->rules, NULL, &out->rules);
-		policy_address_free(&found);
+		policydb_address_free(&found);
 		return 0;
 	}
 	out->place = POLICY_RCPT_HERE;
 	rc = policydb_local_rules(db, policydb_single(rc == 0 ? found.mailboxes : domain->catch_all), domain->rules, out);
-	policy_address_free(&found);
+	policydb_address_free(&found);
 	return rc;
 }
 
@@ -975,10 +976,10 @@ policydb_recipient(const struct policydb *db, const char *local, const char *dom
 }
 
 void
-policy_recipient_free(struct policy_recipient *recipient)
+policydb_recipient_free(struct policy_recipient *recipient)
 {
-	policy_domain_free(&recipient->domain);
-	policy_local_free(&recipient->local);
+	policydb_domain_free(&recipient->domain);
+	policydb_local_free(&recipient->local);
 }
 
 bool

@@ -41,7 +41,7 @@ struct policy_domain {
 	char *const *block_senders;
 	char *const *catch_all;	/* mailboxes the domain's catch-all delivers to */
 	bool listed;		/* only its A: records (and postmaster) are valid recipients */
-	void *owned;		/* a private decode, freed by policy_domain_free */
+	void *owned;		/* a private decode, freed by policydb_domain_free */
 };
 
 struct policy_mailbox {
@@ -89,9 +89,9 @@ const struct policy_relay_right *policydb_relay_certificate(const struct policyd
 
 /* Lower-case keys.  0 found, 1 not found, -1 unreadable record. */
 int policydb_domain(const struct policydb *db, const char *domain, struct policy_domain *out);
-void policy_domain_free(struct policy_domain *domain);
+void policydb_domain_free(struct policy_domain *domain);
 int policydb_mailbox(const struct policydb *db, const char *name, struct policy_mailbox *out);
-void policy_mailbox_free(struct policy_mailbox *mailbox);
+void policydb_mailbox_free(struct policy_mailbox *mailbox);
 /* The mailboxes "local@canonical-domain" delivers to, NULL-terminated
  * (empty for an address that exists but reaches no mailbox). */
 struct policy_address {
@@ -99,9 +99,9 @@ struct policy_address {
 	void *owned;
 };
 int policydb_address(const struct policydb *db, const char *address, struct policy_address *out);
-void policy_address_free(struct policy_address *address);
+void policydb_address_free(struct policy_address *address);
 int policydb_local(const struct policydb *db, const char *name, struct policy_local *out);
-void policy_local_free(struct policy_local *local);
+void policydb_local_free(struct policy_local *local);
 
 /*
  * The rules a recipient gets, key by key: the mailbox's own (may be NULL),
@@ -125,7 +125,7 @@ void policydb_resolve(const struct policydb *db, const struct policy_rules *doma
  * Sendmail does.  local and domain are the canonical (lower-case) form
  * addr_envelope_parse gives, made once per RCPT and not again here.  0,
  * or -1 when a record could not be read (then the rules are not to be
- * used); free with policy_recipient_free either way.
+ * used); free with policydb_recipient_free either way.
  */
 enum policy_rcpt_place { POLICY_RCPT_ELSEWHERE, POLICY_RCPT_HERE, POLICY_RCPT_BACKUP, POLICY_RCPT_ROUTED };
 
@@ -143,6 +143,6 @@ struct policy_recipient {
 
 int policydb_recipient(const struct policydb *db, const char *local, const char *domain,
 		       struct policy_recipient *out);
-void policy_recipient_free(struct policy_recipient *recipient);
+void policydb_recipient_free(struct policy_recipient *recipient);
 
 #endif

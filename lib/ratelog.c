@@ -3,6 +3,7 @@
  */
 #include "config.h"
 
+#include "monotime.h"
 #include "ratelog.h"
 
 bool
@@ -25,8 +26,5 @@ ratelog_allow(struct ratelog *r, time_t now, unsigned long *held)
 time_t
 ratelog_now(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + 1;	/* never 0, which means "no line yet" */
+	return (time_t)(monotime_ms() / 1000) + 1;	/* never 0, which means "no line yet" */
 }

@@ -231,21 +231,21 @@ struct policy_side {
 };
 
 static void
-policy_side_init(struct policy_side *side)
+diff_side_init(struct policy_side *side)
 {
 	side->records = records_new();
 	side->rules = g_ptr_array_new_with_free_func((GDestroyNotify)json_decref);
 }
 
 static void
-policy_side_free(struct policy_side *side)
+diff_side_free(struct policy_side *side)
 {
 	g_hash_table_destroy(side->records);
 	g_ptr_array_free(side->rules, TRUE);
 }
 
 static void
-policy_side_rules(struct policy_side *side)
+diff_side_rules(struct policy_side *side)
 {
 	for (guint id = 0;; id++) {
 		char key[32];
@@ -422,16 +422,16 @@ diff_policy(const struct install_file *file, json_t *out)
 	GHashTableIter iter;
 	gpointer key;
 
-	policy_side_init(&old);
-	policy_side_init(&new);
+	diff_side_init(&old);
+	diff_side_init(&new);
 	if (safefile_check_target(file->path, false, err, sizeof(err)) == 0 && access(file->path, F_OK) == 0
 	    && (reader = dbmap_open(file->path, err, sizeof(err)))) {
 		dbmap_each(reader, records_put_db, old.records);
 		dbmap_close(reader);
 	}
-	policy_records_each(file->records, records_put_policy, new.records);
-	policy_side_rules(&old);
-	policy_side_rules(&new);
+	emit_policy_records_each(file->records, records_put_policy, new.records);
+	diff_side_rules(&old);
+	diff_side_rules(&new);
 	new.same_rules = old.rules->len == new.rules->len;
 	for (guint i = 0; new.same_rules && i < new.rules->len; i++)
 		new.same_rules = json_equal(old.rules->pdata[i], new.rules->pdata[i]);
@@ -442,8 +442,8 @@ diff_policy(const struct install_file *file, json_t *out)
 	while (g_hash_table_iter_next(&iter, &key, NULL))
 		if (!g_hash_table_contains(new.records, key))
 			diff_policy_record(&old, &new, key, out);
-	policy_side_free(&old);
-	policy_side_free(&new);
+	diff_side_free(&old);
+	diff_side_free(&new);
 }
 
 static gint

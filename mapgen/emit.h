@@ -25,6 +25,15 @@
 
 #define EMIT_VALUE_MAX 600
 
+/*
+ * snprintf for a generated key or value, checked: an entry that does not
+ * fit its buffer stops the run (exit 3, nothing installed) instead of
+ * being written cut, which would be another address or route.  The
+ * buffers are sized from the export's own limits (names, EXPORT_TEXT_MAX),
+ * so this is a guard against those limits changing apart.
+ */
+void emit_fmt(char *buf, size_t len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
 void emit_alias_name(const char *local, const char *domain, char *buf, size_t len);
 /* The single right-hand side of a virtmaps line for deliver. */
 const char *emit_virtuser_value(const struct mg_deliver *deliver, const char *local,
@@ -59,10 +68,10 @@ struct policy_records {
 
 /* The number of errors: an address that reaches more mailboxes than hostmilter reads. */
 unsigned emit_policy(const struct mg_export *export, struct policy_records *records, struct mg_report *report);
-void policy_records_free(struct policy_records *records);
+void emit_policy_records_free(struct policy_records *records);
 typedef int (*policy_record_fn)(const char *key, size_t keylen, const char *value,
 				size_t valuelen, void *context);
-int policy_records_each(const struct policy_records *records, policy_record_fn fn, void *context);
+int emit_policy_records_each(const struct policy_records *records, policy_record_fn fn, void *context);
 
 /*
  * autoconfig.db records (lib/acdb.h), in the same list form as

@@ -33,7 +33,7 @@ emit_connect_key(const char *key, void *context)
 {
 	char line[CIDR_KEY_MAX + 16];
 
-	snprintf(line, sizeof(line), "Connect:%s", key);
+	emit_fmt(line, sizeof(line), "Connect:%s", key);
 	/* Overlapping networks generate a key twice with the same value: harmless. */
 	textmap_add(context, line, "RELAY");
 }
@@ -57,7 +57,7 @@ emit_cert_key(struct textmap *map, const char *tag, const char *dn, const char *
 		msg_warn("access: distinguished name too long for Sendmail: %.60s...", dn);
 		return;
 	}
-	snprintf(key, sizeof(key), "%s:%s", tag, encoded);
+	emit_fmt(key, sizeof(key), "%s:%s", tag, encoded);
 	textmap_add(map, key, value);
 }
 
@@ -88,7 +88,7 @@ emit_tls_rcpt(struct textmap *map, const char *name, const struct mg_route *rout
 
 	int n;
 
-	snprintf(key, sizeof(key), "TLS_Rcpt:%s", name);	/* a domain name: 253 bytes at most */
+	emit_fmt(key, sizeof(key), "TLS_Rcpt:%s", name);	/* a domain name: 253 bytes at most */
 	if (!route->tls_issuer)
 		n = snprintf(value, sizeof(value), "VERIFY+CN:%s", route->tls_name);
 	else if (xtext_encode(route->tls_issuer, issuer, sizeof(issuer)) < 0)
@@ -108,7 +108,7 @@ emit_relayed_name(struct textmap *map, const struct mg_domain *domain, const cha
 {
 	char key[300];
 
-	snprintf(key, sizeof(key), "To:%s", name);
+	emit_fmt(key, sizeof(key), "To:%s", name);
 	textmap_add(map, key, "RELAY");
 	if (domain->has_route && domain->route.tls_verify)
 		emit_tls_rcpt(map, name, &domain->route);
@@ -119,7 +119,7 @@ emit_etrn_key(const char *key, void *context)
 {
 	char line[CIDR_KEY_MAX + 20];
 
-	snprintf(line, sizeof(line), "Srv_Features:%s", key);
+	emit_fmt(line, sizeof(line), "Srv_Features:%s", key);
 	textmap_add(context, line, "e");
 }
 

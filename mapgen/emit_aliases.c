@@ -13,7 +13,7 @@
 void
 emit_alias_name(const char *local, const char *domain, char *buf, size_t len)
 {
-	snprintf(buf, len, "%s%c%s", local ? local : "*", POLICY_GENERATED_ALIAS_MARK, domain);
+	emit_fmt(buf, len, "%s%c%s", local ? local : "*", POLICY_GENERATED_ALIAS_MARK, domain);
 }
 
 static void

@@ -157,7 +157,7 @@ put_domain_record(struct ac_emitter *e, const char *name, const struct acdb_doma
 {
 	char key[ADDR_DOMAIN_MAX + 8], head[ADDR_DOMAIN_MAX + ADDR_NAME_MAX + 40];
 
-	snprintf(key, sizeof(key), ACDB_PREFIX_DOMAIN "%s", name);
+	emit_fmt(key, sizeof(key), ACDB_PREFIX_DOMAIN "%s", name);
 	acdb_domain_format(record, head, sizeof(head));	/* fits: validated names */
 	if (record->buckets) {
 		put(e, key, head, strlen(head));

@@ -52,16 +52,16 @@ emit_route_value(const struct mg_route *route, char *buf, size_t len)
 
 	emit_route_mailer(route, mailer, sizeof(mailer));
 	if (route->mx)
-		snprintf(buf, len, "%s:%s", mailer, route->host);
+		emit_fmt(buf, len, "%s:%s", mailer, route->host);
 	else
-		snprintf(buf, len, "%s:[%s%s]", mailer, route->family == AF_INET6 ? "IPv6:" : "", route->host);
+		emit_fmt(buf, len, "%s:[%s%s]", mailer, route->family == AF_INET6 ? "IPv6:" : "", route->host);
 }
 
 /* A route whose mailer the running Sendmail lacks: tempfail, so the mail comes back. */
 static void
 emit_route_deferred(const struct mg_domain *domain, char *buf, size_t len)
 {
-	snprintf(buf, len, "error:4.3.5:\"451 Route to %s not active until sendmail.cf is rebuilt\"", domain->name);
+	emit_fmt(buf, len, "error:4.3.5:\"451 Route to %s not active until sendmail.cf is rebuilt\"", domain->name);
 }
 
 unsigned

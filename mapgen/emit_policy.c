@@ -116,7 +116,7 @@ put_domain(struct emitter *e, const struct mg_domain *domain, const char *name, 
 	if (model_domain_listed(domain))
 		g_string_append(e->value, ",\"listed\":true");
 	g_string_append_c(e->value, '}');
-	snprintf(key, sizeof(key), POLICY_PREFIX_DOMAIN "%s", name);
+	emit_fmt(key, sizeof(key), POLICY_PREFIX_DOMAIN "%s", name);
 	put(e, key, e->value->str);
 }
 
@@ -229,7 +229,7 @@ put_addresses(struct emitter *e, const struct mg_domain *domain, GPtrArray *foun
 				g_string_append_c(value, ',');
 			g_string_append(value, found->pdata[i]);
 		}
-		snprintf(key, sizeof(key), POLICY_PREFIX_ADDRESS "%s", address->full);
+		emit_fmt(key, sizeof(key), POLICY_PREFIX_ADDRESS "%s", address->full);
 		put(e, key, value->str);
 	}
 }
@@ -267,7 +267,7 @@ put_postmaster(struct emitter *e, const struct mg_domain *domain, GPtrArray *fou
 	g_string_truncate(value, 0);
 	for (guint i = 0; i < found->len; i++)
 		g_string_append_printf(value, "%s%s", i ? "," : "", (const char *)found->pdata[i]);
-	snprintf(key, sizeof(key), POLICY_PREFIX_ADDRESS "postmaster@%s", domain->name);
+	emit_fmt(key, sizeof(key), POLICY_PREFIX_ADDRESS "postmaster@%s", domain->name);
 	put(e, key, value->str);
 }
 
@@ -365,7 +365,7 @@ put_local(struct emitter *e, const char *name, GPtrArray *mailboxes, GPtrArray *
 	g_string_append_printf(e->value, ",\"rules\":%u,\"block_senders\":", id);
 	append_names(e->value, (const char *const *)block->pdata, block->len);
 	g_string_append_c(e->value, '}');
-	snprintf(key, sizeof(key), POLICY_PREFIX_LOCAL "%s", name);
+	emit_fmt(key, sizeof(key), POLICY_PREFIX_LOCAL "%s", name);
 	put(e, key, e->value->str);
 }
 
@@ -429,7 +429,7 @@ put_mailboxes(struct emitter *e)
 		append_names(e->value, mailbox->send_as, mailbox->nsend_as);
 		append_rate(e->value, &mailbox->rate);
 		g_string_append_c(e->value, '}');
-		snprintf(key, sizeof(key), POLICY_PREFIX_MAILBOX "%s", mailbox->name);
+		emit_fmt(key, sizeof(key), POLICY_PREFIX_MAILBOX "%s", mailbox->name);
 		put(e, key, e->value->str);
 	}
 }
@@ -528,7 +528,7 @@ emit_policy(const struct mg_export *export, struct policy_records *records, stru
 }
 
 void
-policy_records_free(struct policy_records *records)
+emit_policy_records_free(struct policy_records *records)
 {
 	if (records->data)
 		g_byte_array_free(records->data, TRUE);
@@ -536,7 +536,7 @@ policy_records_free(struct policy_records *records)
 }
 
 int
-policy_records_each(const struct policy_records *records, policy_record_fn fn, void *context)
+emit_policy_records_each(const struct policy_records *records, policy_record_fn fn, void *context)
 {
 	const guint8 *p = records->data->data, *limit = p + records->data->len;
 

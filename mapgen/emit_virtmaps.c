@@ -17,7 +17,7 @@ emit_virtuser_value(const struct mg_deliver *deliver, const char *local, const c
 		    char *buf, size_t len)
 {
 	if (deliver->reject) {
-		snprintf(buf, len, "error:5.1.1:\"550 %s\"", deliver->reject);
+		emit_fmt(buf, len, "error:5.1.1:\"550 %s\"", deliver->reject);
 		return buf;
 	}
 	if (deliver->ntargets == 1)
@@ -38,17 +38,17 @@ emit_domain(struct textmap *map, const struct mg_domain *domain)
 			    emit_virtuser_value(&address->deliver, address->local, domain->name, value, sizeof(value)));
 	}
 	if (!domain->defines_postmaster) {
-		snprintf(key, sizeof(key), "postmaster@%s", domain->name);
+		emit_fmt(key, sizeof(key), "postmaster@%s", domain->name);
 		textmap_add(map, key, "postmaster");
 	}
-	snprintf(key, sizeof(key), "@%s", domain->name);
+	emit_fmt(key, sizeof(key), "@%s", domain->name);
 	if (domain->has_catch_all)
 		textmap_add(map, key, emit_virtuser_value(&domain->catch_all, NULL, domain->name, value, sizeof(value)));
 	else
 		textmap_add(map, key, UNKNOWN_USER);
-	snprintf(value, sizeof(value), "%%1%%3@%s", domain->name);
+	emit_fmt(value, sizeof(value), "%%1%%3@%s", domain->name);
 	for (uint32_t i = 0; i < domain->naliases; i++) {
-		snprintf(key, sizeof(key), "@%s", domain->aliases[i]);
+		emit_fmt(key, sizeof(key), "@%s", domain->aliases[i]);
 		textmap_add(map, key, value);
 	}
 }

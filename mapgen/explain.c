@@ -500,7 +500,7 @@ rule_value(const struct policy_rules *r, unsigned bit)
 
 /* Key by key, where the value came from: the mailbox's own, the domain's, the export's defaults, built in. */
 static json_t *
-policy_keys(const struct explainer *e, const struct policy_rules *resolved, const struct policy_rules *domain,
+resolved_keys(const struct explainer *e, const struct policy_rules *resolved, const struct policy_rules *domain,
 	    const char *domain_name, const struct policy_rules *mailbox, const char *mailbox_name)
 {
 	json_t *keys = json_array();
@@ -616,7 +616,7 @@ recipient_json(const struct explainer *e, const char *local, const char *domain)
 	char *mt;
 
 	if (policydb_recipient(e->db, local, domain, &rcpt) < 0) {
-		policy_recipient_free(&rcpt);
+		policydb_recipient_free(&rcpt);
 		return json_pack("{s:s}", "error", "a record of hostmilter.db cannot be read: hostmilter tempfails (451)");
 	}
 	if (rcpt.domain.canonical)
@@ -628,7 +628,7 @@ recipient_json(const struct explainer *e, const char *local, const char *domain)
 	if (rcpt.unknown)
 		json_object_set_new(out, "refusal", json_string("550 5.1.1 User unknown: its domain lists its valid "
 								"recipients, and this is none of them"));
-	json_object_set_new(out, "policy", policy_keys(e, &rcpt.rules, domain_rules, rcpt.domain.canonical,
+	json_object_set_new(out, "policy", resolved_keys(e, &rcpt.rules, domain_rules, rcpt.domain.canonical,
 						       mailbox_rules, rcpt.mailbox));
 	json_object_set_new(out, "rate_limit", mailbox_rules ? rates_json(e, &mailbox.rate, rcpt.mailbox) : json_null());
 	if (rcpt.domain.canonical && (rcpt.place == POLICY_RCPT_ROUTED || rcpt.place == POLICY_RCPT_BACKUP)) {
@@ -639,8 +639,8 @@ recipient_json(const struct explainer *e, const char *local, const char *domain)
 	}
 	json_object_set_new(out, "route", route);
 	if (mailbox_rules)
-		policy_mailbox_free(&mailbox);
-	policy_recipient_free(&rcpt);
+		policydb_mailbox_free(&mailbox);
+	policydb_recipient_free(&rcpt);
 	return out;
 }
 
@@ -749,7 +749,7 @@ explain_auth(const struct explainer *e, const char *user)
 	out = json_pack("{s:s, s:s, s:b, s:s, s:s, s:s, s:o, s:o}", "subject", "auth", "user", user, "may_relay", 1,
 			"right", "auth", "mailbox", name, "reason", "it authenticates as a mailbox of this server", "send_as",
 			send_as, "rate_limit", rates_json(e, &mailbox.rate, name));
-	policy_mailbox_free(&mailbox);
+	policydb_mailbox_free(&mailbox);
 	return out;
 }
 

@@ -492,7 +492,7 @@ struct policy_job {
 };
 
 static gpointer
-policy_job_run(gpointer data)
+run_policy_job(gpointer data)
 {
 	struct policy_job *job = data;
 
@@ -535,7 +535,7 @@ generate(const struct mg_export *export, struct generated *gen, struct install_s
 	report_init(&job.report);
 	set->files[FILE_POLICY].records = &gen->records;
 	set->files[FILE_AUTOCONFIG].records = &gen->autoconfig;
-	policy = g_thread_new("policy", policy_job_run, &job);
+	policy = g_thread_new("policy", run_policy_job, &job);
 	/* Where the text maps finish before hostmilter.db's records, its core was idle: autoconfig.db fills it. */
 	autoconfig_thread = g_thread_new("autoconfig", autoconfig_job_run, &autoconfig);
 	progress("generating virtmaps");
@@ -653,7 +653,7 @@ run_reload(const struct options *opts, struct install_set *set, unsigned deferre
 
 /* A rename failed after others succeeded: say exactly what is where. */
 static void
-report_partial(const struct install_set *set, const char *err)
+tell_partly_installed(const struct install_set *set, const char *err)
 {
 	GString *installed = g_string_new(NULL), *missing = g_string_new(NULL);
 
@@ -678,7 +678,7 @@ install_and_reload(const struct options *opts, struct install_set *set, unsigned
 		stop(EXIT_IO, RC_INSTALL_FAILED, "%s; nothing changed", err);
 	list_changes(set);
 	if (result == INSTALL_PARTIAL)
-		report_partial(set, err);
+		tell_partly_installed(set, err);
 	status = run_reload(opts, set, deferred);
 	install_record(set);
 	return result == INSTALL_PARTIAL ? EXIT_PARTIAL : status;
@@ -694,7 +694,7 @@ check_only(const struct options *opts, const char *data, size_t len)
 
 	progress("generating, to check");
 	emit_policy(export, &records, &out.report);
-	policy_records_free(&records);
+	emit_policy_records_free(&records);
 	textmap_init(&access, "access", TEXTMAP_MAKEMAP, true);
 	emit_access(export, &access, &out.report);
 	textmap_free(&access);
@@ -728,8 +728,8 @@ apply(const struct options *opts, struct install_set *set, const struct mg_expor
 		status = install_and_reload(opts, set, gen.deferred_routes);
 	}
 	*deferred = gen.deferred_routes;
-	policy_records_free(&gen.records);
-	policy_records_free(&gen.autoconfig);
+	emit_policy_records_free(&gen.records);
+	emit_policy_records_free(&gen.autoconfig);
 	return status;
 }
 

@@ -360,7 +360,7 @@ text_differs(const struct install_file *file)
 }
 
 static bool
-policy_differs(const struct install_file *file)
+install_policy_differs(const struct install_file *file)
 {
 	char err[256], *value = NULL;
 	size_t len = 0;
@@ -387,7 +387,7 @@ install_compare(struct install_set *set)
 
 		if (file->policy) {
 			if (!built_early(set, file))
-				file->db_changed = policy_differs(file);
+				file->db_changed = install_policy_differs(file);
 			continue;
 		}
 		file->text_changed = text_differs(file);
@@ -514,7 +514,7 @@ struct policy_build {
 };
 
 static int
-policy_store(const char *key, size_t keylen, const char *value, size_t valuelen, void *context)
+install_policy_store(const char *key, size_t keylen, const char *value, size_t valuelen, void *context)
 {
 	struct policy_build *build = context;
 
@@ -531,7 +531,7 @@ write_policy(struct install_file *file, const struct stat *like, char *err, size
 	build.writer = dbmap_create(file->tmp_db, records->count + 1, records->data->len, err, errlen);
 	if (!build.writer)
 		return -1;
-	if (policy_records_each(records, policy_store, &build) != 0
+	if (emit_policy_records_each(records, install_policy_store, &build) != 0
 	    || dbmap_put(build.writer, POLICY_KEY_DIGEST, strlen(POLICY_KEY_DIGEST),
 			 records->digest, strlen(records->digest)) != 0) {
 		snprintf(err, errlen, "%s: cannot store a record", file->tmp_db);
@@ -598,7 +598,7 @@ built_early(const struct install_set *set, const struct install_file *file)
 }
 
 static struct install_file *
-policy_file(struct install_set *set)
+install_policy_file(struct install_set *set)
 {
 	for (unsigned i = 0; i < set->nfiles; i++)
 		if (set->files[i].policy)
@@ -609,12 +609,12 @@ policy_file(struct install_set *set)
 void
 install_start_policy(struct install_set *set, const struct policy_records *records)
 {
-	struct install_file *file = policy_file(set);
+	struct install_file *file = install_policy_file(set);
 
 	if (!file || set->early)
 		return;
 	file->records = records;
-	file->db_changed = policy_differs(file);
+	file->db_changed = install_policy_differs(file);
 	set->early = g_new0(struct install_early, 1);
 	set->early->file = file;
 	if (!file->db_changed) {
@@ -648,7 +648,7 @@ void
 install_abandon(struct install_set *set)
 {
 	char err[16];
-	struct install_file *file = policy_file(set);
+	struct install_file *file = install_policy_file(set);
 
 	if (!set->early)
 		return;

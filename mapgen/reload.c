@@ -13,6 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "monotime.h"
 #include "reload.h"
 
 extern char **environ;
@@ -47,13 +48,11 @@ reload_spawn(const char *command, const sigset_t *child_mask, int *err)
 static int
 reload_wait(pid_t pid, unsigned seconds)
 {
-	struct timespec now, deadline;
+	uint64_t deadline = monotime_ms() + (uint64_t)seconds * 1000, now;
 	sigset_t chld;
 
 	sigemptyset(&chld);
 	sigaddset(&chld, SIGCHLD);
-	clock_gettime(CLOCK_MONOTONIC, &deadline);
-	deadline.tv_sec += seconds;
 	for (;;) {
 		struct timespec left;
 		siginfo_t info = { 0 };
@@ -62,15 +61,10 @@ reload_wait(pid_t pid, unsigned seconds)
 			return 1;
 		if (info.si_pid == pid)
 			return 1;
-		clock_gettime(CLOCK_MONOTONIC, &now);
-		left.tv_sec = deadline.tv_sec - now.tv_sec;
-		left.tv_nsec = deadline.tv_nsec - now.tv_nsec;
-		if (left.tv_nsec < 0) {
-			left.tv_sec--;
-			left.tv_nsec += 1000000000L;
-		}
-		if (left.tv_sec < 0)
+		if ((now = monotime_ms()) >= deadline)
 			return 0;
+		left.tv_sec = (time_t)((deadline - now) / 1000);
+		left.tv_nsec = (long)((deadline - now) % 1000) * 1000000;
 		sigtimedwait(&chld, NULL, &left);	/* a SIGCHLD, or the deadline */
 	}
 }

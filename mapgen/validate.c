@@ -507,7 +507,7 @@ search_path(const struct search *s)
 }
 
 static void
-report_loop(struct mg_report *report, const struct search *s)
+tell_loop(struct mg_report *report, const struct search *s)
 {
 	GString *chain = g_string_new(s->start);
 
@@ -576,7 +576,7 @@ search_loops(const struct mg_export *export, struct mg_report *report, struct mg
 		if (!next || next->mark == MARK_DONE)
 			continue;
 		if (next->mark == MARK_ACTIVE) {
-			report_loop(report, s);
+			tell_loop(report, s);
 			continue;
 		}
 		next->mark = MARK_ACTIVE;

@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include "control.h"
+#include "monotime.h"
 #include "msg.h"
 
 #define EXIT_UNAVAILABLE 69
@@ -199,21 +200,12 @@ control_answer(struct ratelimit *rl, const char *line, FILE *out)
 		fputs("error unknown request; these are known: ratelimit list, ratelimit release KEY\n", out);
 }
 
-static uint64_t
-control_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
 /* Waits for events on fd until deadline; false on timeout or error. */
 static bool
 control_wait(int fd, short events, uint64_t deadline)
 {
 	for (;;) {
-		uint64_t now = control_now_ms();
+		uint64_t now = monotime_ms();
 		struct pollfd p = { .fd = fd, .events = events };
 		int rc;
 
@@ -307,7 +299,7 @@ control_finish(int fd, uint64_t deadline)
 static void
 control_session(int fd)
 {
-	uint64_t deadline = control_now_ms() + CONTROL_TIMEOUT_MS;
+	uint64_t deadline = monotime_ms() + CONTROL_TIMEOUT_MS;
 	char line[CONTROL_LINE_MAX + 2], *text = NULL;
 	size_t len = 0;
 	FILE *out;

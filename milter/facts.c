@@ -26,6 +26,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "dstr.h"
 #include "facts.h"
 
 int
@@ -66,9 +67,10 @@ facts_canonical(const struct policydb *db, const char *domain, char *out)
 
 	if (rc < 0)
 		return -1;
-	snprintf(out, ADDR_DOMAIN_MAX + 1, "%s", rc == 0 ? record.canonical : domain);
-	policy_domain_free(&record);
-	return 0;
+	/* a canonical name cut to fit would be another domain's: a database holding one is refused */
+	rc = dstr_fmt(out, ADDR_DOMAIN_MAX + 1, "%s", rc == 0 ? record.canonical : domain) < 0 ? -1 : 0;
+	policydb_domain_free(&record);
+	return rc;
 }
 
 /* The A: record of local@canonical, else of its user part before "+detail": 0, 1 neither, -1. */
@@ -80,11 +82,13 @@ facts_address_or_detail(const struct policydb *db, const struct addr_envelope *s
 	size_t len = strlen(sender->local);
 	int rc;
 
-	snprintf(address, sizeof(address), "%s@%s", sender->local, canonical);
+	if (dstr_fmt(address, sizeof(address), "%s@%s", sender->local, canonical) < 0)
+		return -1;
 	rc = policydb_address(db, address, found);
 	if (rc != 1 || sender->userlen >= len)
 		return rc;
-	snprintf(address, sizeof(address), "%.*s@%s", (int)sender->userlen, sender->local, canonical);
+	if (dstr_fmt(address, sizeof(address), "%.*s@%s", (int)sender->userlen, sender->local, canonical) < 0)
+		return -1;
 	return policydb_address(db, address, found);
 }
 
@@ -99,7 +103,7 @@ facts_owned_by_delivery(const struct policydb *db, const char *name, const struc
 	if (rc != 0)
 		return rc;
 	if (record.kind == POLICY_DOMAIN_BACKUP || record.kind == POLICY_DOMAIN_ROUTED) {
-		policy_domain_free(&record);
+		policydb_domain_free(&record);
 		return 1;	/* its addresses live on another server */
 	}
 	rc = sender->kind == ADDR_ENV_PLAIN ? facts_address_or_detail(db, sender, record.canonical, &found) : 1;
@@ -110,8 +114,8 @@ facts_owned_by_delivery(const struct policydb *db, const char *name, const struc
 	else
 		owned = -1;
 	if (rc == 0)
-		policy_address_free(&found);
-	policy_domain_free(&record);
+		policydb_address_free(&found);
+	policydb_domain_free(&record);
 	return owned;
 }
 
@@ -183,7 +187,7 @@ facts_owned_locally(const struct policydb *db, const char *name, const struct ad
 	rc = policydb_recipient(db, sender->local, "", &local);
 	if (rc == 0)
 		rc = !local.generated_alias && facts_names_have(local.local.mailboxes, name) ? 0 : 1;
-	policy_recipient_free(&local);
+	policydb_recipient_free(&local);
 	return rc;
 }
 
@@ -225,7 +229,7 @@ facts_sender_readable(const struct policydb *db, const struct addr_envelope *sen
 	if (rc != 0)
 		return rc < 0 ? -1 : 0;	/* elsewhere: Sendmail hands it to that domain as it is */
 	rc = record.kind == POLICY_DOMAIN_LOCAL || record.kind == POLICY_DOMAIN_ALIAS ? 1 : 0;
-	policy_domain_free(&record);
+	policydb_domain_free(&record);
 	return rc;
 }
 
@@ -314,7 +318,7 @@ facts_rcpt_lookup(const struct policydb *db, const struct addr_envelope *rcpt, c
 void
 facts_rcpt_lookup_free(struct rcpt_lookup *lookup)
 {
-	policy_recipient_free(&lookup->recipient);
+	policydb_recipient_free(&lookup->recipient);
 }
 
 void
@@ -373,7 +377,8 @@ facts_rate_charge(const struct policydb *db, const struct rate_payer *payer, str
 	memset(charge, 0, sizeof(*charge));
 	if (payer->auth_mailbox) {
 		own = payer->mailbox ? &payer->mailbox->rate : NULL;
-		snprintf(key, sizeof(key), "mailbox:%s", payer->auth_mailbox);
+		if (dstr_fmt(key, sizeof(key), "mailbox:%s", payer->auth_mailbox) < 0)
+			return -1;
 		snprintf(charge->who, sizeof(charge->who), "%s", payer->auth_mailbox);
 	} else if (payer->network && payer->addr) {
 		own = &payer->network->rate;
@@ -381,7 +386,8 @@ facts_rate_charge(const struct policydb *db, const struct rate_payer *payer, str
 		snprintf(charge->who, sizeof(charge->who), "%.*s", (int)sizeof(charge->who) - 1, key + strlen("client:"));
 	} else if (payer->certificate && payer->cert_identity) {
 		own = &payer->certificate->rate;
-		snprintf(key, sizeof(key), "cert:%s", payer->cert_identity);
+		if (dstr_fmt(key, sizeof(key), "cert:%s", payer->cert_identity) < 0)
+			return -1;
 		/* The subject names the client; the issuer, often longer, would crowd it out of the reply. */
 		who = payer->cert_subject && payer->cert_subject[0] ? payer->cert_subject : payer->cert_issuer;
 		snprintf(charge->who, sizeof(charge->who), "%s", who ? who : "");
@@ -389,6 +395,7 @@ facts_rate_charge(const struct policydb *db, const struct rate_payer *payer, str
 		return 0;
 	bulk_apart = payer->bulk && ((own && own->bulk_per_hour) || defaults->bulk_per_hour);
 	facts_rate_resolve(own, defaults, bulk_apart, charge);
-	snprintf(charge->key, sizeof(charge->key), "%s%s", bulk_apart ? "bulk:" : "", key);
+	if (dstr_fmt(charge->key, sizeof(charge->key), "%s%s", bulk_apart ? "bulk:" : "", key) < 0)
+		return -1;
 	return charge->per_hour ? 1 : 0;
 }

@@ -19,7 +19,7 @@
 /*
  * The mailbox an {auth_authen} names: "user", or "user@REALM" when REALM
  * is one of the server's names.  0 found (*mailbox filled, free it with
- * policy_mailbox_free), 1 not a mailbox, -1 unreadable.
+ * policydb_mailbox_free), 1 not a mailbox, -1 unreadable.
  */
 int facts_auth_mailbox(const struct policydb *db, const char *auth_user, char *name, size_t namelen,
 		       struct policy_mailbox *mailbox);
@@ -96,7 +96,8 @@ struct rate_charge {
 	uint32_t burst;
 };
 
-/* 1 when someone pays (*charge filled), 0 when nobody does or the rate is unlimited. */
+/* 1 when someone pays (*charge filled), 0 when nobody does or the rate is unlimited, -1 when the
+ * key would not fit FACTS_RATE_KEY_MAX (refused, never cut into another payer's key). */
 int facts_rate_charge(const struct policydb *db, const struct rate_payer *payer, struct rate_charge *charge);
 
 /* Does a pattern list ("a@dom", "@dom") match this sender ("a@dom" also a+detail@dom)? */

@@ -1,109 +1,33 @@
 /*
  * ratelimit - GCRA and the choice of store; see ratelimit.h.
  *
- * GCRA keeps one number per sender (the theoretical arrival time) and
- * makes its decision in a few comparisons, so the same step runs in this
- * process (rlocal.c) and inside Redis (rredis.c's script) and gives the
- * same answers.  All arithmetic saturates: a huge TAT or clock cannot
- * wrap into an allowance.
+ * The decision itself is gcra.c's; this module picks the store, falls
+ * back when Redis cannot answer, and keys the senders.
  */
 #include "config.h"
 
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include <openssl/evp.h>
 
 #include "msg.h"
+#include "ratelog.h"
+#include "gcra.h"
+#include "monotime.h"
 #include "ratelimit.h"
 #include "rlocal.h"
 #include "rredis.h"
+
+_Static_assert(RATELIMIT_KEY_MAX <= RREDIS_KEY_MAX, "every key ratelimit_key makes fits the Redis store");
 
 struct ratelimit {
 	enum conf_store_failure on_failure;
 	struct rlocal *local;	/* the local store, and the fallback of the Redis one */
 	struct rredis *redis;	/* NULL: RateLimitStore local */
-	uint64_t quiet_until_us;	/* "local table full" is logged at most once a minute */
-	pthread_mutex_t lock;
+	struct ratelog said_full;	/* "local table full": one line a minute */
 };
-
-static uint64_t
-sat_add(uint64_t a, uint64_t b)
-{
-	return a > UINT64_MAX - b ? UINT64_MAX : a + b;
-}
-
-bool
-gcra_tau(uint64_t now_us, uint64_t tat_us, uint64_t interval_us, uint64_t tau_us, uint64_t *new_tat_us,
-	 uint64_t *retry_after_us)
-{
-	uint64_t base = tat_us > now_us ? tat_us : now_us, tol, next;
-
-	*new_tat_us = tat_us;
-	*retry_after_us = 0;
-	if (interval_us == 0)
-		return true;
-	if (tau_us < interval_us)
-		tau_us = interval_us;
-	tol = tau_us - interval_us;
-	if (base - now_us > tau_us) {
-		/* The clock went back: pulled to a full burst ahead, and that is written even by a refusal. */
-		base = sat_add(now_us, tau_us);
-		*new_tat_us = base;
-	}
-	if (base - now_us > tol) {
-		*retry_after_us = base - now_us - tol;
-		return false;
-	}
-	if (base > UINT64_MAX - interval_us) {
-		*retry_after_us = UINT64_MAX - now_us;	/* past the end of the clock: refused, never wrapped */
-		return false;
-	}
-	*new_tat_us = base + interval_us;
-	next = *new_tat_us - now_us;
-	*retry_after_us = next > tol ? next - tol : 0;
-	return true;
-}
-
-bool
-gcra_step(uint64_t now_us, uint64_t tat_us, uint64_t interval_us, uint32_t burst, uint64_t *new_tat_us,
-	  uint64_t *retry_after_us)
-{
-	uint64_t b = burst ? burst : 1, tau = interval_us > UINT64_MAX / b ? UINT64_MAX : b * interval_us;
-
-	return gcra_tau(now_us, tat_us, interval_us, tau, new_tat_us, retry_after_us);
-}
-
-uint64_t
-gcra_refund(uint64_t now_us, uint64_t tat_us, uint64_t interval_us, uint64_t charged_tat_us)
-{
-	uint64_t held;
-
-	if (tat_us <= now_us || charged_tat_us <= now_us)
-		return tat_us;	/* time has given back all that charge took */
-	held = charged_tat_us - now_us < interval_us ? charged_tat_us - now_us : interval_us;
-	return tat_us - now_us > held ? tat_us - held : now_us;
-}
-
-bool
-gcra_params(const struct ratelimit_limit *limit, uint64_t *interval_us, uint64_t *tau_us)
-{
-	uint64_t burst;
-
-	if (limit->per_hour == 0)
-		return false;
-	*interval_us = RATELIMIT_HOUR_US / limit->per_hour;
-	if (*interval_us == 0)
-		*interval_us = 1;
-	burst = limit->burst ? limit->burst : limit->per_hour;
-	if (burst > RATELIMIT_BURST_MAX)
-		burst = RATELIMIT_BURST_MAX;
-	*tau_us = burst * *interval_us;	/* at most 10^6 * 3.6 * 10^9: exact in the script's doubles too */
-	return true;
-}
 
 void
 ratelimit_key(const char *key, char *out)
@@ -126,15 +50,6 @@ ratelimit_key(const char *key, char *out)
 		snprintf(out + 7 + 2 * i, 3, "%02x", md[i]);
 }
 
-static uint64_t
-ratelimit_now_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
-}
-
 struct ratelimit *
 ratelimit_open(const struct hm_conf *conf, char *err, size_t errlen)
 {
@@ -147,7 +62,7 @@ ratelimit_open(const struct hm_conf *conf, char *err, size_t errlen)
 		return NULL;
 	}
 	rl->on_failure = conf->on_store_failure;
-	pthread_mutex_init(&rl->lock, NULL);
+	rl->said_full = (struct ratelog)RATELOG_INIT(60);
 	if (conf_store_parse(conf->rate_limit_store, &where) < 0) {
 		snprintf(err, errlen, "RateLimitStore %s: not local, redis unix:/PATH or redis tcp:HOST:PORT",
 			 conf->rate_limit_store);
@@ -169,7 +84,6 @@ ratelimit_close(struct ratelimit *rl)
 		return;
 	rredis_free(rl->redis);
 	rlocal_free(rl->local);
-	pthread_mutex_destroy(&rl->lock);
 	free(rl);
 }
 
@@ -181,17 +95,13 @@ ratelimit_describe(const struct ratelimit *rl)
 
 /* The local table could not take a new sender: said once a minute, not per RCPT. */
 static void
-ratelimit_local_full(struct ratelimit *rl, uint64_t now_us)
+ratelimit_local_full(struct ratelimit *rl)
 {
-	bool say;
+	unsigned long held;
 
-	pthread_mutex_lock(&rl->lock);
-	say = now_us >= rl->quiet_until_us;
-	if (say)
-		rl->quiet_until_us = now_us + 60000000;
-	pthread_mutex_unlock(&rl->lock);
-	if (say)
-		msg_warn("rate limits: the local table cannot take another sender (out of memory)");
+	if (ratelog_allow(&rl->said_full, ratelog_now(), &held))
+		msg_warn("rate limits: the local table cannot take another sender (out of memory; said at most once "
+			 "a minute, %lu more since the last time)", held);
 }
 
 static void
@@ -206,7 +116,7 @@ static void
 ratelimit_charge_local(struct ratelimit *rl, const char *key, uint64_t interval, uint64_t tau,
 		       struct ratelimit_result *out)
 {
-	uint64_t now = ratelimit_now_us(), retry = 0;
+	uint64_t now = monotime_us(), retry = 0;
 	int rc = rlocal_step(rl->local, key, now, interval, tau, &retry, &out->tat_us);
 
 	if (rc >= 0) {
@@ -214,7 +124,7 @@ ratelimit_charge_local(struct ratelimit *rl, const char *key, uint64_t interval,
 		ratelimit_verdict(rc, retry, out);
 		return;
 	}
-	ratelimit_local_full(rl, now);
+	ratelimit_local_full(rl);
 	out->fallback = rl->on_failure == CONF_STORE_FAILURE_ACCEPT;
 	out->verdict = out->fallback ? RATELIMIT_ALLOW : RATELIMIT_STORE_FAILED;
 }
@@ -230,7 +140,7 @@ ratelimit_charge(struct ratelimit *rl, const char *key, const struct ratelimit_l
 	memset(out, 0, sizeof(*out));
 	out->verdict = RATELIMIT_ALLOW;
 	out->store = "none";
-	if (!gcra_params(limit, &interval, &tau))
+	if (!gcra_params(limit->per_hour, limit->burst, &interval, &tau))
 		return;
 	ratelimit_key(key, k);
 	if (!rl->redis) {
@@ -260,11 +170,11 @@ ratelimit_refund(struct ratelimit *rl, const char *key, const struct ratelimit_l
 	char k[RATELIMIT_KEY_MAX + 1];
 	uint64_t interval, tau, retry, tat = charged->tat_us;
 
-	if (charged->verdict != RATELIMIT_ALLOW || !gcra_params(limit, &interval, &tau))
+	if (charged->verdict != RATELIMIT_ALLOW || !gcra_params(limit->per_hour, limit->burst, &interval, &tau))
 		return;
 	ratelimit_key(key, k);
 	if (strcmp(charged->store, "local") == 0)
-		rlocal_refund(rl->local, k, ratelimit_now_us(), interval, charged->tat_us);
+		rlocal_refund(rl->local, k, monotime_us(), interval, charged->tat_us);
 	else if (strcmp(charged->store, "redis") == 0 && rl->redis)
 		rredis_step(rl->redis, RREDIS_REFUND, k, interval, tau, &retry, &tat);
 }
@@ -290,7 +200,7 @@ ratelimit_list(struct ratelimit *rl, FILE *out, unsigned long *count, char *err,
 	struct ratelimit_listing l = { out, "local", 0 };
 	int rc = 0;
 
-	rlocal_each_limited(rl->local, ratelimit_now_us(), ratelimit_list_one, &l);
+	rlocal_each_limited(rl->local, monotime_us(), ratelimit_list_one, &l);
 	if (rl->redis) {
 		l.store = "redis";
 		rc = rredis_each_limited(rl->redis, ratelimit_list_one, &l, err, errlen);

@@ -3,16 +3,8 @@
  * where the counts live.
  *
  * Promise:
- * - gcra_step is the whole rate decision, a pure function: a sender with
- *   theoretical arrival time TAT may have one more recipient at NOW iff
- *   max(TAT, NOW) + interval - NOW <= burst * interval; an allowed step
- *   moves TAT to max(TAT, NOW) + interval, a refused one changes nothing.
- *   interval is one hour over the limit's recipients per hour; burst is
- *   the number a sender idle for long may have at once.  A TAT more than
- *   burst * interval ahead (the clock went back) is pulled back to exactly
- *   that far ahead, and that is written even when the step is refused, so
- *   a step of the clock back costs a sender one interval's wait, not the
- *   size of the step.
+ * - The decision is gcra.h's (one TAT per sender, a pure step); this
+ *   module chooses the store that keeps the TATs.
  * - struct ratelimit is made once at start, as root, from the
  *   configuration (RateLimitStore, OnRateLimitStoreFailure,
  *   RateLimitStoreTimeout, RateLimitLocalSize), and is no part of the
@@ -48,13 +40,9 @@
  *   both stores, so its next recipient starts a full burst.
  * - ratelimit_refund gives back one recipient charged by an ALLOW (a
  *   message aborted before its data was complete), in the store that
- *   charged it, but only what time has not given back already: the charge
- *   moved TAT to T (its tat_us); at NOW it still holds min(interval,
- *   T - NOW), none once T has passed, and TAT moves back by that much,
- *   never before NOW (gcra_refund).  So a refund never lifts a sender above
- *   what it would have had without that charge: the burst stays the most
- *   a sender gets at any moment, however long a transaction was held open
- *   before it was abandoned.
+ *   charged it, but only what time has not given back already
+ *   (gcra_refund): the burst stays the most a sender gets at any moment,
+ *   however long a transaction was held open before it was abandoned.
  */
 #ifndef HM_RATELIMIT_H
 #define HM_RATELIMIT_H
@@ -65,10 +53,11 @@
 #include <stdio.h>
 
 #include "conf.h"
+#include "gcra.h"
 
 #define RATELIMIT_KEY_MAX 600	/* as long as the session's keys (certificate issuer and subject) */
-#define RATELIMIT_BURST_MAX 1000000
-#define RATELIMIT_HOUR_US 3600000000ULL
+#define RATELIMIT_BURST_MAX GCRA_BURST_MAX
+#define RATELIMIT_HOUR_US GCRA_HOUR_US
 /* Senders listed at most by one ratelimit_list; the rest are counted. */
 #define RATELIMIT_LIST_MAX 1000
 
@@ -90,22 +79,8 @@ struct ratelimit_result {
 	uint64_t tat_us;	/* ALLOW: the sender's TAT after this charge, on that store's clock */
 };
 
-/* A limited sender, as the stores' listings report it (see "Limited" above). */
-typedef void ratelimit_visit(void *arg, const char *key, uint64_t retry_after_us);
-
-/* The GCRA step; times in microseconds.  burst 0 is taken as 1; interval 0 lets everything pass
- * and counts nothing.  true: allowed; false: refused.  Either way the caller stores *new_tat_us,
- * which a refusal leaves at tat_us unless the clock went back (see above).
- * *retry_after_us: how long until the next recipient would pass (0: it would now). */
-bool gcra_step(uint64_t now_us, uint64_t tat_us, uint64_t interval_us, uint32_t burst, uint64_t *new_tat_us,
-	       uint64_t *retry_after_us);
-/* The same with tau = burst * interval given (at least interval), as the stores call it. */
-bool gcra_tau(uint64_t now_us, uint64_t tat_us, uint64_t interval_us, uint64_t tau_us, uint64_t *new_tat_us,
-	      uint64_t *retry_after_us);
-/* The TAT after a refund of a charge that had moved it to charged_tat_us (see above). */
-uint64_t gcra_refund(uint64_t now_us, uint64_t tat_us, uint64_t interval_us, uint64_t charged_tat_us);
-/* interval and burst * interval (tau) of a limit, both at least 1 us; false for per_hour 0. */
-bool gcra_params(const struct ratelimit_limit *limit, uint64_t *interval_us, uint64_t *tau_us);
+/* A limited sender, as the stores' listings report it (gcra_visit). */
+typedef gcra_visit ratelimit_visit;
 
 /* At start, as root; NULL with err.  Opens no connection: the Redis pool connects on demand. */
 struct ratelimit *ratelimit_open(const struct hm_conf *conf, char *err, size_t errlen);

@@ -15,7 +15,7 @@
 
 #include <glib.h>
 
-#include "ratelimit.h"
+#include "gcra.h"
 #include "rlocal.h"
 
 struct rlocal_entry {
@@ -314,7 +314,7 @@ rlocal_forget(struct rlocal *table, const char *key)
 }
 
 void
-rlocal_each_limited(struct rlocal *table, uint64_t now_us, ratelimit_visit *visit, void *arg)
+rlocal_each_limited(struct rlocal *table, uint64_t now_us, gcra_visit *visit, void *arg)
 {
 	for (unsigned s = 0; s < RLOCAL_SHARDS; s++) {
 		GHashTableIter it;

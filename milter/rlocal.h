@@ -1,7 +1,7 @@
 /*
  * rlocal - the rate-limit table in this process: one TAT per sender.
  *
- * Promise: rlocal_step runs the GCRA step (ratelimit.h) for a key under
+ * Promise: rlocal_step runs the GCRA step (gcra.h) for a key under
  * the lock of one of RLOCAL_SHARDS shards, so charges from libmilter's
  * threads for different senders rarely wait for each other, and
  * allocates only for a sender it does not track yet.  The table holds at
@@ -26,7 +26,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "ratelimit.h"
+#include "gcra.h"
 
 #define RLOCAL_SHARDS 64
 #define RLOCAL_RECLAIM_DIVISOR 64
@@ -46,7 +46,7 @@ void rlocal_refund(struct rlocal *table, const char *key, uint64_t now_us, uint6
 /* true when key was tracked (and is not any more). */
 bool rlocal_forget(struct rlocal *table, const char *key);
 /* Calls visit for each limited sender, shard by shard (each under its lock: visit must not call back). */
-void rlocal_each_limited(struct rlocal *table, uint64_t now_us, ratelimit_visit *visit, void *arg);
+void rlocal_each_limited(struct rlocal *table, uint64_t now_us, gcra_visit *visit, void *arg);
 
 unsigned long rlocal_count(struct rlocal *table);
 /* Reclaims so far, for the tests and the benchmark. */

@@ -27,10 +27,12 @@
 #include <openssl/evp.h>
 
 #include "breaker.h"
+#include "monotime.h"
 #include "msg.h"
+#include "ratelog.h"
 #include "rredis.h"
 
-/* The GCRA step of gcra_tau and the refund of gcra_refund (ratelimit.c), on the server's clock;
+/* The GCRA step of gcra_tau and the refund of gcra_refund (gcra.c), on the server's clock;
  * ARGV: op, interval_us, tau_us, and for a refund the TAT its charge left.  Answers {allowed,
  * retry_after_us, tat_us}.  Numbers go back to Redis through string.format: Redis would write a
  * large Lua number as 3.6e+12. */
@@ -83,17 +85,8 @@ struct rredis {
 	unsigned nidle, nopen;	/* nopen counts idle, busy and connecting ones */
 	struct breaker breaker;
 	unsigned seed;
-	uint64_t quiet_until_ms;	/* per-record errors are logged at most every 10 s */
+	struct ratelog said_record;	/* per-record errors: one line every 10 s */
 };
-
-static uint64_t
-rredis_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
 
 static struct timeval
 rredis_tv(unsigned ms)
@@ -156,6 +149,7 @@ rredis_new(const struct conf_store *where, unsigned timeout_ms, char *err, size_
 		return NULL;
 	}
 	r->where = *where;
+	r->said_record = (struct ratelog)RATELOG_INIT(10);
 	r->timeout_ms = timeout_ms;
 	if (where->kind == CONF_STORE_REDIS_UNIX)
 		snprintf(r->name, sizeof(r->name), "redis unix:%s", where->path);
@@ -211,7 +205,7 @@ rredis_name(const struct rredis *r)
 static unsigned
 rredis_left(uint64_t deadline_ms)
 {
-	uint64_t now = rredis_now_ms();
+	uint64_t now = monotime_ms();
 
 	return now < deadline_ms ? (unsigned)(deadline_ms - now) : 0;
 }
@@ -362,12 +356,51 @@ rredis_eval(struct rredis *r, struct rredis_conn *conn, uint64_t deadline_ms, co
 	return reply;
 }
 
-/* The script's answer {allowed, retry_after_us, tat_us}; -1 with why for anything else. */
-static int
-rredis_answer(const redisReply *reply, uint64_t *retry_after_us, uint64_t *tat_us, char *why, size_t whylen)
+/* The script's error for a record it cannot read (see rredis_script). */
+#define RREDIS_RECORD_ERROR "hostmilter: unreadable rate record"
+
+enum rredis_error
+rredis_error_class(const char *text, size_t len)
 {
+	if (len > RREDIS_ERROR_MAX)
+		return RREDIS_ERROR_TOO_LONG;
+	/* memmem, not strstr: the reply's length counts, whatever bytes it holds */
+	return memmem(text, len, RREDIS_RECORD_ERROR, strlen(RREDIS_RECORD_ERROR)) ? RREDIS_ERROR_RECORD
+										   : RREDIS_ERROR_STORE;
+}
+
+/* For the log: the error whole when it is printable and fits why, else its length and class, said so. */
+static void
+rredis_error_text(const redisReply *reply, enum rredis_error class, char *why, size_t whylen)
+{
+	bool printable = true;
+	int n;
+
+	for (size_t i = 0; i < reply->len && printable; i++)
+		printable = (unsigned char)reply->str[i] >= 0x20 && reply->str[i] != 0x7f;
+	if (class == RREDIS_ERROR_TOO_LONG)
+		n = snprintf(why, whylen, "an error reply of %zu bytes, longer than %d", reply->len, RREDIS_ERROR_MAX);
+	else if (printable)
+		n = snprintf(why, whylen, "%s", reply->str);
+	else
+		n = -1;
+	if (n < 0 || (size_t)n >= whylen)
+		snprintf(why, whylen, "%s error reply of %zu bytes (not shown: too long or not printable)",
+			 class == RREDIS_ERROR_RECORD ? "a record" : "an", reply->len);
+}
+
+/* The script's answer {allowed, retry_after_us, tat_us}; -1 with why for anything else, and *record
+ * when the error is the record's rather than the store's (rredis_error_class). */
+static int
+rredis_answer(const redisReply *reply, uint64_t *retry_after_us, uint64_t *tat_us, bool *record, char *why,
+	      size_t whylen)
+{
+	*record = false;
 	if (reply->type == REDIS_REPLY_ERROR) {
-		snprintf(why, whylen, "%.*s", (int)(reply->len < 200 ? reply->len : 200), reply->str);
+		enum rredis_error class = rredis_error_class(reply->str, reply->len);
+
+		*record = class == RREDIS_ERROR_RECORD;
+		rredis_error_text(reply, class, why, whylen);
 		return -1;
 	}
 	if (reply->type != REDIS_REPLY_ARRAY || reply->elements != 3 || reply->element[0]->type != REDIS_REPLY_INTEGER
@@ -385,7 +418,7 @@ rredis_answer(const redisReply *reply, uint64_t *retry_after_us, uint64_t *tat_u
 static void
 rredis_outcome(struct rredis *r, bool ok, const char *why)
 {
-	uint64_t now = rredis_now_ms();
+	uint64_t now = monotime_ms();
 	bool changed;
 	double jitter;
 
@@ -404,35 +437,30 @@ rredis_outcome(struct rredis *r, bool ok, const char *why)
 static void
 rredis_record_error(struct rredis *r, const char *key, const char *why)
 {
-	uint64_t now = rredis_now_ms();
-	bool say;
+	unsigned long held;
 
-	pthread_mutex_lock(&r->lock);
-	say = now >= r->quiet_until_ms;
-	if (say)
-		r->quiet_until_ms = now + 10000;
-	pthread_mutex_unlock(&r->lock);
-	if (say)
-		msg_warn("rate-limit store %s: key %s: %s", r->name, key, why);
+	if (ratelog_allow(&r->said_record, ratelog_now(), &held))
+		msg_warn("rate-limit store %s: key %s: %s (said at most every 10 s, %lu more since the last time)",
+			 r->name, key, why, held);
 }
 
 int
 rredis_step(struct rredis *r, enum rredis_op op, const char *key, uint64_t interval_us, uint64_t tau_us,
 	    uint64_t *retry_after_us, uint64_t *tat_us)
 {
-	uint64_t deadline = rredis_now_ms() + r->timeout_ms;
-	char fullkey[RATELIMIT_KEY_MAX + sizeof(RREDIS_PREFIX) + 1], why[256];
+	uint64_t deadline = monotime_ms() + r->timeout_ms;
+	char fullkey[RREDIS_KEY_MAX + sizeof(RREDIS_PREFIX) + 1], why[RREDIS_ERROR_MAX + 128];
 	struct rredis_conn *conn;
 	redisReply *reply;
 	uint64_t refund_tat;
-	bool admitted;
+	bool admitted, record;
 	int rc;
 
 	*retry_after_us = 0;
 	if (rredis_fullkey(key, fullkey, sizeof(fullkey)) < 0)
 		return RREDIS_FAILED;
 	pthread_mutex_lock(&r->lock);
-	admitted = breaker_admit(&r->breaker, rredis_now_ms());
+	admitted = breaker_admit(&r->breaker, monotime_ms());
 	pthread_mutex_unlock(&r->lock);
 	if (!admitted)
 		return RREDIS_SKIPPED;
@@ -448,9 +476,10 @@ rredis_step(struct rredis *r, enum rredis_op op, const char *key, uint64_t inter
 		return RREDIS_FAILED;
 	}
 	rredis_put(r, conn, false);
-	rc = rredis_answer(reply, retry_after_us, op == RREDIS_REFUND ? &refund_tat : tat_us, why, sizeof(why));
+	rc = rredis_answer(reply, retry_after_us, op == RREDIS_REFUND ? &refund_tat : tat_us, &record, why,
+			   sizeof(why));
 	freeReplyObject(reply);
-	if (rc == -1 && strstr(why, "hostmilter: unreadable")) {
+	if (rc == -1 && record) {
 		rredis_record_error(r, key, why);
 		rredis_outcome(r, true, why);
 		return RREDIS_FAILED;
@@ -464,7 +493,7 @@ rredis_step(struct rredis *r, enum rredis_op op, const char *key, uint64_t inter
 static redisReply *
 rredis_admin_command(struct rredis_conn *conn, unsigned timeout_ms, int argc, const char **argv, const size_t *lens)
 {
-	return rredis_command(conn, rredis_now_ms() + timeout_ms, argc, argv, lens);
+	return rredis_command(conn, monotime_ms() + timeout_ms, argc, argv, lens);
 }
 
 /* The server's clock in microseconds, as the script reads it. */
@@ -488,7 +517,7 @@ rredis_time(struct rredis *r, struct rredis_conn *conn, uint64_t *now_us)
 
 /* A record "TAT:TOLERANCE"; limited when TAT - now > TOLERANCE. */
 static void
-rredis_visit_record(const redisReply *value, const char *fullkey, uint64_t now_us, ratelimit_visit *visit, void *arg)
+rredis_visit_record(const redisReply *value, const char *fullkey, uint64_t now_us, gcra_visit *visit, void *arg)
 {
 	unsigned long long tat, tol;
 	char tail;
@@ -502,7 +531,7 @@ rredis_visit_record(const redisReply *value, const char *fullkey, uint64_t now_u
 /* MGET the keys of one SCAN batch and visit the limited ones. */
 static int
 rredis_visit_batch(struct rredis *r, struct rredis_conn *conn, const redisReply *keys, uint64_t now_us,
-		   ratelimit_visit *visit, void *arg)
+		   gcra_visit *visit, void *arg)
 {
 	const char **argv = calloc(keys->elements + 1, sizeof(*argv));
 	size_t *lens = calloc(keys->elements + 1, sizeof(*lens));
@@ -544,7 +573,7 @@ rredis_scan_reply_ok(const redisReply *reply)
 
 /* SCAN over the prefix, batch by batch, until the cursor is back at 0 or RREDIS_SCAN_MAX keys were seen. */
 static int
-rredis_scan(struct rredis *r, struct rredis_conn *conn, uint64_t now_us, ratelimit_visit *visit, void *arg,
+rredis_scan(struct rredis *r, struct rredis_conn *conn, uint64_t now_us, gcra_visit *visit, void *arg,
 	    char *err, size_t errlen)
 {
 	static const char pattern[] = RREDIS_PREFIX "*";
@@ -583,10 +612,10 @@ rredis_scan(struct rredis *r, struct rredis_conn *conn, uint64_t now_us, ratelim
 }
 
 int
-rredis_each_limited(struct rredis *r, ratelimit_visit *visit, void *arg, char *err, size_t errlen)
+rredis_each_limited(struct rredis *r, gcra_visit *visit, void *arg, char *err, size_t errlen)
 {
 	char why[256];
-	struct rredis_conn *conn = rredis_get(r, rredis_now_ms() + r->timeout_ms, why, sizeof(why));
+	struct rredis_conn *conn = rredis_get(r, monotime_ms() + r->timeout_ms, why, sizeof(why));
 	uint64_t now_us;
 	int rc;
 
@@ -607,7 +636,7 @@ rredis_each_limited(struct rredis *r, ratelimit_visit *visit, void *arg, char *e
 int
 rredis_forget(struct rredis *r, const char *key, char *err, size_t errlen)
 {
-	char fullkey[RATELIMIT_KEY_MAX + sizeof(RREDIS_PREFIX) + 1], why[256];
+	char fullkey[RREDIS_KEY_MAX + sizeof(RREDIS_PREFIX) + 1], why[256];
 	const char *argv[2] = { "DEL", fullkey };
 	size_t lens[2] = { 3, 0 };
 	struct rredis_conn *conn;
@@ -619,7 +648,7 @@ rredis_forget(struct rredis *r, const char *key, char *err, size_t errlen)
 		return -1;
 	}
 	lens[1] = (size_t)len;
-	if (!(conn = rredis_get(r, rredis_now_ms() + r->timeout_ms, why, sizeof(why)))) {
+	if (!(conn = rredis_get(r, monotime_ms() + r->timeout_ms, why, sizeof(why)))) {
 		snprintf(err, errlen, "%s: %s", r->name, why);
 		return -1;
 	}

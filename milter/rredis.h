@@ -4,7 +4,7 @@
  *
  * Promise:
  * - One charge is one atomic round trip: a Lua script (TIME, GET,
- *   the GCRA step of ratelimit.h, SET with PX) run by EVALSHA, or by EVAL
+ *   the GCRA step of gcra.h, SET with PX) run by EVALSHA, or by EVAL
  *   when the server answers NOSCRIPT (its script cache is empty after a
  *   restart, a failover or SCRIPT FLUSH).  The time is the Redis server's,
  *   so the hostmilters of a fleet need not agree on theirs.  A record
@@ -37,10 +37,12 @@
 #include <stdint.h>
 
 #include "conf.h"
-#include "ratelimit.h"
+#include "gcra.h"
 
 #define RREDIS_POOL_MAX 16
 #define RREDIS_PREFIX "hostmilter:rl:"
+/* The longest key after the prefix (ratelimit_key's are shorter); a longer one fails its step. */
+#define RREDIS_KEY_MAX 1024
 /* Keys one listing examines at most (SCAN), so a huge Redis cannot hold the control thread. */
 #define RREDIS_SCAN_MAX 200000
 
@@ -66,9 +68,21 @@ int rredis_step(struct rredis *r, enum rredis_op op, const char *key, uint64_t i
 
 /* The admin's calls, which ask Redis whatever the breaker says and do not change it. */
 /* Every limited sender under RREDIS_PREFIX (at most RREDIS_SCAN_MAX keys examined); 0 or -1 with err. */
-int rredis_each_limited(struct rredis *r, ratelimit_visit *visit, void *arg, char *err, size_t errlen);
+int rredis_each_limited(struct rredis *r, gcra_visit *visit, void *arg, char *err, size_t errlen);
 /* 1 deleted, 0 there was no such key, -1 with err. */
 int rredis_forget(struct rredis *r, const char *key, char *err, size_t errlen);
+
+/*
+ * An error reply of the server, read whole (never a prefix of it): the
+ * script's own "unreadable rate record" is a fault of that one record (the
+ * server works: the breaker sees success); anything else is the store
+ * failing.  An error longer than RREDIS_ERROR_MAX is not read at all but
+ * classed too long, a store failure: Redis's own errors and the script's
+ * are one short line, so such a reply is not one of theirs.
+ */
+#define RREDIS_ERROR_MAX 4096
+enum rredis_error { RREDIS_ERROR_STORE, RREDIS_ERROR_RECORD, RREDIS_ERROR_TOO_LONG };
+enum rredis_error rredis_error_class(const char *text, size_t len);
 
 /* The Lua script, for the tests. */
 extern const char rredis_script[];

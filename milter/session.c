@@ -32,7 +32,9 @@
 #include "stats.h"
 #include "verdict.h"
 
-#define SESSION_TEXT_MAX 256	/* what of a peer's string is stored or logged */
+/* What of a peer's string is kept for the log, rspamd and replies: Sendmail's MAXNAME, so an address or
+ * host name Sendmail accepted fits whole; a longer macro ({cert_subject}) is shown cut, marked "...". */
+#define SESSION_TEXT_MAX 256
 #define SESSION_SUBJECT_MAX 998	/* RFC 5322's line limit */
 #define SESSION_LINE_MAX 2048	/* a log line: five bounded texts and a note fit whole */
 
@@ -252,7 +254,8 @@ session_message_end(struct session *s)
 	s->spool = NULL;
 }
 
-/* Peer strings go into logs and replies: printable ASCII only, bounded. */
+/* Peer strings go into logs and replies: printable ASCII only, bounded, and a cut is marked, never
+ * silent ("..." in place of the last bytes).  Decisions read the macros themselves, never these. */
 static void
 session_copy(char *dst, size_t dstlen, const char *src)
 {
@@ -261,6 +264,8 @@ session_copy(char *dst, size_t dstlen, const char *src)
 	for (; src && src[i] && i + 1 < dstlen; i++)
 		dst[i] = (src[i] >= ' ' && src[i] <= '~') ? src[i] : '?';
 	dst[i] = '\0';
+	if (src && src[i] && dstlen > 4)
+		memcpy(dst + dstlen - 4, "...", 4);
 }
 
 /* An envelope address for the log: without its angle brackets. */
@@ -514,7 +519,7 @@ session_gather_mail(struct session *s, SMFICTX *ctx, const char *sender, int *re
 		s->auth_rate_known = true;
 		owned = facts_sender_owned(db, s->mailbox, &mailbox, &s->sender);
 	}
-	policy_mailbox_free(&mailbox);
+	policydb_mailbox_free(&mailbox);
 	return found < 0 || owned < 0 ? -1 : owned;
 }
 
@@ -644,11 +649,15 @@ session_rate_limit(struct session *s, struct decision *d)
 	struct ratelimit_limit limit;
 	struct ratelimit_result result;
 	enum decide_rate_outcome outcome;
+	int rc;
 
 	if (!session_ratelimit || conf->rate_limit == CONF_RATE_LIMIT_OFF)
 		return;
 	payer.mailbox = s->auth_rate_known ? &mailbox : NULL;
-	if (facts_rate_charge(s->snap->db, &payer, &charge) == 0)
+	rc = facts_rate_charge(s->snap->db, &payer, &charge);
+	if (rc < 0)	/* a key that would not fit: never charged under a cut one, another payer's */
+		session_tempfail(d, "rate-limit-key", "4.3.0", "Rate limit cannot be checked");
+	if (rc <= 0)
 		return;
 	limit = (struct ratelimit_limit){ charge.per_hour, charge.burst };
 	ratelimit_charge(session_ratelimit, charge.key, &limit, &result);

@@ -14,6 +14,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "monotime.h"
 #include "msg.h"
 #include "snapshot.h"
 
@@ -158,11 +159,8 @@ snapshot_tell_missing(const char *path, int error)
 static bool
 snapshot_check_due(void)
 {
-	struct timespec ts;
-	uint64_t now, next;
+	uint64_t now = monotime_coarse_ms(), next;
 
-	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
-	now = (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 	next = __atomic_load_n(&snapshot_next_check_ms, __ATOMIC_RELAXED);
 	return now >= next && __atomic_compare_exchange_n(&snapshot_next_check_ms, &next, now + SNAPSHOT_CHECK_MS, false,
 							   __ATOMIC_RELAXED, __ATOMIC_RELAXED);

@@ -324,7 +324,7 @@ clamav_scan(void *arg, const struct scan_job *job, const struct net_wait *wait, 
 		result->status = SCAN_DONE;
 		result->virus = rc == CL_VIRUS;
 		if (result->virus)
-			engine_header_value(result->virus_name, sizeof(result->virus_name), virname);
+			engine_virus_name(result, virname);
 	} else
 		engine_fail(result, "libclamav: %s", cl_strerror(rc));
 }

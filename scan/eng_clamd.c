@@ -25,6 +25,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "dstr.h"
 #include "engine.h"
 
 #define CLAMD_CHUNK (64 * 1024)
@@ -79,17 +80,19 @@ clamd_parse_reply(const char *reply, struct scan_result *result)
 		return;
 	}
 	if (len > strlen(found) && strncmp(reply + len - strlen(found), found, strlen(found)) == 0) {
-		size_t namelen = len - strlen(found);
+		struct dstr name = DSTR_INIT(len);
 
-		if (namelen >= sizeof(result->virus_name))
-			namelen = sizeof(result->virus_name) - 1;
-		engine_header_value(result->virus_name, namelen + 1, reply);
-		if (engine_alert("clamd", result->virus_name, result)) {
-			result->virus_name[0] = '\0';
+		/* classed whole: an alert's tell-tale may come after what the verdict's field keeps */
+		if (dstr_append(&name, reply, len - strlen(found)) < 0) {
+			engine_fail(result, "out of memory");
 			return;
 		}
-		result->status = SCAN_DONE;
-		result->virus = true;
+		if (!engine_alert("clamd", dstr_text(&name), result)) {
+			engine_virus_name(result, dstr_text(&name));
+			result->status = SCAN_DONE;
+			result->virus = true;
+		}
+		dstr_free(&name);
 		return;
 	}
 	if (strstr(reply, "size limit exceeded")) {

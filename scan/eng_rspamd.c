@@ -22,6 +22,7 @@
 #include <jansson.h>
 
 #include "conf.h"
+#include "dstr.h"
 #include "engine.h"
 
 #define RSPAMD_REPLY_MAX (1024 * 1024)
@@ -43,35 +44,34 @@ rspamd_open(const char *address, const struct scan_settings *settings, char *err
 	return engine_node_open(hostport, settings, (uint64_t)settings->conf->spam_max_size, err, errlen);
 }
 
+/* One "Name: value" line, the value whole, each byte that could end or break the line made '?'. */
 static void
-rspamd_add_header(char *head, size_t size, const char *name, const char *value)
+rspamd_add_header(struct dstr *head, const char *name, const char *value)
 {
-	char clean[300];
-	size_t len = strlen(head);
-
 	if (!value || !value[0])
 		return;
-	engine_header_value(clean, sizeof(clean), value);
-	/* Room for the whole line and the blank line after the headers, or leave it out. */
-	if (len + strlen(name) + strlen(clean) + 6 < size)
-		snprintf(head + len, size - len, "%s: %s\r\n", name, clean);
+	dstr_printf(head, "%s: ", name);
+	for (const char *p = value; *p; p++)
+		dstr_append(head, *p >= ' ' && *p <= '~' ? p : "?", 1);
+	dstr_append(head, "\r\n", 2);
 }
 
-static size_t
-rspamd_request_head(const struct engine_node *node, const struct scan_job *job, char *head, size_t size)
+/* 50 recipients and the rest of the envelope, each whole, fit RSPAMD_HEAD_MAX many times over. */
+int
+rspamd_request_head(const struct engine_node *node, const struct scan_job *job, struct dstr *head)
 {
-	snprintf(head, size, "POST /checkv2 HTTP/1.1\r\nHost: %s\r\nConnection: close\r\nContent-Length: %llu\r\n",
-		 node->addr.host, (unsigned long long)spool_size(job->spool));
-	rspamd_add_header(head, size, "IP", job->client_ip);
-	rspamd_add_header(head, size, "Helo", job->helo);
-	rspamd_add_header(head, size, "From", job->sender);
-	rspamd_add_header(head, size, "Queue-Id", job->queue_id);
-	rspamd_add_header(head, size, "User", job->auth_user);
-	rspamd_add_header(head, size, "Deliver-To", job->user);
+	dstr_printf(head, "POST /checkv2 HTTP/1.1\r\nHost: %s\r\nConnection: close\r\nContent-Length: %llu\r\n",
+		    node->addr.host, (unsigned long long)spool_size(job->spool));
+	rspamd_add_header(head, "IP", job->client_ip);
+	rspamd_add_header(head, "Helo", job->helo);
+	rspamd_add_header(head, "From", job->sender);
+	rspamd_add_header(head, "Queue-Id", job->queue_id);
+	rspamd_add_header(head, "User", job->auth_user);
+	rspamd_add_header(head, "Deliver-To", job->user);
 	for (size_t i = 0; i < job->nrcpts && i < 50; i++)	/* rspamd needs a few, not a thousand */
-		rspamd_add_header(head, size, "Rcpt", job->rcpts[i]);
-	strcat(head, "\r\n");
-	return strlen(head);
+		rspamd_add_header(head, "Rcpt", job->rcpts[i]);
+	dstr_append(head, "\r\n", 2);
+	return dstr_failed(head) ? -1 : 0;
 }
 
 static void
@@ -79,17 +79,11 @@ rspamd_symbols(json_t *symbols, struct scan_result *result)
 {
 	const char *name;
 	json_t *value;
-	size_t len = 0;
 
+	result->rules[0] = '\0';
 	json_object_foreach(symbols, name, value) {
-		size_t n = strlen(name);
-
-		if (len + n + 2 >= sizeof(result->rules))
-			break;
-		if (len)
-			result->rules[len++] = ',';
-		engine_header_value(result->rules + len, n + 1, name);
-		len += n;
+		(void)value;
+		engine_add_rule(result, name, strlen(name));
 	}
 }
 
@@ -129,6 +123,13 @@ rspamd_parse_reply(const char *reply, size_t len, struct scan_result *result)
 		json_decref(json);
 		return;
 	}
+	/* as spamd's (spamd_parse_number): a score past a billion is no score, and X-Spam-Status stays short */
+	if (!(json_number_value(score) >= -1e9 && json_number_value(score) <= 1e9)
+	    || !(json_number_value(required) >= -1e9 && json_number_value(required) <= 1e9)) {
+		engine_fail(result, "rspamd's score is out of range");
+		json_decref(json);
+		return;
+	}
 	result->status = SCAN_DONE;
 	result->score = json_number_value(score);
 	result->required = json_number_value(required);
@@ -161,8 +162,8 @@ rspamd_scan(void *arg, const struct scan_job *job, const struct net_wait *wait, 
 {
 	struct engine_node *node = arg;
 	struct engine_stream stream = { NULL, wait };
-	char head[8192], err[200], *reply = NULL;
-	size_t headlen;
+	struct dstr head = DSTR_INIT(RSPAMD_HEAD_MAX);
+	char err[200], *reply = NULL;
 	ssize_t len;
 
 	if (spool_size(job->spool) > node->max_size) {
@@ -170,11 +171,15 @@ rspamd_scan(void *arg, const struct scan_job *job, const struct net_wait *wait, 
 		snprintf(result->note, sizeof(result->note), "larger than SpamMaxSize");
 		return;
 	}
-	headlen = rspamd_request_head(node, job, head, sizeof(head));
+	if (rspamd_request_head(node, job, &head) < 0) {
+		engine_fail(result, "the request to rspamd would pass %d bytes before the message", RSPAMD_HEAD_MAX);
+		dstr_free(&head);
+		return;
+	}
 	stream.conn = net_connect(&node->addr, NULL, wait, err, sizeof(err));
 	if (!stream.conn || !(reply = malloc(RSPAMD_REPLY_MAX)))
 		engine_fail(result, "%s", stream.conn ? "out of memory" : err);
-	else if (net_write(stream.conn, head, headlen, wait) < 0
+	else if (net_write(stream.conn, dstr_text(&head), dstr_len(&head), wait) < 0
 		 || engine_each_chunk(job->spool, RSPAMD_CHUNK, engine_write_chunk, &stream) < 0)
 		engine_fail(result, "sending to rspamd %s: %s", node->addr.text,
 			    errno == ETIMEDOUT ? "timed out" : strerror(errno));
@@ -185,6 +190,7 @@ rspamd_scan(void *arg, const struct scan_job *job, const struct net_wait *wait, 
 		rspamd_parse_reply(reply, (size_t)len, result);
 	net_close(stream.conn);
 	free(reply);
+	dstr_free(&head);
 }
 
 const struct scan_engine engine_rspamd = {

@@ -54,9 +54,15 @@ spamd_parse_rules(const char *body, struct scan_result *result)
 {
 	size_t len = strcspn(body, "\r\n");
 
-	if (len >= sizeof(result->rules))
-		len = sizeof(result->rules) - 1;
-	engine_header_value(result->rules, len + 1, body);
+	result->rules[0] = '\0';
+	while (len > 0) {
+		size_t n = strcspn(body, ",\r\n");
+
+		engine_add_rule(result, body, n);
+		n += n < len;	/* the comma */
+		body += n;
+		len -= n;
+	}
 }
 
 void

@@ -154,3 +154,30 @@ engine_header_value(char *dst, size_t dstlen, const char *src)
 		dst[i] = (src[i] >= ' ' && src[i] <= '~') ? src[i] : '?';
 	dst[i] = '\0';
 }
+
+void
+engine_virus_name(struct scan_result *result, const char *name)
+{
+	size_t size = sizeof(result->virus_name);
+
+	engine_header_value(result->virus_name, size, name);
+	if (strlen(name) >= size)
+		memcpy(result->virus_name + size - 4, "...", 4);
+}
+
+void
+engine_add_rule(struct scan_result *result, const char *name, size_t len)
+{
+	size_t used = strlen(result->rules), more = strlen(ENGINE_RULES_MORE);
+
+	if (len == 0 || (used >= more && strcmp(result->rules + used - more, ENGINE_RULES_MORE) == 0))
+		return;
+	/* room kept for ",..." after this rule, so the mark always fits */
+	if (used + (used ? 1 : 0) + len + more + 1 > sizeof(result->rules)) {
+		memcpy(result->rules + used, ENGINE_RULES_MORE, more + 1);
+		return;
+	}
+	if (used)
+		result->rules[used++] = ',';
+	engine_header_value(result->rules + used, len + 1, name);
+}

@@ -120,6 +120,12 @@ bool engine_alert(const char *engine, const char *virus_name, struct scan_result
 int engine_each_chunk(const struct spool *spool, size_t chunk, int (*fn)(const void *, size_t, void *), void *arg);
 /* Copies a peer or envelope string into a header value: printable, bounded. */
 void engine_header_value(char *dst, size_t dstlen, const char *src);
+/* The verdict's virus name, printable; one longer than the field is kept cut and marked "...". */
+void engine_virus_name(struct scan_result *result, const char *name);
+/* Adds one rule name (len bytes, made printable) to result->rules, "A,B": whole or not at all; once one
+ * does not fit, the list ends in ",..." (ENGINE_RULES_MORE) so a reader knows it is not all of them. */
+#define ENGINE_RULES_MORE ",..."
+void engine_add_rule(struct scan_result *result, const char *name, size_t len);
 
 /*
  * The reply parsers, exposed for the unit tests and fuzzers.  Each fills
@@ -129,6 +135,11 @@ void clamd_parse_reply(const char *reply, struct scan_result *result);	/* NUL-te
 void spamd_parse_reply(const char *reply, struct scan_result *result);	/* NUL-terminated */
 int spamd_parse_number(const char *text, const char **end, double *out);	/* locale-free; 0 or -1 */
 void rspamd_parse_reply(const char *reply, size_t len, struct scan_result *result);	/* NUL at reply[len] */
+/* rspamd's request head for job (every envelope value whole, made printable); -1 when it would pass
+ * RSPAMD_HEAD_MAX bytes.  Exposed for the unit tests. */
+#define RSPAMD_HEAD_MAX (64 * 1024)
+struct dstr;
+int rspamd_request_head(const struct engine_node *node, const struct scan_job *job, struct dstr *head);
 /* Signatures in the clamav node's current engine. */
 unsigned clamav_signatures(void *node);
 /* libclamav's MaxFileSize and MaxScanSize for messages of up to max_message bytes. */

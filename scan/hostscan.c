@@ -104,7 +104,7 @@ hostscan_recipient_rules(struct hostscan *h, const struct policydb *db, const ch
 		h->rules = recipient.rules;
 	else
 		msg_error("%s: the policy of %s cannot be read", h->conf.policy_db, address);
-	policy_recipient_free(&recipient);
+	policydb_recipient_free(&recipient);
 	return rc;
 }
 

@@ -46,6 +46,16 @@ marks_add(struct marks *marks, int name)
 }
 
 #define MARK_VALUE sizeof(((struct mark *)0)->value)
+/*
+ * Every value fits whole, by the size of what goes into it: the longest is
+ * X-Spam-Status, "Yes, score=S required=R tests=LIST", with scores held to
+ * +-1e9 by the engines (13 characters each) and LIST under SCAN_RULES_MAX
+ * (whole rule names, ",..." when there were more); notes and failures are
+ * 200 bytes, virus names SCAN_NAME_MAX, and blocked types the policy's.
+ */
+_Static_assert(sizeof("Yes, score= required= tests=") + 2 * 13 + SCAN_RULES_MAX <= MARK_VALUE,
+	       "X-Spam-Status fits a mark whole");
+_Static_assert(sizeof("failed (); accepted by OnScannerFailure") + 300 <= MARK_VALUE, "a failure fits a mark");
 
 /* Content delivered uninspected, and why: one line of printable ASCII, whatever the reason's text. */
 static void

@@ -31,15 +31,6 @@ struct net_conn {
 	SSL *ssl;
 };
 
-uint64_t
-net_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
 static int
 net_addr_unix(const char *path, struct net_addr *addr, char *err, size_t errlen)
 {

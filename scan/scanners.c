@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "conf.h"
+#include "dstr.h"
 #include "net.h"
 #include "policydb.h"
 #include "scanners.h"
@@ -147,6 +148,21 @@ scanners_note(char *dst, size_t size, const char *engine, const char *note)
 		snprintf(dst + len, size - len, "; %s: %s", engine, note);
 }
 
+/* An engine that gave a verdict, named once however many of its clusters did: the four engines' names
+ * fit virus_engines together, so the list is never cut. */
+static void
+scanners_engine_named(struct scan_outcome *outcome, const char *name)
+{
+	char *list = outcome->virus_engines;
+	size_t len = strlen(list), n = strlen(name);
+
+	for (const char *p = list; *p; p += strcspn(p, ","), p += *p == ',')
+		if (strncmp(p, name, n) == 0 && (p[n] == ',' || p[n] == '\0'))
+			return;
+	if (dstr_fmt(list + len, sizeof(outcome->virus_engines) - len, "%s%s", len ? "," : "", name) < 0)
+		list[len] = '\0';	/* cannot happen with four engines; a cut name would be another */
+}
+
 void
 scanners_add(struct scan_outcome *outcome, const struct scan_engine *engine, const struct scan_result *result)
 {
@@ -171,10 +187,7 @@ scanners_add(struct scan_outcome *outcome, const struct scan_engine *engine, con
 	} else if (result->status == SCAN_SKIPPED)
 		scanners_note(outcome->skipped, sizeof(outcome->skipped), engine->name, result->note);
 	else if (virus) {
-		size_t len = strlen(outcome->virus_engines);
-
-		snprintf(outcome->virus_engines + len, sizeof(outcome->virus_engines) - len, "%s%s", len ? "," : "",
-			 engine->name);
+		scanners_engine_named(outcome, engine->name);
 		if (result->virus && !outcome->virus) {
 			outcome->virus = true;
 			memcpy(outcome->virus_name, result->virus_name, sizeof(outcome->virus_name));

@@ -31,6 +31,7 @@
 
 #include "attach.h"
 #include "magicset.h"
+#include "monotime.h"
 
 #define CHECK_TYPES_MAX 16
 
@@ -47,10 +48,7 @@ static struct {
 static double
 now(void)
 {
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
+	return (double)monotime_us() / 1e6;
 }
 
 static bool

@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "conf.h"
+#include "monotime.h"
 #include "ratelimit.h"
 #include "rlocal.h"
 
@@ -36,10 +37,7 @@ struct bench_thread {
 static double
 now_us(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec * 1e6 + (double)ts.tv_nsec / 1e3;
+	return (double)monotime_us();
 }
 
 static void *

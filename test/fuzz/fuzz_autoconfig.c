@@ -67,14 +67,14 @@ build_sample(void)
 		abort();
 	snprintf(path, sizeof(path), "%s/autoconfig.db", dir);
 	if (!(writer = dbmap_create(path, records.count + 1, records.data->len, err, sizeof(err)))
-	    || policy_records_each(&records, store, writer) != 0
+	    || emit_policy_records_each(&records, store, writer) != 0
 	    || dbmap_put(writer, ACDB_KEY_DIGEST, 7, records.digest, strlen(records.digest)) < 0
 	    || dbmap_finish(writer, 0644, (uid_t)-1, (gid_t)-1, err, sizeof(err)) < 0)
 		abort();
 	if (!(sample = acdb_open(path, err, sizeof(err))))
 		abort();
 	atexit(cleanup);
-	policy_records_free(&records);
+	emit_policy_records_free(&records);
 	report_free(&report);
 	model_free(export);
 	free(data);

@@ -72,10 +72,10 @@ build_sample(const char *path)
 	if (emit_policy(export, &records, &report) != 0)
 		abort();
 	map = dbmap_create(path, records.count, records.data->len, err, sizeof(err));
-	if (!map || policy_records_each(&records, put_record, map) < 0
+	if (!map || emit_policy_records_each(&records, put_record, map) < 0
 	    || dbmap_finish(map, 0644, getuid(), getgid(), err, sizeof(err)) < 0)
 		abort();
-	policy_records_free(&records);
+	emit_policy_records_free(&records);
 	report_free(&report);
 	model_free(export);
 	free(data);

@@ -56,8 +56,8 @@ emit_all(struct mg_export *export, struct mg_report *report)
 	emit_cw(export, &maps[3]);
 	emit_policy(export, &records, report);
 	emit_autoconfig(export, &autoconfig);
-	policy_records_each(&autoconfig, check_autoconfig_record, NULL);
-	policy_records_free(&autoconfig);
+	emit_policy_records_each(&autoconfig, check_autoconfig_record, NULL);
+	emit_policy_records_free(&autoconfig);
 	for (int i = 0; i < 3; i++) {
 		GString *text = textmap_render(&maps[i]);
 		size_t n = 0;
@@ -68,7 +68,7 @@ emit_all(struct mg_export *export, struct mg_report *report)
 	}
 	for (int i = 0; i < 4; i++)
 		textmap_free(&maps[i]);
-	policy_records_free(&records);
+	emit_policy_records_free(&records);
 }
 
 int

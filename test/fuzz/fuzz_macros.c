@@ -72,7 +72,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		client.auth_mailbox = facts_auth_mailbox(db, auth, name, sizeof(name), &mailbox) == 0;
 		if (client.auth_mailbox)
 			owned = facts_sender_owned(db, name, &mailbox, &sender);
-		policy_mailbox_free(&mailbox);
+		policydb_mailbox_free(&mailbox);
 	}
 	mail.sender_owned = owned == 0;
 	mail.lookup_failed = owned < 0;

@@ -35,18 +35,18 @@ look_up(const struct policydb *db, const char *name)
 		policydb_resolve(db, domain.rules, mailbox.rules, &resolved);
 		if (resolved.set != POLICY_SET_ALL)
 			abort();
-		policy_domain_free(&domain);
-		policy_mailbox_free(&mailbox);
+		policydb_domain_free(&domain);
+		policydb_mailbox_free(&mailbox);
 		if (policydb_address(db, name, &address) == 0 && !address.mailboxes)
 			abort();
-		policy_address_free(&address);
+		policydb_address_free(&address);
 		if (policydb_local(db, name, &local) == 0
 		    && (!local.mailboxes || !local.block_senders || !local.rules || local.rules->set != POLICY_SET_ALL))
 			abort();
-		policy_local_free(&local);
+		policydb_local_free(&local);
 		if (policydb_recipient(db, name, "", &recipient) == 0 && recipient.rules.set != POLICY_SET_ALL)
 			abort();	/* a local name's rules are complete, or it gets the defaults */
-		policy_recipient_free(&recipient);
+		policydb_recipient_free(&recipient);
 	}
 	policydb_server_name(db, name);
 	policydb_relay_network(db, 2 /* AF_INET */, host);

@@ -33,6 +33,7 @@
 
 #include "conf.h"
 #include "control.h"
+#include "monotime.h"
 #include "msg.h"
 #include "ratelimit.h"
 #include "rredis.h"
@@ -53,10 +54,7 @@ struct worker {
 static double
 now_ms(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec * 1000.0 + (double)ts.tv_nsec / 1e6;
+	return (double)monotime_us() / 1e3;
 }
 
 static void

@@ -172,12 +172,12 @@ write_db(const char *json, const char *path)
 	emit_autoconfig(l.export, &records);
 	writer = dbmap_create(path, records.count + 1, records.data->len, err, sizeof(err));
 	ck_assert_msg(writer != NULL, "%s", err);
-	ck_assert_int_eq(policy_records_each(&records, store, writer), 0);
+	ck_assert_int_eq(emit_policy_records_each(&records, store, writer), 0);
 	ck_assert_int_eq(dbmap_put(writer, ACDB_KEY_DIGEST, strlen(ACDB_KEY_DIGEST), records.digest,
 				   strlen(records.digest)), 0);
 	ck_assert_msg(dbmap_finish(writer, 0644, (uid_t)-1, (gid_t)-1, err, sizeof(err)) == 0, "%s", err);
 	count = records.count;
-	policy_records_free(&records);
+	emit_policy_records_free(&records);
 	unload(&l);
 	return count;
 }

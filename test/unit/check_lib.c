@@ -21,6 +21,8 @@
 #include "cidr.h"
 #include "conf.h"
 #include "dbmap.h"
+#include "dstr.h"
+#include "monotime.h"
 #include "pathsafe.h"
 #include "policy.h"
 #include "ratelog.h"
@@ -825,6 +827,81 @@ START_TEST(ratelog_one_line_per_interval)
 }
 END_TEST
 
+/* ---- the monotonic clock ---- */
+
+START_TEST(monotime_never_back)
+{
+	uint64_t us = monotime_us(), ms = monotime_ms(), coarse = monotime_coarse_ms(), later;
+
+	ck_assert_uint_gt(us, 0);
+	ck_assert_uint_ge(ms, us / 1000);	/* one clock in two units */
+	ck_assert_uint_le(ms, us / 1000 + 1000);
+	ck_assert_uint_le(coarse, ms + 100);	/* coarse: a few ms behind at most, never ahead */
+	for (int i = 0; i < 1000; i++, us = later)
+		ck_assert_uint_ge(later = monotime_us(), us);
+	later = monotime_ms() / 1000 + 1;
+	ck_assert_int_ge(ratelog_now(), (time_t)later);	/* ratelog's seconds are this clock's, never 0 */
+	ck_assert_int_le(ratelog_now(), (time_t)monotime_ms() / 1000 + 1);
+}
+END_TEST
+
+/* ---- bounded growing strings ---- */
+
+/* Grows past any first guess, up to its maximum exactly; an append too long adds nothing. */
+START_TEST(dstr_grows_to_its_maximum)
+{
+	struct dstr d = DSTR_INIT(1000);
+	char chunk[7];
+
+	ck_assert_str_eq(dstr_text(&d), "");
+	for (int i = 0; i < 100; i++) {
+		snprintf(chunk, sizeof(chunk), "%05d|", i);
+		ck_assert_int_eq(dstr_puts(&d, chunk), 0);
+	}
+	ck_assert_uint_eq(dstr_len(&d), 600);
+	ck_assert_int_eq(strncmp(dstr_text(&d) + 594, "00099|", 6), 0);
+	ck_assert_int_eq(dstr_printf(&d, "%0399d", 7), 0);	/* 999 */
+	ck_assert(!dstr_failed(&d));
+	ck_assert_int_eq(dstr_puts(&d, "ab"), -1);	/* 1001: refused whole, not cut to "a" */
+	ck_assert_uint_eq(dstr_len(&d), 999);
+	ck_assert(dstr_failed(&d));
+	ck_assert_int_eq(dstr_printf(&d, "%s", "xy"), -1);
+	ck_assert_uint_eq(strlen(dstr_text(&d)), 999);
+	ck_assert_int_eq(dstr_append(&d, "z", 1), 0);	/* the last byte fits */
+	ck_assert_uint_eq(dstr_len(&d), 1000);
+	ck_assert_uint_le(d.cap, 1001);	/* never more than the maximum and its NUL */
+	ck_assert_int_eq(dstr_append(&d, "", 0), 0);
+	dstr_reset(&d);
+	ck_assert(!dstr_failed(&d));
+	ck_assert_str_eq(dstr_text(&d), "");
+	ck_assert_int_eq(dstr_append(&d, "a\0b", 3), 0);	/* bytes, not C strings */
+	ck_assert_uint_eq(dstr_len(&d), 3);
+	ck_assert_int_eq(memcmp(dstr_text(&d), "a\0b", 4), 0);
+	dstr_free(&d);
+	ck_assert_str_eq(dstr_text(&d), "");
+	ck_assert_int_eq(dstr_puts(&d, "again"), 0);	/* usable after dstr_free, with the same maximum */
+	ck_assert_uint_eq(d.max, 1000);
+	dstr_free(&d);
+}
+END_TEST
+
+START_TEST(dstr_zero_maximum_and_fixed_buffers)
+{
+	struct dstr d;
+	char out[8];
+
+	dstr_init(&d, 0);
+	ck_assert_int_eq(dstr_puts(&d, ""), 0);
+	ck_assert_int_eq(dstr_puts(&d, "x"), -1);
+	dstr_free(&d);
+	ck_assert_int_eq(dstr_fmt(out, sizeof(out), "%s", "1234567"), 7);
+	ck_assert_str_eq(out, "1234567");
+	ck_assert_int_eq(dstr_fmt(out, sizeof(out), "%s", "12345678"), -1);	/* would be cut: refused */
+	ck_assert_str_eq(out, "");
+	ck_assert_int_eq(dstr_fmt(out, 0, "%d", 1), -1);
+}
+END_TEST
+
 static Suite *
 lib_suite(void)
 {
@@ -856,6 +933,9 @@ lib_suite(void)
 	tcase_add_test(tc, pathsafe_checks_real_paths);
 	tcase_add_test(tc, pathsafe_user_lookup);
 	tcase_add_test(tc, ratelog_one_line_per_interval);
+	tcase_add_test(tc, monotime_never_back);
+	tcase_add_test(tc, dstr_grows_to_its_maximum);
+	tcase_add_test(tc, dstr_zero_maximum_and_fixed_buffers);
 	tcase_add_test(tc, policy_overlay_key_by_key);
 	tcase_add_test(tc, policy_strictest_key_by_key);
 	tcase_add_test(tc, policy_rates);

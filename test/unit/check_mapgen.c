@@ -365,7 +365,7 @@ record(const struct policy_records *records, const char *key)
 {
 	struct record_seen seen = { key, NULL };
 
-	policy_records_each(records, find_record, &seen);
+	emit_policy_records_each(records, find_record, &seen);
 	return seen.value;
 }
 
@@ -423,7 +423,7 @@ START_TEST(policy_records)
 	g_free(value);
 	ck_assert_str_eq(value = record(&records, "L:postmaster"), "{\"mailboxes\":[\"root\"],\"rules\":5,\"block_senders\":[]}");
 	g_free(value);
-	policy_records_free(&records);
+	emit_policy_records_free(&records);
 	unload(&l);
 }
 END_TEST
@@ -450,7 +450,7 @@ START_TEST(policy_local_names)
 	g_free(value);
 	ck_assert_ptr_nonnull(strstr(value = record(&records, "L:postmaster"), "\"mailboxes\":[\"m\"]"));
 	g_free(value);
-	policy_records_free(&records);
+	emit_policy_records_free(&records);
 	unload(&l);
 }
 END_TEST
@@ -628,12 +628,12 @@ START_TEST(owner_lists_complete)
 		commas += *p == ',';
 	ck_assert_uint_eq(commas, 99);
 	g_free(value);
-	policy_records_free(&records);
+	emit_policy_records_free(&records);
 	unload(&l);
 	l = many_mailboxes(POLICYDB_LIST_MAX + 1);
 	ck_assert_uint_eq(emit_policy(l.export, &records, &l.report), 2);	/* the address and the alias "all" */
 	ck_assert(has_error(&l, "reaches 10001 mailboxes"));
-	policy_records_free(&records);
+	emit_policy_records_free(&records);
 	unload(&l);
 }
 END_TEST
@@ -654,7 +654,7 @@ START_TEST(unencodable_certificate_grants_nothing)
 	ck_assert_str_eq(value = record(&records, "@relay-certificates"), "/CN=Good+20CA\t/CN=a\t0\t0\t0\t0\n");
 	g_free(value);
 	g_free(subject);
-	policy_records_free(&records);
+	emit_policy_records_free(&records);
 	unload(&l);
 }
 END_TEST
@@ -894,7 +894,7 @@ START_TEST(routes_in_policy)
 	g_free(value);
 	ck_assert_str_eq(value = record(&records, "A:a@backup.example"), "");
 	g_free(value);
-	policy_records_free(&records);
+	emit_policy_records_free(&records);
 	unload(&l);
 }
 END_TEST
@@ -1226,12 +1226,25 @@ START_TEST(install_has_room_for_more_maps)
 }
 END_TEST
 
+/* A generated entry that does not fit is never written cut: the run stops, exit 3, nothing installed. */
+START_TEST(emit_fmt_fits_or_stops)
+{
+	char buf[16];
+
+	emit_fmt(buf, sizeof(buf), "@%s", "example.org");
+	ck_assert_str_eq(buf, "@example.org");
+	emit_fmt(buf, sizeof(buf), "@%s", "example.org.long");	/* 17 bytes: exits 3 */
+}
+END_TEST
+
 static Suite *
 mapgen_suite(void)
 {
 	Suite *s = suite_create("mapgen");
 	TCase *errors = tcase_create("export errors"), *emit = tcase_create("emitters"),
 	      *text = tcase_create("text maps"), *safety = tcase_create("installing safely");
+
+	tcase_add_exit_test(emit, emit_fmt_fits_or_stops, 3);
 
 	tcase_add_test(errors, minimal_export_is_valid);
 	tcase_add_test(errors, not_json);

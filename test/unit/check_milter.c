@@ -742,9 +742,9 @@ build_db_file(const char *sample)
 	snprintf(db_path, sizeof(db_path), "%s/hostmilter.db", db_dir);
 	map = dbmap_create(db_path, records.count, records.data->len, err, sizeof(err));
 	ck_assert_ptr_nonnull(map);
-	ck_assert_int_eq(policy_records_each(&records, put_record, map), 0);
+	ck_assert_int_eq(emit_policy_records_each(&records, put_record, map), 0);
 	ck_assert_int_eq(dbmap_finish(map, 0644, getuid(), getgid(), err, sizeof(err)), 0);
-	policy_records_free(&records);
+	emit_policy_records_free(&records);
 	report_free(&report);
 	model_free(export);
 	free(data);
@@ -795,7 +795,7 @@ owned(const char *name, const char *sender)
 
 	ck_assert_int_eq(facts_auth_mailbox(db, name, found, sizeof(found), &mailbox), 0);
 	rc = facts_sender_owned(db, found, &mailbox, &a);
-	policy_mailbox_free(&mailbox);
+	policydb_mailbox_free(&mailbox);
 	return rc;
 }
 
@@ -808,11 +808,11 @@ START_TEST(facts_auth_users)
 	ck_assert_str_eq(name, "xyz00-info");
 	ck_assert_uint_eq(mailbox.rules->set, 0);	/* sets nothing: the default limit */
 	ck_assert_uint_eq(facts_sender_limit(db, &mailbox), 128u << 20);
-	policy_mailbox_free(&mailbox);
+	policydb_mailbox_free(&mailbox);
 	ck_assert_int_eq(facts_auth_mailbox(db, "XYZ00-Sales@xyz00.example.net", name, sizeof(name), &mailbox), 0);
 	ck_assert_uint_eq(facts_sender_limit(db, &mailbox), 50u << 20);
 	ck_assert_uint_eq(mailbox.rate.per_hour, 1000);
-	policy_mailbox_free(&mailbox);
+	policydb_mailbox_free(&mailbox);
 	ck_assert_int_eq(facts_auth_mailbox(db, "xyz00-info@elsewhere.example", name, sizeof(name), &mailbox), 1);
 	ck_assert_int_eq(facts_auth_mailbox(db, "stranger", name, sizeof(name), &mailbox), 1);
 	ck_assert_int_eq(facts_auth_mailbox(db, "news", name, sizeof(name), &mailbox), 1);
@@ -1171,7 +1171,7 @@ START_TEST(facts_relay_rights)
 	ck_assert(facts_pattern_match(domain.block_senders, &spammer));
 	ck_assert(!facts_pattern_match(domain.block_senders, &partner));
 	ck_assert(facts_pattern_match(domain.allow_senders, &partner));
-	policy_domain_free(&domain);
+	policydb_domain_free(&domain);
 }
 END_TEST
 
@@ -1342,7 +1342,7 @@ START_TEST(gateway_rate_payers)
 	payer.bulk = true;	/* no bulk allowance set anywhere: the ordinary one, same counter */
 	ck_assert_int_eq(facts_rate_charge(db, &payer, &charge), 1);
 	ck_assert_str_eq(charge.key, "mailbox:gw-admin");
-	policy_mailbox_free(&mailbox);
+	policydb_mailbox_free(&mailbox);
 	ck_assert_int_eq(policydb_mailbox(db, "gw-bulk", &mailbox), 0);	/* a bulk allowance: counted apart */
 	payer.auth_mailbox = "gw-bulk";
 	ck_assert_int_eq(facts_rate_charge(db, &payer, &charge), 1);
@@ -1354,7 +1354,7 @@ START_TEST(gateway_rate_payers)
 	ck_assert_int_eq(facts_rate_charge(db, &payer, &charge), 1);
 	ck_assert_str_eq(charge.key, "mailbox:gw-bulk");
 	ck_assert_uint_eq(charge.per_hour, 200);
-	policy_mailbox_free(&mailbox);
+	policydb_mailbox_free(&mailbox);
 	payer = (struct rate_payer){ .certificate = &(struct policy_relay_right){ "/CN=a", { 7, 0, 0, 0 } },
 				     .cert_identity = "/cn=ca|/cn=a", .cert_issuer = "/CN=CA", .cert_subject = "/CN=a" };
 	ck_assert_int_eq(facts_rate_charge(db, &payer, &charge), 1);
@@ -1392,6 +1392,67 @@ START_TEST(gateway_rate_cert_reply)
 }
 END_TEST
 
+/*
+ * Two certificates are two payers however alike their DNs: the key is made
+ * from the macros whole.  hostmilter once keyed on the copies it kept for
+ * the reply, cut to 255 characters with non-ASCII made '?', so subjects
+ * that differed only after that or only in a UTF-8 letter shared one
+ * allowance.
+ */
+static void
+cert_charge_key(const char *issuer, const char *subject, struct rate_charge *charge)
+{
+	struct rate_payer payer = { .certificate = &(struct policy_relay_right){ "/CN=any", { 6, 0, 0, 0 } },
+				    .cert_issuer = issuer, .cert_subject = subject };
+	char identity[FACTS_RATE_KEY_MAX];
+
+	ck_assert(facts_cert_identity(issuer, subject, identity, sizeof(identity)));
+	payer.cert_identity = identity;
+	ck_assert_int_eq(facts_rate_charge(db, &payer, charge), 1);
+}
+
+START_TEST(gateway_rate_cert_keys_whole)
+{
+	char a[400], b[400];
+	struct rate_charge ka, kb;
+
+	memset(a, 'x', sizeof(a) - 1);
+	a[0] = '/';
+	a[sizeof(a) - 1] = '\0';
+	memcpy(b, a, sizeof(a));
+	b[300] = 'y';	/* differs only after character 255 */
+	cert_charge_key("/CN=CA", a, &ka);
+	cert_charge_key("/CN=CA", b, &kb);
+	ck_assert_uint_eq(strlen(ka.key), strlen("cert:/cn=ca|") + sizeof(a) - 1);
+	ck_assert_str_ne(ka.key, kb.key);
+	cert_charge_key("/CN=CA", "/CN=J\xc3\xa9r\xc3\xb4me", &ka);	/* only in a non-ASCII letter */
+	cert_charge_key("/CN=CA", "/CN=J\xc3\xa8r\xc3\xb4me", &kb);
+	ck_assert_str_ne(ka.key, kb.key);
+	ck_assert_str_eq(ka.key, "cert:/cn=ca|/cn=j\xc3\xa9r\xc3\xb4me");	/* kept byte for byte */
+	cert_charge_key("/CN=CA", "/CN=Jerome", &ka);	/* ASCII case still folds: one certificate, one payer */
+	cert_charge_key("/cn=ca", "/cn=JEROME", &kb);
+	ck_assert_str_eq(ka.key, kb.key);
+}
+END_TEST
+
+/* A key that would not fit is refused (-1: the session tempfails), never charged cut. */
+START_TEST(gateway_rate_key_too_long)
+{
+	char *identity = malloc(FACTS_RATE_KEY_MAX + 1);
+	struct rate_payer payer = { .certificate = &(struct policy_relay_right){ "/CN=any", { 6, 0, 0, 0 } },
+				    .cert_identity = identity, .cert_subject = "/CN=any" };
+	struct rate_charge charge;
+
+	memset(identity, 'a', FACTS_RATE_KEY_MAX);
+	identity[FACTS_RATE_KEY_MAX] = '\0';
+	ck_assert_int_eq(facts_rate_charge(db, &payer, &charge), -1);
+	identity[FACTS_RATE_KEY_MAX - 16] = '\0';	/* "cert:" and "bulk:" fit beside it */
+	ck_assert_int_eq(facts_rate_charge(db, &payer, &charge), 1);
+	ck_assert_uint_eq(strlen(charge.key), FACTS_RATE_KEY_MAX - 16 + 5);
+	free(identity);
+}
+END_TEST
+
 /* The sample: xyz00-sales sets 1000 an hour; no default, so others are unlimited. */
 START_TEST(sample_rate_payers)
 {
@@ -1403,11 +1464,11 @@ START_TEST(sample_rate_payers)
 	ck_assert_int_eq(facts_rate_charge(db, &payer, &charge), 1);
 	ck_assert_uint_eq(charge.per_hour, 1000);
 	ck_assert_uint_eq(charge.burst, 1000);
-	policy_mailbox_free(&mailbox);
+	policydb_mailbox_free(&mailbox);
 	ck_assert_int_eq(policydb_mailbox(db, "xyz00-info", &mailbox), 0);
 	payer.auth_mailbox = "xyz00-info";
 	ck_assert_int_eq(facts_rate_charge(db, &payer, &charge), 0);
-	policy_mailbox_free(&mailbox);
+	policydb_mailbox_free(&mailbox);
 }
 END_TEST
 
@@ -1486,6 +1547,8 @@ milter_suite(void)
 	tcase_add_test(gateway, gateway_relay_rates);
 	tcase_add_test(gateway, gateway_rate_payers);
 	tcase_add_test(gateway, gateway_rate_cert_reply);
+	tcase_add_test(gateway, gateway_rate_cert_keys_whole);
+	tcase_add_test(gateway, gateway_rate_key_too_long);
 	tcase_add_test(lookups, sample_rate_payers);
 	suite_add_tcase(s, gateway);
 	suite_add_tcase(s, precedence);

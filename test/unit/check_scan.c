@@ -25,6 +25,7 @@
 #include "lenient.h"
 #include "cluster.h"
 #include "conf.h"
+#include "dstr.h"
 #include "engine.h"
 #include "magicset.h"
 #include "marks.h"
@@ -146,6 +147,23 @@ START_TEST(clamd_replies)
 	ck_assert_int_eq(r.status, SCAN_INCOMPLETE);
 	ck_assert(!r.virus);
 	ck_assert_ptr_nonnull(strstr(r.note, "Heuristics.Limits.Exceeded.MaxFileSize"));
+	{
+		/* Classed whole: the time-out's tell-tale after what the field keeps (it read INCOMPLETE). */
+		char reply[400], x[201];
+
+		memset(x, 'X', 200);
+		x[200] = '\0';
+		snprintf(reply, sizeof(reply), "stream: Heuristics.Limits.Exceeded.%s.MaxScanTime FOUND", x);
+		memset(&r, 0, sizeof(r));
+		clamd_parse_reply(reply, &r);
+		ck_assert_int_eq(r.status, SCAN_FAILED);
+		snprintf(reply, sizeof(reply), "stream: Win.Test.%s FOUND", x);	/* kept cut, and marked */
+		memset(&r, 0, sizeof(r));
+		clamd_parse_reply(reply, &r);
+		ck_assert(r.virus);
+		ck_assert_uint_eq(strlen(r.virus_name), SCAN_NAME_MAX - 1);
+		ck_assert_str_eq(r.virus_name + SCAN_NAME_MAX - 4, "...");
+	}
 	for (const char *bad = "stream: Can't allocate memory ERROR\0\0UNKNOWN COMMAND\0\0 FOUND\0\0"; *bad;
 	     bad += strlen(bad) + 1) {
 		memset(&r, 0, sizeof(r));
@@ -153,6 +171,38 @@ START_TEST(clamd_replies)
 		ck_assert_int_eq(r.status, SCAN_FAILED);
 		ck_assert(!r.virus);
 	}
+}
+END_TEST
+
+/*
+ * A rule list longer than SCAN_RULES_MAX keeps whole names and says it
+ * goes on (",..."): it was cut in the middle of a name, which then read as
+ * a rule that does not exist.  rspamd's score is held to spamd's bound.
+ */
+START_TEST(scanner_rules_whole_names)
+{
+	struct scan_result r;
+	char reply[4096] = "SPAMD/1.1 0 EX_OK\r\nSpam: True ; 15.2 / 5.0\r\n\r\n";
+	static const char huge[] = "HTTP/1.1 200 OK\r\n\r\n{\"score\":1e300,\"required_score\":15}";
+	const char *last;
+
+	for (int i = 0; i < 100; i++)
+		snprintf(reply + strlen(reply), sizeof(reply) - strlen(reply), "%sRULE_NUMBER_%03d", i ? "," : "", i);
+	memset(&r, 0, sizeof(r));
+	spamd_parse_reply(reply, &r);
+	ck_assert_int_eq(r.status, SCAN_DONE);
+	ck_assert_uint_lt(strlen(r.rules), SCAN_RULES_MAX);
+	ck_assert_int_eq(strncmp(r.rules, "RULE_NUMBER_000,RULE_NUMBER_001,", 32), 0);
+	last = strrchr(r.rules, ',');
+	ck_assert_str_eq(last, ",...");
+	ck_assert_int_eq(strncmp(last - 15, "RULE_NUMBER_", 12), 0);	/* the name before it whole */
+	ck_assert_uint_eq((strlen(r.rules) - 4 + 1) % 16, 0);	/* nothing but whole names of 15 and commas */
+	memset(&r, 0, sizeof(r));
+	spamd_parse_reply("SPAMD/1.1 0 EX_OK\r\nSpam: True ; 15.2 / 5.0\r\n\r\nA,,B,", &r);
+	ck_assert_str_eq(r.rules, "A,B");
+	memset(&r, 0, sizeof(r));
+	rspamd_parse_reply(huge, sizeof(huge) - 1, &r);
+	ck_assert_int_eq(r.status, SCAN_FAILED);
 }
 END_TEST
 
@@ -188,6 +238,38 @@ START_TEST(spamd_replies)
 }
 END_TEST
 
+
+/*
+ * rspamd's request head carries the envelope whole: a long sender or
+ * recipient (SMTPUTF8 and VERP addresses run long) once went out cut to
+ * 299 bytes; a CR or LF in a value cannot start a header of its own.
+ */
+START_TEST(rspamd_head_whole)
+{
+	struct engine_node node = { 0 };
+	char *sender = malloc(2001);
+	const char *rcpts[] = { "a@example.org", "b@example.org" };
+	struct scan_job job = { .helo = "mx\r\nX-Evil: 1", .sender = sender, .rcpts = rcpts, .nrcpts = 2 };
+	struct dstr head = DSTR_INIT(RSPAMD_HEAD_MAX);
+	struct spool *spool = spool_new("/tmp", 1024);
+
+	ck_assert_ptr_nonnull(spool);
+	job.spool = spool;
+	strcpy(node.addr.host, "127.0.0.1");
+	memset(sender, 's', 2000);
+	sender[2000] = '\0';
+	ck_assert_int_eq(rspamd_request_head(&node, &job, &head), 0);
+	ck_assert_ptr_nonnull(strstr(dstr_text(&head), "\r\nHelo: mx??X-Evil: 1\r\n"));
+	ck_assert_ptr_nonnull(strstr(dstr_text(&head), sender));
+	ck_assert_ptr_nonnull(strstr(dstr_text(&head), "\r\nRcpt: b@example.org\r\n\r\n"));
+	dstr_free(&head);
+	dstr_init(&head, 1000);	/* too small: refused, never sent cut */
+	ck_assert_int_eq(rspamd_request_head(&node, &job, &head), -1);
+	dstr_free(&head);
+	spool_free(spool);
+	free(sender);
+}
+END_TEST
 START_TEST(rspamd_replies)
 {
 	static const char good[] = "HTTP/1.1 200 OK\r\nContent-Length: 80\r\n\r\n"
@@ -1102,6 +1184,22 @@ START_TEST(scanners_virus_engines_never_skip)
 }
 END_TEST
 
+/* X-Virus-Scanned names each engine once, however many of its clusters answered: twelve clamd
+ * clusters filled the 64 bytes and the list was cut. */
+START_TEST(scanners_engines_named_once)
+{
+	struct scan_result done = { .status = SCAN_DONE };
+	struct scan_outcome o;
+
+	memset(&o, 0, sizeof(o));
+	for (int i = 0; i < 12; i++) {
+		scanners_add(&o, &engine_clamd, &done);
+		scanners_add(&o, &engine_clamav, &done);
+	}
+	ck_assert_str_eq(o.virus_engines, "clamd,clamav");
+}
+END_TEST
+
 /* ---- in-process libclamav ---- */
 
 static unsigned progress_calls;
@@ -1268,6 +1366,9 @@ scan_suite(void)
 	tcase_add_test(tc, clamd_replies);
 	tcase_add_test(tc, spamd_replies);
 	tcase_add_test(tc, rspamd_replies);
+	tcase_add_test(tc, rspamd_head_whole);
+	tcase_add_test(tc, scanner_rules_whole_names);
+	tcase_add_test(tc, scanners_engines_named_once);
 	tcase_add_test(tc, cluster_retries_and_opens_breakers);
 	tcase_add_test(tc, cluster_all_down_fails_fast);
 	tcase_add_test(tc, attach_names_true_types_in_nested_parts);
