@@ -192,8 +192,27 @@ rlocal_drop(struct rlocal *table, uint64_t now, int64_t threshold, size_t ties)
 	return dropped;
 }
 
-/* Frees at least max / RLOCAL_RECLAIM_DIVISOR places (all, if the table holds fewer);
- * true when one of them is reserved for the caller. */
+/* One place for the caller if the table has one free; false when it is full. */
+static bool
+rlocal_take_place(struct rlocal *table)
+{
+	unsigned long count = __atomic_load_n(&table->count, __ATOMIC_RELAXED);
+
+	while (count < table->max)
+		if (__atomic_compare_exchange_n(&table->count, &count, count + 1, false, __ATOMIC_RELAXED,
+						__ATOMIC_RELAXED))
+			return true;
+	return false;
+}
+
+/*
+ * Frees at least max / RLOCAL_RECLAIM_DIVISOR places (all, if the table
+ * holds fewer); true when one of them is reserved for the caller.  A
+ * caller that waited for the lock while another reclaimed takes one of the
+ * places freed there first: without that, threads queued behind a reclaim
+ * found the table no longer full, freed nothing, and after a few rounds of
+ * others taking the places gave up (a spurious 451 under contention).
+ */
 static bool
 rlocal_reclaim(struct rlocal *table, uint64_t now)
 {
@@ -202,19 +221,21 @@ rlocal_reclaim(struct rlocal *table, uint64_t now)
 	int64_t *ranks, threshold;
 
 	pthread_mutex_lock(&table->reclaim_lock);
-	if (__atomic_load_n(&table->count, __ATOMIC_RELAXED) >= table->max) {
-		table->reclaims++;
-		ranks = malloc(table->max * sizeof(*ranks));
-		if (!ranks) {
-			dropped = rlocal_drop(table, now, INT64_MIN, 0);	/* out of memory: those that cost nothing */
-		} else {
-			n = rlocal_ranks(table, now, ranks, table->max);
-			threshold = n > want ? rlocal_select(ranks, n, want - 1) : INT64_MAX;
-			for (size_t i = 0; i < n; i++)
-				below += ranks[i] < threshold;
-			free(ranks);
-			dropped = rlocal_drop(table, now, threshold, want > below ? want - below : 0);
-		}
+	if (rlocal_take_place(table)) {
+		pthread_mutex_unlock(&table->reclaim_lock);
+		return true;
+	}
+	table->reclaims++;
+	ranks = malloc(table->max * sizeof(*ranks));
+	if (!ranks) {
+		dropped = rlocal_drop(table, now, INT64_MIN, 0);	/* out of memory: those that cost nothing */
+	} else {
+		n = rlocal_ranks(table, now, ranks, table->max);
+		threshold = n > want ? rlocal_select(ranks, n, want - 1) : INT64_MAX;
+		for (size_t i = 0; i < n; i++)
+			below += ranks[i] < threshold;
+		free(ranks);
+		dropped = rlocal_drop(table, now, threshold, want > below ? want - below : 0);
 	}
 	pthread_mutex_unlock(&table->reclaim_lock);
 	return dropped > 0;
@@ -224,16 +245,9 @@ rlocal_reclaim(struct rlocal *table, uint64_t now)
 static bool
 rlocal_reserve(struct rlocal *table, uint64_t now)
 {
-	for (unsigned tries = 0; tries < 8; tries++) {
-		unsigned long count = __atomic_load_n(&table->count, __ATOMIC_RELAXED);
-
-		while (count < table->max)
-			if (__atomic_compare_exchange_n(&table->count, &count, count + 1, false, __ATOMIC_RELAXED,
-							__ATOMIC_RELAXED))
-				return true;
-		if (rlocal_reclaim(table, now))
+	for (unsigned tries = 0; tries < 8; tries++)
+		if (rlocal_take_place(table) || rlocal_reclaim(table, now))
 			return true;
-	}
 	return false;
 }
 
