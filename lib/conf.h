@@ -86,6 +86,9 @@ struct hm_conf {
 	long scan_max_size;	/* bytes the engines must inspect whole; 0: the policy's largest max_size */
 	char scan_service[CONF_PATH_MAX];	/* "" or unix:PATH where hostmilter scans for hostscan */
 	long scan_service_clients;	/* messages the scan service takes at once */
+	long scan_workers;	/* pre-forked scan workers; 0: scanning in the milter's threads */
+	long scan_worker_memory;	/* bytes of address space a worker may add to what it inherits */
+	bool scan_worker_faults;	/* the tests' fault injector (scan/workers.c) */
 	bool scanner_none;	/* "Scanner none": policy only, said explicitly */
 	bool allow_remote_socket;	/* an inet Socket may listen beyond loopback */
 };

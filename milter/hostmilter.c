@@ -66,6 +66,7 @@
 #include "attach.h"
 #include "conf.h"
 #include "control.h"
+#include "eom.h"
 #include "fdlimit.h"
 #include "metrics.h"
 #include "msg.h"
@@ -76,6 +77,7 @@
 #include "snapshot.h"
 #include "stats.h"
 #include "versions.h"
+#include "workers.h"
 
 #define DEFAULT_CONF "/etc/mail/hostmilter.conf"
 #define EXIT_CONFIG 78		/* EX_CONFIG */
@@ -825,6 +827,7 @@ serve_signals(const struct options *opt, const struct hm_conf *conf)
 /* What start_as_root opened, for the rest of the start and for the stop. */
 struct started {
 	struct scanners *scanners;
+	struct workers *workers;	/* NULL: ScanWorkers 0 */
 	struct ratelimit *ratelimit;
 	int metrics_fd;
 };
@@ -854,14 +857,37 @@ start_as_root(const struct hm_conf *conf, const struct passwd *pw, struct starte
 	write_pid_file(conf->pid_file);
 }
 
+/*
+ * As UserID, before any thread that serves: the scan workers, forked
+ * from a process that has libclamav's engine loaded (they share it
+ * copy-on-write) and no privileges left to inherit.
+ */
+static void
+start_workers(const struct hm_conf *conf, struct started *up)
+{
+	struct workers_settings settings = { (unsigned)conf->scan_workers, (uint64_t)conf->scan_worker_memory,
+					     conf->scan_timeout, conf->scan_worker_faults };
+	char err[512];
+
+	if (conf->scan_workers == 0)
+		return;
+	if (conf->scan_worker_faults)
+		msg_warn("ScanWorkerFaults yes: the tests' fault injector is on; never in production");
+	if (!(up->workers = workers_start(up->scanners, &settings, err, sizeof(err))))
+		msg_fatal(EXIT_SOFTWARE, "%s", err);
+	eom_set_workers(up->workers);
+	stats_set_workers(up->workers);
+}
+
 /* As UserID: the threads that serve. */
 static void
-start_serving(const struct hm_conf *conf, const struct passwd *pw, const struct started *up)
+start_serving(const struct hm_conf *conf, const struct passwd *pw, struct started *up)
 {
 	pthread_t milter;
 	char err[512];
 
-	if (scanserve_start(up->scanners, conf, err, sizeof(err)) < 0)
+	start_workers(conf, up);
+	if (scanserve_start(up->scanners, up->workers, conf, err, sizeof(err)) < 0)
 		msg_fatal(EXIT_SOFTWARE, "%s", err);
 	if (up->metrics_fd >= 0 && metrics_start(up->metrics_fd, err, sizeof(err)) < 0)
 		msg_fatal(EXIT_SOFTWARE, "%s", err);
@@ -869,14 +895,15 @@ start_serving(const struct hm_conf *conf, const struct passwd *pw, const struct 
 		msg_fatal(EXIT_SOFTWARE, "%s", err);
 	if (pthread_create(&milter, NULL, milter_thread, NULL) != 0)
 		msg_fatal(EXIT_SOFTWARE, "cannot start the milter thread");
-	msg_info("started on %s as %s, policy %s, %u scanner%s, rate limits in %s", conf->socket,
+	msg_info("started on %s as %s, policy %s, %u scanner%s, %ld scan worker%s, rate limits in %s", conf->socket,
 		 pw ? pw->pw_name : "(unchanged user)", conf->policy_db, scanners_count(up->scanners),
-		 scanners_count(up->scanners) == 1 ? "" : "s", ratelimit_describe(up->ratelimit));
+		 scanners_count(up->scanners) == 1 ? "" : "s", conf->scan_workers, conf->scan_workers == 1 ? "" : "s",
+		 ratelimit_describe(up->ratelimit));
 }
 
 /* Serves until SIGTERM or SIGINT, then stops; the exit status. */
 static int
-serve_then_stop(const struct options *opt, const struct hm_conf *conf, struct scanners *scanners)
+serve_then_stop(const struct options *opt, const struct hm_conf *conf, const struct started *up)
 {
 	bool drained = serve_signals(opt, conf) == 0;
 
@@ -892,7 +919,10 @@ serve_then_stop(const struct options *opt, const struct hm_conf *conf, struct sc
 		 * shows a leak checker that nothing else is left behind.
 		 */
 		snapshot_shutdown();
-		scanners_close(scanners);
+		stats_set_workers(NULL);
+		eom_set_workers(NULL);
+		workers_stop(up->workers);
+		scanners_close(up->scanners);
 	}
 	remove_pid_file();
 	msg_info("stopped");
@@ -941,5 +971,5 @@ main(int argc, char **argv)
 	start_serving(&conf, pw, &up);
 	tell_ready();
 	/* libmilter's threads still run: leave without tearing down what they may touch. */
-	exit(serve_then_stop(&opt, &conf, up.scanners));
+	exit(serve_then_stop(&opt, &conf, &up));
 }

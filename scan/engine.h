@@ -131,6 +131,8 @@ int spamd_parse_number(const char *text, const char **end, double *out);	/* loca
 void rspamd_parse_reply(const char *reply, size_t len, struct scan_result *result);	/* NUL at reply[len] */
 /* Signatures in the clamav node's current engine. */
 unsigned clamav_signatures(void *node);
+/* How many times the clamav node's engine was replaced by a reload. */
+unsigned clamav_generation(void *node);
 /* libclamav's MaxFileSize and MaxScanSize for messages of up to max_message bytes. */
 void clamav_limits(uint64_t max_message, uint64_t *max_file, uint64_t *max_scan);
 
