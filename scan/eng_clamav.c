@@ -88,7 +88,7 @@ clamav_fork_done(void)
 }
 
 static void
-clamav_track(struct clamav_node *node, struct clamav_node *instead)
+clamav_track(struct clamav_node *node, const struct clamav_node *instead)
 {
 	pthread_mutex_lock(&clamav_nodes_lock);
 	for (unsigned i = 0; i < CONF_SCANNERS_MAX; i++)

@@ -8,10 +8,12 @@
  * passed as it is, read with pread and mmap only.
  *
  * The fault injector (ScanWorkerFaults yes, for the tests only): a worker
- * that finds a line "X-Hostmilter-Test-Fault: cpu" (spins until its CPU
- * limit ends it), "memory" (allocates until its address-space limit
+ * that finds a line "X-Hostmilter-Test-Fault: cpu" (lowers its CPU limit
+ * to a second and spins until the kernel ends it), "memory" (allocates until its address-space limit
  * refuses, then aborts as g_malloc does), "crash" (SIGSEGV) or "hang"
- * (sleeps past the deadline) in the first 64 KiB of a message does so.
+ * (sleeps past the deadline) in the first 64 KiB of a message does so;
+ * "escape" tries what a worker taken over would (exec, an inet socket,
+ * a signal to the daemon) and logs what it got.
  * Real signals sent to a worker's pid need no injector.
  */
 #define _GNU_SOURCE	/* memfd_create, memmem, close_range */
@@ -20,11 +22,13 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <sched.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
@@ -34,6 +38,7 @@
 #include <unistd.h>
 
 #include <openssl/evp.h>
+#include <seccomp.h>
 
 #include "msg.h"
 #include "net.h"
@@ -128,6 +133,70 @@ workers_limit_cpu(long seconds)
 	setrlimit(RLIMIT_CPU, &rl);
 }
 
+/*
+ * The system calls a worker is refused (EPERM), after its limits are set:
+ * running another program, starting a process (a thread still may),
+ * reaching the network (unix sockets only: its log), listening, tracing
+ * or signalling other processes, and the administrator's calls.  A list of
+ * what is refused rather than of what is allowed: libclamav, GMime,
+ * libmagic, libarchive and poppler make calls of their own that change
+ * between versions, and a call missing from an allow-list would take a
+ * worker down on every message that needs it -- each of them poison.
+ */
+static int
+workers_confine(void)
+{
+	static const int refused[] = {
+		SCMP_SYS(execve), SCMP_SYS(execveat), SCMP_SYS(fork), SCMP_SYS(vfork), SCMP_SYS(ptrace),
+		SCMP_SYS(process_vm_readv), SCMP_SYS(process_vm_writev), SCMP_SYS(bind), SCMP_SYS(listen),
+		SCMP_SYS(accept), SCMP_SYS(accept4), SCMP_SYS(setuid), SCMP_SYS(setgid), SCMP_SYS(setreuid),
+		SCMP_SYS(setregid), SCMP_SYS(setresuid), SCMP_SYS(setresgid), SCMP_SYS(setgroups), SCMP_SYS(mount),
+		SCMP_SYS(umount2), SCMP_SYS(pivot_root), SCMP_SYS(chroot), SCMP_SYS(unshare), SCMP_SYS(setns),
+		SCMP_SYS(keyctl), SCMP_SYS(add_key), SCMP_SYS(request_key), SCMP_SYS(bpf), SCMP_SYS(perf_event_open),
+		SCMP_SYS(userfaultfd), SCMP_SYS(init_module), SCMP_SYS(finit_module), SCMP_SYS(delete_module),
+		SCMP_SYS(kexec_load), SCMP_SYS(reboot), SCMP_SYS(swapon), SCMP_SYS(swapoff), SCMP_SYS(iopl),
+		SCMP_SYS(ioperm),
+	};
+	scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_ALLOW);
+	int rc = ctx ? 0 : -1;
+
+	for (size_t i = 0; rc == 0 && i < sizeof(refused) / sizeof(*refused); i++)
+		rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), refused[i], 0);
+	/* A process (clone without CLONE_THREAD, clone3 whose flags a filter cannot read: glibc then uses clone). */
+	if (rc == 0)
+		rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(clone), 1,
+				      SCMP_A0(SCMP_CMP_MASKED_EQ, CLONE_THREAD, 0));
+	if (rc == 0)
+		rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(ENOSYS), SCMP_SYS(clone3), 0);
+	if (rc == 0)
+		rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(socket), 1, SCMP_A0(SCMP_CMP_NE, AF_UNIX));
+	if (rc == 0)
+		rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(socketpair), 1, SCMP_A0(SCMP_CMP_NE, AF_UNIX));
+	if (rc == 0)
+		rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(kill), 1, SCMP_A0(SCMP_CMP_NE, getpid()));
+	if (rc == 0)
+		rc = seccomp_load(ctx);
+	seccomp_release(ctx);
+	if (rc < 0)
+		errno = rc == -1 ? ENOMEM : -rc;
+	return rc < 0 ? -1 : 0;
+}
+
+/* The fault injector's "escape": what a worker taken over would try first, logged with what it got. */
+static void
+workers_escape(void)
+{
+	char *const argv[] = { "true", NULL };
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	int saved = errno;
+
+	execve("/bin/true", argv, NULL);
+	msg_warn("fault injector: exec: %s; inet socket: %s; kill the daemon: %s", strerror(errno),
+		 fd >= 0 ? "made" : strerror(saved), kill(getppid(), 0) == 0 ? "allowed" : strerror(errno));
+	if (fd >= 0)
+		close(fd);
+}
+
 static void
 workers_fault(const struct spool *spool)
 {
@@ -141,9 +210,11 @@ workers_fault(const struct spool *spool)
 		return;
 	head[n] = '\0';
 	at += sizeof(marker) - 1;
-	if (strncmp(at, "cpu", 3) == 0)
+	if (strncmp(at, "cpu", 3) == 0) {
+		workers_limit_cpu(0);	/* a second, not ScanTimeout's: the kernel's SIGXCPU, soon */
 		for (;;)
 			spin++;
+	}
 	if (strncmp(at, "memory", 6) == 0) {
 		for (char *p; (p = malloc(1 << 20)); memset(p, 1, 1 << 20))
 			;
@@ -154,6 +225,8 @@ workers_fault(const struct spool *spool)
 	if (strncmp(at, "hang", 4) == 0)
 		for (;;)
 			pause();
+	if (strncmp(at, "escape", 6) == 0)
+		workers_escape();
 }
 
 /* One request: its spool arrives as the datagram's descriptor. */
@@ -214,8 +287,9 @@ workers_child(struct workers *w, int chan)
 	signal(SIGUSR1, SIG_IGN);
 	prctl(PR_SET_NAME, "hostmilter-scan", 0, 0, 0);
 	if (workers_close_others(chan) < 0 || workers_limit(RLIMIT_CORE, 0) < 0
-	    || workers_limit(RLIMIT_NOFILE, WORKERS_NOFILE) < 0 || workers_limit_memory(w->settings.memory) < 0) {
-		msg_error("scan worker: cannot set its limits: %s", strerror(errno));
+	    || workers_limit(RLIMIT_NOFILE, WORKERS_NOFILE) < 0 || workers_limit_memory(w->settings.memory) < 0
+	    || workers_confine() < 0) {
+		msg_error("scan worker: cannot set its limits or its system-call filter: %s", strerror(errno));
 		_exit(70);
 	}
 	msg_reopen();
@@ -616,10 +690,77 @@ workers_await(const struct workers_slot *taken, const struct scan_job *job, uint
 	return n == (ssize_t)sizeof(*reply);
 }
 
-static int
-workers_digest_chunk(const void *data, size_t len, void *ctx)
+#define WORKERS_HEAD_MAX (256 * 1024)	/* header block looked at for trace fields; Sendmail allows 32K */
+
+/* Whether a header line (at line, len bytes to the end of the block) starts a field the MTA writes anew. */
+static bool
+workers_trace_field(const char *line, size_t len)
 {
-	return EVP_DigestUpdate(ctx, data, len) == 1 ? 0 : -1;
+	static const char *const names[] = { "Received:", "Message-ID:", "Date:" };
+
+	for (size_t i = 0; i < sizeof(names) / sizeof(*names); i++)	/* NOLINT(bugprone-sizeof-expression) */
+		if (len >= strlen(names[i]) && strncasecmp(line, names[i], strlen(names[i])) == 0)
+			return true;
+	return false;
+}
+
+/*
+ * The header block into ctx without its trace fields (and their folded
+ * lines); the offset where the body starts, 0 when no end of the header
+ * block was found (then everything is digested as it is).
+ */
+static uint64_t
+workers_digest_head(const struct spool *spool, EVP_MD_CTX *ctx)
+{
+	char *head = malloc(WORKERS_HEAD_MAX);
+	ssize_t n = head ? spool_read(spool, 0, head, WORKERS_HEAD_MAX) : -1;
+	const char *end = n > 0 ? memmem(head, (size_t)n, "\r\n\r\n", 4) : NULL;
+	bool skipping = false;
+	uint64_t body = 0;
+
+	for (const char *line = head; end && line < end + 2;) {
+		const char *eol = memchr(line, '\n', (size_t)(end + 2 - line));
+		size_t len = eol ? (size_t)(eol - line) + 1 : (size_t)(end + 2 - line);
+
+		if (*line != ' ' && *line != '\t')
+			skipping = workers_trace_field(line, len);
+		if (!skipping)
+			EVP_DigestUpdate(ctx, line, len);
+		line += len;
+	}
+	if (end)
+		body = (uint64_t)(end + 2 - head);
+	free(head);
+	return body;
+}
+
+/*
+ * The content's SHA-256, as a retry of the same message would have it:
+ * Sendmail writes a new Received field (queue id, time) for each try, and
+ * a Message-ID and Date where the sender gave none; those fields are left
+ * out, everything else counts.  0, or -1 when it cannot be made.
+ */
+static int
+workers_digest(const struct spool *spool, uint8_t digest[POISON_DIGEST_LEN])
+{
+	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+	unsigned char buf[65536];
+	unsigned len = 0;
+	uint64_t offset;
+	ssize_t n;
+	int rc = -1;
+
+	if (ctx && EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) == 1) {
+		offset = workers_digest_head(spool, ctx);
+		while ((n = spool_read(spool, offset, buf, sizeof(buf))) > 0) {
+			EVP_DigestUpdate(ctx, buf, (size_t)n);
+			offset += (uint64_t)n;
+		}
+		if (n == 0 && EVP_DigestFinal_ex(ctx, digest, &len) == 1 && len == POISON_DIGEST_LEN)
+			rc = 0;
+	}
+	EVP_MD_CTX_free(ctx);
+	return rc;
 }
 
 /* How many times this content has now taken a worker down; 1 when its digest cannot be made. */
@@ -627,18 +768,12 @@ static unsigned
 workers_takedown(struct workers *w, const struct spool *spool)
 {
 	uint8_t digest[POISON_DIGEST_LEN];
-	unsigned len = 0, hits = 1;
-	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+	int made = workers_digest(spool, digest);
+	unsigned hits = 1;
 
-	if (ctx && EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) == 1
-	    && engine_each_chunk(spool, 65536, workers_digest_chunk, ctx) == 0
-	    && EVP_DigestFinal_ex(ctx, digest, &len) == 1 && len == sizeof(digest)) {
-		pthread_mutex_lock(&w->lock);
-		hits = poison_note(&w->poison, digest);
-		pthread_mutex_unlock(&w->lock);
-	}
-	EVP_MD_CTX_free(ctx);
 	pthread_mutex_lock(&w->lock);
+	if (made == 0)
+		hits = poison_note(&w->poison, digest);
 	w->counts.lost++;
 	w->counts.poison += hits > 1;
 	pthread_mutex_unlock(&w->lock);
@@ -723,6 +858,17 @@ workers_failed(enum workers_status status, struct scan_result *virus, struct att
 	}
 }
 
+/* The worker's libclamav scan in the node figures of the daemon's statistics. */
+static void
+workers_count(struct scanners *scanners, bool ok, uint64_t took_ms)
+{
+	struct cluster *cluster;
+
+	for (unsigned i = 0; (cluster = scanners_cluster(scanners, i)); i++)
+		if (cluster_engine(cluster) == &engine_clamav)
+			cluster_count(cluster, ok, took_ms);
+}
+
 /* In this thread, as before the workers (ScanWorkers 0). */
 static void
 workers_in_thread(struct scanners *scanners, const struct scan_job *job, const struct attach_want *want,
@@ -755,8 +901,13 @@ workers_scan_message(struct workers *w, struct scanners *scanners, const struct 
 	req = malloc(sizeof(*req));
 	ready = reply && req;
 	if (ready) {
+		uint64_t start = net_now_ms();
+
 		workers_request_of(job, want, deadline_ms, virus, req);
 		status = workers_run(w, job, req, deadline_ms, reply);
+		if (virus)
+			workers_count(scanners, status == WORKERS_DONE && reply->virus.status != SCAN_FAILED,
+				      net_now_ms() - start);
 	}
 	if (ready && status == WORKERS_DONE) {
 		local = reply->virus;

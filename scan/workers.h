@@ -12,7 +12,12 @@
  * daemon (its sessions, sockets, spools) is closed in it.  Its limits:
  * no core files, WORKERS_NOFILE descriptors, its address space at most
  * settings->memory beyond what it inherited, and settings->cpu_seconds
- * of CPU time per message (SIGXCPU ends it past that).
+ * of CPU time per message (SIGXCPU ends it past that).  A seccomp filter
+ * refuses it (EPERM) another program (execve), another process (fork,
+ * clone without CLONE_THREAD), any socket but a unix one, bind, listen,
+ * accept, ptrace, signals to other processes, and the calls that change
+ * users, mounts, namespaces, keys, modules or the machine; it inherits
+ * no_new_privs and runs as UserID.
  *
  * A request carries the spool as a descriptor (SCM_RIGHTS: the spool's
  * own file, or a memfd holding a spool kept in memory) and the types the

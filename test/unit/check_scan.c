@@ -1338,7 +1338,11 @@ workers_test_settle(struct workers *w, unsigned n, uint64_t restarts)
 START_TEST(workers_answer_and_survive_their_deaths)
 {
 	const char *infected = "Subject: unit\r\n\r\nhostmilter unit-test signature\r\n";
-	const char *crash = "Subject: unit\r\nX-Hostmilter-Test-Fault: crash\r\n\r\nboom\r\n";
+	const char *crash = "Received: from a by b id 1\r\n\tfor <x@y>; Sun, 6 Dec 2026 20:00:00 +0000\r\n"
+			    "Subject: unit\r\nX-Hostmilter-Test-Fault: crash\r\n\r\nboom\r\n";
+	/* Its retry: Sendmail's new Received field and a Message-ID of its own, the same content. */
+	const char *retry = "Received: from a by b id 2\r\n\tfor <x@y>; Sun, 6 Dec 2026 20:05:00 +0000\r\n"
+			    "Subject: unit\r\nMessage-ID: <2@b>\r\nX-Hostmilter-Test-Fault: crash\r\n\r\nboom\r\n";
 	const char *cpu = "Subject: unit\r\nX-Hostmilter-Test-Fault: cpu\r\n\r\nspin\r\n";
 	char dir[] = "/tmp/check-workers.XXXXXX";
 	struct workers_settings settings = { 2, 1UL << 30, 1, true };
@@ -1363,7 +1367,7 @@ START_TEST(workers_answer_and_survive_their_deaths)
 	ck_assert(o.virus_failed && !o.virus_incomplete && !o.virus);
 	ck_assert(report->failed);
 	/* ...and the same content the second time is uninspectable. */
-	ck_assert_int_eq(workers_test_scan(w, scanners, crash, &o, report), WORKERS_POISON);
+	ck_assert_int_eq(workers_test_scan(w, scanners, retry, &o, report), WORKERS_POISON);
 	ck_assert(o.virus_incomplete && !o.virus_failed);
 	ck_assert(report->incomplete);
 	/* Past its CPU limit, SIGXCPU: another content, a failure. */
