@@ -11,8 +11,10 @@
  * milter socket (mode 0600 from its creation: no operation on its name
  * afterwards); write the pid file; drop to UserID (supplementary groups,
  * group, user, then prove root cannot come back); check the spool and the
- * policy database as that user; only then start the statistics endpoint,
- * the control socket's thread and libmilter's threads.  Without -f the
+ * policy database as that user; fork the scan workers (workers.h: they
+ * share libclamav's loaded engine and inherit no privilege), and only then
+ * start the statistics endpoint, the control socket's thread and
+ * libmilter's threads.  Without -f the
  * process forks first, and the parent exits only when the child says it
  * is serving, or with the child's own exit status (78, 70) when a step
  * failed, so that what the documentation promises is what the caller sees.

@@ -75,6 +75,7 @@ struct workers_request {
 	uint64_t size;		/* of the spool */
 	uint64_t time_ms;	/* until the deadline */
 	uint8_t virus, walk;
+	uint32_t inline_len;	/* the message follows the request in the datagram; 0: it is the descriptor */
 	uint32_t ntypes, types_max;
 	char types[WORKERS_TYPES_MAX][POLICY_TYPE_LEN];
 };
@@ -229,16 +230,16 @@ workers_fault(const struct spool *spool)
 		workers_escape();
 }
 
-/* One request: its spool arrives as the datagram's descriptor. */
+/* One request: its spool follows it in the datagram (inline, WORKERS_INLINE_MAX bytes at most) or is its descriptor. */
 static ssize_t
-workers_receive(int chan, struct workers_request *req, int *fd)
+workers_receive(int chan, struct workers_request *req, unsigned char *inline_buf, int *fd)
 {
 	union {
 		char buf[CMSG_SPACE(sizeof(int))];
 		struct cmsghdr align;
 	} control;
-	struct iovec iov = { req, sizeof(*req) };
-	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = control.buf,
+	struct iovec iov[2] = { { req, sizeof(*req) }, { inline_buf, WORKERS_INLINE_MAX } };
+	struct msghdr mh = { .msg_iov = iov, .msg_iovlen = 2, .msg_control = control.buf,
 			     .msg_controllen = sizeof(control.buf) };
 	struct cmsghdr *c;
 	ssize_t n;
@@ -270,11 +271,31 @@ workers_serve(struct workers *w, const struct workers_request *req, struct spool
 		reply->walk_rc = attach_scan(spool, &want, &reply->report, reply->walk_err, sizeof(reply->walk_err));
 }
 
+/* The request's spool: its bytes copied from the datagram, or over its descriptor; NULL when malformed. */
+static struct spool *
+workers_spool_of(const struct workers_request *req, ssize_t n, const unsigned char *inline_buf, int fd)
+{
+	struct spool *spool;
+
+	if (n < (ssize_t)sizeof(*req) || (size_t)n != sizeof(*req) + req->inline_len)
+		return NULL;
+	if (fd >= 0)
+		return req->inline_len == 0 ? spool_adopt(fd, req->size) : NULL;
+	if (req->inline_len != req->size || !(spool = spool_new("/", req->inline_len)))
+		return NULL;
+	if (spool_append(spool, inline_buf, req->inline_len) < 0) {
+		spool_free(spool);
+		return NULL;
+	}
+	return spool;
+}
+
 static void __attribute__((noreturn))
 workers_child(struct workers *w, int chan)
 {
 	static struct workers_request req;
 	static struct workers_reply reply;
+	static unsigned char inline_buf[WORKERS_INLINE_MAX];
 	sigset_t all;
 	int fd;
 
@@ -294,12 +315,12 @@ workers_child(struct workers *w, int chan)
 	}
 	msg_reopen();
 	for (;;) {
-		ssize_t n = workers_receive(3, &req, &fd);
+		ssize_t n = workers_receive(3, &req, inline_buf, &fd);
 		struct spool *spool;
 
 		if (n == 0)
 			_exit(0);	/* the daemon closed the channel: stop or reload */
-		if (n != (ssize_t)sizeof(req) || fd < 0 || !(spool = spool_adopt(fd, req.size)))
+		if (!(spool = workers_spool_of(&req, n, inline_buf, fd)))
 			_exit(71);
 		workers_limit_cpu(w->settings.cpu_seconds);
 		workers_serve(w, &req, spool, &reply);
@@ -605,7 +626,10 @@ workers_give_back(struct workers *w, int index, const struct workers_slot *taken
 	pthread_mutex_unlock(&w->lock);
 }
 
-/* The spool as a descriptor for the worker: its file, or a memfd with its bytes; -1 on failure. */
+/*
+ * The spool as a descriptor for the worker: its file, or a memfd with its
+ * bytes; -1 on failure, and -1 without failure for a message sent inline.
+ */
 static int
 workers_spool_fd(const struct spool *spool, bool *made)
 {
@@ -616,6 +640,8 @@ workers_spool_fd(const struct spool *spool, bool *made)
 	*made = false;
 	if (!mem)
 		return spool_fd(spool);
+	if (size > 0 && size <= WORKERS_INLINE_MAX)
+		return -1;
 	if ((fd = memfd_create("hostmilter-spool", MFD_CLOEXEC)) < 0)
 		return -1;
 	while (done < size) {
@@ -633,27 +659,33 @@ workers_spool_fd(const struct spool *spool, bool *made)
 	return fd;
 }
 
+/* The request with the message's bytes after it (inline), or its descriptor. */
 static int
-workers_send(int chan, const struct workers_request *req, int fd)
+workers_send(int chan, const struct workers_request *req, const struct spool *spool, int fd)
 {
 	union {
 		char buf[CMSG_SPACE(sizeof(int))];
 		struct cmsghdr align;
 	} control;
-	struct iovec iov = { (void *)req, sizeof(*req) };
-	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = control.buf,
-			     .msg_controllen = sizeof(control.buf) };
-	struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
+	struct iovec iov[2] = { { (void *)req, sizeof(*req) },
+				{ (void *)spool_memory(spool), req->inline_len } };	/* NOLINT: only read */
+	struct msghdr mh = { .msg_iov = iov, .msg_iovlen = req->inline_len ? 2 : 1 };
+	struct cmsghdr *c;
 	ssize_t n;
 
-	memset(control.buf, 0, sizeof(control.buf));
-	c->cmsg_level = SOL_SOCKET;
-	c->cmsg_type = SCM_RIGHTS;
-	c->cmsg_len = CMSG_LEN(sizeof(int));
-	memcpy(CMSG_DATA(c), &fd, sizeof(int));
+	if (!req->inline_len) {
+		memset(control.buf, 0, sizeof(control.buf));
+		mh.msg_control = control.buf;
+		mh.msg_controllen = sizeof(control.buf);
+		c = CMSG_FIRSTHDR(&mh);
+		c->cmsg_level = SOL_SOCKET;
+		c->cmsg_type = SCM_RIGHTS;
+		c->cmsg_len = CMSG_LEN(sizeof(int));
+		memcpy(CMSG_DATA(c), &fd, sizeof(int));
+	}
 	while ((n = sendmsg(chan, &mh, MSG_NOSIGNAL)) < 0 && errno == EINTR)
 		;
-	return n == (ssize_t)sizeof(*req) ? 0 : -1;
+	return n == (ssize_t)(sizeof(*req) + req->inline_len) ? 0 : -1;
 }
 
 /*
@@ -788,6 +820,8 @@ workers_request_of(const struct scan_job *job, const struct attach_want *want, u
 
 	memset(req, 0, sizeof(*req));
 	req->size = spool_size(job->spool);
+	if (spool_memory(job->spool) && req->size > 0 && req->size <= WORKERS_INLINE_MAX)
+		req->inline_len = (uint32_t)req->size;
 	req->time_ms = deadline_ms > now ? deadline_ms - now : 0;
 	req->virus = virus;
 	req->walk = want != NULL;
@@ -809,17 +843,19 @@ workers_run(struct workers *w, const struct scan_job *job, const struct workers_
 	    uint64_t deadline_ms, struct workers_reply *reply)
 {
 	bool made;
-	int fd = workers_spool_fd(job->spool, &made);
+	int fd = req->inline_len ? -1 : workers_spool_fd(job->spool, &made);
 	enum workers_status status = WORKERS_UNAVAILABLE;
 
-	for (unsigned tries = 0; fd >= 0 && tries < 2 && status == WORKERS_UNAVAILABLE; tries++) {
+	if (req->inline_len)
+		made = false;
+	for (unsigned tries = 0; (fd >= 0 || req->inline_len) && tries < 2 && status == WORKERS_UNAVAILABLE; tries++) {
 		struct workers_slot taken;
 		int index = workers_take(w, deadline_ms, &taken);
 		bool answered = false;
 
 		if (index < 0)
 			break;
-		if (workers_send(taken.fd, req, fd) == 0) {
+		if (workers_send(taken.fd, req, job->spool, fd) == 0) {
 			answered = workers_await(&taken, job, deadline_ms, reply) == 1;
 			status = answered ? WORKERS_DONE : workers_takedown(w, job->spool) > 1 ? WORKERS_POISON
 												   : WORKERS_LOST;

@@ -19,9 +19,10 @@
  * users, mounts, namespaces, keys, modules or the machine; it inherits
  * no_new_privs and runs as UserID.
  *
- * A request carries the spool as a descriptor (SCM_RIGHTS: the spool's
- * own file, or a memfd holding a spool kept in memory) and the types the
- * walk is asked about; the reply carries libclamav's scan_result and the
+ * A request carries the spool -- its bytes after the request when it is
+ * in memory and no larger than WORKERS_INLINE_MAX, else a descriptor
+ * (SCM_RIGHTS: the spool's own file, or a memfd holding a spool kept in
+ * memory) -- and the types the walk is asked about; the reply carries libclamav's scan_result and the
  * walk's attach_report, nothing else.  The caller waits for a free worker
  * and for its reply at most until its deadline (a worker gets two seconds
  * past it to give libclamav's own "ran out of time", then is killed), and
@@ -57,6 +58,7 @@
 #define WORKERS_NOFILE 64	/* the channel, the spool, libclamav's temporary files, libmagic, the log */
 #define WORKERS_GRACE_MS 2000	/* past the deadline, for libclamav's own time-out to answer */
 #define WORKERS_TYPES_MAX 64	/* blocked types a request names; more: every libmagic rule */
+#define WORKERS_INLINE_MAX 65536	/* a message in memory up to this size goes in the request itself */
 
 struct workers;
 

@@ -1374,6 +1374,28 @@ START_TEST(workers_answer_and_survive_their_deaths)
 	ck_assert_int_eq(workers_test_scan(w, scanners, cpu, &o, report), WORKERS_LOST);
 	ck_assert(o.virus_failed);
 	workers_test_settle(w, 2, 3);
+	/* The three ways a message reaches a worker: inline (above), a memfd, the spool's own file. */
+	{
+		struct spool *big = spool_new("/tmp", 1 << 20), *file = spool_new("/tmp", 16);
+		char line[1001];
+
+		memset(line, 'x', 998);
+		memcpy(line + 998, "\r\n", 3);
+		ck_assert_int_eq(spool_append(big, "Subject: big\r\n\r\n", 17), 0);
+		for (int i = 0; i < 100; i++)
+			ck_assert_int_eq(spool_append(big, line, 1000), 0);
+		ck_assert_int_eq(spool_append(big, infected + 15, strlen(infected) - 15), 0);
+		ck_assert_int_eq(spool_append(file, infected, strlen(infected)), 0);
+		ck_assert_int_eq(spool_fd(file) >= 0, 1);
+		ck_assert_int_eq(workers_scan_message(w, scanners, &(struct scan_job){ .spool = big }, NULL,
+						      net_now_ms() + 30000, "unit", &o, report), WORKERS_DONE);
+		ck_assert(!o.virus && !o.virus_failed);
+		ck_assert_int_eq(workers_scan_message(w, scanners, &(struct scan_job){ .spool = file }, NULL,
+						      net_now_ms() + 30000, "unit", &o, report), WORKERS_DONE);
+		ck_assert(o.virus);
+		spool_free(big);
+		spool_free(file);
+	}
 	/* The others keep answering. */
 	ck_assert_int_eq(workers_test_scan(w, scanners, "Subject: x\r\n\r\nclean\r\n", &o, report), WORKERS_DONE);
 	ck_assert(!o.virus && !o.virus_failed);
