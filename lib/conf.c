@@ -65,6 +65,8 @@ static const struct conf_key conf_keys[] = {
 	KEY("ScanTimeout", CONF_INT, "120", 1, 540, scan_timeout),
 	KEY("SpoolDirectory", CONF_STRING, "/var/tmp", 1, CONF_PATH_MAX - 1, spool_directory),
 	KEY("SpoolMemory", CONF_SIZE, "1M", 0, 64L << 20, spool_memory),
+	/* No default: SpoolDirectory. */
+	KEY("ScanTemporaryDirectory", CONF_STRING, NULL, 1, CONF_PATH_MAX - 1, scan_temporary_directory),
 	KEY("SpamMaxSize", CONF_SIZE, "2M", 1024, 256L << 20, spam_max_size),
 	KEY("TLSCAFile", CONF_STRING, NULL, 1, CONF_PATH_MAX - 1, tls_ca),
 	KEY("TLSCertFile", CONF_STRING, NULL, 1, CONF_PATH_MAX - 1, tls_cert),

@@ -71,6 +71,7 @@ struct hm_conf {
 	long scan_timeout;	/* seconds for all scanning of one message */
 	char spool_directory[CONF_PATH_MAX];
 	long spool_memory;	/* bytes a message may hold in memory before it goes to a file */
+	char scan_temporary_directory[CONF_PATH_MAX];	/* where libclamav unpacks; "": spool_directory */
 	long spam_max_size;	/* larger messages are not sent to spam engines */
 	char tls_ca[CONF_PATH_MAX];	/* spamd over tls: CA file that signs the nodes' certificates */
 	char tls_cert[CONF_PATH_MAX];	/* optional client certificate and key */

@@ -344,7 +344,7 @@ drop_privileges(const struct passwd *pw)
  * and when SIGHUP names another one.
  */
 static int
-spool_directory_problem(const char *dir, char *err, size_t errlen)
+spool_directory_problem(const char *key, const char *dir, char *err, size_t errlen)
 {
 	const struct passwd *me;
 	const char *why;
@@ -352,15 +352,15 @@ spool_directory_problem(const char *dir, char *err, size_t errlen)
 	int fd;
 
 	if (stat(dir, &st) < 0) {
-		snprintf(err, errlen, "SpoolDirectory %s: %s", dir, strerror(errno));
+		snprintf(err, errlen, "%s %s: %s", key, dir, strerror(errno));
 		return -1;
 	}
 	if (!S_ISDIR(st.st_mode)) {
-		snprintf(err, errlen, "SpoolDirectory %s: not a directory", dir);
+		snprintf(err, errlen, "%s %s: not a directory", key, dir);
 		return -1;
 	}
 	if ((st.st_mode & (S_IWGRP | S_IWOTH)) && !(st.st_mode & S_ISVTX)) {
-		snprintf(err, errlen, "SpoolDirectory %s is writable by others without the sticky bit", dir);
+		snprintf(err, errlen, "%s %s is writable by others without the sticky bit", key, dir);
 		return -1;
 	}
 	fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
@@ -373,8 +373,7 @@ spool_directory_problem(const char *dir, char *err, size_t errlen)
 		return 0;
 	why = strerror(errno);
 	me = getpwuid(geteuid());
-	snprintf(err, errlen, "SpoolDirectory %s: cannot write there as %s: %s", dir, me ? me->pw_name : "this user",
-		 why);
+	snprintf(err, errlen, "%s %s: cannot write there as %s: %s", key, dir, me ? me->pw_name : "this user", why);
 	return -1;
 }
 
@@ -384,8 +383,11 @@ check_as_user(const struct hm_conf *conf)
 {
 	char err[512];
 
-	if (spool_directory_problem(conf->spool_directory, err, sizeof(err)) < 0)
+	if (spool_directory_problem("SpoolDirectory", conf->spool_directory, err, sizeof(err)) < 0)
 		refuse(EXIT_CONFIG, "spool_unusable", "SpoolDirectory", "%s", err);
+	if (conf->scan_temporary_directory[0]
+	    && spool_directory_problem("ScanTemporaryDirectory", conf->scan_temporary_directory, err, sizeof(err)) < 0)
+		refuse(EXIT_CONFIG, "spool_unusable", "ScanTemporaryDirectory", "%s", err);
 	/* hostmapgen's next database is opened by this user. */
 	if (access(conf->policy_db, R_OK) < 0)
 		refuse(EXIT_CONFIG, "policy_unreadable", "PolicyDB", "PolicyDB %s: UserID cannot read it: %s", conf->policy_db,
@@ -398,7 +400,7 @@ reload_check(const struct hm_conf *conf, const struct hm_conf *running, char *er
 {
 	if (strcmp(conf->spool_directory, running->spool_directory) == 0)
 		return 0;
-	return spool_directory_problem(conf->spool_directory, err, errlen);
+	return spool_directory_problem("SpoolDirectory", conf->spool_directory, err, errlen);
 }
 
 /* ---- runtime directories: made under /run when missing, as systemd's RuntimeDirectory= ---- */

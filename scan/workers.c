@@ -106,7 +106,11 @@ workers_limit(int resource, rlim_t value)
 	return setrlimit(resource, &rl);
 }
 
-/* The address space it inherited (the daemon's threads' stacks, the engine), plus settings->memory. */
+/*
+ * The address space it inherited (the daemon's threads' stacks, the
+ * engine), plus settings->memory, plus the largest message the engines
+ * inspect whole: the walk maps a message in a file whole.
+ */
 static int
 workers_limit_memory(uint64_t memory)
 {
@@ -308,7 +312,8 @@ workers_child(struct workers *w, int chan)
 	signal(SIGUSR1, SIG_IGN);
 	prctl(PR_SET_NAME, "hostmilter-scan", 0, 0, 0);
 	if (workers_close_others(chan) < 0 || workers_limit(RLIMIT_CORE, 0) < 0
-	    || workers_limit(RLIMIT_NOFILE, WORKERS_NOFILE) < 0 || workers_limit_memory(w->settings.memory) < 0
+	    || workers_limit(RLIMIT_NOFILE, WORKERS_NOFILE) < 0
+	    || workers_limit_memory(w->settings.memory + scanners_max_message(w->scanners)) < 0
 	    || workers_confine() < 0) {
 		msg_error("scan worker: cannot set its limits or its system-call filter: %s", strerror(errno));
 		_exit(70);

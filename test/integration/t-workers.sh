@@ -25,8 +25,10 @@ hm_cf_dir
 STATS=9864
 "$HOSTMAPGEN" -q -o "$RUN/maps" "$SAMPLE_EXPORT" || { not_ok "hostmapgen"; done_testing; exit 1; }
 hm_clamav_db "$RUN/clamdb"
-# 100 sessions at once on a shared machine: sendmail must not refuse them for the load average.
+# 100 sessions at once on a shared machine: sendmail must not refuse them for the load average, and
+# they connect to a port of their own whose listen queue holds them all (the default, 10, drops the rest).
 hm_sendmail_config 2664 "$(hm_milter_mc 2665)
+DAEMON_OPTIONS(\`Family=inet, Name=FLOW, Port=2666, Addr=127.0.0.1, Listen=256')dnl
 define(\`confREFUSE_LA', \`500')dnl
 define(\`confDELAY_LA', \`500')dnl
 define(\`confQUEUE_LA', \`500')dnl"
@@ -34,7 +36,7 @@ hm_spool_dir
 CONF_LINES="Scanner clamav
 ClamAVDatabase $RUN/clamdb
 ClamAVCheckInterval 1
-ScanTimeout 30
+ScanTimeout 120
 ScanWorkerMemory 128M
 ScanWorkerFaults yes
 StatsListen 127.0.0.1:$STATS
@@ -72,11 +74,12 @@ out=$(hm_send disguised attach /usr/share/clamav-testfiles/clam.exe invoice.pdf 
 like "the attachment walk in a worker: clam.exe refused" "$(step DATA "$out")" '^DATA 55[04] 5\.7\.1 '
 
 # ---- a worker killed while it holds a message ----
-# held PIDS: the pid among PIDS whose channel has a request queued, if any.
+# held PIDS: the pid among PIDS whose channel (fd 3, a unix socket) has a request queued, if any.
 held() {
-	local p
+	local p ino
 	for p in $1; do
-		ss -x -p -H 2>/dev/null | awk -v pid="pid=$p," 'index($0, pid) && $3 > 0 { found = 1 } END { exit !found }' &&
+		ino=$(readlink "/proc/$p/fd/3" 2>/dev/null | tr -dc 0-9)
+		[ -n "$ino" ] && ss -x -H 2>/dev/null | awk -v i="$ino" '$6 == i && $3 > 0 { found = 1 } END { exit !found }' &&
 			{ echo "$p"; return 0; }
 	done
 	return 1
@@ -124,7 +127,7 @@ for t in threads:
     t.join()
 print(" ".join("%s=%d" % (c, codes.count(c)) for c in sorted(set(codes))))
 PY
-python3 "$RUN/flow.py" 2664 100 >"$RUN/flow.out" 2>&1 &
+python3 "$RUN/flow.py" 2666 100 >"$RUN/flow.out" 2>&1 &
 FLOW=$!
 kill -KILL "$holder" 2>/dev/null
 check "... its probe ends" hm_until 60 wait_file "$RUN/poison-1.out"
@@ -139,6 +142,7 @@ check "... hostmilter itself still runs" kill -0 "$HM_MILTER_PID"
 before=$(hm_log_count 'killed by signal 11')
 holder=$(catch poison "$poison" "$RUN/poison-2.out")
 check "the same message again: a worker holds it" test -n "$holder"
+diag "worker $holder holds it; SIGSEGV at $(date +%T)"
 kill -SEGV "$holder" && kill -CONT "$holder"
 check "... its probe ends" hm_until 60 wait_file "$RUN/poison-2.out"
 like "SIGSEGV, the second time for this content: 554 5.7.1 (uninspectable), no retry" \

@@ -1425,6 +1425,28 @@ START_TEST(workers_absent_scan_in_this_thread)
 }
 END_TEST
 
+START_TEST(conf_scan_worker_keys)
+{
+	struct hm_conf conf;
+	struct conf_errors errors = { 0 };
+
+	ck_assert_int_eq(conf_parse("t", "Scanner clamav\n", &conf, &errors), 0);
+	ck_assert_int_eq(conf.scan_workers, 4);
+	ck_assert_int_eq(conf.scan_worker_memory, 1L << 30);
+	ck_assert(!conf.scan_worker_faults);
+	ck_assert_str_eq(conf.scan_temporary_directory, "");
+	ck_assert_int_eq(conf_parse("t", "Scanner clamav\nScanWorkers 0\nScanWorkerMemory 256M\n"
+					 "ScanTemporaryDirectory /run/hostmilter/scan\n", &conf, &errors), 0);
+	ck_assert_int_eq(conf.scan_workers, 0);
+	ck_assert_int_eq(conf.scan_worker_memory, 256L << 20);
+	ck_assert_str_eq(conf.scan_temporary_directory, "/run/hostmilter/scan");
+	memset(&errors, 0, sizeof(errors));
+	ck_assert_int_eq(conf_parse("t", "Scanner clamav\nScanWorkers 257\nScanWorkerMemory 1M\nScanWorkers -1\n",
+				    &conf, &errors), -1);
+	ck_assert_uint_eq(errors.count, 3);
+}
+END_TEST
+
 static Suite *
 scan_suite(void)
 {
@@ -1465,6 +1487,7 @@ scan_suite(void)
 	tcase_add_test(tc, service_wire_format);
 	tcase_add_test(tc, clamav_scans_in_process);
 	tcase_add_test(tc, poison_counts_by_digest_and_forgets_the_oldest);
+	tcase_add_test(tc, conf_scan_worker_keys);
 	tcase_add_test(tc, workers_absent_scan_in_this_thread);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("workers");
