@@ -869,8 +869,9 @@ start_as_root(const struct hm_conf *conf, const struct passwd *pw, struct starte
 static void
 start_workers(const struct hm_conf *conf, struct started *up)
 {
+	/* Detached (ready_fd): the caller's standard error is given back at tell_ready, never kept by a worker. */
 	struct workers_settings settings = { (unsigned)conf->scan_workers, (uint64_t)conf->scan_worker_memory,
-					     conf->scan_timeout, conf->scan_worker_faults };
+					     conf->scan_timeout, conf->scan_worker_faults, ready_fd >= 0 };
 	char err[512];
 
 	if (conf->scan_workers == 0)

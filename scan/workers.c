@@ -89,13 +89,28 @@ struct workers_reply {
 
 /* ---- in the worker ---- */
 
-/* Only the channel (as fd 3) and the standard descriptors stay: nothing of the sessions. */
+/*
+ * Only the channel (as fd 3) and the standard descriptors stay: nothing of
+ * the sessions.  Standard input and output are /dev/null, and standard
+ * error too when quiet: a daemon that detaches hands its caller's
+ * terminal back (hostmilter.c, tell_ready), and a worker holding it would
+ * keep the caller waiting for its end.
+ */
 static int
-workers_close_others(int chan)
+workers_close_others(int chan, bool quiet)
 {
-	if (chan != 3 && dup2(chan, 3) < 0)
+	int null;
+
+	if ((chan != 3 && dup2(chan, 3) < 0) || close_range(4, ~0U, 0) < 0)
 		return -1;
-	return close_range(4, ~0U, 0);
+	if ((null = open("/dev/null", O_RDWR | O_CLOEXEC)) < 0)
+		return -1;
+	if (dup2(null, 0) < 0 || dup2(null, 1) < 0 || (quiet && dup2(null, 2) < 0)) {
+		close(null);
+		return -1;
+	}
+	close(null);
+	return 0;
 }
 
 static int
@@ -311,7 +326,7 @@ workers_child(struct workers *w, int chan)
 	signal(SIGTERM, SIG_IGN);
 	signal(SIGUSR1, SIG_IGN);
 	prctl(PR_SET_NAME, "hostmilter-scan", 0, 0, 0);
-	if (workers_close_others(chan) < 0 || workers_limit(RLIMIT_CORE, 0) < 0
+	if (workers_close_others(chan, w->settings.quiet) < 0 || workers_limit(RLIMIT_CORE, 0) < 0
 	    || workers_limit(RLIMIT_NOFILE, WORKERS_NOFILE) < 0
 	    || workers_limit_memory(w->settings.memory + scanners_max_message(w->scanners)) < 0
 	    || workers_confine() < 0) {

@@ -67,6 +67,7 @@ struct workers_settings {
 	uint64_t memory;	/* ScanWorkerMemory: address space beyond what a worker inherits */
 	long cpu_seconds;	/* CPU time per message: ScanTimeout */
 	bool faults;		/* ScanWorkerFaults: the test-only fault injector, see workers.c */
+	bool quiet;		/* standard error to /dev/null: the daemon detaches from its caller's */
 };
 
 enum workers_status {

@@ -85,23 +85,25 @@ held() {
 	return 1
 }
 has_holder() { held "$1" >/dev/null; }
-# catch SUBJECT FILE OUT: stops every worker, sends FILE in the background (its probe's lines to OUT),
-# and prints the worker that holds it; the others go on.
+# catch FILE OUT: stops every worker, sends FILE in the background (its probe's lines to OUT), and
+# sets HOLDER to the worker that holds it; the others go on.  Not in a $(...): the probe would hold
+# its pipe open until it ends.
 catch() {
-	local all holder p
+	local all p
+	HOLDER=
 	all=$(workers)
 	kill -STOP $all
-	hm_bg hm_probe --source 127.0.0.5 --to info@example.com --message "$2" >"$3"
-	hm_until 60 has_holder "$all" || { kill -CONT $all; return 1; }
-	holder=$(held "$all")
-	for p in $all; do [ "$p" = "$holder" ] || kill -CONT "$p"; done
-	echo "$holder"
+	hm_bg hm_probe --source 127.0.0.5 --to info@example.com --message "$1" >"$2"
+	hm_until 60 has_holder "$all" && HOLDER=$(held "$all")
+	for p in $all; do [ "$p" = "$HOLDER" ] || kill -CONT "$p"; done
+	diag "worker ${HOLDER:-(none)} holds it"
 }
 wait_file() { [ -s "$1" ] && grep -q '^DATA\|^QUIT\|rror' "$1"; }
 
 poison=$(HM_SUBJECT=poison hm_message text "a message that takes scan workers down")
 before=$(hm_log_count 'killed by signal 9')
-holder=$(catch poison "$poison" "$RUN/poison-1.out")
+catch "$poison" "$RUN/poison-1.out"
+holder=$HOLDER
 check "a worker holds the message" test -n "$holder"
 cat >"$RUN/flow.py" <<'PY'
 import smtplib, sys, threading
@@ -140,9 +142,9 @@ check "... and it is replaced: two workers again" hm_until 30 two_workers
 check "... hostmilter itself still runs" kill -0 "$HM_MILTER_PID"
 
 before=$(hm_log_count 'killed by signal 11')
-holder=$(catch poison "$poison" "$RUN/poison-2.out")
+catch "$poison" "$RUN/poison-2.out"
+holder=$HOLDER
 check "the same message again: a worker holds it" test -n "$holder"
-diag "worker $holder holds it; SIGSEGV at $(date +%T)"
 kill -SEGV "$holder" && kill -CONT "$holder"
 check "... its probe ends" hm_until 60 wait_file "$RUN/poison-2.out"
 like "SIGSEGV, the second time for this content: 554 5.7.1 (uninspectable), no retry" \
