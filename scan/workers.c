@@ -21,6 +21,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stddef.h>
 #include <poll.h>
 #include <sched.h>
 #include <pthread.h>
@@ -86,6 +87,20 @@ struct workers_reply {
 	char walk_err[300];
 	struct attach_report report;
 };
+
+/* A request on the wire: without the types it does not name (a message's bytes follow it). */
+static size_t
+workers_request_len(const struct workers_request *req)
+{
+	return offsetof(struct workers_request, types) + (size_t)req->ntypes * POLICY_TYPE_LEN;
+}
+
+/* A reply on the wire: without the walk's report when no walk was asked for. */
+static size_t
+workers_reply_len(bool walk)
+{
+	return walk ? sizeof(struct workers_reply) : offsetof(struct workers_reply, report);
+}
 
 /* ---- in the worker ---- */
 
@@ -249,16 +264,22 @@ workers_fault(const struct spool *spool)
 		workers_escape();
 }
 
-/* One request: its spool follows it in the datagram (inline, WORKERS_INLINE_MAX bytes at most) or is its descriptor. */
+/* The request's buffer: the request, the types it names, the message's bytes when they follow. */
+union workers_inbox {
+	struct workers_request req;
+	unsigned char bytes[sizeof(struct workers_request) + WORKERS_INLINE_MAX];
+};
+
+/* One request into box; its spool follows it in the datagram (inline) or is its descriptor. */
 static ssize_t
-workers_receive(int chan, struct workers_request *req, unsigned char *inline_buf, int *fd)
+workers_receive(int chan, union workers_inbox *box, int *fd)
 {
 	union {
 		char buf[CMSG_SPACE(sizeof(int))];
 		struct cmsghdr align;
 	} control;
-	struct iovec iov[2] = { { req, sizeof(*req) }, { inline_buf, WORKERS_INLINE_MAX } };
-	struct msghdr mh = { .msg_iov = iov, .msg_iovlen = 2, .msg_control = control.buf,
+	struct iovec iov = { box->bytes, sizeof(box->bytes) };
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = control.buf,
 			     .msg_controllen = sizeof(control.buf) };
 	struct cmsghdr *c;
 	ssize_t n;
@@ -279,7 +300,7 @@ workers_serve(struct workers *w, const struct workers_request *req, struct spool
 	struct attach_want want = { types, req->ntypes, req->types_max };
 	struct scan_job job = { .spool = spool };
 
-	memset(reply, 0, sizeof(*reply));
+	memset(reply, 0, workers_reply_len(false));	/* the walk fills its report */
 	for (uint32_t i = 0; i < req->ntypes && i < WORKERS_TYPES_MAX; i++)
 		types[i] = req->types[i];
 	if (w->settings.faults)
@@ -292,17 +313,19 @@ workers_serve(struct workers *w, const struct workers_request *req, struct spool
 
 /* The request's spool: its bytes copied from the datagram, or over its descriptor; NULL when malformed. */
 static struct spool *
-workers_spool_of(const struct workers_request *req, ssize_t n, const unsigned char *inline_buf, int fd)
+workers_spool_of(const union workers_inbox *box, ssize_t n, int fd)
 {
+	const struct workers_request *req = &box->req;
 	struct spool *spool;
 
-	if (n < (ssize_t)sizeof(*req) || (size_t)n != sizeof(*req) + req->inline_len)
+	if (n < (ssize_t)offsetof(struct workers_request, types) || req->ntypes > WORKERS_TYPES_MAX
+	    || req->inline_len > WORKERS_INLINE_MAX || (size_t)n != workers_request_len(req) + req->inline_len)
 		return NULL;
 	if (fd >= 0)
 		return req->inline_len == 0 ? spool_adopt(fd, req->size) : NULL;
 	if (req->inline_len != req->size || !(spool = spool_new("/", req->inline_len)))
 		return NULL;
-	if (spool_append(spool, inline_buf, req->inline_len) < 0) {
+	if (spool_append(spool, box->bytes + workers_request_len(req), req->inline_len) < 0) {
 		spool_free(spool);
 		return NULL;
 	}
@@ -312,9 +335,8 @@ workers_spool_of(const struct workers_request *req, ssize_t n, const unsigned ch
 static void __attribute__((noreturn))
 workers_child(struct workers *w, int chan)
 {
-	static struct workers_request req;
+	static union workers_inbox box;
 	static struct workers_reply reply;
-	static unsigned char inline_buf[WORKERS_INLINE_MAX];
 	sigset_t all;
 	int fd;
 
@@ -335,17 +357,18 @@ workers_child(struct workers *w, int chan)
 	}
 	msg_reopen();
 	for (;;) {
-		ssize_t n = workers_receive(3, &req, inline_buf, &fd);
+		ssize_t n = workers_receive(3, &box, &fd);
+		size_t len = workers_reply_len(box.req.walk);
 		struct spool *spool;
 
 		if (n == 0)
 			_exit(0);	/* the daemon closed the channel: stop or reload */
-		if (!(spool = workers_spool_of(&req, n, inline_buf, fd)))
+		if (!(spool = workers_spool_of(&box, n, fd)))
 			_exit(71);
 		workers_limit_cpu(w->settings.cpu_seconds);
-		workers_serve(w, &req, spool, &reply);
+		workers_serve(w, &box.req, spool, &reply);
 		spool_free(spool);
-		if (send(3, &reply, sizeof(reply), MSG_NOSIGNAL) != (ssize_t)sizeof(reply))
+		if (send(3, &reply, len, MSG_NOSIGNAL) != (ssize_t)len)
 			_exit(0);	/* the daemon gave up on it */
 	}
 }
@@ -687,7 +710,7 @@ workers_send(int chan, const struct workers_request *req, const struct spool *sp
 		char buf[CMSG_SPACE(sizeof(int))];
 		struct cmsghdr align;
 	} control;
-	struct iovec iov[2] = { { (void *)req, sizeof(*req) },
+	struct iovec iov[2] = { { (void *)req, workers_request_len(req) },
 				{ (void *)spool_memory(spool), req->inline_len } };	/* NOLINT: only read */
 	struct msghdr mh = { .msg_iov = iov, .msg_iovlen = req->inline_len ? 2 : 1 };
 	struct cmsghdr *c;
@@ -705,7 +728,7 @@ workers_send(int chan, const struct workers_request *req, const struct spool *sp
 	}
 	while ((n = sendmsg(chan, &mh, MSG_NOSIGNAL)) < 0 && errno == EINTR)
 		;
-	return n == (ssize_t)(sizeof(*req) + req->inline_len) ? 0 : -1;
+	return n == (ssize_t)(workers_request_len(req) + req->inline_len) ? 0 : -1;
 }
 
 /*
@@ -715,7 +738,7 @@ workers_send(int chan, const struct workers_request *req, const struct spool *sp
  */
 static int
 workers_await(const struct workers_slot *taken, const struct scan_job *job, uint64_t deadline_ms,
-	      struct workers_reply *reply)
+	      struct workers_reply *reply, size_t len)
 {
 	uint64_t until = deadline_ms + WORKERS_GRACE_MS;
 	struct pollfd p = { .fd = taken->fd, .events = POLLIN };
@@ -739,7 +762,7 @@ workers_await(const struct workers_slot *taken, const struct scan_job *job, uint
 	}
 	while ((n = recv(taken->fd, reply, sizeof(*reply), 0)) < 0 && errno == EINTR)
 		;
-	return n == (ssize_t)sizeof(*reply);
+	return n == (ssize_t)len;
 }
 
 #define WORKERS_HEAD_MAX (256 * 1024)	/* header block looked at for trace fields; Sendmail allows 32K */
@@ -838,7 +861,7 @@ workers_request_of(const struct scan_job *job, const struct attach_want *want, u
 {
 	uint64_t now = net_now_ms();
 
-	memset(req, 0, sizeof(*req));
+	memset(req, 0, offsetof(struct workers_request, types));	/* the types it names are filled below */
 	req->size = spool_size(job->spool);
 	if (spool_memory(job->spool) && req->size > 0 && req->size <= WORKERS_INLINE_MAX)
 		req->inline_len = (uint32_t)req->size;
@@ -876,7 +899,7 @@ workers_run(struct workers *w, const struct scan_job *job, const struct workers_
 		if (index < 0)
 			break;
 		if (workers_send(taken.fd, req, job->spool, fd) == 0) {
-			answered = workers_await(&taken, job, deadline_ms, reply) == 1;
+			answered = workers_await(&taken, job, deadline_ms, reply, workers_reply_len(req->walk)) == 1;
 			status = answered ? WORKERS_DONE : workers_takedown(w, job->spool) > 1 ? WORKERS_POISON
 												   : WORKERS_LOST;
 		}
@@ -953,7 +976,7 @@ workers_scan_message(struct workers *w, struct scanners *scanners, const struct 
 		workers_in_thread(scanners, job, want, deadline_ms, label, outcome, report);
 		return WORKERS_DONE;
 	}
-	reply = calloc(1, sizeof(*reply));
+	reply = malloc(sizeof(*reply));	/* filled by the worker's reply, as far as it is read */
 	req = malloc(sizeof(*req));
 	ready = reply && req;
 	if (ready) {
