@@ -300,7 +300,7 @@ workers_serve(struct workers *w, const struct workers_request *req, struct spool
 	struct attach_want want = { types, req->ntypes, req->types_max };
 	struct scan_job job = { .spool = spool };
 
-	memset(reply, 0, workers_reply_len(false));	/* the walk fills its report */
+	memset(reply, 0, workers_reply_len(req->walk));	/* nothing of the last message's */
 	for (uint32_t i = 0; i < req->ntypes && i < WORKERS_TYPES_MAX; i++)
 		types[i] = req->types[i];
 	if (w->settings.faults)
