@@ -13,6 +13,7 @@
 #    signal the daemon;
 #  - the restarts and poison messages in /metrics and the SIGUSR1 report;
 #  - a ClamAV database reload: fresh workers that know the new signature;
+#  - ScanTemporaryDirectory checked as SpoolDirectory is, and used;
 #  - ScanWorkers 0: no worker, scanning in the milter's threads as before.
 # Real signals go to the real workers' pids; to catch one holding a message,
 # the workers are stopped (SIGSTOP) before it is sent, and the one whose
@@ -201,6 +202,27 @@ check "... the old ones gone, two new ones" hm_until 30 fresh
 out=$(hm_send reload-1 attach "$RUN/reload.txt" reload.txt text/plain -- info@example.com)
 like "... which find the new signature: 554 5.7.1" "$(step DATA "$out")" '^DATA 554 5\.7\.1 .*Virus'
 is "... and a reload is no restart" "$(metric hostmilter_scan_worker_restarts_total)" 4
+
+# ---- ScanTemporaryDirectory: checked as SpoolDirectory is ----
+hm_milter_stop
+mkdir -p "$RUN/scratch-open" "$RUN/scratch"
+chmod 777 "$RUN/scratch-open"
+chown hostmilter "$RUN/scratch"
+chmod 700 "$RUN/scratch"
+hm_milter_conf "$CONF_LINES
+ScanTemporaryDirectory $RUN/scratch-open"
+out=$("$HOSTMILTER" -n -c "$RUN/hostmilter.conf" 2>&1)
+is "ScanTemporaryDirectory writable by all without the sticky bit: -n refuses (78)" "$?" 78
+like "... and says why" "$out" "ScanTemporaryDirectory $RUN/scratch-open is writable by others without the sticky bit"
+hm_milter_conf "$CONF_LINES
+ScanTemporaryDirectory $RUN/scratch"
+check "hostmilter starts with a ScanTemporaryDirectory of UserID's" hm_milter_start
+out=$(hm_send nested-scratch nested "$RUN/eicar.txt" -- info@example.com)
+like "... EICAR in a nested message, unpacked there: 554 5.7.1" "$(step DATA "$out")" '^DATA 554 5\.7\.1 '
+is "... and nothing left in it" "$(ls -A "$RUN/scratch")" ""
+chmod 500 "$RUN/scratch"
+out=$(hm_send nested-scratch-2 nested "$RUN/eicar.txt" -- info@example.com)
+like "... it is where libclamav unpacks: taken away, the next scan fails (451)" "$(step DATA "$out")" '^DATA 451 4\.7\.1 '
 
 # ---- ScanWorkers 0: in the milter's threads ----
 hm_milter_stop
