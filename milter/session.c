@@ -16,7 +16,6 @@
 #include <sys/socket.h>
 #include <time.h>
 
-#include "attach.h"
 #include "cidr.h"
 #include "decide.h"
 #include "eom.h"
@@ -31,12 +30,10 @@
 #include "snapshot.h"
 #include "spool.h"
 #include "stats.h"
-#include "verdict.h"
 
 #define SESSION_TEXT_MAX 256	/* what of a peer's string is stored or logged */
 #define SESSION_SUBJECT_MAX 998	/* RFC 5322's line limit */
 #define SESSION_LINE_MAX 2048	/* a log line: five bounded texts and a note fit whole */
-
 
 /* The recipients charged to a sender's rate limit in the message under way. */
 struct session_charges {
