@@ -1345,7 +1345,7 @@ START_TEST(workers_answer_and_survive_their_deaths)
 			    "Subject: unit\r\nMessage-ID: <2@b>\r\nX-Hostmilter-Test-Fault: crash\r\n\r\nboom\r\n";
 	const char *cpu = "Subject: unit\r\nX-Hostmilter-Test-Fault: cpu\r\n\r\nspin\r\n";
 	char dir[] = "/tmp/check-workers.XXXXXX";
-	struct workers_settings settings = { 2, 1UL << 30, 1, true };
+	struct workers_settings settings = { 2, 1UL << 30, 1, true, false };
 	struct attach_report *report = calloc(1, sizeof(*report));
 	struct scan_outcome o;
 	struct workers_counts c;
@@ -1396,11 +1396,24 @@ START_TEST(workers_answer_and_survive_their_deaths)
 		spool_free(big);
 		spool_free(file);
 	}
+	/* A worker that hangs is killed at the deadline and its grace: no wait outlives them. */
+	{
+		struct spool *hang = spool_of("Subject: unit\r\nX-Hostmilter-Test-Fault: hang\r\n\r\nzzz\r\n");
+		uint64_t start = net_now_ms();
+
+		ck_assert_int_eq(workers_scan_message(w, scanners, &(struct scan_job){ .spool = hang }, NULL,
+						      start + 300, "unit", &o, report), WORKERS_LOST);
+		ck_assert_uint_ge(net_now_ms() - start, 300 + WORKERS_GRACE_MS);
+		ck_assert_uint_lt(net_now_ms() - start, 300 + WORKERS_GRACE_MS + 3000);
+		ck_assert(o.virus_failed);
+		spool_free(hang);
+	}
+	workers_test_settle(w, 2, 4);
 	/* The others keep answering. */
 	ck_assert_int_eq(workers_test_scan(w, scanners, "Subject: x\r\n\r\nclean\r\n", &o, report), WORKERS_DONE);
 	ck_assert(!o.virus && !o.virus_failed);
 	workers_counts(w, &c);
-	ck_assert_uint_eq(c.lost, 3);
+	ck_assert_uint_eq(c.lost, 4);
 	ck_assert_uint_eq(c.poison, 1);
 	workers_stop(w);
 	scanners_close(scanners);
