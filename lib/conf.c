@@ -65,6 +65,8 @@ static const struct conf_key conf_keys[] = {
 	KEY("ScanTimeout", CONF_INT, "120", 1, 540, scan_timeout),
 	KEY("SpoolDirectory", CONF_STRING, "/var/tmp", 1, CONF_PATH_MAX - 1, spool_directory),
 	KEY("SpoolMemory", CONF_SIZE, "1M", 0, 64L << 20, spool_memory),
+	/* No default: SpoolDirectory. */
+	KEY("ScanTemporaryDirectory", CONF_STRING, NULL, 1, CONF_PATH_MAX - 1, scan_temporary_directory),
 	KEY("SpamMaxSize", CONF_SIZE, "2M", 1024, 256L << 20, spam_max_size),
 	KEY("TLSCAFile", CONF_STRING, NULL, 1, CONF_PATH_MAX - 1, tls_ca),
 	KEY("TLSCertFile", CONF_STRING, NULL, 1, CONF_PATH_MAX - 1, tls_cert),
@@ -84,6 +86,12 @@ static const struct conf_key conf_keys[] = {
 	/* No default: hostmilter serves hostscan only when asked to. */
 	KEY("ScanService", CONF_STRING, NULL, 7, CONF_PATH_MAX - 1, scan_service),
 	KEY("ScanServiceClients", CONF_INT, "4", 1, 64, scan_service_clients),
+	/* 0: scanning in the milter's threads, as before the workers (for comparison, test/bench/scan-bench). */
+	KEY("ScanWorkers", CONF_INT, "4", 0, 256, scan_workers),
+	/* Beyond what a worker inherits from the daemon (its threads' stacks, libclamav's engine). */
+	KEY("ScanWorkerMemory", CONF_SIZE, "1G", 64L << 20, 64L << 30, scan_worker_memory),
+	/* The tests' fault injector (scan/workers.c): never in production. */
+	KEY("ScanWorkerFaults", CONF_BOOL, "no", 0, 1, scan_worker_faults),
 	/* The milter protocol has no authentication: off loopback only when asked for. */
 	KEY("AllowRemoteSocket", CONF_BOOL, "no", 0, 1, allow_remote_socket),
 };

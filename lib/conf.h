@@ -71,6 +71,7 @@ struct hm_conf {
 	long scan_timeout;	/* seconds for all scanning of one message */
 	char spool_directory[CONF_PATH_MAX];
 	long spool_memory;	/* bytes a message may hold in memory before it goes to a file */
+	char scan_temporary_directory[CONF_PATH_MAX];	/* where libclamav unpacks; "": spool_directory */
 	long spam_max_size;	/* larger messages are not sent to spam engines */
 	char tls_ca[CONF_PATH_MAX];	/* spamd over tls: CA file that signs the nodes' certificates */
 	char tls_cert[CONF_PATH_MAX];	/* optional client certificate and key */
@@ -86,6 +87,9 @@ struct hm_conf {
 	long scan_max_size;	/* bytes the engines must inspect whole; 0: the policy's largest max_size */
 	char scan_service[CONF_PATH_MAX];	/* "" or unix:PATH where hostmilter scans for hostscan */
 	long scan_service_clients;	/* messages the scan service takes at once */
+	long scan_workers;	/* pre-forked scan workers; 0: scanning in the milter's threads */
+	long scan_worker_memory;	/* bytes of address space a worker may add to what it inherits */
+	bool scan_worker_faults;	/* the tests' fault injector (scan/workers.c) */
 	bool scanner_none;	/* "Scanner none": policy only, said explicitly */
 	bool allow_remote_socket;	/* an inet Socket may listen beyond loopback */
 };

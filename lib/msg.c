@@ -64,6 +64,13 @@ msg_divert(void (*fn)(const char *kind, const char *text))
 }
 
 void
+msg_reopen(void)
+{
+	__atomic_store_n(&msg_fd, -1, __ATOMIC_RELEASE);	/* closed by the caller, with the rest */
+	msg_retry_at = 0;
+}
+
+void
 msg_init(const char *progname)
 {
 	const char *slash = strrchr(progname, '/');

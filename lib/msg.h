@@ -31,6 +31,12 @@ void msg_fatal(int status, const char *fmt, ...)
  */
 void msg_divert(void (*fn)(const char *kind, const char *text));
 
+/*
+ * In a forked child that closed the descriptors it inherited (a scan
+ * worker): the syslog socket is made again for its next line.
+ */
+void msg_reopen(void);
+
 /* How many msg_warn calls were made, for summaries. */
 unsigned long msg_warn_count(void);
 

@@ -11,8 +11,10 @@
  * milter socket (mode 0600 from its creation: no operation on its name
  * afterwards); write the pid file; drop to UserID (supplementary groups,
  * group, user, then prove root cannot come back); check the spool and the
- * policy database as that user; only then start the statistics endpoint,
- * the control socket's thread and libmilter's threads.  Without -f the
+ * policy database as that user; fork the scan workers (workers.h: they
+ * share libclamav's loaded engine and inherit no privilege), and only then
+ * start the statistics endpoint, the control socket's thread and
+ * libmilter's threads.  Without -f the
  * process forks first, and the parent exits only when the child says it
  * is serving, or with the child's own exit status (78, 70) when a step
  * failed, so that what the documentation promises is what the caller sees.
@@ -66,6 +68,7 @@
 #include "attach.h"
 #include "conf.h"
 #include "control.h"
+#include "eom.h"
 #include "fdlimit.h"
 #include "metrics.h"
 #include "msg.h"
@@ -76,6 +79,7 @@
 #include "snapshot.h"
 #include "stats.h"
 #include "versions.h"
+#include "workers.h"
 
 #define DEFAULT_CONF "/etc/mail/hostmilter.conf"
 #define EXIT_CONFIG 78		/* EX_CONFIG */
@@ -340,7 +344,7 @@ drop_privileges(const struct passwd *pw)
  * and when SIGHUP names another one.
  */
 static int
-spool_directory_problem(const char *dir, char *err, size_t errlen)
+spool_directory_problem(const char *key, const char *dir, char *err, size_t errlen)
 {
 	const struct passwd *me;
 	const char *why;
@@ -348,15 +352,15 @@ spool_directory_problem(const char *dir, char *err, size_t errlen)
 	int fd;
 
 	if (stat(dir, &st) < 0) {
-		snprintf(err, errlen, "SpoolDirectory %s: %s", dir, strerror(errno));
+		snprintf(err, errlen, "%s %s: %s", key, dir, strerror(errno));
 		return -1;
 	}
 	if (!S_ISDIR(st.st_mode)) {
-		snprintf(err, errlen, "SpoolDirectory %s: not a directory", dir);
+		snprintf(err, errlen, "%s %s: not a directory", key, dir);
 		return -1;
 	}
 	if ((st.st_mode & (S_IWGRP | S_IWOTH)) && !(st.st_mode & S_ISVTX)) {
-		snprintf(err, errlen, "SpoolDirectory %s is writable by others without the sticky bit", dir);
+		snprintf(err, errlen, "%s %s is writable by others without the sticky bit", key, dir);
 		return -1;
 	}
 	fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
@@ -369,8 +373,7 @@ spool_directory_problem(const char *dir, char *err, size_t errlen)
 		return 0;
 	why = strerror(errno);
 	me = getpwuid(geteuid());
-	snprintf(err, errlen, "SpoolDirectory %s: cannot write there as %s: %s", dir, me ? me->pw_name : "this user",
-		 why);
+	snprintf(err, errlen, "%s %s: cannot write there as %s: %s", key, dir, me ? me->pw_name : "this user", why);
 	return -1;
 }
 
@@ -380,8 +383,11 @@ check_as_user(const struct hm_conf *conf)
 {
 	char err[512];
 
-	if (spool_directory_problem(conf->spool_directory, err, sizeof(err)) < 0)
+	if (spool_directory_problem("SpoolDirectory", conf->spool_directory, err, sizeof(err)) < 0)
 		refuse(EXIT_CONFIG, "spool_unusable", "SpoolDirectory", "%s", err);
+	if (conf->scan_temporary_directory[0]
+	    && spool_directory_problem("ScanTemporaryDirectory", conf->scan_temporary_directory, err, sizeof(err)) < 0)
+		refuse(EXIT_CONFIG, "spool_unusable", "ScanTemporaryDirectory", "%s", err);
 	/* hostmapgen's next database is opened by this user. */
 	if (access(conf->policy_db, R_OK) < 0)
 		refuse(EXIT_CONFIG, "policy_unreadable", "PolicyDB", "PolicyDB %s: UserID cannot read it: %s", conf->policy_db,
@@ -394,7 +400,7 @@ reload_check(const struct hm_conf *conf, const struct hm_conf *running, char *er
 {
 	if (strcmp(conf->spool_directory, running->spool_directory) == 0)
 		return 0;
-	return spool_directory_problem(conf->spool_directory, err, errlen);
+	return spool_directory_problem("SpoolDirectory", conf->spool_directory, err, errlen);
 }
 
 /* ---- runtime directories: made under /run when missing, as systemd's RuntimeDirectory= ---- */
@@ -825,6 +831,7 @@ serve_signals(const struct options *opt, const struct hm_conf *conf)
 /* What start_as_root opened, for the rest of the start and for the stop. */
 struct started {
 	struct scanners *scanners;
+	struct workers *workers;	/* NULL: ScanWorkers 0 */
 	struct ratelimit *ratelimit;
 	int metrics_fd;
 };
@@ -854,14 +861,38 @@ start_as_root(const struct hm_conf *conf, const struct passwd *pw, struct starte
 	write_pid_file(conf->pid_file);
 }
 
+/*
+ * As UserID, before any thread that serves: the scan workers, forked
+ * from a process that has libclamav's engine loaded (they share it
+ * copy-on-write) and no privileges left to inherit.
+ */
+static void
+start_workers(const struct hm_conf *conf, struct started *up)
+{
+	/* Detached (ready_fd): the caller's standard error is given back at tell_ready, never kept by a worker. */
+	struct workers_settings settings = { (unsigned)conf->scan_workers, (uint64_t)conf->scan_worker_memory,
+					     conf->scan_timeout, conf->scan_worker_faults, ready_fd >= 0 };
+	char err[512];
+
+	if (conf->scan_workers == 0)
+		return;
+	if (conf->scan_worker_faults)
+		msg_warn("ScanWorkerFaults yes: the tests' fault injector is on; never in production");
+	if (!(up->workers = workers_start(up->scanners, &settings, err, sizeof(err))))
+		msg_fatal(EXIT_SOFTWARE, "%s", err);
+	eom_set_workers(up->workers);
+	stats_set_workers(up->workers);
+}
+
 /* As UserID: the threads that serve. */
 static void
-start_serving(const struct hm_conf *conf, const struct passwd *pw, const struct started *up)
+start_serving(const struct hm_conf *conf, const struct passwd *pw, struct started *up)
 {
 	pthread_t milter;
 	char err[512];
 
-	if (scanserve_start(up->scanners, conf, err, sizeof(err)) < 0)
+	start_workers(conf, up);
+	if (scanserve_start(up->scanners, up->workers, conf, err, sizeof(err)) < 0)
 		msg_fatal(EXIT_SOFTWARE, "%s", err);
 	if (up->metrics_fd >= 0 && metrics_start(up->metrics_fd, err, sizeof(err)) < 0)
 		msg_fatal(EXIT_SOFTWARE, "%s", err);
@@ -869,14 +900,15 @@ start_serving(const struct hm_conf *conf, const struct passwd *pw, const struct 
 		msg_fatal(EXIT_SOFTWARE, "%s", err);
 	if (pthread_create(&milter, NULL, milter_thread, NULL) != 0)
 		msg_fatal(EXIT_SOFTWARE, "cannot start the milter thread");
-	msg_info("started on %s as %s, policy %s, %u scanner%s, rate limits in %s", conf->socket,
+	msg_info("started on %s as %s, policy %s, %u scanner%s, %ld scan worker%s, rate limits in %s", conf->socket,
 		 pw ? pw->pw_name : "(unchanged user)", conf->policy_db, scanners_count(up->scanners),
-		 scanners_count(up->scanners) == 1 ? "" : "s", ratelimit_describe(up->ratelimit));
+		 scanners_count(up->scanners) == 1 ? "" : "s", conf->scan_workers, conf->scan_workers == 1 ? "" : "s",
+		 ratelimit_describe(up->ratelimit));
 }
 
 /* Serves until SIGTERM or SIGINT, then stops; the exit status. */
 static int
-serve_then_stop(const struct options *opt, const struct hm_conf *conf, struct scanners *scanners)
+serve_then_stop(const struct options *opt, const struct hm_conf *conf, const struct started *up)
 {
 	bool drained = serve_signals(opt, conf) == 0;
 
@@ -892,7 +924,10 @@ serve_then_stop(const struct options *opt, const struct hm_conf *conf, struct sc
 		 * shows a leak checker that nothing else is left behind.
 		 */
 		snapshot_shutdown();
-		scanners_close(scanners);
+		stats_set_workers(NULL);
+		eom_set_workers(NULL);
+		workers_stop(up->workers);
+		scanners_close(up->scanners);
 	}
 	remove_pid_file();
 	msg_info("stopped");
@@ -941,5 +976,5 @@ main(int argc, char **argv)
 	start_serving(&conf, pw, &up);
 	tell_ready();
 	/* libmilter's threads still run: leave without tearing down what they may touch. */
-	exit(serve_then_stop(&opt, &conf, up.scanners));
+	exit(serve_then_stop(&opt, &conf, &up));
 }

@@ -31,6 +31,7 @@
 #include "net.h"
 #include "scanners.h"
 #include "scanserve.h"
+#include "workers.h"
 #include "service.h"
 
 #define SCANSERVE_BACKLOG 64
@@ -41,6 +42,7 @@ static struct {
 	pthread_t *workers;
 	unsigned nworkers;
 	struct scanners *scanners;
+	struct workers *scan_workers;	/* the milter's (workers.h); NULL: scanning in these threads */
 	char spool_directory[CONF_PATH_MAX];
 	size_t spool_memory;
 	long scan_timeout;
@@ -197,15 +199,15 @@ static void
 scanserve_scan(int fd, struct spool *spool, const struct service_request *req, struct service_reply *reply)
 {
 	struct attach_want want = { req->types, req->ntypes, 0 };
-	char user[64], err[300];
+	char user[64];
 	struct scan_job job = { .spool = spool, .want_spam = req->want_spam };
 
 	scanserve_user(fd, user, sizeof(user));
 	job.user = user[0] ? user : NULL;
-	scanners_scan(serve.scanners, &job, net_now_ms() + (uint64_t)serve.scan_timeout * 1000, &reply->outcome);
 	reply->attachments_read = req->ntypes > 0;
-	if (reply->attachments_read && attach_scan(spool, &want, &reply->attachments, err, sizeof(err)) < 0)
-		msg_warn("scan service: attachments: %s", err);
+	workers_scan_message(serve.scan_workers, serve.scanners, &job, reply->attachments_read ? &want : NULL,
+			     net_now_ms() + (uint64_t)serve.scan_timeout * 1000, "scan service", &reply->outcome,
+			     &reply->attachments);
 	reply->virus_scanning = scanners_any(serve.scanners, SCAN_KIND_VIRUS);
 	reply->spam_scanning = scanners_any(serve.scanners, SCAN_KIND_SPAM);
 	reply->ok = true;
@@ -273,11 +275,13 @@ scanserve_worker(void *arg)
 }
 
 int
-scanserve_start(struct scanners *scanners, const struct hm_conf *conf, char *err, size_t errlen)
+scanserve_start(struct scanners *scanners, struct workers *workers, const struct hm_conf *conf, char *err,
+		size_t errlen)
 {
 	if (serve.fd < 0)
 		return 0;
 	serve.scanners = scanners;
+	serve.scan_workers = workers;
 	snprintf(serve.spool_directory, sizeof(serve.spool_directory), "%s", conf->spool_directory);
 	serve.spool_memory = (size_t)conf->spool_memory;
 	serve.scan_timeout = conf->scan_timeout;

@@ -21,13 +21,16 @@
 
 struct hm_conf;
 struct scanners;
+struct workers;
 
 /* What scanserve_open checks before it binds (the address, its directory), for hostmilter -n. */
 int scanserve_check(const struct hm_conf *conf, char *err, size_t errlen);
 /* As root, before privileges drop: binds the socket if ScanService is set; 0, or -1 with err. */
 int scanserve_open(const struct hm_conf *conf, char *err, size_t errlen);
-/* After they dropped: starts the workers; 0, or -1 with err. */
-int scanserve_start(struct scanners *scanners, const struct hm_conf *conf, char *err, size_t errlen);
+/* After they dropped: starts the threads that serve, which scan through the scan workers
+ * (workers.h; NULL: in those threads); 0, or -1 with err. */
+int scanserve_start(struct scanners *scanners, struct workers *workers, const struct hm_conf *conf, char *err,
+		    size_t errlen);
 /* Stops taking requests and waits for the workers (each bounded by its deadlines). */
 void scanserve_stop(void);
 

@@ -16,9 +16,9 @@
 #include <sys/socket.h>
 #include <time.h>
 
-#include "attach.h"
 #include "cidr.h"
 #include "decide.h"
+#include "eom.h"
 #include "facts.h"
 #include "fdlimit.h"
 #include "marks.h"
@@ -30,27 +30,12 @@
 #include "snapshot.h"
 #include "spool.h"
 #include "stats.h"
-#include "verdict.h"
 
 /* What of a peer's string is kept for the log, rspamd and replies: Sendmail's MAXNAME, so an address or
  * host name Sendmail accepted fits whole; a longer macro ({cert_subject}) is shown cut, marked "...". */
 #define SESSION_TEXT_MAX 256
 #define SESSION_SUBJECT_MAX 998	/* RFC 5322's line limit */
 #define SESSION_LINE_MAX 2048	/* a log line: five bounded texts and a note fit whole */
-
-/*
- * An accepted recipient, with what its verdict needs.  arg is kept byte for
- * byte as Sendmail gave it, whatever its length or bytes: smfi_delrcpt must
- * name the recipient exactly, and Sendmail ignores a delete that matches
- * nothing, which would deliver to a recipient whose policy refused.
- */
-struct session_rcpt {
-	char *arg;
-	char text[SESSION_TEXT_MAX];	/* printable, for the log and rspamd */
-	struct policy_rules rules;	/* resolved: mailbox, else domain, else defaults */
-	bool sender_allowed;
-	char mailbox[ADDR_NAME_MAX + 1];
-};
 
 /* The recipients charged to a sender's rate limit in the message under way. */
 struct session_charges {
@@ -98,7 +83,7 @@ struct session {	// NOLINT(clang-analyzer-optin.performance.Padding)
 	unsigned accepted;
 	/* what scanning needs */
 	char helo[SESSION_TEXT_MAX];
-	struct session_rcpt *rcpts;
+	struct eom_rcpt *rcpts;
 	unsigned nrcpts, rcpt_cap;
 	bool scan_decided, scan;
 	bool quarantined;
@@ -117,6 +102,7 @@ void
 session_set_scanners(struct scanners *scanners)
 {
 	session_scanners = scanners;
+	eom_set_scanners(scanners);
 }
 
 void
@@ -574,11 +560,11 @@ session_tempfail(struct decision *d, const char *rule, const char *xcode, const 
 static int
 session_keep_rcpt(struct session *s, const char *arg, const struct rcpt_lookup *lookup)
 {
-	struct session_rcpt *r;
+	struct eom_rcpt *r;
 
 	if (s->nrcpts == s->rcpt_cap) {
 		unsigned cap = s->rcpt_cap ? s->rcpt_cap * 2 : 8;
-		struct session_rcpt *grown = realloc(s->rcpts, cap * sizeof(*grown));
+		struct eom_rcpt *grown = realloc(s->rcpts, cap * sizeof(*grown));
 
 		if (!grown)
 			return -1;
@@ -861,195 +847,14 @@ session_body(SMFICTX *ctx, unsigned char *chunk, size_t len)
 	return SMFIS_NOREPLY;
 }
 
-/* ---- scanning at end of message ---- */
-
-static void
-session_progress(void *ctx)
-{
-	smfi_progress(ctx);	/* resets Sendmail's milter timeout while a scan runs */
-}
-
-/* The one mailbox the message reaches, or NULL (spamd's User). */
-static const char *
-session_single_mailbox(const struct session *s)
-{
-	const char *one = NULL;
-
-	for (unsigned i = 0; i < s->nrcpts; i++) {
-		if (!s->rcpts[i].mailbox[0] || (one && strcmp(one, s->rcpts[i].mailbox) != 0))
-			return NULL;
-		one = s->rcpts[i].mailbox;
-	}
-	return one;
-}
-
-static bool
-session_any_wants_spam(const struct session *s)
-{
-	for (unsigned i = 0; i < s->nrcpts; i++)
-		if (s->rcpts[i].rules.spam.scan && !s->rcpts[i].sender_allowed)
-			return true;
-	return false;
-}
-
-/* Every type some recipient blocks, once each (libmagic's rules are chosen from them); 0 when none. */
-static size_t
-session_blocked_types(const struct session *s, const char **types, size_t max)
-{
-	size_t n = 0;
-
-	for (unsigned i = 0; i < s->nrcpts; i++)
-		for (unsigned j = 0; j < s->rcpts[i].rules.ntypes; j++) {
-			const char *type = s->rcpts[i].rules.blocked_types[j];
-			size_t k = 0;
-
-			while (k < n && strcasecmp(types[k], type) != 0)
-				k++;
-			if (k == n && n == max)
-				return SIZE_MAX;	/* more than chosen rules are worth: every rule */
-			if (k == n)
-				types[n++] = type;
-		}
-	return n;
-}
-
-static void
-session_log_verdict(const struct session *s, const char *rcpt, const struct verdict *v,
-		    const struct scan_outcome *o)
-{
-	static const char *const actions[] = { "accept", "tag", "quarantine", "discard", "reject", "tempfail" };
-	char detail[400] = "";
-
-	stats_decision("scan", v->rule, actions[v->action]);
-	if (v->action == VERDICT_DELIVER && !s->snap->conf.log_accepted)
-		return;
-	if (o->virus)
-		snprintf(detail, sizeof(detail), " virus=\"%s\"", o->virus_name);
-	else if (o->spam_scored)
-		snprintf(detail, sizeof(detail), " score=%.1f", o->score);
-	if (v->failure)
-		snprintf(detail + strlen(detail), sizeof(detail) - strlen(detail), " failure=\"%.200s\"", v->failure);
-	if (v->unscanned)
-		snprintf(detail + strlen(detail), sizeof(detail) - strlen(detail), " unscanned=\"%.150s\"", v->unscanned);
-	else if (strcmp(v->rule, "uninspectable") == 0 || strcmp(v->rule, "encrypted") == 0)
-		snprintf(detail + strlen(detail), sizeof(detail) - strlen(detail), " why=\"%.150s\"", v->text);
-	msg_info("%s: %s rule=%s client=%s auth=%s from=<%s>%s%s%s%s%s%s%s%s%s", s->qid[0] ? s->qid : "NOQUEUE",
-		 actions[v->action], v->rule, s->client[0] ? s->client : "unknown", s->auth_user[0] ? s->auth_user : "-",
-		 s->sender_text, rcpt ? " to=<" : "", rcpt ? rcpt : "", rcpt ? ">" : "", detail,
-		 v->rcode ? " reply=\"" : "", v->rcode ? v->rcode : "", v->rcode ? " " : "", v->rcode ? v->xcode : "",
-		 v->rcode ? "\"" : "");
-}
-
-/* Scans the spool, and walks the attachments when some recipient blocks types; the
- * verdict of such a recipient fails closed on a report that is incomplete. */
-static void
-session_run_scan(SMFICTX *ctx, struct session *s, struct scan_outcome *o, struct attach_report *attachments,
-		 bool *attachments_read)
-{
-	const char *types[64];
-	struct attach_want want = { types, session_blocked_types(s, types, sizeof(types) / sizeof(*types)), 0 };
-	const char **rcpts = calloc(s->nrcpts ? s->nrcpts : 1, sizeof(*rcpts));
-	struct scan_job job = { .spool = s->spool, .client_ip = s->client, .helo = s->helo,
-				.sender = s->sender_text, .queue_id = s->qid, .auth_user = s->auth_user,
-				.user = session_single_mailbox(s), .rcpts = rcpts, .nrcpts = rcpts ? s->nrcpts : 0,
-				.want_spam = session_any_wants_spam(s), .progress = session_progress,
-				.progress_arg = ctx };
-	char err[300];
-
-	for (unsigned i = 0; rcpts && i < s->nrcpts; i++)
-		rcpts[i] = s->rcpts[i].text;
-	scanners_scan(session_scanners, &job, net_now_ms() + (uint64_t)s->snap->conf.scan_timeout * 1000, o);
-	free(rcpts);
-	*attachments_read = want.ntypes > 0;
-	if (want.ntypes == SIZE_MAX)
-		want.ntypes = 0;
-	if (*attachments_read && attach_scan(s->spool, &want, attachments, err, sizeof(err)) < 0)
-		msg_warn("%s: attachments: %s", s->qid[0] ? s->qid : "NOQUEUE", err);
-}
-
-/*
- * Only hostmilter's own marks may reach the recipient: every copy the
- * sender wrote of a header hostmilter writes is deleted first, the last
- * one first, so that each deletion leaves the index of the ones before it
- * as Sendmail counts them.  0, or -1 when Sendmail refused a change.
- */
-static int
-session_mark(SMFICTX *ctx, struct session *s, const struct scan_outcome *o, const struct message_verdict *m)
-{
-	struct marks_facts facts = { o, m, scanners_any(session_scanners, SCAN_KIND_VIRUS),
-				     scanners_any(session_scanners, SCAN_KIND_SPAM), NULL };
-	struct marks marks;
-	char *subject;
-	int rc;
-
-	for (int i = 0; i < MARKS_MAX; i++)
-		for (unsigned idx = s->marks_seen[i]; idx > 0; idx--)
-			if (smfi_chgheader(ctx, (char *)marks_name(i), (int)idx, NULL) != MI_SUCCESS)
-				return -1;
-	marks_build(&facts, &marks);
-	for (unsigned i = 0; i < marks.n; i++)
-		if (smfi_addheader(ctx, (char *)marks.mark[i].name, marks.mark[i].value) != MI_SUCCESS)
-			return -1;
-	if (!m->spam_tag || !m->subject_tag)
-		return 0;
-	if (s->has_subject && !s->subject)
-		return -1;	/* its copy failed: a tag on an empty subject would lose the sender's */
-	if (!(subject = marks_subject_dup(s->subject, m->subject_tag)))
-		return -1;
-	rc = s->has_subject ? smfi_chgheader(ctx, "Subject", 1, subject) : smfi_addheader(ctx, "Subject", subject);
-	free(subject);
-	return rc == MI_SUCCESS ? 0 : -1;
-}
-
-static sfsistat
-session_apply_verdict(SMFICTX *ctx, struct session *s, const struct verdict *v, const struct message_verdict *m,
-		      const struct scan_outcome *o)
-{
-	if (m->action != VERDICT_DELIVER) {
-		if (m->reply->rcode)
-			smfi_setreply(ctx, (char *)m->reply->rcode, (char *)m->reply->xcode, (char *)m->reply->text);
-		return m->action == VERDICT_TEMPFAIL ? SMFIS_TEMPFAIL
-		       : m->action == VERDICT_REJECT ? SMFIS_REJECT
-						     : SMFIS_DISCARD;
-	}
-	for (unsigned i = 0; i < s->nrcpts; i++)
-		if (verdict_refuses(&v[i]) && smfi_delrcpt(ctx, s->rcpts[i].arg) != MI_SUCCESS)
-			return SMFIS_TEMPFAIL;	/* cannot leave a refused recipient on the message */
-	if (session_mark(ctx, s, o, m) < 0)
-		return SMFIS_TEMPFAIL;	/* a sender's mark that cannot be removed must not be delivered */
-	s->quarantined = m->quarantine;
-	if (m->quarantine)
-		smfi_quarantine(ctx, (char *)(o->virus ? o->virus_name : "held by hostmilter"));
-	return SMFIS_CONTINUE;
-}
-
+/* The message, as eom.h scans it. */
 static sfsistat
 session_scan(SMFICTX *ctx, struct session *s)
 {
-	struct scan_outcome outcome;
-	struct attach_report *attachments = calloc(1, sizeof(*attachments));
-	struct verdict *v = calloc(s->nrcpts ? s->nrcpts : 1, sizeof(*v));
-	struct message_verdict m;
-	bool attachments_read = false;
-	sfsistat rc = SMFIS_TEMPFAIL;
+	struct eom_message m = { &s->snap->conf, s->qid, s->client, s->helo, s->sender_text, s->auth_user, s->rcpts,
+				 s->nrcpts, s->spool, s->has_subject, s->subject, s->marks_seen };
 
-	if (attachments && v && s->spool) {
-		session_run_scan(ctx, s, &outcome, attachments, &attachments_read);
-		for (unsigned i = 0; i < s->nrcpts; i++) {
-			struct verdict_facts facts = { &outcome, attachments_read ? attachments : NULL, &s->rcpts[i].rules,
-						       s->rcpts[i].sender_allowed,
-						       s->snap->conf.on_scanner_failure == CONF_FAILURE_ACCEPT };
-
-			verdict_for_rcpt(&facts, &v[i]);
-			session_log_verdict(s, s->rcpts[i].text, &v[i], &outcome);
-		}
-		verdict_for_message(v, s->nrcpts, &m);
-		rc = session_apply_verdict(ctx, s, v, &m, &outcome);
-	} else
-		msg_warn("%s: out of memory for the scan; tempfailing", s->qid[0] ? s->qid : "NOQUEUE");
-	free(attachments);
-	free(v);
-	return rc;
+	return eom_scan(ctx, &m, &s->quarantined);
 }
 
 /*

@@ -6,6 +6,7 @@
  * peer input is bounded before it is stored or logged; a failure to get
  * what a decision needs tempfails.  One log line per decision: queue id,
  * action, rule, client, authenticated user, sender, recipient, reply.
+ * The message's scanning and its verdict at the end are eom.h's.
  */
 #ifndef HM_SESSION_H
 #define HM_SESSION_H

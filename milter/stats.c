@@ -22,6 +22,7 @@
 #include "ratelimit.h"
 #include "scanners.h"
 #include "stats.h"
+#include "workers.h"
 
 #define STATS_NAME_MAX 32
 #define STATS_PER_LINE 6	/* decisions per syslog line: well under syslog's 1024 bytes */
@@ -49,12 +50,19 @@ static unsigned stats_nentries;
 static uint64_t stats_overflow;
 static time_t stats_started;
 static struct scanners *stats_scanners;
+static struct workers *stats_workers_pool;	/* NULL: scanning in the milter's threads */
 
 void
 stats_init(struct scanners *scanners)
 {
 	stats_scanners = scanners;
 	stats_started = time(NULL);
+}
+
+void
+stats_set_workers(struct workers *workers)
+{
+	stats_workers_pool = workers;
 }
 
 void
@@ -228,6 +236,13 @@ stats_report(FILE *out)
 	fprintf(out, " store-errors=%" PRIu64 " fallbacks=%" PRIu64 "\n", c->rl[STATS_RL_STORE_ERRORS],
 		c->rl[STATS_RL_FALLBACKS]);
 	stats_each_node(out, stats_write_node_line);
+	if (stats_workers_pool) {
+		struct workers_counts w;
+
+		workers_counts(stats_workers_pool, &w);
+		fprintf(out, "stats: scan workers alive=%u restarts=%" PRIu64 " lost-messages=%" PRIu64
+			     " poison-messages=%" PRIu64 "\n", w.alive, w.restarts, w.lost, w.poison);
+	}
 	free(c);
 	return ferror(out) ? -1 : 0;
 }
@@ -363,6 +378,26 @@ stats_prometheus_nodes(FILE *out)
 	stats_each_node(out, stats_write_node_latency);
 }
 
+/* Zeros without workers: a dashboard's query works whichever way the daemon scans. */
+static void
+stats_prometheus_workers(FILE *out)
+{
+	struct workers_counts w;
+
+	workers_counts(stats_workers_pool, &w);
+	stats_metric_head(out, "hostmilter_scan_workers", "gauge", "Scan workers ready or scanning now.");
+	fprintf(out, "hostmilter_scan_workers %u\n", w.alive);
+	stats_metric_head(out, "hostmilter_scan_worker_restarts_total", "counter",
+			  "Scan workers that died or were killed (crash, limit, deadline) and were replaced.");
+	fprintf(out, "hostmilter_scan_worker_restarts_total %" PRIu64 "\n", w.restarts);
+	stats_metric_head(out, "hostmilter_scan_worker_lost_messages_total", "counter",
+			  "Messages a scan worker died with (OnScannerFailure, or uninspectable when poison).");
+	fprintf(out, "hostmilter_scan_worker_lost_messages_total %" PRIu64 "\n", w.lost);
+	stats_metric_head(out, "hostmilter_scan_poison_messages_total", "counter",
+			  "Messages whose content took a scan worker down a second time (uninspectable).");
+	fprintf(out, "hostmilter_scan_poison_messages_total %" PRIu64 "\n", w.poison);
+}
+
 int
 stats_prometheus(FILE *out)
 {
@@ -380,6 +415,7 @@ stats_prometheus(FILE *out)
 	stats_prometheus_decisions(out, c->entries, c->n, c->overflow);
 	stats_prometheus_ratelimit(out, c->rl);
 	stats_prometheus_nodes(out);
+	stats_prometheus_workers(out);
 	free(c);
 	return ferror(out) ? -1 : 0;
 }

@@ -18,6 +18,7 @@
 
 struct scanners;
 struct ratelimit_result;
+struct workers;
 
 /* How a message ended.  NO_RECIPIENTS: the client gave up after every recipient was refused. */
 enum stats_outcome {
@@ -36,6 +37,8 @@ enum stats_outcome {
 
 /* Starts the clock; scanners may be NULL (no node figures). */
 void stats_init(struct scanners *scanners);
+/* The scan workers whose restarts and poison messages are reported (NULL: none, ScanWorkers 0). */
+void stats_set_workers(struct workers *workers);
 void stats_message(enum stats_outcome outcome);
 /* stage: "mail", "rcpt", "data" or "scan"; rule and action as in the log line. */
 void stats_decision(const char *stage, const char *rule, const char *action);

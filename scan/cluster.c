@@ -218,6 +218,22 @@ cluster_record(struct cluster *cluster, unsigned i, bool ok, uint64_t took_ms, c
 	pthread_mutex_unlock(&cluster->lock);
 }
 
+void
+cluster_count(struct cluster *cluster, bool ok, uint64_t took_ms)
+{
+	struct cluster_node *node = cluster->n ? &cluster->nodes[0] : NULL;
+
+	if (!node)
+		return;
+	pthread_mutex_lock(&cluster->lock);
+	node->scans++;
+	if (ok)
+		node->latency_ms = node->latency_ms ? 0.8 * node->latency_ms + 0.2 * (double)took_ms : (double)took_ms;
+	else
+		node->failures++;
+	pthread_mutex_unlock(&cluster->lock);
+}
+
 /* This attempt's deadline: keep a third of the budget for a retry when one is possible. */
 static uint64_t
 cluster_attempt_deadline(uint64_t deadline_ms, bool retry_possible)

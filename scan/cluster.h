@@ -16,6 +16,7 @@
 #ifndef HM_CLUSTER_H
 #define HM_CLUSTER_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "engine.h"
@@ -48,6 +49,10 @@ unsigned cluster_size(const struct cluster *cluster);
 void cluster_node_stats(struct cluster *cluster, unsigned i, struct cluster_node_stats *stats);
 const char *cluster_state_name(enum node_state state);
 void *cluster_node_impl(struct cluster *cluster, unsigned i);
+
+/* A scan the first node's copy in a scan worker made (workers.h), counted in its figures
+ * here; the breaker is the worker's own. */
+void cluster_count(struct cluster *cluster, bool ok, uint64_t took_ms);
 
 /* Scans until deadline_ms (net_now_ms clock). */
 void cluster_scan(struct cluster *cluster, const struct scan_job *job, uint64_t deadline_ms,

@@ -142,6 +142,8 @@ struct dstr;
 int rspamd_request_head(const struct engine_node *node, const struct scan_job *job, struct dstr *head);
 /* Signatures in the clamav node's current engine. */
 unsigned clamav_signatures(void *node);
+/* How many times the clamav node's engine was replaced by a reload. */
+unsigned clamav_generation(void *node);
 /* libclamav's MaxFileSize and MaxScanSize for messages of up to max_message bytes. */
 void clamav_limits(uint64_t max_message, uint64_t *max_file, uint64_t *max_scan);
 

@@ -200,9 +200,47 @@ scanners_add(struct scan_outcome *outcome, const struct scan_engine *engine, con
 	}
 }
 
+/* Whether an engine parses the message in this process (libclamav): a scan worker runs it (workers.h). */
+static bool
+scanners_local_engine(const struct scan_engine *engine)
+{
+	return engine == &engine_clamav;
+}
+
+bool
+scanners_in_process(const struct scanners *scanners)
+{
+	for (unsigned i = 0; scanners && i < scanners->n; i++)
+		if (scanners_local_engine(cluster_engine(scanners->clusters[i])))
+			return true;
+	return false;
+}
+
+unsigned
+scanners_generation(struct scanners *scanners)
+{
+	unsigned generation = 0;
+
+	for (unsigned i = 0; scanners && i < scanners->n; i++)
+		for (unsigned j = 0; scanners_local_engine(cluster_engine(scanners->clusters[i]))
+				     && j < cluster_size(scanners->clusters[i]); j++)
+			generation += clamav_generation(cluster_node_impl(scanners->clusters[i], j));
+	return generation;
+}
+
 void
-scanners_scan(struct scanners *scanners, const struct scan_job *job, uint64_t deadline_ms,
-	      struct scan_outcome *outcome)
+scanners_scan_local(struct scanners *scanners, const struct scan_job *job, uint64_t deadline_ms,
+		    struct scan_result *result)
+{
+	memset(result, 0, sizeof(*result));
+	for (unsigned i = 0; scanners && i < scanners->n; i++)
+		if (scanners_local_engine(cluster_engine(scanners->clusters[i])))
+			cluster_scan(scanners->clusters[i], job, deadline_ms, result);
+}
+
+void
+scanners_scan_given(struct scanners *scanners, const struct scan_job *job, uint64_t deadline_ms,
+		    const struct scan_result *local, struct scan_outcome *outcome)
 {
 	memset(outcome, 0, sizeof(*outcome));
 	for (enum scan_kind kind = SCAN_KIND_VIRUS; kind <= SCAN_KIND_SPAM; kind++) {
@@ -217,8 +255,18 @@ scanners_scan(struct scanners *scanners, const struct scan_job *job, uint64_t de
 
 			if (engine->kind != kind)
 				continue;
-			cluster_scan(scanners->clusters[i], job, deadline_ms, &result);
+			if (local && scanners_local_engine(engine))
+				result = *local;
+			else
+				cluster_scan(scanners->clusters[i], job, deadline_ms, &result);
 			scanners_add(outcome, engine, &result);
 		}
 	}
+}
+
+void
+scanners_scan(struct scanners *scanners, const struct scan_job *job, uint64_t deadline_ms,
+	      struct scan_outcome *outcome)
+{
+	scanners_scan_given(scanners, job, deadline_ms, NULL, outcome);
 }

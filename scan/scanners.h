@@ -51,6 +51,19 @@ struct cluster *scanners_cluster(struct scanners *scanners, unsigned i);
 
 void scanners_scan(struct scanners *scanners, const struct scan_job *job, uint64_t deadline_ms,
 		   struct scan_outcome *outcome);
+/*
+ * The same with the in-process engines' result (libclamav's) given, as a
+ * scan worker found it (workers.h), instead of run here; local NULL: run
+ * them here too.  scanners_scan_local runs those engines alone (in the
+ * worker); scanners_in_process says whether there are any, and
+ * scanners_generation changes whenever a reload replaced their engine.
+ */
+void scanners_scan_given(struct scanners *scanners, const struct scan_job *job, uint64_t deadline_ms,
+			 const struct scan_result *local, struct scan_outcome *outcome);
+void scanners_scan_local(struct scanners *scanners, const struct scan_job *job, uint64_t deadline_ms,
+			 struct scan_result *result);
+bool scanners_in_process(const struct scanners *scanners);
+unsigned scanners_generation(struct scanners *scanners);
 /* Adds one engine's result to the outcome (what scanners_scan does for each; for the tests). */
 void scanners_add(struct scan_outcome *outcome, const struct scan_engine *engine, const struct scan_result *result);
 

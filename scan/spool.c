@@ -215,6 +215,19 @@ spool_memory(const struct spool *spool)
 	return spool->mem ? spool->mem : empty;
 }
 
+struct spool *
+spool_adopt(int fd, uint64_t size)
+{
+	struct spool *spool = calloc(1, sizeof(*spool));
+
+	if (!spool)
+		return NULL;
+	spool->fd = fd;
+	spool->size = size;
+	spool->mem_max = 0;	/* an append would go to this file: nobody appends to an adopted spool */
+	return spool;
+}
+
 int
 spool_fd(const struct spool *spool)
 {

@@ -37,5 +37,11 @@ ssize_t spool_read(const struct spool *spool, uint64_t offset, void *buf, size_t
 const unsigned char *spool_memory(const struct spool *spool);
 /* The file when the message went to disk, else -1; owned by the spool. */
 int spool_fd(const struct spool *spool);
+/*
+ * A spool over size bytes of a file another process wrote (a scan
+ * worker's request, workers.h): read-only, it takes fd and closes it when
+ * freed; NULL with errno (fd then stays the caller's).
+ */
+struct spool *spool_adopt(int fd, uint64_t size);
 
 #endif

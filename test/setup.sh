@@ -9,7 +9,7 @@ PACKAGES="build-essential autoconf automake m4 pkg-config libmilter-dev libdb-de
 	sendmail sendmail-bin sendmail-cf sasl2-bin libsasl2-modules swaks libnet-ssleay-perl libio-socket-ssl-perl openssl miltertest jq python3 python3-jsonschema util-linux
 	libmicrohttpd-dev clamav clamav-daemon clamav-testfiles spamassassin spamc rspamd
 	clang libclang-rt-14-dev cppcheck clang-tidy valgrind dpkg-dev debhelper fakeroot curl iproute2 strace
-	libhiredis-dev redis-server procmail p7zip-full zstd xz-utils poppler-utils
+	libhiredis-dev libseccomp-dev redis-server procmail p7zip-full zstd xz-utils poppler-utils
 	libexpat1-dev libxml2-utils wrk nginx-light apache2
 	gnupg libtasn1-doc shared-mime-info libjxl-testdata libpython3.11-testsuite golang-github-jhillyerd-enmime-dev zip"
 

@@ -29,10 +29,13 @@
 #include "engine.h"
 #include "magicset.h"
 #include "marks.h"
+#include "net.h"
 #include "scanners.h"
 #include "service.h"
 #include "spool.h"
 #include "verdict.h"
+#include "poison.h"
+#include "workers.h"
 
 /* ---- spool ---- */
 
@@ -1354,6 +1357,207 @@ START_TEST(conf_scanner_lines)
 }
 END_TEST
 
+START_TEST(poison_counts_by_digest_and_forgets_the_oldest)
+{
+	static struct poison_table table;
+	uint8_t a[POISON_DIGEST_LEN] = { 1 }, b[POISON_DIGEST_LEN] = { 2 };
+
+	ck_assert_uint_eq(poison_note(&table, a), 1);
+	ck_assert_uint_eq(poison_note(&table, b), 1);
+	ck_assert_uint_eq(poison_note(&table, a), 2);
+	ck_assert_uint_eq(poison_note(&table, a), 3);
+	for (unsigned i = 0; i < POISON_MAX; i++) {	/* as many new contents as the table holds */
+		uint8_t d[POISON_DIGEST_LEN] = { 9 };
+
+		memcpy(d + 1, &i, sizeof(i));
+		ck_assert_uint_eq(poison_note(&table, d), 1);
+	}
+	ck_assert_uint_eq(table.n, POISON_MAX);
+	ck_assert_uint_eq(poison_note(&table, a), 1);	/* the oldest went first */
+}
+END_TEST
+
+/* A clamav-only scanner set over a one-signature database in dir. */
+static struct scanners *
+workers_test_scanners(char *dir, struct hm_conf *conf, const char *infected)
+{
+	char path[PATH_MAX], md5[EVP_MAX_MD_SIZE * 2 + 1], err[300];
+	unsigned char digest[EVP_MAX_MD_SIZE];
+	unsigned int digest_len = 0;
+	struct scanners *scanners;
+	FILE *f;
+
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	EVP_Digest(infected, strlen(infected), digest, &digest_len, EVP_md5(), NULL);
+	for (unsigned i = 0; i < digest_len; i++)
+		snprintf(md5 + 2 * i, 3, "%02x", digest[i]);
+	snprintf(path, sizeof(path), "%s/unit.hdb", dir);
+	ck_assert_ptr_nonnull(f = fopen(path, "w"));
+	fprintf(f, "%s:%zu:Hostmilter.Unit.Test\n", md5, strlen(infected));
+	fclose(f);
+	conf_defaults(conf);
+	ck_assert_int_eq(conf_parse("t", "Scanner clamav\nScanMaxSize 10M\nScanTimeout 30\n", conf,
+				    &(struct conf_errors){ 0 }), 0);
+	snprintf(conf->clamav_database, sizeof(conf->clamav_database), "%s", dir);
+	snprintf(conf->spool_directory, sizeof(conf->spool_directory), "%s", dir);
+	scanners = scanners_open(conf, err, sizeof(err));
+	ck_assert_msg(scanners != NULL, "%s", err);
+	return scanners;
+}
+
+static enum workers_status
+workers_test_scan(struct workers *w, struct scanners *scanners, const char *text, struct scan_outcome *o,
+		  struct attach_report *report)
+{
+	struct spool *spool = spool_of(text);
+	struct attach_want want = { NULL, 0, 0 };
+	enum workers_status status = workers_scan_message(w, scanners, &(struct scan_job){ .spool = spool }, &want,
+							  net_now_ms() + 30000, "unit", o, report);
+
+	spool_free(spool);
+	return status;
+}
+
+/* Until the supervisor has replaced every lost worker (it looks once a second). */
+static void
+workers_test_settle(struct workers *w, unsigned n, uint64_t restarts)
+{
+	struct workers_counts c;
+	uint64_t until = net_now_ms() + 20000;
+
+	do {
+		usleep(20000);
+		workers_counts(w, &c);
+	} while ((c.alive != n || c.restarts != restarts) && net_now_ms() < until);
+	ck_assert_uint_eq(c.alive, n);
+	ck_assert_uint_eq(c.restarts, restarts);
+}
+
+START_TEST(workers_answer_and_survive_their_deaths)
+{
+	const char *infected = "Subject: unit\r\n\r\nhostmilter unit-test signature\r\n";
+	const char *crash = "Received: from a by b id 1\r\n\tfor <x@y>; Sun, 6 Dec 2026 20:00:00 +0000\r\n"
+			    "Subject: unit\r\nX-Hostmilter-Test-Fault: crash\r\n\r\nboom\r\n";
+	/* Its retry: Sendmail's new Received field and a Message-ID of its own, the same content. */
+	const char *retry = "Received: from a by b id 2\r\n\tfor <x@y>; Sun, 6 Dec 2026 20:05:00 +0000\r\n"
+			    "Subject: unit\r\nMessage-ID: <2@b>\r\nX-Hostmilter-Test-Fault: crash\r\n\r\nboom\r\n";
+	const char *cpu = "Subject: unit\r\nX-Hostmilter-Test-Fault: cpu\r\n\r\nspin\r\n";
+	char dir[] = "/tmp/check-workers.XXXXXX";
+	struct workers_settings settings = { 2, 1UL << 30, 1, true, false };
+	struct attach_report *report = calloc(1, sizeof(*report));
+	struct scan_outcome o;
+	struct workers_counts c;
+	struct hm_conf conf;
+	struct scanners *scanners = workers_test_scanners(dir, &conf, infected);
+	struct workers *w;
+	char err[300];
+
+	w = workers_start(scanners, &settings, err, sizeof(err));
+	ck_assert_msg(w != NULL, "%s", err);
+	/* An answer: libclamav's verdict and the walk's report, from the worker. */
+	ck_assert_int_eq(workers_test_scan(w, scanners, infected, &o, report), WORKERS_DONE);
+	ck_assert(o.virus);
+	ck_assert_ptr_nonnull(strstr(o.virus_name, "Hostmilter.Unit.Test"));
+	ck_assert_uint_ge(report->nparts, 1);
+	ck_assert(!report->failed && !report->incomplete);
+	/* A worker that crashes costs its message a failure, the first time... */
+	ck_assert_int_eq(workers_test_scan(w, scanners, crash, &o, report), WORKERS_LOST);
+	ck_assert(o.virus_failed && !o.virus_incomplete && !o.virus);
+	ck_assert(report->failed);
+	/* ...and the same content the second time is uninspectable. */
+	ck_assert_int_eq(workers_test_scan(w, scanners, retry, &o, report), WORKERS_POISON);
+	ck_assert(o.virus_incomplete && !o.virus_failed);
+	ck_assert(report->incomplete);
+	/* Past its CPU limit, SIGXCPU: another content, a failure. */
+	ck_assert_int_eq(workers_test_scan(w, scanners, cpu, &o, report), WORKERS_LOST);
+	ck_assert(o.virus_failed);
+	workers_test_settle(w, 2, 3);
+	/* The three ways a message reaches a worker: inline (above), a memfd, the spool's own file. */
+	{
+		struct spool *big = spool_new("/tmp", 1 << 20), *file = spool_new("/tmp", 16);
+		char line[1001];
+
+		memset(line, 'x', 998);
+		memcpy(line + 998, "\r\n", 3);
+		ck_assert_int_eq(spool_append(big, "Subject: big\r\n\r\n", 17), 0);
+		for (int i = 0; i < 100; i++)
+			ck_assert_int_eq(spool_append(big, line, 1000), 0);
+		ck_assert_int_eq(spool_append(big, infected + 15, strlen(infected) - 15), 0);
+		ck_assert_int_eq(spool_append(file, infected, strlen(infected)), 0);
+		ck_assert_int_eq(spool_fd(file) >= 0, 1);
+		ck_assert_int_eq(workers_scan_message(w, scanners, &(struct scan_job){ .spool = big }, NULL,
+						      net_now_ms() + 30000, "unit", &o, report), WORKERS_DONE);
+		ck_assert(!o.virus && !o.virus_failed);
+		ck_assert_int_eq(workers_scan_message(w, scanners, &(struct scan_job){ .spool = file }, NULL,
+						      net_now_ms() + 30000, "unit", &o, report), WORKERS_DONE);
+		ck_assert(o.virus);
+		spool_free(big);
+		spool_free(file);
+	}
+	/* A worker that hangs is killed at the deadline and its grace: no wait outlives them. */
+	{
+		struct spool *hang = spool_of("Subject: unit\r\nX-Hostmilter-Test-Fault: hang\r\n\r\nzzz\r\n");
+		uint64_t start = net_now_ms();
+
+		ck_assert_int_eq(workers_scan_message(w, scanners, &(struct scan_job){ .spool = hang }, NULL,
+						      start + 300, "unit", &o, report), WORKERS_LOST);
+		ck_assert_uint_ge(net_now_ms() - start, 300 + WORKERS_GRACE_MS);
+		ck_assert_uint_lt(net_now_ms() - start, 300 + WORKERS_GRACE_MS + 3000);
+		ck_assert(o.virus_failed);
+		spool_free(hang);
+	}
+	workers_test_settle(w, 2, 4);
+	/* The others keep answering. */
+	ck_assert_int_eq(workers_test_scan(w, scanners, "Subject: x\r\n\r\nclean\r\n", &o, report), WORKERS_DONE);
+	ck_assert(!o.virus && !o.virus_failed);
+	workers_counts(w, &c);
+	ck_assert_uint_eq(c.lost, 4);
+	ck_assert_uint_eq(c.poison, 1);
+	workers_stop(w);
+	scanners_close(scanners);
+	free(report);
+}
+END_TEST
+
+START_TEST(workers_absent_scan_in_this_thread)
+{
+	const char *infected = "Subject: unit\r\n\r\nhostmilter unit-test signature\r\n";
+	char dir[] = "/tmp/check-workers.XXXXXX";
+	struct attach_report *report = calloc(1, sizeof(*report));
+	struct scan_outcome o;
+	struct hm_conf conf;
+	struct scanners *scanners = workers_test_scanners(dir, &conf, infected);
+
+	ck_assert_int_eq(workers_test_scan(NULL, scanners, infected, &o, report), WORKERS_DONE);
+	ck_assert(o.virus);
+	ck_assert_uint_ge(report->nparts, 1);
+	scanners_close(scanners);
+	free(report);
+}
+END_TEST
+
+START_TEST(conf_scan_worker_keys)
+{
+	struct hm_conf conf;
+	struct conf_errors errors = { 0 };
+
+	ck_assert_int_eq(conf_parse("t", "Scanner clamav\n", &conf, &errors), 0);
+	ck_assert_int_eq(conf.scan_workers, 4);
+	ck_assert_int_eq(conf.scan_worker_memory, 1L << 30);
+	ck_assert(!conf.scan_worker_faults);
+	ck_assert_str_eq(conf.scan_temporary_directory, "");
+	ck_assert_int_eq(conf_parse("t", "Scanner clamav\nScanWorkers 0\nScanWorkerMemory 256M\n"
+					 "ScanTemporaryDirectory /run/hostmilter/scan\n", &conf, &errors), 0);
+	ck_assert_int_eq(conf.scan_workers, 0);
+	ck_assert_int_eq(conf.scan_worker_memory, 256L << 20);
+	ck_assert_str_eq(conf.scan_temporary_directory, "/run/hostmilter/scan");
+	memset(&errors, 0, sizeof(errors));
+	ck_assert_int_eq(conf_parse("t", "Scanner clamav\nScanWorkers 257\nScanWorkerMemory 1M\nScanWorkers -1\n",
+				    &conf, &errors), -1);
+	ck_assert_uint_eq(errors.count, 3);
+}
+END_TEST
+
 static Suite *
 scan_suite(void)
 {
@@ -1396,6 +1600,13 @@ scan_suite(void)
 	tcase_add_test(tc, clamav_limits_from_the_policy);
 	tcase_add_test(tc, service_wire_format);
 	tcase_add_test(tc, clamav_scans_in_process);
+	tcase_add_test(tc, poison_counts_by_digest_and_forgets_the_oldest);
+	tcase_add_test(tc, conf_scan_worker_keys);
+	tcase_add_test(tc, workers_absent_scan_in_this_thread);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("workers");
+	tcase_set_timeout(tc, 120);	/* a worker spins a CPU second past its limit */
+	tcase_add_test(tc, workers_answer_and_survive_their_deaths);
 	suite_add_tcase(s, tc);
 	return s;
 }
