@@ -743,7 +743,7 @@ END_TEST
 /* The checks on a real tree: a temporary directory of this test's user, standing for UserID. */
 START_TEST(pathsafe_checks_real_paths)
 {
-	char dir[] = "/tmp/pathsafe.XXXXXX", path[300], link[300], err[512];
+	char dir[] = "/tmp/pathsafe.XXXXXX", path[300], link[sizeof(dir) + 8], err[512];
 	struct pathsafe_user me, other;
 	FILE *fp;
 
