@@ -124,19 +124,40 @@ struct attach_walk {
 	unsigned members;	/* archive members and embedded files walked so far */
 	unsigned in_member;	/* walking inside one: parts count as members */
 	bool stop;		/* a cap was crossed: the rest is not looked at */
+	const struct attach_feed *feed;	/* every decoded blob goes there; no types are named */
 };
 
-/* Marks the report incomplete; the first reason is the one kept. */
+/* Marks the report incomplete; the first reason is the one kept.  Feeding a
+ * scanner, only what leaves decoded bytes unseen counts (attach_unseen):
+ * the rest (a container not opened, a part GMime cannot parse) the scanner
+ * reads from the raw message its own way, as it did before. */
+static void
+attach_note(struct attach_walk *w, bool unseen, const char *fmt, va_list ap)
+{
+	if (w->report->incomplete || (w->feed && !unseen))
+		return;
+	w->report->incomplete = true;
+	vsnprintf(w->report->why, sizeof(w->report->why), fmt, ap);
+}
+
 static void __attribute__((format(printf, 2, 3)))
 attach_incomplete(struct attach_walk *w, const char *fmt, ...)
 {
 	va_list ap;
 
-	if (w->report->incomplete)
-		return;
-	w->report->incomplete = true;
 	va_start(ap, fmt);
-	vsnprintf(w->report->why, sizeof(w->report->why), fmt, ap);
+	attach_note(w, false, fmt, ap);
+	va_end(ap);
+}
+
+/* A cap crossed: decoded bytes past it are not looked at (nor fed). */
+static void __attribute__((format(printf, 2, 3)))
+attach_unseen(struct attach_walk *w, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	attach_note(w, true, fmt, ap);
 	va_end(ap);
 }
 
@@ -174,7 +195,7 @@ attach_parser_warning(gint64 offset, GMimeParserWarning code, const gchar *item,
 {
 	(void)item;
 	if (code == GMIME_CRIT_NESTING_OVERFLOW)
-		attach_incomplete(arg, "MIME parts nested too deep for GMime at byte %lld", (long long)offset);
+		attach_unseen(arg, "MIME parts nested too deep for GMime at byte %lld", (long long)offset);
 }
 
 static void
@@ -204,14 +225,14 @@ attach_count_part(struct attach_walk *w)
 		return false;
 	if (w->in_member) {	/* an archive of documents may hold thousands: their own cap */
 		if (++w->members > ATTACH_MEMBERS_MAX) {
-			attach_incomplete(w, "archives of more than %d members", ATTACH_MEMBERS_MAX);
+			attach_unseen(w, "archives of more than %d members", ATTACH_MEMBERS_MAX);
 			w->stop = true;
 			return false;
 		}
 		return true;
 	}
 	if (++w->report->nparts > ATTACH_PARTS_MAX) {
-		attach_incomplete(w, "more than %d parts", ATTACH_PARTS_MAX);
+		attach_unseen(w, "more than %d parts", ATTACH_PARTS_MAX);
 		w->stop = true;
 		return false;
 	}
@@ -403,6 +424,7 @@ attach_unopened(GMimeObject *object, const char *type)
 
 /* ---- archives: members taken out with libarchive ---- */
 
+#define ATTACH_TNEF_MAGIC "\x78\x9f\x3e\x22"
 #define ATTACH_MEMBER_MAX ((size_t)64 << 20)	/* a member read whole to open what is inside */
 #define ATTACH_EXPAND_MAX ((uint64_t)1 << 30)	/* all that one message's archives expand to */
 
@@ -415,13 +437,15 @@ struct attach_unpack {
 	unsigned depth;
 };
 
-/* A member is read whole when it may hold more to open: an archive, a message, S/MIME or TNEF. */
+/* A member is read whole when it may hold more to open: an archive, a message, S/MIME or TNEF;
+ * every member, when the walk feeds a scanner. */
 static bool
 attach_member_want_whole(void *arg, const unsigned char *head, size_t len)
 {
-	(void)arg;
-	return unpack_is_archive(head, len) || pdfparts_is_pdf(head, len) || attach_looks_like_message((const char *)head, len)
-	       || (len > 4 && memcmp(head, "\x78\x9f\x3e\x22", 4) == 0)	/* TNEF */
+	const struct attach_unpack *u = arg;
+
+	return u->w->feed || unpack_is_archive(head, len) || pdfparts_is_pdf(head, len) || attach_looks_like_message((const char *)head, len)
+	       || (len > 4 && memcmp(head, ATTACH_TNEF_MAGIC, 4) == 0)
 	       || (len > 2 && head[0] == 0x30 && (head[1] == 0x80 || (head[1] >= 0x81 && head[1] <= 0x84)));	/* DER */
 }
 
@@ -436,12 +460,13 @@ attach_member(void *arg, const struct unpack_member *m)
 		return true;
 	}
 	if (m->too_large) {
-		attach_incomplete(w, "an archive holds a container larger than %zu bytes", ATTACH_MEMBER_MAX);
+		attach_unseen(w, "an archive holds a %s larger than %zu bytes", w->feed ? "file" : "container",
+			      ATTACH_MEMBER_MAX);
 		return true;
 	}
 	w->expanded += m->len;
 	if (w->expanded > ATTACH_EXPAND_MAX) {
-		attach_incomplete(w, "archives that expand to more than %llu bytes", (unsigned long long)ATTACH_EXPAND_MAX);
+		attach_unseen(w, "archives that expand to more than %llu bytes", (unsigned long long)ATTACH_EXPAND_MAX);
 		w->stop = true;
 		return false;
 	}
@@ -470,7 +495,7 @@ attach_walk_archive(struct attach_walk *w, GMimePart *part, unsigned depth, enum
 	case UNPACK_STOPPED:
 		break;
 	case UNPACK_TOO_MANY:
-		attach_incomplete(w, "an archive of more than %d members", ATTACH_MEMBERS_MAX);
+		attach_unseen(w, "an archive of more than %d members", ATTACH_MEMBERS_MAX);
 		break;
 	case UNPACK_ENCRYPTED:
 		attach_encrypted(w, "a password-protected archive");
@@ -494,7 +519,7 @@ attach_pdf_part(void *arg, const char *name, const unsigned char *data, size_t l
 
 	u->w->expanded += len;
 	if (u->w->expanded > ATTACH_EXPAND_MAX) {
-		attach_incomplete(u->w, "containers that expand to more than %llu bytes",
+		attach_unseen(u->w, "containers that expand to more than %llu bytes",
 				  (unsigned long long)ATTACH_EXPAND_MAX);
 		u->w->stop = true;
 		return false;
@@ -523,7 +548,7 @@ attach_walk_pdf(struct attach_walk *w, GMimePart *part, unsigned depth, enum len
 		attach_encrypted(w, "a password-protected PDF");
 		break;
 	case PDFPARTS_TOO_LARGE:
-		attach_incomplete(w, "a PDF embeds a file larger than %zu bytes", ATTACH_MEMBER_MAX);
+		attach_unseen(w, "a PDF embeds a file larger than %zu bytes", ATTACH_MEMBER_MAX);
 		break;
 	case PDFPARTS_UNREADABLE:
 		/* A PDF whose catalog poppler cannot read shows no attachments in a reader either
@@ -814,7 +839,7 @@ attach_block_finish(struct attach_text *text)
 
 	text->block = ATTACH_BLOCK_NONE;
 	if (text->too_large)
-		attach_incomplete(w, "an encoded block larger than %zu bytes", ATTACH_MEMBER_MAX);
+		attach_unseen(w, "an encoded block larger than %zu bytes", ATTACH_MEMBER_MAX);
 	else if (text->out && text->out->len > 0)
 		attach_walk_blob(w, text->out->data, text->out->len, text->name, text->depth);
 	if (text->out)
@@ -968,9 +993,12 @@ attach_walk_blocks(struct attach_walk *w, GMimePart *part, unsigned depth, enum 
 static bool
 attach_type_head(struct attach_walk *w, GMimePart *part, size_t len)
 {
-	const char *type = attach_type_of(w, w->t->buf, len, g_mime_part_get_filename(part)), *unopened;
+	const char *type, *unopened;
 
-	if (!type)
+	if (w->feed)	/* no types named: TNEF told by its signature, as libmagic tells it */
+		return attach_is_tnef(part, len >= 4 && memcmp(w->t->buf, ATTACH_TNEF_MAGIC, 4) == 0
+						    ? "application/vnd.ms-tnef" : "");
+	if (!(type = attach_type_of(w, w->t->buf, len, g_mime_part_get_filename(part))))
 		return false;
 	attach_remember(w, type, g_mime_part_get_filename(part));
 	if ((unopened = attach_unopened(GMIME_OBJECT(part), type)))
@@ -992,6 +1020,22 @@ attach_embedded_kind(GMimePart *part, size_t len, const char *buf)
 	return 0;
 }
 
+/* One reading of a part, whole, to the scanner the walk feeds: what a reader of that reading opens. */
+static void
+attach_feed_reading(struct attach_walk *w, GMimePart *part, enum lenient_encoding reading)
+{
+	GByteArray *bytes = attach_decoded_bytes(part, reading);
+
+	if (!bytes) {
+		if (g_mime_part_get_content(part))
+			attach_failed(w, "a part could not be read from the spool");
+		return;
+	}
+	if (bytes->len > 0 && !w->feed->blob(w->feed->arg, bytes->data, bytes->len, g_mime_part_get_filename(part)))
+		w->stop = true;
+	g_byte_array_free(bytes, TRUE);
+}
+
 /* One reading of a part: its decoded head typed, its text scanned, the containers in it opened. */
 static void
 attach_walk_reading(struct attach_walk *w, GMimePart *part, unsigned depth, enum lenient_encoding reading)
@@ -1002,6 +1046,10 @@ attach_walk_reading(struct attach_walk *w, GMimePart *part, unsigned depth, enum
 	int embedded;
 	bool cms, tnef, textual, archive, pdf;
 
+	if (w->feed)
+		attach_feed_reading(w, part, reading);
+	if (w->stop)
+		return;
 	if (!(stream = attach_decoded(part, reading)))
 		return;	/* no content: nothing of any type */
 	len = attach_read(stream, w->t->buf, ATTACH_MAGIC_BYTES);
@@ -1085,7 +1133,7 @@ attach_walk_object(struct attach_walk *w, GMimeObject *object, unsigned depth)
 	if (w->stop)
 		return;
 	if (depth > ATTACH_DEPTH_MAX) {
-		attach_incomplete(w, "parts nested more than %d deep", ATTACH_DEPTH_MAX);
+		attach_unseen(w, "parts nested more than %d deep", ATTACH_DEPTH_MAX);
 		w->stop = true;
 	} else if (GMIME_IS_MULTIPART(object)) {
 		GMimeMultipart *multipart = GMIME_MULTIPART(object);
@@ -1166,11 +1214,11 @@ attach_fail(struct attach_report *report, char *err, size_t errlen, const char *
 	return -1;
 }
 
-int
-attach_scan(const struct spool *spool, const struct attach_want *want, struct attach_report *report, char *err,
-	    size_t errlen)
+static int
+attach_run(const struct spool *spool, const struct attach_want *want, const struct attach_feed *feed,
+	   struct attach_report *report, char *err, size_t errlen)
 {
-	struct attach_walk w = { .types_max = ATTACH_TYPES_MAX };
+	struct attach_walk w = { .types_max = ATTACH_TYPES_MAX, .feed = feed };
 	struct attach_source src = { 0 };
 	GMimeStream *stream;
 	GMimeParser *parser;
@@ -1181,7 +1229,8 @@ attach_scan(const struct spool *spool, const struct attach_want *want, struct at
 	w.t = attach_thread();
 	if (want && want->types_max > 0 && want->types_max < ATTACH_TYPES_MAX)
 		w.types_max = want->types_max;
-	if (!w.t || magicset_choose(&w.t->chosen, ATTACH_MAGIC_FLAGS, want ? want->types : NULL, want ? want->ntypes : 0) < 0)
+	if (!w.t || (!feed && magicset_choose(&w.t->chosen, ATTACH_MAGIC_FLAGS, want ? want->types : NULL,
+					       want ? want->ntypes : 0) < 0))
 		return attach_fail(report, err, errlen, "libmagic: cannot load its database");
 	if (!(stream = attach_open_stream(spool, &src)))
 		return attach_fail(report, err, errlen, "cannot read the spooled message");
@@ -1200,4 +1249,18 @@ attach_scan(const struct spool *spool, const struct attach_want *want, struct at
 	g_mime_parser_options_free(w.options);
 	attach_close_source(&src);
 	return 0;
+}
+
+int
+attach_scan(const struct spool *spool, const struct attach_want *want, struct attach_report *report, char *err,
+	    size_t errlen)
+{
+	return attach_run(spool, want, NULL, report, err, errlen);
+}
+
+int
+attach_each_blob(const struct spool *spool, const struct attach_feed *feed, struct attach_report *report, char *err,
+		 size_t errlen)
+{
+	return attach_run(spool, NULL, feed, report, err, errlen);
 }

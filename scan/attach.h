@@ -95,6 +95,26 @@ int attach_scan(const struct spool *spool, const struct attach_want *want, struc
 		size_t errlen);
 
 /*
+ * Every blob the walk decodes, whole, handed to a scanner so that it reads
+ * what the reader will see (eng_clamav gives them to libclamav): each
+ * reading of each leaf part (GMime's and the lenient ones), uuencoded and
+ * yEnc blocks, archive members (all of them, read whole), PDF embedded
+ * files, TNEF attachments, S/MIME content, embedded messages' parts.  No
+ * type is named (libmagic is not asked).  blob returns false to stop the
+ * walk.  The report is incomplete only when a cap left decoded bytes
+ * unseen (too many parts or members, too deep, a member larger than the
+ * walk reads whole) -- containers the walk does not open the scanner
+ * reads from the raw message; failed as attach_scan says.
+ */
+struct attach_feed {
+	bool (*blob)(void *arg, const unsigned char *data, size_t len, const char *name);
+	void *arg;
+};
+
+int attach_each_blob(const struct spool *spool, const struct attach_feed *feed, struct attach_report *report,
+		     char *err, size_t errlen);
+
+/*
  * Whether a type libmagic found is the type a policy blocks.  Names
  * libmagic has used for one kind of file count as one: 5.44 calls a PE
  * file application/vnd.microsoft.portable-executable where older versions

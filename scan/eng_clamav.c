@@ -22,6 +22,12 @@
  * recipient's "encrypted" action.  A signature
  * libclamav matches still wins over a limit alert (heuristic alerts do
  * not take precedence, so the scan goes on past them).
+ *
+ * Then, unless a virus was found, libclamav is given what the attachment
+ * walk decodes (clamfeed.h): what a lenient reader or libarchive takes out
+ * of the message, which libclamav's own decoders may not.  A virus there
+ * is the message's; else the raw scan's answer stands, or the feeding's
+ * when the raw scan was clean.
  */
 #include "config.h"
 
@@ -37,6 +43,7 @@
 
 #include <clamav.h>
 
+#include "clamfeed.h"
 #include "conf.h"
 #include "engine.h"
 #include "msg.h"
@@ -284,6 +291,40 @@ clamav_take(struct clamav_node *node)
 	return engine;
 }
 
+/* What libclamav's answer on the raw message means. */
+static void
+clamav_result(cl_error_t rc, const char *virname, const struct clamav_call *call, struct scan_result *result)
+{
+	if (rc == CL_CLEAN && call->error)
+		engine_fail(result, "libclamav: %s", call->first_error);	/* a part may have gone unscanned */
+	else if (rc == CL_VIRUS && virname && engine_alert("libclamav", virname, result))
+		;	/* a limit, or encrypted content: no verdict on what it holds */
+	else if (rc == CL_CLEAN || rc == CL_VIRUS) {
+		result->status = SCAN_DONE;
+		result->virus = rc == CL_VIRUS;
+		if (result->virus)
+			engine_header_value(result->virus_name, sizeof(result->virus_name), virname);
+	} else
+		engine_fail(result, "libclamav: %s", cl_strerror(rc));
+}
+
+/* The attachment walk's blobs, with the same engine, options and context (clamfeed.h). */
+static void
+clamav_feed(const struct clamav_node *node, struct cl_engine *engine, const struct cl_scan_options *options,
+	    struct clamav_call *call, uint64_t deadline_ms, struct scan_result *result)
+{
+	struct clamfeed feed = { engine, options, call, deadline_ms, node->max_scan };
+	struct scan_result fed;
+
+	if (result->virus || result->status == SCAN_FAILED)
+		return;	/* a verdict already, or a retry to come */
+	clamfeed_scan(&feed, call->job->spool, &fed);
+	if (fed.status == SCAN_DONE && !fed.virus && call->error)
+		engine_fail(&fed, "libclamav: %s", call->first_error);
+	if (fed.virus || result->status == SCAN_DONE)
+		*result = fed;
+}
+
 static void
 clamav_scan(void *arg, const struct scan_job *job, const struct net_wait *wait, struct scan_result *result)
 {
@@ -314,19 +355,10 @@ clamav_scan(void *arg, const struct scan_job *job, const struct net_wait *wait, 
 			cl_fmap_close(map);
 	} else
 		rc = cl_scandesc_callback(spool_fd(job->spool), NULL, &virname, &scanned, engine, &options, &call);
+	clamav_result(rc, virname, &call, result);
+	clamav_feed(node, engine, &options, &call, wait ? wait->deadline_ms : 0, result);
 	clamav_current = NULL;
 	cl_engine_free(engine);
-	if (rc == CL_CLEAN && call.error)
-		engine_fail(result, "libclamav: %s", call.first_error);	/* a part may have gone unscanned */
-	else if (rc == CL_VIRUS && virname && engine_alert("libclamav", virname, result))
-		;	/* a limit, or encrypted content: no verdict on what it holds */
-	else if (rc == CL_CLEAN || rc == CL_VIRUS) {
-		result->status = SCAN_DONE;
-		result->virus = rc == CL_VIRUS;
-		if (result->virus)
-			engine_header_value(result->virus_name, sizeof(result->virus_name), virname);
-	} else
-		engine_fail(result, "libclamav: %s", cl_strerror(rc));
 }
 
 unsigned

@@ -170,5 +170,43 @@ qf=$(grep -l 'container-zip-encrypted' "$RUN"/queue/qf* 2>/dev/null | head -1)
 like "... marked X-Virus-Status: Unscanned (encrypted)" "$(grep '^H??X-Virus-Status' "$qf" 2>/dev/null)" \
 	'X-Virus-Status: Unscanned \(encrypted\)$'
 
+# ---- libclamav is given what the walk decodes (issue 23) ----
+# EICAR where only a lenient reader or libarchive takes it out: libclamav's own decoders
+# miss each of these, so before the walk fed libclamav they reached a recipient who blocks
+# no type as clean.  Each has its legit twin, the same shape around a harmless document,
+# delivered unchanged.
+check "hostmilter starts with libclamav alone" restart_milter "Scanner clamav" "ClamAVDatabase $RUN/clamdb"
+doc=$(ls /usr/share/doc/*/*.pdf 2>/dev/null | head -1)
+doc=${doc:-/usr/share/common-licenses/GPL-3}
+mkdir -p "$RUN/eicar" "$RUN/twin"
+python3 "$HM_SRC/test/integration/make-lenient.py" "$RUN/eicar.com" "$RUN/eicar"
+python3 "$HM_SRC/test/integration/make-containers.py" "$RUN/eicar.com" "$RUN/eicar"
+python3 "$HM_SRC/test/integration/make-lenient.py" "$doc" "$RUN/twin"
+python3 "$HM_SRC/test/integration/make-containers.py" "$doc" "$RUN/twin"
+# body_sent MESSAGE SUBJECT: whether the queued df of SUBJECT holds MESSAGE's body byte for byte.
+body_sent() {
+	local qf
+	qf=$(hm_qf "$2")
+	[ -n "$qf" ] && python3 - "$1" "${qf%/*}/d${qf##*/?}" <<'PY'
+import sys
+sent = open(sys.argv[1], "rb").read().split(b"\r\n\r\n", 1)[1].replace(b"\r\n", b"\n")
+sys.exit(0 if open(sys.argv[2], "rb").read() == sent else 1)
+PY
+}
+# pad: base64 padded after its first byte; uu, xuu: uuencoded with a lone backtick line; yenc;
+# zip-ppmd, 7z-bzip2, 7z-deflate: archive members libclamav cannot unpack; zstd, lzma: a file
+# compressed alone; pdf-predictor, pdf-attach: a PDF's embedded file, taken out by poppler.
+for kind in pad uu xuu yenc zip-ppmd 7z-bzip2 7z-deflate zstd lzma pdf-predictor pdf-attach; do
+	subject=$(sed -n 's/^Subject: //p' "$RUN/eicar/$kind.eml" | tr -d '\r')
+	out=$(hm_probe --source 127.0.0.5 --to orders@shop.example --message "$RUN/eicar/$kind.eml")
+	like "EICAR only the walk decodes ($kind), to a recipient who blocks no type: 554 5.7.1 virus" \
+		"$(step DATA "$out")" '^DATA 554 5\.7\.1 Virus found: eicar\.com'
+	out=$(hm_probe --source 127.0.0.5 --to orders@shop.example --message "$RUN/twin/$kind.eml")
+	like "... its twin, a harmless document the same way: delivered" "$(step DATA "$out")" '^DATA 250 '
+	like "... clean" "$(grep '^H??X-Virus-Status' "$(hm_qf "$subject")")" 'X-Virus-Status: Clean$'
+	check "... its body byte for byte as sent" body_sent "$RUN/twin/$kind.eml" "$subject"
+done
+like "the virus is logged by name" "$(cat "$RUN/hostmilter.log")" 'reject rule=virus .*to=<orders@shop\.example> virus="eicar\.com'
+
 is "no spool file left behind" "$(ls -A "$RUN/spool")" ""
 done_testing

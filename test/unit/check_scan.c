@@ -23,6 +23,7 @@
 #include "attach.h"
 #include "exetype.h"
 #include "lenient.h"
+#include "clamfeed.h"
 #include "cluster.h"
 #include "conf.h"
 #include "engine.h"
@@ -1174,6 +1175,101 @@ START_TEST(clamav_scans_in_process)
 }
 END_TEST
 
+/* A clamav node whose database has one hash signature, on the bytes sig; its directory in dir. */
+static void *
+clamav_node_for(const char *sig, const char *name, char *dir, char *path, size_t pathlen)
+{
+	char md5[EVP_MAX_MD_SIZE * 2 + 1], err[200];
+	unsigned char digest[EVP_MAX_MD_SIZE];
+	unsigned int digest_len = 0;
+	static struct hm_conf conf;
+	struct scan_settings settings = { .conf = &conf };
+	void *node;
+	FILE *f;
+
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	EVP_Digest(sig, strlen(sig), digest, &digest_len, EVP_md5(), NULL);
+	for (unsigned i = 0; i < digest_len; i++)
+		snprintf(md5 + 2 * i, 3, "%02x", digest[i]);
+	snprintf(path, pathlen, "%s/unit.hdb", dir);
+	ck_assert_ptr_nonnull(f = fopen(path, "w"));
+	fprintf(f, "%s:%zu:%s\n", md5, strlen(sig), name);
+	fclose(f);
+	conf_defaults(&conf);
+	snprintf(conf.clamav_database, sizeof(conf.clamav_database), "%s", dir);
+	snprintf(conf.spool_directory, sizeof(conf.spool_directory), "%s", dir);
+	node = engine_clamav.open("", &settings, err, sizeof(err));
+	ck_assert_msg(node != NULL, "%s", err);
+	return node;
+}
+
+static void
+clamav_scan_text(void *node, const char *msg, struct scan_result *r)
+{
+	struct spool *spool = spool_of(msg);
+
+	engine_clamav.scan(node, &(struct scan_job){ .spool = spool }, NULL, r);
+	spool_free(spool);
+}
+
+/* libclamav is given what the walk decodes: base64 padded after its first
+ * byte, which only the lenient reading decodes whole, is a virus to every
+ * recipient; the same bytes twice are scanned once; a walk cut short by its
+ * cap is no "clean". */
+START_TEST(clamav_scans_what_the_walk_decodes)
+{
+	const char *blob = "hostmilter unit-test blob, read only by a lenient decoder\n";
+	char dir[] = "/tmp/check-clamav.XXXXXX", path[PATH_MAX];
+	void *node = clamav_node_for(blob, "Hostmilter.Unit.Blob", dir, path, sizeof(path));
+	char *first = g_base64_encode((const guchar *)blob, 1), *rest = g_base64_encode((const guchar *)blob + 1,
+											 strlen(blob) - 1);
+	struct clamfeed_stats stats;
+	struct scan_result r;
+	struct text t = { 0 };
+
+	text_add(&t, "Subject: unit\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=\"b\"\r\n\r\n");
+	for (int i = 0; i < 2; i++)
+		text_add(&t, "--b\r\nContent-Type: application/pdf\r\nContent-Transfer-Encoding: base64\r\n\r\n"
+			 "%s\r\n%s\r\n", first, rest);
+	text_add(&t, "--b--\r\n");
+	clamav_scan_text(node, t.p, &r);
+	ck_assert_int_eq(r.status, SCAN_DONE);
+	ck_assert(r.virus);
+	ck_assert_str_eq(r.virus_name, "Hostmilter.Unit.Blob.UNOFFICIAL");
+	free(t.p);
+	t = (struct text){ 0 };
+	text_add(&t, "Subject: unit\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=\"b\"\r\n\r\n");
+	for (int i = 0; i < 2; i++)
+		text_add(&t, "--b\r\nContent-Type: application/pdf\r\nContent-Transfer-Encoding: base64\r\n\r\n%s\r\n", rest);
+	text_add(&t, "--b--\r\n");
+	clamav_scan_text(node, t.p, &r);
+	ck_assert_int_eq(r.status, SCAN_DONE);
+	ck_assert(!r.virus);
+	clamfeed_last(&stats);
+	ck_assert_uint_eq(stats.blobs, 2);
+	ck_assert_uint_eq(stats.scanned, 1);	/* the twin part's bytes are not scanned again */
+	free(t.p);
+	t = (struct text){ 0 };
+	text_add(&t, "Subject: unit\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=\"b\"\r\n\r\n");
+	for (int i = 0; i <= ATTACH_PARTS_MAX; i++)
+		text_add(&t, "--b\r\nContent-Type: text/plain\r\n\r\npart %d\r\n", i);
+	text_add(&t, "--b\r\nContent-Type: application/pdf\r\nContent-Transfer-Encoding: base64\r\n\r\n%s\r\n%s\r\n"
+		 "--b--\r\n", first, rest);
+	clamav_scan_text(node, t.p, &r);
+	ck_assert_int_eq(r.status, SCAN_INCOMPLETE);
+	ck_assert_ptr_nonnull(strstr(r.note, "more than 1000 parts"));
+	clamav_scan_text(node, "Subject: unit\r\n\r\nnothing to see\r\n", &r);
+	ck_assert_int_eq(r.status, SCAN_DONE);
+	ck_assert(!r.virus);
+	free(t.p);
+	g_free(first);
+	g_free(rest);
+	engine_clamav.close(node);
+	unlink(path);
+	ck_assert_int_eq(rmdir(dir), 0);
+}
+END_TEST
+
 /* libclamav inspects whole every message the policy accepts; never less than its own defaults. */
 START_TEST(clamav_limits_from_the_policy)
 {
@@ -1295,6 +1391,7 @@ scan_suite(void)
 	tcase_add_test(tc, clamav_limits_from_the_policy);
 	tcase_add_test(tc, service_wire_format);
 	tcase_add_test(tc, clamav_scans_in_process);
+	tcase_add_test(tc, clamav_scans_what_the_walk_decodes);
 	suite_add_tcase(s, tc);
 	return s;
 }
