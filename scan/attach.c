@@ -1127,6 +1127,154 @@ attach_walk_guessed(struct attach_walk *w, GMimeMultipart *multipart, unsigned d
 	g_string_free(entity, TRUE);
 }
 
+/* ---- conflicting Content-Type headers: every reading ---- */
+
+#define ATTACH_TYPE_READINGS 4	/* other readings of one part's type walked, at most */
+
+/* A type as readers compare them: "type/subtype" and the boundary, lowercased type; the caller frees it. */
+static char *
+attach_type_key(GMimeContentType *ct)
+{
+	char *mime = g_mime_content_type_get_mime_type(ct), *key;
+	const char *boundary = g_mime_content_type_get_parameter(ct, "boundary");
+
+	key = g_strdup_printf("%s;%s", mime ? mime : "", boundary ? boundary : "");
+	for (char *p = key; *p && *p != ';'; p++)
+		*p = g_ascii_tolower(*p);
+	g_free(mime);
+	return key;
+}
+
+/* The object written out with one Content-Type header, value, in place of all it has. */
+static GString *
+attach_retyped(GMimeObject *object, const char *value)
+{
+	GMimeStream *mem = g_mime_stream_mem_new();
+	GByteArray *bytes;
+	GString *entity = g_string_new(NULL);
+	const char *p, *end, *body;
+	bool skipping = false;
+
+	g_mime_object_write_to_stream(object, NULL, mem);
+	bytes = g_mime_stream_mem_get_byte_array(GMIME_STREAM_MEM(mem));
+	p = (const char *)bytes->data, end = p + bytes->len;
+	for (body = p; body < end && *body != '\n' && !(body[0] == '\r' && body + 1 < end && body[1] == '\n');) {
+		const char *nl = memchr(body, '\n', (size_t)(end - body));
+		size_t n = nl ? (size_t)(nl - body) + 1 : (size_t)(end - body);
+
+		if (*body != ' ' && *body != '\t')
+			skipping = g_ascii_strncasecmp(body, "Content-Type:", 13) == 0;
+		if (!skipping)
+			g_string_append_len(entity, body, (gssize)n);
+		body += n;
+	}
+	g_string_append_printf(entity, "Content-Type: %s\r\n", value);
+	g_string_append_len(entity, body, end - body);
+	g_object_unref(mem);
+	return entity;
+}
+
+/* A Content-Type value cut at ";" and "," outside quotes, each piece trimmed; at most max pieces. */
+static size_t
+attach_type_pieces(const char *value, char **pieces, size_t max)
+{
+	size_t n = 0;
+	const char *start = value;
+	bool quoted = false;
+
+	for (const char *p = value; n < max; p++) {
+		if (*p == '"')
+			quoted = !quoted;
+		else if (*p == '\\' && quoted && p[1])
+			p++;
+		else if (*p == '\0' || (!quoted && (*p == ';' || *p == ','))) {
+			pieces[n] = g_strstrip(g_strndup(start, (gsize)(p - start)));
+			n += pieces[n][0] != '\0' ? 1 : (g_free(pieces[n]), 0);
+			if (*p == '\0')
+				break;
+			start = p + 1;
+		}
+	}
+	return n;
+}
+
+#define ATTACH_TYPE_PIECES 16
+
+/*
+ * The types a reader may take for the object: each "type/subtype" its
+ * Content-Type headers name (Thunderbird and Outlook take the first header,
+ * others the last; "text/plain; multipart/mixed" names two), each with the
+ * parameters of its header; NULL-terminated, at most max.
+ */
+static size_t
+attach_type_values(GMimeObject *object, char **values, size_t max)
+{
+	GMimeHeaderList *headers = g_mime_object_get_header_list(object);
+	size_t n = 0;
+
+	for (int i = 0; headers && i < g_mime_header_list_get_count(headers); i++) {
+		GMimeHeader *header = g_mime_header_list_get_header_at(headers, i);
+		const char *value = g_mime_header_get_value(header);
+		char *pieces[ATTACH_TYPE_PIECES];
+		size_t npieces;
+
+		if (g_ascii_strcasecmp(g_mime_header_get_name(header), "Content-Type") != 0 || !value)
+			continue;
+		npieces = attach_type_pieces(value, pieces, ATTACH_TYPE_PIECES);
+		for (size_t k = 0; k < npieces; k++) {
+			GString *reading;
+
+			if (!strchr(pieces[k], '/') || strchr(pieces[k], '=') || n == max)
+				continue;
+			reading = g_string_new(pieces[k]);
+			for (size_t j = 0; j < npieces; j++)
+				if (strchr(pieces[j], '='))
+					g_string_append_printf(reading, "; %s", pieces[j]);
+			values[n++] = g_string_free(reading, FALSE);
+		}
+		for (size_t k = 0; k < npieces; k++)
+			g_free(pieces[k]);
+	}
+	values[n] = NULL;
+	return n;
+}
+
+/* A part whose type readers could read otherwise than GMime did: walked in each other reading too. */
+static void
+attach_walk_type_readings(struct attach_walk *w, GMimeObject *object, unsigned depth)
+{
+	char *values[ATTACH_TYPE_READINGS * 2 + 1], *keys[ATTACH_TYPE_READINGS + 1];
+	GMimeContentType *ct = g_mime_object_get_content_type(object);
+	size_t n = attach_type_values(object, values, ATTACH_TYPE_READINGS * 2), nkeys = 0;
+
+	if (n < 2) {
+		g_free(values[0]);
+		return;	/* one header naming one type, or none: no other reading */
+	}
+	keys[nkeys++] = ct ? attach_type_key(ct) : g_strdup(";");
+	for (size_t i = 0; i < n; i++) {
+		GMimeContentType *other = g_mime_content_type_parse(w->options, values[i]);
+		char *key = other ? attach_type_key(other) : NULL;
+		size_t k = 0;
+
+		while (key && k < nkeys && strcmp(keys[k], key) != 0)
+			k++;
+		if (key && k == nkeys && nkeys <= ATTACH_TYPE_READINGS && !w->stop) {
+			GString *entity = attach_retyped(object, values[i]);
+
+			keys[nkeys++] = key, key = NULL;
+			attach_walk_entity(w, (const unsigned char *)entity->str, entity->len, depth);
+			g_string_free(entity, TRUE);
+		}
+		g_free(key);
+		if (other)
+			g_object_unref(other);
+		g_free(values[i]);
+	}
+	for (size_t k = 0; k < nkeys; k++)
+		g_free(keys[k]);
+}
+
 static void
 attach_walk_object(struct attach_walk *w, GMimeObject *object, unsigned depth)
 {
@@ -1135,7 +1283,12 @@ attach_walk_object(struct attach_walk *w, GMimeObject *object, unsigned depth)
 	if (depth > ATTACH_DEPTH_MAX) {
 		attach_unseen(w, "parts nested more than %d deep", ATTACH_DEPTH_MAX);
 		w->stop = true;
-	} else if (GMIME_IS_MULTIPART(object)) {
+		return;
+	}
+	attach_walk_type_readings(w, object, depth);
+	if (w->stop)
+		return;
+	if (GMIME_IS_MULTIPART(object)) {
 		GMimeMultipart *multipart = GMIME_MULTIPART(object);
 
 		if (GMIME_IS_MULTIPART_ENCRYPTED(object))

@@ -31,7 +31,9 @@
  * Ambiguity alone is no reason to refuse: where GMime warns that readers
  * could disagree (conflicting headers, a header block without its blank
  * line), its reading is walked and libclamav reads the raw message its
- * own way; a multipart without a boundary parameter, which GMime leaves
+ * own way; a part whose Content-Type headers (or the types one of them
+ * names) differ is walked under each of them too, since readers take the
+ * first header or the last; a multipart without a boundary parameter, which GMime leaves
  * unsplit, is also split at its first "--" line, as lenient readers do,
  * and that reading walked too.
  *

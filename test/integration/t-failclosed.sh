@@ -151,7 +151,8 @@ like "... to a recipient that blocks no type: delivered" "$(step DATA "$out")" '
 # What only a lenient reader decodes is what Thunderbird shows: each is read as it does (issue 23).
 mkdir -p "$RUN/lenient"
 python3 "$HM_SRC/test/integration/make-lenient.py" "$RUN/changed.exe" "$RUN/lenient"
-for kind in pad uu xuu yenc cte cte2; do
+# ctype1-3: conflicting Content-Type headers (issue 22): each reading is walked.
+for kind in pad uu xuu yenc cte cte2 ctype1 ctype2 ctype3; do
 	out=$(hm_probe --source 127.0.0.5 --to info@example.com --message "$RUN/lenient/$kind.eml")
 	like "an executable only a lenient reader decodes ($kind): 550 5.7.1 by its true type" \
 		"$(step DATA "$out")" '^DATA 550 5\.7\.1 .*x-dosexec'
@@ -204,6 +205,14 @@ for kind in pad uu xuu yenc zip-ppmd 7z-bzip2 7z-deflate zstd lzma pdf-predictor
 	out=$(hm_probe --source 127.0.0.5 --to orders@shop.example --message "$RUN/twin/$kind.eml")
 	like "... its twin, a harmless document the same way: delivered" "$(step DATA "$out")" '^DATA 250 '
 	like "... clean" "$(grep '^H??X-Virus-Status' "$(hm_qf "$subject")")" 'X-Virus-Status: Clean$'
+	check "... its body byte for byte as sent" body_sent "$RUN/twin/$kind.eml" "$subject"
+done
+# Conflicting Content-Type headers around a harmless document, to the recipient who blocks executables.
+for kind in ctype1 ctype2 ctype3; do
+	subject=$(sed -n 's/^Subject: //p' "$RUN/twin/$kind.eml" | tr -d '\r')
+	out=$(hm_probe --source 127.0.0.5 --to info@example.com --message "$RUN/twin/$kind.eml")
+	like "a PDF under conflicting Content-Type headers ($kind), to a recipient who blocks executables: delivered" \
+		"$(step DATA "$out")" '^DATA 250 '
 	check "... its body byte for byte as sent" body_sent "$RUN/twin/$kind.eml" "$subject"
 done
 like "the virus is logged by name" "$(cat "$RUN/hostmilter.log")" 'reject rule=virus .*to=<orders@shop\.example> virus="eicar\.com'

@@ -765,6 +765,53 @@ START_TEST(attach_decodes_uuencoded_text)
 }
 END_TEST
 
+/* Two Content-Type headers, or two types in one: readers differ (first, last), so each reading is walked. */
+START_TEST(attach_reads_every_content_type)
+{
+	static const char *const orders[][2] = {
+		{ "text/plain", "multipart/mixed; boundary=\"b\"" },
+		{ "multipart/mixed; boundary=\"b\"", "text/plain" },
+		{ "multipart/mixed; boundary=\"b\"", "multipart/mixed; boundary=\"c\"" },
+	};
+	unsigned char pe[256];
+	struct attach_report report;
+
+	pe_bytes(pe);
+	for (size_t i = 0; i < sizeof(orders) / sizeof(*orders); i++) {
+		struct text t = { 0 };
+
+		text_add(&t, HEAD "Content-Type: %s\r\nContent-Type: %s\r\n\r\n--b\r\n", orders[i][0], orders[i][1]);
+		text_exe_part(&t, "x.pdf");
+		text_add(&t, "--b--\r\n");
+		assert_found_exe(t.p);
+		t.len = 0;
+		/* a part's: the uuencoded program is a file only to a reader that takes text/plain */
+		text_add(&t, HEAD "Content-Type: multipart/mixed; boundary=\"o\"\r\n\r\n--o\r\nContent-Type: %s\r\n"
+			 "Content-Type: %s\r\n\r\nbegin 755 setup.exe\r\n", i ? "text/plain" : "application/pdf",
+			 i ? "application/pdf" : "text/plain");
+		text_uuencode(&t, pe, sizeof(pe));
+		text_add(&t, "--o--\r\n");
+		assert_found_exe(t.p);
+		free(t.p);
+	}
+	{
+		struct text t = { 0 };
+
+		text_add(&t, HEAD "Content-Type: text/plain; multipart/mixed; boundary=\"b\"\r\n\r\n--b\r\n");
+		text_exe_part(&t, "x.pdf");
+		text_add(&t, "--b--\r\n");
+		assert_found_exe(t.p);
+		t.len = 0;
+		/* the legit twin: the same header twice is one reading, and nothing is found or missed */
+		text_add(&t, HEAD "Content-Type: text/plain\r\nContent-Type: text/plain\r\n\r\nhello\r\n");
+		report_of(t.p, false, 0, &report);
+		ck_assert_msg(!report.incomplete && !report.failed, "%s%s", report.why, report.failed_why);
+		ck_assert_uint_eq(report.nparts, 1);
+		free(t.p);
+	}
+}
+END_TEST
+
 /* Containers the walk does not open (BinHex, message/partial), and TNEF or S/MIME their libraries cannot read. */
 START_TEST(attach_unopened_containers)
 {
@@ -1183,7 +1230,7 @@ clamav_node_for(const char *sig, const char *name, char *dir, char *path, size_t
 	unsigned char digest[EVP_MAX_MD_SIZE];
 	unsigned int digest_len = 0;
 	static struct hm_conf conf;
-	struct scan_settings settings = { .conf = &conf };
+	static struct scan_settings settings = { .conf = &conf };
 	void *node;
 	FILE *f;
 
@@ -1377,6 +1424,7 @@ scan_suite(void)
 	tcase_add_test(tc, magicset_longest_types_fit);
 	tcase_add_test(tc, attach_opens_embedded_messages);
 	tcase_add_test(tc, attach_decodes_uuencoded_text);
+	tcase_add_test(tc, attach_reads_every_content_type);
 	tcase_add_test(tc, attach_unopened_containers);
 	tcase_add_test(tc, magicset_agrees_with_the_whole_database);
 	tcase_add_test(tc, verdict_per_recipient);
