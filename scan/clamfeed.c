@@ -16,12 +16,17 @@
 
 #define CLAMFEED_DIGEST 32	/* SHA-256: an attacker cannot make a clean blob's twin */
 
+struct clamfeed_seen {
+	GHashTable *digests;	/* of CLAMFEED_DIGEST bytes each */
+	bool failed;		/* out of memory: nothing is taken as seen */
+};
+
 /* One feeding, as the walk's callback sees it. */
 struct clamfeed_run {
 	const struct clamfeed *feed;
 	struct scan_result *result;
 	struct scan_result alert;	/* the first limit or encrypted alert: kept unless a virus is found */
-	GHashTable *seen;		/* digests of the blobs scanned */
+	struct clamfeed_seen *seen;	/* digests of the bytes scanned */
 	bool stopped;			/* result holds why: a virus, or a failure */
 	struct clamfeed_stats stats;
 };
@@ -43,21 +48,47 @@ clamfeed_equal(gconstpointer a, gconstpointer b)
 	return memcmp(a, b, CLAMFEED_DIGEST) == 0;
 }
 
-/* Whether these bytes were scanned already in this message; remembers them.  -1: no memory. */
+struct clamfeed_seen *
+clamfeed_seen_new(void)
+{
+	struct clamfeed_seen *seen = g_try_new0(struct clamfeed_seen, 1);
+
+	if (seen)
+		seen->digests = g_hash_table_new_full(clamfeed_hash, clamfeed_equal, g_free, NULL);
+	return seen;
+}
+
+void
+clamfeed_seen_free(struct clamfeed_seen *seen)
+{
+	if (!seen)
+		return;
+	g_hash_table_destroy(seen->digests);
+	g_free(seen);
+}
+
+/* Whether these bytes were scanned already in this message; remembers them.  -1: no digest. */
 static int
-clamfeed_seen(struct clamfeed_run *run, const unsigned char *data, size_t len)
+clamfeed_seen_check(struct clamfeed_seen *seen, const void *data, size_t len)
 {
 	unsigned char digest[EVP_MAX_MD_SIZE];
 	unsigned int n = 0;
-	void *key;
 
-	if (!EVP_Digest(data, len, digest, &n, EVP_sha256(), NULL) || n != CLAMFEED_DIGEST)
+	if (seen->failed || !EVP_Digest(data, len, digest, &n, EVP_sha256(), NULL) || n != CLAMFEED_DIGEST) {
+		seen->failed = true;
 		return -1;
-	if (g_hash_table_contains(run->seen, digest))
+	}
+	if (g_hash_table_contains(seen->digests, digest))
 		return 1;
-	key = g_memdup2(digest, CLAMFEED_DIGEST);
-	g_hash_table_add(run->seen, key);
+	g_hash_table_add(seen->digests, g_memdup2(digest, CLAMFEED_DIGEST));
 	return 0;
+}
+
+void
+clamfeed_seen_add(struct clamfeed_seen *seen, const void *data, size_t len)
+{
+	if (seen && data)
+		clamfeed_seen_check(seen, data, len);
 }
 
 /* One blob: false stops the walk (a virus, a bound crossed, a failure: result says which). */
@@ -79,7 +110,7 @@ clamfeed_blob(void *arg, const unsigned char *data, size_t len, const char *name
 		engine_fail(run->result, "libclamav: out of time for the decoded parts");
 		return !(run->stopped = true);
 	}
-	if ((seen = clamfeed_seen(run, data, len)) != 0) {
+	if ((seen = clamfeed_seen_check(run->seen, data, len)) != 0) {
 		if (seen < 0)
 			engine_fail(run->result, "out of memory for the decoded parts");
 		return seen > 0 || !(run->stopped = true);
@@ -135,8 +166,8 @@ clamfeed_scan(const struct clamfeed *feed, const struct spool *spool, struct sca
 
 	memset(result, 0, sizeof(*result));
 	result->status = SCAN_DONE;
-	run.seen = g_hash_table_new_full(clamfeed_hash, clamfeed_equal, g_free, NULL);
-	if (!report)
+	run.seen = feed->seen ? feed->seen : clamfeed_seen_new();
+	if (!report || !run.seen)
 		engine_fail(result, "out of memory for the decoded parts");
 	else if (attach_each_blob(spool, &walk, report, err, sizeof(err)) < 0 && !run.stopped)
 		engine_fail(result, "the decoded parts: %s", err);
@@ -145,7 +176,8 @@ clamfeed_scan(const struct clamfeed *feed, const struct spool *spool, struct sca
 	if (result->status == SCAN_DONE && !result->virus && run.alert.status != SCAN_DONE)
 		*result = run.alert;
 	clamfeed_stats_last = run.stats;
-	g_hash_table_destroy(run.seen);
+	if (run.seen != feed->seen)
+		clamfeed_seen_free(run.seen);
 	g_free(report);
 }
 

@@ -20,8 +20,10 @@
  * than a reader's (base64 padded mid-stream, uuencode with empty lines,
  * yEnc, zip members compressed with LZMA, 7z): a known virus that only a
  * lenient reader or libarchive takes out reached recipients who block no
- * type.  Bytes libclamav already took out the same way cost a lookup in
- * its clean-file cache, not a second scan.
+ * type.  Bytes libclamav already scanned as a layer of their own (the
+ * engine tells them with clamfeed_seen_add, from libclamav's file
+ * inspection callback) are not given to it again: ordinary mail, whose
+ * parts libclamav decodes as the walk does, costs the walk and a digest.
  */
 #ifndef HM_CLAMFEED_H
 #define HM_CLAMFEED_H
@@ -33,7 +35,16 @@
 #include "engine.h"
 #include "spool.h"
 
+/* Digests of the bytes scanned in one message's scan, so that none is scanned twice. */
+struct clamfeed_seen;
+
+struct clamfeed_seen *clamfeed_seen_new(void);	/* NULL: out of memory */
+void clamfeed_seen_free(struct clamfeed_seen *seen);
+/* Bytes libclamav scanned as a layer (unmodified) of the message: no blob of the same bytes is given to it. */
+void clamfeed_seen_add(struct clamfeed_seen *seen, const void *data, size_t len);
+
 struct clamfeed {
+	struct clamfeed_seen *seen;	/* NULL: one of its own */
 	struct cl_engine *engine;
 	const struct cl_scan_options *options;
 	void *context;		/* for libclamav's callbacks, as in the message's own scan */

@@ -73,6 +73,7 @@ struct clamav_call {
 	bool error;		/* libclamav reported an error while scanning */
 	char first_error[160];
 	uint64_t progress_at;	/* when Sendmail last heard of this scan */
+	struct clamfeed_seen *seen;	/* the layers libclamav scanned: not given to it again */
 };
 
 /*
@@ -127,6 +128,19 @@ clamav_pre_scan(int fd, const char *type, void *context)
 	return CL_CLEAN;
 }
 
+/* Every layer libclamav inspects, unmodified, is remembered: the walk's blobs of the same bytes need no scan. */
+static cl_error_t
+clamav_inspected(int fd, const char *type, const char **ancestors, size_t parent_size, const char *name, size_t size,
+		 const char *buffer, uint32_t level, uint32_t attributes, void *context)
+{
+	struct clamav_call *call = context;
+
+	(void)fd, (void)type, (void)ancestors, (void)parent_size, (void)name, (void)level;
+	if (call && attributes == LAYER_ATTRIBUTES_NONE)
+		clamfeed_seen_add(call->seen, buffer, size);
+	return CL_CLEAN;
+}
+
 static struct cl_engine *
 clamav_load(const struct clamav_node *node, unsigned *signatures, char *err, size_t errlen)
 {
@@ -143,6 +157,7 @@ clamav_load(const struct clamav_node *node, unsigned *signatures, char *err, siz
 	cl_engine_set_num(engine, CL_ENGINE_MAX_SCANSIZE, (long long)node->max_scan);
 	cl_engine_set_str(engine, CL_ENGINE_TMPDIR, node->tmpdir);
 	cl_engine_set_clcb_pre_scan(engine, clamav_pre_scan);
+	cl_engine_set_clcb_file_inspection(engine, clamav_inspected);
 	rc = cl_load(node->dbdir, engine, &sigs, CL_DB_STDOPT);
 	if (rc == CL_SUCCESS && sigs == 0)
 		rc = CL_EMALFDB;
@@ -313,7 +328,7 @@ static void
 clamav_feed(const struct clamav_node *node, struct cl_engine *engine, const struct cl_scan_options *options,
 	    struct clamav_call *call, uint64_t deadline_ms, struct scan_result *result)
 {
-	struct clamfeed feed = { engine, options, call, deadline_ms, node->max_scan };
+	struct clamfeed feed = { call->seen, engine, options, call, deadline_ms, node->max_scan };
 	struct scan_result fed;
 
 	if (result->virus || result->status == SCAN_FAILED)
@@ -334,7 +349,7 @@ clamav_scan(void *arg, const struct scan_job *job, const struct net_wait *wait, 
 							| CL_SCAN_HEURISTIC_ENCRYPTED_DOC };
 	struct cl_engine *engine = clamav_take(node);
 	const unsigned char *mem = spool_memory(job->spool);
-	struct clamav_call call = { .job = job, .progress_at = net_now_ms() };
+	struct clamav_call call = { .job = job, .progress_at = net_now_ms(), .seen = clamfeed_seen_new() };
 	const char *virname = NULL;
 	unsigned long scanned = 0;
 	int error = 0;
@@ -344,6 +359,7 @@ clamav_scan(void *arg, const struct scan_job *job, const struct net_wait *wait, 
 		engine_incomplete(result, "larger than libclamav's MaxFileSize (%lld bytes)",
 				  cl_engine_get_num(engine, CL_ENGINE_MAX_FILESIZE, &error));
 		cl_engine_free(engine);
+		clamfeed_seen_free(call.seen);
 		return;
 	}
 	clamav_current = &call;
@@ -359,6 +375,7 @@ clamav_scan(void *arg, const struct scan_job *job, const struct net_wait *wait, 
 	clamav_feed(node, engine, &options, &call, wait ? wait->deadline_ms : 0, result);
 	clamav_current = NULL;
 	cl_engine_free(engine);
+	clamfeed_seen_free(call.seen);
 }
 
 unsigned

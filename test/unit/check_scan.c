@@ -1294,7 +1294,8 @@ START_TEST(clamav_scans_what_the_walk_decodes)
 	ck_assert(!r.virus);
 	clamfeed_last(&stats);
 	ck_assert_uint_eq(stats.blobs, 2);
-	ck_assert_uint_eq(stats.scanned, 1);	/* the twin part's bytes are not scanned again */
+	/* the twin part's bytes are not scanned again, nor bytes libclamav took out as the walk does */
+	ck_assert_uint_eq(stats.scanned, 0);
 	free(t.p);
 	t = (struct text){ 0 };
 	text_add(&t, "Subject: unit\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=\"b\"\r\n\r\n");
