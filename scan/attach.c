@@ -414,9 +414,7 @@ attach_unopened(GMimeObject *object, const char *type)
 {
 	const char *filename = GMIME_IS_PART(object) ? g_mime_part_get_filename(GMIME_PART(object)) : NULL;
 
-	(void)filename;
-	if (strcmp(type, "application/mac-binhex40") == 0 || attach_declared(object, "application", "mac-binhex40"))
-		return "BinHex";
+	(void)filename, (void)type;
 	if (attach_declared(object, "message", "partial"))
 		return "message/partial";
 	return NULL;
@@ -986,6 +984,115 @@ attach_walk_blocks(struct attach_walk *w, GMimePart *part, unsigned depth, enum 
 	g_object_unref(stream);
 }
 
+/* ---- BinHex 4.0: the forks a Mac reader (StuffIt, Thunderbird) takes out ---- */
+
+#define ATTACH_BINHEX_ALPHABET "!\"#$%&'()*+,-012345689@ABCDEFGHIJKLMNPQRSTUVXYZ[`abcdefhijklmpqr"
+#define ATTACH_BINHEX_RLE 0x90
+
+/* Appends one byte of the six-bit stream, undoing the run-length encoding: 0x90 n is the byte
+ * before it n times in all, 0x90 0 is 0x90 itself.  False past max. */
+static bool
+attach_binhex_byte(GByteArray *out, unsigned char b, bool *marker, size_t max)
+{
+	if (*marker) {
+		unsigned char last = out->len ? out->data[out->len - 1] : 0;
+
+		*marker = false;
+		if (b == 0)
+			g_byte_array_append(out, (const guint8 *)"\x90", 1);
+		for (unsigned i = 1; b > 0 && i < b && out->len <= max; i++)
+			g_byte_array_append(out, &last, 1);
+	} else if (b == ATTACH_BINHEX_RLE)
+		*marker = true;
+	else
+		g_byte_array_append(out, &b, 1);
+	return out->len <= max;
+}
+
+/* The text from its first ':' to the next (or its end, as lenient readers go), six bits a character,
+ * white space skipped.  -1 when there is no ':', -2 when it decodes to more than max bytes. */
+static int
+attach_binhex_decode(const unsigned char *text, size_t len, GByteArray *out, size_t max)
+{
+	const unsigned char *p = memchr(text, ':', len), *end = text + len;
+	signed char values[256];
+	unsigned bits = 0, nbits = 0;
+	bool marker = false;
+
+	if (!p)
+		return -1;
+	memset(values, -1, sizeof(values));
+	for (int i = 0; ATTACH_BINHEX_ALPHABET[i]; i++)
+		values[(unsigned char)ATTACH_BINHEX_ALPHABET[i]] = (signed char)i;
+	for (p++; p < end && *p != ':'; p++) {
+		if (values[*p] < 0)
+			continue;
+		bits = (bits << 6 | (unsigned)values[*p]) & 0xfff;
+		if ((nbits += 6) >= 8) {
+			nbits -= 8;
+			if (!attach_binhex_byte(out, (unsigned char)(bits >> nbits), &marker, max))
+				return -2;
+		}
+	}
+	return 0;
+}
+
+static uint32_t
+attach_be32(const unsigned char *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+/* The forks of a decoded BinHex stream: name, header, data fork and its CRC, resource fork; each as much
+ * as is there (readers that skip the CRC check show it). */
+static void
+attach_binhex_forks(struct attach_walk *w, const GByteArray *bin, unsigned depth)
+{
+	size_t n = bin->len ? bin->data[0] : 0, at = n + 22;
+	char name[64];
+	uint32_t dlen, rlen;
+
+	if (bin->len < at) {
+		attach_incomplete(w, "BinHex whose header is cut short");
+		return;
+	}
+	snprintf(name, sizeof(name), "%.*s", (int)(n < sizeof(name) ? n : sizeof(name) - 1), (const char *)bin->data + 1);
+	dlen = attach_be32(bin->data + n + 12);
+	rlen = attach_be32(bin->data + n + 16);
+	if (dlen > bin->len - at)
+		dlen = (uint32_t)(bin->len - at);
+	attach_walk_blob(w, bin->data + at, dlen, name, depth);
+	at += (size_t)dlen + 2;
+	if (rlen > 0 && at < bin->len && !w->stop)
+		attach_walk_blob(w, bin->data + at, rlen < bin->len - at ? rlen : bin->len - at, name, depth);
+}
+
+/* A part that holds BinHex 4.0 text (after its "(This file must be converted" line, if it has one). */
+static void
+attach_walk_binhex(struct attach_walk *w, GMimePart *part, unsigned depth, enum lenient_encoding reading)
+{
+	GByteArray *bytes = attach_decoded_bytes(part, reading), *bin;
+	const unsigned char *text;
+	int rc;
+
+	if (!bytes) {
+		attach_failed(w, "a BinHex part could not be read");
+		return;
+	}
+	text = memmem(bytes->data, bytes->len, ATTACH_BINHEX, strlen(ATTACH_BINHEX));
+	text = text ? text : bytes->data;
+	bin = g_byte_array_new();
+	rc = attach_binhex_decode(text, bytes->len - (size_t)(text - bytes->data), bin, ATTACH_MEMBER_MAX);
+	if (rc == -2)
+		attach_unseen(w, "BinHex that decodes to more than %zu bytes", ATTACH_MEMBER_MAX);
+	else if (rc == 0)
+		attach_binhex_forks(w, bin, depth);
+	else
+		attach_incomplete(w, "BinHex without its data");
+	g_byte_array_free(bin, TRUE);
+	g_byte_array_free(bytes, TRUE);
+}
+
 /* ---- the walk ---- */
 
 /* What the part's decoded head says about it: whether it is TNEF, once its type is remembered and
@@ -1044,7 +1151,7 @@ attach_walk_reading(struct attach_walk *w, GMimePart *part, unsigned depth, enum
 	GMimeStream *stream;
 	ssize_t len;
 	int embedded;
-	bool cms, tnef, textual, archive, pdf;
+	bool cms, tnef, textual, archive, pdf, binhex;
 
 	if (w->feed)
 		attach_feed_reading(w, part, reading);
@@ -1060,14 +1167,16 @@ attach_walk_reading(struct attach_walk *w, GMimePart *part, unsigned depth, enum
 	 * PDF or archive it carries is one of its own parts. */
 	archive = len > 0 && !embedded && unpack_is_archive((const unsigned char *)w->t->buf, (size_t)len);
 	pdf = len > 0 && !embedded && pdfparts_is_pdf((const unsigned char *)w->t->buf, (size_t)len);
+	binhex = attach_declared(GMIME_OBJECT(part), "application", "mac-binhex40")
+		 || (len > 0 && memmem(w->t->buf, (size_t)len, ATTACH_BINHEX, strlen(ATTACH_BINHEX)));
 	/* Text, and what is encoded in text: a reader finds uuencoded and yEnc blocks there. */
 	textual = attach_declared(GMIME_OBJECT(part), "text", "*") || reading == LENIENT_UUENCODE
 		  || reading == LENIENT_YENC;
 	if (len < 0 || (textual && attach_text_scan(stream, w->t->buf, (size_t)len, &text) < 0))
 		attach_failed(w, "a part could not be read from the spool");
 	g_object_unref(stream);
-	if (text.binhex)
-		attach_incomplete(w, "BinHex content is not inspected");
+	if ((text.binhex || binhex) && !w->stop)
+		attach_walk_binhex(w, part, depth, reading);
 	if (text.pgp)
 		attach_encrypted(w, "inline PGP");
 	if (text.uu || text.yenc)

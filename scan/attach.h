@@ -13,7 +13,8 @@
  * part is walked like any other), S/MIME signed-data (its content taken
  * out with OpenSSL's CMS reader and walked; a detached signature holds
  * none), TNEF winmail.dat (its attachments and its RTF body taken out
- * with libytnef and walked), message/rfc822 in any transfer encoding.
+ * with libytnef and walked), BinHex 4.0 (its forks, decoded here: no
+ * library in Debian reads it), message/rfc822 in any transfer encoding.
  *
  * What the walk does not inspect is reported in one of three classes, so
  * that the verdict can answer each as it deserves (verdict.h):
@@ -22,7 +23,7 @@
  *   more than ATTACH_TYPES_MAX distinct types, a message GMime cannot
  *   parse, libmagic failing on a part, S/MIME content OpenSSL cannot
  *   read, TNEF libytnef cannot read, and content in a container this
- *   walk does not open (BinHex, message/partial);
+ *   walk does not open (message/partial);
  * - failed, a transient reason (the spool cannot be read or mapped,
  *   libmagic's database cannot be loaded, out of memory);
  * - encrypted: PGP/MIME (multipart/encrypted), inline PGP messages,

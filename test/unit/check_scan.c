@@ -813,6 +813,78 @@ START_TEST(attach_reads_every_content_type)
 END_TEST
 
 /* Containers the walk does not open (BinHex, message/partial), and TNEF or S/MIME their libraries cannot read. */
+/* BinHex 4.0 of data named name, run-length encoded as encoders write it, in t. */
+static void
+text_binhex(struct text *t, const char *name, const unsigned char *data, size_t len)
+{
+	static const char alphabet[] = "!\"#$%&'()*+,-012345689@ABCDEFGHIJKLMNPQRSTUVXYZ[`abcdefhijklmpqr";
+	unsigned char *bin = calloc(1, 64 + 3 * len), *rle = calloc(1, 128 + 6 * len);
+	size_t n = 0, r = 0, nlen = strlen(name), col = 0;
+	unsigned bits = 0, nbits = 0;
+
+	bin[n++] = (unsigned char)nlen;
+	memcpy(bin + n, name, nlen), n += nlen;
+	n += 1 + 4 + 4 + 2;	/* version, type, creator, flags */
+	bin[n++] = (unsigned char)(len >> 24), bin[n++] = (unsigned char)(len >> 16);
+	bin[n++] = (unsigned char)(len >> 8), bin[n++] = (unsigned char)len;
+	n += 4 + 2;	/* no resource fork; header CRC (not checked) */
+	memcpy(bin + n, data, len), n += len + 2 + 2;	/* data, its CRC, the resource fork's */
+	for (size_t i = 0; i < n;) {
+		size_t run = 1;
+
+		while (i + run < n && bin[i + run] == bin[i] && run < 255)
+			run++;
+		rle[r++] = bin[i];
+		if (bin[i] == 0x90)
+			rle[r++] = 0;
+		if (run > 2)
+			rle[r++] = 0x90, rle[r++] = (unsigned char)run, i += run;
+		else
+			i++;
+	}
+	text_add(t, "(This file must be converted with BinHex 4.0)\r\n:");
+	for (size_t i = 0; i < r || nbits > 0; i++) {
+		bits = bits << 8 | (i < r ? rle[i] : 0), nbits += 8;
+		while (nbits >= 6) {
+			nbits -= 6;
+			text_add(t, "%c%s", alphabet[(bits >> nbits) & 63], ++col % 64 == 0 ? "\r\n" : "");
+		}
+		if (i >= r)
+			break;
+	}
+	text_add(t, ":\r\n");
+	free(bin);
+	free(rle);
+}
+
+/* BinHex, in a text body or a part of its own, is decoded: the executable in its data fork is found. */
+START_TEST(attach_decodes_binhex)
+{
+	unsigned char pe[256];
+	struct text t = { 0 };
+	struct attach_report report;
+
+	pe_bytes(pe);
+	text_add(&t, HEAD "Content-Type: text/plain\r\n\r\nHere it is:\r\n\r\n");
+	text_binhex(&t, "setup.exe", pe, sizeof(pe));
+	assert_found_exe(t.p);
+	report_of(t.p, true, 0, &report);
+	ck_assert_msg(!report.incomplete, "%s", report.why);
+	t.len = 0;
+	text_add(&t, HEAD "Content-Type: application/mac-binhex40; name=\"setup.hqx\"\r\n\r\n");
+	text_binhex(&t, "setup.exe", pe, sizeof(pe));
+	assert_found_exe(t.p);
+	t.len = 0;	/* the legit twin: a text file, found as text and nothing else */
+	text_add(&t, HEAD "Content-Type: application/mac-binhex40\r\n\r\n");
+	text_binhex(&t, "notes.txt", (const unsigned char *)"Meeting at ten.\n\n\n\n\n", 20);
+	report_of(t.p, false, 0, &report);
+	ck_assert_msg(!report.incomplete && !report.failed, "%s%s", report.why, report.failed_why);
+	ck_assert(!report_has(&report, "application/x-dosexec"));
+	ck_assert(report_has(&report, "text/plain"));
+	free(t.p);
+}
+END_TEST
+
 START_TEST(attach_unopened_containers)
 {
 	static const unsigned char signed_data[] = { 0x30, 0x82, 0x01, 0x00, 0x06, 0x09, 0x2a, 0x86, 0x48, 0x86,
@@ -1427,6 +1499,7 @@ scan_suite(void)
 	tcase_add_test(tc, attach_decodes_uuencoded_text);
 	tcase_add_test(tc, attach_reads_every_content_type);
 	tcase_add_test(tc, attach_unopened_containers);
+	tcase_add_test(tc, attach_decodes_binhex);
 	tcase_add_test(tc, magicset_agrees_with_the_whole_database);
 	tcase_add_test(tc, verdict_per_recipient);
 	tcase_add_test(tc, verdict_per_message);
