@@ -107,7 +107,9 @@ int attach_scan(const struct spool *spool, const struct attach_want *want, struc
  * walk.  The report is incomplete only when a cap left decoded bytes
  * unseen (too many parts or members, too deep, a member larger than the
  * walk reads whole) -- containers the walk does not open the scanner
- * reads from the raw message; failed as attach_scan says.
+ * reads from the raw message; failed as attach_scan says.  Each blob is
+ * held in memory while blob runs: a decoded part (the message's size
+ * bounds it), or a member or block (ATTACH_MEMBER_MAX bounds it).
  */
 struct attach_feed {
 	bool (*blob)(void *arg, const unsigned char *data, size_t len, const char *name);
