@@ -91,6 +91,41 @@ clamfeed_seen_add(struct clamfeed_seen *seen, const void *data, size_t len)
 		clamfeed_seen_check(seen, data, len);
 }
 
+#define CLAMFEED_TEXT_MAX ((size_t)1 << 20)	/* text parts compared line ends aside, up to this size */
+
+/*
+ * Whether libclamav scanned the blob as text with its line ends changed:
+ * its mail parser writes a text part's lines each ending in "\n", where
+ * the walk reads them as sent (CRLF, the last one without its line end).
+ * Such a blob is not scanned again: every signature but a hash of the
+ * CRLF form matched the same text, and that one libclamav never matched
+ * in mail either.  A decision of cost: one libclamav scan per text part
+ * was a quarter of a short message's whole scan.  Only text, up to
+ * CLAMFEED_TEXT_MAX: binary content has no line ends to change.
+ */
+static bool
+clamfeed_seen_as_text(struct clamfeed_seen *seen, const unsigned char *data, size_t len)
+{
+	unsigned char digest[EVP_MAX_MD_SIZE];
+	unsigned int n = 0;
+	GByteArray *lf;
+	bool found;
+
+	if (len == 0 || len > CLAMFEED_TEXT_MAX || memchr(data, '\0', len)
+	    || (data[len - 1] == '\n' && !memchr(data, '\r', len)))
+		return false;	/* not text, or text libclamav writes as it is */
+	lf = g_byte_array_sized_new((guint)len + 1);
+	for (size_t i = 0; i < len; i++)
+		if (!(data[i] == '\r' && i + 1 < len && data[i + 1] == '\n'))
+			g_byte_array_append(lf, data + i, 1);
+	if (lf->data[lf->len - 1] != '\n')
+		g_byte_array_append(lf, (const guint8 *)"\n", 1);
+	found = EVP_Digest(lf->data, lf->len, digest, &n, EVP_sha256(), NULL) && n == CLAMFEED_DIGEST
+		&& g_hash_table_contains(seen->digests, digest);
+	g_byte_array_free(lf, TRUE);
+	return found;
+}
+
 /* One blob: false stops the walk (a virus, a bound crossed, a failure: result says which). */
 static bool
 clamfeed_blob(void *arg, const unsigned char *data, size_t len, const char *name)
@@ -115,6 +150,8 @@ clamfeed_blob(void *arg, const unsigned char *data, size_t len, const char *name
 			engine_fail(run->result, "out of memory for the decoded parts");
 		return seen > 0 || !(run->stopped = true);
 	}
+	if (clamfeed_seen_as_text(run->seen, data, len))
+		return true;
 	run->stats.scanned++;
 	run->stats.bytes += len;
 	if (run->stats.bytes > feed->max_bytes) {
