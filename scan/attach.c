@@ -1076,7 +1076,12 @@ attach_walk_binhex(struct attach_walk *w, GMimePart *part, unsigned depth, enum 
 	int rc;
 
 	if (!bytes) {
-		attach_failed(w, "a BinHex part could not be read");
+		if (g_mime_part_get_content(part))
+			attach_failed(w, "a BinHex part could not be read");
+		return;	/* no content: nothing inside */
+	}
+	if (bytes->len == 0) {
+		g_byte_array_free(bytes, TRUE);
 		return;
 	}
 	text = memmem(bytes->data, bytes->len, ATTACH_BINHEX, strlen(ATTACH_BINHEX));

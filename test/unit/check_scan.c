@@ -881,6 +881,10 @@ START_TEST(attach_decodes_binhex)
 	ck_assert_msg(!report.incomplete && !report.failed, "%s%s", report.why, report.failed_why);
 	ck_assert(!report_has(&report, "application/x-dosexec"));
 	ck_assert(report_has(&report, "text/plain"));
+	t.len = 0;	/* declared BinHex with nothing in it: nothing inside, nothing failed */
+	text_add(&t, HEAD "Content-Type: application/mac-binhex40\r\n\r\n");
+	report_of(t.p, false, 0, &report);
+	ck_assert_msg(!report.incomplete && !report.failed, "%s%s", report.why, report.failed_why);
 	free(t.p);
 }
 END_TEST
