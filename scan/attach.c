@@ -124,19 +124,40 @@ struct attach_walk {
 	unsigned members;	/* archive members and embedded files walked so far */
 	unsigned in_member;	/* walking inside one: parts count as members */
 	bool stop;		/* a cap was crossed: the rest is not looked at */
+	const struct attach_feed *feed;	/* every decoded blob goes there; no types are named */
 };
 
-/* Marks the report incomplete; the first reason is the one kept. */
+/* Marks the report incomplete; the first reason is the one kept.  Feeding a
+ * scanner, only what leaves decoded bytes unseen counts (attach_unseen):
+ * the rest (a container not opened, a part GMime cannot parse) the scanner
+ * reads from the raw message its own way, as it did before. */
+static void
+attach_note(struct attach_walk *w, bool unseen, const char *fmt, va_list ap)
+{
+	if (w->report->incomplete || (w->feed && !unseen))
+		return;
+	w->report->incomplete = true;
+	vsnprintf(w->report->why, sizeof(w->report->why), fmt, ap);
+}
+
 static void __attribute__((format(printf, 2, 3)))
 attach_incomplete(struct attach_walk *w, const char *fmt, ...)
 {
 	va_list ap;
 
-	if (w->report->incomplete)
-		return;
-	w->report->incomplete = true;
 	va_start(ap, fmt);
-	vsnprintf(w->report->why, sizeof(w->report->why), fmt, ap);
+	attach_note(w, false, fmt, ap);
+	va_end(ap);
+}
+
+/* A cap crossed: decoded bytes past it are not looked at (nor fed). */
+static void __attribute__((format(printf, 2, 3)))
+attach_unseen(struct attach_walk *w, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	attach_note(w, true, fmt, ap);
 	va_end(ap);
 }
 
@@ -174,7 +195,7 @@ attach_parser_warning(gint64 offset, GMimeParserWarning code, const gchar *item,
 {
 	(void)item;
 	if (code == GMIME_CRIT_NESTING_OVERFLOW)
-		attach_incomplete(arg, "MIME parts nested too deep for GMime at byte %lld", (long long)offset);
+		attach_unseen(arg, "MIME parts nested too deep for GMime at byte %lld", (long long)offset);
 }
 
 static void
@@ -204,14 +225,14 @@ attach_count_part(struct attach_walk *w)
 		return false;
 	if (w->in_member) {	/* an archive of documents may hold thousands: their own cap */
 		if (++w->members > ATTACH_MEMBERS_MAX) {
-			attach_incomplete(w, "archives of more than %d members", ATTACH_MEMBERS_MAX);
+			attach_unseen(w, "archives of more than %d members", ATTACH_MEMBERS_MAX);
 			w->stop = true;
 			return false;
 		}
 		return true;
 	}
 	if (++w->report->nparts > ATTACH_PARTS_MAX) {
-		attach_incomplete(w, "more than %d parts", ATTACH_PARTS_MAX);
+		attach_unseen(w, "more than %d parts", ATTACH_PARTS_MAX);
 		w->stop = true;
 		return false;
 	}
@@ -393,9 +414,7 @@ attach_unopened(GMimeObject *object, const char *type)
 {
 	const char *filename = GMIME_IS_PART(object) ? g_mime_part_get_filename(GMIME_PART(object)) : NULL;
 
-	(void)filename;
-	if (strcmp(type, "application/mac-binhex40") == 0 || attach_declared(object, "application", "mac-binhex40"))
-		return "BinHex";
+	(void)filename, (void)type;
 	if (attach_declared(object, "message", "partial"))
 		return "message/partial";
 	return NULL;
@@ -403,6 +422,7 @@ attach_unopened(GMimeObject *object, const char *type)
 
 /* ---- archives: members taken out with libarchive ---- */
 
+#define ATTACH_TNEF_MAGIC "\x78\x9f\x3e\x22"
 #define ATTACH_MEMBER_MAX ((size_t)64 << 20)	/* a member read whole to open what is inside */
 #define ATTACH_EXPAND_MAX ((uint64_t)1 << 30)	/* all that one message's archives expand to */
 
@@ -415,13 +435,15 @@ struct attach_unpack {
 	unsigned depth;
 };
 
-/* A member is read whole when it may hold more to open: an archive, a message, S/MIME or TNEF. */
+/* A member is read whole when it may hold more to open: an archive, a message, S/MIME or TNEF;
+ * every member, when the walk feeds a scanner. */
 static bool
 attach_member_want_whole(void *arg, const unsigned char *head, size_t len)
 {
-	(void)arg;
-	return unpack_is_archive(head, len) || pdfparts_is_pdf(head, len) || attach_looks_like_message((const char *)head, len)
-	       || (len > 4 && memcmp(head, "\x78\x9f\x3e\x22", 4) == 0)	/* TNEF */
+	const struct attach_unpack *u = arg;
+
+	return u->w->feed || unpack_is_archive(head, len) || pdfparts_is_pdf(head, len) || attach_looks_like_message((const char *)head, len)
+	       || (len > 4 && memcmp(head, ATTACH_TNEF_MAGIC, 4) == 0)
 	       || (len > 2 && head[0] == 0x30 && (head[1] == 0x80 || (head[1] >= 0x81 && head[1] <= 0x84)));	/* DER */
 }
 
@@ -436,12 +458,13 @@ attach_member(void *arg, const struct unpack_member *m)
 		return true;
 	}
 	if (m->too_large) {
-		attach_incomplete(w, "an archive holds a container larger than %zu bytes", ATTACH_MEMBER_MAX);
+		attach_unseen(w, "an archive holds a %s larger than %zu bytes", w->feed ? "file" : "container",
+			      ATTACH_MEMBER_MAX);
 		return true;
 	}
 	w->expanded += m->len;
 	if (w->expanded > ATTACH_EXPAND_MAX) {
-		attach_incomplete(w, "archives that expand to more than %llu bytes", (unsigned long long)ATTACH_EXPAND_MAX);
+		attach_unseen(w, "archives that expand to more than %llu bytes", (unsigned long long)ATTACH_EXPAND_MAX);
 		w->stop = true;
 		return false;
 	}
@@ -470,7 +493,7 @@ attach_walk_archive(struct attach_walk *w, GMimePart *part, unsigned depth, enum
 	case UNPACK_STOPPED:
 		break;
 	case UNPACK_TOO_MANY:
-		attach_incomplete(w, "an archive of more than %d members", ATTACH_MEMBERS_MAX);
+		attach_unseen(w, "an archive of more than %d members", ATTACH_MEMBERS_MAX);
 		break;
 	case UNPACK_ENCRYPTED:
 		attach_encrypted(w, "a password-protected archive");
@@ -494,7 +517,7 @@ attach_pdf_part(void *arg, const char *name, const unsigned char *data, size_t l
 
 	u->w->expanded += len;
 	if (u->w->expanded > ATTACH_EXPAND_MAX) {
-		attach_incomplete(u->w, "containers that expand to more than %llu bytes",
+		attach_unseen(u->w, "containers that expand to more than %llu bytes",
 				  (unsigned long long)ATTACH_EXPAND_MAX);
 		u->w->stop = true;
 		return false;
@@ -523,7 +546,7 @@ attach_walk_pdf(struct attach_walk *w, GMimePart *part, unsigned depth, enum len
 		attach_encrypted(w, "a password-protected PDF");
 		break;
 	case PDFPARTS_TOO_LARGE:
-		attach_incomplete(w, "a PDF embeds a file larger than %zu bytes", ATTACH_MEMBER_MAX);
+		attach_unseen(w, "a PDF embeds a file larger than %zu bytes", ATTACH_MEMBER_MAX);
 		break;
 	case PDFPARTS_UNREADABLE:
 		/* A PDF whose catalog poppler cannot read shows no attachments in a reader either
@@ -814,7 +837,7 @@ attach_block_finish(struct attach_text *text)
 
 	text->block = ATTACH_BLOCK_NONE;
 	if (text->too_large)
-		attach_incomplete(w, "an encoded block larger than %zu bytes", ATTACH_MEMBER_MAX);
+		attach_unseen(w, "an encoded block larger than %zu bytes", ATTACH_MEMBER_MAX);
 	else if (text->out && text->out->len > 0)
 		attach_walk_blob(w, text->out->data, text->out->len, text->name, text->depth);
 	if (text->out)
@@ -961,6 +984,120 @@ attach_walk_blocks(struct attach_walk *w, GMimePart *part, unsigned depth, enum 
 	g_object_unref(stream);
 }
 
+/* ---- BinHex 4.0: the forks a Mac reader (StuffIt, Thunderbird) takes out ---- */
+
+#define ATTACH_BINHEX_ALPHABET "!\"#$%&'()*+,-012345689@ABCDEFGHIJKLMNPQRSTUVXYZ[`abcdefhijklmpqr"
+#define ATTACH_BINHEX_RLE 0x90
+
+/* Appends one byte of the six-bit stream, undoing the run-length encoding: 0x90 n is the byte
+ * before it n times in all, 0x90 0 is 0x90 itself.  False past max. */
+static bool
+attach_binhex_byte(GByteArray *out, unsigned char b, bool *marker, size_t max)
+{
+	if (*marker) {
+		unsigned char last = out->len ? out->data[out->len - 1] : 0;
+
+		*marker = false;
+		if (b == 0)
+			g_byte_array_append(out, (const guint8 *)"\x90", 1);
+		for (unsigned i = 1; b > 0 && i < b && out->len <= max; i++)
+			g_byte_array_append(out, &last, 1);
+	} else if (b == ATTACH_BINHEX_RLE)
+		*marker = true;
+	else
+		g_byte_array_append(out, &b, 1);
+	return out->len <= max;
+}
+
+/* The text from its first ':' to the next (or its end, as lenient readers go), six bits a character,
+ * white space skipped.  -1 when there is no ':', -2 when it decodes to more than max bytes. */
+static int
+attach_binhex_decode(const unsigned char *text, size_t len, GByteArray *out, size_t max)
+{
+	const unsigned char *p = memchr(text, ':', len), *end = text + len;
+	signed char values[256];
+	unsigned bits = 0, nbits = 0;
+	bool marker = false;
+
+	if (!p)
+		return -1;
+	memset(values, -1, sizeof(values));
+	for (int i = 0; ATTACH_BINHEX_ALPHABET[i]; i++)
+		values[(unsigned char)ATTACH_BINHEX_ALPHABET[i]] = (signed char)i;
+	for (p++; p < end && *p != ':'; p++) {
+		if (values[*p] < 0)
+			continue;
+		bits = (bits << 6 | (unsigned)values[*p]) & 0xfff;
+		if ((nbits += 6) >= 8) {
+			nbits -= 8;
+			if (!attach_binhex_byte(out, (unsigned char)(bits >> nbits), &marker, max))
+				return -2;
+		}
+	}
+	return 0;
+}
+
+static uint32_t
+attach_be32(const unsigned char *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+/* The forks of a decoded BinHex stream: name, header, data fork and its CRC, resource fork; each as much
+ * as is there (readers that skip the CRC check show it). */
+static void
+attach_binhex_forks(struct attach_walk *w, const GByteArray *bin, unsigned depth)
+{
+	size_t n = bin->len ? bin->data[0] : 0, at = n + 22;
+	char name[64];
+	uint32_t dlen, rlen;
+
+	if (bin->len < at) {
+		attach_incomplete(w, "BinHex whose header is cut short");
+		return;
+	}
+	snprintf(name, sizeof(name), "%.*s", (int)(n < sizeof(name) ? n : sizeof(name) - 1), (const char *)bin->data + 1);
+	dlen = attach_be32(bin->data + n + 12);
+	rlen = attach_be32(bin->data + n + 16);
+	if (dlen > bin->len - at)
+		dlen = (uint32_t)(bin->len - at);
+	attach_walk_blob(w, bin->data + at, dlen, name, depth);
+	at += (size_t)dlen + 2;
+	if (rlen > 0 && at < bin->len && !w->stop)
+		attach_walk_blob(w, bin->data + at, rlen < bin->len - at ? rlen : bin->len - at, name, depth);
+}
+
+/* A part that holds BinHex 4.0 text (after its "(This file must be converted" line, if it has one). */
+static void
+attach_walk_binhex(struct attach_walk *w, GMimePart *part, unsigned depth, enum lenient_encoding reading)
+{
+	GByteArray *bytes = attach_decoded_bytes(part, reading), *bin;
+	const unsigned char *text;
+	int rc;
+
+	if (!bytes) {
+		if (g_mime_part_get_content(part))
+			attach_failed(w, "a BinHex part could not be read");
+		return;	/* no content: nothing inside */
+	}
+	if (bytes->len == 0) {
+		g_byte_array_free(bytes, TRUE);
+		return;
+	}
+	text = memmem(bytes->data, bytes->len, ATTACH_BINHEX, strlen(ATTACH_BINHEX));
+	text = text ? text : bytes->data;
+	bin = g_byte_array_new();
+	rc = attach_binhex_decode(text, bytes->len - (size_t)(text - bytes->data), bin, ATTACH_MEMBER_MAX);
+	if (rc == -2)
+		attach_unseen(w, "BinHex that decodes to more than %zu bytes", ATTACH_MEMBER_MAX);
+	else if (rc == 0)
+		attach_binhex_forks(w, bin, depth);
+	else
+		attach_incomplete(w, "BinHex without its data");
+	g_byte_array_free(bin, TRUE);
+	g_byte_array_free(bytes, TRUE);
+}
+
 /* ---- the walk ---- */
 
 /* What the part's decoded head says about it: whether it is TNEF, once its type is remembered and
@@ -968,9 +1105,12 @@ attach_walk_blocks(struct attach_walk *w, GMimePart *part, unsigned depth, enum 
 static bool
 attach_type_head(struct attach_walk *w, GMimePart *part, size_t len)
 {
-	const char *type = attach_type_of(w, w->t->buf, len, g_mime_part_get_filename(part)), *unopened;
+	const char *type, *unopened;
 
-	if (!type)
+	if (w->feed)	/* no types named: TNEF told by its signature, as libmagic tells it */
+		return attach_is_tnef(part, len >= 4 && memcmp(w->t->buf, ATTACH_TNEF_MAGIC, 4) == 0
+						    ? "application/vnd.ms-tnef" : "");
+	if (!(type = attach_type_of(w, w->t->buf, len, g_mime_part_get_filename(part))))
 		return false;
 	attach_remember(w, type, g_mime_part_get_filename(part));
 	if ((unopened = attach_unopened(GMIME_OBJECT(part), type)))
@@ -992,6 +1132,22 @@ attach_embedded_kind(GMimePart *part, size_t len, const char *buf)
 	return 0;
 }
 
+/* One reading of a part, whole, to the scanner the walk feeds: what a reader of that reading opens. */
+static void
+attach_feed_reading(struct attach_walk *w, GMimePart *part, enum lenient_encoding reading)
+{
+	GByteArray *bytes = attach_decoded_bytes(part, reading);
+
+	if (!bytes) {
+		if (g_mime_part_get_content(part))
+			attach_failed(w, "a part could not be read from the spool");
+		return;
+	}
+	if (bytes->len > 0 && !w->feed->blob(w->feed->arg, bytes->data, bytes->len, g_mime_part_get_filename(part)))
+		w->stop = true;
+	g_byte_array_free(bytes, TRUE);
+}
+
 /* One reading of a part: its decoded head typed, its text scanned, the containers in it opened. */
 static void
 attach_walk_reading(struct attach_walk *w, GMimePart *part, unsigned depth, enum lenient_encoding reading)
@@ -1000,8 +1156,12 @@ attach_walk_reading(struct attach_walk *w, GMimePart *part, unsigned depth, enum
 	GMimeStream *stream;
 	ssize_t len;
 	int embedded;
-	bool cms, tnef, textual, archive, pdf;
+	bool cms, tnef, textual, archive, pdf, binhex;
 
+	if (w->feed)
+		attach_feed_reading(w, part, reading);
+	if (w->stop)
+		return;
 	if (!(stream = attach_decoded(part, reading)))
 		return;	/* no content: nothing of any type */
 	len = attach_read(stream, w->t->buf, ATTACH_MAGIC_BYTES);
@@ -1012,14 +1172,16 @@ attach_walk_reading(struct attach_walk *w, GMimePart *part, unsigned depth, enum
 	 * PDF or archive it carries is one of its own parts. */
 	archive = len > 0 && !embedded && unpack_is_archive((const unsigned char *)w->t->buf, (size_t)len);
 	pdf = len > 0 && !embedded && pdfparts_is_pdf((const unsigned char *)w->t->buf, (size_t)len);
+	binhex = attach_declared(GMIME_OBJECT(part), "application", "mac-binhex40")
+		 || (len > 0 && memmem(w->t->buf, (size_t)len, ATTACH_BINHEX, strlen(ATTACH_BINHEX)));
 	/* Text, and what is encoded in text: a reader finds uuencoded and yEnc blocks there. */
 	textual = attach_declared(GMIME_OBJECT(part), "text", "*") || reading == LENIENT_UUENCODE
 		  || reading == LENIENT_YENC;
 	if (len < 0 || (textual && attach_text_scan(stream, w->t->buf, (size_t)len, &text) < 0))
 		attach_failed(w, "a part could not be read from the spool");
 	g_object_unref(stream);
-	if (text.binhex)
-		attach_incomplete(w, "BinHex content is not inspected");
+	if ((text.binhex || binhex) && !w->stop)
+		attach_walk_binhex(w, part, depth, reading);
 	if (text.pgp)
 		attach_encrypted(w, "inline PGP");
 	if (text.uu || text.yenc)
@@ -1079,15 +1241,168 @@ attach_walk_guessed(struct attach_walk *w, GMimeMultipart *multipart, unsigned d
 	g_string_free(entity, TRUE);
 }
 
+/* ---- conflicting Content-Type headers: every reading ---- */
+
+#define ATTACH_TYPE_READINGS 4	/* other readings of one part's type walked, at most */
+
+/* A type as readers compare them: "type/subtype" and the boundary, lowercased type; the caller frees it. */
+static char *
+attach_type_key(GMimeContentType *ct)
+{
+	char *mime = g_mime_content_type_get_mime_type(ct), *key;
+	const char *boundary = g_mime_content_type_get_parameter(ct, "boundary");
+
+	key = g_strdup_printf("%s;%s", mime ? mime : "", boundary ? boundary : "");
+	for (char *p = key; *p && *p != ';'; p++)
+		*p = g_ascii_tolower(*p);
+	g_free(mime);
+	return key;
+}
+
+/* The object written out with one Content-Type header, value, in place of all it has. */
+static GString *
+attach_retyped(GMimeObject *object, const char *value)
+{
+	GMimeStream *mem = g_mime_stream_mem_new();
+	GByteArray *bytes;
+	GString *entity = g_string_new(NULL);
+	const char *p, *end, *body;
+	bool skipping = false;
+
+	g_mime_object_write_to_stream(object, NULL, mem);
+	bytes = g_mime_stream_mem_get_byte_array(GMIME_STREAM_MEM(mem));
+	p = (const char *)bytes->data, end = p + bytes->len;
+	for (body = p; body < end && *body != '\n' && !(body[0] == '\r' && body + 1 < end && body[1] == '\n');) {
+		const char *nl = memchr(body, '\n', (size_t)(end - body));
+		size_t n = nl ? (size_t)(nl - body) + 1 : (size_t)(end - body);
+
+		if (*body != ' ' && *body != '\t')
+			skipping = g_ascii_strncasecmp(body, "Content-Type:", 13) == 0;
+		if (!skipping)
+			g_string_append_len(entity, body, (gssize)n);
+		body += n;
+	}
+	g_string_append_printf(entity, "Content-Type: %s\r\n", value);
+	g_string_append_len(entity, body, end - body);
+	g_object_unref(mem);
+	return entity;
+}
+
+/* A Content-Type value cut at ";" and "," outside quotes, each piece trimmed; at most max pieces. */
+static size_t
+attach_type_pieces(const char *value, char **pieces, size_t max)
+{
+	size_t n = 0;
+	const char *start = value;
+	bool quoted = false;
+
+	for (const char *p = value; n < max; p++) {
+		if (*p == '"')
+			quoted = !quoted;
+		else if (*p == '\\' && quoted && p[1])
+			p++;
+		else if (*p == '\0' || (!quoted && (*p == ';' || *p == ','))) {
+			pieces[n] = g_strstrip(g_strndup(start, (gsize)(p - start)));
+			n += pieces[n][0] != '\0' ? 1 : (g_free(pieces[n]), 0);
+			if (*p == '\0')
+				break;
+			start = p + 1;
+		}
+	}
+	return n;
+}
+
+#define ATTACH_TYPE_PIECES 16
+
+/*
+ * The types a reader may take for the object: each "type/subtype" its
+ * Content-Type headers name (Thunderbird and Outlook take the first header,
+ * others the last; "text/plain; multipart/mixed" names two), each with the
+ * parameters of its header; NULL-terminated, at most max.
+ */
+static size_t
+attach_type_values(GMimeObject *object, char **values, size_t max)
+{
+	GMimeHeaderList *headers = g_mime_object_get_header_list(object);
+	size_t n = 0;
+
+	for (int i = 0; headers && i < g_mime_header_list_get_count(headers); i++) {
+		GMimeHeader *header = g_mime_header_list_get_header_at(headers, i);
+		const char *value = g_mime_header_get_value(header);
+		char *pieces[ATTACH_TYPE_PIECES];
+		size_t npieces;
+
+		if (g_ascii_strcasecmp(g_mime_header_get_name(header), "Content-Type") != 0 || !value)
+			continue;
+		npieces = attach_type_pieces(value, pieces, ATTACH_TYPE_PIECES);
+		for (size_t k = 0; k < npieces; k++) {
+			GString *reading;
+
+			if (!strchr(pieces[k], '/') || strchr(pieces[k], '=') || n == max)
+				continue;
+			reading = g_string_new(pieces[k]);
+			for (size_t j = 0; j < npieces; j++)
+				if (strchr(pieces[j], '='))
+					g_string_append_printf(reading, "; %s", pieces[j]);
+			values[n++] = g_string_free(reading, FALSE);
+		}
+		for (size_t k = 0; k < npieces; k++)
+			g_free(pieces[k]);
+	}
+	values[n] = NULL;
+	return n;
+}
+
+/* A part whose type readers could read otherwise than GMime did: walked in each other reading too. */
+static void
+attach_walk_type_readings(struct attach_walk *w, GMimeObject *object, unsigned depth)
+{
+	char *values[ATTACH_TYPE_READINGS * 2 + 1], *keys[ATTACH_TYPE_READINGS + 1];
+	GMimeContentType *ct = g_mime_object_get_content_type(object);
+	size_t n = attach_type_values(object, values, ATTACH_TYPE_READINGS * 2), nkeys = 0;
+
+	if (n < 2) {
+		g_free(values[0]);
+		return;	/* one header naming one type, or none: no other reading */
+	}
+	keys[nkeys++] = ct ? attach_type_key(ct) : g_strdup(";");
+	for (size_t i = 0; i < n; i++) {
+		GMimeContentType *other = g_mime_content_type_parse(w->options, values[i]);
+		char *key = other ? attach_type_key(other) : NULL;
+		size_t k = 0;
+
+		while (key && k < nkeys && strcmp(keys[k], key) != 0)
+			k++;
+		if (key && k == nkeys && nkeys <= ATTACH_TYPE_READINGS && !w->stop) {
+			GString *entity = attach_retyped(object, values[i]);
+
+			keys[nkeys++] = key, key = NULL;
+			attach_walk_entity(w, (const unsigned char *)entity->str, entity->len, depth);
+			g_string_free(entity, TRUE);
+		}
+		g_free(key);
+		if (other)
+			g_object_unref(other);
+		g_free(values[i]);
+	}
+	for (size_t k = 0; k < nkeys; k++)
+		g_free(keys[k]);
+}
+
 static void
 attach_walk_object(struct attach_walk *w, GMimeObject *object, unsigned depth)
 {
 	if (w->stop)
 		return;
 	if (depth > ATTACH_DEPTH_MAX) {
-		attach_incomplete(w, "parts nested more than %d deep", ATTACH_DEPTH_MAX);
+		attach_unseen(w, "parts nested more than %d deep", ATTACH_DEPTH_MAX);
 		w->stop = true;
-	} else if (GMIME_IS_MULTIPART(object)) {
+		return;
+	}
+	attach_walk_type_readings(w, object, depth);
+	if (w->stop)
+		return;
+	if (GMIME_IS_MULTIPART(object)) {
 		GMimeMultipart *multipart = GMIME_MULTIPART(object);
 
 		if (GMIME_IS_MULTIPART_ENCRYPTED(object))
@@ -1166,11 +1481,11 @@ attach_fail(struct attach_report *report, char *err, size_t errlen, const char *
 	return -1;
 }
 
-int
-attach_scan(const struct spool *spool, const struct attach_want *want, struct attach_report *report, char *err,
-	    size_t errlen)
+static int
+attach_run(const struct spool *spool, const struct attach_want *want, const struct attach_feed *feed,
+	   struct attach_report *report, char *err, size_t errlen)
 {
-	struct attach_walk w = { .types_max = ATTACH_TYPES_MAX };
+	struct attach_walk w = { .types_max = ATTACH_TYPES_MAX, .feed = feed };
 	struct attach_source src = { 0 };
 	GMimeStream *stream;
 	GMimeParser *parser;
@@ -1181,7 +1496,8 @@ attach_scan(const struct spool *spool, const struct attach_want *want, struct at
 	w.t = attach_thread();
 	if (want && want->types_max > 0 && want->types_max < ATTACH_TYPES_MAX)
 		w.types_max = want->types_max;
-	if (!w.t || magicset_choose(&w.t->chosen, ATTACH_MAGIC_FLAGS, want ? want->types : NULL, want ? want->ntypes : 0) < 0)
+	if (!w.t || (!feed && magicset_choose(&w.t->chosen, ATTACH_MAGIC_FLAGS, want ? want->types : NULL,
+					       want ? want->ntypes : 0) < 0))
 		return attach_fail(report, err, errlen, "libmagic: cannot load its database");
 	if (!(stream = attach_open_stream(spool, &src)))
 		return attach_fail(report, err, errlen, "cannot read the spooled message");
@@ -1200,4 +1516,18 @@ attach_scan(const struct spool *spool, const struct attach_want *want, struct at
 	g_mime_parser_options_free(w.options);
 	attach_close_source(&src);
 	return 0;
+}
+
+int
+attach_scan(const struct spool *spool, const struct attach_want *want, struct attach_report *report, char *err,
+	    size_t errlen)
+{
+	return attach_run(spool, want, NULL, report, err, errlen);
+}
+
+int
+attach_each_blob(const struct spool *spool, const struct attach_feed *feed, struct attach_report *report, char *err,
+		 size_t errlen)
+{
+	return attach_run(spool, NULL, feed, report, err, errlen);
 }

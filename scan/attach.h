@@ -13,7 +13,8 @@
  * part is walked like any other), S/MIME signed-data (its content taken
  * out with OpenSSL's CMS reader and walked; a detached signature holds
  * none), TNEF winmail.dat (its attachments and its RTF body taken out
- * with libytnef and walked), message/rfc822 in any transfer encoding.
+ * with libytnef and walked), BinHex 4.0 (its forks, decoded here: no
+ * library in Debian reads it), message/rfc822 in any transfer encoding.
  *
  * What the walk does not inspect is reported in one of three classes, so
  * that the verdict can answer each as it deserves (verdict.h):
@@ -22,7 +23,7 @@
  *   more than ATTACH_TYPES_MAX distinct types, a message GMime cannot
  *   parse, libmagic failing on a part, S/MIME content OpenSSL cannot
  *   read, TNEF libytnef cannot read, and content in a container this
- *   walk does not open (BinHex, message/partial);
+ *   walk does not open (message/partial);
  * - failed, a transient reason (the spool cannot be read or mapped,
  *   libmagic's database cannot be loaded, out of memory);
  * - encrypted: PGP/MIME (multipart/encrypted), inline PGP messages,
@@ -31,7 +32,9 @@
  * Ambiguity alone is no reason to refuse: where GMime warns that readers
  * could disagree (conflicting headers, a header block without its blank
  * line), its reading is walked and libclamav reads the raw message its
- * own way; a multipart without a boundary parameter, which GMime leaves
+ * own way; a part whose Content-Type headers (or the types one of them
+ * names) differ is walked under each of them too, since readers take the
+ * first header or the last; a multipart without a boundary parameter, which GMime leaves
  * unsplit, is also split at its first "--" line, as lenient readers do,
  * and that reading walked too.
  *
@@ -93,6 +96,28 @@ void attach_shutdown(void);
  */
 int attach_scan(const struct spool *spool, const struct attach_want *want, struct attach_report *report, char *err,
 		size_t errlen);
+
+/*
+ * Every blob the walk decodes, whole, handed to a scanner so that it reads
+ * what the reader will see (eng_clamav gives them to libclamav): each
+ * reading of each leaf part (GMime's and the lenient ones), uuencoded and
+ * yEnc blocks, archive members (all of them, read whole), PDF embedded
+ * files, TNEF attachments, S/MIME content, embedded messages' parts.  No
+ * type is named (libmagic is not asked).  blob returns false to stop the
+ * walk.  The report is incomplete only when a cap left decoded bytes
+ * unseen (too many parts or members, too deep, a member larger than the
+ * walk reads whole) -- containers the walk does not open the scanner
+ * reads from the raw message; failed as attach_scan says.  Each blob is
+ * held in memory while blob runs: a decoded part (the message's size
+ * bounds it), or a member or block (ATTACH_MEMBER_MAX bounds it).
+ */
+struct attach_feed {
+	bool (*blob)(void *arg, const unsigned char *data, size_t len, const char *name);
+	void *arg;
+};
+
+int attach_each_blob(const struct spool *spool, const struct attach_feed *feed, struct attach_report *report,
+		     char *err, size_t errlen);
 
 /*
  * Whether a type libmagic found is the type a policy blocks.  Names

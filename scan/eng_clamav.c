@@ -22,6 +22,12 @@
  * recipient's "encrypted" action.  A signature
  * libclamav matches still wins over a limit alert (heuristic alerts do
  * not take precedence, so the scan goes on past them).
+ *
+ * Then, unless a virus was found, libclamav is given what the attachment
+ * walk decodes (clamfeed.h): what a lenient reader or libarchive takes out
+ * of the message, which libclamav's own decoders may not.  A virus there
+ * is the message's; else the raw scan's answer stands, or the feeding's
+ * when the raw scan was clean.
  */
 #include "config.h"
 
@@ -37,6 +43,7 @@
 
 #include <clamav.h>
 
+#include "clamfeed.h"
 #include "conf.h"
 #include "engine.h"
 #include "msg.h"
@@ -105,6 +112,7 @@ struct clamav_call {
 	bool error;		/* libclamav reported an error while scanning */
 	char first_error[160];
 	uint64_t progress_at;	/* when Sendmail last heard of this scan */
+	struct clamfeed_seen *seen;	/* the layers libclamav scanned: not given to it again */
 };
 
 /*
@@ -160,6 +168,19 @@ clamav_pre_scan(int fd, const char *type, void *context)
 	return CL_CLEAN;
 }
 
+/* Every layer libclamav inspects, unmodified, is remembered: the walk's blobs of the same bytes need no scan. */
+static cl_error_t
+clamav_inspected(int fd, const char *type, const char **ancestors, size_t parent_size, const char *name, size_t size,
+		 const char *buffer, uint32_t level, uint32_t attributes, void *context)
+{
+	struct clamav_call *call = context;
+
+	(void)fd, (void)type, (void)ancestors, (void)parent_size, (void)name, (void)level;
+	if (call && attributes == LAYER_ATTRIBUTES_NONE)
+		clamfeed_seen_add(call->seen, buffer, size);
+	return CL_CLEAN;
+}
+
 static struct cl_engine *
 clamav_load(const struct clamav_node *node, unsigned *signatures, char *err, size_t errlen)
 {
@@ -176,6 +197,7 @@ clamav_load(const struct clamav_node *node, unsigned *signatures, char *err, siz
 	cl_engine_set_num(engine, CL_ENGINE_MAX_SCANSIZE, (long long)node->max_scan);
 	cl_engine_set_str(engine, CL_ENGINE_TMPDIR, node->tmpdir);
 	cl_engine_set_clcb_pre_scan(engine, clamav_pre_scan);
+	cl_engine_set_clcb_file_inspection(engine, clamav_inspected);
 	rc = cl_load(node->dbdir, engine, &sigs, CL_DB_STDOPT);
 	if (rc == CL_SUCCESS && sigs == 0)
 		rc = CL_EMALFDB;
@@ -331,6 +353,40 @@ clamav_take(struct clamav_node *node)
 	return engine;
 }
 
+/* What libclamav's answer on the raw message means. */
+static void
+clamav_result(cl_error_t rc, const char *virname, const struct clamav_call *call, struct scan_result *result)
+{
+	if (rc == CL_CLEAN && call->error)
+		engine_fail(result, "libclamav: %s", call->first_error);	/* a part may have gone unscanned */
+	else if (rc == CL_VIRUS && virname && engine_alert("libclamav", virname, result))
+		;	/* a limit, or encrypted content: no verdict on what it holds */
+	else if (rc == CL_CLEAN || rc == CL_VIRUS) {
+		result->status = SCAN_DONE;
+		result->virus = rc == CL_VIRUS;
+		if (result->virus)
+			engine_virus_name(result, virname);
+	} else
+		engine_fail(result, "libclamav: %s", cl_strerror(rc));
+}
+
+/* The attachment walk's blobs, with the same engine, options and context (clamfeed.h). */
+static void
+clamav_feed(const struct clamav_node *node, struct cl_engine *engine, const struct cl_scan_options *options,
+	    struct clamav_call *call, uint64_t deadline_ms, struct scan_result *result)
+{
+	struct clamfeed feed = { call->seen, engine, options, call, deadline_ms, node->max_scan };
+	struct scan_result fed;
+
+	if (result->virus || result->status == SCAN_FAILED)
+		return;	/* a verdict already, or a retry to come */
+	clamfeed_scan(&feed, call->job->spool, &fed);
+	if (fed.status == SCAN_DONE && !fed.virus && call->error)
+		engine_fail(&fed, "libclamav: %s", call->first_error);
+	if (fed.virus || result->status == SCAN_DONE)
+		*result = fed;
+}
+
 static void
 clamav_scan(void *arg, const struct scan_job *job, const struct net_wait *wait, struct scan_result *result)
 {
@@ -340,7 +396,7 @@ clamav_scan(void *arg, const struct scan_job *job, const struct net_wait *wait, 
 							| CL_SCAN_HEURISTIC_ENCRYPTED_DOC };
 	struct cl_engine *engine = clamav_take(node);
 	const unsigned char *mem = spool_memory(job->spool);
-	struct clamav_call call = { .job = job, .progress_at = net_now_ms() };
+	struct clamav_call call = { .job = job, .progress_at = net_now_ms(), .seen = clamfeed_seen_new() };
 	const char *virname = NULL;
 	unsigned long scanned = 0;
 	int error = 0;
@@ -350,6 +406,7 @@ clamav_scan(void *arg, const struct scan_job *job, const struct net_wait *wait, 
 		engine_incomplete(result, "larger than libclamav's MaxFileSize (%lld bytes)",
 				  cl_engine_get_num(engine, CL_ENGINE_MAX_FILESIZE, &error));
 		cl_engine_free(engine);
+		clamfeed_seen_free(call.seen);
 		return;
 	}
 	clamav_current = &call;
@@ -361,19 +418,11 @@ clamav_scan(void *arg, const struct scan_job *job, const struct net_wait *wait, 
 			cl_fmap_close(map);
 	} else
 		rc = cl_scandesc_callback(spool_fd(job->spool), NULL, &virname, &scanned, engine, &options, &call);
+	clamav_result(rc, virname, &call, result);
+	clamav_feed(node, engine, &options, &call, wait ? wait->deadline_ms : 0, result);
 	clamav_current = NULL;
 	cl_engine_free(engine);
-	if (rc == CL_CLEAN && call.error)
-		engine_fail(result, "libclamav: %s", call.first_error);	/* a part may have gone unscanned */
-	else if (rc == CL_VIRUS && virname && engine_alert("libclamav", virname, result))
-		;	/* a limit, or encrypted content: no verdict on what it holds */
-	else if (rc == CL_CLEAN || rc == CL_VIRUS) {
-		result->status = SCAN_DONE;
-		result->virus = rc == CL_VIRUS;
-		if (result->virus)
-			engine_virus_name(result, virname);
-	} else
-		engine_fail(result, "libclamav: %s", cl_strerror(rc));
+	clamfeed_seen_free(call.seen);
 }
 
 unsigned

@@ -32,21 +32,27 @@ lenient_transfer_encoding(const char *value)
 	return LENIENT_IDENTITY;
 }
 
-static int
-lenient_base64_value(unsigned char c)
-{
-	if (c >= 'A' && c <= 'Z')
-		return c - 'A';
-	if (c >= 'a' && c <= 'z')
-		return c - 'a' + 26;
-	if (c >= '0' && c <= '9')
-		return c - '0' + 52;
-	if (c == '+')
-		return 62;
-	if (c == '/')
-		return 63;
-	return c == '=' ? 64 : -1;
-}
+/* Each byte's value in the base64 alphabet; LENIENT_PAD for "=", LENIENT_SKIP for the rest. */
+#define LENIENT_PAD 64
+#define LENIENT_SKIP 128
+static const unsigned char lenient_base64_values[256] = {
+	128, 128, 128, 128, 128, 128, 128, 128, 128, 128, 128, 128, 128, 128, 128, 128,
+	128, 128, 128, 128, 128, 128, 128, 128, 128, 128, 128, 128, 128, 128, 128, 128,
+	128, 128, 128, 128, 128, 128, 128, 128, 128, 128, 128, 62, 128, 128, 128, 63,
+	52, 53, 54, 55, 56, 57, 58, 59, 60, 61, 128, 128, 128, 64, 128, 128,
+	128, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14,
+	15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 128, 128, 128, 128, 128,
+	128, 26, 27, 28, 29, 30, 31, 32, 33, 34, 35, 36, 37, 38, 39, 40,
+	41, 42, 43, 44, 45, 46, 47, 48, 49, 50, 51, 128, 128, 128, 128, 128,
+	128, 128, 128, 128, 128, 128, 128, 128, 128, 128, 128, 128, 128, 128, 128, 128,
+	128, 128, 128, 128, 128, 128, 128, 128, 128, 128, 128, 128, 128, 128, 128, 128,
+	128, 128, 128, 128, 128, 128, 128, 128, 128, 128, 128, 128, 128, 128, 128, 128,
+	128, 128, 128, 128, 128, 128, 128, 128, 128, 128, 128, 128, 128, 128, 128, 128,
+	128, 128, 128, 128, 128, 128, 128, 128, 128, 128, 128, 128, 128, 128, 128, 128,
+	128, 128, 128, 128, 128, 128, 128, 128, 128, 128, 128, 128, 128, 128, 128, 128,
+	128, 128, 128, 128, 128, 128, 128, 128, 128, 128, 128, 128, 128, 128, 128, 128,
+	128, 128, 128, 128, 128, 128, 128, 128, 128, 128, 128, 128, 128, 128, 128, 128,
+};
 
 /* A whole quartet: three bytes, fewer where padding stands, none when it starts with padding. */
 static size_t
@@ -73,9 +79,25 @@ lenient_base64_step(struct lenient_base64 *state, const char *in, size_t len, un
 	size_t n = 0;
 
 	for (size_t i = 0; i < len; i++) {
-		int v = lenient_base64_value((unsigned char)in[i]);
+		unsigned v;
 
-		if (v < 0)
+		/* the common case first: four letters of the alphabet, no padding, at a quartet's start */
+		while (state->n == 0 && i + 4 <= len) {
+			unsigned a = lenient_base64_values[(unsigned char)in[i]], b = lenient_base64_values[(unsigned char)in[i + 1]],
+				 c = lenient_base64_values[(unsigned char)in[i + 2]],
+				 d = lenient_base64_values[(unsigned char)in[i + 3]];
+
+			if ((a | b | c | d) & (LENIENT_PAD | LENIENT_SKIP))
+				break;
+			out[n++] = (unsigned char)(a << 2 | b >> 4);
+			out[n++] = (unsigned char)((b & 15) << 4 | c >> 2);
+			out[n++] = (unsigned char)((c & 3) << 6 | d);
+			i += 4;
+		}
+		if (i == len)
+			break;
+		v = lenient_base64_values[(unsigned char)in[i]];
+		if (v == LENIENT_SKIP)
 			continue;	/* line ends, white space, anything outside the alphabet */
 		state->quartet[state->n++] = (unsigned char)v;
 		if (state->n == 4) {

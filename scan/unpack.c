@@ -166,5 +166,12 @@ unpack_each(const unsigned char *data, size_t len, const struct unpack_ops *ops,
 	}
 	result = unpack_entries(a, ops, why, whylen);
 	archive_read_free(a);
+	if (result == UNPACK_UNREADABLE && unpack_compressed(data, len) && (a = unpack_open(data, len, true))) {
+		/* An archive that must seek (7z, zip) inside a compressed file: libarchive reads it through
+		 * the filter and fails; 7-Zip decompresses the file first.  Its content is one member, and
+		 * the caller opens that from memory. */
+		result = unpack_entries(a, ops, why, whylen);
+		archive_read_free(a);
+	}
 	return result;
 }

@@ -10,7 +10,10 @@
  * says so after seeing the head (the caller opens nested archives that
  * way).  Nothing is written to disk.  A member libarchive reports as
  * encrypted is handed over with no data and encrypted set.  More than
- * members_max members stop the reading and say so.  An archive libarchive
+ * members_max members stop the reading and say so.  A compressed file
+ * whose content libarchive cannot read as an archive through the filter
+ * (a 7z or zip that must seek, compressed with bzip2) is handed over as
+ * one member, decompressed, as 7-Zip opens it.  An archive libarchive
  * cannot read to its end is reported, never passed as read.
  */
 #ifndef HM_UNPACK_H

@@ -11,7 +11,8 @@ PACKAGES="build-essential autoconf automake m4 pkg-config libmilter-dev libdb-de
 	clang libclang-rt-14-dev cppcheck clang-tidy valgrind dpkg-dev debhelper fakeroot curl iproute2 strace
 	libhiredis-dev libseccomp-dev redis-server procmail p7zip-full zstd xz-utils poppler-utils
 	libexpat1-dev libxml2-utils wrk nginx-light apache2
-	gnupg libtasn1-doc shared-mime-info libjxl-testdata libpython3.11-testsuite golang-github-jhillyerd-enmime-dev zip"
+	gnupg libtasn1-doc shared-mime-info libjxl-testdata libpython3.11-testsuite golang-github-jhillyerd-enmime-dev zip
+	libconvert-binhex-perl"
 
 install_packages() {
 	local missing=() p created=

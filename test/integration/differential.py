@@ -3,8 +3,8 @@
 
   differential.py HOSTSCAN CONF EXE DOC CASES SEED
 
-Generates CASES messages from a grammar of encodings, containers and
-archives around a payload -- EXE (an executable) or, for every other case,
+Generates CASES messages from a grammar of encodings, containers (zip,
+tar, 7z, compressed files) and archives around a payload -- EXE (an executable) or, for every other case,
 DOC (an ordinary document, the legit twin) -- and runs each through
 `HOSTSCAN -c CONF -r info@example.com` (whose policy blocks
 application/x-dosexec).  A reference reader extracts what a mail client
@@ -27,10 +27,12 @@ import email.policy
 import gzip
 import io
 import lzma
+import os
 import random
 import subprocess
 import sys
 import tarfile
+import tempfile
 import zipfile
 
 # ---- the grammar: payload -> containers -> encoding -> message ----
@@ -61,7 +63,23 @@ def compressed(data, name, rng):
     return packed, name + "." + kind
 
 
-CONTAINERS = {"zip": zip_of, "tar": tar_of, "compressed": compressed}
+def sevenz_of(data, name, rng):
+    """A 7z archive (the 7z command of p7zip-full: Python has no 7z writer in Debian's python3 here)."""
+    method = rng.choice(["LZMA2", "LZMA", "BZip2", "Deflate", "PPMd", "Copy"])
+    with tempfile.TemporaryDirectory() as tmp:
+        with open(os.path.join(tmp, name), "wb") as f:
+            f.write(data)
+        with open(os.path.join(tmp, "readme.txt"), "w") as f:
+            f.write("see the other file\n")
+        for member in ("readme.txt", name):     # the same bytes every run: a seed makes the same cases
+            os.utime(os.path.join(tmp, member), (1796558400, 1796558400))
+        subprocess.run(["7z", "a", "-t7z", "-m0=" + method, "archive.7z", "readme.txt", name], cwd=tmp, check=True,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        with open(os.path.join(tmp, "archive.7z"), "rb") as f:
+            return f.read(), "archive.7z"
+
+
+CONTAINERS = {"zip": zip_of, "tar": tar_of, "compressed": compressed, "7z": sevenz_of}
 
 
 def b64_plain(data, rng):
@@ -248,10 +266,31 @@ def is_exe(data):
     return at + 4 <= len(data) and data[at:at + 4] == b"PE\0\0"
 
 
+def sevenz_members(data):
+    """The files of a 7z archive, as 7-Zip takes them out; [] when it is none."""
+    if data[:6] != b"7z\xbc\xaf\x27\x1c":
+        return []
+    with tempfile.TemporaryDirectory() as tmp:
+        with open(os.path.join(tmp, "a.7z"), "wb") as f:
+            f.write(data)
+        if subprocess.run(["7z", "x", "-y", "-oout", "a.7z"], cwd=tmp, stdout=subprocess.DEVNULL,
+                          stderr=subprocess.DEVNULL).returncode != 0:
+            return []
+        out = []
+        for root, _, files in os.walk(os.path.join(tmp, "out")):
+            for name in files:
+                with open(os.path.join(root, name), "rb") as f:
+                    out.append(f.read())
+        return out
+
+
 def containers(data, depth):
     found = is_exe(data)
     if depth > 6:
         return found
+    members = sevenz_members(data)
+    if members:
+        return found or any(containers(m, depth + 1) for m in members)
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as z:
             return found or any(containers(z.read(n), depth + 1) for n in z.namelist())

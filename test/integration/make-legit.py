@@ -571,6 +571,21 @@ def own(c, pdf, html_doc):
     m.set_content(read(pdf), maintype="application", subtype="pdf", disposition="attachment",
                   filename="Rechnung-2026-1188.pdf")
     c.add("pdf-only-no-text", m)
+    # A sloppy mailer's message with a default Content-Type header before its real one, and a part
+    # whose one header names two types: readers differ on which counts; every reading is harmless.
+    m = message("Unterlagen (zwei Content-Type)", GERMAN)
+    attach(m, read(pdf), "Vertrag.pdf", "application/pdf")
+    data = m.as_bytes(policy=POLICY)
+    data = data.replace(b"\nContent-Type: multipart/mixed", b"\nContent-Type: text/plain\nContent-Type: multipart/mixed", 1)
+    data = data.replace(b"Content-Type: application/pdf", b"Content-Type: application/pdf; application/octet-stream", 1)
+    c.add("two-content-types", data)
+    # A PDF in BinHex 4.0, as a Mac mailer sends it, encoded by Convert::BinHex (libconvert-binhex-perl).
+    hqx = subprocess.run(["perl", "-MConvert::BinHex", "-e", '$h = Convert::BinHex->new; $h->filename("Vertrag.pdf");'
+                          ' $h->type("PDF "); $h->creator("CARO"); $h->data(Path => $ARGV[0]); $h->resource(Data => "");'
+                          " $h->encode(\\*STDOUT)", pdf], check=True, capture_output=True).stdout
+    m = message("Vertrag (BinHex)", GERMAN)
+    m.add_attachment(hqx, maintype="application", subtype="mac-binhex40", filename="Vertrag.pdf.hqx", cte="7bit")
+    c.add("pdf-in-binhex", m)
     # A reply quoting the whole thread, with the signature logo repeated three times.
     m = message("AW: AW: AW: Termin", "Passt.\n\n" + "".join("> " * i + l + "\n" for i in range(1, 4)
                                                          for l in GERMAN.splitlines()))

@@ -12,8 +12,13 @@ writes into DIR, with CRLF line ends (Sendmail refuses bare LF):
   yenc.eml   yEnc (=ybegin ... =yend) in a body without Content-Type
   cte.eml    base64 declared "base64;"
   cte2.eml   base64 declared "base64, 7bit"
+  ctype1.eml two Content-Type headers, text/plain first, then the multipart
+             that attaches FILE (base64, as application/pdf)
+  ctype2.eml the same, the multipart's header first
+  ctype3.eml one Content-Type header naming both: "text/plain; multipart/mixed"
 Thunderbird decodes each to FILE (mailnews/mime: mimeenc.cpp, mimeunty.cpp);
-GMime and libclamav did not.
+GMime and libclamav did not.  Readers differ on the ctype ones (some take
+the first Content-Type header, some the last): one reading shows FILE.
 """
 import base64
 import binascii
@@ -57,6 +62,13 @@ def main():
     for name, cte in (("cte", "base64;"), ("cte2", "base64, 7bit")):
         msgs[name] = multipart(name, 'Content-Type: application/pdf; name="x.pdf"\nContent-Transfer-Encoding: '
                                + cte + "\n\n" + b64)
+    attached = ('--b1\nContent-Type: application/pdf; name="x.pdf"\nContent-Transfer-Encoding: base64\n\n' + b64
+                + "--b1--\n")
+    multi = 'multipart/mixed; boundary="b1"'
+    for name, first, second in (("ctype1", "text/plain", multi), ("ctype2", multi, "text/plain")):
+        msgs[name] = (HEAD.format(name) + "Content-Type: " + first + "\nContent-Type: " + second + "\n\n"
+                      + attached)
+    msgs["ctype3"] = HEAD.format("ctype3") + 'Content-Type: text/plain; multipart/mixed; boundary="b1"\n\n' + attached
     for name, text in msgs.items():
         with open(os.path.join(out, name + ".eml"), "wb") as f:
             f.write((text if isinstance(text, bytes) else text.encode()).replace(b"\n", b"\r\n"))

@@ -1,7 +1,7 @@
 #!/bin/bash
 # t-differential - the attachment walk against a reference reader
 # (test/integration/differential.py): messages generated from a grammar of
-# transfer encodings (lenient ones included), containers (zip, tar,
+# transfer encodings (lenient ones included), containers (zip, tar, 7z,
 # compressed files, forwarded messages) and encoded blocks (uuencode, yEnc)
 # around an executable or, for the legit twin of each, a real PDF; every
 # executable inside must be blocked, no document refused.  A fixed number

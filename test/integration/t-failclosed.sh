@@ -42,16 +42,17 @@ printf 'x' >>"$RUN/changed.exe"	# an executable no signature matches: only its t
 # ---- libclamav in process: its limits are the policy's, and what passes them is no "clean" ----
 check "hostmilter starts with libclamav and spamd" restart_milter "Scanner clamav" "ClamAVDatabase $RUN/clamdb" \
 	"Scanner spamd tcp:127.0.0.1:7840" "SpamMaxSize 8K"
-# zip_behind N SIZE_MB NAME: clam.exe as the last entry of an archive, behind N entries of SIZE_MB megabytes of zeros.
+# zip_behind N SIZE_MB NAME [FILE]: FILE (clam.exe) as the last entry of an archive, behind N entries of
+# SIZE_MB megabytes of zeros.
 zip_behind() {
-	python3 - "$1" "$2" "$RUN/$3" <<'PY'
+	python3 - "$1" "$2" "$RUN/$3" "${4:-/usr/share/clamav-testfiles/clam.exe}" <<'PY'
 import sys, zipfile
 with zipfile.ZipFile(sys.argv[3], "w", zipfile.ZIP_DEFLATED) as z:
     for i in range(int(sys.argv[1])):
         with z.open("zeros%d.bin" % i, "w") as f:
             for _ in range(int(sys.argv[2])):
                 f.write(bytes(1 << 20))
-    z.write("/usr/share/clamav-testfiles/clam.exe", "clam.exe")
+    z.write(sys.argv[4], "clam.exe")
 PY
 }
 zip_behind 5 90 behind450.zip
@@ -60,7 +61,11 @@ like "clam.exe behind 450 MB of zeros (past libclamav's default MaxScanSize, wit
 	"$(step DATA "$out")" '^DATA 554 5\.7\.1 '
 zip_behind 6 100 behind600.zip
 out=$(send zip-600 attach "$RUN/behind600.zip" -- orders@shop.example)
-like "clam.exe behind 600 MB of zeros (past MaxScanSize): 554 5.7.1 naming why, not clean" \
+like "clam.exe behind 600 MB of zeros (past libclamav's MaxScanSize): found all the same, libarchive takes it out" \
+	"$(step DATA "$out")" '^DATA 554 5\.7\.1 Virus found: clam\.exe'
+zip_behind 6 100 changed600.zip "$RUN/changed.exe"
+out=$(send zip-600-changed attach "$RUN/changed600.zip" -- orders@shop.example)
+like "an unknown executable behind 600 MB of zeros (past MaxScanSize): 554 5.7.1 naming why, not clean" \
 	"$(step DATA "$out")" '^DATA 554 5\.7\.1 .*inspected.*Heuristics\.Limits\.Exceeded\.MaxScanSize'
 like "... libclamav's alert is the logged reason" "$(cat "$RUN/hostmilter.log")" \
 	'reject rule=uninspectable .*Heuristics\.Limits\.Exceeded\.MaxScanSize'
@@ -134,7 +139,7 @@ out=$(send tnef-broken attach "$RUN/broken.tnef" winmail.dat application/ms-tnef
 like "TNEF that libytnef cannot read: 554 5.7.1, not clean" "$(step DATA "$out")" '^DATA 554 5\.7\.1 '
 like "... logged with the reason" "$(cat "$RUN/hostmilter.log")" \
 	'why="Message could not be inspected: TNEF \(winmail\.dat\) that libytnef cannot read"'
-# clam.exe in BinHex, one character changed: no signature matches, and the walk does not decode BinHex.
+# clam.exe in BinHex, one character changed: no signature matches; the walk decodes BinHex (its data fork).
 python3 - "$RUN/changed.hqx" <<'PY'
 import sys
 d = bytearray(open("/usr/share/clamav-testfiles/clam.exe.binhex", "rb").read())
@@ -143,15 +148,16 @@ d[i] = ord("A") if d[i] != ord("A") else ord("B")
 open(sys.argv[1], "wb").write(d)
 PY
 out=$(send binhex attach "$RUN/changed.hqx" setup.hqx application/mac-binhex40 -- info@example.com)
-like "BinHex, not opened by the walk: 554 5.7.1" "$(step DATA "$out")" '^DATA 554 5\.7\.1 '
-like "... logged with the reason" "$(cat "$RUN/hostmilter.log")" 'why="Message could not be inspected: BinHex content is not inspected"'
+like "BinHex decoded by the walk: its executable refused by type, 550 5.7.1" "$(step DATA "$out")" \
+	'^DATA 550 5\.7\.1 .*x-dosexec'
 out=$(send tnef-open attach "$RUN/broken.tnef" winmail.dat application/ms-tnef -- orders@shop.example)
 like "... to a recipient that blocks no type: delivered" "$(step DATA "$out")" '^DATA 250 '
 
 # What only a lenient reader decodes is what Thunderbird shows: each is read as it does (issue 23).
 mkdir -p "$RUN/lenient"
 python3 "$HM_SRC/test/integration/make-lenient.py" "$RUN/changed.exe" "$RUN/lenient"
-for kind in pad uu xuu yenc cte cte2; do
+# ctype1-3: conflicting Content-Type headers (issue 22): each reading is walked.
+for kind in pad uu xuu yenc cte cte2 ctype1 ctype2 ctype3; do
 	out=$(hm_probe --source 127.0.0.5 --to info@example.com --message "$RUN/lenient/$kind.eml")
 	like "an executable only a lenient reader decodes ($kind): 550 5.7.1 by its true type" \
 		"$(step DATA "$out")" '^DATA 550 5\.7\.1 .*x-dosexec'
@@ -169,6 +175,53 @@ like "a password-protected zip: delivered under the default encrypted: accept" "
 qf=$(grep -l 'container-zip-encrypted' "$RUN"/queue/qf* 2>/dev/null | head -1)
 like "... marked X-Virus-Status: Unscanned (encrypted)" "$(grep '^H??X-Virus-Status' "$qf" 2>/dev/null)" \
 	'X-Virus-Status: Unscanned \(encrypted\)$'
+
+# ---- libclamav is given what the walk decodes (issue 23) ----
+# EICAR where only a lenient reader or libarchive takes it out: libclamav's own decoders
+# miss each of these, so before the walk fed libclamav they reached a recipient who blocks
+# no type as clean.  Each has its legit twin, the same shape around a harmless document,
+# delivered unchanged.
+check "hostmilter starts with libclamav alone" restart_milter "Scanner clamav" "ClamAVDatabase $RUN/clamdb"
+doc=$(ls /usr/share/doc/*/*.pdf 2>/dev/null | head -1)
+doc=${doc:-/usr/share/common-licenses/GPL-3}
+mkdir -p "$RUN/eicar" "$RUN/twin"
+python3 "$HM_SRC/test/integration/make-lenient.py" "$RUN/eicar.com" "$RUN/eicar"
+python3 "$HM_SRC/test/integration/make-containers.py" "$RUN/eicar.com" "$RUN/eicar"
+python3 "$HM_SRC/test/integration/make-lenient.py" "$doc" "$RUN/twin"
+python3 "$HM_SRC/test/integration/make-containers.py" "$doc" "$RUN/twin"
+LC_ALL=C sed -i 's/^Subject: /Subject: twin-/' "$RUN"/twin/*.eml	# found by its own subject in the queue
+# body_sent MESSAGE SUBJECT: whether the queued df of SUBJECT holds MESSAGE's body byte for byte.
+body_sent() {
+	local qf
+	qf=$(hm_qf "$2")
+	[ -n "$qf" ] && python3 - "$1" "${qf%/*}/d${qf##*/?}" <<'PY'
+import sys
+sent = open(sys.argv[1], "rb").read().split(b"\r\n\r\n", 1)[1].replace(b"\r\n", b"\n")
+sys.exit(0 if open(sys.argv[2], "rb").read() == sent else 1)
+PY
+}
+# pad: base64 padded after its first byte; uu, xuu: uuencoded with a lone backtick line; yenc;
+# zip-ppmd, 7z-bzip2, 7z-deflate: archive members libclamav cannot unpack; zstd, lzma: a file
+# compressed alone; pdf-predictor, pdf-attach: a PDF's embedded file, taken out by poppler.
+for kind in pad uu xuu yenc zip-ppmd 7z-bzip2 7z-deflate zstd lzma pdf-predictor pdf-attach; do
+	subject=$(sed -n 's/^Subject: //p' "$RUN/twin/$kind.eml" | tr -d '\r')
+	out=$(hm_probe --source 127.0.0.5 --to orders@shop.example --message "$RUN/eicar/$kind.eml")
+	like "EICAR only the walk decodes ($kind), to a recipient who blocks no type: 554 5.7.1 virus" \
+		"$(step DATA "$out")" '^DATA 554 5\.7\.1 Virus found: eicar\.com'
+	out=$(hm_probe --source 127.0.0.5 --to orders@shop.example --message "$RUN/twin/$kind.eml")
+	like "... its twin, a harmless document the same way: delivered" "$(step DATA "$out")" '^DATA 250 '
+	like "... clean" "$(grep '^H??X-Virus-Status' "$(hm_qf "$subject")")" 'X-Virus-Status: Clean$'
+	check "... its body byte for byte as sent" body_sent "$RUN/twin/$kind.eml" "$subject"
+done
+# Conflicting Content-Type headers around a harmless document, to the recipient who blocks executables.
+for kind in ctype1 ctype2 ctype3; do
+	subject=$(sed -n 's/^Subject: //p' "$RUN/twin/$kind.eml" | tr -d '\r')
+	out=$(hm_probe --source 127.0.0.5 --to info@example.com --message "$RUN/twin/$kind.eml")
+	like "a PDF under conflicting Content-Type headers ($kind), to a recipient who blocks executables: delivered" \
+		"$(step DATA "$out")" '^DATA 250 '
+	check "... its body byte for byte as sent" body_sent "$RUN/twin/$kind.eml" "$subject"
+done
+like "the virus is logged by name" "$(cat "$RUN/hostmilter.log")" 'reject rule=virus .*to=<orders@shop\.example> virus="eicar\.com'
 
 is "no spool file left behind" "$(ls -A "$RUN/spool")" ""
 done_testing

@@ -23,6 +23,7 @@
 #include "attach.h"
 #include "exetype.h"
 #include "lenient.h"
+#include "clamfeed.h"
 #include "cluster.h"
 #include "conf.h"
 #include "dstr.h"
@@ -849,7 +850,130 @@ START_TEST(attach_decodes_uuencoded_text)
 }
 END_TEST
 
+/* Two Content-Type headers, or two types in one: readers differ (first, last), so each reading is walked. */
+START_TEST(attach_reads_every_content_type)
+{
+	static const char *const orders[][2] = {
+		{ "text/plain", "multipart/mixed; boundary=\"b\"" },
+		{ "multipart/mixed; boundary=\"b\"", "text/plain" },
+		{ "multipart/mixed; boundary=\"b\"", "multipart/mixed; boundary=\"c\"" },
+	};
+	unsigned char pe[256];
+	struct attach_report report;
+
+	pe_bytes(pe);
+	for (size_t i = 0; i < sizeof(orders) / sizeof(*orders); i++) {
+		struct text t = { 0 };
+
+		text_add(&t, HEAD "Content-Type: %s\r\nContent-Type: %s\r\n\r\n--b\r\n", orders[i][0], orders[i][1]);
+		text_exe_part(&t, "x.pdf");
+		text_add(&t, "--b--\r\n");
+		assert_found_exe(t.p);
+		t.len = 0;
+		/* a part's: the uuencoded program is a file only to a reader that takes text/plain */
+		text_add(&t, HEAD "Content-Type: multipart/mixed; boundary=\"o\"\r\n\r\n--o\r\nContent-Type: %s\r\n"
+			 "Content-Type: %s\r\n\r\nbegin 755 setup.exe\r\n", i ? "text/plain" : "application/pdf",
+			 i ? "application/pdf" : "text/plain");
+		text_uuencode(&t, pe, sizeof(pe));
+		text_add(&t, "--o--\r\n");
+		assert_found_exe(t.p);
+		free(t.p);
+	}
+	{
+		struct text t = { 0 };
+
+		text_add(&t, HEAD "Content-Type: text/plain; multipart/mixed; boundary=\"b\"\r\n\r\n--b\r\n");
+		text_exe_part(&t, "x.pdf");
+		text_add(&t, "--b--\r\n");
+		assert_found_exe(t.p);
+		t.len = 0;
+		/* the legit twin: the same header twice is one reading, and nothing is found or missed */
+		text_add(&t, HEAD "Content-Type: text/plain\r\nContent-Type: text/plain\r\n\r\nhello\r\n");
+		report_of(t.p, false, 0, &report);
+		ck_assert_msg(!report.incomplete && !report.failed, "%s%s", report.why, report.failed_why);
+		ck_assert_uint_eq(report.nparts, 1);
+		free(t.p);
+	}
+}
+END_TEST
+
 /* Containers the walk does not open (BinHex, message/partial), and TNEF or S/MIME their libraries cannot read. */
+/* BinHex 4.0 of data named name, run-length encoded as encoders write it, in t. */
+static void
+text_binhex(struct text *t, const char *name, const unsigned char *data, size_t len)
+{
+	static const char alphabet[] = "!\"#$%&'()*+,-012345689@ABCDEFGHIJKLMNPQRSTUVXYZ[`abcdefhijklmpqr";
+	unsigned char *bin = calloc(1, 64 + 3 * len), *rle = calloc(1, 128 + 6 * len);
+	size_t n = 0, r = 0, nlen = strlen(name), col = 0;
+	unsigned bits = 0, nbits = 0;
+
+	bin[n++] = (unsigned char)nlen;
+	memcpy(bin + n, name, nlen), n += nlen;
+	n += 1 + 4 + 4 + 2;	/* version, type, creator, flags */
+	bin[n++] = (unsigned char)(len >> 24), bin[n++] = (unsigned char)(len >> 16);
+	bin[n++] = (unsigned char)(len >> 8), bin[n++] = (unsigned char)len;
+	n += 4 + 2;	/* no resource fork; header CRC (not checked) */
+	memcpy(bin + n, data, len), n += len + 2 + 2;	/* data, its CRC, the resource fork's */
+	for (size_t i = 0; i < n;) {
+		size_t run = 1;
+
+		while (i + run < n && bin[i + run] == bin[i] && run < 255)
+			run++;
+		rle[r++] = bin[i];
+		if (bin[i] == 0x90)
+			rle[r++] = 0;
+		if (run > 2)
+			rle[r++] = 0x90, rle[r++] = (unsigned char)run, i += run;
+		else
+			i++;
+	}
+	text_add(t, "(This file must be converted with BinHex 4.0)\r\n:");
+	for (size_t i = 0; i < r || nbits > 0; i++) {
+		bits = bits << 8 | (i < r ? rle[i] : 0), nbits += 8;
+		while (nbits >= 6) {
+			nbits -= 6;
+			text_add(t, "%c%s", alphabet[(bits >> nbits) & 63], ++col % 64 == 0 ? "\r\n" : "");
+		}
+		if (i >= r)
+			break;
+	}
+	text_add(t, ":\r\n");
+	free(bin);
+	free(rle);
+}
+
+/* BinHex, in a text body or a part of its own, is decoded: the executable in its data fork is found. */
+START_TEST(attach_decodes_binhex)
+{
+	unsigned char pe[256];
+	struct text t = { 0 };
+	struct attach_report report;
+
+	pe_bytes(pe);
+	text_add(&t, HEAD "Content-Type: text/plain\r\n\r\nHere it is:\r\n\r\n");
+	text_binhex(&t, "setup.exe", pe, sizeof(pe));
+	assert_found_exe(t.p);
+	report_of(t.p, true, 0, &report);
+	ck_assert_msg(!report.incomplete, "%s", report.why);
+	t.len = 0;
+	text_add(&t, HEAD "Content-Type: application/mac-binhex40; name=\"setup.hqx\"\r\n\r\n");
+	text_binhex(&t, "setup.exe", pe, sizeof(pe));
+	assert_found_exe(t.p);
+	t.len = 0;	/* the legit twin: a text file, found as text and nothing else */
+	text_add(&t, HEAD "Content-Type: application/mac-binhex40\r\n\r\n");
+	text_binhex(&t, "notes.txt", (const unsigned char *)"Meeting at ten.\n\n\n\n\n", 20);
+	report_of(t.p, false, 0, &report);
+	ck_assert_msg(!report.incomplete && !report.failed, "%s%s", report.why, report.failed_why);
+	ck_assert(!report_has(&report, "application/x-dosexec"));
+	ck_assert(report_has(&report, "text/plain"));
+	t.len = 0;	/* declared BinHex with nothing in it: nothing inside, nothing failed */
+	text_add(&t, HEAD "Content-Type: application/mac-binhex40\r\n\r\n");
+	report_of(t.p, false, 0, &report);
+	ck_assert_msg(!report.incomplete && !report.failed, "%s%s", report.why, report.failed_why);
+	free(t.p);
+}
+END_TEST
+
 START_TEST(attach_unopened_containers)
 {
 	static const unsigned char signed_data[] = { 0x30, 0x82, 0x01, 0x00, 0x06, 0x09, 0x2a, 0x86, 0x48, 0x86,
@@ -1275,6 +1399,105 @@ START_TEST(clamav_scans_in_process)
 }
 END_TEST
 
+/* A clamav node whose database has one hash signature, on the bytes sig; its directory in dir. */
+static void *
+clamav_node_for(const char *sig, const char *name, char *dir, char *path, size_t pathlen)
+{
+	char md5[EVP_MAX_MD_SIZE * 2 + 1], err[200];
+	unsigned char digest[EVP_MAX_MD_SIZE];
+	unsigned int digest_len = 0;
+	static struct hm_conf conf;
+	static struct scan_settings settings = { .conf = &conf };
+	void *node;
+	FILE *f;
+
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	EVP_Digest(sig, strlen(sig), digest, &digest_len, EVP_md5(), NULL);
+	for (unsigned i = 0; i < digest_len; i++)
+		snprintf(md5 + 2 * i, 3, "%02x", digest[i]);
+	snprintf(path, pathlen, "%s/unit.hdb", dir);
+	ck_assert_ptr_nonnull(f = fopen(path, "w"));
+	fprintf(f, "%s:%zu:%s\n", md5, strlen(sig), name);
+	fclose(f);
+	conf_defaults(&conf);
+	snprintf(conf.clamav_database, sizeof(conf.clamav_database), "%s", dir);
+	snprintf(conf.spool_directory, sizeof(conf.spool_directory), "%s", dir);
+	node = engine_clamav.open("", &settings, err, sizeof(err));
+	ck_assert_msg(node != NULL, "%s", err);
+	return node;
+}
+
+static void
+clamav_scan_text(void *node, const char *msg, struct scan_result *r)
+{
+	struct spool *spool = spool_of(msg);
+
+	engine_clamav.scan(node, &(struct scan_job){ .spool = spool }, NULL, r);
+	spool_free(spool);
+}
+
+/* libclamav is given what the walk decodes: base64 padded after its first
+ * byte, which only the lenient reading decodes whole, is a virus to every
+ * recipient; the same bytes twice are scanned once; a walk cut short by its
+ * cap is no "clean". */
+START_TEST(clamav_scans_what_the_walk_decodes)
+{
+	const char *blob = "hostmilter unit-test blob, read only by a lenient decoder\n";
+	char dir[] = "/tmp/check-clamav.XXXXXX", path[PATH_MAX];
+	void *node = clamav_node_for(blob, "Hostmilter.Unit.Blob", dir, path, sizeof(path));
+	char *first = g_base64_encode((const guchar *)blob, 1), *rest = g_base64_encode((const guchar *)blob + 1,
+											 strlen(blob) - 1);
+	struct clamfeed_stats stats;
+	struct scan_result r;
+	struct text t = { 0 };
+
+	text_add(&t, "Subject: unit\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=\"b\"\r\n\r\n");
+	for (int i = 0; i < 2; i++)
+		text_add(&t, "--b\r\nContent-Type: application/pdf\r\nContent-Transfer-Encoding: base64\r\n\r\n"
+			 "%s\r\n%s\r\n", first, rest);
+	text_add(&t, "--b--\r\n");
+	clamav_scan_text(node, t.p, &r);
+	ck_assert_int_eq(r.status, SCAN_DONE);
+	ck_assert(r.virus);
+	ck_assert_str_eq(r.virus_name, "Hostmilter.Unit.Blob.UNOFFICIAL");
+	free(t.p);
+	t = (struct text){ 0 };
+	text_add(&t, "Subject: unit\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=\"b\"\r\n\r\n");
+	for (int i = 0; i < 2; i++)
+		text_add(&t, "--b\r\nContent-Type: application/pdf\r\nContent-Transfer-Encoding: base64\r\n\r\n%s\r\n", rest);
+	text_add(&t, "--b--\r\n");
+	clamav_scan_text(node, t.p, &r);
+	ck_assert_int_eq(r.status, SCAN_DONE);
+	ck_assert(!r.virus);
+	clamfeed_last(&stats);
+	ck_assert_uint_eq(stats.blobs, 2);
+	/* the twin part's bytes are not scanned again, nor bytes libclamav took out as the walk does */
+	ck_assert_uint_eq(stats.scanned, 0);
+	free(t.p);
+	t = (struct text){ 0 };
+	text_add(&t, "Subject: unit\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=\"b\"\r\n\r\n");
+	for (int i = 0; i <= ATTACH_PARTS_MAX; i++)
+		text_add(&t, "--b\r\nContent-Type: text/plain\r\n\r\npart %d\r\n", i);
+	text_add(&t, "--b\r\nContent-Type: application/pdf\r\nContent-Transfer-Encoding: base64\r\n\r\n%s\r\n%s\r\n"
+		 "--b--\r\n", first, rest);
+	clamav_scan_text(node, t.p, &r);
+	ck_assert_int_eq(r.status, SCAN_INCOMPLETE);
+	ck_assert_ptr_nonnull(strstr(r.note, "more than 1000 parts"));
+	clamav_scan_text(node, "From: a@b\r\nSubject: unit\r\n\r\nnothing to see\r\n", &r);
+	ck_assert_int_eq(r.status, SCAN_DONE);
+	ck_assert(!r.virus);
+	clamfeed_last(&stats);	/* the text libclamav took out with its line ends changed: not scanned again */
+	ck_assert_uint_eq(stats.blobs, 1);
+	ck_assert_uint_eq(stats.scanned, 0);
+	free(t.p);
+	g_free(first);
+	g_free(rest);
+	engine_clamav.close(node);
+	unlink(path);
+	ck_assert_int_eq(rmdir(dir), 0);
+}
+END_TEST
+
 /* libclamav inspects whole every message the policy accepts; never less than its own defaults. */
 START_TEST(clamav_limits_from_the_policy)
 {
@@ -1586,7 +1809,9 @@ scan_suite(void)
 	tcase_add_test(tc, magicset_longest_types_fit);
 	tcase_add_test(tc, attach_opens_embedded_messages);
 	tcase_add_test(tc, attach_decodes_uuencoded_text);
+	tcase_add_test(tc, attach_reads_every_content_type);
 	tcase_add_test(tc, attach_unopened_containers);
+	tcase_add_test(tc, attach_decodes_binhex);
 	tcase_add_test(tc, magicset_agrees_with_the_whole_database);
 	tcase_add_test(tc, verdict_per_recipient);
 	tcase_add_test(tc, verdict_per_message);
@@ -1603,6 +1828,7 @@ scan_suite(void)
 	tcase_add_test(tc, poison_counts_by_digest_and_forgets_the_oldest);
 	tcase_add_test(tc, conf_scan_worker_keys);
 	tcase_add_test(tc, workers_absent_scan_in_this_thread);
+	tcase_add_test(tc, clamav_scans_what_the_walk_decodes);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("workers");
 	tcase_set_timeout(tc, 120);	/* a worker spins a CPU second past its limit */
