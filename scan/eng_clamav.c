@@ -326,6 +326,20 @@ clamav_watch(void *arg)
 	return 0;
 }
 
+void
+clamav_drop(void *arg)
+{
+	struct clamav_node *node = arg;
+	struct cl_engine *engine;
+
+	pthread_mutex_lock(&node->lock);
+	engine = node->engine;
+	node->engine = NULL;
+	pthread_mutex_unlock(&node->lock);
+	if (engine)
+		cl_engine_free(engine);
+}
+
 bool
 clamav_check(void *arg)
 {
@@ -372,7 +386,8 @@ clamav_take(struct clamav_node *node)
 
 	pthread_mutex_lock(&node->lock);
 	engine = node->engine;
-	cl_engine_addref(engine);
+	if (engine)
+		cl_engine_addref(engine);
 	pthread_mutex_unlock(&node->lock);
 	return engine;
 }
@@ -392,6 +407,10 @@ clamav_scan(void *arg, const struct scan_job *job, const struct net_wait *wait, 
 	int error = 0;
 	cl_error_t rc;
 
+	if (!engine) {
+		engine_fail(result, "libclamav's engine is in the scan workers' fork server only");
+		return;
+	}
 	if (spool_size(job->spool) > (uint64_t)cl_engine_get_num(engine, CL_ENGINE_MAX_FILESIZE, &error)) {
 		engine_incomplete(result, "larger than libclamav's MaxFileSize (%lld bytes)",
 				  cl_engine_get_num(engine, CL_ENGINE_MAX_FILESIZE, &error));

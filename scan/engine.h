@@ -148,6 +148,8 @@ unsigned clamav_generation(void *node);
 int clamav_watch(void *node);
 /* Without a thread: reloads when ClamAVCheckInterval passed and the database changed; whether it did. */
 bool clamav_check(void *node);
+/* The engine freed here (it lives on in the scan workers' fork server); a scan then fails. */
+void clamav_drop(void *node);
 /* libclamav's MaxFileSize and MaxScanSize for messages of up to max_message bytes. */
 void clamav_limits(uint64_t max_message, uint64_t *max_file, uint64_t *max_scan);
 

@@ -240,6 +240,15 @@ scanners_watch(struct scanners *scanners)
 	return 0;
 }
 
+void
+scanners_drop_local(struct scanners *scanners)
+{
+	for (unsigned i = 0; scanners && i < scanners->n; i++)
+		for (unsigned j = 0; scanners_local_engine(cluster_engine(scanners->clusters[i]))
+				     && j < cluster_size(scanners->clusters[i]); j++)
+			clamav_drop(cluster_node_impl(scanners->clusters[i], j));
+}
+
 bool
 scanners_check(struct scanners *scanners)
 {

@@ -73,6 +73,12 @@ unsigned scanners_generation(struct scanners *scanners);
  */
 int scanners_watch(struct scanners *scanners);
 bool scanners_check(struct scanners *scanners);
+/*
+ * The in-process engines freed in this process: the scan workers' fork
+ * server holds its own copy and reloads it; without this, the daemon would
+ * keep the first engine, unused, for ever (a second copy after a reload).
+ */
+void scanners_drop_local(struct scanners *scanners);
 /* Adds one engine's result to the outcome (what scanners_scan does for each; for the tests). */
 void scanners_add(struct scan_outcome *outcome, const struct scan_engine *engine, const struct scan_result *result);
 

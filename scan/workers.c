@@ -571,8 +571,9 @@ workers_fs_main(struct workers *w, int chan)
 		if (workers_fs_reap(3) < 0)
 			_exit(0);	/* the daemon does not read: it is gone or hung */
 		if (scanners_check(w->scanners)) {
-			struct workers_fs_event ev = { .kind = FS_RELOADED, .generation = ++generation };
+			struct workers_fs_event ev = { .kind = FS_RELOADED };
 
+			ev.generation = ++generation;
 			if (workers_fs_tell(3, &ev, -1) < 0)
 				_exit(0);
 		}
@@ -742,7 +743,7 @@ static int
 workers_event(struct workers *w, int timeout_ms)
 {
 	struct pollfd p = { .fd = w->fs_fd, .events = POLLIN };
-	struct workers_fs_event ev;
+	struct workers_fs_event ev = { 0 };
 	int fd = -1, rc = poll(&p, 1, timeout_ms);
 	ssize_t n;
 
@@ -750,9 +751,14 @@ workers_event(struct workers *w, int timeout_ms)
 		return rc < 0 && errno != EINTR ? -1 : 0;
 	if ((n = workers_receive(w->fs_fd, &ev, sizeof(ev), &fd)) <= 0)
 		return n < 0 && (errno == EINTR || errno == EAGAIN) ? 0 : -1;
-	if (n == (ssize_t)sizeof(ev) && ev.kind == FS_SPAWNED) {
+	if (n == (ssize_t)sizeof(ev) && ev.kind == FS_SPAWNED && fd >= 0) {
 		workers_spawned(w, &ev, fd);
 		return 0;
+	}
+	if (n == (ssize_t)sizeof(ev) && ev.kind == FS_SPAWNED) {	/* its channel did not come (EMFILE here) */
+		workers_fs_ask(w, FS_KILL, ev.pid);
+		ev.kind = FS_FAILED;
+		ev.error = EMFILE;
 	}
 	if (fd >= 0)
 		close(fd);
@@ -828,7 +834,8 @@ workers_first(struct workers *w, char *err, size_t errlen)
 	if (ready == w->settings.n)
 		return 0;
 	snprintf(err, errlen, "cannot start a scan worker: %s",
-		 w->spawn_error ? strerror(w->spawn_error) : "the fork server did not answer");
+		 w->spawn_error ? strerror(w->spawn_error)
+				: "not every one was ready within 10 seconds (the log says what became of them)");
 	return -1;
 }
 
@@ -862,6 +869,7 @@ workers_start(struct scanners *scanners, const struct workers_settings *settings
 		workers_stop(w);
 		return NULL;
 	}
+	scanners_drop_local(scanners);	/* the daemon never scans with it while there are workers */
 	if (pthread_create(&w->supervisor, NULL, workers_supervise, w) != 0) {
 		snprintf(err, errlen, "cannot start the scan workers' supervisor");
 		workers_stop(w);

@@ -45,7 +45,10 @@
  * daemon has fresh workers forked at once and lets the old ones finish
  * the message they hold.  The fork server ending otherwise than at
  * workers_stop ends the daemon (EXIT_FAILURE, logged), for the service
- * manager to start it again: see workers.c for why.  It runs as the
+ * manager to start it again: see workers.c for why.  Once the workers
+ * are up, the caller's own copy of libclamav's engine is freed
+ * (scanners_drop_local): it never scans with it while there are workers,
+ * and it would otherwise hold it for ever.  It runs as the
  * caller, with the workers' limits but for the address space and the CPU
  * time, and their seccomp filter but for fork and kill (its own workers);
  * a worker adds its own limits and filter to these.  Workers and fork

@@ -14,6 +14,7 @@
 #    signal its parent (the fork server) or anyone else;
 #  - the restarts and poison messages in /metrics and the SIGUSR1 report;
 #  - a ClamAV database reload: fresh workers that know the new signature;
+#  - the fork server killed: hostmilter logs it and exits, no worker left;
 #  - ScanTemporaryDirectory checked as SpoolDirectory is, and used;
 #  - ScanWorkers 0: no worker, scanning in the milter's threads as before.
 # Real signals go to the real workers' pids; to catch one holding a message,
@@ -218,6 +219,19 @@ check "... the old ones gone, two new ones" hm_until 30 fresh
 out=$(hm_send reload-1 attach "$RUN/reload.txt" reload.txt text/plain -- info@example.com)
 like "... which find the new signature: 554 5.7.1" "$(step DATA "$out")" '^DATA 554 5\.7\.1 .*Virus'
 is "... and a reload is no restart" "$(metric hostmilter_scan_worker_restarts_total)" 4
+
+# ---- the fork server gone: hostmilter exits, for the service manager to start it again ----
+old=$(workers)
+before=$(hm_log_count 'fork server ended')
+kill -KILL "$(server)"
+check "the fork server killed: hostmilter says so" hm_wait_log 'fork server ended' "$before" 30
+gone() { ! kill -0 "$HM_MILTER_PID" 2>/dev/null; }
+check "... and exits" hm_until 30 gone
+wait "$HM_MILTER_PID"
+is "... with status 1" "$?" 1
+none_left() { local p; for p in $old; do kill -0 "$p" 2>/dev/null && return 1; done; return 0; }
+check "... and no worker outlives it" hm_until 10 none_left
+HM_MILTER_PID=
 
 # ---- ScanTemporaryDirectory: checked as SpoolDirectory is ----
 hm_milter_stop
