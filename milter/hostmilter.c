@@ -862,9 +862,12 @@ start_as_root(const struct hm_conf *conf, const struct passwd *pw, struct starte
 }
 
 /*
- * As UserID, before any thread that serves: the scan workers, forked
- * from a process that has libclamav's engine loaded (they share it
- * copy-on-write) and no privileges left to inherit.
+ * As UserID, before any thread at all: the scan workers' fork server,
+ * forked from a process that has libclamav's engine loaded (it and the
+ * workers it forks share it copy-on-write), no privileges left to
+ * inherit, and no thread that could hold a lock across the fork.  Without
+ * workers, the ClamAV reload thread here instead (the fork server
+ * reloads the engine itself).
  */
 static void
 start_workers(const struct hm_conf *conf, struct started *up)
@@ -874,8 +877,11 @@ start_workers(const struct hm_conf *conf, struct started *up)
 					     conf->scan_timeout, conf->scan_worker_faults, ready_fd >= 0 };
 	char err[512];
 
-	if (conf->scan_workers == 0)
+	if (conf->scan_workers == 0) {
+		if (scanners_watch(up->scanners) < 0)
+			msg_fatal(EXIT_SOFTWARE, "cannot start the ClamAV reload thread");
 		return;
+	}
 	if (conf->scan_worker_faults)
 		msg_warn("ScanWorkerFaults yes: the tests' fault injector is on; never in production");
 	if (!(up->workers = workers_start(up->scanners, &settings, err, sizeof(err))))

@@ -2,7 +2,8 @@
  * eng_clamav - libclamav in this process: the embedded default engine.
  *
  * One compiled engine serves every thread (scans take it read-only).  A
- * reload thread watches ClamAVDatabase; when it changes, a new engine is
+ * reload thread (clamav_watch; with scan workers, their fork server's
+ * clamav_check instead) watches ClamAVDatabase; when it changes, a new engine is
  * loaded and compiled beside the old one and swapped in under a mutex, and
  * each scan holds a reference (cl_engine_addref) for its duration, so the
  * old engine is freed by whichever of the reloader and the last scan lets
@@ -63,14 +64,25 @@ struct clamav_node {
 	pthread_cond_t wake;
 	bool stopping;
 	bool reloader_started;
+	uint64_t checked_ms;	/* when clamav_check last looked at the database */
 };
+
+static uint64_t
+clamav_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
 
 static pthread_once_t clamav_once = PTHREAD_ONCE_INIT;
 static int clamav_init_rc;
 
 /*
- * A scan worker (workers.h) is forked from the threaded daemon and takes
- * the engine with clamav_take: each node's lock is held across fork(), so
+ * Scan workers (workers.h) are forked by a single-threaded fork server,
+ * itself forked before the daemon starts a thread; should anything fork a
+ * threaded process after all, each node's lock is held across fork(), so
  * that the child never inherits it locked by a thread it does not have.
  */
 static pthread_mutex_t clamav_nodes_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -309,15 +321,63 @@ clamav_open(const char *address, const struct scan_settings *settings, char *err
 	node->check_seconds = settings->conf->clamav_check_interval;
 	cl_statinidir(node->dbdir, &node->dbstat);
 	node->engine = clamav_load(node, &node->signatures, err, errlen);
-	if (!node->engine || pthread_create(&node->reloader, NULL, clamav_reloader, node) != 0) {
-		if (node->engine)
-			snprintf(err, errlen, "cannot start the ClamAV reload thread");
+	node->checked_ms = clamav_now_ms();
+	if (!node->engine) {
 		clamav_close(node);
 		return NULL;
 	}
-	node->reloader_started = true;
 	clamav_track(node, NULL);
 	return node;
+}
+
+/*
+ * Not in clamav_open: the scan workers' fork server (workers.h) is forked
+ * after the engine is loaded and before any thread starts, and it watches
+ * the database itself (clamav_check), single-threaded.
+ */
+int
+clamav_watch(void *arg)
+{
+	struct clamav_node *node = arg;
+
+	if (node->reloader_started)
+		return 0;
+	if (pthread_create(&node->reloader, NULL, clamav_reloader, node) != 0)
+		return -1;
+	node->reloader_started = true;
+	return 0;
+}
+
+void
+clamav_drop(void *arg)
+{
+	struct clamav_node *node = arg;
+	struct cl_engine *engine;
+
+	pthread_mutex_lock(&node->lock);
+	engine = node->engine;
+	node->engine = NULL;
+	pthread_mutex_unlock(&node->lock);
+	if (engine)
+		cl_engine_free(engine);
+}
+
+bool
+clamav_check(void *arg)
+{
+	struct clamav_node *node = arg;
+	unsigned generation = node->generation;
+	uint64_t now = clamav_now_ms();
+
+	if (now - node->checked_ms < (uint64_t)node->check_seconds * 1000)
+		return false;
+	node->checked_ms = now;
+	if (cl_statchkdir(&node->dbstat) == 1) {
+		cl_statfree(&node->dbstat);
+		cl_statinidir(node->dbdir, &node->dbstat);
+		clamav_reload(node);
+	}
+	return node->generation != generation;
 }
 
 static void
@@ -348,7 +408,8 @@ clamav_take(struct clamav_node *node)
 
 	pthread_mutex_lock(&node->lock);
 	engine = node->engine;
-	cl_engine_addref(engine);
+	if (engine)
+		cl_engine_addref(engine);
 	pthread_mutex_unlock(&node->lock);
 	return engine;
 }
@@ -402,6 +463,10 @@ clamav_scan(void *arg, const struct scan_job *job, const struct net_wait *wait, 
 	int error = 0;
 	cl_error_t rc;
 
+	if (!engine) {
+		engine_fail(result, "libclamav's engine is in the scan workers' fork server only");
+		return;
+	}
 	if (spool_size(job->spool) > (uint64_t)cl_engine_get_num(engine, CL_ENGINE_MAX_FILESIZE, &error)) {
 		engine_incomplete(result, "larger than libclamav's MaxFileSize (%lld bytes)",
 				  cl_engine_get_num(engine, CL_ENGINE_MAX_FILESIZE, &error));

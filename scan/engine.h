@@ -144,6 +144,12 @@ int rspamd_request_head(const struct engine_node *node, const struct scan_job *j
 unsigned clamav_signatures(void *node);
 /* How many times the clamav node's engine was replaced by a reload. */
 unsigned clamav_generation(void *node);
+/* The reload thread, started after open (after the scan workers' fork server is forked); 0 or -1. */
+int clamav_watch(void *node);
+/* Without a thread: reloads when ClamAVCheckInterval passed and the database changed; whether it did. */
+bool clamav_check(void *node);
+/* The engine freed here (it lives on in the scan workers' fork server); a scan then fails. */
+void clamav_drop(void *node);
 /* libclamav's MaxFileSize and MaxScanSize for messages of up to max_message bytes. */
 void clamav_limits(uint64_t max_message, uint64_t *max_file, uint64_t *max_scan);
 

@@ -228,6 +228,39 @@ scanners_generation(struct scanners *scanners)
 	return generation;
 }
 
+/* Each libclamav node's reload thread; -1 when one cannot start. */
+int
+scanners_watch(struct scanners *scanners)
+{
+	for (unsigned i = 0; scanners && i < scanners->n; i++)
+		for (unsigned j = 0; scanners_local_engine(cluster_engine(scanners->clusters[i]))
+				     && j < cluster_size(scanners->clusters[i]); j++)
+			if (clamav_watch(cluster_node_impl(scanners->clusters[i], j)) < 0)
+				return -1;
+	return 0;
+}
+
+void
+scanners_drop_local(struct scanners *scanners)
+{
+	for (unsigned i = 0; scanners && i < scanners->n; i++)
+		for (unsigned j = 0; scanners_local_engine(cluster_engine(scanners->clusters[i]))
+				     && j < cluster_size(scanners->clusters[i]); j++)
+			clamav_drop(cluster_node_impl(scanners->clusters[i], j));
+}
+
+bool
+scanners_check(struct scanners *scanners)
+{
+	bool reloaded = false;
+
+	for (unsigned i = 0; scanners && i < scanners->n; i++)
+		for (unsigned j = 0; scanners_local_engine(cluster_engine(scanners->clusters[i]))
+				     && j < cluster_size(scanners->clusters[i]); j++)
+			reloaded |= clamav_check(cluster_node_impl(scanners->clusters[i], j));
+	return reloaded;
+}
+
 void
 scanners_scan_local(struct scanners *scanners, const struct scan_job *job, uint64_t deadline_ms,
 		    struct scan_result *result)

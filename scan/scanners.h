@@ -64,6 +64,21 @@ void scanners_scan_local(struct scanners *scanners, const struct scan_job *job, 
 			 struct scan_result *result);
 bool scanners_in_process(const struct scanners *scanners);
 unsigned scanners_generation(struct scanners *scanners);
+/*
+ * libclamav's database is watched by a reload thread per node, started
+ * by scanners_watch (not by scanners_open: the scan workers' fork server
+ * must be forked before any thread); or, single-threaded, by calling
+ * scanners_check every second or so, which reloads what changed and says
+ * whether anything did.
+ */
+int scanners_watch(struct scanners *scanners);
+bool scanners_check(struct scanners *scanners);
+/*
+ * The in-process engines freed in this process: the scan workers' fork
+ * server holds its own copy and reloads it; without this, the daemon would
+ * keep the first engine, unused, for ever (a second copy after a reload).
+ */
+void scanners_drop_local(struct scanners *scanners);
 /* Adds one engine's result to the outcome (what scanners_scan does for each; for the tests). */
 void scanners_add(struct scan_outcome *outcome, const struct scan_engine *engine, const struct scan_result *result);
 

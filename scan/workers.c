@@ -13,7 +13,7 @@
  * refuses, then aborts as g_malloc does), "crash" (SIGSEGV) or "hang"
  * (sleeps past the deadline) in the first 64 KiB of a message does so;
  * "escape" tries what a worker taken over would (exec, an inet socket,
- * a signal to the daemon) and logs what it got.
+ * a signal to its parent, the fork server) and logs what it got.
  * Real signals sent to a worker's pid need no injector.
  */
 #define _GNU_SOURCE	/* memfd_create, memmem, close_range */
@@ -60,9 +60,12 @@ struct workers {
 	struct workers_settings settings;
 	pthread_mutex_t lock;
 	pthread_cond_t idle;	/* a worker became free */
-	pthread_cond_t wake;	/* the supervisor has work: a worker was lost */
 	struct workers_slot *slot;
-	unsigned generation;	/* of the engines the workers were forked with */
+	unsigned generation;	/* of the fork server's engine, as it last said */
+	int fs_fd;		/* the channel to the fork server */
+	pid_t fs_pid;
+	uint64_t retry_ms;	/* no fork asked for before this, after one failed */
+	int spawn_error;	/* errno of the last fork that failed */
 	unsigned epochs;
 	bool stopping;
 	pthread_t supervisor;
@@ -179,7 +182,7 @@ workers_limit_cpu(long seconds)
  * worker down on every message that needs it -- each of them poison.
  */
 static int
-workers_confine(void)
+workers_confine(bool server)
 {
 	static const int refused[] = {
 		SCMP_SYS(execve), SCMP_SYS(execveat), SCMP_SYS(fork), SCMP_SYS(vfork), SCMP_SYS(ptrace),
@@ -196,9 +199,10 @@ workers_confine(void)
 	int rc = ctx ? 0 : -1;
 
 	for (size_t i = 0; rc == 0 && i < sizeof(refused) / sizeof(*refused); i++)
-		rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), refused[i], 0);
+		if (!server || (refused[i] != SCMP_SYS(fork) && refused[i] != SCMP_SYS(vfork)))
+			rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), refused[i], 0);
 	/* A process (clone without CLONE_THREAD, clone3 whose flags a filter cannot read: glibc then uses clone). */
-	if (rc == 0)
+	if (rc == 0 && !server)
 		rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(clone), 1,
 				      SCMP_A0(SCMP_CMP_MASKED_EQ, CLONE_THREAD, 0));
 	if (rc == 0)
@@ -207,7 +211,7 @@ workers_confine(void)
 		rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(socket), 1, SCMP_A0(SCMP_CMP_NE, AF_UNIX));
 	if (rc == 0)
 		rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(socketpair), 1, SCMP_A0(SCMP_CMP_NE, AF_UNIX));
-	if (rc == 0)
+	if (rc == 0 && !server)	/* the fork server kills its own workers past their deadline */
 		rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(kill), 1, SCMP_A0(SCMP_CMP_NE, getpid()));
 	if (rc == 0)
 		rc = seccomp_load(ctx);
@@ -226,7 +230,7 @@ workers_escape(void)
 	int saved = errno;
 
 	execve("/bin/true", argv, NULL);
-	msg_warn("fault injector: exec: %s; inet socket: %s; kill the daemon: %s", strerror(errno),
+	msg_warn("fault injector: exec: %s; inet socket: %s; kill its parent: %s", strerror(errno),
 		 fd >= 0 ? "made" : strerror(saved), kill(getppid(), 0) == 0 ? "allowed" : strerror(errno));
 	if (fd >= 0)
 		close(fd);
@@ -270,15 +274,15 @@ union workers_inbox {
 	unsigned char bytes[sizeof(struct workers_request) + WORKERS_INLINE_MAX];
 };
 
-/* One request into box; its spool follows it in the datagram (inline) or is its descriptor. */
+/* One datagram into buf, with the descriptor it carries (else -1): a request and its spool, or an event. */
 static ssize_t
-workers_receive(int chan, union workers_inbox *box, int *fd)
+workers_receive(int chan, void *buf, size_t len, int *fd)
 {
 	union {
 		char buf[CMSG_SPACE(sizeof(int))];
 		struct cmsghdr align;
 	} control;
-	struct iovec iov = { box->bytes, sizeof(box->bytes) };
+	struct iovec iov = { buf, len };
 	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = control.buf,
 			     .msg_controllen = sizeof(control.buf) };
 	struct cmsghdr *c;
@@ -290,6 +294,33 @@ workers_receive(int chan, union workers_inbox *box, int *fd)
 	c = n > 0 ? CMSG_FIRSTHDR(&mh) : NULL;
 	if (c && c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS && c->cmsg_len == CMSG_LEN(sizeof(int)))
 		memcpy(fd, CMSG_DATA(c), sizeof(int));
+	return n;
+}
+
+/* One datagram of iovcnt parts, with the descriptor fd (SCM_RIGHTS) when it is not -1; what sendmsg gave. */
+static ssize_t
+workers_sendmsg(int chan, struct iovec *iov, size_t iovcnt, int fd)
+{
+	union {
+		char buf[CMSG_SPACE(sizeof(int))];
+		struct cmsghdr align;
+	} control;
+	struct msghdr mh = { .msg_iov = iov, .msg_iovlen = iovcnt };
+	struct cmsghdr *c;
+	ssize_t n;
+
+	if (fd >= 0) {
+		memset(control.buf, 0, sizeof(control.buf));
+		mh.msg_control = control.buf;
+		mh.msg_controllen = sizeof(control.buf);
+		c = CMSG_FIRSTHDR(&mh);
+		c->cmsg_level = SOL_SOCKET;
+		c->cmsg_type = SCM_RIGHTS;
+		c->cmsg_len = CMSG_LEN(sizeof(int));
+		memcpy(CMSG_DATA(c), &fd, sizeof(int));
+	}
+	while ((n = sendmsg(chan, &mh, MSG_NOSIGNAL)) < 0 && errno == EINTR)
+		;
 	return n;
 }
 
@@ -332,32 +363,40 @@ workers_spool_of(const union workers_inbox *box, ssize_t n, int fd)
 	return spool;
 }
 
+/* The fork server's and a worker's: a reload or a stop is the daemon's (systemd signals the whole group). */
+static void
+workers_signals(void)
+{
+	sigset_t all;
+
+	sigfillset(&all);
+	sigprocmask(SIG_UNBLOCK, &all, NULL);	/* the daemon blocks HUP, TERM, INT, USR1 */
+	signal(SIGHUP, SIG_IGN);
+	signal(SIGINT, SIG_IGN);
+	signal(SIGTERM, SIG_IGN);
+	signal(SIGUSR1, SIG_IGN);
+	signal(SIGCHLD, SIG_DFL);	/* the fork server reaps its workers with waitpid */
+}
+
 static void __attribute__((noreturn))
 workers_child(struct workers *w, int chan)
 {
 	static union workers_inbox box;
 	static struct workers_reply reply;
-	sigset_t all;
 	int fd;
 
-	sigfillset(&all);
-	pthread_sigmask(SIG_UNBLOCK, &all, NULL);	/* the daemon's threads block HUP, TERM, INT, USR1 */
-	/* A reload or a stop is the daemon's (systemd signals the whole group): it closes the channel. */
-	signal(SIGHUP, SIG_IGN);
-	signal(SIGINT, SIG_IGN);
-	signal(SIGTERM, SIG_IGN);
-	signal(SIGUSR1, SIG_IGN);
+	/* Its signals are the fork server's (workers_signals), inherited. */
 	prctl(PR_SET_NAME, "hostmilter-scan", 0, 0, 0);
 	if (workers_close_others(chan, w->settings.quiet) < 0 || workers_limit(RLIMIT_CORE, 0) < 0
 	    || workers_limit(RLIMIT_NOFILE, WORKERS_NOFILE) < 0
 	    || workers_limit_memory(w->settings.memory + scanners_max_message(w->scanners)) < 0
-	    || workers_confine() < 0) {
+	    || workers_confine(false) < 0) {
 		msg_error("scan worker: cannot set its limits or its system-call filter: %s", strerror(errno));
 		_exit(70);
 	}
 	msg_reopen();
 	for (;;) {
-		ssize_t n = workers_receive(3, &box, &fd);
+		ssize_t n = workers_receive(3, box.bytes, sizeof(box.bytes), &fd);
 		size_t len = workers_reply_len(box.req.walk);
 		struct spool *spool;
 
@@ -373,36 +412,224 @@ workers_child(struct workers *w, int chan)
 	}
 }
 
-/* ---- in the daemon: workers' lives ---- */
+/* ---- the fork server: single-threaded, it forks every worker ---- */
 
-/* Forks one worker into slot (SPAWNING, taken under the lock); 0, or -1 with errno. */
+/*
+ * Why a fork server: a worker forked from the threaded daemon would
+ * inherit locked for ever every lock another thread held at that instant
+ * (OpenSSL's in a spamd handshake, GLib's, libclamav's in a reload,
+ * syslog's), and hang on its first message.  workers_start forks the
+ * fork server once, after libclamav's engine is loaded and before the
+ * daemon starts any thread; it never starts one, and it forks every
+ * worker, the first ones and each replacement.
+ *
+ * A reload: the fork server loads the new engine itself (scanners_check,
+ * single-threaded) and tells the daemon, which lets its workers go and
+ * asks for fresh ones, forked from the new engine.  The daemon has no
+ * reload thread while there are workers: it could not fork a new fork
+ * server without the hazard above, and the engine is loaded once, not
+ * twice.  While the fork server compiles no worker is forked; the ones
+ * already there keep scanning with the old engine meanwhile.
+ *
+ * The channel is a SOCK_SEQPACKET socketpair of fixed-size datagrams:
+ * requests in (SPAWN; KILL pid, for a worker past its deadline), events
+ * out (SPAWNED: the pid and, with SCM_RIGHTS, the daemon's end of the
+ * worker's channel; FAILED: fork's errno; DIED: pid and wait status;
+ * RELOADED).  Only the fork server reaps the workers, so a pid it kills
+ * is its own child, never a pid another process reused.  A send waits at
+ * most WORKERS_FS_SEND_MS either way.  At the end of its channel it gives
+ * its workers a second to end at the end of theirs and exits; a worker
+ * still scanning then gets SIGKILL (PR_SET_PDEATHSIG).
+ *
+ * The fork server ending otherwise is fatal to the daemon (the
+ * supervisor logs it and exits, and the service manager starts hostmilter
+ * again): a new one could only be forked from the threaded daemon, which
+ * is the hazard it exists to avoid.  Its limits: no core files,
+ * WORKERS_NOFILE descriptors, a worker's seccomp filter but for fork and
+ * kill; its workers add their own filter and limits to these.
+ */
+#define WORKERS_FS_SEND_MS 10000
+#define WORKERS_FS_POLL_MS 200	/* how often it reaps and looks at the database */
+
+enum workers_fs_op { FS_SPAWN = 1, FS_KILL };
+enum workers_fs_kind { FS_SPAWNED = 1, FS_FAILED, FS_DIED, FS_RELOADED };
+
+struct workers_fs_request {
+	uint32_t op;
+	int32_t pid;
+};
+
+struct workers_fs_event {
+	uint32_t kind;
+	int32_t pid;
+	int32_t status;		/* DIED: as waitpid gives it */
+	int32_t error;		/* FAILED: errno */
+	uint32_t generation;	/* of the engine the fork server holds */
+};
+
 static int
-workers_spawn(struct workers *w, struct workers_slot *slot)
+workers_fs_tell(int chan, const struct workers_fs_event *ev, int fd)
 {
+	struct iovec iov = { (void *)ev, sizeof(*ev) };	/* NOLINT: only read */
+
+	return workers_sendmsg(chan, &iov, 1, fd) == (ssize_t)sizeof(*ev) ? 0 : -1;
+}
+
+/* Every child that ended, reaped and told; -1 when the daemon cannot be told. */
+static int
+workers_fs_reap(int chan)
+{
+	int status;
+	pid_t pid;
+
+	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+		struct workers_fs_event ev = { .kind = FS_DIED, .pid = pid, .status = status };
+
+		if (workers_fs_tell(chan, &ev, -1) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+static int
+workers_fs_spawn(struct workers *w, int chan, unsigned generation)
+{
+	struct workers_fs_event ev = { .kind = FS_SPAWNED, .generation = generation };
+	int pair[2], rc;
+	pid_t pid, self = getpid();
+
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, pair) < 0) {
+		ev.kind = FS_FAILED;
+		ev.error = errno;
+		return workers_fs_tell(chan, &ev, -1);
+	}
+	if ((pid = fork()) == 0) {
+		/* Outlives the fork server by no more than its end: see above. */
+		if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0 || getppid() != self)
+			_exit(0);
+		workers_child(w, pair[1]);
+	}
+	ev.error = errno;
+	close(pair[1]);
+	if (pid < 0) {
+		close(pair[0]);
+		ev.kind = FS_FAILED;
+		return workers_fs_tell(chan, &ev, -1);
+	}
+	ev.pid = pid;
+	rc = workers_fs_tell(chan, &ev, pair[0]);
+	close(pair[0]);
+	return rc;
+}
+
+/* A worker past its deadline: killed when it is a child not yet reaped (then nobody can have its pid). */
+static int
+workers_fs_kill(int chan, pid_t pid)
+{
+	struct workers_fs_event ev = { .kind = FS_DIED, .pid = pid };
+	pid_t got = pid > 0 ? waitpid(pid, &ev.status, WNOHANG) : -1;
+
+	if (got == 0)
+		kill(pid, SIGKILL);	/* reaped, and told, by workers_fs_reap */
+	return got == pid ? workers_fs_tell(chan, &ev, -1) : 0;
+}
+
+static void __attribute__((noreturn))
+workers_fs_end(void)
+{
+	uint64_t until = net_now_ms() + 1000;
+	int status;
+
+	while (waitpid(-1, &status, WNOHANG) >= 0 && net_now_ms() < until)
+		usleep(10000);
+	_exit(0);
+}
+
+static void __attribute__((noreturn))
+workers_fs_main(struct workers *w, int chan)
+{
+	struct timeval send_timeout = { WORKERS_FS_SEND_MS / 1000, 0 };
+	unsigned generation = 0;
+
+	workers_signals();
+	prctl(PR_SET_NAME, "hostmilter-fork", 0, 0, 0);
+	if (workers_close_others(chan, w->settings.quiet) < 0 || workers_limit(RLIMIT_CORE, 0) < 0
+	    || workers_limit(RLIMIT_NOFILE, WORKERS_NOFILE) < 0
+	    || setsockopt(3, SOL_SOCKET, SO_SNDTIMEO, &send_timeout, sizeof(send_timeout)) < 0
+	    || workers_confine(true) < 0) {
+		msg_error("scan workers' fork server: cannot set its limits or its system-call filter: %s",
+			  strerror(errno));
+		_exit(70);
+	}
+	msg_reopen();
+	for (;;) {
+		struct pollfd p = { .fd = 3, .events = POLLIN };
+		struct workers_fs_request req;
+		int rc = poll(&p, 1, WORKERS_FS_POLL_MS);
+		ssize_t n;
+
+		if (workers_fs_reap(3) < 0)
+			_exit(0);	/* the daemon does not read: it is gone or hung */
+		if (scanners_check(w->scanners)) {
+			struct workers_fs_event ev = { .kind = FS_RELOADED };
+
+			ev.generation = ++generation;
+			if (workers_fs_tell(3, &ev, -1) < 0)
+				_exit(0);
+		}
+		if (rc <= 0)
+			continue;
+		while ((n = recv(3, &req, sizeof(req), 0)) < 0 && errno == EINTR)
+			;
+		if (n <= 0)
+			workers_fs_end();
+		if (n == (ssize_t)sizeof(req) && req.op == FS_SPAWN && workers_fs_spawn(w, 3, generation) < 0)
+			_exit(0);
+		if (n == (ssize_t)sizeof(req) && req.op == FS_KILL && workers_fs_kill(3, req.pid) < 0)
+			_exit(0);
+	}
+}
+
+/* ---- in the daemon: workers' lives, through the fork server ---- */
+
+/* A request to the fork server; any thread may send one (a datagram is sent whole or not at all). */
+static int
+workers_fs_ask(struct workers *w, enum workers_fs_op op, pid_t pid)
+{
+	struct workers_fs_request req = { (uint32_t)op, (int32_t)pid };
+	ssize_t n;
+
+	while ((n = send(w->fs_fd, &req, sizeof(req), MSG_NOSIGNAL)) < 0 && errno == EINTR)
+		;
+	return n == (ssize_t)sizeof(req) ? 0 : -1;
+}
+
+/* Forks the fork server: before any thread of the daemon starts.  0, or -1 with errno. */
+static int
+workers_fs_start(struct workers *w)
+{
+	struct timeval send_timeout = { WORKERS_FS_SEND_MS / 1000, 0 };
 	int pair[2];
 	pid_t pid;
 
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, pair) < 0)
 		return -1;
-	if ((pid = fork()) < 0) {
+	if ((pid = fork()) == 0)
+		workers_fs_main(w, pair[1]);
+	close(pair[1]);
+	if (pid < 0 || setsockopt(pair[0], SOL_SOCKET, SO_SNDTIMEO, &send_timeout, sizeof(send_timeout)) < 0) {
 		int saved = errno;
 
 		close(pair[0]);
-		close(pair[1]);
+		if (pid > 0) {
+			kill(pid, SIGKILL);
+			waitpid(pid, NULL, 0);
+		}
 		errno = saved;
 		return -1;
 	}
-	if (pid == 0)
-		workers_child(w, pair[1]);
-	close(pair[1]);
-	pthread_mutex_lock(&w->lock);
-	slot->pid = pid;
-	slot->fd = pair[0];
-	slot->state = SLOT_IDLE;
-	slot->epoch = ++w->epochs;
-	w->counts.alive++;
-	pthread_cond_broadcast(&w->idle);
-	pthread_mutex_unlock(&w->lock);
+	w->fs_fd = pair[0];
+	w->fs_pid = pid;
 	return 0;
 }
 
@@ -418,70 +645,85 @@ workers_release(struct workers *w, struct workers_slot *slot)
 	w->counts.alive--;
 }
 
-/* Every empty slot gets a worker; said at most once a minute when fork fails. */
+/* SPAWNED: the new worker takes a slot waiting for one (none when stopping: it is let go). */
 static void
-workers_fill(struct workers *w)
+workers_spawned(struct workers *w, const struct workers_fs_event *ev, int fd)
 {
-	static time_t said;
-
-	for (unsigned i = 0; i < w->settings.n; i++) {
-		struct workers_slot *slot = &w->slot[i];
-
-		pthread_mutex_lock(&w->lock);
-		if (slot->state != SLOT_EMPTY || w->stopping) {
-			pthread_mutex_unlock(&w->lock);
-			continue;
-		}
-		slot->state = SLOT_SPAWNING;
-		pthread_mutex_unlock(&w->lock);
-		if (workers_spawn(w, slot) == 0)
-			continue;
-		if (time(NULL) - said >= 60) {
-			msg_warn("cannot start a scan worker: %s (retried every second)", strerror(errno));
-			said = time(NULL);
-		}
-		pthread_mutex_lock(&w->lock);
-		slot->state = SLOT_EMPTY;
-		pthread_mutex_unlock(&w->lock);
-	}
-}
-
-/* Dead workers, reaped: one that ended otherwise than asked is counted as a restart. */
-static void
-workers_reap(struct workers *w)
-{
-	int status;
-	pid_t pid;
-
-	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
-		if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
-			continue;
-		pthread_mutex_lock(&w->lock);
-		w->counts.restarts++;
-		for (unsigned i = 0; i < w->settings.n; i++)
-			if (w->slot[i].pid == pid && w->slot[i].state == SLOT_IDLE)
-				workers_release(w, &w->slot[i]);	/* died idle: nobody else will notice */
-		pthread_mutex_unlock(&w->lock);
-		if (WIFSIGNALED(status))
-			msg_warn("scan worker %ld killed by signal %d (%s); replaced", (long)pid, WTERMSIG(status),
-				 strsignal(WTERMSIG(status)));
-		else
-			msg_warn("scan worker %ld exited with status %d; replaced", (long)pid, WEXITSTATUS(status));
-	}
-}
-
-/* A reload replaced libclamav's engine: fresh workers now; a busy one finishes and is let go then. */
-static void
-workers_renew(struct workers *w)
-{
-	unsigned generation = scanners_generation(w->scanners);
+	bool placed = false;
 
 	pthread_mutex_lock(&w->lock);
-	if (generation == w->generation) {
-		pthread_mutex_unlock(&w->lock);
-		return;
+	for (unsigned i = 0; !placed && fd >= 0 && i < w->settings.n; i++) {
+		struct workers_slot *slot = &w->slot[i];
+
+		if (slot->state != SLOT_SPAWNING)
+			continue;
+		slot->pid = ev->pid;
+		slot->fd = fd;
+		slot->state = SLOT_IDLE;
+		slot->epoch = ++w->epochs;
+		w->counts.alive++;
+		placed = true;
+		pthread_cond_broadcast(&w->idle);
 	}
-	w->generation = generation;
+	pthread_mutex_unlock(&w->lock);
+	if (!placed && fd >= 0)
+		close(fd);
+}
+
+/* FAILED: a slot waiting gives up; the supervisor asks again in a second, said at most once a minute. */
+static void
+workers_spawn_failed(struct workers *w, const struct workers_fs_event *ev)
+{
+	static time_t said;
+	bool done = false;
+
+	pthread_mutex_lock(&w->lock);
+	for (unsigned i = 0; !done && i < w->settings.n; i++)
+		if (w->slot[i].state == SLOT_SPAWNING) {
+			w->slot[i].state = SLOT_EMPTY;
+			done = true;
+		}
+	w->retry_ms = net_now_ms() + 1000;
+	w->spawn_error = ev->error ? ev->error : EAGAIN;
+	pthread_mutex_unlock(&w->lock);
+	if (time(NULL) - said >= 60) {
+		msg_warn("cannot start a scan worker: %s (retried every second)", strerror(w->spawn_error));
+		said = time(NULL);
+	}
+}
+
+/* DIED: one that ended otherwise than asked is counted as a restart. */
+static void
+workers_died(struct workers *w, const struct workers_fs_event *ev)
+{
+	int status = ev->status;
+
+	if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
+		return;
+	pthread_mutex_lock(&w->lock);
+	w->counts.restarts++;
+	for (unsigned i = 0; i < w->settings.n; i++)
+		if (w->slot[i].pid == ev->pid && w->slot[i].state == SLOT_IDLE)
+			workers_release(w, &w->slot[i]);	/* died idle: nobody else will notice */
+	pthread_mutex_unlock(&w->lock);
+	if (WIFSIGNALED(status))
+		msg_warn("scan worker %ld killed by signal %d (%s); replaced", (long)ev->pid, WTERMSIG(status),
+			 strsignal(WTERMSIG(status)));
+	else
+		msg_warn("scan worker %ld exited with status %d; replaced", (long)ev->pid, WEXITSTATUS(status));
+}
+
+/*
+ * RELOADED: the fork server holds a new engine; the workers are let go
+ * (a busy one finishes its message first) and fresh ones asked for.  The
+ * events come in the order the fork server did things, so every worker
+ * SPAWNED after this one was forked with the new engine.
+ */
+static void
+workers_renew(struct workers *w, const struct workers_fs_event *ev)
+{
+	pthread_mutex_lock(&w->lock);
+	w->generation = ev->generation;
 	for (unsigned i = 0; i < w->settings.n; i++) {
 		struct workers_slot *slot = &w->slot[i];
 
@@ -496,28 +738,105 @@ workers_renew(struct workers *w)
 	msg_info("ClamAV engine reloaded: %u fresh scan workers; the old ones finish what they hold", w->settings.n);
 }
 
+/* One event from the fork server, waited for at most timeout_ms; -1 when the fork server is gone. */
+static int
+workers_event(struct workers *w, int timeout_ms)
+{
+	struct pollfd p = { .fd = w->fs_fd, .events = POLLIN };
+	struct workers_fs_event ev = { 0 };
+	int fd = -1, rc = poll(&p, 1, timeout_ms);
+	ssize_t n;
+
+	if (rc <= 0)
+		return rc < 0 && errno != EINTR ? -1 : 0;
+	if ((n = workers_receive(w->fs_fd, &ev, sizeof(ev), &fd)) <= 0)
+		return n < 0 && (errno == EINTR || errno == EAGAIN) ? 0 : -1;
+	if (n == (ssize_t)sizeof(ev) && ev.kind == FS_SPAWNED && fd >= 0) {
+		workers_spawned(w, &ev, fd);
+		return 0;
+	}
+	if (n == (ssize_t)sizeof(ev) && ev.kind == FS_SPAWNED) {	/* its channel did not come (EMFILE here) */
+		workers_fs_ask(w, FS_KILL, ev.pid);
+		ev.kind = FS_FAILED;
+		ev.error = EMFILE;
+	}
+	if (fd >= 0)
+		close(fd);
+	if (n == (ssize_t)sizeof(ev) && ev.kind == FS_FAILED)
+		workers_spawn_failed(w, &ev);
+	else if (n == (ssize_t)sizeof(ev) && ev.kind == FS_DIED)
+		workers_died(w, &ev);
+	else if (n == (ssize_t)sizeof(ev) && ev.kind == FS_RELOADED)
+		workers_renew(w, &ev);
+	return 0;
+}
+
+/* Every empty slot asks the fork server for a worker (not within a second of a failed fork). */
+static void
+workers_fill(struct workers *w)
+{
+	for (unsigned i = 0; i < w->settings.n; i++) {
+		struct workers_slot *slot = &w->slot[i];
+		bool ask;
+
+		pthread_mutex_lock(&w->lock);
+		ask = slot->state == SLOT_EMPTY && !w->stopping && net_now_ms() >= w->retry_ms;
+		if (ask)
+			slot->state = SLOT_SPAWNING;
+		pthread_mutex_unlock(&w->lock);
+		if (ask && workers_fs_ask(w, FS_SPAWN, 0) < 0) {
+			pthread_mutex_lock(&w->lock);
+			slot->state = SLOT_EMPTY;	/* the fork server is gone: workers_event says so */
+			pthread_mutex_unlock(&w->lock);
+		}
+	}
+}
+
 static void *
 workers_supervise(void *arg)
 {
 	struct workers *w = arg;
+	bool stopping = false;
 
-	pthread_mutex_lock(&w->lock);
-	while (!w->stopping) {
-		struct timespec until;
-
-		clock_gettime(CLOCK_MONOTONIC, &until);
-		until.tv_sec += 1;
-		pthread_cond_timedwait(&w->wake, &w->lock, &until);
-		if (w->stopping)
+	while (!stopping) {
+		if (workers_event(w, WORKERS_FS_POLL_MS) < 0) {
+			pthread_mutex_lock(&w->lock);
+			stopping = w->stopping;
+			pthread_mutex_unlock(&w->lock);
+			if (!stopping)	/* see "the fork server ending otherwise" above */
+				msg_fatal(EXIT_FAILURE, "the scan workers' fork server ended; exiting so that "
+					  "hostmilter is started again");
 			break;
-		pthread_mutex_unlock(&w->lock);
-		workers_reap(w);
-		workers_renew(w);
+		}
 		workers_fill(w);
 		pthread_mutex_lock(&w->lock);
+		stopping = w->stopping;
+		pthread_mutex_unlock(&w->lock);
 	}
-	pthread_mutex_unlock(&w->lock);
 	return NULL;
+}
+
+/* The first workers, each forked by the fork server: 0 when all came within WORKERS_FS_SEND_MS. */
+static int
+workers_first(struct workers *w, char *err, size_t errlen)
+{
+	uint64_t until = net_now_ms() + WORKERS_FS_SEND_MS;
+	unsigned ready = 0;
+
+	workers_fill(w);
+	while (ready < w->settings.n && net_now_ms() < until && w->spawn_error == 0) {
+		if (workers_event(w, WORKERS_FS_POLL_MS) < 0)
+			break;
+		ready = 0;
+		for (unsigned i = 0; i < w->settings.n; i++)
+			ready += w->slot[i].state == SLOT_IDLE;
+	}
+	if (ready == w->settings.n)
+		return 0;
+	snprintf(err, errlen, "cannot start a scan worker: %s",
+		 w->spawn_error ? strerror(w->spawn_error)
+				: "not every one was ready within 10 seconds (the log says what became of them)");
+	return -1;
 }
 
 struct workers *
@@ -533,25 +852,24 @@ workers_start(struct scanners *scanners, const struct workers_settings *settings
 	}
 	w->scanners = scanners;
 	w->settings = *settings;
-	w->generation = scanners_generation(scanners);
+	w->fs_fd = -1;
 	pthread_mutex_init(&w->lock, NULL);
 	pthread_condattr_init(&attr);
 	pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
 	pthread_cond_init(&w->idle, &attr);
-	pthread_cond_init(&w->wake, &attr);
 	pthread_condattr_destroy(&attr);
 	for (unsigned i = 0; i < settings->n; i++)
 		w->slot[i].fd = -1;
-	for (unsigned i = 0; i < settings->n; i++)
-		w->slot[i].state = SLOT_SPAWNING;
-	for (unsigned i = 0; i < settings->n; i++) {
-		if (workers_spawn(w, &w->slot[i]) < 0) {
-			snprintf(err, errlen, "cannot start a scan worker: %s", strerror(errno));
-			w->slot[i].state = SLOT_EMPTY;
-			workers_stop(w);
-			return NULL;
-		}
+	if (workers_fs_start(w) < 0) {
+		snprintf(err, errlen, "cannot start the scan workers' fork server: %s", strerror(errno));
+		workers_stop(w);
+		return NULL;
 	}
+	if (workers_first(w, err, errlen) < 0) {
+		workers_stop(w);
+		return NULL;
+	}
+	scanners_drop_local(scanners);	/* the daemon never scans with it while there are workers */
 	if (pthread_create(&w->supervisor, NULL, workers_supervise, w) != 0) {
 		snprintf(err, errlen, "cannot start the scan workers' supervisor");
 		workers_stop(w);
@@ -564,14 +882,13 @@ workers_start(struct scanners *scanners, const struct workers_settings *settings
 void
 workers_stop(struct workers *w)
 {
-	uint64_t until = net_now_ms() + 1000;
+	uint64_t until = net_now_ms() + 2000;
 	int status;
 
 	if (!w)
 		return;
 	pthread_mutex_lock(&w->lock);
 	w->stopping = true;
-	pthread_cond_broadcast(&w->wake);
 	pthread_cond_broadcast(&w->idle);
 	pthread_mutex_unlock(&w->lock);
 	if (w->supervising)
@@ -579,19 +896,16 @@ workers_stop(struct workers *w)
 	for (unsigned i = 0; i < w->settings.n; i++)
 		if (w->slot[i].fd >= 0)
 			close(w->slot[i].fd);	/* each worker exits at the end of its channel */
-	for (unsigned i = 0; i < w->settings.n; i++) {
-		pid_t pid = w->slot[i].pid;
-
-		while (pid > 0 && waitpid(pid, &status, WNOHANG) == 0 && net_now_ms() < until)
-			usleep(10000);
-		if (pid > 0 && waitpid(pid, &status, WNOHANG) == 0) {
-			kill(pid, SIGKILL);
-			waitpid(pid, &status, 0);
-		}
+	if (w->fs_fd >= 0)
+		close(w->fs_fd);	/* and the fork server at the end of its own, a second later at most */
+	while (w->fs_pid > 0 && waitpid(w->fs_pid, &status, WNOHANG) == 0 && net_now_ms() < until)
+		usleep(10000);
+	if (w->fs_pid > 0 && waitpid(w->fs_pid, &status, WNOHANG) == 0) {
+		kill(w->fs_pid, SIGKILL);
+		waitpid(w->fs_pid, &status, 0);
 	}
 	pthread_mutex_destroy(&w->lock);
 	pthread_cond_destroy(&w->idle);
-	pthread_cond_destroy(&w->wake);
 	free(w->slot);
 	free(w);
 }
@@ -663,8 +977,7 @@ workers_give_back(struct workers *w, int index, const struct workers_slot *taken
 		slot->state = SLOT_IDLE;
 		pthread_cond_signal(&w->idle);
 	} else {
-		workers_release(w, slot);
-		pthread_cond_signal(&w->wake);
+		workers_release(w, slot);	/* the supervisor asks for another within WORKERS_FS_POLL_MS */
 	}
 	pthread_mutex_unlock(&w->lock);
 }
@@ -706,29 +1019,13 @@ workers_spool_fd(const struct spool *spool, bool *made)
 static int
 workers_send(int chan, const struct workers_request *req, const struct spool *spool, int fd)
 {
-	union {
-		char buf[CMSG_SPACE(sizeof(int))];
-		struct cmsghdr align;
-	} control;
 	struct iovec iov[2] = { { (void *)req, workers_request_len(req) },
 				{ (void *)spool_memory(spool), req->inline_len } };	/* NOLINT: only read */
-	struct msghdr mh = { .msg_iov = iov, .msg_iovlen = req->inline_len ? 2 : 1 };
-	struct cmsghdr *c;
-	ssize_t n;
 
-	if (!req->inline_len) {
-		memset(control.buf, 0, sizeof(control.buf));
-		mh.msg_control = control.buf;
-		mh.msg_controllen = sizeof(control.buf);
-		c = CMSG_FIRSTHDR(&mh);
-		c->cmsg_level = SOL_SOCKET;
-		c->cmsg_type = SCM_RIGHTS;
-		c->cmsg_len = CMSG_LEN(sizeof(int));
-		memcpy(CMSG_DATA(c), &fd, sizeof(int));
-	}
-	while ((n = sendmsg(chan, &mh, MSG_NOSIGNAL)) < 0 && errno == EINTR)
-		;
-	return n == (ssize_t)(workers_request_len(req) + req->inline_len) ? 0 : -1;
+	return workers_sendmsg(chan, iov, req->inline_len ? 2 : 1, req->inline_len ? -1 : fd)
+			       == (ssize_t)(workers_request_len(req) + req->inline_len)
+		       ? 0
+		       : -1;
 }
 
 /*
@@ -737,7 +1034,7 @@ workers_send(int chan, const struct workers_request *req, const struct spool *sp
  * when it outlived the grace).
  */
 static int
-workers_await(const struct workers_slot *taken, const struct scan_job *job, uint64_t deadline_ms,
+workers_await(struct workers *w, const struct workers_slot *taken, const struct scan_job *job, uint64_t deadline_ms,
 	      struct workers_reply *reply, size_t len)
 {
 	uint64_t until = deadline_ms + WORKERS_GRACE_MS;
@@ -749,7 +1046,7 @@ workers_await(const struct workers_slot *taken, const struct scan_job *job, uint
 		int rc;
 
 		if (now >= until) {
-			kill(taken->pid, SIGKILL);
+			workers_fs_ask(w, FS_KILL, taken->pid);
 			return 0;
 		}
 		rc = poll(&p, 1, (int)(until - now < NET_PROGRESS_MS ? until - now : NET_PROGRESS_MS));
@@ -899,7 +1196,7 @@ workers_run(struct workers *w, const struct scan_job *job, const struct workers_
 		if (index < 0)
 			break;
 		if (workers_send(taken.fd, req, job->spool, fd) == 0) {
-			answered = workers_await(&taken, job, deadline_ms, reply, workers_reply_len(req->walk)) == 1;
+			answered = workers_await(w, &taken, job, deadline_ms, reply, workers_reply_len(req->walk)) == 1;
 			status = answered ? WORKERS_DONE : workers_takedown(w, job->spool) > 1 ? WORKERS_POISON
 												   : WORKERS_LOST;
 		}

@@ -2,8 +2,11 @@
  * workers - pre-forked scan workers: hostile content is parsed there,
  * never in the process that holds the sessions.
  *
- * Promise: workers_start forks settings->n workers from the daemon once
- * libclamav's engine is loaded, so that they share it copy-on-write; each
+ * Promise: workers_start forks a fork server once libclamav's engine is
+ * loaded and before the caller starts any thread; the fork server, single-
+ * threaded for ever, forks settings->n workers, and every replacement, so
+ * that they share the engine copy-on-write and no worker inherits a lock
+ * some thread held.  Each
  * runs the in-process engines (libclamav, scanners_scan_local) and the
  * attachment walk (attach_scan: GMime, libmagic, OpenSSL, libytnef) for
  * one message at a time.  A worker holds only its own channel to the
@@ -34,15 +37,22 @@
  * (poison.h); when the same content takes a worker down a second time the
  * answer says POISON, and the caller gives the uninspectable action, so
  * that the sender gets an answer instead of a retry that would take the
- * next worker down too.  A supervisor thread reaps dead workers and forks
- * replacements within a second; when a reload replaced libclamav's
- * engine (scanners_generation), it forks fresh workers at once and lets
- * the old ones finish the message they hold.
- *
- * Forking a threaded daemon: a worker takes no lock of the daemon's but
- * libclamav's node lock, which eng_clamav.c holds across fork(), and
- * malloc's and stdio's, which glibc resets in the child; it logs through
- * msg.h, which opens its own socket again.
+ * next worker down too.  The fork server reaps dead workers and says so;
+ * a supervisor thread in the daemon has replacements forked within a
+ * fraction of a second.  The fork server also watches ClamAVDatabase and
+ * loads a changed one itself (scanners_check; the caller starts no
+ * reload thread, scanners_watch, while there are workers); then the
+ * daemon has fresh workers forked at once and lets the old ones finish
+ * the message they hold.  The fork server ending otherwise than at
+ * workers_stop ends the daemon (EXIT_FAILURE, logged), for the service
+ * manager to start it again: see workers.c for why.  Once the workers
+ * are up, the caller's own copy of libclamav's engine is freed
+ * (scanners_drop_local): it never scans with it while there are workers,
+ * and it would otherwise hold it for ever.  It runs as the
+ * caller, with the workers' limits but for the address space and the CPU
+ * time, and their seccomp filter but for fork and kill (its own workers);
+ * a worker adds its own limits and filter to these.  Workers and fork
+ * server log through msg.h, which opens its own socket again.
  */
 #ifndef HM_WORKERS_H
 #define HM_WORKERS_H
@@ -84,10 +94,10 @@ struct workers_counts {
 	unsigned alive;		/* workers ready or scanning now */
 };
 
-/* After the scanners are open; 0 workers is an error.  NULL with err. */
+/* After the scanners are open, before any thread (scanners_watch too); 0 workers is an error.  NULL with err. */
 struct workers *workers_start(struct scanners *scanners, const struct workers_settings *settings, char *err,
 			      size_t errlen);
-/* Ends every worker (each within a second) and the supervisor. */
+/* Ends the supervisor, every worker and the fork server (within two seconds). */
 void workers_stop(struct workers *workers);
 void workers_counts(struct workers *workers, struct workers_counts *counts);
 

@@ -1,8 +1,9 @@
 #!/bin/bash
 # t-workers - scan workers through a real sendmail:
-#  - ScanWorkers processes, children of hostmilter, as UserID, with their
-#    limits (no core, 64 descriptors, an address-space cap) and no
-#    descriptor of the daemon's but their channel;
+#  - ScanWorkers processes, as UserID, with their limits (no core, 64
+#    descriptors, an address-space cap) and no descriptor of the daemon's
+#    but their channel; children of the fork server, hostmilter's one
+#    child, which forks them all (replacements too) and is itself limited;
 #  - a worker killed with SIGKILL while it holds a message: that message
 #    gets OnScannerFailure (451), 100 concurrent sessions keep flowing, and
 #    the worker is replaced; the same message killing a worker again
@@ -10,9 +11,10 @@
 #  - a worker past its CPU limit (SIGXCPU) or its address-space limit
 #    (the fault injector, ScanWorkerFaults): 451 for that message only;
 #  - the seccomp filter: a worker cannot exec, open an inet socket or
-#    signal the daemon;
+#    signal its parent (the fork server) or anyone else;
 #  - the restarts and poison messages in /metrics and the SIGUSR1 report;
 #  - a ClamAV database reload: fresh workers that know the new signature;
+#  - the fork server killed: hostmilter logs it and exits, no worker left;
 #  - ScanTemporaryDirectory checked as SpoolDirectory is, and used;
 #  - ScanWorkers 0: no worker, scanning in the milter's threads as before.
 # Real signals go to the real workers' pids; to catch one holding a message,
@@ -47,14 +49,26 @@ ScanWorkers 2"
 check "hostmilter starts with ScanWorkers 2" hm_milter_start
 check "sendmail starts" hm_sendmail_start
 
-workers() { ps --ppid "$HM_MILTER_PID" -o pid=,comm= 2>/dev/null | awk '$2 == "hostmilter-scan" { print $1 }' | sort -n | tr '\n' ' '; }
+# The fork server: hostmilter's child; the workers: its children.
+children() { ps --ppid "$1" -o pid=,comm= 2>/dev/null | awk -v c="$2" '$2 == c { print $1 }' | sort -n | tr '\n' ' '; }
+server() { children "$HM_MILTER_PID" hostmilter-fork | awk '{ print $1 }'; }
+workers() { local s; s=$(server); [ -z "$s" ] || children "$s" hostmilter-scan; }
 nworkers() { workers | wc -w; }
 two_workers() { [ "$(nworkers)" -eq 2 ]; }
 step() { grep -E "^$1" <<<"$2" | head -1; }
 metric() { curl -sS --max-time 5 "http://127.0.0.1:$STATS/metrics" | awk -v m="$1" '$1 == m { print $2 }'; }
 
-check "two workers, hostmilter's children, named hostmilter-scan" hm_until 30 two_workers
+check "two workers, named hostmilter-scan, children of the fork server" hm_until 30 two_workers
+fs=$(server)
+is "hostmilter's one child: the fork server, hostmilter-fork" \
+	"$(ps --ppid "$HM_MILTER_PID" -o comm= | tr '\n' ' ')" "hostmilter-fork "
+is "... as UserID" "$(ps -o user= -p "$fs")" hostmilter
+like "... no core files, 64 descriptors" "$(grep -E '^Max (core file size|open files)' "/proc/$fs/limits" | tr -s ' ' | tr '\n' ' ')" \
+	'^Max core file size 0 0 bytes +Max open files 64 64 files'
+like "... only the standard descriptors and its channel" "$(ls "/proc/$fs/fd" | sort -n | tr '\n' ' ')" '^0 1 2 3 (4 )?$'
+like "... under a seccomp filter" "$(grep '^Seccomp:' "/proc/$fs/status")" 'Seccomp:[[:space:]]+2'
 w=$(workers | awk '{ print $1 }')
+is "... a worker's parent (ps -o ppid) is the fork server" "$(ps -o ppid= -p "$w" | tr -d ' ')" "$fs"
 is "... running as UserID" "$(ps -o user= -p "$w")" hostmilter
 limits=$(cat "/proc/$w/limits")
 like "... no core files" "$(grep '^Max core file size' <<<"$limits")" 'size +0 +0 '
@@ -140,6 +154,9 @@ wait "$FLOW"
 is "... 100 concurrent sessions meanwhile: all 250" "$(cat "$RUN/flow.out")" "250=100"
 check "... the log says which worker and how" hm_wait_log 'killed by signal 9' "$before"
 check "... and it is replaced: two workers again" hm_until 30 two_workers
+is "... the replacement forked by the same fork server" \
+	"$(for p in $(workers); do ps -o ppid= -p "$p"; done | tr -d ' ' | sort -u)" "$fs"
+unlike "... not the killed one" " $(workers)" " $holder "
 check "... hostmilter itself still runs" kill -0 "$HM_MILTER_PID"
 
 before=$(hm_log_count 'killed by signal 11')
@@ -177,9 +194,9 @@ before=$(hm_log_count 'fault injector: exec')
 out=$(fault escape)
 like "a worker that tries to escape still answers: 250" "$(step DATA "$out")" '^DATA 250 '
 check "... it logged what it got" hm_wait_log 'fault injector: exec' "$before"
-like "... no exec, no inet socket, no signal to the daemon: EPERM each" \
+like "... no exec, no inet socket, no signal to its parent: EPERM each" \
 	"$(grep 'fault injector: exec' "$RUN/hostmilter.log" | tail -1)" \
-	'exec: Operation not permitted; inet socket: Operation not permitted; kill the daemon: Operation not permitted'
+	'exec: Operation not permitted; inet socket: Operation not permitted; kill its parent: Operation not permitted'
 
 # ---- counters ----
 is "/metrics: 4 worker restarts" "$(metric hostmilter_scan_worker_restarts_total)" 4
@@ -202,6 +219,19 @@ check "... the old ones gone, two new ones" hm_until 30 fresh
 out=$(hm_send reload-1 attach "$RUN/reload.txt" reload.txt text/plain -- info@example.com)
 like "... which find the new signature: 554 5.7.1" "$(step DATA "$out")" '^DATA 554 5\.7\.1 .*Virus'
 is "... and a reload is no restart" "$(metric hostmilter_scan_worker_restarts_total)" 4
+
+# ---- the fork server gone: hostmilter exits, for the service manager to start it again ----
+old=$(workers)
+before=$(hm_log_count 'fork server ended')
+kill -KILL "$(server)"
+check "the fork server killed: hostmilter says so" hm_wait_log 'fork server ended' "$before" 30
+gone() { ! kill -0 "$HM_MILTER_PID" 2>/dev/null; }
+check "... and exits" hm_until 30 gone
+wait "$HM_MILTER_PID"
+is "... with status 1" "$?" 1
+none_left() { local p; for p in $old; do kill -0 "$p" 2>/dev/null && return 1; done; return 0; }
+check "... and no worker outlives it" hm_until 10 none_left
+HM_MILTER_PID=
 
 # ---- ScanTemporaryDirectory: checked as SpoolDirectory is ----
 hm_milter_stop

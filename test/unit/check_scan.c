@@ -1641,6 +1641,22 @@ workers_test_scan(struct workers *w, struct scanners *scanners, const char *text
 	return status;
 }
 
+/* The children of this process (of its main thread, which forked them), as /proc lists them. */
+static unsigned
+workers_test_children(void)
+{
+	char path[64], buf[4096];
+	unsigned n = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/self/task/%ld/children", (long)getpid());
+	ck_assert_ptr_nonnull(f = fopen(path, "r"));
+	while (fscanf(f, "%4095s", buf) == 1)
+		n++;
+	fclose(f);
+	return n;
+}
+
 /* Until the supervisor has replaced every lost worker (it looks once a second). */
 static void
 workers_test_settle(struct workers *w, unsigned n, uint64_t restarts)
@@ -1730,6 +1746,8 @@ START_TEST(workers_answer_and_survive_their_deaths)
 		spool_free(hang);
 	}
 	workers_test_settle(w, 2, 4);
+	/* Every worker, the first ones and the replacements, is the fork server's child, not this process's. */
+	ck_assert_uint_eq(workers_test_children(), 1);
 	/* The others keep answering. */
 	ck_assert_int_eq(workers_test_scan(w, scanners, "Subject: x\r\n\r\nclean\r\n", &o, report), WORKERS_DONE);
 	ck_assert(!o.virus && !o.virus_failed);
