@@ -1628,6 +1628,17 @@ workers_test_scanners(char *dir, struct hm_conf *conf, const char *infected)
 	return scanners;
 }
 
+/* The directory workers_test_scanners made, with its database. */
+static void
+workers_test_remove(const char *dir)
+{
+	char path[PATH_MAX];
+
+	snprintf(path, sizeof(path), "%s/unit.hdb", dir);
+	unlink(path);
+	rmdir(dir);
+}
+
 static enum workers_status
 workers_test_scan(struct workers *w, struct scanners *scanners, const char *text, struct scan_outcome *o,
 		  struct attach_report *report)
@@ -1757,6 +1768,7 @@ START_TEST(workers_answer_and_survive_their_deaths)
 	workers_stop(w);
 	scanners_close(scanners);
 	free(report);
+	workers_test_remove(dir);
 }
 END_TEST
 
@@ -1774,6 +1786,7 @@ START_TEST(workers_absent_scan_in_this_thread)
 	ck_assert_uint_ge(report->nparts, 1);
 	scanners_close(scanners);
 	free(report);
+	workers_test_remove(dir);
 }
 END_TEST
 
