@@ -45,6 +45,8 @@ struct dbmap_writer {
 	DB *db;
 	char *path;
 	uint32_t buckets;	/* the table's size, a power of two (dbmap_open_new) */
+	size_t ffactor;		/* its fill factor, 0 when Berkeley DB's own */
+	off_t size;		/* the file's as created, 0 when unknown (dbmap_unextend) */
 	char *bytes;
 	size_t bytes_len, bytes_cap;
 	struct dbmap_pending *pending;
@@ -70,6 +72,8 @@ dbmap_quiet(const DB_ENV *env, const char *prefix, const char *message)
  * on mapgen-bench; 512 MB took half as long again in hostmilter.db. */
 #define DBMAP_CACHE_BYTES (8u << 20)
 #define DBMAP_PAGESIZE 4096
+/* What a hash page holds of its records: less its header, with room to spare. */
+#define DBMAP_PAGE_ROOM (DBMAP_PAGESIZE - 128)
 /* What a writer reserves up front from its caller's estimate, at most. */
 #define DBMAP_RESERVE_MAX ((size_t)1 << 30)
 
@@ -152,6 +156,29 @@ dbmap_open_new(const char *path, size_t entries, size_t bytes, int *rc)
 	return NULL;
 }
 
+/*
+ * Berkeley DB writes the table's last page when it creates the file, so
+ * each bucket page the build fetches lies inside the file, in a hole: the
+ * kernel zeroes a page cache page for it (and reads ahead, zeroing more)
+ * and copies it out, about a sixth of hostmilter.db's build on the bench.
+ * Cut back to its first page, the file ends before the pages being
+ * filled, a read there comes back empty, and Berkeley DB clears the page
+ * itself, as it does for a hole (its hash pages are fetched with
+ * DB_MPOOL_CREATE).  dbmap_sync_file gives the file its size back, so
+ * that readers find every bucket page of the table even when the last
+ * ones stayed empty.  Where this fails the build only keeps its reads.
+ */
+static void
+dbmap_unextend(struct dbmap_writer *map)
+{
+	struct stat st;
+	int fd;
+
+	if (map->db->fd(map->db, &fd) == 0 && fstat(fd, &st) == 0 && st.st_size > DBMAP_PAGESIZE
+	    && ftruncate(fd, DBMAP_PAGESIZE) == 0)
+		map->size = st.st_size;
+}
+
 struct dbmap_writer *
 dbmap_create(const char *path, size_t entries, size_t bytes, char *err, size_t errlen)
 {
@@ -166,8 +193,11 @@ dbmap_create(const char *path, size_t entries, size_t bytes, char *err, size_t e
 		goto fail;
 	}
 	map->buckets = dbmap_table_size(entries, bytes);
-	if ((map->db = dbmap_open_new(path, entries, bytes, &rc)) != NULL)
+	map->ffactor = entries > 0 && entries < UINT32_MAX ? dbmap_fill_factor(entries, bytes) : 0;
+	if ((map->db = dbmap_open_new(path, entries, bytes, &rc)) != NULL) {
+		dbmap_unextend(map);
 		return map;
+	}
 	snprintf(err, errlen, "%s: %s", path, db_strerror(rc));
 fail:
 	if (map) {
@@ -289,6 +319,31 @@ dbmap_sort_bucket(uint64_t *from, uint64_t *to)
 	}
 }
 
+/*
+ * Where each bucket's records go in the order: ascending, but crowded
+ * buckets last.  A put on a page with more records than the fill factor
+ * splits a bucket, and the first split of a doubling writes that
+ * doubling's last page, far beyond the pages being filled; a bucket that
+ * outgrows its page, or a record too big for one, takes a page from the
+ * end of the file.  Either puts the pages still to fill in a hole again
+ * (dbmap_unextend); last, they only read back the few buckets split.  The
+ * buckets split are the lowest ones whatever the order, and Berkeley DB
+ * keeps a page's records sorted, so the file holds the same pages.
+ * bytes: each bucket's records' sizes, plus Berkeley DB's 6 bytes a pair.
+ */
+static void
+dbmap_place_buckets(const struct dbmap_writer *map, const size_t *count, const size_t *bytes, size_t *first)
+{
+	size_t at = 0;
+
+	for (int crowded = 0; crowded < 2; crowded++)
+		for (size_t b = 0; b < map->buckets; b++)
+			if (((map->ffactor && count[b] > map->ffactor) || bytes[b] > DBMAP_PAGE_ROOM) == crowded) {
+				first[b] = at;
+				at += count[b];
+			}
+}
+
 /* The queue in bucket order, as (reversed hash << 32 | index) (caller
  * frees); NULL when memory runs out.  A counting sort on the bucket, in
  * one pass, then each bucket's few records sorted in place. */
@@ -297,27 +352,30 @@ dbmap_sort_pending(const struct dbmap_writer *map)
 {
 	uint32_t *hash = malloc(map->npending * sizeof(*hash) + 1), mask = map->buckets - 1;
 	uint64_t *order = malloc(map->npending * sizeof(*order) + 1);
-	size_t *start = calloc((size_t)map->buckets + 1, sizeof(*start));
+	size_t *count = calloc(map->buckets, sizeof(*count)), *first = malloc(map->buckets * sizeof(*first));
+	size_t *next = malloc(map->buckets * sizeof(*next)), *bytes = calloc(map->buckets, sizeof(*bytes));
 
-	if (!hash || !order || !start) {
-		free(hash), free(order), free(start);
+	if (!hash || !order || !count || !first || !next || !bytes) {
+		free(hash), free(order), free(count), free(first), free(next), free(bytes);
 		return NULL;
 	}
 	for (size_t i = 0; i < map->npending; i++) {
 		const struct dbmap_pending *record = &map->pending[i];
+		size_t keylen = record->keylen & ~DBMAP_COPIED;
 
-		hash[i] = dbmap_hash((const unsigned char *)dbmap_at(map, record, record->key),
-				     record->keylen & ~DBMAP_COPIED);
-		start[(hash[i] & mask) + 1]++;
+		hash[i] = dbmap_hash((const unsigned char *)dbmap_at(map, record, record->key), keylen);
+		count[hash[i] & mask]++;
+		/* A big record goes to a page of its own: its bucket counts as full. */
+		bytes[hash[i] & mask] += keylen + record->valuelen > DBMAP_PAGESIZE / 8 ? DBMAP_PAGESIZE
+			: keylen + record->valuelen + 6;
 	}
-	for (size_t b = 0; b < map->buckets; b++)
-		start[b + 1] += start[b];
+	dbmap_place_buckets(map, count, bytes, first);
+	memcpy(next, first, map->buckets * sizeof(*next));
 	for (size_t i = 0; i < map->npending; i++)
-		order[start[hash[i] & mask]++] = (uint64_t)dbmap_reverse_bits(hash[i]) << 32 | i;
-	free(hash);
-	for (size_t b = 0; b < map->buckets; b++)	/* start[b] is now where bucket b + 1 starts */
-		dbmap_sort_bucket(order + (b ? start[b - 1] : 0), order + start[b]);
-	free(start);
+		order[next[hash[i] & mask]++] = (uint64_t)dbmap_reverse_bits(hash[i]) << 32 | i;
+	for (size_t b = 0; b < map->buckets; b++)
+		dbmap_sort_bucket(order + first[b], order + next[b]);
+	free(hash), free(count), free(first), free(next), free(bytes);
 	return order;
 }
 
@@ -368,15 +426,19 @@ dbmap_free(struct dbmap_writer *map)
 	free(map);
 }
 
+/* size: at least this long (dbmap_unextend), or 0. */
 static int
-dbmap_sync_file(const char *path, mode_t mode, uid_t uid, gid_t gid)
+dbmap_sync_file(const char *path, off_t size, mode_t mode, uid_t uid, gid_t gid)
 {
-	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	int fd = open(path, O_WRONLY | O_NOFOLLOW | O_CLOEXEC);
+	struct stat st;
 	int saved;
 
 	if (fd < 0)
 		return -1;
 	if (fchown(fd, uid, gid) < 0 && errno != EPERM)
+		goto fail;
+	if (fstat(fd, &st) < 0 || (st.st_size < size && ftruncate(fd, size) < 0))
 		goto fail;
 	if (fchmod(fd, mode) < 0 || fsync(fd) < 0)
 		goto fail;
@@ -413,7 +475,7 @@ dbmap_finish(struct dbmap_writer *map, mode_t mode, uid_t uid, gid_t gid,
 		dbmap_discard(map);
 		return -1;
 	}
-	if (dbmap_sync_file(map->path, mode, uid, gid) < 0) {
+	if (dbmap_sync_file(map->path, map->size, mode, uid, gid) < 0) {
 		snprintf(err, errlen, "%s: %s", map->path, strerror(errno));
 		dbmap_discard(map);
 		return -1;
