@@ -551,6 +551,13 @@ generate(const struct mg_export *export, struct generated *gen, struct install_s
 	g_hash_table_destroy(active);
 	set->files[FILE_MAILERS].text = emit_mailers(export);
 	set->files[FILE_MAILERS].reload = mailers_need_reload(set, set->files[FILE_MAILERS].text);
+	for (unsigned i = 0; i < 5; i++) {
+		set->files[i].text = textmap_render(maps[i]);
+		textmap_free(maps[i]);
+	}
+	/* This core would wait for hostmilter.db's records: it builds virtmaps.db and the rest meanwhile. */
+	if (writing)
+		install_start_texts(set);
 	progress("generating autoconfig.db");
 	g_thread_join(autoconfig_thread);
 	progress("generating the policy database");
@@ -560,10 +567,6 @@ generate(const struct mg_export *export, struct generated *gen, struct install_s
 	if (out.report.errors->len) {
 		install_abandon(set);
 		finish(EXIT_INVALID);
-	}
-	for (unsigned i = 0; i < 5; i++) {
-		set->files[i].text = textmap_render(maps[i]);
-		textmap_free(maps[i]);
 	}
 }
 
