@@ -308,7 +308,7 @@ dbmap_at(const struct dbmap_writer *map, const struct dbmap_pending *record, uin
  * first queued is stored first and wins, as when put directly.
  */
 static void
-dbmap_sort_bucket(uint64_t *from, uint64_t *to)
+dbmap_sort_bucket(uint64_t *from, const uint64_t *to)
 {
 	for (uint64_t *p = from + 1; p < to; p++) {
 		uint64_t item = *p, *q = p;
@@ -350,8 +350,9 @@ dbmap_place_buckets(const struct dbmap_writer *map, const size_t *count, const s
 static uint64_t *
 dbmap_order_pending(const struct dbmap_writer *map)
 {
-	uint32_t *hash = malloc(map->npending * sizeof(*hash) + 1), mask = map->buckets - 1;
-	uint64_t *order = malloc(map->npending * sizeof(*order) + 1);
+	size_t n = map->npending;
+	uint32_t *hash = malloc(n * sizeof(*hash) + 1), mask = map->buckets - 1;
+	uint64_t *order = calloc(n + 1, sizeof(*order));	/* calloc: clang-analyzer cannot tell the scatter fills it */
 	size_t *count = calloc(map->buckets, sizeof(*count)), *first = malloc(map->buckets * sizeof(*first));
 	size_t *next = malloc(map->buckets * sizeof(*next)), *bytes = calloc(map->buckets, sizeof(*bytes));
 
@@ -359,7 +360,7 @@ dbmap_order_pending(const struct dbmap_writer *map)
 		free(hash), free(order), free(count), free(first), free(next), free(bytes);
 		return NULL;
 	}
-	for (size_t i = 0; i < map->npending; i++) {
+	for (size_t i = 0; i < n; i++) {
 		const struct dbmap_pending *record = &map->pending[i];
 		size_t keylen = record->keylen & ~DBMAP_COPIED;
 
@@ -371,7 +372,7 @@ dbmap_order_pending(const struct dbmap_writer *map)
 	}
 	dbmap_place_buckets(map, count, bytes, first);
 	memcpy(next, first, map->buckets * sizeof(*next));
-	for (size_t i = 0; i < map->npending; i++)
+	for (size_t i = 0; i < n; i++)
 		order[next[hash[i] & mask]++] = (uint64_t)dbmap_reverse_bits(hash[i]) << 32 | i;
 	for (size_t b = 0; b < map->buckets; b++)
 		dbmap_sort_bucket(order + first[b], order + next[b]);
