@@ -551,6 +551,13 @@ generate(const struct mg_export *export, struct generated *gen, struct install_s
 	g_hash_table_destroy(active);
 	set->files[FILE_MAILERS].text = emit_mailers(export);
 	set->files[FILE_MAILERS].reload = mailers_need_reload(set, set->files[FILE_MAILERS].text);
+	for (unsigned i = 0; i < 5; i++) {
+		set->files[i].text = textmap_render(maps[i]);
+		textmap_free(maps[i]);
+	}
+	/* This core would wait for hostmilter.db's records: it builds virtmaps.db and the rest meanwhile. */
+	if (writing)
+		install_start_texts(set);
 	progress("generating autoconfig.db");
 	g_thread_join(autoconfig_thread);
 	progress("generating the policy database");
@@ -560,10 +567,6 @@ generate(const struct mg_export *export, struct generated *gen, struct install_s
 	if (out.report.errors->len) {
 		install_abandon(set);
 		finish(EXIT_INVALID);
-	}
-	for (unsigned i = 0; i < 5; i++) {
-		set->files[i].text = textmap_render(maps[i]);
-		textmap_free(maps[i]);
 	}
 }
 
@@ -733,40 +736,6 @@ apply(const struct options *opts, struct install_set *set, const struct mg_expor
 	return status;
 }
 
-/*
- * glibc backs malloc with transparent huge pages only when the tunable
- * glibc.malloc.hugetlb is set at startup, so hostmapgen sets it and runs
- * itself again, once, before it reads anything.  On the 1,000,000-address
- * bench that saves 72% of the page faults and about a tenth of the time
- * (mapgen-bench).  An admin's own GLIBC_TUNABLES is left alone, children
- * (--reload-cmd) get the environment as it was, and where the exec fails
- * the run goes on with ordinary pages.  AddressSanitizer has its own
- * allocator, which the tunable does not reach.
- */
-#define HUGE_PAGES_TUNABLE "glibc.malloc.hugetlb=1"
-#define HUGE_PAGES_MARK "HOSTMAPGEN_HUGE_PAGES"
-
-static void
-exec_with_huge_pages(char **argv)
-{
-#if defined(__GLIBC__) && !defined(__SANITIZE_ADDRESS__)
-	const char *tunables = getenv("GLIBC_TUNABLES");
-
-	if (getenv(HUGE_PAGES_MARK)) {
-		unsetenv(HUGE_PAGES_MARK);
-		if (tunables && strcmp(tunables, HUGE_PAGES_TUNABLE) == 0)
-			unsetenv("GLIBC_TUNABLES");
-		return;
-	}
-	if (tunables)
-		return;
-	if (setenv("GLIBC_TUNABLES", HUGE_PAGES_TUNABLE, 1) == 0 && setenv(HUGE_PAGES_MARK, "1", 1) == 0)
-		execv("/proc/self/exe", argv);
-	unsetenv(HUGE_PAGES_MARK);
-	unsetenv("GLIBC_TUNABLES");
-#endif
-}
-
 /* The export, at most --max-export-size of it; ends the run (3) when unreadable, (1) when too large. */
 static char *
 read_export(const struct options *opts, size_t *len)
@@ -886,7 +855,6 @@ main(int argc, char **argv)
 	set_trust(&opts);
 	if (opts.explain)
 		finish(explain(&opts));
-	exec_with_huge_pages(argv);
 	show_progress = isatty(STDERR_FILENO) && !opts.quiet && !opts.json;
 	show_timing = getenv("HOSTMAPGEN_TIMING") != NULL;
 	progress("start");

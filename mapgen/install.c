@@ -43,6 +43,8 @@ install_warn(const struct install_set *set, enum report_code code, const char *f
 		msg_warn("%s", text);
 }
 
+static struct install_early *early_new(void);
+
 void
 install_init(struct install_set *set, const char *dir, const char *layout, const char *digest)
 {
@@ -51,6 +53,7 @@ install_init(struct install_set *set, const char *dir, const char *layout, const
 	set->layout = layout;
 	set->digest = digest;
 	set->lock_fd = -1;
+	set->early = early_new();
 	state_init(&set->old);
 	set->reload_now = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
 	set->reload_covered = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
@@ -101,6 +104,7 @@ install_free(struct install_set *set)
 	state_free(&set->old);
 	g_hash_table_destroy(set->reload_now);
 	g_hash_table_destroy(set->reload_covered);
+	g_free(set->early);
 	g_free(set->dir);
 }
 
@@ -379,20 +383,26 @@ install_policy_differs(const struct install_file *file)
 	return differs;
 }
 
+static void
+compare_text(struct install_set *set, struct install_file *file)
+{
+	file->text_changed = text_differs(file);
+	if (file->has_db)
+		file->db_changed = file->text_changed || !vouched(set, file);
+}
+
 void
 install_compare(struct install_set *set)
 {
 	for (unsigned i = 0; i < set->nfiles; i++) {
 		struct install_file *file = &set->files[i];
 
-		if (file->policy) {
-			if (!built_early(set, file))
-				file->db_changed = install_policy_differs(file);
+		if (built_early(set, file))
 			continue;
-		}
-		file->text_changed = text_differs(file);
-		if (file->has_db)
-			file->db_changed = file->text_changed || !vouched(set, file);
+		if (file->policy)
+			file->db_changed = install_policy_differs(file);
+		else
+			compare_text(set, file);
 	}
 }
 
@@ -583,18 +593,47 @@ db_job_run(gpointer data)
 	return NULL;
 }
 
-struct install_early {
-	struct install_file *file;	/* the database built ahead */
+/* A database built ahead, from install_start_policy or install_start_texts. */
+struct early_build {
+	bool started;		/* its changes were decided there, and a build started if it changed */
+	GThread *thread;	/* NULL: nothing to build */
 	struct db_job job;
-	GThread *thread;
-	bool joined;
 };
 
-/* Whether file is the database install_start_policy builds ahead (its changes decided there). */
+/* One slot per file, each written only by the thread that starts its build. */
+struct install_early {
+	struct early_build builds[INSTALL_MAX_FILES];
+};
+
+static struct install_early *
+early_new(void)
+{
+	return g_new0(struct install_early, 1);
+}
+
+static struct early_build *
+early_of(const struct install_set *set, const struct install_file *file)
+{
+	return &set->early->builds[file - set->files];
+}
+
+/* Whether file's database is built ahead (its changes decided there). */
 static bool
 built_early(const struct install_set *set, const struct install_file *file)
 {
-	return set->early && set->early->file == file;
+	return early_of(set, file)->started;
+}
+
+static void
+start_early(struct install_set *set, struct install_file *file)
+{
+	struct early_build *build = early_of(set, file);
+
+	build->started = true;
+	if (!file->db_changed)
+		return;		/* nothing to build */
+	build->job = (struct db_job){ .set = set, .file = file };
+	build->thread = g_thread_new(file->name, db_job_run, &build->job);
 }
 
 static struct install_file *
@@ -611,52 +650,61 @@ install_start_policy(struct install_set *set, const struct policy_records *recor
 {
 	struct install_file *file = install_policy_file(set);
 
-	if (!file || set->early)
+	if (!file || built_early(set, file))
 		return;
 	file->records = records;
 	file->db_changed = install_policy_differs(file);
-	set->early = g_new0(struct install_early, 1);
-	set->early->file = file;
-	if (!file->db_changed) {
-		set->early->joined = true;	/* nothing to build */
-		return;
-	}
-	set->early->job = (struct db_job){ .set = set, .file = file };
-	set->early->thread = g_thread_new(file->name, db_job_run, &set->early->job);
+	start_early(set, file);
 }
 
-/* 0 when the early build is done (or there was none); -1 with err when it failed. */
+static void compare_text(struct install_set *set, struct install_file *file);
+
+void
+install_start_texts(struct install_set *set)
+{
+	for (unsigned i = 0; i < set->nfiles; i++) {
+		struct install_file *file = &set->files[i];
+
+		if (file->policy || !file->has_db || !file->text || built_early(set, file))
+			continue;
+		compare_text(set, file);
+		start_early(set, file);
+	}
+}
+
+/* 0 when the early builds are done (or there were none); -1 with err (the first failure's) when one failed. */
 static int
 install_join_early(struct install_set *set, char *err, size_t errlen)
 {
-	struct install_early *early = set->early;
+	int rc = 0;
 
-	if (!early)
-		return 0;
-	if (!early->joined) {
-		g_thread_join(early->thread);
-		early->joined = true;
+	for (unsigned i = 0; i < set->nfiles; i++) {
+		struct early_build *build = &set->early->builds[i];
+
+		if (!build->thread)
+			continue;
+		g_thread_join(build->thread);
+		build->thread = NULL;
+		if (build->job.rc < 0 && rc == 0) {
+			g_strlcpy(err, build->job.err, errlen);
+			rc = -1;
+		}
+		build->job.rc = 0;	/* reported once */
 	}
-	if (early->thread && early->job.rc < 0) {
-		g_strlcpy(err, early->job.err, errlen);
-		return -1;
-	}
-	return 0;
+	return rc;
 }
 
 void
 install_abandon(struct install_set *set)
 {
 	char err[16];
-	struct install_file *file = install_policy_file(set);
 
-	if (!set->early)
-		return;
 	install_join_early(set, err, sizeof(err));
-	if (file)
-		install_unlink_tmp(file);
-	g_free(set->early);
-	set->early = NULL;
+	for (unsigned i = 0; i < set->nfiles; i++)
+		if (set->early->builds[i].started) {
+			install_unlink_tmp(&set->files[i]);
+			set->early->builds[i].started = false;
+		}
 }
 
 /*

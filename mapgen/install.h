@@ -88,7 +88,7 @@ struct install_set {
 	struct install_file files[INSTALL_MAX_FILES];
 	unsigned nfiles;
 	int lock_fd;
-	struct install_early *early;	/* hostmilter.db, being built ahead */
+	struct install_early *early;	/* the databases being built ahead */
 	struct state old;		/* the state file as this run found it */
 	GHashTable *reload_now;		/* name -> identity of the files due for a reload */
 	GHashTable *reload_covered;	/* the same, once a reload covered them */
@@ -117,6 +117,12 @@ bool install_unchanged(struct install_set *set);
  * install_free) waits and removes what it wrote.
  */
 void install_start_policy(struct install_set *set, const struct policy_records *records);
+/*
+ * The same for the text maps' .db files, from the texts set in files, so
+ * that they overlap hostmilter.db's records; their changes are decided
+ * here, and install_compare leaves them as they are.
+ */
+void install_start_texts(struct install_set *set);
 void install_abandon(struct install_set *set);
 /* Decides which files change. */
 void install_compare(struct install_set *set);

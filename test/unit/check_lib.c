@@ -300,6 +300,36 @@ START_TEST(dbmap_round_trip)
 }
 END_TEST
 
+/* An estimate far above what is put: the table's last buckets stay empty,
+ * and the writer builds into a file cut back to its first page
+ * (dbmap_unextend), yet the file has every page of the table again and a
+ * lookup in any bucket answers "not found", not an error. */
+START_TEST(dbmap_empty_buckets_read_back)
+{
+	char *path = temp_db_path(), err[256], key[32], *value;
+	struct dbmap_writer *w = dbmap_create(path, 100000, 1000000, err, sizeof(err));
+	struct dbmap_reader *r;
+	struct stat st;
+	size_t len;
+
+	ck_assert_ptr_nonnull(w);
+	ck_assert_int_eq(dbmap_put(w, "k", 1, "v", 1), 0);
+	ck_assert_int_eq(dbmap_finish(w, 0640, (uid_t)-1, (gid_t)-1, err, sizeof(err)), 0);
+	ck_assert_int_eq(stat(path, &st), 0);
+	ck_assert_int_eq(st.st_size, 513 * 4096);	/* 100,000 records of 10 bytes: 512 buckets, and the meta page */
+	r = dbmap_open(path, err, sizeof(err));
+	ck_assert_ptr_nonnull(r);
+	for (int i = 0; i < 20000; i++) {
+		snprintf(key, sizeof(key), "absent%d", i);
+		ck_assert_int_eq(dbmap_get(r, key, strlen(key), &value, &len), 1);
+	}
+	ck_assert_int_eq(dbmap_get(r, "k", 1, &value, &len), 0);
+	free(value);
+	dbmap_close(r);
+	remove_db(path);
+}
+END_TEST
+
 /* Without a duplicate callback a repeated key fails the build and leaves no file. */
 START_TEST(dbmap_duplicate_without_callback_fails)
 {
@@ -923,6 +953,7 @@ lib_suite(void)
 	tcase_add_test(tc, dbmap_refuses_existing_path);
 	tcase_add_test(tc, dbmap_discard_leaves_nothing);
 	tcase_add_test(tc, dbmap_duplicate_without_callback_fails);
+	tcase_add_test(tc, dbmap_empty_buckets_read_back);
 	tcase_add_test(tc, dbmap_many_records_first_wins);
 	tcase_add_test(tc, dbmap_empty_record);
 	tcase_add_test(tc, policy_round_trip);
