@@ -130,18 +130,26 @@ dstr_failed(const struct dstr *d)
 }
 
 int
+dstr_vfmt(char *out, size_t size, const char *fmt, va_list ap)
+{
+	int n = vsnprintf(out, size, fmt, ap);
+
+	if (n < 0 || (size_t)n >= size) {
+		if (size)
+			out[0] = '\0';
+		return -1;
+	}
+	return n;
+}
+
+int
 dstr_fmt(char *out, size_t size, const char *fmt, ...)
 {
 	va_list ap;
 	int n;
 
 	va_start(ap, fmt);
-	n = vsnprintf(out, size, fmt, ap);
+	n = dstr_vfmt(out, size, fmt, ap);
 	va_end(ap);
-	if (n < 0 || (size_t)n >= size) {
-		if (size)
-			out[0] = '\0';
-		return -1;
-	}
 	return n;
 }

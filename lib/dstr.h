@@ -47,5 +47,6 @@ bool dstr_failed(const struct dstr *d);
 
 /* snprintf into a fixed buffer, checked: the length written, or -1 (out emptied) when it would not fit. */
 int dstr_fmt(char *out, size_t size, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+int dstr_vfmt(char *out, size_t size, const char *fmt, va_list ap) __attribute__((format(printf, 3, 0)));
 
 #endif

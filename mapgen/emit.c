@@ -6,6 +6,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 
+#include "dstr.h"
 #include "emit.h"
 #include "msg.h"
 
@@ -16,8 +17,8 @@ emit_fmt(char *buf, size_t len, const char *fmt, ...)
 	int n;
 
 	va_start(ap, fmt);
-	n = vsnprintf(buf, len, fmt, ap);
+	n = dstr_vfmt(buf, len, fmt, ap);
 	va_end(ap);
-	if (n < 0 || (size_t)n >= len)	/* 3: nothing changed; a cut entry would be another one */
-		msg_fatal(3, "a generated map entry of %d bytes does not fit its %zu: \"%.60s...\"", n, len, buf);
+	if (n < 0)	/* 3: nothing changed; a cut entry would be another one */
+		msg_fatal(3, "a generated map entry does not fit its %zu bytes (format \"%.60s\")", len, fmt);
 }
