@@ -68,13 +68,13 @@ struct attach_type {
 struct attach_report {
 	unsigned nparts;
 	unsigned ntypes;
-	struct attach_type types[ATTACH_TYPES_MAX];
 	bool incomplete;	/* something was not inspected, for good; why says what */
 	char why[160];
 	bool failed;		/* the walk could not finish now: the next try may */
 	char failed_why[160];
 	bool encrypted;		/* content only its recipient can decrypt */
 	char encrypted_why[160];
+	struct attach_type types[ATTACH_TYPES_MAX];	/* last: a scan worker sends the first ntypes only */
 };
 
 /* The types the message's recipients block, all of them: libmagic's

@@ -98,11 +98,21 @@ workers_request_len(const struct workers_request *req)
 	return offsetof(struct workers_request, types) + (size_t)req->ntypes * POLICY_TYPE_LEN;
 }
 
-/* A reply on the wire: without the walk's report when no walk was asked for. */
+#define WORKERS_REPLY_TYPES offsetof(struct workers_reply, report.types)
+
+/*
+ * A reply on the wire: without the walk's report when no walk was asked
+ * for, and without the types the walk did not fill.  The whole report is
+ * 15 KB, nearly all of it 64 types' room; a message names one or two, and
+ * copying the rest through the kernel cost about a tenth of a short
+ * message's true-type check (test/bench/milter-bench).
+ */
 static size_t
-workers_reply_len(bool walk)
+workers_reply_len(const struct workers_reply *reply, bool walk)
 {
-	return walk ? sizeof(struct workers_reply) : offsetof(struct workers_reply, report);
+	if (!walk)
+		return offsetof(struct workers_reply, report);
+	return WORKERS_REPLY_TYPES + (size_t)reply->report.ntypes * sizeof(reply->report.types[0]);
 }
 
 /* ---- in the worker ---- */
@@ -156,19 +166,28 @@ workers_limit_memory(uint64_t memory)
 	return rc < 0 ? -1 : workers_limit(RLIMIT_AS, (rlim_t)pages * (rlim_t)sysconf(_SC_PAGESIZE) + memory);
 }
 
-/* CPU time for this message: what it used so far plus seconds (the soft limit; SIGXCPU past it). */
+/*
+ * CPU time for this message: what it used so far plus seconds (the soft
+ * limit; SIGXCPU past it).  Set again only when the whole seconds used
+ * have grown: most messages take a millisecond, and two system calls less
+ * each count on short mail.
+ */
 static void
 workers_limit_cpu(long seconds)
 {
+	static rlim_t set;	/* the soft limit last set; 0: none yet */
 	struct rusage ru;
 	struct rlimit rl = { RLIM_INFINITY, RLIM_INFINITY };
+	rlim_t want;
 
-	if (getrusage(RUSAGE_SELF, &ru) < 0 || getrlimit(RLIMIT_CPU, &rl) < 0)
+	if (getrusage(RUSAGE_SELF, &ru) < 0)
 		return;
-	rl.rlim_cur = (rlim_t)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec + 1 + seconds);
-	if (rl.rlim_max != RLIM_INFINITY && rl.rlim_cur > rl.rlim_max)
-		rl.rlim_cur = rl.rlim_max;
-	setrlimit(RLIMIT_CPU, &rl);
+	want = (rlim_t)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec + 1 + seconds);
+	if (want == set || getrlimit(RLIMIT_CPU, &rl) < 0)
+		return;
+	rl.rlim_cur = rl.rlim_max != RLIM_INFINITY && want > rl.rlim_max ? rl.rlim_max : want;
+	if (setrlimit(RLIMIT_CPU, &rl) == 0)
+		set = want;
 }
 
 /*
@@ -331,7 +350,7 @@ workers_serve(struct workers *w, const struct workers_request *req, struct spool
 	struct attach_want want = { types, req->ntypes, req->types_max };
 	struct scan_job job = { .spool = spool };
 
-	memset(reply, 0, workers_reply_len(req->walk));	/* nothing of the last message's */
+	memset(reply, 0, req->walk ? WORKERS_REPLY_TYPES : offsetof(struct workers_reply, report));	/* nothing of the last message's */
 	for (uint32_t i = 0; i < req->ntypes && i < WORKERS_TYPES_MAX; i++)
 		types[i] = req->types[i];
 	if (w->settings.faults)
@@ -397,8 +416,8 @@ workers_child(struct workers *w, int chan)
 	msg_reopen();
 	for (;;) {
 		ssize_t n = workers_receive(3, box.bytes, sizeof(box.bytes), &fd);
-		size_t len = workers_reply_len(box.req.walk);
 		struct spool *spool;
+		size_t len;
 
 		if (n == 0)
 			_exit(0);	/* the daemon closed the channel: stop or reload */
@@ -407,6 +426,7 @@ workers_child(struct workers *w, int chan)
 		workers_limit_cpu(w->settings.cpu_seconds);
 		workers_serve(w, &box.req, spool, &reply);
 		spool_free(spool);
+		len = workers_reply_len(&reply, box.req.walk);
 		if (send(3, &reply, len, MSG_NOSIGNAL) != (ssize_t)len)
 			_exit(0);	/* the daemon gave up on it */
 	}
@@ -1035,7 +1055,7 @@ workers_send(int chan, const struct workers_request *req, const struct spool *sp
  */
 static int
 workers_await(struct workers *w, const struct workers_slot *taken, const struct scan_job *job, uint64_t deadline_ms,
-	      struct workers_reply *reply, size_t len)
+	      struct workers_reply *reply, bool walk)
 {
 	uint64_t until = deadline_ms + WORKERS_GRACE_MS;
 	struct pollfd p = { .fd = taken->fd, .events = POLLIN };
@@ -1059,7 +1079,9 @@ workers_await(struct workers *w, const struct workers_slot *taken, const struct 
 	}
 	while ((n = recv(taken->fd, reply, sizeof(*reply), 0)) < 0 && errno == EINTR)
 		;
-	return n == (ssize_t)len;
+	if (walk && (n < (ssize_t)WORKERS_REPLY_TYPES || reply->report.ntypes > ATTACH_TYPES_MAX))
+		return 0;	/* a worker that breaks the protocol is taken as gone */
+	return n == (ssize_t)workers_reply_len(reply, walk);
 }
 
 #define WORKERS_HEAD_MAX (256 * 1024)	/* header block looked at for trace fields; Sendmail allows 32K */
@@ -1196,7 +1218,7 @@ workers_run(struct workers *w, const struct scan_job *job, const struct workers_
 		if (index < 0)
 			break;
 		if (workers_send(taken.fd, req, job->spool, fd) == 0) {
-			answered = workers_await(w, &taken, job, deadline_ms, reply, workers_reply_len(req->walk)) == 1;
+			answered = workers_await(w, &taken, job, deadline_ms, reply, req->walk) == 1;
 			status = answered ? WORKERS_DONE : workers_takedown(w, job->spool) > 1 ? WORKERS_POISON
 												   : WORKERS_LOST;
 		}
@@ -1287,8 +1309,9 @@ workers_scan_message(struct workers *w, struct scanners *scanners, const struct 
 	}
 	if (ready && status == WORKERS_DONE) {
 		local = reply->virus;
-		if (want)
-			*report = reply->report;
+		if (want)	/* the types it filled, no more: the rest was not sent */
+			memcpy(report, &reply->report, WORKERS_REPLY_TYPES - offsetof(struct workers_reply, report)
+							       + reply->report.ntypes * sizeof(report->types[0]));
 		if (want && reply->walk_rc < 0)
 			msg_warn("%s: attachments: %s", label, reply->walk_err);
 	} else {

@@ -3,9 +3,12 @@
  * scanning one message file from memory, N times over T threads, with the
  * engine settings hostmilter uses, each time under a Received: header of
  * its own as Sendmail would give it.  Prints "scans=N seconds=S mb_per_s=M
- * virus=NAME" for test/bench/scan-bench.
+ * virus=NAME" for test/bench/scan-bench.  TMPDIR is where libclamav
+ * unpacks (its default: $TMPDIR or /tmp); scan-bench gives it the
+ * directory clamd's TemporaryDirectory is in, so that all three file
+ * their temporary files on the same file system.
  *
- * usage: clamav-direct DBDIR MESSAGE SCANS THREADS
+ * usage: clamav-direct DBDIR MESSAGE SCANS THREADS [TMPDIR]
  */
 #include "config.h"
 
@@ -73,8 +76,8 @@ main(int argc, char **argv)
 	FILE *fp;
 	double start;
 
-	if (argc != 5 || (threads = atoi(argv[4])) < 1 || threads > 64 || (scans = atol(argv[3])) < 1) {
-		fprintf(stderr, "usage: clamav-direct DBDIR MESSAGE SCANS THREADS\n");
+	if ((argc != 5 && argc != 6) || (threads = atoi(argv[4])) < 1 || threads > 64 || (scans = atol(argv[3])) < 1) {
+		fprintf(stderr, "usage: clamav-direct DBDIR MESSAGE SCANS THREADS [TMPDIR]\n");
 		return 2;
 	}
 	if (!(fp = fopen(argv[2], "rb")) || fseek(fp, 0, SEEK_END) < 0 || (message_len = (size_t)ftell(fp)) == 0
@@ -83,6 +86,7 @@ main(int argc, char **argv)
 		return 1;
 	fclose(fp);
 	if (cl_init(CL_INIT_DEFAULT) != CL_SUCCESS || !(engine = cl_engine_new())
+	    || (argc == 6 && cl_engine_set_str(engine, CL_ENGINE_TMPDIR, argv[5]) != CL_SUCCESS)
 	    || cl_load(argv[1], engine, &sigs, CL_DB_STDOPT) != CL_SUCCESS || cl_engine_compile(engine) != CL_SUCCESS)
 		return 1;
 	start = now();
