@@ -3,6 +3,7 @@
  */
 #include "config.h"
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
@@ -32,6 +33,30 @@ struct clamfeed_run {
 };
 
 static __thread struct clamfeed_stats clamfeed_stats_last;
+
+/*
+ * SHA-256, fetched from OpenSSL's providers once: EVP_sha256() in
+ * EVP_Digest fetches it again on every call (OpenSSL 3), a third of a
+ * short text part's two digests.  NULL when no provider has it.
+ */
+static EVP_MD *clamfeed_sha256_md;
+static pthread_once_t clamfeed_sha256_once = PTHREAD_ONCE_INIT;
+
+static void
+clamfeed_sha256_fetch(void)
+{
+	clamfeed_sha256_md = EVP_MD_fetch(NULL, "SHA256", NULL);
+}
+
+/* The digest of the bytes into digest (CLAMFEED_DIGEST bytes); false when OpenSSL fails. */
+static bool
+clamfeed_sha256(const void *data, size_t len, unsigned char digest[EVP_MAX_MD_SIZE])
+{
+	unsigned int n = 0;
+
+	pthread_once(&clamfeed_sha256_once, clamfeed_sha256_fetch);
+	return clamfeed_sha256_md && EVP_Digest(data, len, digest, &n, clamfeed_sha256_md, NULL) && n == CLAMFEED_DIGEST;
+}
 
 static guint
 clamfeed_hash(gconstpointer key)
@@ -72,9 +97,8 @@ static int
 clamfeed_seen_check(struct clamfeed_seen *seen, const void *data, size_t len)
 {
 	unsigned char digest[EVP_MAX_MD_SIZE];
-	unsigned int n = 0;
 
-	if (seen->failed || !EVP_Digest(data, len, digest, &n, EVP_sha256(), NULL) || n != CLAMFEED_DIGEST) {
+	if (seen->failed || !clamfeed_sha256(data, len, digest)) {
 		seen->failed = true;
 		return -1;
 	}
@@ -107,22 +131,22 @@ static bool
 clamfeed_seen_as_text(struct clamfeed_seen *seen, const unsigned char *data, size_t len)
 {
 	unsigned char digest[EVP_MAX_MD_SIZE];
-	unsigned int n = 0;
-	GByteArray *lf;
+	unsigned char *lf;
+	size_t n = 0;
 	bool found;
 
 	if (len == 0 || len > CLAMFEED_TEXT_MAX || memchr(data, '\0', len)
 	    || (data[len - 1] == '\n' && !memchr(data, '\r', len)))
 		return false;	/* not text, or text libclamav writes as it is */
-	lf = g_byte_array_sized_new((guint)len + 1);
+	if (!(lf = g_try_malloc(len + 1)))
+		return false;	/* scanned again: that costs time, never a virus */
 	for (size_t i = 0; i < len; i++)
 		if (!(data[i] == '\r' && i + 1 < len && data[i + 1] == '\n'))
-			g_byte_array_append(lf, data + i, 1);
-	if (lf->data[lf->len - 1] != '\n')
-		g_byte_array_append(lf, (const guint8 *)"\n", 1);
-	found = EVP_Digest(lf->data, lf->len, digest, &n, EVP_sha256(), NULL) && n == CLAMFEED_DIGEST
-		&& g_hash_table_contains(seen->digests, digest);
-	g_byte_array_free(lf, TRUE);
+			lf[n++] = data[i];
+	if (lf[n - 1] != '\n')
+		lf[n++] = '\n';
+	found = clamfeed_sha256(lf, n, digest) && g_hash_table_contains(seen->digests, digest);
+	g_free(lf);
 	return found;
 }
 
