@@ -19,7 +19,9 @@ Two kinds of message:
   list digests, a sendmail bounce, Mailman and exmh output), the enmime
   library's test mail (golang-github-jhillyerd-enmime-dev: Apple Mail,
   Outlook, web mailers, and the sloppy ones its "low-quality" set keeps), and
-  SpamAssassin's sample of non-spam.  A leading mbox "From " line is the
+  SpamAssassin's sample of non-spam; and a winmail.dat Outlook 16.0 made,
+  from a public mailing-list archive (test/data/tnef/README: no package has
+  one), sent as Outlook sends it.  A leading mbox "From " line is the
   mailbox's, not the message's: it is left out, as an MTA never sends it.
   Left out as no mail at all: enmime's erroneous.raw (one line, "// Not an
   RFC-822 Document", its parser's test of garbage input), and enmime's
@@ -723,6 +725,22 @@ def types(c, pngs, html_doc):
 
 
 # ---- public corpora of real mail ----
+def outlook_tnef(c):
+    """Outlook's winmail.dat, in the MIME structure Outlook sends it in."""
+    path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "data", "tnef", "outlook16-recall.dat.b64")
+    tnef = binascii.a2b_base64(read(path))
+    m = MIMEMultipart("mixed")
+    m["From"], m["To"], m["Subject"] = SENDER, RCPT, "Recall: Angebot 2026-117"
+    m["Date"], m["Message-ID"], m["X-Mailer"] = formatdate(localtime=True), make_msgid(), "Microsoft Outlook 16.0"
+    m.attach(MIMEText("Buchhaltung would like to recall the message, \"Angebot 2026-117\".\n", "plain", "us-ascii"))
+    part = MIMEBase("application", "ms-tnef", name="winmail.dat")
+    part.set_payload(tnef)
+    encoders.encode_base64(part)
+    part.add_header("Content-Disposition", "attachment", filename="winmail.dat")
+    m.attach(part)
+    c.add("tnef-outlook", m, origin="outlook")
+
+
 def real(c):
     corpora = [
         ("python", sorted(glob.glob(PYDATA + "/msg_*.txt"))),
@@ -739,6 +757,7 @@ def real(c):
                 data = data.split(b"\n", 1)[1]
             name = origin + "-" + os.path.splitext(os.path.basename(path))[0]
             c.add(name, data, origin=origin)
+    outlook_tnef(c)
 
 
 def main():

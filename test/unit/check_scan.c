@@ -852,6 +852,35 @@ START_TEST(attach_decodes_uuencoded_text)
 END_TEST
 
 /* Two Content-Type headers, or two types in one: readers differ (first, last), so each reading is walked. */
+/*
+ * A winmail.dat Outlook 16.0 made (a message recall, posted to the Linux
+ * kernel's mailing list: test/data/tnef/README), as Outlook sends it: read
+ * by libytnef, its compressed RTF body walked as a part of its own, and
+ * nothing left uninspected.
+ */
+START_TEST(attach_reads_outlook_tnef)
+{
+	char *path = g_build_filename(getenv("HM_TEST_DATA") ? getenv("HM_TEST_DATA") : "test/data", "tnef",
+				      "outlook16-recall.dat.b64", NULL);
+	gchar *b64 = NULL;
+	struct text t = { 0 };
+	struct attach_report report;
+
+	ck_assert_msg(g_file_get_contents(path, &b64, NULL, NULL), "%s", path);
+	text_add(&t, HEAD "Content-Type: multipart/mixed; boundary=\"b\"\r\nX-Mailer: Microsoft Outlook 16.0\r\n\r\n"
+			  "--b\r\nContent-Type: text/plain; charset=\"utf-8\"\r\n\r\nwould like to recall the message\r\n"
+			  "--b\r\nContent-Type: application/ms-tnef; name=\"winmail.dat\"\r\n"
+			  "Content-Transfer-Encoding: base64\r\n"
+			  "Content-Disposition: attachment; filename=\"winmail.dat\"\r\n\r\n%s\r\n--b--\r\n", b64);
+	report_of(t.p, true, 0, &report);
+	ck_assert_msg(!report.incomplete && !report.failed && !report.encrypted, "%s%s", report.why, report.failed_why);
+	ck_assert_uint_eq(report.nparts, 3);	/* the text, winmail.dat, and the RTF body libytnef took out of it */
+	g_free(b64);
+	g_free(path);
+	free(t.p);
+}
+END_TEST
+
 START_TEST(attach_reads_every_content_type)
 {
 	static const char *const orders[][2] = {
@@ -1871,6 +1900,7 @@ scan_suite(void)
 	tcase_add_test(tc, attach_opens_embedded_messages);
 	tcase_add_test(tc, attach_decodes_uuencoded_text);
 	tcase_add_test(tc, attach_reads_every_content_type);
+	tcase_add_test(tc, attach_reads_outlook_tnef);
 	tcase_add_test(tc, attach_unopened_containers);
 	tcase_add_test(tc, attach_decodes_binhex);
 	tcase_add_test(tc, magicset_agrees_with_the_whole_database);
