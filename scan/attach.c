@@ -1184,10 +1184,12 @@ attach_walk_reading(struct attach_walk *w, GMimePart *part, unsigned depth, enum
 	tnef = len > 0 && attach_type_head(w, part, (size_t)len);
 	embedded = len < 0 ? 0 : attach_embedded_kind(part, (size_t)len, w->t->buf);
 	cms = len > 0 && attach_is_cms(GMIME_OBJECT(part), w->t->buf, (size_t)len);
-	/* A message (forwarded, or a part that starts like one) is walked as one, not as a file: a
-	 * PDF or archive it carries is one of its own parts. */
-	archive = len > 0 && !embedded && unpack_is_archive((const unsigned char *)w->t->buf, (size_t)len);
-	pdf = len > 0 && !embedded && pdfparts_is_pdf((const unsigned char *)w->t->buf, (size_t)len);
+	/* A declared message (forwarded) is walked as one, not as a file: a PDF or archive it carries
+	 * is one of its own parts.  Content that merely starts like a message and is an archive or a
+	 * PDF by its signature is walked both ways: a bzip2 file whose first block checksum begins
+	 * with ':' starts like a header line ("BZh91AY&SY:"), and 7-Zip opens it all the same. */
+	archive = len > 0 && embedded != 1 && unpack_is_archive((const unsigned char *)w->t->buf, (size_t)len);
+	pdf = len > 0 && embedded != 1 && pdfparts_is_pdf((const unsigned char *)w->t->buf, (size_t)len);
 	binhex = attach_declared(GMIME_OBJECT(part), "application", "mac-binhex40")
 		 || (len > 0 && memmem(w->t->buf, (size_t)len, ATTACH_BINHEX, strlen(ATTACH_BINHEX)));
 	/* Text, and what is encoded in text: a reader finds uuencoded and yEnc blocks there. */

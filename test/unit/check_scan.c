@@ -858,6 +858,38 @@ END_TEST
  * by libytnef, its compressed RTF body walked as a part of its own, and
  * nothing left uninspected.
  */
+/*
+ * A bzip2 file whose first block checksum begins with ':' starts like a
+ * header line ("BZh91AY&SY:"): it was walked as a message only, and the
+ * executable in the zip inside it passed (t-differential, case 290 of a
+ * run whose zip timestamps made that checksum).  Both readings now.
+ */
+START_TEST(attach_opens_an_archive_that_starts_like_a_message)
+{
+	static const char bz2_of_zip_of_exe[] =
+		"QlpoOTFBWSZTWTq/eTUAANF///+/3LHgIfiI/h/bGj/u/WTkiQAAgAZEWUAGABBDIAwgsAFWMNDUVP0yk8pmampkxGgAAAaZ"
+		"GmTTRo9Q0aNHpHqaGYmUeUImlPQTJkR6DSGE2UyMmRhGTBMTEyYAjEGQ0zUMMSVMGp+qGmjQAaGgGTQaGQGIAAABoNAyD1zG"
+		"FYAZPR4VBboxTODiGQKuXEJCNgEhFFCpiR8AkOERKF54LF78jcgEIEBBECNbsSycGadNYlw/pDOAE9GIicRAC8REhHXRD0Qk"
+		"HoTVyPgcc1EfSGe5se/YZUWzniXfQyIi67RjgAICMcxi0loBLDFwyZ0UCyMOUwH2UiLWMG6vX63DkhZfmxHJolmlcxQ3lCXx"
+		"Q2CllD5KcF2RVMZyeDE7gwBCH7QoCQJUzFC0NvyX5gvSIy+DqF5VGkrC42y2qa2K+1d4EZ4OQW5IUs+Y9Bx2Elr5mWG1sE7o"
+		"MrvnlzIJYvGiVTRdcfAnIYHfZkaAdwoeDs8cgWRgTrBu7SXoh2Tk4Q88DJyL+PLaeoAw8BUwKqJv2yweSRDcyIMpA1+AgHyA"
+		"tFfgHAaUDzYbkYRGWDesNeNSA8KY1hEWJhMan+LuSKcKEgdX7yag";
+	guchar *bz2;
+	gsize len;
+	struct text t = { 0 };
+	struct attach_report report;
+
+	bz2 = g_base64_decode(bz2_of_zip_of_exe, &len);
+	ck_assert(len > 11 && memcmp(bz2, "BZh91AY&SY:", 11) == 0);
+	text_add(&t, HEAD "Content-Type: application/octet-stream; name=\"archive.zip.bz2\"\r\n"
+			  "Content-Transfer-Encoding: base64\r\n\r\n%s\r\n", bz2_of_zip_of_exe);
+	report_of(t.p, true, 0, &report);
+	ck_assert(report_has(&report, "application/x-dosexec"));
+	g_free(bz2);
+	free(t.p);
+}
+END_TEST
+
 START_TEST(attach_reads_outlook_tnef)
 {
 	char *path = g_build_filename(getenv("HM_TEST_DATA") ? getenv("HM_TEST_DATA") : "test/data", "tnef",
@@ -1901,6 +1933,7 @@ scan_suite(void)
 	tcase_add_test(tc, attach_decodes_uuencoded_text);
 	tcase_add_test(tc, attach_reads_every_content_type);
 	tcase_add_test(tc, attach_reads_outlook_tnef);
+	tcase_add_test(tc, attach_opens_an_archive_that_starts_like_a_message);
 	tcase_add_test(tc, attach_unopened_containers);
 	tcase_add_test(tc, attach_decodes_binhex);
 	tcase_add_test(tc, magicset_agrees_with_the_whole_database);
