@@ -80,6 +80,7 @@ struct session {	// NOLINT(clang-analyzer-optin.performance.Padding)
 	uint64_t counted;	/* headers and body as Sendmail counts them (LF line ends), as far as seen */
 	uint64_t counted_body;	/* the body alone: never more than Sendmail's count */
 	bool body_cr;		/* the last body chunk ended in CR */
+	bool headers_ended;	/* the blank line after the headers is spooled (session_end_headers) */
 	unsigned accepted;
 	/* what scanning needs */
 	char helo[SESSION_TEXT_MAX];
@@ -229,7 +230,7 @@ session_message_end(struct session *s)
 	memset(&s->facts, 0, sizeof(s->facts));
 	memset(&s->sender, 0, sizeof(s->sender));
 	s->declared_size = s->limit = s->counted = s->counted_body = 0;
-	s->body_cr = false;
+	s->body_cr = s->headers_ended = false;
 	s->accepted = 0;
 	session_forget_rcpts(s);
 	s->scan_decided = s->scan = s->has_subject = s->quarantined = s->refused = false;
@@ -830,10 +831,25 @@ session_header(SMFICTX *ctx, char *name, char *value)
 	return SMFIS_NOREPLY;
 }
 
+/*
+ * The blank line that ends the header block, spooled once: before the
+ * first body chunk, or at the end of a message without a body.  The end of
+ * the headers is declined at negotiation (session_negotiate); an MTA that
+ * sends it anyway ends the block there.
+ */
+static void
+session_end_headers(struct session *s)
+{
+	if (s && s->in_message && !s->headers_ended) {
+		s->headers_ended = true;
+		session_take(s, "\r\n", 2, 1, 0);
+	}
+}
+
 static sfsistat
 session_eoh(SMFICTX *ctx)
 {
-	session_take(smfi_getpriv(ctx), "\r\n", 2, 1, 0);
+	session_end_headers(smfi_getpriv(ctx));
 	return SMFIS_NOREPLY;
 }
 
@@ -842,6 +858,7 @@ session_body(SMFICTX *ctx, unsigned char *chunk, size_t len)
 {
 	struct session *s = smfi_getpriv(ctx);
 
+	session_end_headers(s);
 	if (s && s->in_message && !s->refused)
 		session_take(s, chunk, len, 0, session_lf_bytes(s, chunk, len));
 	return SMFIS_NOREPLY;
@@ -889,6 +906,8 @@ session_eom(SMFICTX *ctx)
 	if (!s || !s->in_message)
 		return SMFIS_TEMPFAIL;	/* no session, or no MAIL seen: nothing to deliver safely */
 	session_charges_end(s, false);	/* its data is complete: its recipients stay counted */
+	if (!s->envelope_only)
+		session_end_headers(s);	/* a message without a body */
 	if (!s->refused)
 		session_final_size(ctx, s);
 	if (!s->refused && !s->scan_decided)
@@ -941,7 +960,11 @@ session_close(SMFICTX *ctx)
  * Asks Sendmail not to wait for a reply to HELO, the headers, the end of the
  * headers and the body chunks: nothing is decided there (session_refuse), and
  * each wait costs a round trip: a short message with two recipients waited
- * for 12 replies, and now for 4 (milter-load's replies_per_msg).
+ * for 12 replies, and now for 4 (milter-load's replies_per_msg).  The end of
+ * the headers and, unless rspamd reads the HELO name, HELO itself are not
+ * sent at all: libmilter polls and reads twice for every packet, and these
+ * two steps and their macros were four of a short message's 18 packets
+ * (test/bench/milter-bench, hm+types).
  * libmilter offers these steps even to an MTA without them and then replies
  * CONTINUE itself, so the callbacks can always answer SMFIS_NOREPLY.
  */
@@ -986,7 +1009,7 @@ session_negotiate(SMFICTX *ctx, unsigned long actions, unsigned long steps, unsi
 		return SMFIS_REJECT;
 	}
 	*want_actions = session_filter.xxfi_flags;
-	*want_steps |= SESSION_NO_REPLY | (steps & (SMFIP_NODATA | SMFIP_NOUNKNOWN));
+	*want_steps |= SESSION_NO_REPLY | (steps & (SMFIP_NODATA | SMFIP_NOUNKNOWN | SMFIP_NOEOH));
 	*want2 = *want3 = 0;
 	if (!(s = session_of(ctx)))
 		return SMFIS_TEMPFAIL;
@@ -1000,11 +1023,12 @@ session_negotiate(SMFICTX *ctx, unsigned long actions, unsigned long steps, unsi
 	if (s->size_asked && (steps & SESSION_NO_CONTENT) == SESSION_NO_CONTENT && !session_content_needed_now()) {
 		*want_steps |= SESSION_NO_CONTENT;
 		s->envelope_only = true;
-		/* HELO's macros ({verify} and the certificate's) then come with MAIL, and HELO is declined too:
-		 * nothing but scanning reads the HELO name.  Macros that do not come mean "no right". */
-		if ((steps & SMFIP_NOHELO) && smfi_setsymlist(ctx, SMFIM_ENVFROM, SESSION_MAIL_MACROS) == MI_SUCCESS)
-			*want_steps = (*want_steps & ~(unsigned long)SMFIP_NR_HELO) | SMFIP_NOHELO;
 	}
+	/* Nothing but rspamd reads the HELO name: without it HELO is declined, and HELO's macros ({verify}
+	 * and the certificate's) come with MAIL.  Macros that do not come mean "no right". */
+	if (s->size_asked && (steps & SMFIP_NOHELO) && (s->envelope_only || !scanners_read_helo(session_scanners))
+	    && smfi_setsymlist(ctx, SMFIM_ENVFROM, SESSION_MAIL_MACROS) == MI_SUCCESS)
+		*want_steps = (*want_steps & ~(unsigned long)SMFIP_NR_HELO) | SMFIP_NOHELO;
 	return SMFIS_CONTINUE;
 }
 
