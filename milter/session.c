@@ -961,10 +961,10 @@ session_close(SMFICTX *ctx)
  * headers and the body chunks: nothing is decided there (session_refuse), and
  * each wait costs a round trip: a short message with two recipients waited
  * for 12 replies, and now for 4 (milter-load's replies_per_msg).  The end of
- * the headers and, unless rspamd reads the HELO name, HELO itself are not
- * sent at all: libmilter polls and reads twice for every packet, and these
- * two steps and their macros were four of a short message's 18 packets
- * (test/bench/milter-bench, hm+types).
+ * the headers is not sent at all: libmilter polls and reads twice for every
+ * packet, and the end of the headers and its macros were two of a short
+ * message's 18 packets (test/bench/milter-bench, hm+types).  An MTA that
+ * sends it anyway gets the blank line spooled there (session_end_headers).
  * libmilter offers these steps even to an MTA without them and then replies
  * CONTINUE itself, so the callbacks can always answer SMFIS_NOREPLY.
  */
@@ -1023,12 +1023,11 @@ session_negotiate(SMFICTX *ctx, unsigned long actions, unsigned long steps, unsi
 	if (s->size_asked && (steps & SESSION_NO_CONTENT) == SESSION_NO_CONTENT && !session_content_needed_now()) {
 		*want_steps |= SESSION_NO_CONTENT;
 		s->envelope_only = true;
+		/* HELO's macros ({verify} and the certificate's) then come with MAIL, and HELO is declined too:
+		 * nothing but scanning reads the HELO name.  Macros that do not come mean "no right". */
+		if ((steps & SMFIP_NOHELO) && smfi_setsymlist(ctx, SMFIM_ENVFROM, SESSION_MAIL_MACROS) == MI_SUCCESS)
+			*want_steps = (*want_steps & ~(unsigned long)SMFIP_NR_HELO) | SMFIP_NOHELO;
 	}
-	/* Nothing but rspamd reads the HELO name: without it HELO is declined, and HELO's macros ({verify}
-	 * and the certificate's) come with MAIL.  Macros that do not come mean "no right". */
-	if (s->size_asked && (steps & SMFIP_NOHELO) && (s->envelope_only || !scanners_read_helo(session_scanners))
-	    && smfi_setsymlist(ctx, SMFIM_ENVFROM, SESSION_MAIL_MACROS) == MI_SUCCESS)
-		*want_steps = (*want_steps & ~(unsigned long)SMFIP_NR_HELO) | SMFIP_NOHELO;
 	return SMFIS_CONTINUE;
 }
 

@@ -119,15 +119,6 @@ scanners_any(const struct scanners *scanners, enum scan_kind kind)
 	return false;
 }
 
-bool
-scanners_read_helo(const struct scanners *scanners)
-{
-	for (unsigned i = 0; scanners && i < scanners->n; i++)
-		if (cluster_engine(scanners->clusters[i]) == &engine_rspamd)
-			return true;
-	return false;
-}
-
 uint64_t
 scanners_max_message(const struct scanners *scanners)
 {

@@ -44,8 +44,6 @@ struct scanners *scanners_open(const struct hm_conf *conf, char *err, size_t err
 void scanners_close(struct scanners *scanners);
 
 bool scanners_any(const struct scanners *scanners, enum scan_kind kind);
-/* Whether an engine sends the client's HELO name on (rspamd's Helo header): without one, nothing reads it. */
-bool scanners_read_helo(const struct scanners *scanners);
 unsigned scanners_count(const struct scanners *scanners);
 /* The largest message the engines were sized to inspect whole. */
 uint64_t scanners_max_message(const struct scanners *scanners);

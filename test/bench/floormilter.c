@@ -8,10 +8,10 @@
  * policy needs; milter-bench compares hostmilter's policy path with it.
  *
  * With --content it is the floor of a filter that reads the message: it
- * also takes the headers and the body, each without a reply, as hostmilter
- * negotiates when a scanner or a blocked type needs the content and no
- * rspamd reads the HELO name (milter/session.c, session_negotiate), and
- * does nothing with them.  milter-bench compares the true-type check with it:
+ * also takes HELO, the headers and the body, each without a reply, and
+ * declines the end of the headers, as hostmilter negotiates when a scanner
+ * or a blocked type needs the content (milter/session.c,
+ * session_negotiate), and does nothing with them.  milter-bench compares the true-type check with it:
  * what the protocol costs to carry a message, no filter can take back.
  *
  * usage: floormilter [--content] SOCKET
@@ -28,8 +28,8 @@
 /* Every step but these four is declined; the connect step is not answered. */
 #define FLOOR_STEPS (SMFIP_NOHELO | SMFIP_NOHDRS | SMFIP_NOEOH | SMFIP_NOBODY | SMFIP_NOUNKNOWN | SMFIP_NODATA \
 		     | SMFIP_NR_CONN)
-/* --content: the headers and the body too, none answered (hostmilter's SESSION_NO_REPLY). */
-#define FLOOR_CONTENT_STEPS (SMFIP_NOHELO | SMFIP_NOEOH | SMFIP_NOUNKNOWN | SMFIP_NODATA | SMFIP_NR_CONN \
+/* --content: HELO, the headers and the body too, none answered (hostmilter's SESSION_NO_REPLY). */
+#define FLOOR_CONTENT_STEPS (SMFIP_NOEOH | SMFIP_NOUNKNOWN | SMFIP_NODATA | SMFIP_NR_CONN | SMFIP_NR_HELO \
 			     | SMFIP_NR_HDR | SMFIP_NR_BODY)
 static unsigned long floor_steps = FLOOR_STEPS;
 

@@ -23,6 +23,9 @@ OFFERED_ACTIONS = 0x1FF
 OFFERED_PROTOCOL = 0x001FFFFF
 NO_REPLY = {b"C": 0x1000, b"H": 0x2000, b"M": 0x4000, b"R": 0x8000, b"T": 0x10000, b"U": 0x20000,
             b"N": 0x40000, b"B": 0x80000, b"L": 0x80}
+# Steps a filter may decline (SMFIP_NO*): a well-behaved MTA, as Sendmail, then does not send them.
+DECLINED = {b"C": 0x1, b"H": 0x2, b"M": 0x4, b"R": 0x8, b"B": 0x10, b"L": 0x20, b"N": 0x40, b"U": 0x100,
+            b"T": 0x200}
 FINAL = b"acdrty4f"     # replies that end a step; '+', '-', 'h', 'm', 'q', 'p' come before one
 TIMEOUT = 20
 
@@ -51,6 +54,8 @@ class Milter:
 
     def step(self, cmd, data=b""):
         """Sends a command; returns the final reply (b'' when the filter asked for none) and the actions before it."""
+        if cmd in DECLINED and self.protocol & DECLINED[cmd]:
+            return b"", []      # declined at negotiation: not sent
         self.s.sendall(packet(cmd, data))
         if cmd in (b"A", b"D", b"Q") or (cmd in NO_REPLY and self.protocol & NO_REPLY[cmd]):
             return b"", []      # abort, macros and quit are never answered
