@@ -377,6 +377,10 @@ def main():
             open(name, "wb").write(msg)
             print("# case {} ({}): {}, hostscan exit {}; kept as {}".format(
                 case, shape, "an executable inside" if exe_inside else "no executable inside", rc, name))
+            # The run directory goes at the end of a run without KEEP_RUN=1: the message in the log too
+            # (base64), so that a failure seen once in CI can be replayed.
+            for line in base64.encodebytes(msg).decode().splitlines():
+                print("#  " + line)
             misses += exe_inside and not blocked
             false_pos += not exe_inside and rc != 0
     n = 0
