@@ -1428,20 +1428,13 @@ count_progress(void *arg)
 	progress_calls++;
 }
 
-/* A real engine on a signature of one whole message: that message is a
- * virus and another is clean, and a scan of milliseconds sends Sendmail no
- * progress (it is a heartbeat for long scans only, even on a new thread). */
-START_TEST(clamav_scans_in_process)
+/* A fresh directory (dir, a mkdtemp template) holding unit.hdb: a libclamav signature of one whole message. */
+static void
+unit_signature_db(char *dir, const char *infected)
 {
-	const char *infected = "Subject: unit\r\n\r\nhostmilter unit-test signature\r\n";
-	char dir[] = "/tmp/check-clamav.XXXXXX", path[PATH_MAX], md5[EVP_MAX_MD_SIZE * 2 + 1], err[200];
+	char path[PATH_MAX], md5[EVP_MAX_MD_SIZE * 2 + 1];
 	unsigned char digest[EVP_MAX_MD_SIZE];
 	unsigned int digest_len = 0;
-	struct hm_conf conf;
-	struct scan_settings settings = { .conf = &conf };
-	struct scan_result r;
-	struct spool *spool;
-	void *node;
 	FILE *f;
 
 	ck_assert_ptr_nonnull(mkdtemp(dir));
@@ -1452,6 +1445,23 @@ START_TEST(clamav_scans_in_process)
 	ck_assert_ptr_nonnull(f = fopen(path, "w"));
 	fprintf(f, "%s:%zu:Hostmilter.Unit.Test\n", md5, strlen(infected));
 	fclose(f);
+}
+
+/* A real engine on a signature of one whole message: that message is a
+ * virus and another is clean, and a scan of milliseconds sends Sendmail no
+ * progress (it is a heartbeat for long scans only, even on a new thread). */
+START_TEST(clamav_scans_in_process)
+{
+	const char *infected = "Subject: unit\r\n\r\nhostmilter unit-test signature\r\n";
+	char dir[] = "/tmp/check-clamav.XXXXXX", path[PATH_MAX], err[200];
+	struct hm_conf conf;
+	struct scan_settings settings = { .conf = &conf };
+	struct scan_result r;
+	struct spool *spool;
+	void *node;
+
+	unit_signature_db(dir, infected);
+	snprintf(path, sizeof(path), "%s/unit.hdb", dir);
 	conf_defaults(&conf);
 	snprintf(conf.clamav_database, sizeof(conf.clamav_database), "%s", dir);
 	snprintf(conf.spool_directory, sizeof(conf.spool_directory), "%s", dir);
@@ -1695,20 +1705,10 @@ END_TEST
 static struct scanners *
 workers_test_scanners(char *dir, struct hm_conf *conf, const char *infected)
 {
-	char path[PATH_MAX], md5[EVP_MAX_MD_SIZE * 2 + 1], err[300];
-	unsigned char digest[EVP_MAX_MD_SIZE];
-	unsigned int digest_len = 0;
+	char err[300];
 	struct scanners *scanners;
-	FILE *f;
 
-	ck_assert_ptr_nonnull(mkdtemp(dir));
-	EVP_Digest(infected, strlen(infected), digest, &digest_len, EVP_md5(), NULL);
-	for (unsigned i = 0; i < digest_len; i++)
-		snprintf(md5 + 2 * i, 3, "%02x", digest[i]);
-	snprintf(path, sizeof(path), "%s/unit.hdb", dir);
-	ck_assert_ptr_nonnull(f = fopen(path, "w"));
-	fprintf(f, "%s:%zu:Hostmilter.Unit.Test\n", md5, strlen(infected));
-	fclose(f);
+	unit_signature_db(dir, infected);
 	conf_defaults(conf);
 	ck_assert_int_eq(conf_parse("t", "Scanner clamav\nScanMaxSize 10M\nScanTimeout 30\n", conf,
 				    &(struct conf_errors){ 0 }), 0);
